@@ -1,0 +1,58 @@
+/**
+ * The contract between the threshold-ECDSA protocols (pure, no I/O) and
+ * whatever carries their messages (in-process tests, the signer node's
+ * network). Every protocol is a message-driven state machine.
+ */
+
+/** Party index: 1-based evaluation point of the party's Shamir share. */
+export type PartyIndex = number;
+
+export type ProtocolName = "keygen" | "presign" | "sign" | "refresh" | "reshare";
+
+/** A protocol message. `to === null` is a broadcast (same bytes to everyone). */
+export interface ProtocolMessage {
+  readonly sessionId: Uint8Array;
+  readonly keyId: string;
+  readonly protocol: ProtocolName;
+  readonly round: number;
+  readonly from: PartyIndex;
+  readonly to: PartyIndex | null;
+  readonly payload: Uint8Array;
+}
+
+/**
+ * A running protocol instance held by one party.
+ * - `start()` returns the first round's messages.
+ * - `receive(msg)` validates the envelope (session, key, protocol, round,
+ *   sender, recipient) and payload; it returns the next round's messages once
+ *   the current round is complete, otherwise []. It throws `ProtocolAbort`
+ *   (naming the culprit when the protocol can) on any failed check; the
+ *   instance is then dead.
+ * - `result()` is available once `done` is true.
+ */
+export interface ProtocolInstance<Result> {
+  readonly protocol: ProtocolName;
+  readonly sessionId: Uint8Array;
+  readonly keyId: string;
+  readonly self: PartyIndex;
+  readonly parties: readonly PartyIndex[];
+  readonly done: boolean;
+  start(): ProtocolMessage[];
+  receive(message: ProtocolMessage): ProtocolMessage[];
+  result(): Result;
+}
+
+/** Source of randomness; the product passes crypto.getRandomValues-backed bytes, tests may seed one. */
+export type RandomBytes = (length: number) => Uint8Array;
+
+/** Why a protocol stopped. `culprit` is set when a verifiable fault identifies the party. */
+export class ProtocolAbort extends Error {
+  constructor(
+    readonly reason: string,
+    readonly culprit: PartyIndex | null = null,
+    readonly evidence: Uint8Array | null = null,
+  ) {
+    super(culprit === null ? reason : `${reason} (party ${culprit})`);
+    this.name = "ProtocolAbort";
+  }
+}
