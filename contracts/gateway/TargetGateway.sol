@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {IMessageReceiver} from "../interfaces/IMessageReceiver.sol";
+import {ITargetGateway} from "../interfaces/ITargetGateway.sol";
+import {MessageLib} from "./MessageLib.sol";
+
+/// @title TargetGateway
+/// @notice Delivers messages attested by ONE relay address: the secp256k1 key the MPC network holds by
+///         threshold ECDSA. There is no relayer whitelist and no signer list: anyone may submit, and the cost
+///         of verification does not depend on the committee size.
+/// @dev Exactly-once delivery: every (srcChainId, srcGateway, nonce) is marked received in a bitmap before
+///      the receiver runs; a reverting receiver leaves the message in the Failed state, from which it can be
+///      retried (anyone, any gas) until it succeeds, or abandoned by its receiver. A submitter cannot starve
+///      the receiver: the call needs gas for the full gasLimit to be forwarded, else the whole call reverts and
+///      nothing is consumed.
+///
+///      Relay rotation: the current relay signs RelayRotation(newRelay, nonce, deadline); rotations are at
+///      least MIN_ROTATION_DELAY apart and the previous relay stays valid for RETENTION_WINDOW
+///      (<= MIN_ROTATION_DELAY, so at most one previous key is live) to let in-flight attestations land.
+///      The owner can also set the relay directly (initial setup after keyGen, or emergency revocation, which
+///      drops the previous key at once). In production the owner is a timelock.
+contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
+    /// @dev Gas kept back between the gas check and the CALL opcode, so the callee always gets gasLimit.
+    uint256 private constant CALL_RESERVE = 5_000;
+    /// @dev Longest revert reason copied into MessageFailed, so a receiver cannot bloat the event.
+    uint256 private constant MAX_REASON_BYTES = 256;
+
+    /// @notice Minimum time between two signed relay rotations.
+    uint64 public immutable MIN_ROTATION_DELAY;
+    /// @notice How long the previous relay key stays valid after a signed rotation.
+    uint64 public immutable RETENTION_WINDOW;
+
+    uint256 private immutable CACHED_CHAIN_ID;
+    bytes32 private immutable CACHED_DOMAIN_SEPARATOR;
+
+    // One slot: read on every delivery.
+    address private _relay;
+    uint64 private _lastRotationAt;
+    // One slot: read only when the signer is not the current relay.
+    address private _previousRelay;
+    uint64 private _previousRelayExpiresAt;
+
+    /// @notice Nonce the next RelayRotation signature must carry.
+    uint256 public rotationNonce;
+
+    mapping(bytes32 channelWord => uint256 bits) private _received;
+    mapping(bytes32 messageId => FailedState) private _failed;
+
+    /// @param initialOwner Owner (a timelock in production).
+    /// @param initialRelay Relay address, or zero to set it after keyGen with setRelay.
+    /// @param minRotationDelay_ Minimum seconds between signed rotations.
+    /// @param retentionWindow_ Seconds the previous relay stays valid after a signed rotation.
+    constructor(address initialOwner, address initialRelay, uint64 minRotationDelay_, uint64 retentionWindow_)
+        Ownable(initialOwner)
+    {
+        if (retentionWindow_ > minRotationDelay_) revert InvalidConfig();
+        MIN_ROTATION_DELAY = minRotationDelay_;
+        RETENTION_WINDOW = retentionWindow_;
+        CACHED_CHAIN_ID = block.chainid;
+        CACHED_DOMAIN_SEPARATOR = MessageLib.domainSeparator(block.chainid, address(this));
+        if (initialRelay != address(0)) {
+            _relay = initialRelay;
+            emit RelayChanged(address(0), initialRelay, 0);
+        }
+    }
+
+    /// @inheritdoc ITargetGateway
+    function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external whenNotPaused {
+        if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
+        bytes32 id = MessageLib.messageIdCalldata(message);
+        _checkRelaySignature(_typedDataHash(id), signature);
+        if (!_markReceived(message)) revert AlreadyReceived(id);
+        _deliver(message, id);
+    }
+
+    /// @inheritdoc ITargetGateway
+    /// @dev Messages already received (e.g. delivered singly by someone else) are skipped, so one front-run
+    ///      message cannot block the rest of the batch.
+    function receiveBatch(
+        MessageLib.Message[] calldata messages,
+        bytes32[] calldata proof,
+        bool[] calldata proofFlags,
+        bytes calldata signature
+    ) external whenNotPaused {
+        uint256 count = messages.length;
+        if (count == 0) revert EmptyBatch();
+        bytes32[] memory ids = new bytes32[](count);
+        bytes32[] memory leaves = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            if (messages[i].dstChainId != block.chainid) revert WrongDestinationChain(messages[i].dstChainId);
+            ids[i] = MessageLib.messageIdCalldata(messages[i]);
+            leaves[i] = MessageLib.leaf(ids[i]);
+        }
+        bytes32 root = MerkleProof.processMultiProofCalldata(proof, proofFlags, leaves);
+        _checkRelaySignature(_batchTypedDataHash(root), signature);
+        for (uint256 i = 0; i < count; ++i) {
+            if (_markReceived(messages[i])) _deliver(messages[i], ids[i]);
+        }
+    }
+
+    /// @inheritdoc ITargetGateway
+    /// @dev The receiver gets all gas the caller supplies; if it reverts again the whole call reverts and the
+    ///      message stays Failed, so a retry with too little gas costs the retrier only.
+    function retryMessage(MessageLib.Message calldata message) external whenNotPaused {
+        bytes32 id = MessageLib.messageIdCalldata(message);
+        if (_failed[id] != FailedState.Failed) revert NotFailed(id);
+        delete _failed[id];
+        (bool ok, bytes memory reason) = _callReceiver(message, gasleft());
+        if (!ok) revert RetryFailed(id, reason);
+        emit MessageDelivered(id, message.srcChainId, message.receiver);
+    }
+
+    /// @inheritdoc ITargetGateway
+    function abandonMessage(MessageLib.Message calldata message) external {
+        bytes32 id = MessageLib.messageIdCalldata(message);
+        if (_failed[id] != FailedState.Failed) revert NotFailed(id);
+        if (msg.sender != message.receiver) revert NotReceiver(msg.sender, message.receiver);
+        _failed[id] = FailedState.Abandoned;
+        emit MessageAbandoned(id, message.receiver);
+    }
+
+    /// @inheritdoc ITargetGateway
+    function rotateRelay(address newRelay, uint256 deadline, bytes calldata signature) external {
+        if (block.timestamp > deadline) revert RotationExpired(deadline);
+        address current = _relay;
+        if (newRelay == address(0) || newRelay == current) revert InvalidRelay(newRelay);
+        uint256 earliest = uint256(_lastRotationAt) + MIN_ROTATION_DELAY;
+        if (block.timestamp < earliest) revert RotationTooSoon(earliest);
+        uint256 nonce = rotationNonce;
+        bytes32 digest = MessageLib.relayRotationDigest(newRelay, nonce, deadline, block.chainid, address(this));
+        address signer = ECDSA.recoverCalldata(digest, signature);
+        if (signer != current) revert InvalidSignature(signer);
+
+        rotationNonce = nonce + 1;
+        uint64 expiresAt = uint64(block.timestamp) + RETENTION_WINDOW;
+        _previousRelay = current;
+        _previousRelayExpiresAt = expiresAt;
+        _relay = newRelay;
+        _lastRotationAt = uint64(block.timestamp);
+        emit RelayChanged(current, newRelay, expiresAt);
+    }
+
+    /// @inheritdoc ITargetGateway
+    function setRelay(address newRelay) external onlyOwner {
+        if (newRelay == address(0)) revert InvalidRelay(newRelay);
+        address current = _relay;
+        ++rotationNonce;
+        delete _previousRelay;
+        delete _previousRelayExpiresAt;
+        _relay = newRelay;
+        emit RelayChanged(current, newRelay, 0);
+    }
+
+    /// @notice Stop deliveries and retries (emergency). Rotation and abandoning stay possible.
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @notice Resume deliveries and retries.
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    /// @inheritdoc ITargetGateway
+    function relay() external view returns (address) {
+        return _relay;
+    }
+
+    /// @notice The previous relay and the time from which it is no longer accepted (both zero if none).
+    function previousRelay() external view returns (address relayAddress, uint64 expiresAt) {
+        return (_previousRelay, _previousRelayExpiresAt);
+    }
+
+    /// @notice Time of the last signed rotation (0 if none).
+    function lastRotationAt() external view returns (uint64) {
+        return _lastRotationAt;
+    }
+
+    /// @inheritdoc ITargetGateway
+    function isRelay(address signer) public view returns (bool) {
+        if (signer == address(0)) return false;
+        if (signer == _relay) return true;
+        return signer == _previousRelay && block.timestamp < _previousRelayExpiresAt;
+    }
+
+    /// @inheritdoc ITargetGateway
+    function isReceived(uint64 srcChainId, address srcGateway, uint64 nonce) external view returns (bool) {
+        return _received[_channelWord(srcChainId, srcGateway, nonce)] & (1 << (nonce & 0xff)) != 0;
+    }
+
+    /// @inheritdoc ITargetGateway
+    function failedState(bytes32 messageId) external view returns (FailedState) {
+        return _failed[messageId];
+    }
+
+    /// @notice EIP-712 domain separator of this gateway on the current chain.
+    function domainSeparator() public view returns (bytes32) {
+        if (block.chainid == CACHED_CHAIN_ID) return CACHED_DOMAIN_SEPARATOR;
+        return MessageLib.domainSeparator(block.chainid, address(this));
+    }
+
+    function _checkRelaySignature(bytes32 digest, bytes calldata signature) private view {
+        // recoverCalldata rejects malformed and high-s (malleable) signatures and never returns address(0).
+        address signer = ECDSA.recoverCalldata(digest, signature);
+        if (!isRelay(signer)) revert InvalidSignature(signer);
+    }
+
+    /// @dev Sets the received bit of the message's nonce; false if it was already set.
+    function _markReceived(MessageLib.Message calldata message) private returns (bool) {
+        uint64 nonce = message.nonce;
+        bytes32 word = _channelWord(message.srcChainId, message.srcGateway, nonce);
+        uint256 bit = 1 << (nonce & 0xff);
+        uint256 bits = _received[word];
+        if (bits & bit != 0) return false;
+        _received[word] = bits | bit;
+        return true;
+    }
+
+    function _deliver(MessageLib.Message calldata message, bytes32 id) private {
+        uint256 required = (uint256(message.gasLimit) * 64) / 63 + CALL_RESERVE;
+        if (gasleft() < required) revert InsufficientGas(required, gasleft());
+        (bool ok, bytes memory reason) = _callReceiver(message, message.gasLimit);
+        if (ok) {
+            emit MessageDelivered(id, message.srcChainId, message.receiver);
+        } else {
+            _failed[id] = FailedState.Failed;
+            emit MessageFailed(id, message.srcChainId, message.receiver, reason);
+        }
+    }
+
+    /// @dev Calls onMessage without copying more than MAX_REASON_BYTES of return data (no return-data bomb).
+    ///      A receiver without code fails, so a message to a not-yet-deployed contract can be retried later.
+    function _callReceiver(MessageLib.Message calldata message, uint256 gasToForward)
+        private
+        returns (bool ok, bytes memory reason)
+    {
+        address receiver = message.receiver;
+        if (receiver.code.length == 0) return (false, reason);
+        bytes memory data =
+            abi.encodeCall(IMessageReceiver.onMessage, (message.srcChainId, message.sender, message.payload));
+        assembly ("memory-safe") {
+            ok := call(gasToForward, receiver, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+        if (!ok) {
+            uint256 size;
+            assembly ("memory-safe") {
+                size := returndatasize()
+            }
+            if (size > MAX_REASON_BYTES) size = MAX_REASON_BYTES;
+            reason = new bytes(size);
+            assembly ("memory-safe") {
+                returndatacopy(add(reason, 0x20), 0, size)
+            }
+        }
+    }
+
+    function _typedDataHash(bytes32 structHash) private view returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(domainSeparator(), structHash);
+    }
+
+    function _batchTypedDataHash(bytes32 root) private view returns (bytes32) {
+        return MessageLib.batchDigest(root, uint64(block.chainid), address(this));
+    }
+
+    function _channelWord(uint64 srcChainId, address srcGateway, uint64 nonce) private pure returns (bytes32) {
+        return keccak256(abi.encode(srcChainId, srcGateway, nonce >> 8));
+    }
+}
