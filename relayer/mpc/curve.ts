@@ -192,3 +192,24 @@ function nonZeroScalarBytes(k: bigint, operation: string): Uint8Array {
   if (k <= 0n || k >= CURVE_ORDER) throw new InvalidScalarError(`${operation}: scalar must be in [1, q)`);
   return bigIntToBytes(k, SCALAR_BYTES);
 }
+
+// ---------------------------------------------------------------- ECDSA checks (public data only)
+
+/** Verifies a 64-byte (r || s) low-s ECDSA signature over a 32-byte digest. */
+export function ecdsaVerify(signature: Uint8Array, digest: Uint8Array, publicKey: Point): boolean {
+  if (signature.length !== 64 || digest.length !== 32) return false;
+  try {
+    return native.ecdsaVerify(signature, digest, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** The public key that a 64-byte signature with recovery id (0..3) recovers to over `digest`, or null. */
+export function ecdsaRecover(signature: Uint8Array, recoveryId: number, digest: Uint8Array): Point | null {
+  try {
+    return native.ecdsaRecover(signature, recoveryId, digest, true) as Point;
+  } catch {
+    return null;
+  }
+}
