@@ -1,0 +1,164 @@
+/**
+ * Bit-matrix and GF(2^256) helpers for the OT extension, on 32-bit words.
+ *
+ * Bit convention everywhere: bit j of a byte string is (bytes[j >> 3] >> (j & 7)) & 1
+ * (LSB first). On a little-endian host a Uint32Array view then holds bit j in
+ * word j >> 5 at position j & 31, which is what the word-level code relies on.
+ */
+import { endianness } from "node:os";
+
+if (endianness() !== "LE") throw new Error("relayer/mpc/ot assumes a little-endian host");
+
+/** Words in a 256-bit value. */
+export const WORDS_256 = 8;
+
+/** Reads bit j (LSB-first) of a byte string. */
+export function getBit(bytes: Uint8Array, j: number): number {
+  return (bytes[j >> 3]! >> (j & 7)) & 1;
+}
+
+/** Packs 0/1 values into bytes, LSB-first. */
+export function packBits(bits: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bits.length / 8));
+  for (let j = 0; j < bits.length; j++) out[j >> 3]! |= (bits[j]! & 1) << (j & 7);
+  return out;
+}
+
+/** a ^= b over the shorter length. */
+export function xorInto(a: Uint8Array, b: Uint8Array): void {
+  for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
+}
+
+/** Constant-time equality of two byte strings of the same length. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+/** Returns `mask ? b : a` byte-wise without branching on `mask` (mask is 0 or 1). */
+export function selectBytes(bit: number, a: Uint8Array, b: Uint8Array): Uint8Array {
+  const m = -(bit & 1) & 0xff;
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! ^ (m & (a[i]! ^ b[i]!));
+  return out;
+}
+
+/** Word view of a byte array whose offset and length are multiples of 4. */
+export function words(bytes: Uint8Array): Uint32Array {
+  if (bytes.byteOffset % 4 !== 0 || bytes.length % 4 !== 0) throw new RangeError("unaligned word view");
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+/** In-place transpose of a 32x32 bit block held in a[0..32) (row r, column c = bit c of a[r]). */
+function transpose32(a: Uint32Array): void {
+  let m = 0x0000ffff;
+  for (let j = 16; j !== 0; j >>>= 1, m ^= m << j) {
+    for (let k = 0; k < 32; k = ((k | j) + 1) & ~j) {
+      const t = ((a[k]! >>> j) ^ a[k | j]!) & m;
+      a[k]! ^= t << j;
+      a[k | j]! ^= t;
+    }
+  }
+}
+
+/**
+ * Transposes the first `colWords * 32` columns of a bit matrix with `rows`
+ * rows (a multiple of 32) of `rowWords` words each. Returns column-major
+ * output: column j occupies words [j * rows / 32, (j + 1) * rows / 32).
+ */
+export function transposeColumns(matrix: Uint32Array, rows: number, rowWords: number, colWords: number): Uint32Array {
+  if (rows % 32 !== 0 || colWords > rowWords || matrix.length !== rows * rowWords) {
+    throw new RangeError("transpose: bad dimensions");
+  }
+  const rowBlocks = rows / 32;
+  const out = new Uint32Array(colWords * 32 * rowBlocks);
+  const block = new Uint32Array(32);
+  for (let rb = 0; rb < rowBlocks; rb++) {
+    for (let cw = 0; cw < colWords; cw++) {
+      for (let r = 0; r < 32; r++) block[r] = matrix[(rb * 32 + r) * rowWords + cw]!;
+      transpose32(block);
+      for (let c = 0; c < 32; c++) out[(cw * 32 + c) * rowBlocks + rb] = block[c]!;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- GF(2^256)
+// Field GF(2)[X] / (X^256 + X^10 + X^5 + X^2 + 1); element = 8 words, bit i = coefficient of X^i.
+
+const REDUCTION_LOW = 0x425; // X^10 + X^5 + X^2 + 1
+
+/** acc = acc * X in place. */
+function mulByX(acc: Uint32Array): void {
+  const carry = acc[7]! >>> 31;
+  for (let w = 7; w > 0; w--) acc[w] = (acc[w]! << 1) | (acc[w - 1]! >>> 31);
+  acc[0] = (acc[0]! << 1) ^ (-carry & REDUCTION_LOW);
+}
+
+/** General product in GF(2^256) (shift-and-add, branch-free on the bits of b). */
+export function gfMul(a: Uint32Array, b: Uint32Array): Uint32Array {
+  const acc = new Uint32Array(WORDS_256);
+  for (let i = 255; i >= 0; i--) {
+    mulByX(acc);
+    const m = -((b[i >>> 5]! >>> (i & 31)) & 1);
+    for (let w = 0; w < WORDS_256; w++) acc[w]! ^= a[w]! & m;
+  }
+  return acc;
+}
+
+/**
+ * Byte-indexed lookup tables over a list of field elements chi_0..chi_{n-1}
+ * (n a multiple of 8): table p, entry v = XOR of chi_{8p+b} for each bit b set
+ * in v. With them, sum_j bit_j(row) * chi_j costs one lookup per byte of row.
+ */
+export class ChiTables {
+  private readonly tables: Uint32Array;
+  readonly byteCount: number;
+
+  constructor(chi: Uint32Array, count: number) {
+    if (count % 8 !== 0 || chi.length !== count * WORDS_256) throw new RangeError("ChiTables: bad dimensions");
+    this.byteCount = count / 8;
+    this.tables = new Uint32Array(this.byteCount * 256 * WORDS_256);
+    const t = this.tables;
+    for (let p = 0; p < this.byteCount; p++) {
+      const base = p * 256 * WORDS_256;
+      for (let v = 1; v < 256; v++) {
+        const low = 31 - Math.clz32(v & -v); // index of the lowest set bit
+        const rest = base + (v & (v - 1)) * WORDS_256;
+        const chiOffset = (8 * p + low) * WORDS_256;
+        const dst = base + v * WORDS_256;
+        for (let w = 0; w < WORDS_256; w++) t[dst + w] = t[rest + w]! ^ chi[chiOffset + w]!;
+      }
+    }
+  }
+
+  /** acc ^= sum_j bit_j(row) * chi_j for a row of byteCount bytes. */
+  accumulate(acc: Uint32Array, row: Uint8Array, rowOffset = 0): void {
+    const t = this.tables;
+    for (let p = 0; p < this.byteCount; p++) {
+      const src = (p * 256 + row[rowOffset + p]!) * WORDS_256;
+      for (let w = 0; w < WORDS_256; w++) acc[w]! ^= t[src + w]!;
+    }
+  }
+}
+
+/**
+ * KOS check value sum_j chi_j * col_j of a matrix given by its rows (row i =
+ * coefficient of X^i of every column), using linearity:
+ * sum_j chi_j * col_j = sum_i X^i * (sum_j M[i][j] * chi_j).
+ */
+export function columnCombination(tables: ChiTables, matrix: Uint8Array, rows: number): Uint32Array {
+  const rowBytes = tables.byteCount;
+  if (matrix.length !== rows * rowBytes) throw new RangeError("columnCombination: bad dimensions");
+  const acc = new Uint32Array(WORDS_256);
+  const y = new Uint32Array(WORDS_256);
+  for (let i = rows - 1; i >= 0; i--) {
+    mulByX(acc);
+    y.fill(0);
+    tables.accumulate(y, matrix, i * rowBytes);
+    for (let w = 0; w < WORDS_256; w++) acc[w]! ^= y[w]!;
+  }
+  return acc;
+}

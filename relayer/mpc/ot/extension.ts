@@ -1,0 +1,225 @@
+/**
+ * KOS OT extension (ePrint 2015/546, Fig. 7) with its consistency check made
+ * non-interactive by Fiat-Shamir, turned into correlated OT over Z_q.
+ *
+ * Roles: the extension receiver ("bob") holds both seeds of each of the 256
+ * base OTs, the extension sender ("alice") holds Delta (her base-OT choice
+ * bits) and one seed of each. Per use, every seed is expanded by a PRG keyed
+ * by the seed AND the per-use context (setup sid + use sid), so one setup
+ * serves many multiplications without ever reusing a pad.
+ *
+ * Receiver, choice bits x (OTE_BATCH wanted + OTE_PADDING random ones):
+ *   T0[i] = PRG(k0_i), T1[i] = PRG(k1_i), U[i] = T0[i] ^ T1[i] ^ x      (rows i < 256)
+ *   sender: Q[i] = PRG(k_{Delta_i}) ^ Delta_i * U[i] = T0[i] ^ Delta_i * x,
+ *   so column j satisfies q_j = t_j ^ x_j * Delta in GF(2)^256.
+ * Check (KOS, over GF(2^256) since the matrix has 256 rows): chi_j from an
+ * XOF of (context, U); receiver sends xs = sum chi_j x_j, ts = sum chi_j t_j;
+ * sender checks sum chi_j q_j == ts + xs * Delta. The OTE_PADDING >= kappa + s
+ * extra random columns keep xs and ts from revealing the wanted choice bits.
+ * Outputs: sender v0_j = H(j, q_j), v1_j = H(j, q_j ^ Delta); receiver
+ * v_{x_j} = H(j, t_j); each expanded to `width` scalars.
+ *
+ * Correlated OT on top: the sender with correlation alpha (width scalars)
+ * sends tau_j = v0_j - v1_j + alpha and keeps c_j = -v0_j; the receiver keeps
+ * d_j = v_{x_j} + x_j * tau_j, so c_j + d_j = x_j * alpha.
+ */
+import { CURVE_ORDER } from "../curve.ts";
+import type { RandomBytes } from "../types.ts";
+import { BASE_OT_COUNT, SEED_BYTES } from "./base-ot.ts";
+import { ChiTables, WORDS_256, columnCombination, equalBytes, gfMul, transposeColumns, words } from "./bits.ts";
+import { OtExtensionCheckError } from "./errors.ts";
+import { oracle, u32 } from "./oracle.ts";
+
+/** Extended OTs delivered per use (DKLs23 xi = kappa + 2s = 256 + 2 * 80). */
+export const OTE_BATCH = 416;
+/** Random extra columns that mask the consistency check (>= kappa + s = 336; keeps the width a multiple of 32). */
+export const OTE_PADDING = 352;
+const COLUMNS = OTE_BATCH + OTE_PADDING;
+const ROW_BYTES = COLUMNS / 8;
+const ROW_WORDS = COLUMNS / 32;
+const FIELD_BYTES = 32;
+const SCALAR_BYTES = 32;
+
+/** Bytes of the receiver's message: U, then the two check values. */
+export const OTE_MESSAGE_BYTES = BASE_OT_COUNT * ROW_BYTES + 2 * FIELD_BYTES;
+
+function prgRow(seed: Uint8Array, context: Uint8Array, i: number): Uint8Array {
+  return oracle("kos/prg", [context, u32(i), seed], ROW_BYTES);
+}
+
+function checkTables(context: Uint8Array, u: Uint8Array): ChiTables {
+  const chi = oracle("kos/chi", [context, u], COLUMNS * FIELD_BYTES);
+  return new ChiTables(words(chi), COLUMNS);
+}
+
+/** Reads consecutive 32-byte big-endian values, each reduced mod q. */
+export function scalarsFromBytes(bytes: Uint8Array, out: bigint[]): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let off = 0; off < bytes.length; off += SCALAR_BYTES) {
+    const hi = (view.getBigUint64(off) << 64n) | view.getBigUint64(off + 8);
+    const lo = (view.getBigUint64(off + 16) << 64n) | view.getBigUint64(off + 24);
+    out.push(((hi << 128n) | lo) % CURVE_ORDER);
+  }
+}
+
+/** Writes a scalar in [0, q) as 32 bytes big-endian at `offset`. */
+export function writeScalar(view: DataView, offset: number, s: bigint): void {
+  view.setBigUint64(offset, s >> 192n);
+  view.setBigUint64(offset + 8, (s >> 128n) & 0xffffffffffffffffn);
+  view.setBigUint64(offset + 16, (s >> 64n) & 0xffffffffffffffffn);
+  view.setBigUint64(offset + 24, s & 0xffffffffffffffffn);
+}
+
+/** Reads a canonical 32-byte scalar (must be < q). */
+export function readCanonicalScalar(view: DataView, offset: number): bigint | null {
+  const s =
+    (view.getBigUint64(offset) << 192n) |
+    (view.getBigUint64(offset + 8) << 128n) |
+    (view.getBigUint64(offset + 16) << 64n) |
+    view.getBigUint64(offset + 24);
+  return s < CURVE_ORDER ? s : null;
+}
+
+function outputPads(context: Uint8Array, j: number, column: Uint8Array, width: number, out: bigint[]): void {
+  scalarsFromBytes(oracle("kos/out", [context, u32(j), column], width * SCALAR_BYTES), out);
+}
+
+/** Column j (32 bytes) of a transposed matrix from `transposeColumns` with 256 rows. */
+function column(transposed: Uint32Array, j: number): Uint8Array {
+  return new Uint8Array(transposed.buffer, transposed.byteOffset + j * FIELD_BYTES, FIELD_BYTES);
+}
+
+// ---------------------------------------------------------------- receiver ("bob")
+
+export interface OteReceiverResult {
+  readonly message: Uint8Array;
+  /** OTE_BATCH * width pads: v_{x_j} expanded, row-major by j. */
+  readonly pads: bigint[];
+}
+
+/** `choices`: OTE_BATCH bits, LSB-first. */
+export function oteReceive(
+  seeds0: Uint8Array,
+  seeds1: Uint8Array,
+  context: Uint8Array,
+  choices: Uint8Array,
+  width: number,
+  rng: RandomBytes,
+): OteReceiverResult {
+  if (choices.length !== OTE_BATCH / 8) throw new RangeError(`choices must be ${OTE_BATCH / 8} bytes`);
+  const x = new Uint8Array(ROW_BYTES);
+  x.set(choices, 0);
+  x.set(rng(OTE_PADDING / 8), OTE_BATCH / 8);
+
+  const message = new Uint8Array(OTE_MESSAGE_BYTES);
+  const t0 = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
+  for (let i = 0; i < BASE_OT_COUNT; i++) {
+    const r0 = prgRow(seeds0.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
+    const r1 = prgRow(seeds1.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
+    t0.set(r0, i * ROW_BYTES);
+    const base = i * ROW_BYTES;
+    for (let k = 0; k < ROW_BYTES; k++) message[base + k] = r0[k]! ^ r1[k]! ^ x[k]!;
+  }
+  const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
+  const tables = checkTables(context, u);
+  const xs = new Uint32Array(WORDS_256);
+  tables.accumulate(xs, x);
+  const ts = columnCombination(tables, t0, BASE_OT_COUNT);
+  message.set(new Uint8Array(xs.buffer), BASE_OT_COUNT * ROW_BYTES);
+  message.set(new Uint8Array(ts.buffer), BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES);
+
+  const transposed = transposeColumns(words(t0), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32);
+  const pads: bigint[] = [];
+  for (let j = 0; j < OTE_BATCH; j++) outputPads(context, j, column(transposed, j), width, pads);
+  return { message, pads };
+}
+
+// ---------------------------------------------------------------- sender ("alice")
+
+export interface OteSenderResult {
+  /** OTE_BATCH * width each: v0_j and v1_j expanded. */
+  readonly pads0: bigint[];
+  readonly pads1: bigint[];
+}
+
+/** Verifies the receiver's message (throws OtExtensionCheckError) and derives both pads of every OT. */
+export function oteSend(
+  seeds: Uint8Array,
+  delta: Uint8Array,
+  context: Uint8Array,
+  message: Uint8Array,
+  width: number,
+): OteSenderResult {
+  if (message.length !== OTE_MESSAGE_BYTES) {
+    throw new OtExtensionCheckError(`message must be ${OTE_MESSAGE_BYTES} bytes, got ${message.length}`);
+  }
+  const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
+  const q = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
+  for (let i = 0; i < BASE_OT_COUNT; i++) {
+    const row = prgRow(seeds.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
+    const mask = -((delta[i >> 3]! >> (i & 7)) & 1) & 0xff;
+    const base = i * ROW_BYTES;
+    for (let k = 0; k < ROW_BYTES; k++) q[base + k] = row[k]! ^ (mask & u[base + k]!);
+  }
+  const tables = checkTables(context, u);
+  const xs = words(message.slice(BASE_OT_COUNT * ROW_BYTES, BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES));
+  const ts = words(message.slice(BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES));
+  const deltaWords = words(delta.slice());
+  const expected = gfMul(xs, deltaWords);
+  for (let w = 0; w < WORDS_256; w++) expected[w]! ^= ts[w]!;
+  const qs = columnCombination(tables, q, BASE_OT_COUNT);
+  if (!equalBytes(new Uint8Array(qs.buffer), new Uint8Array(expected.buffer))) {
+    throw new OtExtensionCheckError("KOS consistency check failed");
+  }
+
+  const transposed = transposeColumns(words(q), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32);
+  const pads0: bigint[] = [];
+  const pads1: bigint[] = [];
+  const flipped = new Uint8Array(FIELD_BYTES);
+  for (let j = 0; j < OTE_BATCH; j++) {
+    const qj = column(transposed, j);
+    for (let k = 0; k < FIELD_BYTES; k++) flipped[k] = qj[k]! ^ delta[k]!;
+    outputPads(context, j, qj, width, pads0);
+    outputPads(context, j, flipped, width, pads1);
+  }
+  return { pads0, pads1 };
+}
+
+// ---------------------------------------------------------------- correlated OT over Z_q
+
+/**
+ * Sender side: for a correlation `alpha` (width scalars, the same for every
+ * OT), returns the sender's shares c_j = -v0_j and the corrections
+ * tau_j = v0_j - v1_j + alpha as OTE_BATCH * width * 32 bytes.
+ */
+export function correlateSend(pads: OteSenderResult, alpha: readonly bigint[]): { shares: bigint[]; corrections: Uint8Array } {
+  const width = alpha.length;
+  const corrections = new Uint8Array(OTE_BATCH * width * SCALAR_BYTES);
+  const view = new DataView(corrections.buffer);
+  const shares: bigint[] = new Array<bigint>(OTE_BATCH * width);
+  for (let n = 0; n < OTE_BATCH * width; n++) {
+    const v0 = pads.pads0[n]!;
+    shares[n] = v0 === 0n ? 0n : CURVE_ORDER - v0;
+    let tau = v0 - pads.pads1[n]! + alpha[n % width]!;
+    tau %= CURVE_ORDER;
+    if (tau < 0n) tau += CURVE_ORDER;
+    writeScalar(view, n * SCALAR_BYTES, tau);
+  }
+  return { shares, corrections };
+}
+
+/** Receiver side: d_j = v_{x_j} + x_j * tau_j, for corrections already parsed as scalars in [0, q). */
+export function correlateReceive(pads: readonly bigint[], choices: Uint8Array, corrections: readonly bigint[], width: number): bigint[] {
+  if (corrections.length !== OTE_BATCH * width || pads.length !== OTE_BATCH * width) {
+    throw new RangeError(`expected ${OTE_BATCH * width} pads and corrections`);
+  }
+  const shares: bigint[] = new Array<bigint>(OTE_BATCH * width);
+  for (let j = 0; j < OTE_BATCH; j++) {
+    const bit = BigInt((choices[j >> 3]! >> (j & 7)) & 1);
+    for (let k = 0; k < width; k++) {
+      const n = j * width + k;
+      shares[n] = (pads[n]! + bit * corrections[n]!) % CURVE_ORDER;
+    }
+  }
+  return shares;
+}
