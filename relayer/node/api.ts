@@ -1,0 +1,134 @@
+/**
+ * Local HTTP API for the operator and the relayer, on 127.0.0.1 only.
+ * Everything under /v1 needs `Authorization: Bearer <token>` (compared in
+ * constant time); /health and /metrics are open for probes and Prometheus.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { z } from "zod";
+import { keyIdSchema, partyIndexSchema } from "./frames.ts";
+import type { Logger } from "./log.ts";
+import type { NodeMetrics } from "./metrics.ts";
+import type { NodeService } from "./service.ts";
+import { SessionFailed } from "./sessions.ts";
+import { RequestRejected } from "./validators.ts";
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const keygenBody = z.object({ keyId: keyIdSchema, threshold: z.number().int().min(2), parties: z.array(partyIndexSchema).min(2).optional() }).strict();
+const signBody = z.object({ request: z.record(z.string(), z.unknown()) }).strict();
+const reshareBody = z.object({ newParties: z.array(partyIndexSchema).min(2), newThreshold: z.number().int().min(2) }).strict();
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function startApi(p: { port: number; token: string; service: NodeService; metrics: NodeMetrics; log: Logger }): Promise<Server> {
+  const expected = createHash("sha256").update(p.token).digest();
+  const authorized = (req: IncomingMessage): boolean => {
+    const header = req.headers.authorization ?? "";
+    const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
+    // Hashing first gives equal lengths, so the comparison time reveals nothing about the token.
+    return timingSafeEqual(createHash("sha256").update(presented).digest(), expected);
+  };
+
+  const server = createServer((req, res) => {
+    const started = Date.now();
+    handle(req, res, p, authorized)
+      .catch((error: unknown) => {
+        const status =
+          error instanceof HttpError || error instanceof SessionFailed ? error.status : error instanceof RequestRejected ? 422 : 500;
+        if (status >= 500) p.log.error("request failed", { method: req.method, url: req.url, error: String(error) });
+        send(res, status, { error: error instanceof Error ? error.message : String(error) });
+      })
+      .finally(() => p.log.debug("http", { method: req.method, url: req.url, status: res.statusCode, ms: Date.now() - started }));
+  });
+  server.keepAliveTimeout = 30_000;
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(p.port, "127.0.0.1", () => resolve(server));
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  p: { service: NodeService; metrics: NodeMetrics },
+  authorized: (req: IncomingMessage) => boolean,
+): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://127.0.0.1");
+  const path = url.pathname;
+  const method = req.method ?? "GET";
+  if (method === "GET" && path === "/health") return send(res, 200, { ok: true, index: p.service.self, peerId: p.service.peerId });
+  if (method === "GET" && path === "/metrics") {
+    res.writeHead(200, { "content-type": p.metrics.registry.contentType });
+    res.end(await p.metrics.registry.metrics());
+    return;
+  }
+  if (!path.startsWith("/v1/")) throw new HttpError(404, "not found");
+  if (!authorized(req)) throw new HttpError(401, "missing or wrong bearer token");
+
+  const service = p.service;
+  if (method === "GET" && path === "/v1/status") return send(res, 200, await service.status());
+  if (method === "GET" && path === "/v1/absences") return send(res, 200, { absences: await service.absences() });
+  if (method === "GET" && path === "/v1/keys") return send(res, 200, { keys: await service.listKeys() });
+  if (method === "POST" && path === "/v1/keys") {
+    const body = parse(keygenBody, await readJson(req));
+    return send(res, 200, { key: await service.keygen(body.keyId, body.threshold, body.parties) });
+  }
+  const match = /^\/v1\/keys\/([^/]+)(?:\/(sign|refresh|reshare))?$/.exec(path);
+  if (match === null) throw new HttpError(404, "not found");
+  const keyId = parse(keyIdSchema, decodeURIComponent(match[1]!));
+  const action = match[2];
+  if (action === undefined && method === "GET") {
+    const key = await service.getKey(keyId);
+    if (key === null) throw new HttpError(404, `key ${keyId} not found`);
+    return send(res, 200, { key });
+  }
+  if (action === undefined && method === "DELETE") return send(res, 200, { deleted: await service.deleteKey(keyId) });
+  if (action === "sign" && method === "POST") {
+    const body = parse(signBody, await readJson(req));
+    return send(res, 200, await service.sign(keyId, body.request));
+  }
+  if (action === "refresh" && method === "POST") return send(res, 200, { key: await service.refresh(keyId) });
+  if (action === "reshare" && method === "POST") {
+    const body = parse(reshareBody, await readJson(req));
+    return send(res, 200, { key: await service.reshare(keyId, body.newParties, body.newThreshold) });
+  }
+  throw new HttpError(405, `${method} not allowed on ${path}`);
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new HttpError(400, `invalid input: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new HttpError(400, "request body is not JSON");
+  }
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}

@@ -1,0 +1,139 @@
+/**
+ * Wire frames between signer nodes.
+ *
+ * A frame is a UTF-8 JSON object carried length-prefixed on a libp2p stream.
+ * It is size-limited before parsing, then schema-validated (zod) before any
+ * field is used. Every frame carries a version, a random frame id (replay
+ * detection), a timestamp (bounded replay window), the claimed sender index
+ * (checked against the authenticated peer) and the session id it belongs to.
+ */
+import { z } from "zod";
+
+export const FRAME_VERSION = 1;
+/** Upper bound for one frame; key generation's OT setup flows are the largest (tens of KiB). */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
+const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(Math.ceil((MAX_FRAME_BYTES * 4) / 3));
+export const partyIndexSchema = z.number().int().min(1).max(65535);
+export const keyIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "keyId: 1-128 chars of [A-Za-z0-9._:-]");
+const partyList = z.array(partyIndexSchema).min(1).max(256);
+
+export const operationSchema = z.enum(["keygen", "sign", "presign", "refresh", "reshare"]);
+export type Operation = z.infer<typeof operationSchema>;
+
+/** Operation parameters sent in `prepare`. Signing requests are typed and validated by each node (validators.ts). */
+export const prepareParamsSchema = z.discriminatedUnion("operation", [
+  z.object({ operation: z.literal("keygen"), parties: partyList, threshold: z.number().int().min(1) }),
+  z.object({
+    operation: z.literal("sign"),
+    request: z.record(z.string(), z.unknown()),
+    presignId: hex(32).nullable(),
+    signers: partyList.nullable(),
+  }),
+  z.object({ operation: z.literal("presign") }),
+  z.object({ operation: z.literal("refresh") }),
+  z.object({
+    operation: z.literal("reshare"),
+    oldParties: partyList,
+    newParties: partyList,
+    newThreshold: z.number().int().min(1),
+    publicKey: hex(33),
+  }),
+]);
+export type PrepareParams = z.infer<typeof prepareParamsSchema>;
+
+const bodySchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("prepare"), keyId: keyIdSchema, params: prepareParamsSchema }),
+  z.object({ kind: z.literal("ready") }),
+  z.object({ kind: z.literal("refuse"), reason: z.string().max(500) }),
+  z.object({
+    kind: z.literal("start"),
+    participants: partyList,
+    /** Reshare only: the old parties that deal (t of them). */
+    dealers: partyList.nullable(),
+  }),
+  z.object({
+    kind: z.literal("protocol"),
+    protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+    round: z.number().int().min(0).max(1000),
+    to: partyIndexSchema.nullable(),
+    payload: base64,
+  }),
+  z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }),
+  z.object({ kind: z.literal("abort"), reason: z.string().max(500) }),
+  z.object({ kind: z.literal("keyDelete"), keyId: keyIdSchema }),
+]);
+
+export const frameSchema = z
+  .object({
+    v: z.literal(FRAME_VERSION),
+    id: hex(16),
+    ts: z.number().int().nonnegative(),
+    from: partyIndexSchema,
+    sessionId: hex(32),
+    body: bodySchema,
+  })
+  .strict();
+
+export type Frame = z.infer<typeof frameSchema>;
+export type FrameBody = Frame["body"];
+
+export class FrameError extends Error {
+  constructor(readonly reason: "oversized" | "malformed" | "schema", message: string) {
+    super(message);
+    this.name = "FrameError";
+  }
+}
+
+export function encodeFrame(frame: Frame): Uint8Array {
+  const bytes = new TextEncoder().encode(JSON.stringify(frame));
+  if (bytes.length > MAX_FRAME_BYTES) throw new FrameError("oversized", `frame of ${bytes.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+  return bytes;
+}
+
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (bytes.length > MAX_FRAME_BYTES) throw new FrameError("oversized", `frame of ${bytes.length} bytes exceeds ${MAX_FRAME_BYTES}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    throw new FrameError("malformed", "frame is not UTF-8 JSON");
+  }
+  const parsed = frameSchema.safeParse(json);
+  if (!parsed.success) throw new FrameError("schema", `frame rejected: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  return parsed.data;
+}
+
+export const toHex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+export const fromHex = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "hex"));
+export const toBase64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+export const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, "base64"));
+
+/**
+ * Drops frames seen before (same id from the same peer) and frames outside the
+ * replay window, so a captured frame can't be replayed later.
+ */
+export class ReplayGuard {
+  private readonly seen = new Map<string, number>();
+
+  constructor(
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Returns null when fresh, else why the frame must be dropped. */
+  check(peer: number, frame: Frame): "replayed" | "stale" | null {
+    const now = this.now();
+    if (Math.abs(now - frame.ts) > this.windowMs) return "stale";
+    const key = `${peer}/${frame.id}`;
+    if (this.seen.has(key)) return "replayed";
+    this.seen.set(key, now);
+    if (this.seen.size > 50_000) this.prune(now);
+    return null;
+  }
+
+  private prune(now: number): void {
+    for (const [key, at] of this.seen) if (now - at > 2 * this.windowMs) this.seen.delete(key);
+  }
+}

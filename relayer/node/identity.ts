@@ -1,0 +1,31 @@
+/**
+ * Node identity: an Ed25519 libp2p key. Its peer id is how the committee knows
+ * the node; Noise proves possession of it on every connection.
+ */
+import { chmod, readFile, writeFile } from "node:fs/promises";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import type { PrivateKey } from "@libp2p/interface";
+
+export interface NodeIdentity {
+  readonly privateKey: PrivateKey;
+  readonly peerId: string;
+}
+
+export async function createIdentity(): Promise<NodeIdentity> {
+  const privateKey = await generateKeyPair("Ed25519");
+  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
+}
+
+/** Writes the identity key readable by the owner only. */
+export async function saveIdentity(path: string, identity: NodeIdentity): Promise<void> {
+  await writeFile(path, Buffer.from(privateKeyToProtobuf(identity.privateKey)).toString("base64") + "\n", { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+export async function loadIdentity(path: string): Promise<NodeIdentity> {
+  const text = (await readFile(path, "utf8")).trim();
+  const privateKey = privateKeyFromProtobuf(new Uint8Array(Buffer.from(text, "base64")));
+  if (privateKey.type !== "Ed25519") throw new Error(`identity key ${path} must be Ed25519, found ${privateKey.type}`);
+  return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
+}

@@ -1,0 +1,56 @@
+/** Prometheus metrics of one signer node (served on GET /metrics). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly sessions = new Counter({
+    name: "mpc_sessions_total",
+    help: "Protocol sessions by operation and outcome",
+    labelNames: ["operation", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly sessionSeconds = new Histogram({
+    name: "mpc_session_duration_seconds",
+    help: "Duration of sessions this node took part in",
+    labelNames: ["operation"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly signRequests = new Counter({
+    name: "mpc_sign_requests_total",
+    help: "Signing requests coordinated by this node, by request type, path and outcome",
+    labelNames: ["type", "path", "outcome"] as const,
+    registers: [this.registry],
+  });
+  readonly framesDropped = new Counter({
+    name: "mpc_frames_dropped_total",
+    help: "Inbound frames dropped before use, by reason",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
+  readonly framesReceived = new Counter({
+    name: "mpc_frames_received_total",
+    help: "Inbound frames accepted",
+    registers: [this.registry],
+  });
+  readonly absences = new Counter({
+    name: "mpc_absences_total",
+    help: "Absent participants recorded by this node as coordinator",
+    registers: [this.registry],
+  });
+  readonly presignPool = new Gauge({
+    name: "mpc_presign_pool_size",
+    help: "Unconsumed presignatures this node can use as coordinator",
+    labelNames: ["key_id"] as const,
+    registers: [this.registry],
+  });
+  readonly connectedPeers = new Gauge({
+    name: "mpc_connected_peers",
+    help: "Committee peers with an open connection",
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

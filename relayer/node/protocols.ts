@@ -1,0 +1,49 @@
+/**
+ * What the session manager needs from the threshold-ECDSA library: the
+ * protocol factories and the share / presignature encodings of
+ * relayer/mpc/index.ts. The manager is generic over the share and
+ * presignature types; `mpcSuite` (mpc-suite.ts) binds the real library.
+ */
+import type { PartyIndex, ProtocolInstance } from "../mpc/types.ts";
+
+/** The public facts about a share that the node stores beside it in the clear. */
+export interface ShareFacts {
+  readonly keyId: string;
+  readonly threshold: number;
+  readonly parties: readonly PartyIndex[];
+  readonly self: PartyIndex;
+  readonly publicKey: Uint8Array;
+  readonly address: string;
+}
+
+export interface SignatureLike {
+  readonly r: bigint;
+  readonly s: bigint;
+  readonly v: 27 | 28;
+  /** 65 bytes: r || s || v. */
+  readonly bytes: Uint8Array;
+}
+
+export interface ProtocolSuite<Share extends ShareFacts, Presignature> {
+  keygen(p: { sessionId: Uint8Array; keyId: string; self: PartyIndex; parties: PartyIndex[]; threshold: number }): ProtocolInstance<Share>;
+  presign(p: { sessionId: Uint8Array; keyId: string; share: Share; signers: PartyIndex[] }): ProtocolInstance<Presignature>;
+  onlineSign(p: { sessionId: Uint8Array; keyId: string; presignature: Presignature; digest: Uint8Array }): ProtocolInstance<SignatureLike>;
+  sign(p: { sessionId: Uint8Array; keyId: string; share: Share; signers: PartyIndex[]; digest: Uint8Array }): ProtocolInstance<SignatureLike>;
+  refresh(p: { sessionId: Uint8Array; keyId: string; share: Share }): ProtocolInstance<Share>;
+  reshare(p: {
+    sessionId: Uint8Array;
+    keyId: string;
+    self: PartyIndex;
+    oldShare: Share | null;
+    oldParties: PartyIndex[];
+    newParties: PartyIndex[];
+    newThreshold: number;
+    publicKey: Uint8Array;
+  }): ProtocolInstance<Share | null>;
+  encodeShare(share: Share): Uint8Array;
+  decodeShare(bytes: Uint8Array): Share;
+  encodePresignature(presignature: Presignature): Uint8Array;
+  decodePresignature(bytes: Uint8Array): Presignature;
+  /** Checks a finished signature against the key before it is released. */
+  verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean;
+}

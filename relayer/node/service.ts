@@ -1,0 +1,125 @@
+/**
+ * The signer node's operations as the HTTP API (and so the CLI and the
+ * relayer) see them: key lifecycle, typed signing requests with the
+ * presignature fast path and a full-signing fallback, status.
+ */
+import type { PartyIndex } from "../mpc/types.ts";
+import type { PeerDirectory } from "./directory.ts";
+import { toHex } from "./frames.ts";
+import type { KeyRecord, KeyStore } from "./keystore.ts";
+import type { Logger } from "./log.ts";
+import type { NodeMetrics } from "./metrics.ts";
+import type { PresignPool } from "./pool.ts";
+import { SessionFailed, type SessionManager, type SignResult } from "./sessions.ts";
+import type { ShareFacts } from "./protocols.ts";
+
+export interface SignResponse {
+  keyId: string;
+  address: string;
+  signature: `0x${string}`;
+  r: `0x${string}`;
+  s: `0x${string}`;
+  v: 27 | 28;
+  digest: `0x${string}`;
+  signers: PartyIndex[];
+  sessionId: string;
+  presigned: boolean;
+  attempts: number;
+}
+
+export class NodeService {
+  constructor(
+    readonly self: PartyIndex,
+    readonly peerId: string,
+    private readonly store: KeyStore,
+    private readonly sessions: SessionManager<ShareFacts, unknown>,
+    private readonly pool: PresignPool,
+    private readonly directory: PeerDirectory,
+    private readonly connectedPeers: () => number,
+    private readonly log: Logger,
+    private readonly metrics: NodeMetrics,
+  ) {}
+
+  keygen(keyId: string, threshold: number, parties?: PartyIndex[]): Promise<KeyRecord> {
+    return this.sessions.keygen(keyId, parties ?? this.directory.members().map((m) => m.index), threshold);
+  }
+
+  refresh(keyId: string): Promise<KeyRecord> {
+    return this.sessions.refresh(keyId);
+  }
+
+  reshare(keyId: string, newParties: PartyIndex[], newThreshold: number): Promise<KeyRecord | null> {
+    for (const party of newParties) if (this.directory.byIndex(party) === undefined) throw new SessionFailed(`party ${party} is not in the peer directory`, [], 400);
+    return this.sessions.reshare(keyId, newParties, newThreshold);
+  }
+
+  deleteKey(keyId: string): Promise<boolean> {
+    return this.sessions.deleteKey(keyId);
+  }
+
+  async getKey(keyId: string): Promise<KeyRecord | null> {
+    return this.store.getKey(keyId);
+  }
+
+  listKeys(): Promise<KeyRecord[]> {
+    return this.store.listKeys();
+  }
+
+  /** Signs a typed request: from a pooled presignature when one is available, else (or on failure) by full signing. */
+  async sign(keyId: string, request: unknown): Promise<SignResponse> {
+    const type = typeof request === "object" && request !== null && "type" in request ? String(request.type) : "unknown";
+    const entry = this.pool.take(keyId);
+    let result: SignResult;
+    try {
+      if (entry !== null) {
+        try {
+          result = await this.sessions.signPresigned(keyId, request, entry.presignId, entry.signers);
+        } catch (error) {
+          if (!(error instanceof SessionFailed) || error.status !== 503) throw error;
+          this.pool.suspect(error.absentees);
+          this.log.warn("presigned signing failed; falling back to full signing", { keyId, absentees: error.absentees });
+          result = await this.sessions.signFull(keyId, request, 2, error.absentees);
+        }
+      } else {
+        result = await this.sessions.signFull(keyId, request);
+      }
+    } catch (error) {
+      this.metrics.signRequests.inc({ type, path: entry === null ? "full" : "presigned", outcome: "failed" });
+      throw error;
+    }
+    this.metrics.signRequests.inc({ type, path: result.presigned ? "presigned" : "full", outcome: "ok" });
+    const key = await this.store.getKey(keyId);
+    const { signature } = result;
+    return {
+      keyId,
+      address: key?.address ?? "",
+      signature: `0x${toHex(signature.bytes)}`,
+      r: `0x${signature.r.toString(16).padStart(64, "0")}`,
+      s: `0x${signature.s.toString(16).padStart(64, "0")}`,
+      v: signature.v,
+      digest: `0x${toHex(result.digest)}`,
+      signers: result.signers,
+      sessionId: result.sessionId,
+      presigned: result.presigned,
+      attempts: result.attempts,
+    };
+  }
+
+  async status(): Promise<Record<string, unknown>> {
+    const keys = await this.store.listKeys();
+    return {
+      index: this.self,
+      peerId: this.peerId,
+      peers: this.directory.members().map((m) => ({ index: m.index, peerId: m.peerId, address: m.address })),
+      connectedPeers: this.connectedPeers(),
+      activeSessions: this.sessions.activeSessions(),
+      presignPool: this.pool.sizes(),
+      keys,
+      rssBytes: process.memoryUsage().rss,
+    };
+  }
+
+  absences(): Promise<unknown[]> {
+    return this.store.listAbsences();
+  }
+}
