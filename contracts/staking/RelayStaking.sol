@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageLib} from "../gateway/MessageLib.sol";
+import {ISourceGateway} from "../interfaces/ISourceGateway.sol";
+
+/// @title RelayStaking
+/// @notice Operator staking, committee election, cluster-key confirmation and slashing for the
+///         mpc-relay threshold-ECDSA network.
+/// @dev Roles:
+///      - staker: the account that funds a node's stake and alone may unbond and withdraw it;
+///      - operator: the node's hot ECDSA key. It identifies the node here, signs slashing proposals
+///        and protocol messages (evidence), and submits the cluster public key;
+///      - owner (governance): elects committees and sets parameters. In production the owner must be
+///        a timelock or multisig, never an EOA, since it decides who holds the relay key.
+///      Slashed stake never leaves the accounting: it is credited to `rewards` and claimed later, so
+///      the token balance of this contract always equals the sum of stakes, unbonding stakes and
+///      unclaimed rewards. The stake token must be a plain ERC20 (no fee on transfer, no rebasing).
+contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Tunable economic parameters (basis points are out of 10 000).
+    struct Params {
+        uint256 minStake; // active stake a node needs to be elected
+        uint64 unbondingPeriod; // seconds between an unbond request and its withdrawal
+        uint64 minAbsenceWindow; // shortest block window an absence slash may cover
+        uint16 absenceSlashBps; // share of a node's slashable stake taken per absence window
+        uint16 removalSlashBps; // share taken when a node is removed for misbehaviour
+        uint16 forgerySlashBps; // share of every committee member's stake taken on a proven forgery
+        uint16 proverRewardBps; // share of the forgery slash paid to the prover; the rest to the treasury
+    }
+
+    /// @notice A registered node, keyed by its operator address.
+    struct Node {
+        address staker;
+        bool removed;
+        uint64 unbondingReleaseTime;
+        uint256 stake;
+        uint256 unbonding;
+        bytes identity; // libp2p peer id bytes
+    }
+
+    /// @notice A committee elected for one epoch; `relay` is set once every member submitted the same key.
+    struct Committee {
+        address[] members;
+        uint16 threshold;
+        address relay;
+    }
+
+    /// @notice Members' request to slash `node` for its absence during blocks [fromBlock, toBlock].
+    struct AbsenceProposal {
+        uint64 epoch;
+        address node;
+        uint64 fromBlock;
+        uint64 toBlock;
+    }
+
+    /// @notice Members' request to remove `node` for good; `evidenceHash` is keccak256 of the evidence bytes.
+    struct RemovalProposal {
+        uint64 epoch;
+        address node;
+        bytes32 evidenceHash;
+    }
+
+    uint256 public constant BPS = 10_000;
+    uint256 public constant MAX_COMMITTEE_SIZE = 64;
+    uint256 public constant MAX_IDENTITY_LENGTH = 256;
+    uint256 private constant SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
+
+    bytes32 public constant OPERATOR_REGISTRATION_TYPEHASH =
+        keccak256("OperatorRegistration(address staker,bytes32 identityHash)");
+    bytes32 public constant ABSENCE_SLASH_TYPEHASH =
+        keccak256("AbsenceSlash(uint64 epoch,address node,uint64 fromBlock,uint64 toBlock)");
+    bytes32 public constant REMOVAL_TYPEHASH = keccak256("Removal(uint64 epoch,address node,bytes32 evidenceHash)");
+    /// @dev Operators sign every protocol message they send (e.g. a VSS share) under this type, so a
+    ///      faulty message can later be shown here as evidence. `contentHash` is keccak256 of the message
+    ///      bytes, which themselves carry session id, key id, round, sender and receiver.
+    bytes32 public constant PROTOCOL_MESSAGE_TYPEHASH = keccak256("ProtocolMessage(bytes32 contentHash)");
+
+    /// @notice Token that operators stake.
+    IERC20 public immutable stakeToken;
+
+    /// @notice Current economic parameters.
+    Params public params;
+    /// @notice Receives the part of a forgery slash that is not paid to the prover.
+    address public treasury;
+    /// @notice The SourceGateway of this chain; forgeries are proven against it.
+    ISourceGateway public sourceGateway;
+
+    /// @notice Latest elected epoch (0 before the first election).
+    uint64 public latestEpoch;
+    /// @notice Latest epoch whose cluster key is confirmed (0 before the first confirmation).
+    uint64 public activeEpoch;
+
+    mapping(address operator => Node) private _nodes;
+    mapping(bytes32 identityHash => bool) public identityTaken;
+    mapping(uint64 epoch => Committee) private _committees;
+    /// @notice Whether `operator` is a member of the committee of `epoch`.
+    mapping(uint64 epoch => mapping(address operator => bool)) public isMember;
+    /// @notice Relay address each member submitted for an epoch (zero if none yet).
+    mapping(uint64 epoch => mapping(address operator => address relay)) public submittedRelay;
+    mapping(uint64 epoch => mapping(address relay => uint256 count)) private _relayVotes;
+    /// @notice First block of `operator` not yet covered by an absence slash.
+    mapping(address operator => uint64 nextBlock) public absenceSlashedUntil;
+    /// @notice Forged relay digests already proven.
+    mapping(bytes32 digest => bool) public forgeryClaimed;
+    /// @notice Slashed stake credited to an account and not yet claimed.
+    mapping(address account => uint256 amount) public rewards;
+
+    error ZeroAddress();
+    error ZeroAmount();
+    error InvalidParams();
+    error InvalidIdentity();
+    error OperatorTaken(address operator);
+    error IdentityTaken(bytes32 identityHash);
+    error InvalidOperatorSignature();
+    error UnknownOperator(address operator);
+    error NotStaker(address caller, address operator);
+    error NodeIsRemoved(address operator);
+    error InsufficientStake(uint256 available, uint256 requested);
+    error NothingToWithdraw();
+    error UnbondingNotFinished(uint64 releaseTime);
+    error NothingToClaim();
+    error InvalidCommitteeSize(uint256 size);
+    error InvalidThreshold(uint256 threshold, uint256 size);
+    error DuplicateMember(address operator);
+    error BelowMinimumStake(address operator, uint256 stake, uint256 minStake);
+    error UnknownEpoch(uint64 epoch);
+    error EpochNotPending(uint64 epoch);
+    error EpochNotConfirmed(uint64 epoch);
+    error NotCommitteeMember(uint64 epoch, address account);
+    error InvalidPublicKey();
+    error KeyAlreadySubmitted();
+    error NoConfirmedEpoch();
+    error InvalidWindow(uint64 fromBlock, uint64 toBlock);
+    error WindowAlreadySlashed(address operator, uint64 slashedUntil);
+    error InvalidSignature(uint256 index);
+    error SignersNotSorted(uint256 index);
+    error InsufficientSignedStake(uint256 signedStake, uint256 committeeStake);
+    error EvidenceMismatch();
+    error InvalidEvidenceSignature();
+    error NothingToSlash(address operator);
+    error SourceGatewayNotSet();
+    error NotFromThisSource();
+    error InvalidRelaySignature();
+    error MessageWasSent(bytes32 messageId);
+    error ForgeryAlreadyClaimed(bytes32 digest);
+
+    event ParamsSet(Params params);
+    event TreasurySet(address indexed treasury);
+    event SourceGatewaySet(address indexed sourceGateway);
+    event NodeRegistered(address indexed operator, address indexed staker, bytes identity);
+    event Staked(address indexed operator, uint256 amount);
+    event UnbondRequested(address indexed operator, uint256 amount, uint64 releaseTime);
+    event Withdrawn(address indexed operator, address indexed staker, uint256 amount);
+    event RewardAccrued(address indexed account, uint256 amount);
+    event RewardsClaimed(address indexed account, uint256 amount);
+    event CommitteeElected(uint64 indexed epoch, address[] members, uint16 threshold);
+    event ClusterKeySubmitted(uint64 indexed epoch, address indexed member, address relay, bytes publicKey);
+    event RelayConfirmed(uint64 indexed epoch, address indexed relay, bytes publicKey);
+    event Slashed(address indexed operator, uint256 amount);
+    event AbsenceSlashed(
+        uint64 indexed epoch, address indexed operator, uint64 fromBlock, uint64 toBlock, address submitter
+    );
+    event NodeRemoved(uint64 indexed epoch, address indexed operator, bytes32 evidenceHash, address submitter);
+    event ForgeryProven(
+        uint64 indexed epoch, bytes32 indexed messageId, bytes32 digest, address indexed prover, uint256 slashed
+    );
+
+    /// @param stakeToken_ ERC20 that operators stake.
+    /// @param initialOwner Governance (a timelock or multisig in production).
+    /// @param treasury_ Receiver of the non-prover part of forgery slashes.
+    /// @param params_ Initial economic parameters.
+    constructor(IERC20 stakeToken_, address initialOwner, address treasury_, Params memory params_)
+        EIP712("MpcRelayStaking", "1")
+        Ownable(initialOwner)
+    {
+        if (address(stakeToken_) == address(0)) revert ZeroAddress();
+        stakeToken = stakeToken_;
+        _setTreasury(treasury_);
+        _setParams(params_);
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Replaces the economic parameters. Takes effect for every later action.
+    /// @param params_ New parameters; basis points must not exceed 10 000 and the unbonding period must be non-zero.
+    function setParams(Params calldata params_) external onlyOwner {
+        _setParams(params_);
+    }
+
+    /// @notice Sets the account credited with the non-prover part of forgery slashes.
+    /// @param treasury_ New treasury, non-zero.
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    /// @notice Points forgery proofs at this chain's SourceGateway.
+    /// @param sourceGateway_ The SourceGateway, non-zero.
+    function setSourceGateway(ISourceGateway sourceGateway_) external onlyOwner {
+        if (address(sourceGateway_) == address(0)) revert ZeroAddress();
+        sourceGateway = sourceGateway_;
+        emit SourceGatewaySet(address(sourceGateway_));
+    }
+
+    /// @notice Elects the committee of a new epoch. The previous confirmed relay stays current until
+    ///         the new committee confirms its cluster key; an unconfirmed epoch can be replaced by
+    ///         electing again.
+    /// @param members Operator addresses, each registered, not removed, with at least `minStake` active stake.
+    /// @param threshold Number of members needed to sign (1 <= threshold <= members.length).
+    /// @return epoch The new epoch number.
+    function electCommittee(address[] calldata members, uint16 threshold) external onlyOwner returns (uint64 epoch) {
+        uint256 size = members.length;
+        if (size == 0 || size > MAX_COMMITTEE_SIZE) revert InvalidCommitteeSize(size);
+        if (threshold == 0 || threshold > size) revert InvalidThreshold(threshold, size);
+        epoch = ++latestEpoch;
+        uint256 minStake = params.minStake;
+        for (uint256 i = 0; i < size; ++i) {
+            address member = members[i];
+            Node storage node = _nodes[member];
+            if (node.staker == address(0)) revert UnknownOperator(member);
+            if (node.removed) revert NodeIsRemoved(member);
+            if (node.stake < minStake) revert BelowMinimumStake(member, node.stake, minStake);
+            if (isMember[epoch][member]) revert DuplicateMember(member);
+            isMember[epoch][member] = true;
+        }
+        Committee storage elected = _committees[epoch];
+        elected.members = members;
+        elected.threshold = threshold;
+        emit CommitteeElected(epoch, members, threshold);
+    }
+
+    // ------------------------------------------------------------------ operators
+
+    /// @notice Registers a node. The caller becomes its staker.
+    /// @param operator The node's operator key address; it must consent by signing
+    ///        `OperatorRegistration(staker, keccak256(identity))`, so nobody can squat another's key.
+    /// @param identity The node's libp2p peer id bytes (1 to 256 bytes, unique).
+    /// @param operatorSignature EIP-712 signature of the operator key.
+    function register(address operator, bytes calldata identity, bytes calldata operatorSignature) external {
+        if (operator == address(0)) revert ZeroAddress();
+        if (identity.length == 0 || identity.length > MAX_IDENTITY_LENGTH) revert InvalidIdentity();
+        if (_nodes[operator].staker != address(0)) revert OperatorTaken(operator);
+        bytes32 identityHash = keccak256(identity);
+        if (identityTaken[identityHash]) revert IdentityTaken(identityHash);
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(OPERATOR_REGISTRATION_TYPEHASH, msg.sender, identityHash)));
+        if (_recover(digest, operatorSignature) != operator) revert InvalidOperatorSignature();
+
+        identityTaken[identityHash] = true;
+        Node storage node = _nodes[operator];
+        node.staker = msg.sender;
+        node.identity = identity;
+        emit NodeRegistered(operator, msg.sender, identity);
+    }
+
+    /// @notice Adds stake to a node; the caller must be its staker and have approved the tokens.
+    /// @param operator The node.
+    /// @param amount Tokens to stake, non-zero.
+    function stake(address operator, uint256 amount) external nonReentrant {
+        Node storage node = _stakerNode(operator);
+        if (node.removed) revert NodeIsRemoved(operator);
+        if (amount == 0) revert ZeroAmount();
+        node.stake += amount;
+        emit Staked(operator, amount);
+        stakeToken.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Moves active stake into unbonding. It stays slashable and can be withdrawn once the
+    ///         unbonding period has passed; a new request restarts the wait for the whole unbonding amount.
+    /// @param operator The node; the caller must be its staker.
+    /// @param amount Tokens to unbond, non-zero and at most the active stake.
+    function requestUnbond(address operator, uint256 amount) external {
+        Node storage node = _stakerNode(operator);
+        if (amount == 0) revert ZeroAmount();
+        if (amount > node.stake) revert InsufficientStake(node.stake, amount);
+        node.stake -= amount;
+        node.unbonding += amount;
+        uint64 releaseTime = uint64(block.timestamp) + params.unbondingPeriod;
+        node.unbondingReleaseTime = releaseTime;
+        emit UnbondRequested(operator, amount, releaseTime);
+    }
+
+    /// @notice Pays out the whole unbonding amount to the staker once the unbonding period has passed.
+    /// @param operator The node; the caller must be its staker.
+    function withdraw(address operator) external nonReentrant {
+        Node storage node = _stakerNode(operator);
+        uint256 amount = node.unbonding;
+        if (amount == 0) revert NothingToWithdraw();
+        // solhint-disable-next-line not-rely-on-time
+        if (block.timestamp < node.unbondingReleaseTime) revert UnbondingNotFinished(node.unbondingReleaseTime);
+        node.unbonding = 0;
+        emit Withdrawn(operator, msg.sender, amount);
+        stakeToken.safeTransfer(msg.sender, amount);
+    }
+
+    /// @notice Pays out the caller's accrued slashing rewards.
+    function claimRewards() external nonReentrant {
+        uint256 amount = rewards[msg.sender];
+        if (amount == 0) revert NothingToClaim();
+        rewards[msg.sender] = 0;
+        emit RewardsClaimed(msg.sender, amount);
+        stakeToken.safeTransfer(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------------ cluster key
+
+    /// @notice A member of the latest (unconfirmed) epoch submits the cluster public key produced by keyGen.
+    ///         The key is confirmed, and becomes the relay address, once every member submitted the same
+    ///         key. A member who submitted a different key blocks confirmation until it resubmits (each
+    ///         member may replace its submission until confirmation) or governance elects a new epoch.
+    /// @param epoch The latest elected epoch.
+    /// @param publicKey Uncompressed secp256k1 point as 64 bytes x || y (no 0x04 prefix).
+    function submitClusterKey(uint64 epoch, bytes calldata publicKey) external {
+        if (epoch == 0 || epoch != latestEpoch) revert EpochNotPending(epoch);
+        Committee storage pending = _committees[epoch];
+        if (pending.relay != address(0)) revert EpochNotPending(epoch);
+        if (!isMember[epoch][msg.sender]) revert NotCommitteeMember(epoch, msg.sender);
+        if (publicKey.length != 64) revert InvalidPublicKey();
+        uint256 x = uint256(bytes32(publicKey[:32]));
+        uint256 y = uint256(bytes32(publicKey[32:]));
+        if (!_isOnCurve(x, y)) revert InvalidPublicKey();
+
+        address relay = address(uint160(uint256(keccak256(publicKey))));
+        address previous = submittedRelay[epoch][msg.sender];
+        if (previous == relay) revert KeyAlreadySubmitted();
+        if (previous != address(0)) --_relayVotes[epoch][previous];
+        submittedRelay[epoch][msg.sender] = relay;
+        uint256 votes = ++_relayVotes[epoch][relay];
+        emit ClusterKeySubmitted(epoch, msg.sender, relay, publicKey);
+
+        if (votes == pending.members.length) {
+            pending.relay = relay;
+            activeEpoch = epoch;
+            emit RelayConfirmed(epoch, relay, publicKey);
+        }
+    }
+
+    // ------------------------------------------------------------------ slashing
+
+    /// @notice Slashes `absenceSlashBps` of a member's slashable stake for its absence over a past block
+    ///         window. Passes when sent by the epoch's confirmed relay address, or when sent by a member
+    ///         with EIP-712 `AbsenceSlash` signatures of members holding more than half of the committee's
+    ///         slashable stake. The slash is split equally between the signers (between the other
+    ///         non-removed members when the relay sends it); the rounding remainder goes to the submitter.
+    ///         Every block of a node can be slashed once: a window must start after the last slashed one.
+    /// @param proposal The epoch, the absent member and the window [fromBlock, toBlock].
+    /// @param signatures Members' signatures, ordered by strictly increasing signer address;
+    ///        empty when the relay address sends.
+    function slashAbsence(AbsenceProposal calldata proposal, bytes[] calldata signatures) external nonReentrant {
+        uint64 epoch = proposal.epoch;
+        address offender = proposal.node;
+        _requireKnownEpoch(epoch);
+        if (!isMember[epoch][offender]) revert NotCommitteeMember(epoch, offender);
+        uint64 fromBlock = proposal.fromBlock;
+        uint64 toBlock = proposal.toBlock;
+        if (fromBlock > toBlock || toBlock >= block.number || toBlock - fromBlock + 1 < params.minAbsenceWindow) {
+            revert InvalidWindow(fromBlock, toBlock);
+        }
+        uint64 slashedUntil = absenceSlashedUntil[offender];
+        if (fromBlock < slashedUntil) revert WindowAlreadySlashed(offender, slashedUntil);
+
+        address[] memory beneficiaries;
+        address relay = _committees[epoch].relay;
+        if (relay != address(0) && msg.sender == relay) {
+            beneficiaries = _otherActiveMembers(epoch, offender);
+        } else {
+            bytes32 structHash = keccak256(abi.encode(ABSENCE_SLASH_TYPEHASH, epoch, offender, fromBlock, toBlock));
+            beneficiaries = _verifyMajority(epoch, structHash, signatures);
+        }
+
+        absenceSlashedUntil[offender] = toBlock + 1;
+        uint256 amount = _slash(offender, params.absenceSlashBps);
+        if (amount == 0) revert NothingToSlash(offender);
+        emit AbsenceSlashed(epoch, offender, fromBlock, toBlock, msg.sender);
+        _distribute(amount, beneficiaries);
+    }
+
+    /// @notice Removes a member for good on verifiable evidence of misbehaviour: `evidence` is a protocol
+    ///         message the offender signed with its operator key (EIP-712 `ProtocolMessage`), and members
+    ///         holding more than half of the committee's slashable stake signed the `Removal` proposal
+    ///         naming it. Slashes `removalSlashBps` (split as in `slashAbsence`); the rest of the node's
+    ///         stake is moved to unbonding. The operator address and identity can never be registered again.
+    /// @param proposal The epoch, the offender and keccak256(evidence).
+    /// @param evidence The offending protocol message bytes.
+    /// @param offenderSignature The offender's EIP-712 `ProtocolMessage` signature over keccak256(evidence).
+    /// @param signatures Members' signatures of the proposal, ordered by strictly increasing signer address.
+    function removeNode(
+        RemovalProposal calldata proposal,
+        bytes calldata evidence,
+        bytes calldata offenderSignature,
+        bytes[] calldata signatures
+    ) external nonReentrant {
+        uint64 epoch = proposal.epoch;
+        address offender = proposal.node;
+        _requireKnownEpoch(epoch);
+        if (!isMember[epoch][offender]) revert NotCommitteeMember(epoch, offender);
+        if (_nodes[offender].removed) revert NodeIsRemoved(offender);
+        _checkEvidence(offender, proposal.evidenceHash, evidence, offenderSignature);
+        bytes32 structHash = keccak256(abi.encode(REMOVAL_TYPEHASH, epoch, offender, proposal.evidenceHash));
+        address[] memory signers = _verifyMajority(epoch, structHash, signatures);
+
+        _nodes[offender].removed = true;
+        uint256 amount = _slash(offender, params.removalSlashBps);
+        _unbondAll(offender);
+        emit NodeRemoved(epoch, offender, proposal.evidenceHash, msg.sender);
+        _distribute(amount, signers);
+    }
+
+    /// @notice Proves that a confirmed relay address signed a message claiming this chain's SourceGateway
+    ///         as its source which that gateway never sent. Slashes `forgerySlashBps` of the stake of every
+    ///         member of `epoch`'s committee, credits `proverRewardBps` of it to the caller and the rest to
+    ///         the treasury. Each forged digest (message and target gateway) can be proven once.
+    /// @dev If several epochs share one relay key (resharing keeps the key), the prover picks which
+    ///      of them is slashed; the digest can still be claimed only once.
+    /// @param epoch A confirmed epoch whose relay address signed the forgery.
+    /// @param message The forged message; srcChainId must be this chain and srcGateway the SourceGateway.
+    /// @param targetGateway The gateway address in the signed EIP-712 domain.
+    /// @param signature The relay's 65-byte signature over `MessageLib.digestCalldata(message, targetGateway)`.
+    function proveForgery(
+        uint64 epoch,
+        MessageLib.Message calldata message,
+        address targetGateway,
+        bytes calldata signature
+    ) external nonReentrant {
+        ISourceGateway source = sourceGateway;
+        if (address(source) == address(0)) revert SourceGatewayNotSet();
+        if (message.srcChainId != block.chainid || message.srcGateway != address(source)) revert NotFromThisSource();
+        Committee storage culprits = _committees[epoch];
+        address relay = culprits.relay;
+        if (relay == address(0)) revert EpochNotConfirmed(epoch);
+        bytes32 digest = MessageLib.digestCalldata(message, targetGateway);
+        if (forgeryClaimed[digest]) revert ForgeryAlreadyClaimed(digest);
+        if (_recover(digest, signature) != relay) revert InvalidRelaySignature();
+        bytes32 messageId = MessageLib.messageIdCalldata(message);
+        if (source.isSent(messageId)) revert MessageWasSent(messageId);
+
+        forgeryClaimed[digest] = true;
+        uint16 slashBps = params.forgerySlashBps;
+        uint256 slashed;
+        uint256 size = culprits.members.length;
+        for (uint256 i = 0; i < size; ++i) {
+            slashed += _slash(culprits.members[i], slashBps);
+        }
+        uint256 reward = (slashed * params.proverRewardBps) / BPS;
+        emit ForgeryProven(epoch, messageId, digest, msg.sender, slashed);
+        _credit(msg.sender, reward);
+        _credit(treasury, slashed - reward);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice The registered node of an operator address (all fields zero if unknown).
+    /// @param operator The node's operator address.
+    /// @return The node record.
+    function getNode(address operator) external view returns (Node memory) {
+        return _nodes[operator];
+    }
+
+    /// @notice Stake of a node that can still be slashed: active plus unbonding.
+    /// @param operator The node's operator address.
+    /// @return The slashable amount.
+    function slashableStake(address operator) public view returns (uint256) {
+        Node storage node = _nodes[operator];
+        return node.stake + node.unbonding;
+    }
+
+    /// @notice The committee of an epoch.
+    /// @param epoch The epoch.
+    /// @return members Operator addresses in election order.
+    /// @return threshold Signers needed.
+    /// @return relay Confirmed relay address, zero while unconfirmed.
+    function committee(uint64 epoch) external view returns (address[] memory members, uint16 threshold, address relay) {
+        Committee storage c = _committees[epoch];
+        return (c.members, c.threshold, c.relay);
+    }
+
+    /// @notice Sum of the slashable stake of an epoch's members; a proposal needs signers holding more than half.
+    /// @param epoch The epoch.
+    /// @return total The committee's slashable stake.
+    function committeeStake(uint64 epoch) public view returns (uint256 total) {
+        address[] storage members = _committees[epoch].members;
+        uint256 size = members.length;
+        for (uint256 i = 0; i < size; ++i) {
+            total += slashableStake(members[i]);
+        }
+    }
+
+    /// @notice Confirmed relay address of an epoch; zero while the epoch is unconfirmed or unknown.
+    /// @param epoch The epoch.
+    /// @return The relay address that gateways should trust for this epoch.
+    function relayAddress(uint64 epoch) external view returns (address) {
+        return _committees[epoch].relay;
+    }
+
+    /// @notice Relay address of the latest confirmed epoch: the address gateways are pointed at.
+    /// @return The current relay address.
+    function currentRelay() external view returns (address) {
+        uint64 epoch = activeEpoch;
+        if (epoch == 0) revert NoConfirmedEpoch();
+        return _committees[epoch].relay;
+    }
+
+    /// @notice EIP-712 digest the operator signs to consent to a registration.
+    /// @param staker The account that will register the node.
+    /// @param identity The node's peer id bytes.
+    /// @return The digest to sign.
+    function registrationDigest(address staker, bytes calldata identity) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(OPERATOR_REGISTRATION_TYPEHASH, staker, keccak256(identity))));
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _setParams(Params memory params_) private {
+        if (
+            params_.unbondingPeriod == 0 || params_.absenceSlashBps > BPS || params_.removalSlashBps > BPS
+                || params_.forgerySlashBps > BPS || params_.proverRewardBps > BPS
+        ) revert InvalidParams();
+        params = params_;
+        emit ParamsSet(params_);
+    }
+
+    function _setTreasury(address treasury_) private {
+        if (treasury_ == address(0)) revert ZeroAddress();
+        treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    /// @dev The node of `operator`, after checking the caller is its staker.
+    function _stakerNode(address operator) private view returns (Node storage node) {
+        node = _nodes[operator];
+        if (node.staker == address(0)) revert UnknownOperator(operator);
+        if (node.staker != msg.sender) revert NotStaker(msg.sender, operator);
+    }
+
+    function _requireKnownEpoch(uint64 epoch) private view {
+        if (epoch == 0 || epoch > latestEpoch) revert UnknownEpoch(epoch);
+    }
+
+    /// @dev Checks the caller is a member and that the sorted, unique member signatures over the proposal
+    ///      hold more than half of the committee's slashable stake. Returns the signers.
+    function _verifyMajority(uint64 epoch, bytes32 structHash, bytes[] calldata signatures)
+        private
+        view
+        returns (address[] memory signers)
+    {
+        if (!isMember[epoch][msg.sender]) revert NotCommitteeMember(epoch, msg.sender);
+        bytes32 digest = _hashTypedDataV4(structHash);
+        uint256 count = signatures.length;
+        signers = new address[](count);
+        address previous = address(0);
+        uint256 signedStake;
+        for (uint256 i = 0; i < count; ++i) {
+            address signer = _recover(digest, signatures[i]);
+            if (signer == address(0)) revert InvalidSignature(i);
+            if (signer <= previous) revert SignersNotSorted(i);
+            if (!isMember[epoch][signer]) revert NotCommitteeMember(epoch, signer);
+            signedStake += slashableStake(signer);
+            signers[i] = signer;
+            previous = signer;
+        }
+        uint256 total = committeeStake(epoch);
+        if (signedStake * 2 <= total) revert InsufficientSignedStake(signedStake, total);
+    }
+
+    /// @dev Members of `epoch` other than `offender` that were not removed.
+    function _otherActiveMembers(uint64 epoch, address offender) private view returns (address[] memory others) {
+        address[] storage members = _committees[epoch].members;
+        uint256 size = members.length;
+        uint256 count;
+        for (uint256 i = 0; i < size; ++i) {
+            if (_isBeneficiary(members[i], offender)) ++count;
+        }
+        others = new address[](count);
+        count = 0;
+        for (uint256 i = 0; i < size; ++i) {
+            if (_isBeneficiary(members[i], offender)) others[count++] = members[i];
+        }
+    }
+
+    function _isBeneficiary(address member, address offender) private view returns (bool) {
+        return member != offender && !_nodes[member].removed;
+    }
+
+    /// @dev Checks that `evidence` hashes to `evidenceHash` and that `offender`'s operator key signed it.
+    function _checkEvidence(address offender, bytes32 evidenceHash, bytes calldata evidence, bytes calldata signature)
+        private
+        view
+    {
+        if (keccak256(evidence) != evidenceHash) revert EvidenceMismatch();
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(PROTOCOL_MESSAGE_TYPEHASH, evidenceHash)));
+        if (_recover(digest, signature) != offender) revert InvalidEvidenceSignature();
+    }
+
+    /// @dev Moves all active stake of a node into unbonding, restarting the unbonding period.
+    function _unbondAll(address operator) private {
+        Node storage node = _nodes[operator];
+        uint256 amount = node.stake;
+        if (amount == 0) return;
+        uint64 releaseTime = uint64(block.timestamp) + params.unbondingPeriod;
+        node.stake = 0;
+        node.unbonding += amount;
+        node.unbondingReleaseTime = releaseTime;
+        emit UnbondRequested(operator, amount, releaseTime);
+    }
+
+    /// @dev Takes `bps` of the node's slashable stake, active stake first, then unbonding stake.
+    function _slash(address operator, uint16 bps) private returns (uint256 amount) {
+        Node storage node = _nodes[operator];
+        uint256 active = node.stake;
+        amount = ((active + node.unbonding) * bps) / BPS;
+        if (amount == 0) return 0;
+        if (amount <= active) {
+            node.stake = active - amount;
+        } else {
+            node.stake = 0;
+            node.unbonding -= amount - active;
+        }
+        emit Slashed(operator, amount);
+    }
+
+    /// @dev Splits `amount` equally between the stakers of `operators`; the remainder (all of it when
+    ///      there is nobody to share with) goes to the caller's staker, or the caller itself if it is no node.
+    function _distribute(uint256 amount, address[] memory operators) private {
+        if (amount == 0) return;
+        uint256 count = operators.length;
+        uint256 share = count == 0 ? 0 : amount / count;
+        if (share != 0) {
+            for (uint256 i = 0; i < count; ++i) {
+                _credit(_nodes[operators[i]].staker, share);
+            }
+        }
+        address submitterStaker = _nodes[msg.sender].staker;
+        _credit(submitterStaker == address(0) ? msg.sender : submitterStaker, amount - share * count);
+    }
+
+    function _credit(address account, uint256 amount) private {
+        if (amount == 0) return;
+        rewards[account] += amount;
+        emit RewardAccrued(account, amount);
+    }
+
+    function _recover(bytes32 digest, bytes calldata signature) private pure returns (address signer) {
+        (signer,,) = ECDSA.tryRecoverCalldata(digest, signature);
+    }
+
+    function _isOnCurve(uint256 x, uint256 y) private pure returns (bool) {
+        if (x >= SECP256K1_P || y >= SECP256K1_P) return false;
+        uint256 lhs = mulmod(y, y, SECP256K1_P);
+        uint256 rhs = addmod(mulmod(mulmod(x, x, SECP256K1_P), x, SECP256K1_P), 7, SECP256K1_P);
+        return lhs == rhs;
+    }
+}

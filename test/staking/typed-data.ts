@@ -1,0 +1,56 @@
+/**
+ * EIP-712 typed data of the RelayStaking contract (contracts/staking/RelayStaking.sol).
+ * Nodes sign these with their operator key; relayer/staking will import them once it exists.
+ */
+import type { Address, Hex, TypedDataDomain } from "viem";
+
+/** Domain of one RelayStaking deployment. */
+export function stakingDomain(chainId: number | bigint, verifyingContract: Address): TypedDataDomain {
+  return { name: "MpcRelayStaking", version: "1", chainId: BigInt(chainId), verifyingContract };
+}
+
+/** Types of every struct the staking contract verifies a signature over. */
+export const stakingTypes = {
+  /** The operator key consents to be registered by `staker` with this peer identity. */
+  OperatorRegistration: [
+    { name: "staker", type: "address" },
+    { name: "identityHash", type: "bytes32" },
+  ],
+  /** Members agree that `node` was absent during blocks [fromBlock, toBlock] of `epoch`. */
+  AbsenceSlash: [
+    { name: "epoch", type: "uint64" },
+    { name: "node", type: "address" },
+    { name: "fromBlock", type: "uint64" },
+    { name: "toBlock", type: "uint64" },
+  ],
+  /** Members agree to remove `node` for the evidence whose keccak256 is `evidenceHash`. */
+  Removal: [
+    { name: "epoch", type: "uint64" },
+    { name: "node", type: "address" },
+    { name: "evidenceHash", type: "bytes32" },
+  ],
+  /** Every protocol message a node sends, so a faulty one can serve as evidence against it. */
+  ProtocolMessage: [{ name: "contentHash", type: "bytes32" }],
+} as const;
+
+export interface AbsenceProposal {
+  epoch: bigint;
+  node: Address;
+  fromBlock: bigint;
+  toBlock: bigint;
+}
+
+export interface RemovalProposal {
+  epoch: bigint;
+  node: Address;
+  evidenceHash: Hex;
+}
+
+/** Members' signatures must reach the contract ordered by strictly increasing signer address. */
+export function sortBySigner<T extends { signer: Address }>(signed: readonly T[]): T[] {
+  return [...signed].sort((a, b) => {
+    const x = BigInt(a.signer);
+    const y = BigInt(b.signer);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
