@@ -13,7 +13,8 @@
  *  1. broadcast: session nonce, hash commitment to the dealer's Feldman vector;
  *     direct (receiver pairs): commitment to a zero-seed contribution.
  *  2. joint session id = H(coordinator session, key, roles, every nonce).
- *     broadcast: the Feldman vector, its opening salt, a Schnorr proof of the
+ *     broadcast: hash of every round-1 broadcast (checked before anyone is
+ *     blamed), the Feldman vector, its opening salt, a Schnorr proof of the
  *     first committed coefficient bound to the joint session id;
  *     direct: the receiver's share, the seed opening, multiplication-setup flow 1.
  *  3. broadcast: echo of the transcript hash (every broadcast seen, the public
@@ -153,6 +154,9 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   private publicKey: Point | null = null;
   private publicShares = new Map<PartyIndex, Point>();
   private echo: Uint8Array | null = null;
+  private readonly ownBroadcasts = new Map<number, Uint8Array>();
+  /** Hash of every round-1 broadcast, echoed in round 2 so nonce or commitment equivocation stops us before anyone is blamed. */
+  private round1Echo: Uint8Array | null = null;
 
   constructor(private readonly config: DealingConfig) {
     const participants = [...new Set([...config.dealers, ...config.receivers])].sort((a, b) => a - b);
@@ -199,21 +203,23 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
         const contribution = this.seedContributions.get(j);
         direct.set(j, encodeDirect(contribution === undefined ? {} : { seedCommit: commitZeroSeedContribution(this.sessionId, this.self, j, contribution) }));
       }
-      return { broadcast: w.finish(), direct };
+      this.ownBroadcasts.set(1, w.finish());
+      return { broadcast: this.ownBroadcasts.get(1)!, direct };
     }
     if (round === 2) {
-      let broadcast: Uint8Array = new Uint8Array(0);
+      let broadcast: Uint8Array = this.round1Echo!;
       if (this.isDealer) {
         const opening = this.opening!;
         const k = opening.commitments.findIndex((C) => C !== null);
         const proof = k < 0 ? null : proveKnowledge(this.polynomial![k]!, opening.commitments[k]!, this.proofContext(this.self), this.config.rng);
         this.opening = { ...opening, proof };
-        const w = new Writer().u32(opening.commitments.length);
+        const w = new Writer().raw(this.round1Echo!).u32(opening.commitments.length);
         for (const C of opening.commitments) if (C !== null) w.point(C);
         w.raw(opening.salt);
         if (proof !== null) writeProof(w, proof);
         broadcast = w.finish();
       }
+      this.ownBroadcasts.set(2, broadcast);
       for (const j of this.receiverPeers) {
         this.asAlice.set(j, createMulSetup("alice", mulSetupSid(this.jointSessionId!, this.self, j), this.config.rng));
         this.asBob.set(j, createMulSetup("bob", mulSetupSid(this.jointSessionId!, j, this.self), this.config.rng));
@@ -297,17 +303,19 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     for (const p of this.parties) sid.absorb(`nonce-${p}`, this.nonces.get(p)!);
     this.jointSessionId = sid.digest();
     this.logBroadcasts(1, broadcast);
+    const echo = new Transcript("dealing-round1-echo").absorb("session", this.jointSessionId);
+    for (const p of this.parties) echo.absorb(`from-${p}`, p === this.self ? this.ownBroadcasts.get(1)! : broadcast.get(p)!);
+    this.round1Echo = echo.digest();
   }
 
   private logBroadcasts(round: number, broadcast: ReadonlyMap<PartyIndex, Uint8Array>): void {
     for (const p of this.parties) {
-      if (p === this.self) continue;
-      this.broadcastLog.absorb(`round-${round}-from-${p}`, broadcast.get(p)!);
+      this.broadcastLog.absorb(`round-${round}-from-${p}`, p === this.self ? this.ownBroadcasts.get(round)! : broadcast.get(p)!);
     }
   }
 
   private parseOpening(from: PartyIndex, bytes: Uint8Array): DealerOpening {
-    const r = new Reader(bytes, "dealer opening");
+    const r = new Reader(bytes.subarray(32), "dealer opening");
     const count = r.u32();
     const expected = this.config.threshold;
     if (count !== expected) throw new Error(`commitment vector has ${count} entries, expected ${expected}`);
@@ -323,8 +331,15 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     const openings = new Map<PartyIndex, DealerOpening>();
     if (this.isDealer) openings.set(this.self, this.opening!);
     for (const [from, bytes] of broadcast) {
+      if (bytes.length < 32) throw new ProtocolAbort(`${this.protocol}: round-2 broadcast too short`, from, bytes);
+      if (!bytesEqual(bytes.subarray(0, 32), this.round1Echo!)) {
+        // Somebody sent different round-1 broadcasts to different parties; not attributable.
+        throw new ProtocolAbort(`${this.protocol}: party ${from} saw different round-1 broadcasts (equivocating broadcast)`, null, bytes);
+      }
+    }
+    for (const [from, bytes] of broadcast) {
       if (!this.config.dealers.includes(from)) {
-        if (bytes.length !== 0) throw new ProtocolAbort(`${this.protocol}: non-dealer sent a dealer opening`, from, bytes);
+        if (bytes.length !== 32) throw new ProtocolAbort(`${this.protocol}: non-dealer sent a dealer opening`, from, bytes);
         continue;
       }
       let opening: DealerOpening;

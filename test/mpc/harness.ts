@@ -1,0 +1,152 @@
+/**
+ * In-process runner for the MPC protocols in tests: delivers messages between
+ * ProtocolInstances in FIFO order, with a hook to tamper with, drop or
+ * duplicate messages in flight, and records every abort.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "../../relayer/mpc/types.ts";
+
+/** Deterministic RNG for tests (SHA-256 in counter mode). Never use in the product. */
+export function seededRng(seed: string): RandomBytes {
+  let counter = 0;
+  const seedBytes = new TextEncoder().encode(seed);
+  return (length: number) => {
+    const out = new Uint8Array(length);
+    for (let offset = 0; offset < length; offset += 32) {
+      const block = new Uint8Array(seedBytes.length + 4);
+      block.set(seedBytes);
+      new DataView(block.buffer).setUint32(seedBytes.length, counter++, false);
+      out.set(sha256(block).subarray(0, Math.min(32, length - offset)), offset);
+    }
+    return out;
+  };
+}
+
+export function sessionIdFrom(label: string): Uint8Array {
+  return sha256(new TextEncoder().encode(`session:${label}`));
+}
+
+/** Returns the message(s) to deliver instead of `message` (an empty list drops it). */
+export type Tamper = (message: ProtocolMessage, recipient: PartyIndex) => ProtocolMessage[];
+
+export interface RunOutcome<R> {
+  readonly results: Map<PartyIndex, R>;
+  readonly aborts: Map<PartyIndex, ProtocolAbort>;
+  /** Payload bytes each party sent (a broadcast counts once per recipient). */
+  readonly bytesSent: Map<PartyIndex, number>;
+}
+
+export function run<R>(instances: ReadonlyMap<PartyIndex, ProtocolInstance<R>>, tamper?: Tamper): RunOutcome<R> {
+  const queue: { message: ProtocolMessage; recipient: PartyIndex }[] = [];
+  const aborts = new Map<PartyIndex, ProtocolAbort>();
+  const bytesSent = new Map<PartyIndex, number>();
+  const enqueue = (messages: ProtocolMessage[]) => {
+    for (const message of messages) {
+      const recipients = message.to === null ? [...instances.keys()].filter((p) => p !== message.from) : [message.to];
+      for (const recipient of recipients) {
+        bytesSent.set(message.from, (bytesSent.get(message.from) ?? 0) + message.payload.length);
+        queue.push({ message, recipient });
+      }
+    }
+  };
+  const step = (party: PartyIndex, action: () => ProtocolMessage[]) => {
+    try {
+      enqueue(action());
+    } catch (error) {
+      if (!(error instanceof ProtocolAbort)) throw error;
+      aborts.set(party, error);
+    }
+  };
+  for (const [party, instance] of instances) step(party, () => instance.start());
+  while (queue.length > 0) {
+    const { message, recipient } = queue.shift()!;
+    const instance = instances.get(recipient);
+    if (instance === undefined || aborts.has(recipient)) continue;
+    const delivered = tamper === undefined ? [message] : tamper(message, recipient);
+    for (const m of delivered) {
+      if (aborts.has(recipient)) break;
+      step(recipient, () => instance.receive(m));
+    }
+  }
+  const results = new Map<PartyIndex, R>();
+  for (const [party, instance] of instances) if (instance.done) results.set(party, instance.result());
+  return { results, aborts, bytesSent };
+}
+
+/** Every k-subset of `items` (lexicographic). */
+export function subsets<T>(items: readonly T[], k: number): T[][] {
+  if (k === 0) return [[]];
+  if (items.length < k) return [];
+  const [head, ...rest] = items as [T, ...T[]];
+  return [...subsets(rest, k - 1).map((s) => [head, ...s]), ...subsets(rest, k)];
+}
+
+/** Flips one bit of a payload at `index` (negative counts from the end). */
+export function flipByte(payload: Uint8Array, index: number): Uint8Array {
+  const out = Uint8Array.from(payload);
+  const i = index < 0 ? out.length + index : index;
+  out[i] = out[i]! ^ 0x01;
+  return out;
+}
+
+// ---------------------------------------------------------------- protocol drivers
+
+import {
+  createKeygen,
+  createOnlineSign,
+  createPresign,
+  createSign,
+  type KeyShare,
+  type Presignature,
+  type Signature,
+} from "../../relayer/mpc/index.ts";
+
+export const KEY_ID = "test-key";
+
+export function keygen(parties: number[], threshold: number, label: string, tamper?: Tamper): RunOutcome<KeyShare> {
+  const sessionId = sessionIdFrom(`keygen:${label}`);
+  const instances = new Map(
+    parties.map((self) => [self, createKeygen({ sessionId, keyId: KEY_ID, self, parties, threshold, rng: seededRng(`${label}:${self}`) })]),
+  );
+  return run(instances, tamper);
+}
+
+/** Keygen that must succeed; returns the shares. */
+export function keygenOk(parties: number[], threshold: number, label: string): Map<number, KeyShare> {
+  const outcome = keygen(parties, threshold, label);
+  if (outcome.aborts.size > 0) throw [...outcome.aborts.values()][0];
+  return outcome.results;
+}
+
+export function sign(
+  shares: ReadonlyMap<number, KeyShare>,
+  signers: number[],
+  digest: Uint8Array,
+  label: string,
+  tamper?: Tamper,
+): RunOutcome<Signature> {
+  const sessionId = sessionIdFrom(`sign:${label}`);
+  const instances = new Map(
+    signers.map((self) => [self, createSign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, digest, rng: seededRng(`${label}:${self}`) })]),
+  );
+  return run(instances, tamper);
+}
+
+export function presign(shares: ReadonlyMap<number, KeyShare>, signers: number[], label: string, tamper?: Tamper): RunOutcome<Presignature> {
+  const sessionId = sessionIdFrom(`presign:${label}`);
+  const instances = new Map(
+    signers.map((self) => [self, createPresign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, rng: seededRng(`${label}:${self}`) })]),
+  );
+  return run(instances, tamper);
+}
+
+export function online(presignatures: ReadonlyMap<number, Presignature>, digest: Uint8Array, label: string, tamper?: Tamper): RunOutcome<Signature> {
+  const sessionId = sessionIdFrom(`online:${label}`);
+  const instances = new Map([...presignatures].map(([self, presignature]) => [self, createOnlineSign({ sessionId, keyId: KEY_ID, presignature, digest })]));
+  return run(instances, tamper);
+}
+
+/** Digest for tests. */
+export function digestOf(text: string): Uint8Array {
+  return sha256(new TextEncoder().encode(text));
+}
