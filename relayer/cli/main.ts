@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+/** The `mpc-relay` command. */
+import { keyDelete, keygen, keyList, refresh, reshare, sign, status } from "./commands/keys.ts";
+import { nodeIdentity, nodeStart } from "./commands/node.ts";
+import { NodeApiError } from "./client.ts";
+import { CommandRegistry, UsageError } from "./registry.ts";
+
+export const registry = new CommandRegistry().add(nodeStart, nodeIdentity, keygen, sign, refresh, reshare, keyDelete, keyList, status);
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "help") {
+    process.stdout.write(registry.help() + "\n");
+    return argv.length === 0 ? 1 : 0;
+  }
+  const resolved = registry.resolve(argv);
+  if (resolved === null) {
+    process.stderr.write(`unknown command: ${argv.join(" ")}\n\n${registry.help()}\n`);
+    return 1;
+  }
+  if (resolved.args.includes("--help")) {
+    process.stdout.write(`${resolved.command.summary}\nusage: ${resolved.command.usage}\n`);
+    return 0;
+  }
+  try {
+    await resolved.command.run(resolved.args);
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) process.stderr.write(`error: ${error.message}\nusage: ${resolved.command.usage}\n`);
+    else if (error instanceof NodeApiError) process.stderr.write(`node API error (${error.status}): ${error.message}\n`);
+    else process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
