@@ -109,9 +109,10 @@ export function gfMul(a: Uint32Array, b: Uint32Array): Uint32Array {
 }
 
 /**
- * Byte-indexed lookup tables over a list of field elements chi_0..chi_{n-1}
- * (n a multiple of 8): table p, entry v = XOR of chi_{8p+b} for each bit b set
- * in v. With them, sum_j bit_j(row) * chi_j costs one lookup per byte of row.
+ * Nibble-indexed lookup tables over field elements chi_0..chi_{n-1} (n a
+ * multiple of 8; "method of four Russians"): table p, entry v = XOR of
+ * chi_{4p+b} for each bit b set in v. Then sum_j bit_j(row) * chi_j costs one
+ * lookup per nibble of the row. 16-entry tables keep the working set small.
  */
 export class ChiTables {
   private readonly tables: Uint32Array;
@@ -120,27 +121,47 @@ export class ChiTables {
   constructor(chi: Uint32Array, count: number) {
     if (count % 8 !== 0 || chi.length !== count * WORDS_256) throw new RangeError("ChiTables: bad dimensions");
     this.byteCount = count / 8;
-    this.tables = new Uint32Array(this.byteCount * 256 * WORDS_256);
-    const t = this.tables;
-    for (let p = 0; p < this.byteCount; p++) {
-      const base = p * 256 * WORDS_256;
-      for (let v = 1; v < 256; v++) {
+    const nibbles = count / 4;
+    const t = (this.tables = new Uint32Array(nibbles * 16 * WORDS_256));
+    for (let p = 0; p < nibbles; p++) {
+      const base = p * 16 * WORDS_256;
+      for (let v = 1; v < 16; v++) {
         const low = 31 - Math.clz32(v & -v); // index of the lowest set bit
         const rest = base + (v & (v - 1)) * WORDS_256;
-        const chiOffset = (8 * p + low) * WORDS_256;
+        const chiOffset = (4 * p + low) * WORDS_256;
         const dst = base + v * WORDS_256;
         for (let w = 0; w < WORDS_256; w++) t[dst + w] = t[rest + w]! ^ chi[chiOffset + w]!;
       }
     }
   }
 
-  /** acc ^= sum_j bit_j(row) * chi_j for a row of byteCount bytes. */
+  /** acc ^= sum_j bit_j(row) * chi_j for a row of byteCount bytes starting at rowOffset. */
   accumulate(acc: Uint32Array, row: Uint8Array, rowOffset = 0): void {
     const t = this.tables;
+    let y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
     for (let p = 0; p < this.byteCount; p++) {
-      const src = (p * 256 + row[rowOffset + p]!) * WORDS_256;
-      for (let w = 0; w < WORDS_256; w++) acc[w]! ^= t[src + w]!;
+      const byte = row[rowOffset + p]!;
+      let src = (p * 32 + (byte & 15)) * WORDS_256;
+      for (let half = 0; half < 2; half++) {
+        y0 ^= t[src]!;
+        y1 ^= t[src + 1]!;
+        y2 ^= t[src + 2]!;
+        y3 ^= t[src + 3]!;
+        y4 ^= t[src + 4]!;
+        y5 ^= t[src + 5]!;
+        y6 ^= t[src + 6]!;
+        y7 ^= t[src + 7]!;
+        src = (p * 32 + 16 + (byte >>> 4)) * WORDS_256;
+      }
     }
+    acc[0]! ^= y0;
+    acc[1]! ^= y1;
+    acc[2]! ^= y2;
+    acc[3]! ^= y3;
+    acc[4]! ^= y4;
+    acc[5]! ^= y5;
+    acc[6]! ^= y6;
+    acc[7]! ^= y7;
   }
 }
 
@@ -153,12 +174,9 @@ export function columnCombination(tables: ChiTables, matrix: Uint8Array, rows: n
   const rowBytes = tables.byteCount;
   if (matrix.length !== rows * rowBytes) throw new RangeError("columnCombination: bad dimensions");
   const acc = new Uint32Array(WORDS_256);
-  const y = new Uint32Array(WORDS_256);
   for (let i = rows - 1; i >= 0; i--) {
     mulByX(acc);
-    y.fill(0);
-    tables.accumulate(y, matrix, i * rowBytes);
-    for (let w = 0; w < WORDS_256; w++) acc[w]! ^= y[w]!;
+    tables.accumulate(acc, matrix, i * rowBytes);
   }
   return acc;
 }

@@ -28,7 +28,8 @@ import type { RandomBytes } from "../types.ts";
 import { BASE_OT_COUNT, SEED_BYTES } from "./base-ot.ts";
 import { ChiTables, WORDS_256, columnCombination, equalBytes, gfMul, transposeColumns, words } from "./bits.ts";
 import { OtExtensionCheckError } from "./errors.ts";
-import { oracle, u32 } from "./oracle.ts";
+import { oracle } from "./oracle.ts";
+import { PrefixedSha256 } from "./sha256-prefixed.ts";
 
 /** Extended OTs delivered per use (DKLs23 xi = kappa + 2s = 256 + 2 * 80). */
 export const OTE_BATCH = 416;
@@ -43,8 +44,12 @@ const SCALAR_BYTES = 32;
 /** Bytes of the receiver's message: U, then the two check values. */
 export const OTE_MESSAGE_BYTES = BASE_OT_COUNT * ROW_BYTES + 2 * FIELD_BYTES;
 
-function prgRow(seed: Uint8Array, context: Uint8Array, i: number): Uint8Array {
-  return oracle("kos/prg", [context, u32(i), seed], ROW_BYTES);
+/** Per-use PRG: row i = SHA-256(domain, context, i, block, seed_i) for blocks 0..2 (context binds setup and use sid). */
+function prgRows(seeds: Uint8Array, context: Uint8Array): Uint8Array {
+  const prg = new PrefixedSha256("kos/prg", context);
+  const rows = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
+  for (let i = 0; i < BASE_OT_COUNT; i++) prg.expand(i, seeds, i * SEED_BYTES, ROW_BYTES / 32, rows, i * ROW_BYTES);
+  return rows;
 }
 
 function checkTables(context: Uint8Array, u: Uint8Array): ChiTables {
@@ -80,8 +85,10 @@ export function readCanonicalScalar(view: DataView, offset: number): bigint | nu
   return s < CURVE_ORDER ? s : null;
 }
 
-function outputPads(context: Uint8Array, j: number, column: Uint8Array, width: number, out: bigint[]): void {
-  scalarsFromBytes(oracle("kos/out", [context, u32(j), column], width * SCALAR_BYTES), out);
+/** Output hash of OT j: H(domain, context, j, block, column) expanded to `width` scalars. */
+function outputPads(hash: PrefixedSha256, j: number, column: Uint8Array, width: number, scratch: Uint8Array, out: bigint[]): void {
+  hash.expand(j, column, 0, width, scratch, 0);
+  scalarsFromBytes(scratch, out);
 }
 
 /** Column j (32 bytes) of a transposed matrix from `transposeColumns` with 256 rows. */
@@ -112,13 +119,11 @@ export function oteReceive(
   x.set(rng(OTE_PADDING / 8), OTE_BATCH / 8);
 
   const message = new Uint8Array(OTE_MESSAGE_BYTES);
-  const t0 = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
+  const t0 = prgRows(seeds0, context);
+  const t1 = prgRows(seeds1, context);
   for (let i = 0; i < BASE_OT_COUNT; i++) {
-    const r0 = prgRow(seeds0.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
-    const r1 = prgRow(seeds1.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
-    t0.set(r0, i * ROW_BYTES);
     const base = i * ROW_BYTES;
-    for (let k = 0; k < ROW_BYTES; k++) message[base + k] = r0[k]! ^ r1[k]! ^ x[k]!;
+    for (let k = 0; k < ROW_BYTES; k++) message[base + k] = t0[base + k]! ^ t1[base + k]! ^ x[k]!;
   }
   const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
   const tables = checkTables(context, u);
@@ -129,8 +134,10 @@ export function oteReceive(
   message.set(new Uint8Array(ts.buffer), BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES);
 
   const transposed = transposeColumns(words(t0), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32);
+  const hash = new PrefixedSha256("kos/out", context);
+  const scratch = new Uint8Array(width * SCALAR_BYTES);
   const pads: bigint[] = [];
-  for (let j = 0; j < OTE_BATCH; j++) outputPads(context, j, column(transposed, j), width, pads);
+  for (let j = 0; j < OTE_BATCH; j++) outputPads(hash, j, column(transposed, j), width, scratch, pads);
   return { message, pads };
 }
 
@@ -154,12 +161,11 @@ export function oteSend(
     throw new OtExtensionCheckError(`message must be ${OTE_MESSAGE_BYTES} bytes, got ${message.length}`);
   }
   const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
-  const q = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
+  const q = prgRows(seeds, context);
   for (let i = 0; i < BASE_OT_COUNT; i++) {
-    const row = prgRow(seeds.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES), context, i);
     const mask = -((delta[i >> 3]! >> (i & 7)) & 1) & 0xff;
     const base = i * ROW_BYTES;
-    for (let k = 0; k < ROW_BYTES; k++) q[base + k] = row[k]! ^ (mask & u[base + k]!);
+    for (let k = 0; k < ROW_BYTES; k++) q[base + k]! ^= mask & u[base + k]!;
   }
   const tables = checkTables(context, u);
   const xs = words(message.slice(BASE_OT_COUNT * ROW_BYTES, BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES));
@@ -176,11 +182,13 @@ export function oteSend(
   const pads0: bigint[] = [];
   const pads1: bigint[] = [];
   const flipped = new Uint8Array(FIELD_BYTES);
+  const hash = new PrefixedSha256("kos/out", context);
+  const scratch = new Uint8Array(width * SCALAR_BYTES);
   for (let j = 0; j < OTE_BATCH; j++) {
     const qj = column(transposed, j);
     for (let k = 0; k < FIELD_BYTES; k++) flipped[k] = qj[k]! ^ delta[k]!;
-    outputPads(context, j, qj, width, pads0);
-    outputPads(context, j, flipped, width, pads1);
+    outputPads(hash, j, qj, width, scratch, pads0);
+    outputPads(hash, j, flipped, width, scratch, pads1);
   }
   return { pads0, pads1 };
 }

@@ -1,0 +1,338 @@
+/**
+ * OT layer: bit helpers, the prefixed SHA-256, VSOT base OT (through the
+ * pairwise setup state machine) and the KOS extension, honest and malicious.
+ */
+import { describe, it, before } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mulBase, pointToUncompressed } from "../../relayer/mpc/curve.ts";
+import {
+  createMulSetup,
+  MulSetupError,
+  OtExtensionCheckError,
+  type AliceSetup,
+  type BobSetup,
+} from "../../relayer/mpc/multiply.ts";
+import { ChiTables, columnCombination, getBit, gfMul, packBits, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
+import { OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend } from "../../relayer/mpc/ot/extension.ts";
+import { PrefixedSha256 } from "../../relayer/mpc/ot/sha256-prefixed.ts";
+
+/** Deterministic RNG for tests: SHAKE256(seed || counter). */
+function seededRng(seed: string): (n: number) => Uint8Array {
+  let counter = 0;
+  return (n) => new Uint8Array(createHash("shake256", { outputLength: n }).update(`${seed}/${counter++}`).digest());
+}
+
+const TAG = 16;
+type Tamper = (flow: number, bytes: Uint8Array) => Uint8Array;
+
+/** Runs the 5-flow setup; `tamper` may rewrite any flow in transit. Returns the error thrown, if any. */
+function runSetup(sid: Uint8Array, seed: string, tamper?: Tamper, bobSid = sid) {
+  const rng = seededRng(seed);
+  const alice = createMulSetup("alice", sid, rng);
+  const bob = createMulSetup("bob", bobSid, rng);
+  assert.equal(alice.start(), null);
+  let flow: Uint8Array | null = bob.start();
+  let n = 1;
+  let receiver = alice;
+  let error: unknown = null;
+  try {
+    while (flow) {
+      const delivered = tamper ? tamper(n, flow) : flow;
+      flow = receiver.receive(delivered);
+      receiver = receiver === alice ? bob : alice;
+      n++;
+    }
+  } catch (e) {
+    error = e;
+  }
+  return { alice, bob, error, failedAtFlow: n, aliceFailed: error !== null && receiver === alice };
+}
+
+function flip(bytes: Uint8Array, index: number): Uint8Array {
+  const out = bytes.slice();
+  out[index]! ^= 1;
+  return out;
+}
+
+function sid(label: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(label).digest());
+}
+
+describe("OT bit helpers", () => {
+  it("transposes a bit matrix like the naive definition", () => {
+    const rng = seededRng("transpose");
+    const rows = 64;
+    const rowWords = 3;
+    const m = words(rng(rows * rowWords * 4).slice());
+    const t = transposeColumns(m, rows, rowWords, 2);
+    const mBytes = new Uint8Array(m.buffer);
+    const tBytes = new Uint8Array(t.buffer);
+    for (let j = 0; j < 64; j++) {
+      for (let i = 0; i < rows; i++) {
+        assert.equal(getBit(tBytes.subarray((j * rows) / 8), i), getBit(mBytes.subarray(i * rowWords * 4), j));
+      }
+    }
+  });
+
+  it("multiplies in GF(2^256): identity, commutativity, distributivity, reduction", () => {
+    const rng = seededRng("gf");
+    const a = words(rng(32).slice());
+    const b = words(rng(32).slice());
+    const c = words(rng(32).slice());
+    const one = new Uint32Array(8);
+    one[0] = 1;
+    assert.deepEqual(gfMul(a, one), a);
+    assert.deepEqual(gfMul(a, b), gfMul(b, a));
+    const bc = b.map((w, i) => w ^ c[i]!);
+    const lhs = gfMul(a, bc);
+    const rhs = gfMul(a, b).map((w, i) => w ^ gfMul(a, c)[i]!);
+    assert.deepEqual(lhs, rhs);
+    // X^255 * X = X^256 = X^10 + X^5 + X^2 + 1
+    const x255 = new Uint32Array(8);
+    x255[7] = 0x80000000;
+    const x1 = new Uint32Array(8);
+    x1[0] = 2;
+    const expected = new Uint32Array(8);
+    expected[0] = 0x425;
+    assert.deepEqual(gfMul(x255, x1), expected);
+  });
+
+  it("computes the KOS combination sum chi_j * col_j like the naive sum", () => {
+    const rng = seededRng("combination");
+    const rows = 256;
+    const cols = 64;
+    const chi = words(rng(cols * 32).slice());
+    const matrix = rng(rows * (cols / 8)).slice();
+    const fast = columnCombination(new ChiTables(chi, cols), matrix, rows);
+    const naive = new Uint32Array(8);
+    for (let j = 0; j < cols; j++) {
+      const col = packBits(Array.from({ length: rows }, (_, i) => getBit(matrix.subarray(i * (cols / 8)), j)));
+      const prod = gfMul(chi.subarray(j * 8, j * 8 + 8), words(col));
+      for (let w = 0; w < 8; w++) naive[w]! ^= prod[w]!;
+    }
+    assert.deepEqual(fast, naive);
+  });
+
+  it("prefixed SHA-256 equals node:crypto SHA-256 of the same 104 bytes", () => {
+    const rng = seededRng("sha");
+    const context = rng(32);
+    const value = rng(64);
+    const h = new PrefixedSha256("test/domain", context);
+    const out = new Uint8Array(64);
+    h.digest(0xdeadbeef, 3, value, 32, out, 32);
+    const prefix = createHash("sha256").update("mpc-relay/v1/ot/test/domain").digest();
+    const msg = Buffer.concat([prefix, context, Buffer.from([0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 3]), value.subarray(32)]);
+    assert.deepEqual(out.subarray(32), new Uint8Array(createHash("sha256").update(msg).digest()));
+  });
+});
+
+describe("base OT (VSOT) through the pairwise setup", () => {
+  let honest: ReturnType<typeof runSetup>;
+  before(() => {
+    honest = runSetup(sid("base-ot"), "honest");
+  });
+
+  it("delivers seed k_{delta_i} to alice for every OT and both seeds to bob", () => {
+    assert.equal(honest.error, null);
+    assert.ok(honest.alice.done && honest.bob.done);
+    const a = honest.alice.result() as AliceSetup;
+    const b = honest.bob.result() as BobSetup;
+    let ones = 0;
+    for (let i = 0; i < 256; i++) {
+      const bit = getBit(a.delta, i);
+      ones += bit;
+      const mine = a.seeds.subarray(i * 32, i * 32 + 32);
+      const chosen = (bit ? b.seeds1 : b.seeds0).subarray(i * 32, i * 32 + 32);
+      const other = (bit ? b.seeds0 : b.seeds1).subarray(i * 32, i * 32 + 32);
+      assert.deepEqual(mine, chosen);
+      assert.notDeepEqual(mine, other);
+    }
+    assert.ok(ones > 90 && ones < 166, "choice bits look random");
+  });
+
+  it("rejects a tampered Schnorr proof (commitment or response)", () => {
+    for (const index of [TAG + 33 + 5, TAG + 66 + 31]) {
+      const r = runSetup(sid("base-ot"), "proof", (n, f) => (n === 1 ? flip(f, index) : f));
+      assert.ok(r.error instanceof MulSetupError, String(r.error));
+      assert.equal(r.failedAtFlow, 1);
+    }
+  });
+
+  it("rejects invalid sender points: off-curve, identity encoding, wrong length", () => {
+    const offCurve = (f: Uint8Array) => {
+      const out = f.slice();
+      out.set(new Uint8Array(33).fill(0xff), TAG); // x >= p: not a curve point
+      return out;
+    };
+    const zero = (f: Uint8Array) => {
+      const out = f.slice();
+      out.set(new Uint8Array(33), TAG); // no encoding of the identity is accepted
+      return out;
+    };
+    const uncompressed = (f: Uint8Array) => {
+      const B = f.subarray(TAG, TAG + 33);
+      const out = new Uint8Array(f.length + 32);
+      out.set(f.subarray(0, TAG));
+      out.set(pointToUncompressed(B as never), TAG);
+      out.set(f.subarray(TAG + 33), TAG + 65);
+      return out;
+    };
+    for (const mutate of [offCurve, zero, uncompressed]) {
+      const r = runSetup(sid("base-ot"), "points", (n, f) => (n === 1 ? mutate(f) : f));
+      assert.ok(r.error instanceof MulSetupError, String(r.error));
+      assert.equal(r.failedAtFlow, 1);
+    }
+  });
+
+  it("rejects invalid receiver points and a point equal to B", () => {
+    const r1 = runSetup(sid("base-ot"), "apoints", (n, f) => (n === 2 ? flip(f, TAG + 33 * 7 + 10) : f));
+    // flipping a byte of x usually leaves the curve; if not, the keys no longer match and flow 4 fails
+    assert.ok(r1.error instanceof MulSetupError, String(r1.error));
+    assert.ok(r1.failedAtFlow === 2 || r1.failedAtFlow === 4);
+    const r2 = runSetup(sid("base-ot"), "apoints-bad", (n, f) => {
+      if (n !== 2) return f;
+      const out = f.slice();
+      out[TAG + 33 * 3] = 0x05; // invalid prefix byte
+      return out;
+    });
+    assert.ok(r2.error instanceof MulSetupError);
+    assert.equal(r2.failedAtFlow, 2);
+    let B: Uint8Array | null = null;
+    const r3 = runSetup(sid("base-ot"), "apoints-B", (n, f) => {
+      if (n === 1) B = f.slice(TAG, TAG + 33);
+      if (n !== 2) return f;
+      const out = f.slice();
+      out.set(B!, TAG);
+      return out;
+    });
+    assert.ok(r3.error instanceof MulSetupError);
+    assert.match(String(r3.error), /equals the sender's point/);
+  });
+
+  it("a receiver point swapped for another valid point fails bob's response check", () => {
+    const r = runSetup(sid("base-ot"), "swap", (n, f) => {
+      if (n !== 2) return f;
+      const out = f.slice();
+      out.set(mulBase(12345n), TAG + 33 * 9);
+      return out;
+    });
+    assert.ok(r.error instanceof MulSetupError);
+    assert.equal(r.failedAtFlow, 4);
+    assert.match(String(r.error), /verification response/);
+  });
+
+  it("a tampered challenge is caught by one side whatever alice's choice bit", () => {
+    const a = honest.alice.result() as AliceSetup;
+    const zeroBit = [...Array(256).keys()].find((i) => getBit(a.delta, i) === 0)!;
+    const oneBit = [...Array(256).keys()].find((i) => getBit(a.delta, i) === 1)!;
+    // same seed as the honest run, so alice's choice bits are the same
+    const withOne = runSetup(sid("base-ot"), "honest", (n, f) => (n === 3 ? flip(f, TAG + 32 * oneBit) : f));
+    assert.ok(withOne.error instanceof MulSetupError);
+    assert.equal(withOne.failedAtFlow, 4); // bob sees a wrong response
+    const withZero = runSetup(sid("base-ot"), "honest", (n, f) => (n === 3 ? flip(f, TAG + 32 * zeroBit) : f));
+    assert.ok(withZero.error instanceof MulSetupError);
+    assert.equal(withZero.failedAtFlow, 5); // alice sees openings that don't match the challenge
+  });
+
+  it("rejects tampered responses and tampered openings", () => {
+    const resp = runSetup(sid("base-ot"), "resp", (n, f) => (n === 4 ? flip(f, TAG + 32 * 100 + 3) : f));
+    assert.ok(resp.error instanceof MulSetupError);
+    assert.equal(resp.failedAtFlow, 4);
+    for (const offset of [0, 32]) {
+      const open = runSetup(sid("base-ot"), "open", (n, f) => (n === 5 ? flip(f, TAG + 64 * 200 + offset) : f));
+      assert.ok(open.error instanceof MulSetupError);
+      assert.equal(open.failedAtFlow, 5);
+      assert.ok(!open.alice.done);
+    }
+  });
+
+  it("rejects truncated and oversized flows with a clear error", () => {
+    for (const flowNo of [1, 2, 3, 4, 5]) {
+      const short = runSetup(sid("base-ot"), "len", (n, f) => (n === flowNo ? f.subarray(0, f.length - 1) : f));
+      assert.ok(short.error instanceof MulSetupError);
+      assert.match(String(short.error), /expected \d+ bytes/);
+      const long = runSetup(sid("base-ot"), "len", (n, f) => {
+        if (n !== flowNo) return f;
+        const out = new Uint8Array(f.length + 1);
+        out.set(f);
+        return out;
+      });
+      assert.ok(long.error instanceof MulSetupError);
+    }
+    const empty = runSetup(sid("base-ot"), "len", (n, f) => (n === 1 ? new Uint8Array(0) : f));
+    assert.match(String(empty.error), /too short/);
+  });
+
+  it("rejects flows of another session or pair, even re-tagged", () => {
+    const other = runSetup(sid("other-pair"), "other");
+    assert.equal(other.error, null);
+    // bob runs under another sid: the very first flow is rejected by its tag
+    const mixed = runSetup(sid("base-ot"), "mixed", undefined, sid("other-pair"));
+    assert.ok(mixed.error instanceof MulSetupError);
+    assert.match(String(mixed.error), /another session/);
+    // an attacker re-tags another session's flow 1: the proof is bound to the sid and fails
+    const otherRng = seededRng("other");
+    const otherBob = createMulSetup("bob", sid("other-pair"), otherRng);
+    const foreign = otherBob.start()!;
+    const replay = runSetup(sid("base-ot"), "replay", (n, f) => {
+      if (n !== 1) return f;
+      const out = f.slice();
+      out.set(foreign.subarray(TAG), TAG);
+      return out;
+    });
+    assert.ok(replay.error instanceof MulSetupError);
+    assert.match(String(replay.error), /proof of knowledge/);
+  });
+
+  it("a setup party is dead after a failed check and refuses flows out of order", () => {
+    const r = runSetup(sid("base-ot"), "dead", (n, f) => (n === 1 ? flip(f, TAG + 70) : f));
+    assert.ok(r.error instanceof MulSetupError);
+    assert.throws(() => r.alice.receive(new Uint8Array(100)), /already aborted/);
+    const bob = createMulSetup("bob", sid("x"), seededRng("order"));
+    assert.throws(() => bob.receive(new Uint8Array(100)), /unexpected flow/);
+    assert.throws(() => bob.result(), /not finished/);
+    assert.throws(() => createMulSetup("alice", new Uint8Array(31), seededRng("x")), /32 bytes/);
+  });
+});
+
+describe("KOS OT extension", () => {
+  let a: AliceSetup;
+  let b: BobSetup;
+  before(() => {
+    const r = runSetup(sid("ote"), "ote");
+    assert.equal(r.error, null);
+    a = r.alice.result() as AliceSetup;
+    b = r.bob.result() as BobSetup;
+  });
+  const ctx = sid("ote-context");
+
+  it("receiver pads equal the sender pad selected by each choice bit", () => {
+    const rng = seededRng("ote-honest");
+    const choices = rng(OTE_BATCH / 8);
+    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, 3, rng);
+    assert.equal(r.message.length, OTE_MESSAGE_BYTES);
+    const s = oteSend(a.seeds, a.delta, ctx, r.message, 3);
+    for (let j = 0; j < OTE_BATCH; j++) {
+      const bit = getBit(choices, j);
+      for (let k = 0; k < 3; k++) {
+        const n = j * 3 + k;
+        assert.equal(r.pads[n], bit ? s.pads1[n] : s.pads0[n]);
+        assert.notEqual(r.pads[n], bit ? s.pads0[n] : s.pads1[n]);
+      }
+    }
+  });
+
+  it("fails the consistency check on a tampered matrix row, check value or context", () => {
+    const rng = seededRng("ote-bad");
+    const choices = rng(OTE_BATCH / 8);
+    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, 3, rng);
+    const rowBytes = (OTE_MESSAGE_BYTES - 64) / 256;
+    // one inconsistent choice bit in one row (the selective-failure attack)
+    for (const index of [17 * rowBytes + 5, 255 * rowBytes + rowBytes - 1, OTE_MESSAGE_BYTES - 64, OTE_MESSAGE_BYTES - 1]) {
+      assert.throws(() => oteSend(a.seeds, a.delta, ctx, flip(r.message, index), 3), OtExtensionCheckError);
+    }
+    assert.throws(() => oteSend(a.seeds, a.delta, sid("another-use"), r.message, 3), /consistency check/);
+    assert.throws(() => oteSend(a.seeds, a.delta, ctx, r.message.subarray(1), 3), /must be \d+ bytes/);
+  });
+});
