@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MessageLib} from "../../gateway/MessageLib.sol";
+
+/// @title MessageLibHarness
+/// @notice Exposes MessageLib so tests can compare it with relayer/sdk/message.ts.
+contract MessageLibHarness {
+    /// @notice MessageLib.messageId.
+    function messageId(MessageLib.Message memory message) external pure returns (bytes32) {
+        return MessageLib.messageId(message);
+    }
+
+    /// @notice MessageLib.messageIdCalldata.
+    function messageIdCalldata(MessageLib.Message calldata message) external pure returns (bytes32) {
+        return MessageLib.messageIdCalldata(message);
+    }
+
+    /// @notice MessageLib.digest.
+    function digest(MessageLib.Message memory message, address targetGateway) external pure returns (bytes32) {
+        return MessageLib.digest(message, targetGateway);
+    }
+
+    /// @notice MessageLib.digestCalldata.
+    function digestCalldata(MessageLib.Message calldata message, address targetGateway)
+        external
+        pure
+        returns (bytes32)
+    {
+        return MessageLib.digestCalldata(message, targetGateway);
+    }
+
+    /// @notice MessageLib.batchDigest.
+    function batchDigest(bytes32 root, uint64 dstChainId, address targetGateway) external pure returns (bytes32) {
+        return MessageLib.batchDigest(root, dstChainId, targetGateway);
+    }
+
+    /// @notice MessageLib.relayRotationDigest.
+    function relayRotationDigest(
+        address newRelay,
+        uint256 nonce,
+        uint256 deadline,
+        uint256 chainId,
+        address targetGateway
+    ) external pure returns (bytes32) {
+        return MessageLib.relayRotationDigest(newRelay, nonce, deadline, chainId, targetGateway);
+    }
+
+    /// @notice MessageLib.leaf.
+    function leaf(bytes32 id) external pure returns (bytes32) {
+        return MessageLib.leaf(id);
+    }
+}
