@@ -272,7 +272,7 @@ function decodeHeader(b: Uint8Array, magic: number, length: number, role: MulRol
     throw new RangeError(`${role} setup encoding must be ${length} bytes, got ${b?.length}`);
   }
   if (b[0] !== SETUP_VERSION) throw new RangeError(`unsupported ${role} setup version ${b[0]}`);
-  if (b[1] !== magic) throw new RangeError(`not a ${role} setup encoding`);
+  if (b[1] !== magic) throw new RangeError(`setup encoding is not for role ${role}`);
 }
 
 // ---------------------------------------------------------------- multiplication
