@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {MessageLib} from "../../gateway/MessageLib.sol";
 
 /// @title MessageLibHarness
@@ -49,5 +50,18 @@ contract MessageLibHarness {
     /// @notice MessageLib.leaf.
     function leaf(bytes32 id) external pure returns (bytes32) {
         return MessageLib.leaf(id);
+    }
+
+    /// @notice Root a multiproof over message ids rebuilds, as TargetGateway.receiveBatch computes it.
+    function batchRoot(bytes32[] calldata ids, bytes32[] calldata proof, bool[] calldata proofFlags)
+        external
+        pure
+        returns (bytes32)
+    {
+        bytes32[] memory leaves = new bytes32[](ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            leaves[i] = MessageLib.leaf(ids[i]);
+        }
+        return MerkleProof.processMultiProofCalldata(proof, proofFlags, leaves);
     }
 }
