@@ -8,6 +8,7 @@ import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {MessageLib} from "../gateway/MessageLib.sol";
 import {ISourceGateway} from "../interfaces/ISourceGateway.sol";
 
@@ -151,6 +152,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     error NotFromThisSource();
     error InvalidRelaySignature();
     error MessageWasSent(bytes32 messageId);
+    error NotInBatch(bytes32 messageId);
     error ForgeryAlreadyClaimed(bytes32 digest);
 
     event ParamsSet(Params params);
@@ -422,36 +424,37 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @param epoch A confirmed epoch whose relay address signed the forgery.
     /// @param message The forged message; srcChainId must be this chain and srcGateway the SourceGateway.
     /// @param targetGateway The gateway address in the signed EIP-712 domain.
-    /// @param signature The relay's 65-byte signature over `MessageLib.digestCalldata(message, targetGateway)`.
+    /// @param signature The relay's 65-byte signature over `MessageLib.digest(message, targetGateway)`.
     function proveForgery(
         uint64 epoch,
         MessageLib.Message calldata message,
         address targetGateway,
         bytes calldata signature
     ) external nonReentrant {
-        ISourceGateway source = sourceGateway;
-        if (address(source) == address(0)) revert SourceGatewayNotSet();
-        if (message.srcChainId != block.chainid || message.srcGateway != address(source)) revert NotFromThisSource();
-        Committee storage culprits = _committees[epoch];
-        address relay = culprits.relay;
-        if (relay == address(0)) revert EpochNotConfirmed(epoch);
-        bytes32 digest = MessageLib.digestCalldata(message, targetGateway);
-        if (forgeryClaimed[digest]) revert ForgeryAlreadyClaimed(digest);
-        if (_recover(digest, signature) != relay) revert InvalidRelaySignature();
-        bytes32 messageId = MessageLib.messageIdCalldata(message);
-        if (source.isSent(messageId)) revert MessageWasSent(messageId);
+        bytes32 messageId = _unsentFromThisSource(message);
+        _slashForgery(epoch, MessageLib.digestCalldata(message, targetGateway), messageId, signature);
+    }
 
-        forgeryClaimed[digest] = true;
-        uint16 slashBps = params.forgerySlashBps;
-        uint256 slashed;
-        uint256 size = culprits.members.length;
-        for (uint256 i = 0; i < size; ++i) {
-            slashed += _slash(culprits.members[i], slashBps);
-        }
-        uint256 reward = (slashed * params.proverRewardBps) / BPS;
-        emit ForgeryProven(epoch, messageId, digest, msg.sender, slashed);
-        _credit(msg.sender, reward);
-        _credit(treasury, slashed - reward);
+    /// @notice Like `proveForgery` for a signed batch: the relay signed a Merkle root (EIP-712 `Batch`) whose
+    ///         tree holds a message this chain's SourceGateway never sent. Each forged root (per target
+    ///         gateway) can be proven once, however many unsent messages it holds.
+    /// @param epoch A confirmed epoch whose relay address signed the root.
+    /// @param message The forged message inside the batch.
+    /// @param targetGateway The gateway address in the signed EIP-712 domain.
+    /// @param root The signed Merkle root (OpenZeppelin StandardMerkleTree of message ids, `MessageLib.leaf`).
+    /// @param proof Merkle proof of the message's leaf under `root`.
+    /// @param signature The relay's 65-byte signature over `MessageLib.batchDigest(root, dstChainId, targetGateway)`.
+    function proveForgedBatch(
+        uint64 epoch,
+        MessageLib.Message calldata message,
+        address targetGateway,
+        bytes32 root,
+        bytes32[] calldata proof,
+        bytes calldata signature
+    ) external nonReentrant {
+        bytes32 messageId = _unsentFromThisSource(message);
+        if (!MerkleProof.verifyCalldata(proof, root, MessageLib.leaf(messageId))) revert NotInBatch(messageId);
+        _slashForgery(epoch, MessageLib.batchDigest(root, message.dstChainId, targetGateway), messageId, signature);
     }
 
     // ------------------------------------------------------------------ views
@@ -586,6 +589,37 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
 
     function _isBeneficiary(address member, address offender) private view returns (bool) {
         return member != offender && !_nodes[member].removed;
+    }
+
+    /// @dev Checks that `message` names this chain's SourceGateway as its source and was never sent there.
+    function _unsentFromThisSource(MessageLib.Message calldata message) private view returns (bytes32 messageId) {
+        ISourceGateway source = sourceGateway;
+        if (address(source) == address(0)) revert SourceGatewayNotSet();
+        if (message.srcChainId != block.chainid || message.srcGateway != address(source)) revert NotFromThisSource();
+        messageId = MessageLib.messageIdCalldata(message);
+        if (source.isSent(messageId)) revert MessageWasSent(messageId);
+    }
+
+    /// @dev Checks `epoch`'s relay signed `digest` and that it was not proven before, then slashes the
+    ///      committee and pays the prover and the treasury.
+    function _slashForgery(uint64 epoch, bytes32 digest, bytes32 messageId, bytes calldata signature) private {
+        Committee storage culprits = _committees[epoch];
+        address relay = culprits.relay;
+        if (relay == address(0)) revert EpochNotConfirmed(epoch);
+        if (forgeryClaimed[digest]) revert ForgeryAlreadyClaimed(digest);
+        if (_recover(digest, signature) != relay) revert InvalidRelaySignature();
+
+        forgeryClaimed[digest] = true;
+        uint16 slashBps = params.forgerySlashBps;
+        uint256 slashed;
+        uint256 size = culprits.members.length;
+        for (uint256 i = 0; i < size; ++i) {
+            slashed += _slash(culprits.members[i], slashBps);
+        }
+        uint256 reward = (slashed * params.proverRewardBps) / BPS;
+        emit ForgeryProven(epoch, messageId, digest, msg.sender, slashed);
+        _credit(msg.sender, reward);
+        _credit(treasury, slashed - reward);
     }
 
     /// @dev Checks that `evidence` hashes to `evidenceHash` and that `offender`'s operator key signed it.

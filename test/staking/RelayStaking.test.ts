@@ -17,6 +17,7 @@ import {
   viem,
 } from "./fixture.ts";
 import { stakingTypes } from "./typed-data.ts";
+import { MessageBatch, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
 
 const { loadFixture, time, mine } = networkHelpers;
 const BPS = 10_000n;
@@ -746,24 +747,12 @@ describe("RelayStaking: removal", () => {
 });
 
 describe("RelayStaking: forged attestation", () => {
-  const messageTypes = {
-    Message: [
-      { name: "nonce", type: "uint64" },
-      { name: "srcChainId", type: "uint64" },
-      { name: "srcGateway", type: "address" },
-      { name: "sender", type: "address" },
-      { name: "dstChainId", type: "uint64" },
-      { name: "receiver", type: "address" },
-      { name: "gasLimit", type: "uint64" },
-      { name: "payload", type: "bytes" },
-    ],
-  } as const;
   const target = getAddress("0x00000000000000000000000000000000000000aa");
 
   async function forgeryFixture() {
     const d = await deployConfirmed();
     await d.staking.write.setSourceGateway([d.gateway.address]);
-    const forged = {
+    const forged: Message = {
       nonce: 42n,
       srcChainId: d.chainId,
       srcGateway: d.gateway.address,
@@ -773,14 +762,8 @@ describe("RelayStaking: forged attestation", () => {
       gasLimit: 200_000n,
       payload: toHex("mint 1000000 to the attacker"),
     };
-    type Message = typeof forged;
     const sign = (message: Message, gateway: Address = target) =>
-      d.relay.account.signTypedData({
-        domain: { name: "MpcRelayGateway", version: "1", chainId: message.dstChainId, verifyingContract: gateway },
-        types: messageTypes,
-        primaryType: "Message",
-        message,
-      });
+      d.relay.account.signTypedData(messageTypedData(message, gateway));
     return { ...d, forged, sign, signature: await sign(forged) };
   }
 
@@ -850,12 +833,7 @@ describe("RelayStaking: forged attestation", () => {
       staking,
       "InvalidRelaySignature",
     );
-    const outsider = await relayKey("outsider").account.signTypedData({
-      domain: { name: "MpcRelayGateway", version: "1", chainId: DST_CHAIN_ID, verifyingContract: target },
-      types: messageTypes,
-      primaryType: "Message",
-      message: forged,
-    });
+    const outsider = await relayKey("outsider").account.signTypedData(messageTypedData(forged, target));
     await viem.assertions.revertWithCustomError(
       staking.write.proveForgery([1n, forged, target, outsider], as),
       staking,
@@ -865,9 +843,54 @@ describe("RelayStaking: forged attestation", () => {
     await staking.write.proveForgery([1n, forged, d.gateway.address, await d.sign(forged, d.gateway.address)], as);
   });
 
+  it("slashes for a forged message inside a signed batch, once per root", async () => {
+    const d = await loadFixture(forgeryFixture);
+    const { staking, gateway, prover, publicClient } = d;
+    const as = { account: prover.account! };
+    const hash = await gateway.write.sendMessage([DST_CHAIN_ID, addressOf(prover), "0xbeef", 100_000n]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const [event] = await gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
+    const genuine = event!.args.message! as Message;
+    const second = { ...d.forged, nonce: 43n };
+    const batch = new MessageBatch([genuine, d.forged, second]);
+    const signature = await d.relay.account.signTypedData(batch.typedData(target));
+    const proofOf = (index: number) => batch.tree.getProof(index) as Hex[];
+
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.proveForgedBatch([1n, genuine, target, batch.root, proofOf(0), signature], as),
+      staking,
+      "MessageWasSent",
+      [batch.ids[0]!],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.proveForgedBatch([1n, d.forged, target, batch.root, proofOf(2), signature], as),
+      staking,
+      "NotInBatch",
+      [batch.ids[1]!],
+    );
+    await viem.assertions.revertWithCustomError(
+      staking.write.proveForgedBatch([1n, d.forged, d.gateway.address, batch.root, proofOf(1), signature], as),
+      staking,
+      "InvalidRelaySignature",
+    );
+    await viem.assertions.emit(
+      staking.write.proveForgedBatch([1n, d.forged, target, batch.root, proofOf(1), signature], as),
+      staking,
+      "ForgeryProven",
+    );
+    const total = STAKES.reduce((a, b) => a + b);
+    assert.equal(await staking.read.committeeStake([1n]), total - (total * BigInt(PARAMS.forgerySlashBps)) / BPS);
+    // Another unsent message of the same root is the same signed forgery.
+    await viem.assertions.revertWithCustomError(
+      staking.write.proveForgedBatch([1n, second, target, batch.root, proofOf(2), signature], as),
+      staking,
+      "ForgeryAlreadyClaimed",
+    );
+  });
+
   it("needs the source gateway to be configured", async () => {
     const d = await loadFixture(deployConfirmed);
-    const forged = {
+    const forged: Message = {
       nonce: 0n,
       srcChainId: d.chainId,
       srcGateway: d.gateway.address,
@@ -875,7 +898,7 @@ describe("RelayStaking: forged attestation", () => {
       dstChainId: DST_CHAIN_ID,
       receiver: d.members[0]!,
       gasLimit: 1n,
-      payload: "0x" as Hex,
+      payload: "0x",
     };
     await viem.assertions.revertWithCustomError(
       d.staking.write.proveForgery([1n, forged, target, "0x"]),
