@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageLib} from "../../contracts/gateway/MessageLib.sol";
+import {TargetGateway} from "../../contracts/gateway/TargetGateway.sol";
+import {ITargetGateway} from "../../contracts/interfaces/ITargetGateway.sol";
+import {ProbeReceiver} from "../../contracts/examples/testing/ProbeReceiver.sol";
+import {GatewayTestBase} from "./GatewayCheats.sol";
+
+/// @notice Fuzz tests of delivery, replay protection, signature checks and batch proofs.
+contract TargetGatewayTest is GatewayTestBase {
+    uint256 private constant RELAY_KEY = 0xA11CE;
+    uint256 private constant MAX_BATCH = 8;
+
+    TargetGateway private gateway;
+    ProbeReceiver private probe;
+
+    function setUp() external {
+        VM.warp(1_700_000_000);
+        gateway = new TargetGateway(address(this), VM.addr(RELAY_KEY), 3600, 600);
+        probe = new ProbeReceiver(address(gateway));
+    }
+
+    function _message(uint64 nonce, uint64 srcChainId, address srcGateway, bytes memory payload)
+        private
+        view
+        returns (MessageLib.Message memory)
+    {
+        return MessageLib.Message({
+            nonce: nonce,
+            srcChainId: srcChainId,
+            srcGateway: srcGateway,
+            sender: address(0xB0B),
+            dstChainId: uint64(block.chainid),
+            receiver: address(probe),
+            gasLimit: 200_000,
+            payload: payload
+        });
+    }
+
+    function _signed(MessageLib.Message memory message, uint256 key) private view returns (bytes memory) {
+        return _sign(key, MessageLib.digest(message, address(gateway)));
+    }
+
+    /// @notice Any message is delivered once; a replay reverts and neighbouring nonces stay unreceived.
+    function testFuzz_deliversOnceThenRejectsReplay(
+        uint64 nonce,
+        uint64 srcChainId,
+        address srcGateway,
+        bytes calldata payload
+    ) external {
+        MessageLib.Message memory message = _message(nonce, srcChainId, srcGateway, payload);
+        bytes memory signature = _signed(message, RELAY_KEY);
+        gateway.receiveMessage(message, signature);
+        require(probe.received() == 1, "not delivered");
+        require(keccak256(probe.lastPayload()) == keccak256(payload), "payload altered");
+        require(gateway.isReceived(srcChainId, srcGateway, nonce), "not marked");
+        require(!gateway.isReceived(srcChainId, srcGateway, nonce ^ 1), "neighbour marked");
+        require(!gateway.isReceived(srcChainId ^ 1, srcGateway, nonce), "other chain marked");
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.AlreadyReceived.selector, MessageLib.messageId(message)));
+        gateway.receiveMessage(message, signature);
+    }
+
+    /// @notice No key other than the relay's is accepted.
+    function testFuzz_rejectsOtherKeys(uint256 key, uint64 nonce) external {
+        key = _bound(key, 1, SECP256K1_N - 1);
+        VM.assume(key != RELAY_KEY);
+        MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), hex"01");
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.InvalidSignature.selector, VM.addr(key)));
+        gateway.receiveMessage(message, _signed(message, key));
+    }
+
+    /// @notice The high-s twin of a valid signature is rejected (no malleability).
+    function testFuzz_rejectsHighS(uint64 nonce, bytes calldata payload) external {
+        MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), payload);
+        (uint8 v, bytes32 r, bytes32 s) = VM.sign(RELAY_KEY, MessageLib.digest(message, address(gateway)));
+        bytes32 highS = bytes32(SECP256K1_N - uint256(s));
+        VM.expectRevert(abi.encodeWithSelector(ECDSA.ECDSAInvalidSignatureS.selector, highS));
+        gateway.receiveMessage(message, abi.encodePacked(r, highS, v == 27 ? uint8(28) : uint8(27)));
+    }
+
+    /// @notice A message addressed to another chain is refused even with a valid signature for that chain.
+    function testFuzz_rejectsOtherChains(uint64 dstChainId) external {
+        VM.assume(dstChainId != block.chainid);
+        MessageLib.Message memory message = _message(0, 1, address(0xCAFE), hex"");
+        message.dstChainId = dstChainId;
+        bytes memory signature = _signed(message, RELAY_KEY);
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.WrongDestinationChain.selector, dstChainId));
+        gateway.receiveMessage(message, signature);
+    }
+
+    /// @notice A batch of any size delivers every message once under one root signature; altering any message
+    ///         of the batch breaks the signature; submitting the batch again delivers nothing.
+    function testFuzz_batchDeliversAllOnce(uint256 size, uint64 firstNonce, uint256 tamperIndex) external {
+        size = _bound(size, 1, MAX_BATCH);
+        firstNonce = uint64(_bound(firstNonce, 0, type(uint64).max - MAX_BATCH));
+        MessageLib.Message[] memory messages = new MessageLib.Message[](size);
+        bytes32[] memory leaves = new bytes32[](size);
+        for (uint256 i = 0; i < size; ++i) {
+            messages[i] = _message(firstNonce + uint64(i), 1, address(0xCAFE), abi.encode(i));
+            leaves[i] = MessageLib.leaf(MessageLib.messageId(messages[i]));
+        }
+        // With every leaf supplied, the multiproof needs no sibling hashes: size - 1 flags, all true.
+        bytes32[] memory proof = new bytes32[](0);
+        bool[] memory flags = new bool[](size - 1);
+        for (uint256 i = 0; i < flags.length; ++i) {
+            flags[i] = true;
+        }
+        bytes32 root = MerkleProof.processMultiProof(proof, flags, leaves);
+        bytes memory signature =
+            _sign(RELAY_KEY, MessageLib.batchDigest(root, uint64(block.chainid), address(gateway)));
+
+        MessageLib.Message[] memory tampered = new MessageLib.Message[](size);
+        for (uint256 i = 0; i < size; ++i) {
+            tampered[i] = messages[i];
+        }
+        uint256 victim = tamperIndex % size;
+        tampered[victim] = _message(messages[victim].nonce, 1, address(0xCAFE), hex"ff");
+        try gateway.receiveBatch(tampered, proof, flags, signature) {
+            revert("tampered batch accepted");
+        } catch (bytes memory reason) {
+            require(bytes4(reason) == ITargetGateway.InvalidSignature.selector, "wrong error for tampered batch");
+        }
+
+        gateway.receiveBatch(messages, proof, flags, signature);
+        require(probe.received() == size, "not all delivered");
+        gateway.receiveBatch(messages, proof, flags, signature);
+        require(probe.received() == size, "replayed");
+        for (uint256 i = 0; i < size; ++i) {
+            require(gateway.isReceived(1, address(0xCAFE), messages[i].nonce), "not marked");
+        }
+    }
+
+    /// @notice A rotation signature is single-use and bound to its gateway's current nonce.
+    function testFuzz_rotationNonceBurnsSignatures(uint256 newKey) external {
+        newKey = _bound(newKey, 1, SECP256K1_N - 1);
+        VM.assume(newKey != RELAY_KEY);
+        address newRelay = VM.addr(newKey);
+        uint256 deadline = block.timestamp + 1 days;
+        bytes32 digest =
+            MessageLib.relayRotationDigest(newRelay, gateway.rotationNonce(), deadline, block.chainid, address(gateway));
+        bytes memory signature = _sign(RELAY_KEY, digest);
+        // The owner re-setting the same relay still advances the nonce.
+        gateway.setRelay(VM.addr(RELAY_KEY));
+        try gateway.rotateRelay(newRelay, deadline, signature) {
+            revert("stale rotation accepted");
+        } catch (bytes memory reason) {
+            require(bytes4(reason) == ITargetGateway.InvalidSignature.selector, "wrong error for stale rotation");
+        }
+    }
+}
