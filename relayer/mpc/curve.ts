@@ -136,6 +136,16 @@ export function mulBase(k: bigint): Point {
   return native.publicKeyCreate(nonZeroScalarBytes(k, "mulBase"), true) as Point;
 }
 
+/** P + k*G for k in [1, q) in one native call (constant time in k); throws `IdentityPointError` on the identity. */
+export function addMulBase(P: Point, k: bigint): Point {
+  try {
+    return native.publicKeyTweakAdd(P, nonZeroScalarBytes(k, "addMulBase"), true) as Point;
+  } catch (e) {
+    if (e instanceof InvalidScalarError) throw e;
+    throw new IdentityPointError("P + k*G");
+  }
+}
+
 /** k*P for k in [1, q) (constant time in k). */
 export function mul(P: Point, k: bigint): Point {
   return native.publicKeyTweakMul(P, nonZeroScalarBytes(k, "mul"), true) as Point;

@@ -28,7 +28,10 @@ import {
   POINT_BYTES,
   SCALAR_BYTES,
   add,
+  addMulBase,
   addScalars,
+  bytesToBigInt,
+  mod,
   mul,
   mulBase,
   mulScalars,
@@ -38,30 +41,47 @@ import {
   scalarFromBytes,
   scalarFromHash,
   scalarToBytes,
-  sub,
+  neg,
+  subScalars,
+  sum,
   type Point,
 } from "../curve.ts";
 import type { RandomBytes } from "../types.ts";
 import { equalBytes, getBit, selectBytes } from "./bits.ts";
 import { MulSetupError } from "./errors.ts";
 import { oracle, u32 } from "./oracle.ts";
+import { PrefixedSha256 } from "./sha256-prefixed.ts";
 
 /** Number of base OTs (kappa); also the width of the OT-extension matrix. */
 export const BASE_OT_COUNT = 256;
 /** Bytes of one OT seed. */
 export const SEED_BYTES = 32;
 
+const RANDOM_SCALAR_BYTES = 48; // reduced mod q: bias below 2^-128
 const PROOF_MESSAGE_BYTES = 2 * POINT_BYTES + SCALAR_BYTES;
 const HASH_BYTES = 32;
 
 function keyFromPoint(sid: Uint8Array, i: number, P: Point): Uint8Array {
   return oracle("vsot/key", [sid, u32(i), P]);
 }
-function h1(sid: Uint8Array, i: number, key: Uint8Array): Uint8Array {
-  return oracle("vsot/h1", [sid, u32(i), key]);
-}
-function h2(sid: Uint8Array, i: number, opened: Uint8Array): Uint8Array {
-  return oracle("vsot/h2", [sid, u32(i), opened]);
+/** H1 and H2 of the verification round: SHA-256 with a precomputed (domain, sid) midstate. */
+class VerificationHashes {
+  private readonly first: PrefixedSha256;
+  private readonly second: PrefixedSha256;
+  constructor(sid: Uint8Array) {
+    this.first = new PrefixedSha256("vsot/h1", sid);
+    this.second = new PrefixedSha256("vsot/h2", sid);
+  }
+  h1(i: number, key: Uint8Array): Uint8Array {
+    const out = new Uint8Array(HASH_BYTES);
+    this.first.digest(i, 0, key, 0, out, 0);
+    return out;
+  }
+  h2(i: number, opened: Uint8Array): Uint8Array {
+    const out = new Uint8Array(HASH_BYTES);
+    this.second.digest(i, 0, opened, 0, out, 0);
+    return out;
+  }
 }
 function proofChallenge(sid: Uint8Array, B: Point, R: Point): bigint {
   return scalarFromHash(oracle("vsot/pok", [sid, G, B, R], 48));
@@ -93,6 +113,7 @@ export class VsotSender {
   private readonly b: bigint;
   private readonly B: Point;
   private readonly nonce: bigint;
+  private readonly hashes: VerificationHashes;
   private seeds0: Uint8Array | null = null;
   private seeds1: Uint8Array | null = null;
   private opened: Uint8Array | null = null;
@@ -105,6 +126,7 @@ export class VsotSender {
     this.b = randomScalar(rng);
     this.B = mulBase(this.b);
     this.nonce = randomScalar(rng);
+    this.hashes = new VerificationHashes(sid);
   }
 
   /** Flow 1: B and a Schnorr proof of knowledge of b bound to sid. */
@@ -122,7 +144,7 @@ export class VsotSender {
   /** Flow 2 in, flow 3 out: derives both keys of each OT and sends the challenges. */
   challenge(flow2: Uint8Array): Uint8Array {
     expectLength(flow2, BASE_OT_COUNT * POINT_BYTES, "base OT points");
-    const bB = mul(this.B, this.b);
+    const minusbB = neg(mul(this.B, this.b));
     const seeds0 = new Uint8Array(BASE_OT_COUNT * SEED_BYTES);
     const seeds1 = new Uint8Array(BASE_OT_COUNT * SEED_BYTES);
     const opened = new Uint8Array(BASE_OT_COUNT * 2 * HASH_BYTES);
@@ -133,16 +155,16 @@ export class VsotSender {
       const bA = mul(A, this.b);
       let bAminusB: Point;
       try {
-        bAminusB = sub(bA, bB);
+        bAminusB = sum([bA, minusbB]);
       } catch {
         throw new MulSetupError(`base OT point ${i} equals the sender's point`);
       }
       const k0 = keyFromPoint(this.sid, i, bA);
       const k1 = keyFromPoint(this.sid, i, bAminusB);
-      const o0 = h1(this.sid, i, k0);
-      const o1 = h1(this.sid, i, k1);
-      const c0 = h2(this.sid, i, o0);
-      const c1 = h2(this.sid, i, o1);
+      const o0 = this.hashes.h1(i, k0);
+      const o1 = this.hashes.h1(i, k1);
+      const c0 = this.hashes.h2(i, o0);
+      const c1 = this.hashes.h2(i, o1);
       seeds0.set(k0, i * SEED_BYTES);
       seeds1.set(k1, i * SEED_BYTES);
       opened.set(o0, i * 2 * HASH_BYTES);
@@ -174,6 +196,7 @@ export class VsotSender {
 export class VsotReceiver {
   private keys: Uint8Array | null = null;
   private challenges: Uint8Array | null = null;
+  private readonly hashes: VerificationHashes;
 
   constructor(
     private readonly sid: Uint8Array,
@@ -181,6 +204,7 @@ export class VsotReceiver {
     private readonly rng: RandomBytes,
   ) {
     if (choices.length !== BASE_OT_COUNT / 8) throw new RangeError("choice bits must be 32 bytes");
+    this.hashes = new VerificationHashes(sid);
   }
 
   /** Flow 1 in, flow 2 out: verifies the proof, sends A_i = a_i*G + w_i*B, keeps k_{w_i} = H(a_i*B). */
@@ -200,15 +224,24 @@ export class VsotReceiver {
     }
     const out = new Uint8Array(BASE_OT_COUNT * POINT_BYTES);
     const keys = new Uint8Array(BASE_OT_COUNT * SEED_BYTES);
+    const randomness = this.rng(BASE_OT_COUNT * RANDOM_SCALAR_BYTES);
     for (let i = 0; i < BASE_OT_COUNT; i++) {
-      const a = randomScalar(this.rng);
-      const aG = mulBase(a);
-      const aGplusB = add(aG, B);
-      out.set(selectBytes(getBit(this.choices, i), aG, aGplusB), i * POINT_BYTES);
+      const a = this.scalarAtLeastTwo(randomness.subarray(i * RANDOM_SCALAR_BYTES, (i + 1) * RANDOM_SCALAR_BYTES));
+      // A_i = a*G + w_i*B in one native call, no branch on w_i: G + (a-1)*G for w=0, B + a*G for w=1
+      const bit = getBit(this.choices, i);
+      const base = selectBytes(bit, G, B) as Point;
+      out.set(addMulBase(base, subScalars(a, BigInt(1 - bit))), i * POINT_BYTES);
       keys.set(keyFromPoint(this.sid, i, mul(B, a)), i * SEED_BYTES);
     }
     this.keys = keys;
     return out;
+  }
+
+  /** A uniform scalar in [2, q) from 48 random bytes (a fresh draw in the ~2^-255 case of a reject). */
+  private scalarAtLeastTwo(bytes: Uint8Array): bigint {
+    let a = mod(bytesToBigInt(bytes));
+    while (a < 2n) a = randomScalar(this.rng);
+    return a;
   }
 
   /** Flow 3 in, flow 4 out: response_i = H2(H1(k_i)) ^ w_i * challenge_i. */
@@ -219,7 +252,7 @@ export class VsotReceiver {
     const out = new Uint8Array(BASE_OT_COUNT * HASH_BYTES);
     for (let i = 0; i < BASE_OT_COUNT; i++) {
       const mask = -getBit(this.choices, i) & 0xff;
-      const own = h2(this.sid, i, h1(this.sid, i, this.keys.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES)));
+      const own = this.hashes.h2(i, this.hashes.h1(i, this.keys.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES)));
       for (let k = 0; k < HASH_BYTES; k++) out[i * HASH_BYTES + k] = own[k]! ^ (mask & flow3[i * HASH_BYTES + k]!);
     }
     return out;
@@ -233,11 +266,11 @@ export class VsotReceiver {
     for (let i = 0; i < BASE_OT_COUNT; i++) {
       const o0 = flow5.subarray(i * 2 * HASH_BYTES, i * 2 * HASH_BYTES + HASH_BYTES);
       const o1 = flow5.subarray(i * 2 * HASH_BYTES + HASH_BYTES, (i + 1) * 2 * HASH_BYTES);
-      const c0 = h2(this.sid, i, o0);
-      const c1 = h2(this.sid, i, o1);
+      const c0 = this.hashes.h2(i, o0);
+      const c1 = this.hashes.h2(i, o1);
       const x = new Uint8Array(HASH_BYTES);
       for (let k = 0; k < HASH_BYTES; k++) x[k] = c0[k]! ^ c1[k]!;
-      const own = h1(this.sid, i, this.keys.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES));
+      const own = this.hashes.h1(i, this.keys.subarray(i * SEED_BYTES, (i + 1) * SEED_BYTES));
       const chosen = selectBytes(getBit(this.choices, i), o0, o1);
       ok = equalBytes(x, this.challenges.subarray(i * HASH_BYTES, (i + 1) * HASH_BYTES)) && ok;
       ok = equalBytes(own, chosen) && ok;
