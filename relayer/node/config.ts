@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { allowedRelaysSchema, nodeChainsSchema } from "./chain/config.ts";
 import { partyIndexSchema } from "./frames.ts";
 
 const loopbackAddress = z
@@ -29,6 +30,8 @@ export const nodeConfigSchema = z
     /** Presignatures this node keeps ready per key for the signing tasks it coordinates (0 disables the pool). */
     presignPoolSize: z.number().int().min(0).max(1000).default(8),
     signAttempts: z.number().int().min(1).max(10).default(3),
+    /** Signing sessions this node coordinates at once; more requests queue. */
+    maxConcurrentSigns: z.number().int().min(1).max(256).default(4),
     /** scrypt cost exponent for the key store (17 = 128 MiB); only lower it in tests. */
     kdfLog2N: z.number().int().min(10).max(20).default(17),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -40,6 +43,10 @@ export const nodeConfigSchema = z
         maxFeeWei: z.string().regex(/^\d+$/).default("100000000000000000"),
       })
       .default({ relayTransactionTargets: {}, maxFeeWei: "100000000000000000" }),
+    /** Chains this node reads to check message/batch attestations and relay rotations (see chain/config.ts). */
+    chains: nodeChainsSchema,
+    /** Relay addresses a rotation may hand over to besides this node's own READY keys. */
+    allowedRelays: allowedRelaysSchema,
   })
   .strict();
 

@@ -1,0 +1,177 @@
+/**
+ * INTERFACE (relayer configuration; other tools such as `mpc-relay devnet` write this file):
+ *
+ *   {
+ *     "chains": [{ "chainId": 31337, "name": "a", "rpcUrls": ["http://127.0.0.1:8545"], "confirmations": 1,
+ *                  "sourceGateway": "0x..", "targetGateway": "0x..", "fromBlock": 0, "pollIntervalMs": 1000 }],
+ *     "mpc": { "keyId": "relay", "nodes": [{ "apiUrl": "http://127.0.0.1:7001", "token": "..." }   // or "tokenEnv": "VAR"
+ *            ], "requestTimeoutMs": 30000 },
+ *     "delivery": { "mode": "permissionless" | "relayAddress",
+ *                   "submitterKeyEnv": "RELAYER_KEY" | "submitterKeyFile": "./submitter.key" },   // permissionless only
+ *     "batch": { "enabled": false, "maxMessages": 100, "maxWaitMs": 250 },
+ *     "retry": { "initialBackoffMs": 1000, "maxBackoffMs": 60000, "maxAttempts": 8 },
+ *     "storePath": "./relayer-db",
+ *     "api": { "port": 7600 },                 // optional: HTTP status API on 127.0.0.1
+ *     "logLevel": "info"
+ *   }
+ *
+ * Entry points: `loadRelayerConfig(path)` (relative paths resolve against the file's folder),
+ * `parseRelayerConfig(object, baseDir)`, and in ./index.ts
+ *   startRelayer(config, { log? }): Promise<Relayer>, where Relayer = {
+ *     stop(): Promise<void>;
+ *     status(messageId): Promise<MessageStatus | null>;   // { messageId, state: "seen"|"final"|"attested"|"delivered"|"failed"|"retried"|"dropped", srcChainId, dstChainId, txHashes..., history[] }
+ *     waitFor(messageId, states, timeoutMs): Promise<MessageStatus>;
+ *     apiPort: number | null;                            // HTTP: GET /health, GET /v1/messages/<id>
+ *   }
+ * A "listening" JSON line {"event":"relayer-listening","apiPort":..} is printed by the CLI once started.
+ * CLI: `mpc-relay relay start --config <file>` and `mpc-relay relay status <messageId> --api <url>`.
+ * The submitter private key is never inline: it comes from an environment variable or a file.
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
+const loopbackHttpUrl = z
+  .string()
+  .regex(/^https?:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?(\/.*)?$/, "RPC and node URLs must point at 127.0.0.1");
+
+export const relayerChainSchema = z
+  .object({
+    chainId: z.number().int().positive(),
+    name: z.string().min(1),
+    rpcUrls: z.array(loopbackHttpUrl).min(1),
+    /** Blocks a log needs (its own included) before the relayer acts on it. */
+    confirmations: z.number().int().min(1).max(1000).default(1),
+    sourceGateway: address,
+    targetGateway: address,
+    /** First block to scan (the gateways' deployment block). */
+    fromBlock: z.number().int().nonnegative().default(0),
+    pollIntervalMs: z.number().int().min(20).max(600_000).default(1_000),
+    /** Largest eth_getLogs block range per call. */
+    maxBlockRange: z.number().int().min(1).max(100_000).default(2_000),
+  })
+  .strict();
+
+export const mpcNodeSchema = z
+  .object({
+    apiUrl: loopbackHttpUrl,
+    /** Bearer token of the node's HTTP API, inline (devnets) or from an environment variable. */
+    token: z.string().min(16).optional(),
+    tokenEnv: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((node) => (node.token === undefined) !== (node.tokenEnv === undefined), "give exactly one of token, tokenEnv");
+
+export const relayerConfigSchema = z
+  .object({
+    chains: z.array(relayerChainSchema).min(1),
+    mpc: z
+      .object({
+        /** Key id of the relay key in the MPC network. */
+        keyId: z.string().min(1).default("relay"),
+        nodes: z.array(mpcNodeSchema).min(1),
+        requestTimeoutMs: z.number().int().positive().default(30_000),
+      })
+      .strict(),
+    delivery: z
+      .object({
+        mode: z.enum(["permissionless", "relayAddress"]).default("permissionless"),
+        submitterKeyEnv: z.string().min(1).optional(),
+        submitterKeyFile: z.string().min(1).optional(),
+        /** Gas estimate headroom, percent. */
+        gasHeadroomPct: z.number().int().min(100).max(500).default(130),
+        /** Fee increase per replacement of a stuck transaction, percent (>= 110 for node acceptance). */
+        feeBumpPct: z.number().int().min(110).max(500).default(125),
+        /** Wait this long for a receipt before replacing the transaction with a higher fee. */
+        receiptTimeoutMs: z.number().int().positive().default(20_000),
+        /** Upper bound on maxFeePerGas, in wei. */
+        maxFeePerGasWei: z.string().regex(/^\d+$/).default("500000000000"),
+      })
+      .strict()
+      .default({ mode: "permissionless", gasHeadroomPct: 130, feeBumpPct: 125, receiptTimeoutMs: 20_000, maxFeePerGasWei: "500000000000" }),
+    batch: z
+      .object({
+        enabled: z.boolean().default(false),
+        maxMessages: z.number().int().min(1).max(1_000).default(100),
+        /** How long the first final message of a batch waits for company. */
+        maxWaitMs: z.number().int().min(0).max(60_000).default(250),
+      })
+      .strict()
+      .default({ enabled: false, maxMessages: 100, maxWaitMs: 250 }),
+    retry: z
+      .object({
+        initialBackoffMs: z.number().int().positive().default(1_000),
+        maxBackoffMs: z.number().int().positive().default(60_000),
+        /** Attempts at attestation or submission before a message is parked as failed (still retried on addGas). */
+        maxAttempts: z.number().int().min(1).max(100).default(8),
+      })
+      .strict()
+      .default({ initialBackoffMs: 1_000, maxBackoffMs: 60_000, maxAttempts: 8 }),
+    storePath: z.string().min(1),
+    api: z.object({ port: z.number().int().min(0).max(65535) }).strict().optional(),
+    logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const ids = config.chains.map((c) => c.chainId);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: "custom", path: ["chains"], message: "chain ids must be unique" });
+    const { mode, submitterKeyEnv, submitterKeyFile } = config.delivery;
+    if (mode === "permissionless" && (submitterKeyEnv === undefined) === (submitterKeyFile === undefined))
+      ctx.addIssue({ code: "custom", path: ["delivery"], message: "permissionless delivery needs exactly one of submitterKeyEnv, submitterKeyFile" });
+  });
+
+export type RelayerConfig = z.infer<typeof relayerConfigSchema>;
+export type RelayerChainConfig = z.infer<typeof relayerChainSchema>;
+
+/** Validates a config object; relative paths resolve against `baseDir`. */
+export function parseRelayerConfig(raw: unknown, baseDir = process.cwd()): RelayerConfig {
+  const parsed = relayerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`invalid relayer config: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  }
+  const config = parsed.data;
+  return {
+    ...config,
+    storePath: resolve(baseDir, config.storePath),
+    delivery: {
+      ...config.delivery,
+      ...(config.delivery.submitterKeyFile === undefined ? {} : { submitterKeyFile: resolve(baseDir, config.delivery.submitterKeyFile) }),
+    },
+  };
+}
+
+export async function loadRelayerConfig(path: string): Promise<RelayerConfig> {
+  const text = await readFile(path, "utf8");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new Error(`relayer config ${path} is not JSON`);
+  }
+  return parseRelayerConfig(raw, dirname(resolve(path)));
+}
+
+/** The submitter's private key from its env var or file (permissionless mode). */
+export async function readSubmitterKey(delivery: RelayerConfig["delivery"]): Promise<`0x${string}`> {
+  let key: string | undefined;
+  if (delivery.submitterKeyEnv !== undefined) {
+    key = process.env[delivery.submitterKeyEnv];
+    if (key === undefined || key === "") throw new Error(`environment variable ${delivery.submitterKeyEnv} (submitter key) is not set`);
+  } else if (delivery.submitterKeyFile !== undefined) {
+    key = (await readFile(delivery.submitterKeyFile, "utf8")).trim();
+  } else {
+    throw new Error("no submitter key configured");
+  }
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error("the submitter key must be 32 bytes of 0x-prefixed hex");
+  return key as `0x${string}`;
+}
+
+/** A node API token from the config or its environment variable. */
+export function nodeToken(node: RelayerConfig["mpc"]["nodes"][number]): string {
+  if (node.token !== undefined) return node.token;
+  const token = process.env[node.tokenEnv ?? ""];
+  if (token === undefined || token.length < 16) throw new Error(`environment variable ${node.tokenEnv} (node API token) is not set or too short`);
+  return token;
+}
