@@ -19,7 +19,7 @@ contract TestStakeToken is ERC20, Ownable2Step {
     error ZeroMinter();
 
     /// @notice Emitted when the owner grants or revokes minting rights.
-    event MinterSet(address indexed account, bool allowed);
+    event MinterSet(address indexed account, bool indexed allowed);
 
     /// @param name_ Token name.
     /// @param symbol_ Token symbol.

@@ -8,7 +8,7 @@ import {ISourceGateway} from "../../contracts/interfaces/ISourceGateway.sol";
 import {MessageLib} from "../../contracts/gateway/MessageLib.sol";
 
 /// @dev The few Hardhat/Foundry cheatcodes these tests use.
-interface Vm {
+interface ICheatcodes {
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -23,12 +23,14 @@ interface Vm {
 ///         changes, and checks after every step that no stake is created or lost: the staking contract holds
 ///         exactly the sum of all stakes, unbonding stakes and unclaimed rewards, and every minted token is
 ///         either there or with a participant.
+// Test names follow the testFuzz_ convention of Solidity test runners; `<=` states the rules as written.
+// solhint-disable func-name-mixedcase, gas-strict-inequalities
 contract StakingAccountingTest {
     error AccountingBroken(uint256 held, uint256 owed);
     error TokensLost(uint256 minted, uint256 accounted);
     error SlashCreatedStake(uint256 before, uint256 afterwards);
 
-    Vm private constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+    ICheatcodes private constant VM = ICheatcodes(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 private constant NODES = 4;
     uint256 private constant RELAY_KEY = 1; // public key = the generator G
     bytes private constant RELAY_PUBLIC_KEY = abi.encodePacked(
@@ -180,8 +182,9 @@ contract StakingAccountingTest {
             toBlock: toBlock
         });
         VM.prank(relay);
-        try staking.slashAbsence(proposal, new bytes[](0)) {}
-        catch (bytes memory reason) {
+        try staking.slashAbsence(proposal, new bytes[](0)) {
+            return;
+        } catch (bytes memory reason) {
             // Only a slash that rounds to zero may be refused.
             if (bytes4(reason) != RelayStaking.NothingToSlash.selector) _bubble(reason);
         }
@@ -198,19 +201,21 @@ contract StakingAccountingTest {
         );
         RelayStaking.RemovalProposal memory proposal =
             RelayStaking.RemovalProposal({epoch: 1, node: operators[offender], evidenceHash: evidenceHash});
-        bytes32 digest =
-            _stakingDigest(keccak256(abi.encode(staking.REMOVAL_TYPEHASH(), uint64(1), operators[offender], evidenceHash)));
+        bytes32 digest = _stakingDigest(
+            keccak256(abi.encode(staking.REMOVAL_TYPEHASH(), uint64(1), operators[offender], evidenceHash))
+        );
         bytes[] memory signatures = _signSorted(offender, digest);
         VM.prank(operators[(offender + 1) % NODES]);
-        try staking.removeNode(proposal, evidence, offenderSignature, signatures) {}
-        catch (bytes memory reason) {
+        try staking.removeNode(proposal, evidence, offenderSignature, signatures) {
+            return;
+        } catch (bytes memory reason) {
             if (bytes4(reason) != RelayStaking.InsufficientSignedStake.selector) _bubble(reason);
         }
     }
 
     function _proveForgery() private {
         MessageLib.Message memory message = MessageLib.Message({
-            nonce: 1_000_000 + forgeryNonce++,
+            nonce: 1_000_000 + forgeryNonce,
             srcChainId: uint64(block.chainid),
             srcGateway: address(gateway),
             sender: address(this),
@@ -219,6 +224,7 @@ contract StakingAccountingTest {
             gasLimit: 100_000,
             payload: "forged"
         });
+        ++forgeryNonce;
         bytes memory signature = _sign(RELAY_KEY, MessageLib.digest(message, TARGET_GATEWAY));
         VM.prank(prover);
         staking.proveForgery(1, message, TARGET_GATEWAY, signature);
@@ -278,7 +284,8 @@ contract StakingAccountingTest {
         uint256 count;
         for (uint256 i = 0; i < NODES; ++i) {
             if (i == skip) continue;
-            uint256 j = count++;
+            uint256 j = count;
+            ++count;
             while (j > 0 && operators[order[j - 1]] > operators[i]) {
                 order[j] = order[j - 1];
                 --j;
@@ -294,7 +301,7 @@ contract StakingAccountingTest {
     function _stakingDigest(bytes32 structHash) private view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(
-                keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"),
+                MessageLib.DOMAIN_TYPEHASH,
                 keccak256("MpcRelayStaking"),
                 keccak256("1"),
                 block.chainid,
