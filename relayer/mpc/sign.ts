@@ -181,13 +181,16 @@ class PresignCore {
   private readonly log: Transcript;
 
   constructor(
-    private readonly sessionId: Uint8Array,
+    protocol: "presign" | "sign",
+    sessionId: Uint8Array,
     private readonly share: KeyShare,
     readonly signers: readonly PartyIndex[],
     private readonly peers: readonly PartyIndex[],
     private readonly rng: RandomBytes,
   ) {
+    // Binds the multiplications to this session; the node must never reuse a session id for a key.
     this.sid = new Transcript("presign-session")
+      .absorb("protocol", protocol)
       .absorb("session", sessionId)
       .absorb("key", share.keyId)
       .absorb("epoch", share.epoch)
@@ -474,7 +477,7 @@ export class PresignProtocol extends RoundProtocol<Presignature> {
 
   constructor(sessionId: Uint8Array, share: KeyShare, signers: readonly PartyIndex[], rng: RandomBytes) {
     super("presign", sessionId, share.keyId, share.self, signers, 2);
-    this.core = new PresignCore(sessionId, share, signers, this.peers, rng);
+    this.core = new PresignCore("presign", sessionId, share, signers, this.peers, rng);
   }
 
   protected shape(): RoundShape {
@@ -533,7 +536,7 @@ export class SignProtocol extends RoundProtocol<Signature> {
     rng: RandomBytes,
   ) {
     super("sign", sessionId, share.keyId, share.self, signers, 3);
-    this.presign = new PresignCore(sessionId, share, signers, this.peers, rng);
+    this.presign = new PresignCore("sign", sessionId, share, signers, this.peers, rng);
   }
 
   protected shape(round: number): RoundShape {

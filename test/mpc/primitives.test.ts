@@ -86,11 +86,12 @@ describe("zero sharing", () => {
     };
     const seedMap = (self: number) => new Map(parties.filter((p) => p !== self).map((p) => [p, seedOf(self, p)]));
     for (const signers of [[1, 2], [1, 3, 4], parties]) {
-      const zetas = signers.map((i) => deriveZeroShare(i, signers, seedMap(i), rng(32)));
-      const sameSession = rng(32);
-      const total = signers.map((i) => deriveZeroShare(i, signers, seedMap(i), sameSession)).reduce(addScalars, 0n);
-      assert.equal(total, 0n);
-      assert.notEqual(zetas[0], 0n);
+      const session = rng(32);
+      const zetas = signers.map((i) => deriveZeroShare(i, signers, seedMap(i), session));
+      assert.equal(zetas.reduce(addScalars, 0n), 0n);
+      assert.ok(zetas.every((z) => z !== 0n));
+      const otherSession = signers.map((i) => deriveZeroShare(i, signers, seedMap(i), rng(32)));
+      assert.notEqual(otherSession[0], zetas[0]);
     }
   });
 });
