@@ -17,6 +17,7 @@ import type { ProtocolSuite, ShareFacts } from "./protocols.ts";
 import { NodeService } from "./service.ts";
 import { SessionManager } from "./sessions.ts";
 import { Transport } from "./transport.ts";
+import { registerChainValidators } from "./chain/validators.ts";
 import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
 
 export interface RunningNode {
@@ -72,7 +73,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       },
     },
   });
-  sessions = new SessionManager(config.index, store, p.suite, p.validators ?? defaultValidators(config), transport, config.timeouts, log, metrics);
+  sessions = new SessionManager(config.index, store, p.suite, p.validators ?? nodeValidators(config, store, log), transport, config.timeouts, log, metrics);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
   sessions.onKeyChanged = (keyId) => pool.forget(keyId);
   await pool.load();
@@ -109,4 +110,11 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       log.info("node stopped");
     },
   };
+}
+
+/** The validators a node runs: the chain-free ones plus, with configured chains, the chain-backed ones. */
+function nodeValidators(config: NodeConfig, store: KeyStore, log: Logger): ValidatorRegistry {
+  const readyAddresses = async (): Promise<string[]> =>
+    (await store.listKeys()).flatMap((key) => (key.status === "READY" && key.address !== null ? [key.address] : []));
+  return registerChainValidators(defaultValidators(config), { chains: config.chains, allowedRelays: config.allowedRelays, readyAddresses, log });
 }

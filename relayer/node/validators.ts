@@ -41,7 +41,10 @@ export const signRequestSchema = z.discriminatedUnion("type", [
     chainId: z.number().int().positive(),
     targetGateway: address,
     newRelay: address,
+    /** TargetGateway.rotationNonce() the rotation is for. */
     nonce: uint,
+    /** Unix time after which the gateway refuses the rotation. */
+    deadline: uint,
   }),
   /** An EIP-1559 transaction sent from the relay address itself. */
   z.object({
