@@ -12,6 +12,9 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {MessageLib} from "../gateway/MessageLib.sol";
 import {ISourceGateway} from "../interfaces/ISourceGateway.sol";
 
+// Event amounts, windows and submitters are data, not filter keys; `<=` / `>=` state the rules as written.
+// solhint-disable gas-indexed-events, gas-strict-inequalities
+
 /// @title RelayStaking
 /// @notice Operator staking, committee election, cluster-key confirmation and slashing for the
 ///         mpc-relay threshold-ECDSA network.
@@ -21,11 +24,11 @@ import {ISourceGateway} from "../interfaces/ISourceGateway.sol";
 ///        and protocol messages (evidence), and submits the cluster public key;
 ///      - owner (governance): elects committees and sets parameters. In production the owner must be
 ///        a timelock or multisig, never an EOA, since it decides who holds the relay key.
+///      Unbonding stake stays slashable until withdrawn, so `unbondingPeriod` must exceed the time needed
+///      to notice and prove misbehaviour (absence windows, evidence, forged attestations).
 ///      Slashed stake never leaves the accounting: it is credited to `rewards` and claimed later, so
 ///      the token balance of this contract always equals the sum of stakes, unbonding stakes and
 ///      unclaimed rewards. The stake token must be a plain ERC20 (no fee on transfer, no rebasing).
-// Event amounts, windows and submitters are data, not filter keys; `<=` / `>=` state the rules as written.
-// solhint-disable gas-indexed-events, gas-strict-inequalities
 contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -72,21 +75,28 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         bytes32 evidenceHash;
     }
 
+    /// @notice Denominator of every basis-point parameter.
     uint256 public constant BPS = 10_000;
+    /// @notice Largest committee; bounds the loops over members (stake sums, forgery slashing).
     uint256 public constant MAX_COMMITTEE_SIZE = 64;
+    /// @notice Longest node identity (peer id) accepted, in bytes.
     uint256 public constant MAX_IDENTITY_LENGTH = 256;
     uint256 private constant SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
 
     // EIP-712 type strings are longer than 32 bytes by nature; they are hashed at compile time.
     // solhint-disable gas-small-strings
+    /// @notice EIP-712 type the operator key signs to consent to its registration.
     bytes32 public constant OPERATOR_REGISTRATION_TYPEHASH =
         keccak256("OperatorRegistration(address staker,bytes32 identityHash)");
+    /// @notice EIP-712 type members sign to slash an absent member.
     bytes32 public constant ABSENCE_SLASH_TYPEHASH =
         keccak256("AbsenceSlash(uint64 epoch,address node,uint64 fromBlock,uint64 toBlock)");
+    /// @notice EIP-712 type members sign to remove a misbehaving member.
     bytes32 public constant REMOVAL_TYPEHASH = keccak256("Removal(uint64 epoch,address node,bytes32 evidenceHash)");
-    /// @dev Operators sign every protocol message they send (e.g. a VSS share) under this type, so a
-    ///      faulty message can later be shown here as evidence. `contentHash` is keccak256 of the message
-    ///      bytes, which themselves carry session id, key id, round, sender and receiver.
+    /// @notice EIP-712 type under which operators sign every protocol message they send (e.g. a VSS share),
+    ///         so a faulty message can later be shown here as evidence.
+    /// @dev `contentHash` is keccak256 of the message bytes, which themselves carry session id, key id, round,
+    ///      sender and receiver.
     bytes32 public constant PROTOCOL_MESSAGE_TYPEHASH = keccak256("ProtocolMessage(bytes32 contentHash)");
     // solhint-enable gas-small-strings
 
@@ -107,6 +117,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     uint64 public activeEpoch;
 
     mapping(address operator => Node) private _nodes;
+    /// @notice Whether a node identity (by keccak256) was ever registered; identities are never reused.
     mapping(bytes32 identityHash => bool) public identityTaken;
     mapping(uint64 epoch => Committee) private _committees;
     /// @notice Whether `operator` is a member of the committee of `epoch`.
@@ -121,63 +132,118 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice Slashed stake credited to an account and not yet claimed.
     mapping(address account => uint256 amount) public rewards;
 
+    /// @notice An address that must be set was zero.
     error ZeroAddress();
+    /// @notice An amount of zero.
     error ZeroAmount();
+    /// @notice A basis-point parameter above 10 000 or a zero unbonding period.
     error InvalidParams();
+    /// @notice A node identity that is empty or longer than MAX_IDENTITY_LENGTH.
     error InvalidIdentity();
+    /// @notice The operator address is already registered (or was removed).
     error OperatorTaken(address operator);
+    /// @notice The node identity is already registered (or was removed).
     error IdentityTaken(bytes32 identityHash);
+    /// @notice The operator key did not sign this registration.
     error InvalidOperatorSignature();
+    /// @notice No node is registered under this operator address.
     error UnknownOperator(address operator);
+    /// @notice Only the node's staker may do this.
     error NotStaker(address caller, address operator);
+    /// @notice The node was removed for misbehaviour.
     error NodeIsRemoved(address operator);
+    /// @notice More than the node's active stake was asked for.
     error InsufficientStake(uint256 available, uint256 requested);
+    /// @notice The node has no unbonding stake.
     error NothingToWithdraw();
+    /// @notice The unbonding period has not passed yet.
     error UnbondingNotFinished(uint64 releaseTime);
+    /// @notice The caller has no rewards.
     error NothingToClaim();
+    /// @notice A committee that is empty or larger than MAX_COMMITTEE_SIZE.
     error InvalidCommitteeSize(uint256 size);
+    /// @notice A threshold outside 1..committee size.
     error InvalidThreshold(uint256 threshold, uint256 size);
+    /// @notice The same operator was listed twice.
     error DuplicateMember(address operator);
+    /// @notice The operator's active stake is below the minimum stake.
     error BelowMinimumStake(address operator, uint256 stake, uint256 minStake);
+    /// @notice No such epoch was elected.
     error UnknownEpoch(uint64 epoch);
+    /// @notice The epoch is not the latest one awaiting its cluster key.
     error EpochNotPending(uint64 epoch);
+    /// @notice The epoch has no confirmed relay address.
     error EpochNotConfirmed(uint64 epoch);
+    /// @notice The account is not a member of the epoch's committee.
     error NotCommitteeMember(uint64 epoch, address account);
+    /// @notice The public key is not 64 bytes x || y of a point on secp256k1.
     error InvalidPublicKey();
+    /// @notice The member already submitted this very key.
     error KeyAlreadySubmitted();
+    /// @notice No epoch has a confirmed relay address yet.
     error NoConfirmedEpoch();
+    /// @notice The block window is reversed, not over yet, or shorter than minAbsenceWindow.
     error InvalidWindow(uint64 fromBlock, uint64 toBlock);
+    /// @notice The window starts before the first block of the node not yet slashed for absence.
     error WindowAlreadySlashed(address operator, uint64 slashedUntil);
+    /// @notice The signature at this index is malformed.
     error InvalidSignature(uint256 index);
+    /// @notice The signer at this index is not above the previous one (unsorted or duplicated).
     error SignersNotSorted(uint256 index);
+    /// @notice The signers hold half of the committee's stake or less.
     error InsufficientSignedStake(uint256 signedStake, uint256 committeeStake);
+    /// @notice The evidence bytes do not hash to the proposal's evidence hash.
     error EvidenceMismatch();
+    /// @notice The offender's operator key did not sign the evidence.
     error InvalidEvidenceSignature();
+    /// @notice The slash would take nothing.
     error NothingToSlash(address operator);
+    /// @notice Governance has not set the SourceGateway yet.
     error SourceGatewayNotSet();
+    /// @notice The message does not name this chain and its SourceGateway as its source.
     error NotFromThisSource();
+    /// @notice The signature is not by the epoch's relay address over the claimed digest.
     error InvalidRelaySignature();
+    /// @notice The SourceGateway did send this message: it is no forgery.
     error MessageWasSent(bytes32 messageId);
+    /// @notice The Merkle proof does not place the message under the root.
     error NotInBatch(bytes32 messageId);
+    /// @notice This forged digest was already proven.
     error ForgeryAlreadyClaimed(bytes32 digest);
 
+    /// @notice Governance changed the economic parameters.
     event ParamsSet(Params params);
+    /// @notice Governance changed the treasury.
     event TreasurySet(address indexed treasury);
+    /// @notice Governance set this chain's SourceGateway.
     event SourceGatewaySet(address indexed sourceGateway);
+    /// @notice A node was registered.
     event NodeRegistered(address indexed operator, address indexed staker, bytes identity);
+    /// @notice Stake was added to a node.
     event Staked(address indexed operator, uint256 amount);
+    /// @notice Stake moved into unbonding; the whole unbonding amount is withdrawable from `releaseTime`.
     event UnbondRequested(address indexed operator, uint256 amount, uint64 releaseTime);
+    /// @notice Unbonded stake was paid out.
     event Withdrawn(address indexed operator, address indexed staker, uint256 amount);
+    /// @notice Slashed stake was credited to an account.
     event RewardAccrued(address indexed account, uint256 amount);
+    /// @notice Rewards were paid out.
     event RewardsClaimed(address indexed account, uint256 amount);
+    /// @notice Governance elected the committee of a new epoch.
     event CommitteeElected(uint64 indexed epoch, address[] members, uint16 threshold);
+    /// @notice A member submitted (or replaced) its view of the cluster public key.
     event ClusterKeySubmitted(uint64 indexed epoch, address indexed member, address relay, bytes publicKey);
+    /// @notice Every member submitted the same key: `relay` is the epoch's relay address.
     event RelayConfirmed(uint64 indexed epoch, address indexed relay, bytes publicKey);
+    /// @notice Stake was taken from a node.
     event Slashed(address indexed operator, uint256 amount);
+    /// @notice A member was slashed for absence over [fromBlock, toBlock].
     event AbsenceSlashed(
         uint64 indexed epoch, address indexed operator, uint64 fromBlock, uint64 toBlock, address submitter
     );
+    /// @notice A member was removed for good.
     event NodeRemoved(uint64 indexed epoch, address indexed operator, bytes32 evidenceHash, address submitter);
+    /// @notice A forged attestation by the epoch's relay was proven and the committee slashed.
     event ForgeryProven(
         uint64 indexed epoch, bytes32 indexed messageId, bytes32 digest, address indexed prover, uint256 slashed
     );
@@ -491,14 +557,15 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         return (c.members, c.threshold, c.relay);
     }
 
-    /// @notice Sum of the slashable stake of an epoch's members; a proposal needs signers holding more than half.
+    /// @notice Sum of the slashable stake of an epoch's members that were not removed; a proposal needs
+    ///         signers holding more than half of it.
     /// @param epoch The epoch.
     /// @return total The committee's slashable stake.
     function committeeStake(uint64 epoch) public view returns (uint256 total) {
         address[] storage members = _committees[epoch].members;
         uint256 size = members.length;
         for (uint256 i = 0; i < size; ++i) {
-            total += slashableStake(members[i]);
+            if (!_nodes[members[i]].removed) total += slashableStake(members[i]);
         }
     }
 
@@ -560,7 +627,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         view
         returns (address[] memory signers)
     {
-        if (!isMember[epoch][msg.sender]) revert NotCommitteeMember(epoch, msg.sender);
+        _requireActiveMember(epoch, msg.sender);
         bytes32 digest = _hashTypedDataV4(structHash);
         uint256 count = signatures.length;
         signers = new address[](count);
@@ -570,13 +637,19 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
             address signer = _recover(digest, signatures[i]);
             if (signer == address(0)) revert InvalidSignature(i);
             if (signer <= previous) revert SignersNotSorted(i);
-            if (!isMember[epoch][signer]) revert NotCommitteeMember(epoch, signer);
+            _requireActiveMember(epoch, signer);
             signedStake += slashableStake(signer);
             signers[i] = signer;
             previous = signer;
         }
         uint256 total = committeeStake(epoch);
         if (signedStake * 2 <= total) revert InsufficientSignedStake(signedStake, total);
+    }
+
+    /// @dev Removed nodes keep their committee seat on record but no longer propose, sign or count.
+    function _requireActiveMember(uint64 epoch, address account) private view {
+        if (!isMember[epoch][account]) revert NotCommitteeMember(epoch, account);
+        if (_nodes[account].removed) revert NodeIsRemoved(account);
     }
 
     /// @dev Members of `epoch` other than `offender` that were not removed.

@@ -706,6 +706,38 @@ describe("RelayStaking: removal", () => {
     assert.equal(await d.token.read.balanceOf([addressOf(stakers[0]!)]), STAKES[0] - slashed);
   });
 
+  it("no longer lets a removed node propose, sign or count towards the committee's stake", async () => {
+    const d = await loadFixture(removalFixture);
+    const { staking, members, operators } = d;
+    await staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, d.signatures], {
+      account: operators[2]!.account!,
+    });
+    assert.equal(await staking.read.committeeStake([1n]), STAKES[1] + STAKES[2] + STAKES[3]);
+    await mine(15);
+    const head = BigInt(await time.latestBlock());
+    const proposal = { epoch: 1n, node: members[1]!, fromBlock: head - 12n, toBlock: head - 2n };
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.slashAbsence([proposal, await signAbsence(d, [operators[0]!, operators[3]!], proposal)], {
+        account: operators[3]!.account!,
+      }),
+      staking,
+      "NodeIsRemoved",
+      [getAddress(members[0]!)],
+    );
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.slashAbsence([proposal, await signAbsence(d, [operators[3]!], proposal)], {
+        account: operators[0]!.account!,
+      }),
+      staking,
+      "NodeIsRemoved",
+      [getAddress(members[0]!)],
+    );
+    // Member 3 alone now holds 300 of 500: a majority.
+    await staking.write.slashAbsence([proposal, await signAbsence(d, [operators[3]!], proposal)], {
+      account: operators[3]!.account!,
+    });
+  });
+
   it("refuses mismatched evidence, a signature by anyone but the offender, and a minority", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, operators } = d;
