@@ -442,7 +442,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
         throw new ProtocolAbort(`${this.protocol}: multiplication-setup flow from a party outside the new committee`, from);
       }
       if (!linked) continue;
-      if (round > 3 && (payload.share !== undefined || payload.seedCommit !== undefined || payload.seedOpen !== undefined)) {
+      if (round >= 3 && (payload.share !== undefined || payload.seedCommit !== undefined || payload.seedOpen !== undefined)) {
         throw new ProtocolAbort(`${this.protocol}: unexpected round-${round} direct content`, from);
       }
       // The sender's alice flow goes to our bob setup and vice versa.

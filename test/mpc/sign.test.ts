@@ -144,6 +144,19 @@ describe("signing against a malicious party", () => {
     }
   });
 
+  it("off-curve points and truncated payloads are refused naming the sender", () => {
+    const offCurve = new Uint8Array(33).fill(0xff);
+    offCurve[0] = 0x02;
+    for (const abort of expectAbort("off-curve", only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(offCurve, 0))))) {
+      assert.equal(abort.culprit, 2);
+      assert.match(abort.reason, /invalid secp256k1 point/);
+    }
+    for (const abort of expectAbort("truncated", only(2, 2, "broadcast", (m) => ({ ...m, payload: m.payload.subarray(0, 50) })))) {
+      assert.equal(abort.culprit, 2);
+      assert.match(abort.reason, /truncated/);
+    }
+  });
+
   it("a party holding a share of another epoch is refused", () => {
     for (const abort of expectAbort("epoch", only(2, 1, "broadcast", (m) => withPayload(m, (p) => (p[0]! ^= 1))))) {
       assert.equal(abort.culprit, 2);
