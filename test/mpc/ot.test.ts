@@ -15,7 +15,8 @@ import {
 } from "../../relayer/mpc/multiply.ts";
 import { ChiTables, columnCombination, getBit, gfMul, packBits, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
 import { OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend } from "../../relayer/mpc/ot/extension.ts";
-import { PrefixedSha256 } from "../../relayer/mpc/ot/sha256-prefixed.ts";
+import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
+import { blake3 } from "@noble/hashes/blake3.js";
 
 /** Deterministic RNG for tests: SHAKE256(seed || counter). */
 function seededRng(seed: string): (n: number) => Uint8Array {
@@ -114,16 +115,20 @@ describe("OT bit helpers", () => {
     assert.deepEqual(fast, naive);
   });
 
-  it("prefixed SHA-256 equals node:crypto SHA-256 of the same 104 bytes", () => {
-    const rng = seededRng("sha");
+  it("keyed BLAKE3 equals @noble/hashes blake3 with the derived key, for 32 to 128 output bytes", () => {
+    const rng = seededRng("blake3");
     const context = rng(32);
     const value = rng(64);
-    const h = new PrefixedSha256("test/domain", context);
-    const out = new Uint8Array(64);
-    h.digest(0xdeadbeef, 3, value, 32, out, 32);
-    const prefix = createHash("sha256").update("mpc-relay/v1/ot/test/domain").digest();
-    const msg = Buffer.concat([prefix, context, Buffer.from([0xde, 0xad, 0xbe, 0xef, 0, 0, 0, 3]), value.subarray(32)]);
-    assert.deepEqual(out.subarray(32), new Uint8Array(createHash("sha256").update(msg).digest()));
+    const h = new KeyedBlake3("test/domain", context);
+    const key = new Uint8Array(createHash("sha256").update("mpc-relay/v1/ot/test/domain").update(context).digest());
+    const message = new Uint8Array(36);
+    message.set([0xde, 0xad, 0xbe, 0xef]);
+    message.set(value.subarray(32), 4);
+    for (const length of [32, 96, 128]) {
+      const out = new Uint8Array(length + 8);
+      h.hash(0xdeadbeef, value, 32, out, 8, length);
+      assert.deepEqual(out.subarray(8), blake3(message, { key, dkLen: length }));
+    }
   });
 });
 

@@ -50,7 +50,7 @@ import type { RandomBytes } from "../types.ts";
 import { equalBytes, getBit, selectBytes } from "./bits.ts";
 import { MulSetupError } from "./errors.ts";
 import { oracle, u32 } from "./oracle.ts";
-import { PrefixedSha256 } from "./sha256-prefixed.ts";
+import { KeyedBlake3 } from "./blake3-keyed.ts";
 
 /** Number of base OTs (kappa); also the width of the OT-extension matrix. */
 export const BASE_OT_COUNT = 256;
@@ -64,22 +64,22 @@ const HASH_BYTES = 32;
 function keyFromPoint(sid: Uint8Array, i: number, P: Point): Uint8Array {
   return oracle("vsot/key", [sid, u32(i), P]);
 }
-/** H1 and H2 of the verification round: SHA-256 with a precomputed (domain, sid) midstate. */
+/** H1 and H2 of the verification round: BLAKE3 keyed by (domain, sid). */
 class VerificationHashes {
-  private readonly first: PrefixedSha256;
-  private readonly second: PrefixedSha256;
+  private readonly first: KeyedBlake3;
+  private readonly second: KeyedBlake3;
   constructor(sid: Uint8Array) {
-    this.first = new PrefixedSha256("vsot/h1", sid);
-    this.second = new PrefixedSha256("vsot/h2", sid);
+    this.first = new KeyedBlake3("vsot/h1", sid);
+    this.second = new KeyedBlake3("vsot/h2", sid);
   }
   h1(i: number, key: Uint8Array): Uint8Array {
     const out = new Uint8Array(HASH_BYTES);
-    this.first.digest(i, 0, key, 0, out, 0);
+    this.first.hash(i, key, 0, out, 0, HASH_BYTES);
     return out;
   }
   h2(i: number, opened: Uint8Array): Uint8Array {
     const out = new Uint8Array(HASH_BYTES);
-    this.second.digest(i, 0, opened, 0, out, 0);
+    this.second.hash(i, opened, 0, out, 0, HASH_BYTES);
     return out;
   }
 }

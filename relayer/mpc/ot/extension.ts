@@ -29,7 +29,7 @@ import { BASE_OT_COUNT, SEED_BYTES } from "./base-ot.ts";
 import { ChiTables, WORDS_256, columnCombination, equalBytes, gfMul, transposeColumns, words } from "./bits.ts";
 import { OtExtensionCheckError } from "./errors.ts";
 import { oracle } from "./oracle.ts";
-import { PrefixedSha256 } from "./sha256-prefixed.ts";
+import { KeyedBlake3 } from "./blake3-keyed.ts";
 
 /** Extended OTs delivered per use (DKLs23 xi = kappa + 2s = 256 + 2 * 80). */
 export const OTE_BATCH = 416;
@@ -44,11 +44,11 @@ const SCALAR_BYTES = 32;
 /** Bytes of the receiver's message: U, then the two check values. */
 export const OTE_MESSAGE_BYTES = BASE_OT_COUNT * ROW_BYTES + 2 * FIELD_BYTES;
 
-/** Per-use PRG: row i = SHA-256(domain, context, i, block, seed_i) for blocks 0..2 (context binds setup and use sid). */
+/** Per-use PRG: row i = BLAKE3 keyed by (domain, context) of (i, seed_i), 96 bytes (context binds setup and use sid). */
 function prgRows(seeds: Uint8Array, context: Uint8Array): Uint8Array {
-  const prg = new PrefixedSha256("kos/prg", context);
+  const prg = new KeyedBlake3("kos/prg", context);
   const rows = new Uint8Array(BASE_OT_COUNT * ROW_BYTES);
-  for (let i = 0; i < BASE_OT_COUNT; i++) prg.expand(i, seeds, i * SEED_BYTES, ROW_BYTES / 32, rows, i * ROW_BYTES);
+  for (let i = 0; i < BASE_OT_COUNT; i++) prg.hash(i, seeds, i * SEED_BYTES, rows, i * ROW_BYTES, ROW_BYTES);
   return rows;
 }
 
@@ -57,13 +57,18 @@ function checkTables(context: Uint8Array, u: Uint8Array): ChiTables {
   return new ChiTables(words(chi), COLUMNS);
 }
 
-/** Reads consecutive 32-byte big-endian values, each reduced mod q. */
-export function scalarsFromBytes(bytes: Uint8Array, out: bigint[]): void {
+/**
+ * Reads consecutive 32-byte big-endian values, reduced mod q when `reduce`;
+ * unreduced values (< 2^256) serve as lazy representatives in sums that are
+ * reduced once at the end.
+ */
+export function scalarsFromBytes(bytes: Uint8Array, out: bigint[], reduce = true): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   for (let off = 0; off < bytes.length; off += SCALAR_BYTES) {
     const hi = (view.getBigUint64(off) << 64n) | view.getBigUint64(off + 8);
     const lo = (view.getBigUint64(off + 16) << 64n) | view.getBigUint64(off + 24);
-    out.push(((hi << 128n) | lo) % CURVE_ORDER);
+    const v = (hi << 128n) | lo;
+    out.push(reduce ? v % CURVE_ORDER : v);
   }
 }
 
@@ -86,9 +91,9 @@ export function readCanonicalScalar(view: DataView, offset: number): bigint | nu
 }
 
 /** Output hash of OT j: H(domain, context, j, block, column) expanded to `width` scalars. */
-function outputPads(hash: PrefixedSha256, j: number, column: Uint8Array, width: number, scratch: Uint8Array, out: bigint[]): void {
-  hash.expand(j, column, 0, width, scratch, 0);
-  scalarsFromBytes(scratch, out);
+function outputPads(hash: KeyedBlake3, j: number, column: Uint8Array, width: number, scratch: Uint8Array, out: bigint[]): void {
+  hash.hash(j, column, 0, scratch, 0, width * SCALAR_BYTES);
+  scalarsFromBytes(scratch, out, false); // 256-bit pads, reduced where they meet the wire or the output
 }
 
 /** Column j (32 bytes) of a transposed matrix from `transposeColumns` with 256 rows. */
@@ -134,7 +139,7 @@ export function oteReceive(
   message.set(new Uint8Array(ts.buffer), BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES);
 
   const transposed = transposeColumns(words(t0), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32);
-  const hash = new PrefixedSha256("kos/out", context);
+  const hash = new KeyedBlake3("kos/out", context);
   const scratch = new Uint8Array(width * SCALAR_BYTES);
   const pads: bigint[] = [];
   for (let j = 0; j < OTE_BATCH; j++) outputPads(hash, j, column(transposed, j), width, scratch, pads);
@@ -182,7 +187,7 @@ export function oteSend(
   const pads0: bigint[] = [];
   const pads1: bigint[] = [];
   const flipped = new Uint8Array(FIELD_BYTES);
-  const hash = new PrefixedSha256("kos/out", context);
+  const hash = new KeyedBlake3("kos/out", context);
   const scratch = new Uint8Array(width * SCALAR_BYTES);
   for (let j = 0; j < OTE_BATCH; j++) {
     const qj = column(transposed, j);
@@ -197,8 +202,9 @@ export function oteSend(
 
 /**
  * Sender side: for a correlation `alpha` (width scalars, the same for every
- * OT), returns the sender's shares c_j = -v0_j and the corrections
- * tau_j = v0_j - v1_j + alpha as OTE_BATCH * width * 32 bytes.
+ * OT), returns the sender's shares c_j = -v0_j (unreduced representatives,
+ * possibly negative: reduce after summing) and the corrections
+ * tau_j = v0_j - v1_j + alpha mod q as OTE_BATCH * width * 32 bytes.
  */
 export function correlateSend(pads: OteSenderResult, alpha: readonly bigint[]): { shares: bigint[]; corrections: Uint8Array } {
   const width = alpha.length;
@@ -207,7 +213,7 @@ export function correlateSend(pads: OteSenderResult, alpha: readonly bigint[]): 
   const shares: bigint[] = new Array<bigint>(OTE_BATCH * width);
   for (let n = 0; n < OTE_BATCH * width; n++) {
     const v0 = pads.pads0[n]!;
-    shares[n] = v0 === 0n ? 0n : CURVE_ORDER - v0;
+    shares[n] = -v0;
     let tau = v0 - pads.pads1[n]! + alpha[n % width]!;
     tau %= CURVE_ORDER;
     if (tau < 0n) tau += CURVE_ORDER;
@@ -216,7 +222,10 @@ export function correlateSend(pads: OteSenderResult, alpha: readonly bigint[]): 
   return { shares, corrections };
 }
 
-/** Receiver side: d_j = v_{x_j} + x_j * tau_j, for corrections already parsed as scalars in [0, q). */
+/**
+ * Receiver side: d_j = v_{x_j} + x_j * tau_j, for corrections already parsed
+ * as scalars in [0, q). Shares are unreduced non-negative representatives.
+ */
 export function correlateReceive(pads: readonly bigint[], choices: Uint8Array, corrections: readonly bigint[], width: number): bigint[] {
   if (corrections.length !== OTE_BATCH * width || pads.length !== OTE_BATCH * width) {
     throw new RangeError(`expected ${OTE_BATCH * width} pads and corrections`);
@@ -226,7 +235,7 @@ export function correlateReceive(pads: readonly bigint[], choices: Uint8Array, c
     const bit = BigInt((choices[j >> 3]! >> (j & 7)) & 1);
     for (let k = 0; k < width; k++) {
       const n = j * width + k;
-      shares[n] = (pads[n]! + bit * corrections[n]!) % CURVE_ORDER;
+      shares[n] = pads[n]! + bit * corrections[n]!;
     }
   }
   return shares;
