@@ -158,9 +158,17 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   /** Hash of every round-1 broadcast, echoed in round 2 so nonce or commitment equivocation stops us before anyone is blamed. */
   private round1Echo: Uint8Array | null = null;
 
+  /** Hash of the coordinator session id, key id and protocol, for commitments made before the joint session id exists. */
+  private readonly envelopeBinding: Uint8Array;
+
   constructor(private readonly config: DealingConfig) {
     const participants = [...new Set([...config.dealers, ...config.receivers])].sort((a, b) => a - b);
     super(config.protocol, config.sessionId, config.keyId, config.self, participants, DEALING_ROUNDS);
+    this.envelopeBinding = new Transcript("dealing-envelope")
+      .absorb("session", config.sessionId)
+      .absorb("key", config.keyId)
+      .absorb("protocol", config.protocol)
+      .digest();
     this.isDealer = config.dealers.includes(config.self);
     this.isReceiver = config.receivers.includes(config.self);
     this.receiverPeers = this.isReceiver ? config.receivers.filter((p) => p !== config.self) : [];
@@ -201,7 +209,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       if (this.isDealer) w.raw(this.commitHash(this.self, this.opening!.commitments, this.opening!.salt));
       for (const j of this.peers) {
         const contribution = this.seedContributions.get(j);
-        direct.set(j, encodeDirect(contribution === undefined ? {} : { seedCommit: commitZeroSeedContribution(this.sessionId, this.self, j, contribution) }));
+        direct.set(j, encodeDirect(contribution === undefined ? {} : { seedCommit: commitZeroSeedContribution(this.envelopeBinding, this.self, j, contribution) }));
       }
       this.ownBroadcasts.set(1, w.finish());
       return { broadcast: this.ownBroadcasts.get(1)!, direct };
@@ -388,7 +396,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       this.secretShare = share;
       for (const j of this.receiverPeers) {
         const opened = direct.get(j)!.seedOpen!;
-        if (!bytesEqual(commitZeroSeedContribution(this.sessionId, j, this.self, opened), this.seedCommits.get(j)!)) {
+        if (!bytesEqual(commitZeroSeedContribution(this.envelopeBinding, j, this.self, opened), this.seedCommits.get(j)!)) {
           throw new ProtocolAbort(`${this.protocol}: zero-seed opening does not match its commitment`, j, opened);
         }
         this.zeroSeeds.set(j, combineZeroSeed(this.jointSessionId!, this.self, this.seedContributions.get(j)!, j, opened));

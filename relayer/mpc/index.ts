@@ -3,6 +3,13 @@
  * is a message-driven ProtocolInstance (types.ts); key shares and
  * presignatures have versioned encodings. Nothing here computes the full
  * private key.
+ *
+ * What the caller (signer node) must do:
+ * - Never reuse a sessionId for a key: presign/sign bind their multiplications to it.
+ * - Deliver direct messages over an authenticated, encrypted channel (they carry shares).
+ * - Persist `BannedPartyAbort.share` (our share with the ban recorded) when one is thrown.
+ * - Mark a presignature (by `id`) consumed in storage before calling start() on its online instance.
+ * - After refresh/reshare, delete the old share only once every party reported success.
  */
 import { mul, mulScalars, type Point, pointFromBytes, pointsEqual, randomScalar } from "./curve.ts";
 import { DealingProtocol } from "./dkg.ts";

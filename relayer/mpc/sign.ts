@@ -111,11 +111,17 @@ export class Presignature {
     return this.secrets === null;
   }
 
-  /** Hands out the secrets once and forgets them. */
+  /**
+   * Hands out the secrets once and forgets them. Also refuses any other copy of
+   * the same presignature (e.g. decoded twice from storage) in this process.
+   */
   take(): PresignSecrets {
     const secrets = this.secrets;
     if (secrets === null) throw new PresignatureConsumedError();
     this.secrets = null;
+    const key = `${this.keyId}/${this.self}/${toHex(this.id)}`;
+    if (usedPresignatures.has(key)) throw new PresignatureConsumedError();
+    usedPresignatures.add(key);
     return secrets;
   }
 
@@ -125,6 +131,9 @@ export class Presignature {
     return this.secrets;
   }
 }
+
+/** Ids of presignatures this process has used (a few dozen bytes per signature). */
+const usedPresignatures = new Set<string>();
 
 const PRESIGNATURE_MAGIC = new TextEncoder().encode("MPCPS");
 const PRESIGNATURE_VERSION = 1;

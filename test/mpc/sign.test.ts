@@ -99,6 +99,9 @@ describe("signing", () => {
     // Used once: the same objects can't make a second online instance, nor be stored again.
     assert.throws(() => createOnlineSign({ sessionId: sessionIdFrom("again"), keyId: KEY_ID, presignature: restored.get(2)!, digest }), PresignatureConsumedError);
     assert.throws(() => encodePresignature(restored.get(3)!), PresignatureConsumedError);
+    // Another copy of a used presignature (decoded again from storage) is refused in this process too.
+    const copy = decodePresignature(encodePresignature(presigs.get(2)!));
+    assert.throws(() => createOnlineSign({ sessionId: sessionIdFrom("copy"), keyId: KEY_ID, presignature: copy, digest }), PresignatureConsumedError);
     assert.throws(() => decodePresignature(flipByte(encodePresignature(presigs.get(2)!), 0)), /magic/);
   });
 
