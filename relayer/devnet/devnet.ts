@@ -1,0 +1,390 @@
+/**
+ * The local devnet: two (or more) Hardhat chains, gateways and PingPong on
+ * each, an n-node MPC network holding one t-of-n relay key, and a relayer,
+ * all as separate processes on 127.0.0.1 under one ProcessSupervisor.
+ * Used by `mpc-relay devnet`, the end-to-end tests and bench/e2e.ts.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import {
+  createPublicClient,
+  createWalletClient,
+  defineChain,
+  getAddress,
+  http,
+  parseEther,
+  type Account,
+  type Address,
+  type Chain,
+  type Hex,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
+import type { RelayerConfig } from "../relay/config.ts";
+import { targetGatewayAbi } from "../sdk/abi.ts";
+import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
+import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
+import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
+
+export const projectRoot = resolve(import.meta.dirname, "..", "..");
+
+/** Hardhat's well-known development keys (public test mnemonic): only ever funded on local chains. */
+export const devAccounts = {
+  deployer: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+  submitter: "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+  user: "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+} as const satisfies Record<string, Hex>;
+
+/** Marks a folder as created by the devnet, so a later run may wipe it. */
+const MARKER = ".mpc-relay-devnet";
+
+export interface DevnetOptions {
+  /** Working folder; wiped at start (only if empty or made by an earlier devnet). */
+  dir: string;
+  chains: ChainSpec[];
+  nodes: number;
+  threshold: number;
+  keyId: string;
+  /** Block interval after setup (0: automine only). */
+  blockTimeMs: number;
+  /** Also mine a block per transaction after setup. */
+  automine: boolean;
+  /** Confirmations the relayer and every node wait for. */
+  confirmations: number;
+  delivery: RelayerConfig["delivery"]["mode"];
+  batch: { enabled: boolean; maxMessages: number; maxWaitMs: number };
+  relayerPollMs: number;
+  presignPoolSize: number;
+  /** Run `hardhat compile` first (the CLI does; tests rely on Hardhat's own build). */
+  compile: boolean;
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Progress lines. */
+  report: (line: string) => void;
+}
+
+export const defaultDevnetOptions: DevnetOptions = {
+  dir: ".devnet",
+  chains: [
+    { name: "a", chainId: 31337, port: 8545 },
+    { name: "b", chainId: 31338, port: 8546 },
+  ],
+  nodes: 5,
+  threshold: 3,
+  keyId: "relay",
+  blockTimeMs: 1_000,
+  automine: false,
+  confirmations: 1,
+  delivery: "permissionless",
+  batch: { enabled: false, maxMessages: 100, maxWaitMs: 250 },
+  relayerPollMs: 250,
+  presignPoolSize: 8,
+  compile: true,
+  logLevel: "info",
+  report: () => {},
+};
+
+export interface DevnetChain extends LocalChain {
+  deployment: Deployment;
+  publicClient: PublicClient;
+  /** Wallet of the demo user (a funded development account). */
+  userWallet: WalletClient<Transport, Chain, Account>;
+  /** Wallet of the contracts' owner. */
+  ownerWallet: WalletClient<Transport, Chain, Account>;
+  viemChain: Chain;
+}
+
+export function viemChainFor(chainId: number, rpcUrl: string, name = `chain-${chainId}`): Chain {
+  return defineChain({
+    id: chainId,
+    name,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+}
+
+function checkOptions(o: DevnetOptions): void {
+  if (!Number.isInteger(o.nodes) || o.nodes < 2 || o.nodes > 32) throw new Error(`--nodes must be an integer in [2, 32], got ${o.nodes}`);
+  if (!Number.isInteger(o.threshold) || o.threshold < 2 || o.threshold > o.nodes)
+    throw new Error(`--threshold must be an integer in [2, nodes=${o.nodes}], got ${o.threshold}`);
+  if (o.chains.length < 2) throw new Error("a devnet needs at least two chains");
+  if (new Set(o.chains.map((c) => c.chainId)).size !== o.chains.length) throw new Error("chain ids must differ");
+  if (new Set(o.chains.map((c) => c.port)).size !== o.chains.length) throw new Error("chain ports must differ");
+  for (const c of o.chains) {
+    if (!Number.isInteger(c.port) || c.port < 1 || c.port > 65535) throw new Error(`invalid port ${c.port} for chain ${c.name}`);
+    if (!Number.isInteger(c.chainId) || c.chainId < 1) throw new Error(`invalid chain id ${c.chainId} for chain ${c.name}`);
+  }
+  if (o.confirmations < 1) throw new Error("confirmations must be at least 1");
+  if (o.blockTimeMs < 0) throw new Error("block time must not be negative");
+  if (o.blockTimeMs === 0 && !o.automine) throw new Error("with no block interval, automine must stay on");
+}
+
+/** Empties `dir` for a fresh devnet, refusing to touch a non-empty folder no devnet made. */
+async function prepareDir(dir: string): Promise<void> {
+  const entries: string[] = await readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  if (entries.length > 0) {
+    if (!entries.includes(MARKER)) throw new Error(`${dir} is not empty and was not made by a devnet: choose another --dir`);
+    await rm(dir, { recursive: true, force: true });
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, MARKER), "created by `mpc-relay devnet`; wiped by the next run\n");
+}
+
+async function compileContracts(report: (line: string) => void): Promise<void> {
+  report("compiling contracts (hardhat compile)");
+  const hardhatCli = join(projectRoot, "node_modules", "hardhat", "dist", "src", "cli.js");
+  await promisify(execFile)(process.execPath, [hardhatCli, "compile", "--quiet", "--no-tests"], { cwd: projectRoot, maxBuffer: 16 << 20 });
+}
+
+export class Devnet {
+  readonly supervisor = new ProcessSupervisor();
+  readonly chains: DevnetChain[] = [];
+  nodes: DevnetNode[] = [];
+  relayAddress: Address | null = null;
+  relayer: ManagedProcess | null = null;
+  relayerApiUrl: string | null = null;
+  private relayerConfig: RelayerConfig | null = null;
+  private stopped = false;
+  readonly secrets: NetworkSecrets = { apiToken: randomBytes(24).toString("hex"), passphrase: randomBytes(24).toString("hex") };
+
+  constructor(readonly options: DevnetOptions) {}
+
+  get dir(): string {
+    return resolve(this.options.dir);
+  }
+  private get report(): (line: string) => void {
+    return this.options.report;
+  }
+
+  chain(name: string): DevnetChain {
+    const chain = this.chains.find((c) => c.name === name);
+    if (chain === undefined) throw new Error(`no chain ${name}`);
+    return chain;
+  }
+
+  node(index: number): DevnetNode {
+    const node = this.nodes.find((n) => n.index === index);
+    if (node === undefined) throw new Error(`no node ${index}`);
+    return node;
+  }
+
+  /** Chains, contracts, nodes, keyGen, relay address on every target, relayer. */
+  async start(): Promise<void> {
+    const o = this.options;
+    checkOptions(o);
+    await prepareDir(this.dir);
+    await writeFile(join(this.dir, "secrets.json"), JSON.stringify(this.secrets, null, 2) + "\n", { mode: 0o600 });
+    if (o.compile) await compileContracts(this.report);
+
+    this.report(`starting ${o.chains.length} Hardhat chains: ${o.chains.map((c) => `${c.name} (chain id ${c.chainId}, 127.0.0.1:${c.port})`).join(", ")}`);
+    const launched = await Promise.all(o.chains.map((spec) => launchChain(this.supervisor, spec, projectRoot, this.dir)));
+    for (const chain of launched) this.report(`  chain ${chain.name} ready at ${chain.rpcUrl} (pid ${chain.process.pid})`);
+
+    this.report("deploying SourceGateway, TargetGateway and PingPong on every chain");
+    const deployments = await Promise.all(
+      launched.map((chain) =>
+        deployAll({ rpcUrl: chain.rpcUrl, deployerKey: devAccounts.deployer, networkName: chain.name, outDir: join(this.dir, "deployments") }),
+      ),
+    );
+    for (const [i, chain] of launched.entries()) this.chains.push(this.connectChain(chain, deployments[i]!));
+    for (const chain of this.chains) {
+      const c = chain.deployment.contracts;
+      this.report(`  chain ${chain.name}: SourceGateway ${c.SourceGateway}  TargetGateway ${c.TargetGateway}  PingPong ${c.PingPong}  (block ${chain.deployment.deployBlock})`);
+    }
+    await Promise.all(
+      this.chains.map(async (chain) => {
+        for (const remote of this.chains)
+          if (remote !== chain) await configureRoute({ rpcUrl: chain.rpcUrl, deployerKey: devAccounts.deployer, deployment: chain.deployment, remote: remote.deployment });
+        // PingPong pays the pong's fee from its own balance.
+        await this.transfer(chain, chain.deployment.contracts.PingPong, parseEther("1"));
+      }),
+    );
+    this.report(`  routes open between every pair of chains; PingPong peers set and funded`);
+
+    await this.startNetwork();
+    await this.keygenAndTrust();
+    await this.writeRelayerConfig();
+    await this.startRelayer();
+    for (const chain of this.chains) await setMining(chain.rpcUrl, { automine: o.automine, intervalMs: o.blockTimeMs });
+    this.report(
+      `mining: ${o.blockTimeMs > 0 ? `a block every ${o.blockTimeMs} ms` : "no interval"}${o.automine ? ", plus one per transaction" : ""}; ${o.confirmations} confirmation(s)`,
+    );
+    await this.writeSummary();
+  }
+
+  private connectChain(chain: LocalChain, deployment: Deployment): DevnetChain {
+    const viemChain = viemChainFor(chain.chainId, chain.rpcUrl, `devnet-${chain.name}`);
+    const transport = http(chain.rpcUrl);
+    return {
+      ...chain,
+      deployment,
+      viemChain,
+      publicClient: createPublicClient({ chain: viemChain, transport, pollingInterval: 100 }) as PublicClient,
+      userWallet: createWalletClient({ chain: viemChain, transport, account: privateKeyToAccount(devAccounts.user) }),
+      ownerWallet: createWalletClient({ chain: viemChain, transport, account: privateKeyToAccount(devAccounts.deployer) }),
+    };
+  }
+
+  private async transfer(chain: DevnetChain, to: Address, value: bigint): Promise<Hex> {
+    const hash = await chain.ownerWallet.sendTransaction({ to, value });
+    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`transfer to ${to} on chain ${chain.name} failed (${hash})`);
+    return hash;
+  }
+
+  private async startNetwork(): Promise<void> {
+    const o = this.options;
+    const relayTargets: Record<string, string[]> = {};
+    for (const chain of this.chains) relayTargets[String(chain.chainId)] = [chain.deployment.contracts.TargetGateway];
+    this.nodes = await writeNetwork(
+      join(this.dir, "nodes"),
+      {
+        size: o.nodes,
+        chains: this.chains.map((chain) => ({
+          chainId: chain.chainId,
+          name: chain.name,
+          rpcUrls: [chain.rpcUrl],
+          quorum: 1,
+          confirmations: o.confirmations,
+          sourceGateway: chain.deployment.contracts.SourceGateway,
+          targetGateway: chain.deployment.contracts.TargetGateway,
+          fromBlock: chain.deployment.deployBlock,
+          rpcTimeoutMs: 5_000,
+        })),
+        relayTargets,
+        presignPoolSize: o.presignPoolSize,
+        logLevel: o.logLevel,
+      },
+      this.secrets,
+    );
+    this.report(`starting ${o.nodes} MPC signer nodes (configs in ${join(this.dir, "nodes")})`);
+    await Promise.all(this.nodes.map((node) => this.startNode(node.index)));
+    for (const node of this.nodes) this.report(`  node ${node.index}: API ${node.apiUrl}  peer ${node.peerId}  (pid ${node.process?.pid})`);
+  }
+
+  async startNode(index: number): Promise<void> {
+    await startNodeProcess(this.supervisor, this.node(index), this.secrets, projectRoot, join(this.dir, "nodes"));
+  }
+
+  /** SIGTERM (graceful) or SIGKILL (crash) one node. */
+  async stopNode(index: number, crash = false): Promise<void> {
+    const node = this.node(index);
+    if (node.process === null) return;
+    if (crash) await node.process.kill();
+    else await node.process.stop();
+    node.process = null;
+  }
+
+  private async keygenAndTrust(): Promise<void> {
+    const o = this.options;
+    this.report(`keyGen: ${o.threshold}-of-${o.nodes} key "${o.keyId}" (DKLs23), coordinated by node 1`);
+    const started = Date.now();
+    const { key } = await this.nodes[0]!.client.keygen(o.keyId, o.threshold);
+    if (key.status !== "READY" || key.address === null) throw new Error(`keyGen ended in state ${key.status}: ${key.error ?? "no address"}`);
+    this.relayAddress = getAddress(key.address);
+    this.report(`  relay address ${this.relayAddress} (parties ${key.participants.join(",")}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    for (const chain of this.chains) {
+      const hash = await chain.ownerWallet.writeContract({
+        address: chain.deployment.contracts.TargetGateway,
+        abi: targetGatewayAbi,
+        functionName: "setRelay",
+        args: [this.relayAddress],
+      });
+      const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
+      if (receipt.status !== "success") throw new Error(`setRelay on chain ${chain.name} reverted (${hash})`);
+      chain.deployment = { ...chain.deployment, relayAddress: this.relayAddress };
+      this.report(`  chain ${chain.name}: TargetGateway.setRelay(${this.relayAddress})  tx ${hash}`);
+    }
+    if (o.delivery === "relayAddress") {
+      for (const chain of this.chains) {
+        const hash = await this.transfer(chain, this.relayAddress, parseEther("10"));
+        this.report(`  chain ${chain.name}: funded the relay address with 10 ETH for its own transactions  tx ${hash}`);
+      }
+    }
+  }
+
+  private async writeRelayerConfig(): Promise<void> {
+    const o = this.options;
+    const dir = join(this.dir, "relayer");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(join(dir, "submitter.key"), devAccounts.submitter + "\n", { mode: 0o600 });
+    const apiPort = await freePort();
+    this.relayerApiUrl = `http://127.0.0.1:${apiPort}`;
+    const config = {
+      chains: this.chains.map((chain) => ({
+        chainId: chain.chainId,
+        name: chain.name,
+        rpcUrls: [chain.rpcUrl],
+        confirmations: o.confirmations,
+        sourceGateway: chain.deployment.contracts.SourceGateway,
+        targetGateway: chain.deployment.contracts.TargetGateway,
+        fromBlock: chain.deployment.deployBlock,
+        pollIntervalMs: o.relayerPollMs,
+      })),
+      mpc: { keyId: o.keyId, nodes: this.nodes.map((node) => ({ apiUrl: node.apiUrl, token: this.secrets.apiToken })) },
+      delivery: o.delivery === "permissionless" ? { mode: "permissionless", submitterKeyFile: "./submitter.key" } : { mode: "relayAddress" },
+      batch: o.batch,
+      retry: { initialBackoffMs: 500, maxBackoffMs: 10_000, maxAttempts: 8 },
+      storePath: "./db",
+      api: { port: apiPort },
+      logLevel: o.logLevel,
+    };
+    await writeFile(this.relayerConfigPath, JSON.stringify(config, null, 2) + "\n");
+  }
+
+  get relayerConfigPath(): string {
+    return join(this.dir, "relayer", "relayer.json");
+  }
+
+  /** Starts the relayer process (`mpc-relay relay start`), e.g. again after killRelayer. */
+  async startRelayer(): Promise<void> {
+    if (this.relayer?.running === true) throw new Error("the relayer is already running");
+    this.report(`starting the relayer (${this.options.delivery} delivery${this.options.batch.enabled ? ", batches" : ""}; status API ${this.relayerApiUrl})`);
+    this.relayer = await this.supervisor.start({
+      name: "relayer",
+      command: process.execPath,
+      args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "relay", "start", "--config", this.relayerConfigPath],
+      cwd: projectRoot,
+      logPath: join(this.dir, "relayer", "relayer.log"),
+      readyLine: (line) => line.includes('"event":"relayer-listening"'),
+      readyTimeoutMs: 60_000,
+    });
+    this.report(`  relayer running (pid ${this.relayer.pid})`);
+  }
+
+  /** Stops the relayer: SIGKILL (crash) or SIGTERM (graceful). */
+  async stopRelayer(crash = false): Promise<void> {
+    if (this.relayer === null) return;
+    if (crash) await this.relayer.kill();
+    else await this.relayer.stop();
+    this.relayer = null;
+  }
+
+  private async writeSummary(): Promise<void> {
+    const summary = {
+      chains: this.chains.map((c) => ({ name: c.name, chainId: c.chainId, rpcUrl: c.rpcUrl, contracts: c.deployment.contracts, deployBlock: c.deployment.deployBlock })),
+      relayAddress: this.relayAddress,
+      keyId: this.options.keyId,
+      threshold: this.options.threshold,
+      nodes: this.nodes.map((n) => ({ index: n.index, apiUrl: n.apiUrl, peerId: n.peerId, config: n.configPath })),
+      relayer: { apiUrl: this.relayerApiUrl, config: this.relayerConfigPath },
+      secrets: join(this.dir, "secrets.json"),
+    };
+    await writeFile(join(this.dir, "devnet.json"), JSON.stringify(summary, null, 2) + "\n");
+  }
+
+  /** Stops every process (relayer, nodes, chains); idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.supervisor.stopAll();
+  }
+}

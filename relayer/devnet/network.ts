@@ -1,0 +1,93 @@
+/** The devnet's MPC network: identities, config files and `mpc-relay node start` processes. */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { NodeClient } from "../cli/client.ts";
+import type { NodeChainConfig } from "../node/chain/config.ts";
+import type { NodeConfig } from "../node/config.ts";
+import { createIdentity, saveIdentity } from "../node/identity.ts";
+import { freePort } from "./chains.ts";
+import type { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
+
+export interface NetworkSecrets {
+  /** Bearer token of every node's HTTP API (one token: a single operator runs the devnet). */
+  apiToken: string;
+  /** Unlocks each node's key store. */
+  passphrase: string;
+}
+
+export interface DevnetNode {
+  index: number;
+  peerId: string;
+  configPath: string;
+  apiUrl: string;
+  client: NodeClient;
+  process: ManagedProcess | null;
+}
+
+export interface NetworkLayout {
+  size: number;
+  chains: NodeChainConfig[];
+  /** Contracts relay-address transactions may call, per chain id (the target gateways). */
+  relayTargets: Record<string, string[]>;
+  presignPoolSize: number;
+  logLevel: NodeConfig["logLevel"];
+}
+
+/** Writes identities and config files for nodes 1..size under `dir`, on free loopback ports. */
+export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: NetworkSecrets): Promise<DevnetNode[]> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const nodes: DevnetNode[] = [];
+  const peers: NodeConfig["peers"] = [];
+  const ports = new Map<number, { listenPort: number; httpPort: number }>();
+  for (let index = 1; index <= layout.size; index++) {
+    const identity = await createIdentity();
+    await saveIdentity(join(dir, `node${index}.key`), identity);
+    const listenPort = await freePort();
+    const httpPort = await freePort();
+    ports.set(index, { listenPort, httpPort });
+    peers.push({ index, peerId: identity.peerId, address: `/ip4/127.0.0.1/tcp/${listenPort}` });
+    const apiUrl = `http://127.0.0.1:${httpPort}`;
+    nodes.push({ index, peerId: identity.peerId, configPath: join(dir, `node${index}.json`), apiUrl, client: new NodeClient(apiUrl, secrets.apiToken), process: null });
+  }
+  for (const node of nodes) {
+    const { listenPort, httpPort } = ports.get(node.index)!;
+    const config = {
+      index: node.index,
+      dataDir: `./data${node.index}`,
+      identityKeyFile: `./node${node.index}.key`,
+      listenPort,
+      httpPort,
+      peers,
+      presignPoolSize: layout.presignPoolSize,
+      // A devnet trades key-store KDF cost for start-up time and memory; production keeps the default 2^17.
+      kdfLog2N: 14,
+      logLevel: layout.logLevel,
+      policy: { relayTransactionTargets: layout.relayTargets, maxFeeWei: "1000000000000000000" },
+      chains: layout.chains,
+    };
+    await writeFile(node.configPath, JSON.stringify(config, null, 2) + "\n");
+  }
+  return nodes;
+}
+
+/** Starts one node process through the real CLI and waits for its "listening" line. */
+export async function startNodeProcess(
+  supervisor: ProcessSupervisor,
+  node: DevnetNode,
+  secrets: NetworkSecrets,
+  projectRoot: string,
+  logDir: string,
+): Promise<ManagedProcess> {
+  if (node.process?.running === true) throw new Error(`node ${node.index} is already running`);
+  node.process = await supervisor.start({
+    name: `node-${node.index}`,
+    command: process.execPath,
+    args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "node", "start", "--config", node.configPath],
+    cwd: projectRoot,
+    env: { ...process.env, MPC_RELAY_PASSPHRASE: secrets.passphrase, MPC_RELAY_API_TOKEN: secrets.apiToken },
+    logPath: join(logDir, `node${node.index}.log`),
+    readyLine: (line) => line.includes('"event":"listening"'),
+    readyTimeoutMs: 90_000,
+  });
+  return node.process;
+}
