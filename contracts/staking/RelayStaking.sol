@@ -58,6 +58,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         address[] members;
         uint16 threshold;
         address relay;
+        uint64 startBlock; // election block
+        uint64 endBlock; // block a later epoch took over; 0 while serving
     }
 
     /// @notice Members' request to slash `node` for its absence during blocks [fromBlock, toBlock].
@@ -184,6 +186,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     error NoConfirmedEpoch();
     /// @notice The block window is reversed, not over yet, or shorter than minAbsenceWindow.
     error InvalidWindow(uint64 fromBlock, uint64 toBlock);
+    /// @notice The window lies (partly) outside the blocks the epoch's committee served.
+    error WindowOutsideEpoch(uint64 epoch, uint64 startBlock, uint64 endBlock);
     /// @notice The window starts before the first block of the node not yet slashed for absence.
     error WindowAlreadySlashed(address operator, uint64 slashedUntil);
     /// @notice The signature at this index is malformed.
@@ -235,6 +239,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     event ClusterKeySubmitted(uint64 indexed epoch, address indexed member, address relay, bytes publicKey);
     /// @notice Every member submitted the same key: `relay` is the epoch's relay address.
     event RelayConfirmed(uint64 indexed epoch, address indexed relay, bytes publicKey);
+    /// @notice A later epoch took over from `epoch` (confirmed its key, or was elected before `epoch` confirmed).
+    event EpochEnded(uint64 indexed epoch, uint64 endBlock);
     /// @notice Stake was taken from a node.
     event Slashed(address indexed operator, uint256 amount);
     /// @notice A member was slashed for absence over [fromBlock, toBlock].
@@ -294,7 +300,10 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         uint256 size = members.length;
         if (size == 0 || size > MAX_COMMITTEE_SIZE) revert InvalidCommitteeSize(size);
         if (threshold == 0 || threshold > size) revert InvalidThreshold(threshold, size);
-        epoch = ++latestEpoch;
+        uint64 previous = latestEpoch;
+        if (previous != 0 && _committees[previous].relay == address(0)) _endEpoch(previous);
+        epoch = previous + 1;
+        latestEpoch = epoch;
         uint256 minStake = params.minStake;
         for (uint256 i = 0; i < size; ++i) {
             address member = members[i];
@@ -308,6 +317,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         Committee storage elected = _committees[epoch];
         elected.members = members;
         elected.threshold = threshold;
+        elected.startBlock = uint64(block.number);
         emit CommitteeElected(epoch, members, threshold);
     }
 
@@ -412,6 +422,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
 
         if (votes == pending.members.length) {
             pending.relay = relay;
+            if (activeEpoch != 0) _endEpoch(activeEpoch);
             activeEpoch = epoch;
             emit RelayConfirmed(epoch, relay, publicKey);
         }
@@ -424,7 +435,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     ///         with EIP-712 `AbsenceSlash` signatures of members holding more than half of the committee's
     ///         slashable stake. The slash is split equally between the signers (between the other
     ///         non-removed members when the relay sends it); the rounding remainder goes to the submitter.
-    ///         Every block of a node can be slashed once: a window must start after the last slashed one.
+    ///         Every block of a node can be slashed once: a window must start after the last slashed one,
+    ///         and lie within the blocks the epoch served (from its election until a later epoch took over).
     /// @param proposal The epoch, the absent member and the window [fromBlock, toBlock].
     /// @param signatures Members' signatures, ordered by strictly increasing signer address;
     ///        empty when the relay address sends.
@@ -435,11 +447,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         if (!isMember[epoch][offender]) revert NotCommitteeMember(epoch, offender);
         uint64 fromBlock = proposal.fromBlock;
         uint64 toBlock = proposal.toBlock;
-        if (fromBlock > toBlock || toBlock >= block.number || toBlock - fromBlock + 1 < params.minAbsenceWindow) {
-            revert InvalidWindow(fromBlock, toBlock);
-        }
-        uint64 slashedUntil = absenceSlashedUntil[offender];
-        if (fromBlock < slashedUntil) revert WindowAlreadySlashed(offender, slashedUntil);
+        _checkWindow(epoch, offender, fromBlock, toBlock);
 
         address[] memory beneficiaries;
         address relay = _committees[epoch].relay;
@@ -552,9 +560,15 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @return members Operator addresses in election order.
     /// @return threshold Signers needed.
     /// @return relay Confirmed relay address, zero while unconfirmed.
-    function committee(uint64 epoch) external view returns (address[] memory members, uint16 threshold, address relay) {
+    /// @return startBlock Block of the election.
+    /// @return endBlock Block a later epoch took over, zero while this one serves.
+    function committee(uint64 epoch)
+        external
+        view
+        returns (address[] memory members, uint16 threshold, address relay, uint64 startBlock, uint64 endBlock)
+    {
         Committee storage c = _committees[epoch];
-        return (c.members, c.threshold, c.relay);
+        return (c.members, c.threshold, c.relay, c.startBlock, c.endBlock);
     }
 
     /// @notice Sum of the slashable stake of an epoch's members that were not removed; a proposal needs
@@ -672,6 +686,26 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
 
     function _isBeneficiary(address member, address offender) private view returns (bool) {
         return member != offender && !_nodes[member].removed;
+    }
+
+    /// @dev A window must be over, at least minAbsenceWindow long, inside the epoch's service (from its
+    ///      election until a later epoch took over) and after every block already slashed for absence.
+    function _checkWindow(uint64 epoch, address offender, uint64 fromBlock, uint64 toBlock) private view {
+        if (fromBlock > toBlock || toBlock >= block.number || toBlock - fromBlock + 1 < params.minAbsenceWindow) {
+            revert InvalidWindow(fromBlock, toBlock);
+        }
+        Committee storage served = _committees[epoch];
+        uint64 endBlock = served.endBlock;
+        if (fromBlock < served.startBlock || (endBlock != 0 && toBlock >= endBlock)) {
+            revert WindowOutsideEpoch(epoch, served.startBlock, endBlock);
+        }
+        uint64 slashedUntil = absenceSlashedUntil[offender];
+        if (fromBlock < slashedUntil) revert WindowAlreadySlashed(offender, slashedUntil);
+    }
+
+    function _endEpoch(uint64 epoch) private {
+        _committees[epoch].endBlock = uint64(block.number);
+        emit EpochEnded(epoch, uint64(block.number));
     }
 
     /// @dev Checks that `message` names this chain's SourceGateway as its source and was never sent there.

@@ -171,7 +171,9 @@ contract StakingAccountingTest {
 
     function _slashAbsence(uint256 node) private {
         (,, uint64 minWindow,,,,) = staking.params();
+        (,,, uint64 startBlock,) = staking.committee(1);
         uint64 fromBlock = staking.absenceSlashedUntil(operators[node]);
+        if (fromBlock < startBlock) fromBlock = startBlock;
         uint64 toBlock = fromBlock + minWindow - 1;
         if (block.number <= toBlock) VM.roll(toBlock + 1);
         if (staking.slashableStake(operators[node]) == 0) return;

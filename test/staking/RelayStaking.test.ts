@@ -552,6 +552,53 @@ describe("RelayStaking: absence slashing", () => {
     await staking.write.slashAbsence([next, await signAbsence(d, signers, next)], as);
   });
 
+  it("limits windows to the blocks the epoch served", async () => {
+    const d = await loadFixture(deployConfirmed);
+    const { staking, operators, members } = d;
+    const as = { account: operators[1]!.account! };
+    const signers = [operators[3]!, operators[1]!];
+    const [, , , startBlock] = await staking.read.committee([1n]);
+    await mine(30);
+    const early = { epoch: 1n, node: members[0]!, fromBlock: startBlock - 1n, toBlock: startBlock + 9n };
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.slashAbsence([early, await signAbsence(d, signers, early)], as),
+      staking,
+      "WindowOutsideEpoch",
+      [1n, startBlock, 0n],
+    );
+
+    // Epoch 2 confirms: epoch 1 ends there.
+    await staking.write.electCommittee([members, 3]);
+    const next = relayKey("epoch 2");
+    for (const operator of operators.slice(0, 3)) {
+      await staking.write.submitClusterKey([2n, next.publicKey], { account: operator.account! });
+    }
+    await viem.assertions.emit(
+      staking.write.submitClusterKey([2n, next.publicKey], { account: operators[3]!.account! }),
+      staking,
+      "EpochEnded",
+    );
+    const [, , , , endBlock] = await staking.read.committee([1n]);
+    assert.equal(endBlock, BigInt(await time.latestBlock()));
+    await mine(20);
+    const late = { epoch: 1n, node: members[0]!, fromBlock: endBlock - 5n, toBlock: endBlock + 5n };
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.slashAbsence([late, await signAbsence(d, signers, late)], as),
+      staking,
+      "WindowOutsideEpoch",
+      [1n, startBlock, endBlock],
+    );
+    const served = { ...late, fromBlock: endBlock - 10n, toBlock: endBlock - 1n };
+    await staking.write.slashAbsence([served, await signAbsence(d, signers, served)], as);
+
+    // An epoch superseded before its key was confirmed ends at the next election.
+    await staking.write.electCommittee([members.slice(1), 2]);
+    await viem.assertions.emitWithArgs(staking.write.electCommittee([members.slice(1), 2]), staking, "EpochEnded", [
+      3n,
+      BigInt(await time.latestBlock()) + 1n,
+    ]);
+  });
+
   it("keeps unbonding stake slashable", async () => {
     const d = await loadFixture(deployConfirmed);
     const { staking, operators, members, stakers } = d;
