@@ -19,7 +19,8 @@ import {
   withBan,
 } from "../../relayer/mpc/index.ts";
 import { ethereumAddress } from "../../relayer/mpc/keyshare.ts";
-import { digestOf, flipByte, KEY_ID, keygenOk, online, presign, sessionIdFrom, sign, subsets, type Tamper } from "./harness.ts";
+import { SignProtocol } from "../../relayer/mpc/sign.ts";
+import { digestOf, flipByte, KEY_ID, keygenOk, online, presign, run, seededRng, sessionIdFrom, sign, subsets, type Tamper } from "./harness.ts";
 
 /** Checks a signature with @noble/curves, including low s and ecrecover-style recovery to the address. */
 function checkSignature(sig: Signature, digest: Uint8Array, share: KeyShare): void {
@@ -116,6 +117,21 @@ describe("signing", () => {
     assert.throws(() => createSign({ ...base, share: withBan(share, 2), signers: [1, 2, 3] }), /banned/);
     assert.throws(() => createSign({ ...base, signers: [1, 2, 3], digest: new Uint8Array(20) }), InvalidDigestError);
     assert.throws(() => createSign({ ...base, signers: [1, 2, 3], keyId: "other" }), /share is for key/);
+  });
+});
+
+describe("t-1 parties", () => {
+  it("cannot sign even when the API's signer-count check is bypassed", () => {
+    const shares = keygenOk([1, 2, 3, 4], 3, "t-minus-1");
+    for (const signers of [[1, 2], [2, 4]]) {
+      const sessionId = sessionIdFrom(`bypass-${signers.join("")}`);
+      const instances = new Map(
+        signers.map((self) => [self, new SignProtocol(sessionId, shares.get(self)!, signers, digestOf("bypass"), seededRng(`bypass-${self}`))]),
+      );
+      const outcome = run(instances);
+      assert.equal(outcome.results.size, 0);
+      for (const p of signers) assert.match(outcome.aborts.get(p)!.reason, /do not sum to the public key/);
+    }
   });
 });
 
