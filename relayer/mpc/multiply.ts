@@ -9,9 +9,10 @@
  *
  * Per multiplication (2 flows):
  *   bob:   beta <- {0,1}^xi, chi = <g, beta>; OT-extension message for choices beta.
- *   alice: pads a~ (MUL_ELL) and one check value a^ (rho = 1 since |q| >= kappa);
+ *   alice: checks the OT extension (KOS); fresh nonce for the OT output hashes;
+ *          pads a~ (MUL_ELL) and one check value a^ (rho = 1 since |q| >= kappa);
  *          correlated OT with correlation (a~, a^) gives c_j with c_j + d_j = beta_j * (a~, a^);
- *          theta = H(context, flow 1, tau) in Z_q^ELL;
+ *          theta = H(context, flow 1, nonce, tau) in Z_q^ELL;
  *          mu^ = a^ + <theta, a~>,  mu_j = c^_j + <theta, c~_j>, sends mu^, H(mu), gamma = a - a~;
  *          output <g, c~_k>.
  *   bob:   checks H(beta_j * mu^ - d^_j - <theta, d~_j>) == H(mu) (else MultiplicationCheckError);
@@ -30,6 +31,7 @@ import { BASE_OT_COUNT, SEED_BYTES, VsotReceiver, VsotSender } from "./ot/base-o
 import { equalBytes } from "./ot/bits.ts";
 import { MulSetupError, OtExtensionCheckError } from "./ot/errors.ts";
 import {
+  NONCE_BYTES,
   OTE_BATCH,
   OTE_MESSAGE_BYTES,
   correlateReceive,
@@ -37,6 +39,7 @@ import {
   oteReceive,
   oteSend,
   readCanonicalScalar,
+  receiverPads,
   scalarsFromBytes,
   writeScalar,
 } from "./ot/extension.ts";
@@ -289,8 +292,15 @@ const GADGET: readonly bigint[] = (() => {
 const CORRECTIONS_BYTES = OTE_BATCH * WIDTH * SCALAR_BYTES;
 /** Bytes of bob's first multiplication message. */
 export const MUL_BOB_MESSAGE_BYTES = TAG_BYTES + OTE_MESSAGE_BYTES;
-/** Bytes of alice's reply: tag, tau, mu^, H(mu), gamma. */
-export const MUL_ALICE_MESSAGE_BYTES = TAG_BYTES + CORRECTIONS_BYTES + SCALAR_BYTES + 32 + MUL_ELL * SCALAR_BYTES;
+/** Bytes of alice's reply: tag, nonce, tau, mu^, H(mu), gamma. */
+export const MUL_ALICE_MESSAGE_BYTES = TAG_BYTES + NONCE_BYTES + CORRECTIONS_BYTES + SCALAR_BYTES + 32 + MUL_ELL * SCALAR_BYTES;
+const CORRECTIONS_OFFSET = TAG_BYTES + NONCE_BYTES;
+
+/** Canonical representative in [0, q) of any integer (the OT pads are summed unreduced). */
+function reduce(x: bigint): bigint {
+  const r = x % CURVE_ORDER;
+  return r < 0n ? r + CURVE_ORDER : r;
+}
 
 function useContext(setupSid: Uint8Array, sid: Uint8Array): Uint8Array {
   return oracle("mul/context", [setupSid, sid]);
@@ -298,9 +308,10 @@ function useContext(setupSid: Uint8Array, sid: Uint8Array): Uint8Array {
 function flowTag(context: Uint8Array, flow: number): Uint8Array {
   return oracle("mul/flow", [context, u32(flow)], TAG_BYTES);
 }
-function challengeTheta(context: Uint8Array, bobMessage: Uint8Array, corrections: Uint8Array): bigint[] {
+/** theta = H(context, bob's message, alice's nonce and corrections) in Z_q^ELL. */
+function challengeTheta(context: Uint8Array, bobMessage: Uint8Array, nonceAndCorrections: Uint8Array): bigint[] {
   const theta: bigint[] = [];
-  scalarsFromBytes(oracle("mul/theta", [context, bobMessage, corrections], MUL_ELL * SCALAR_BYTES), theta);
+  scalarsFromBytes(oracle("mul/theta", [context, bobMessage, nonceAndCorrections], MUL_ELL * SCALAR_BYTES), theta);
   return theta;
 }
 function muDigest(context: Uint8Array, mu: Uint8Array): Uint8Array {
@@ -309,7 +320,7 @@ function muDigest(context: Uint8Array, mu: Uint8Array): Uint8Array {
 interface BobMulStateInternal extends BobMulState {
   readonly context: Uint8Array;
   readonly choices: Uint8Array;
-  readonly pads: bigint[];
+  readonly columns: Uint32Array;
   readonly chi: bigint;
   readonly message: Uint8Array;
   used: boolean;
@@ -324,11 +335,11 @@ export function mulBobStart(setup: BobSetup, sid: Uint8Array, rng: RandomBytes):
   let chi = 0n;
   for (let j = 0; j < OTE_BATCH; j++) chi += GADGET[j]! * BigInt((choices[j >> 3]! >> (j & 7)) & 1);
   chi %= CURVE_ORDER;
-  const ote = oteReceive(setup.seeds0, setup.seeds1, context, choices, WIDTH, rng);
+  const ote = oteReceive(setup.seeds0, setup.seeds1, context, choices, rng);
   const message = new Uint8Array(MUL_BOB_MESSAGE_BYTES);
   message.set(flowTag(context, 1), 0);
   message.set(ote.message, TAG_BYTES);
-  const state: BobMulStateInternal = { sid: sid.slice(), context, choices, pads: ote.pads, chi, message: ote.message, used: false };
+  const state: BobMulStateInternal = { sid: sid.slice(), context, choices, columns: ote.columns, chi, message: ote.message, used: false };
   return { state, message, chi };
 }
 
@@ -354,14 +365,20 @@ export function mulAliceRespond(
     throw new OtExtensionCheckError("bob's message is bound to another session or pair");
   }
   const bobMessage = message.subarray(TAG_BYTES);
-  const pads = oteSend(setup.seeds, setup.delta, context, bobMessage, WIDTH);
+  const nonce = rng(NONCE_BYTES).slice();
+  const pads = oteSend(setup.seeds, setup.delta, context, bobMessage, nonce, WIDTH);
 
   const padsA: bigint[] = [];
   for (let k = 0; k < MUL_ELL; k++) padsA.push(randomScalar(rng));
   const check = randomScalar(rng);
   const { shares: c, corrections } = correlateSend(pads, [...padsA, check]);
 
-  const theta = challengeTheta(context, bobMessage, corrections);
+  const out = new Uint8Array(MUL_ALICE_MESSAGE_BYTES);
+  const view = new DataView(out.buffer);
+  out.set(flowTag(context, 2), 0);
+  out.set(nonce, TAG_BYTES);
+  out.set(corrections, CORRECTIONS_OFFSET);
+  const theta = challengeTheta(context, bobMessage, out.subarray(TAG_BYTES, CORRECTIONS_OFFSET + CORRECTIONS_BYTES));
   let muHat = check;
   for (let k = 0; k < MUL_ELL; k++) muHat += theta[k]! * padsA[k]!;
   muHat %= CURVE_ORDER;
@@ -370,21 +387,17 @@ export function mulAliceRespond(
   for (let j = 0; j < OTE_BATCH; j++) {
     let v = c[j * WIDTH + MUL_ELL]!;
     for (let k = 0; k < MUL_ELL; k++) v += theta[k]! * c[j * WIDTH + k]!;
-    writeScalar(muView, j * SCALAR_BYTES, v % CURVE_ORDER);
+    writeScalar(muView, j * SCALAR_BYTES, reduce(v));
   }
 
   const shares: bigint[] = [];
   for (let k = 0; k < MUL_ELL; k++) {
     let acc = 0n;
     for (let j = 0; j < OTE_BATCH; j++) acc += GADGET[j]! * c[j * WIDTH + k]!;
-    shares.push(acc % CURVE_ORDER);
+    shares.push(reduce(acc));
   }
 
-  const out = new Uint8Array(MUL_ALICE_MESSAGE_BYTES);
-  const view = new DataView(out.buffer);
-  out.set(flowTag(context, 2), 0);
-  out.set(corrections, TAG_BYTES);
-  let off = TAG_BYTES + CORRECTIONS_BYTES;
+  let off = CORRECTIONS_OFFSET + CORRECTIONS_BYTES;
   writeScalar(view, off, muHat);
   off += SCALAR_BYTES;
   out.set(muDigest(context, mu), off);
@@ -400,7 +413,7 @@ export function mulAliceRespond(
 /** Flow 2 in: checks alice's correction values and returns bob's shares. Throws MultiplicationCheckError. */
 export function mulBobFinish(state: BobMulState, message: Uint8Array): { shares: bigint[] } {
   const s = state as BobMulStateInternal;
-  if (!(s.context instanceof Uint8Array) || !Array.isArray(s.pads)) throw new TypeError("not a state from mulBobStart");
+  if (!(s.context instanceof Uint8Array) || !(s.columns instanceof Uint32Array)) throw new TypeError("not a state from mulBobStart");
   if (s.used) throw new Error("multiplication state already used");
   s.used = true;
   if (!(message instanceof Uint8Array) || message.length !== MUL_ALICE_MESSAGE_BYTES) {
@@ -412,11 +425,11 @@ export function mulBobFinish(state: BobMulState, message: Uint8Array): { shares:
   const view = new DataView(message.buffer, message.byteOffset, message.length);
   const taus: bigint[] = new Array<bigint>(OTE_BATCH * WIDTH);
   for (let n = 0; n < OTE_BATCH * WIDTH; n++) {
-    const tau = readCanonicalScalar(view, TAG_BYTES + n * SCALAR_BYTES);
+    const tau = readCanonicalScalar(view, CORRECTIONS_OFFSET + n * SCALAR_BYTES);
     if (tau === null) throw new MultiplicationCheckError(`correction value ${n} is not reduced mod q`);
     taus[n] = tau;
   }
-  let off = TAG_BYTES + CORRECTIONS_BYTES;
+  let off = CORRECTIONS_OFFSET + CORRECTIONS_BYTES;
   const muHat = readCanonicalScalar(view, off);
   if (muHat === null) throw new MultiplicationCheckError("check value is not reduced mod q");
   off += SCALAR_BYTES;
@@ -429,18 +442,16 @@ export function mulBobFinish(state: BobMulState, message: Uint8Array): { shares:
     gammas.push(g);
   }
 
-  const d = correlateReceive(s.pads, s.choices, taus, WIDTH);
-  const corrections = message.subarray(TAG_BYTES, TAG_BYTES + CORRECTIONS_BYTES);
-  const theta = challengeTheta(s.context, s.message, corrections);
+  const pads = receiverPads(s.columns, s.context, message.subarray(TAG_BYTES, CORRECTIONS_OFFSET), WIDTH);
+  const d = correlateReceive(pads, s.choices, taus, WIDTH);
+  const theta = challengeTheta(s.context, s.message, message.subarray(TAG_BYTES, CORRECTIONS_OFFSET + CORRECTIONS_BYTES));
   const mu = new Uint8Array(OTE_BATCH * SCALAR_BYTES);
   const muView = new DataView(mu.buffer);
   for (let j = 0; j < OTE_BATCH; j++) {
     const bit = BigInt((s.choices[j >> 3]! >> (j & 7)) & 1);
     let v = bit * muHat - d[j * WIDTH + MUL_ELL]!;
     for (let k = 0; k < MUL_ELL; k++) v -= theta[k]! * d[j * WIDTH + k]!;
-    v %= CURVE_ORDER;
-    if (v < 0n) v += CURVE_ORDER;
-    writeScalar(muView, j * SCALAR_BYTES, v);
+    writeScalar(muView, j * SCALAR_BYTES, reduce(v));
   }
   if (!equalBytes(muDigest(s.context, mu), claimedDigest)) {
     throw new MultiplicationCheckError("alice's correction values are inconsistent");
@@ -450,7 +461,7 @@ export function mulBobFinish(state: BobMulState, message: Uint8Array): { shares:
   for (let k = 0; k < MUL_ELL; k++) {
     let acc = s.chi * gammas[k]!;
     for (let j = 0; j < OTE_BATCH; j++) acc += GADGET[j]! * d[j * WIDTH + k]!;
-    shares.push(acc % CURVE_ORDER);
+    shares.push(reduce(acc));
   }
   return { shares };
 }

@@ -56,8 +56,10 @@ function setup(label: string): { alice: AliceSetup; bob: BobSetup } {
 
 const TAG = 16;
 const SCALAR = 32;
-const CORRECTIONS = MUL_ALICE_MESSAGE_BYTES - TAG - SCALAR - 32 - MUL_ELL * SCALAR;
-const MU_HAT_OFFSET = TAG + CORRECTIONS;
+const NONCE = 32;
+const TAU = TAG + NONCE;
+const CORRECTIONS = MUL_ALICE_MESSAGE_BYTES - TAU - SCALAR - 32 - MUL_ELL * SCALAR;
+const MU_HAT_OFFSET = TAU + CORRECTIONS;
 const MU_DIGEST_OFFSET = MU_HAT_OFFSET + SCALAR;
 const GAMMA_OFFSET = MU_DIGEST_OFFSET + 32;
 
@@ -138,7 +140,7 @@ describe("DKLs23 multiplication (RVOLE)", () => {
     const useSid = sid("tamper-u");
     const b = mulBobStart(s.bob, useSid, rng);
     const tampered = b.message.slice();
-    tampered[TAG + 96 * 40 + 7]! ^= 0x10;
+    tampered[TAG + NONCE + 96 * 40 + 7]! ^= 0x10;
     assert.throws(() => mulAliceRespond(s.alice, useSid, [1n, 2n], tampered, rng), OtExtensionCheckError);
   });
 
@@ -183,7 +185,7 @@ describe("DKLs23 multiplication (RVOLE)", () => {
         const { b, a } = honestRun(`tau-${k}`);
         const choices = chosen(b.state);
         const j = [...Array(416).keys()].find((i) => (choices[i >> 3]! >> (i & 7)) & 1)!;
-        const tampered = addToScalar(a.message, TAG + (j * (MUL_ELL + 1) + k) * SCALAR, 1n);
+        const tampered = addToScalar(a.message, TAU + (j * (MUL_ELL + 1) + k) * SCALAR, 1n);
         assert.throws(() => mulBobFinish(b.state, tampered), MultiplicationCheckError);
       }
     });
@@ -191,8 +193,15 @@ describe("DKLs23 multiplication (RVOLE)", () => {
     it("every correction value shifted (bob's choice bits unknown to alice)", () => {
       const { b, a } = honestRun("tau-all");
       let tampered = a.message;
-      for (let n = 0; n < 416 * (MUL_ELL + 1); n += MUL_ELL + 1) tampered = addToScalar(tampered, TAG + n * SCALAR, 5n);
+      for (let n = 0; n < 416 * (MUL_ELL + 1); n += MUL_ELL + 1) tampered = addToScalar(tampered, TAU + n * SCALAR, 5n);
       assert.throws(() => mulBobFinish(b.state, tampered), MultiplicationCheckError);
+    });
+
+    it("alice's nonce for the OT output hashes", () => {
+      const { b, a } = honestRun("nonce");
+      const tampered = a.message.slice();
+      tampered[TAG + 5]! ^= 1;
+      assert.throws(() => mulBobFinish(b.state, tampered), /inconsistent/);
     });
 
     it("the check value mu^ and the digest of mu", () => {
@@ -206,7 +215,7 @@ describe("DKLs23 multiplication (RVOLE)", () => {
 
     it("non-canonical scalars (>= q) in corrections, check value and adjustments", () => {
       for (const [offset, what] of [
-        [TAG + 7 * SCALAR, /correction value 7/],
+        [TAU + 7 * SCALAR, /correction value 7/],
         [MU_HAT_OFFSET, /check value/],
         [GAMMA_OFFSET + SCALAR, /adjustment 1/],
       ] as const) {

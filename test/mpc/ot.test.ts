@@ -14,7 +14,7 @@ import {
   type BobSetup,
 } from "../../relayer/mpc/multiply.ts";
 import { ChiTables, columnCombination, getBit, gfMul, packBits, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
-import { OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend } from "../../relayer/mpc/ot/extension.ts";
+import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../relayer/mpc/ot/extension.ts";
 import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
 import { blake3 } from "@noble/hashes/blake3.js";
 
@@ -315,29 +315,37 @@ describe("KOS OT extension", () => {
   it("receiver pads equal the sender pad selected by each choice bit", () => {
     const rng = seededRng("ote-honest");
     const choices = rng(OTE_BATCH / 8);
-    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, 3, rng);
+    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, rng);
     assert.equal(r.message.length, OTE_MESSAGE_BYTES);
-    const s = oteSend(a.seeds, a.delta, ctx, r.message, 3);
+    const nonce = rng(NONCE_BYTES);
+    const s = oteSend(a.seeds, a.delta, ctx, r.message, nonce, 3);
+    const pads = receiverPads(r.columns, ctx, nonce, 3);
     for (let j = 0; j < OTE_BATCH; j++) {
       const bit = getBit(choices, j);
       for (let k = 0; k < 3; k++) {
         const n = j * 3 + k;
-        assert.equal(r.pads[n], bit ? s.pads1[n] : s.pads0[n]);
-        assert.notEqual(r.pads[n], bit ? s.pads0[n] : s.pads1[n]);
+        assert.equal(pads[n], bit ? s.pads1[n] : s.pads0[n]);
+        assert.notEqual(pads[n], bit ? s.pads0[n] : s.pads1[n]);
       }
     }
+    // another sender nonce gives unrelated pads (answering twice never repeats pads)
+    const again = oteSend(a.seeds, a.delta, ctx, r.message, rng(NONCE_BYTES), 3);
+    assert.notEqual(again.pads0[0], s.pads0[0]);
+    assert.notEqual(again.pads1[0], s.pads1[0]);
   });
 
-  it("fails the consistency check on a tampered matrix row, check value or context", () => {
+  it("fails the consistency check on a tampered nonce, matrix row, check value or context", () => {
     const rng = seededRng("ote-bad");
     const choices = rng(OTE_BATCH / 8);
-    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, 3, rng);
-    const rowBytes = (OTE_MESSAGE_BYTES - 64) / 256;
-    // one inconsistent choice bit in one row (the selective-failure attack)
-    for (const index of [17 * rowBytes + 5, 255 * rowBytes + rowBytes - 1, OTE_MESSAGE_BYTES - 64, OTE_MESSAGE_BYTES - 1]) {
-      assert.throws(() => oteSend(a.seeds, a.delta, ctx, flip(r.message, index), 3), OtExtensionCheckError);
+    const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, rng);
+    const nonce = rng(NONCE_BYTES);
+    const rowBytes = (OTE_MESSAGE_BYTES - NONCE_BYTES - 64) / 256;
+    const row = (i: number) => NONCE_BYTES + i * rowBytes;
+    // a flipped bit in one row is an inconsistent choice bit in that row (the selective-failure attack)
+    for (const index of [3, row(17) + 5, row(255) + rowBytes - 1, OTE_MESSAGE_BYTES - 64, OTE_MESSAGE_BYTES - 1]) {
+      assert.throws(() => oteSend(a.seeds, a.delta, ctx, flip(r.message, index), nonce, 3), OtExtensionCheckError);
     }
-    assert.throws(() => oteSend(a.seeds, a.delta, sid("another-use"), r.message, 3), /consistency check/);
-    assert.throws(() => oteSend(a.seeds, a.delta, ctx, r.message.subarray(1), 3), /must be \d+ bytes/);
+    assert.throws(() => oteSend(a.seeds, a.delta, sid("another-use"), r.message, nonce, 3), /consistency check/);
+    assert.throws(() => oteSend(a.seeds, a.delta, ctx, r.message.subarray(1), nonce, 3), /must be \d+ bytes/);
   });
 });

@@ -8,7 +8,8 @@
  * by the seed AND the per-use context (setup sid + use sid), so one setup
  * serves many multiplications without ever reusing a pad.
  *
- * Receiver, choice bits x (OTE_BATCH wanted + OTE_PADDING random ones):
+ * Receiver, choice bits x (OTE_BATCH wanted + OTE_PADDING random ones), a
+ * fresh nonce nB mixed into the PRG context:
  *   T0[i] = PRG(k0_i), T1[i] = PRG(k1_i), U[i] = T0[i] ^ T1[i] ^ x      (rows i < 256)
  *   sender: Q[i] = PRG(k_{Delta_i}) ^ Delta_i * U[i] = T0[i] ^ Delta_i * x,
  *   so column j satisfies q_j = t_j ^ x_j * Delta in GF(2)^256.
@@ -16,8 +17,11 @@
  * XOF of (context, U); receiver sends xs = sum chi_j x_j, ts = sum chi_j t_j;
  * sender checks sum chi_j q_j == ts + xs * Delta. The OTE_PADDING >= kappa + s
  * extra random columns keep xs and ts from revealing the wanted choice bits.
- * Outputs: sender v0_j = H(j, q_j), v1_j = H(j, q_j ^ Delta); receiver
- * v_{x_j} = H(j, t_j); each expanded to `width` scalars.
+ * Outputs, under a fresh sender nonce nA sent with the sender's reply:
+ * sender v0_j = H(nA, j, q_j), v1_j = H(nA, j, q_j ^ Delta); receiver
+ * v_{x_j} = H(nA, j, t_j); each expanded to `width` scalars. The nonces make
+ * a repeated use sid harmless (no repeated rows, no related pads); the sid
+ * itself must still be fresh per use.
  *
  * Correlated OT on top: the sender with correlation alpha (width scalars)
  * sends tau_j = v0_j - v1_j + alpha and keeps c_j = -v0_j; the receiver keeps
@@ -41,8 +45,11 @@ const ROW_WORDS = COLUMNS / 32;
 const FIELD_BYTES = 32;
 const SCALAR_BYTES = 32;
 
-/** Bytes of the receiver's message: U, then the two check values. */
-export const OTE_MESSAGE_BYTES = BASE_OT_COUNT * ROW_BYTES + 2 * FIELD_BYTES;
+/** Bytes of the fresh nonces that key the receiver's PRG rows and the sender's output hashes. */
+export const NONCE_BYTES = 32;
+const CHECK_OFFSET = NONCE_BYTES + BASE_OT_COUNT * ROW_BYTES;
+/** Bytes of the receiver's message: nonce, U, then the two check values. */
+export const OTE_MESSAGE_BYTES = CHECK_OFFSET + 2 * FIELD_BYTES;
 
 /** Per-use PRG: row i = BLAKE3 keyed by (domain, context) of (i, seed_i), 96 bytes (context binds setup and use sid). */
 function prgRows(seeds: Uint8Array, context: Uint8Array): Uint8Array {
@@ -52,8 +59,9 @@ function prgRows(seeds: Uint8Array, context: Uint8Array): Uint8Array {
   return rows;
 }
 
-function checkTables(context: Uint8Array, u: Uint8Array): ChiTables {
-  const chi = oracle("kos/chi", [context, u], COLUMNS * FIELD_BYTES);
+/** Fiat-Shamir challenges chi_j from the context and the receiver's nonce and matrix. */
+function checkTables(context: Uint8Array, nonceAndMatrix: Uint8Array): ChiTables {
+  const chi = oracle("kos/chi", [context, nonceAndMatrix], COLUMNS * FIELD_BYTES);
   return new ChiTables(words(chi), COLUMNS);
 }
 
@@ -90,6 +98,11 @@ export function readCanonicalScalar(view: DataView, offset: number): bigint | nu
   return s < CURVE_ORDER ? s : null;
 }
 
+function outputHash(context: Uint8Array, senderNonce: Uint8Array): KeyedBlake3 {
+  if (senderNonce.length !== NONCE_BYTES) throw new RangeError(`sender nonce must be ${NONCE_BYTES} bytes`);
+  return new KeyedBlake3("kos/out", oracle("kos/out-context", [context, senderNonce]));
+}
+
 /** Output hash of OT j: H(domain, context, j, block, column) expanded to `width` scalars. */
 function outputPads(hash: KeyedBlake3, j: number, column: Uint8Array, width: number, scratch: Uint8Array, out: bigint[]): void {
   hash.hash(j, column, 0, scratch, 0, width * SCALAR_BYTES);
@@ -105,17 +118,20 @@ function column(transposed: Uint32Array, j: number): Uint8Array {
 
 export interface OteReceiverResult {
   readonly message: Uint8Array;
-  /** OTE_BATCH * width pads: v_{x_j} expanded, row-major by j. */
-  readonly pads: bigint[];
+  /** Columns t_j (j < OTE_BATCH) of the receiver's matrix, 8 words each; hashed into pads once the sender's nonce is known. */
+  readonly columns: Uint32Array;
 }
 
-/** `choices`: OTE_BATCH bits, LSB-first. */
+/**
+ * Receiver's message for choice bits `choices` (OTE_BATCH bits, LSB-first):
+ * nonce || U || xs || ts. The receiver's fresh nonce enters the PRG context
+ * so a repeated use sid never repeats the rows.
+ */
 export function oteReceive(
   seeds0: Uint8Array,
   seeds1: Uint8Array,
   context: Uint8Array,
   choices: Uint8Array,
-  width: number,
   rng: RandomBytes,
 ): OteReceiverResult {
   if (choices.length !== OTE_BATCH / 8) throw new RangeError(`choices must be ${OTE_BATCH / 8} bytes`);
@@ -124,26 +140,31 @@ export function oteReceive(
   x.set(rng(OTE_PADDING / 8), OTE_BATCH / 8);
 
   const message = new Uint8Array(OTE_MESSAGE_BYTES);
-  const t0 = prgRows(seeds0, context);
-  const t1 = prgRows(seeds1, context);
+  message.set(rng(NONCE_BYTES), 0);
+  const prgContext = oracle("kos/prg-context", [context, message.subarray(0, NONCE_BYTES)]);
+  const t0 = prgRows(seeds0, prgContext);
+  const t1 = prgRows(seeds1, prgContext);
   for (let i = 0; i < BASE_OT_COUNT; i++) {
     const base = i * ROW_BYTES;
-    for (let k = 0; k < ROW_BYTES; k++) message[base + k] = t0[base + k]! ^ t1[base + k]! ^ x[k]!;
+    const dst = NONCE_BYTES + base;
+    for (let k = 0; k < ROW_BYTES; k++) message[dst + k] = t0[base + k]! ^ t1[base + k]! ^ x[k]!;
   }
-  const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
-  const tables = checkTables(context, u);
+  const tables = checkTables(context, message.subarray(0, CHECK_OFFSET));
   const xs = new Uint32Array(WORDS_256);
   tables.accumulate(xs, x);
   const ts = columnCombination(tables, t0, BASE_OT_COUNT);
-  message.set(new Uint8Array(xs.buffer), BASE_OT_COUNT * ROW_BYTES);
-  message.set(new Uint8Array(ts.buffer), BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES);
+  message.set(new Uint8Array(xs.buffer), CHECK_OFFSET);
+  message.set(new Uint8Array(ts.buffer), CHECK_OFFSET + FIELD_BYTES);
+  return { message, columns: transposeColumns(words(t0), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32) };
+}
 
-  const transposed = transposeColumns(words(t0), BASE_OT_COUNT, ROW_WORDS, OTE_BATCH / 32);
-  const hash = new KeyedBlake3("kos/out", context);
+/** Receiver's pads v_{x_j} = H(j, t_j) under the sender's nonce, OTE_BATCH * width, row-major by j. */
+export function receiverPads(columns: Uint32Array, context: Uint8Array, senderNonce: Uint8Array, width: number): bigint[] {
+  const hash = outputHash(context, senderNonce);
   const scratch = new Uint8Array(width * SCALAR_BYTES);
   const pads: bigint[] = [];
-  for (let j = 0; j < OTE_BATCH; j++) outputPads(hash, j, column(transposed, j), width, scratch, pads);
-  return { message, pads };
+  for (let j = 0; j < OTE_BATCH; j++) outputPads(hash, j, column(columns, j), width, scratch, pads);
+  return pads;
 }
 
 // ---------------------------------------------------------------- sender ("alice")
@@ -154,29 +175,34 @@ export interface OteSenderResult {
   readonly pads1: bigint[];
 }
 
-/** Verifies the receiver's message (throws OtExtensionCheckError) and derives both pads of every OT. */
+/**
+ * Verifies the receiver's message (throws OtExtensionCheckError) and derives
+ * both pads of every OT under `senderNonce` (32 fresh bytes per response, sent
+ * along, so answering the same use sid twice never yields related pads).
+ */
 export function oteSend(
   seeds: Uint8Array,
   delta: Uint8Array,
   context: Uint8Array,
   message: Uint8Array,
+  senderNonce: Uint8Array,
   width: number,
 ): OteSenderResult {
   if (message.length !== OTE_MESSAGE_BYTES) {
     throw new OtExtensionCheckError(`message must be ${OTE_MESSAGE_BYTES} bytes, got ${message.length}`);
   }
-  const u = message.subarray(0, BASE_OT_COUNT * ROW_BYTES);
-  const q = prgRows(seeds, context);
+  const prgContext = oracle("kos/prg-context", [context, message.subarray(0, NONCE_BYTES)]);
+  const q = prgRows(seeds, prgContext);
   for (let i = 0; i < BASE_OT_COUNT; i++) {
     const mask = -((delta[i >> 3]! >> (i & 7)) & 1) & 0xff;
     const base = i * ROW_BYTES;
-    for (let k = 0; k < ROW_BYTES; k++) q[base + k]! ^= mask & u[base + k]!;
+    const src = NONCE_BYTES + base;
+    for (let k = 0; k < ROW_BYTES; k++) q[base + k]! ^= mask & message[src + k]!;
   }
-  const tables = checkTables(context, u);
-  const xs = words(message.slice(BASE_OT_COUNT * ROW_BYTES, BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES));
-  const ts = words(message.slice(BASE_OT_COUNT * ROW_BYTES + FIELD_BYTES));
-  const deltaWords = words(delta.slice());
-  const expected = gfMul(xs, deltaWords);
+  const tables = checkTables(context, message.subarray(0, CHECK_OFFSET));
+  const xs = words(message.slice(CHECK_OFFSET, CHECK_OFFSET + FIELD_BYTES));
+  const ts = words(message.slice(CHECK_OFFSET + FIELD_BYTES));
+  const expected = gfMul(xs, words(delta.slice()));
   for (let w = 0; w < WORDS_256; w++) expected[w]! ^= ts[w]!;
   const qs = columnCombination(tables, q, BASE_OT_COUNT);
   if (!equalBytes(new Uint8Array(qs.buffer), new Uint8Array(expected.buffer))) {
@@ -187,7 +213,7 @@ export function oteSend(
   const pads0: bigint[] = [];
   const pads1: bigint[] = [];
   const flipped = new Uint8Array(FIELD_BYTES);
-  const hash = new KeyedBlake3("kos/out", context);
+  const hash = outputHash(context, senderNonce);
   const scratch = new Uint8Array(width * SCALAR_BYTES);
   for (let j = 0; j < OTE_BATCH; j++) {
     const qj = column(transposed, j);

@@ -1,22 +1,28 @@
 /**
- * The random oracle of the OT layer: SHAKE256 (native) over a domain tag and
- * length-prefixed parts, with the output length chosen by the caller. Native
- * hashing matters here: one multiplication makes ~1,500 oracle calls.
+ * The random oracle of the OT layer: SHA-256 (native) over a domain tag and
+ * length-prefixed parts; longer outputs expand that digest with SHAKE256.
+ * Absorbing with SHA-256 keeps the large inputs (the 24 KB OT-extension
+ * matrix, the 40 KB correction values) cheap.
  */
 import { createHash } from "node:crypto";
 
 const PREFIX = "mpc-relay/v1/ot/";
+const DIGEST_BYTES = 32;
 
-export function oracle(domain: string, parts: readonly Uint8Array[], outputLength = 32): Uint8Array {
-  const h = createHash("shake256", { outputLength });
+export function oracle(domain: string, parts: readonly Uint8Array[], outputLength = DIGEST_BYTES): Uint8Array {
+  const h = createHash("sha256");
   const header = Buffer.from(PREFIX + domain, "utf8");
-  const len = Buffer.alloc(4 * (parts.length + 1));
-  len.writeUInt32BE(header.length, 0);
-  parts.forEach((p, i) => len.writeUInt32BE(p.length, 4 * (i + 1)));
-  h.update(len);
+  const lengths = Buffer.alloc(4 * (parts.length + 1));
+  lengths.writeUInt32BE(header.length, 0);
+  parts.forEach((p, i) => lengths.writeUInt32BE(p.length, 4 * (i + 1)));
+  h.update(lengths);
   h.update(header);
   for (const p of parts) h.update(p);
-  return new Uint8Array(h.digest()); // own, aligned copy (digests may live in a shared pool)
+  const digest = h.digest();
+  if (outputLength === DIGEST_BYTES) return new Uint8Array(digest); // own, aligned copy
+  const lengthTag = Buffer.alloc(4);
+  lengthTag.writeUInt32BE(outputLength, 0);
+  return new Uint8Array(createHash("shake256", { outputLength }).update(digest).update(lengthTag).digest());
 }
 
 /** Big-endian u32. */
