@@ -31,7 +31,7 @@ export const nodeConfigSchema = z
     presignPoolSize: z.number().int().min(0).max(1000).default(8),
     signAttempts: z.number().int().min(1).max(10).default(3),
     /** Signing sessions this node coordinates at once; more requests queue. */
-    maxConcurrentSigns: z.number().int().min(1).max(256).default(4),
+    maxConcurrentSigns: z.number().int().min(1).max(256).default(2),
     /** scrypt cost exponent for the key store (17 = 128 MiB); only lower it in tests. */
     kdfLog2N: z.number().int().min(10).max(20).default(17),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -73,7 +73,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       },
     },
   });
-  sessions = new SessionManager(config.index, store, p.suite, p.validators ?? nodeValidators(config, store, log), transport, config.timeouts, log, metrics);
+  sessions = new SessionManager(config.index, store, p.suite, p.validators ?? nodeValidators(config, store, log), transport, config.timeouts, config.signAttempts, log, metrics);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
   sessions.onKeyChanged = (keyId) => pool.forget(keyId);
   await pool.load();
@@ -89,7 +89,9 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     () => transport.connectedPeers(),
     log,
     metrics,
+    config.maxConcurrentSigns,
   );
+  pool.busy = () => service.signingBusy;
   const server: Server = await startApi({ port: config.httpPort, token: p.apiToken, service, metrics, log });
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;

@@ -9,6 +9,7 @@
  * LevelDB batch, so a crash never leaves a half-written READY key.
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { access, readFile, rename, writeFile } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
 import type { PartyIndex } from "../mpc/types.ts";
 
@@ -75,7 +76,7 @@ export class WrongPassphraseError extends Error {
 }
 
 const VERIFIER_PLAINTEXT = Buffer.from("mpc-relay key store verifier v1");
-const META_KDF = "meta/kdf";
+const VERIFIER_ID = "kdf-verifier";
 
 interface KdfMeta {
   salt: string;
@@ -89,34 +90,41 @@ export class KeyStore {
     private readonly key: Buffer,
   ) {}
 
-  /** Opens (or creates) the store and unlocks it; throws WrongPassphraseError on a bad passphrase. */
+  /**
+   * Unlocks (or creates) the store. The KDF parameters and the verifier live in
+   * `<path>.kdf.json`, checked before LevelDB is even opened, so a wrong
+   * passphrase touches nothing. Throws WrongPassphraseError.
+   */
   static async open(path: string, passphrase: string, kdf: KdfParams = DEFAULT_KDF): Promise<KeyStore> {
     if (passphrase.length < 8) throw new Error("passphrase must have at least 8 characters");
-    const db = new ClassicLevel<string, string>(path, { keyEncoding: "utf8", valueEncoding: "utf8" });
-    await db.open();
-    try {
-      const metaText = await db.get(META_KDF);
-      if (metaText === undefined) {
-        const salt = randomBytes(32);
-        const key = await deriveKey(passphrase, salt, kdf);
-        const meta: KdfMeta = { salt: salt.toString("base64"), params: kdf, verifier: seal(key, VERIFIER_PLAINTEXT, META_KDF) };
-        await db.put(META_KDF, JSON.stringify(meta));
-        return new KeyStore(db, key);
-      }
+    const metaPath = `${path}.kdf.json`;
+    let key: Buffer;
+    const metaText = await readFile(metaPath, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return null;
+      throw error;
+    });
+    if (metaText === null) {
+      if (await exists(path)) throw new Error(`key store ${path} exists but its KDF file ${metaPath} is missing`);
+      const salt = randomBytes(32);
+      key = await deriveKey(passphrase, salt, kdf);
+      const meta: KdfMeta = { salt: salt.toString("base64"), params: kdf, verifier: seal(key, VERIFIER_PLAINTEXT, VERIFIER_ID) };
+      // Written whole then renamed: a crash leaves either no file or a complete one.
+      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta), { mode: 0o600 });
+      await rename(`${metaPath}.tmp`, metaPath);
+    } else {
       const meta = JSON.parse(metaText) as KdfMeta;
-      const key = await deriveKey(passphrase, Buffer.from(meta.salt, "base64"), meta.params);
+      key = await deriveKey(passphrase, Buffer.from(meta.salt, "base64"), meta.params);
       let plain: Buffer;
       try {
-        plain = open(key, meta.verifier, META_KDF);
+        plain = open(key, meta.verifier, VERIFIER_ID);
       } catch {
         throw new WrongPassphraseError();
       }
       if (plain.length !== VERIFIER_PLAINTEXT.length || !timingSafeEqual(plain, VERIFIER_PLAINTEXT)) throw new WrongPassphraseError();
-      return new KeyStore(db, key);
-    } catch (error) {
-      await db.close();
-      throw error;
     }
+    const db = new ClassicLevel<string, string>(path, { keyEncoding: "utf8", valueEncoding: "utf8" });
+    await db.open();
+    return new KeyStore(db, key);
   }
 
   async close(): Promise<void> {
@@ -269,6 +277,13 @@ export class KeyStore {
     const text = await this.db.get(`key/${keyId}`);
     return text === undefined ? null : (JSON.parse(text) as StoredKey);
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function publicPart(stored: StoredKey): KeyRecord {

@@ -31,6 +31,8 @@ export class PresignPool {
   private refilling = false;
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Refills wait while this returns true (the node is busy signing), so the pool never slows live requests. */
+  busy: () => boolean = () => false;
 
   constructor(
     private readonly self: PartyIndex,
@@ -99,7 +101,7 @@ export class PresignPool {
 
   /** Runs at most one presign session at a time, for the active key with the emptiest pool. */
   private async refillOne(): Promise<void> {
-    if (this.refilling) return;
+    if (this.refilling || this.busy()) return;
     const candidates = [...this.active].filter((keyId) => this.size(keyId) < this.targetSize);
     if (candidates.length === 0) return;
     const keyId = candidates.reduce((a, b) => (this.size(a) <= this.size(b) ? a : b));

@@ -27,7 +27,35 @@ export interface SignResponse {
   attempts: number;
 }
 
+/** A counting semaphore with a FIFO queue. */
+class Slots {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly limit: number) {}
+
+  get busy(): boolean {
+    return this.active > 0;
+  }
+
+  acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active += 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else this.active -= 1;
+  }
+}
+
 export class NodeService {
+  private readonly signSlots: Slots;
+
   constructor(
     readonly self: PartyIndex,
     readonly peerId: string,
@@ -38,7 +66,10 @@ export class NodeService {
     private readonly connectedPeers: () => number,
     private readonly log: Logger,
     private readonly metrics: NodeMetrics,
-  ) {}
+    maxConcurrentSigns: number,
+  ) {
+    this.signSlots = new Slots(maxConcurrentSigns);
+  }
 
   keygen(keyId: string, threshold: number, parties?: PartyIndex[]): Promise<KeyRecord> {
     return this.sessions.keygen(keyId, parties ?? this.directory.members().map((m) => m.index), threshold);
@@ -65,8 +96,27 @@ export class NodeService {
     return this.store.listKeys();
   }
 
-  /** Signs a typed request: from a pooled presignature when one is available, else (or on failure) by full signing. */
+  /**
+   * Signs a typed request: from a pooled presignature when one is available,
+   * else (or on failure) by full signing. At most `maxConcurrentSigns` run at
+   * once from this coordinator; the rest wait their turn, so a burst doesn't
+   * starve the rounds already running into timeouts.
+   */
   async sign(keyId: string, request: unknown): Promise<SignResponse> {
+    await this.signSlots.acquire();
+    try {
+      return await this.signNow(keyId, request);
+    } finally {
+      this.signSlots.release();
+    }
+  }
+
+  /** True while this node coordinates or queues signing work (the pool refills only when idle). */
+  get signingBusy(): boolean {
+    return this.signSlots.busy;
+  }
+
+  private async signNow(keyId: string, request: unknown): Promise<SignResponse> {
     const type = typeof request === "object" && request !== null && "type" in request ? String(request.type) : "unknown";
     const entry = this.pool.take(keyId);
     let result: SignResult;

@@ -102,6 +102,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   private readonly sessions = new Map<string, Session>();
   /** keyId -> session id of the keyGen / reshare that reserved it in this process. */
   private readonly reserved = new Map<string, string>();
+  private readonly work: (() => void)[] = [];
   /** Hook for the presignature pool: called when a key's share changed or the key went away. */
   onKeyChanged: (keyId: string) => void = () => {};
 
@@ -112,6 +113,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     private readonly validators: ValidatorRegistry,
     private readonly sender: FrameSender,
     private readonly timeouts: NodeConfig["timeouts"],
+    private readonly signAttempts: number,
     private readonly log: Logger,
     private readonly metrics: NodeMetrics,
   ) {}
@@ -173,7 +175,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     const key = await this.requireReadyKey(keyId);
     const avoid = new Set(excluded);
     let lastError: SessionFailed | null = null;
-    for (let attempt = firstAttempt; attempt <= firstAttempt + 2; attempt++) {
+    for (let attempt = firstAttempt; attempt <= Math.max(firstAttempt, this.signAttempts); attempt++) {
       const candidates = key.participants.filter((p) => p === this.self || !avoid.has(p));
       if (candidates.length < key.threshold) break;
       try {
@@ -301,7 +303,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         const refusals = [...coord.refused].map(([p, reason]) => `${p}: ${reason}`).join("; ");
         await this.recordAbsence(session, silent);
         const status = coord.refused.size > 0 && silent.length === 0 ? 409 : 503;
-        throw new SessionFailed(`not enough ready nodes for ${operation}${refusals ? ` (refused: ${refusals})` : ""}`, silent, status);
+        const silence = silent.length > 0 ? ` (no answer from: ${silent.join(", ")})` : "";
+        throw new SessionFailed(`not enough ready nodes for ${operation}${silence}${refusals ? ` (refused: ${refusals})` : ""}`, silent, status);
       }
       const { participants, dealers } = Array.isArray(chosen) ? { participants: chosen, dealers: null } : chosen;
       for (const party of coord.ready) {
@@ -564,7 +567,28 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       return;
     }
     if (!session.participants.includes(from)) return this.drop("not-a-participant");
-    this.deliver(session, from, body);
+    this.enqueueWork(() => this.deliver(session, from, body));
+  }
+
+  /**
+   * Protocol steps are CPU-heavy; they run one per macrotask so control frames
+   * (prepare, ready, start) and HTTP requests are answered in between instead
+   * of waiting behind a backlog of rounds.
+   */
+  private enqueueWork(step: () => void): void {
+    this.work.push(step);
+    if (this.work.length === 1) setImmediate(() => this.runWork());
+  }
+
+  private runWork(): void {
+    const step = this.work[0];
+    if (step === undefined) return;
+    try {
+      step();
+    } finally {
+      this.work.shift();
+      if (this.work.length > 0) setImmediate(() => this.runWork());
+    }
   }
 
   private deliver(session: Session, from: PartyIndex, body: Extract<FrameBody, { kind: "protocol" }>): void {

@@ -159,7 +159,8 @@ export class Transport {
       }
     } catch (error) {
       // The length decoder throws on an oversized or corrupt prefix: drop the stream, keep the node.
-      this.events.onDrop("oversized", peerId);
+      const name = error instanceof Error ? error.name : "";
+      if (/^Invalid(Data|Message)Length/.test(name)) this.events.onDrop("oversized", peerId);
       this.log.warn("inbound stream dropped", { peer: peer.index, error: String(error) });
       stream.abort(error instanceof Error ? error : new Error(String(error)));
     }

@@ -116,7 +116,7 @@ export class Cluster {
       listenPort: node.listenPort,
       httpPort: node.httpPort,
       peers,
-      timeouts: { prepareMs: o.prepareMs ?? 1_500, roundMs: o.roundMs ?? 3_000, keygenRoundMs: o.keygenRoundMs ?? 8_000 },
+      timeouts: { prepareMs: o.prepareMs ?? 4_000, roundMs: o.roundMs ?? 8_000, keygenRoundMs: o.keygenRoundMs ?? 20_000 },
       presignPoolSize: o.presignPoolSize ?? 0,
       signAttempts: 3,
       // Tests trade scrypt cost for speed; the product default is 2^17.
@@ -168,7 +168,7 @@ export class Cluster {
         sink.write(line + "\n");
         if (line.includes('"event":"listening"')) resolveStart();
       });
-      child.once("exit", (code) => {
+      child.once("close", (code) => {
         node.process = null;
         reject(new Error(`node ${index} exited with ${code}: ${stderr.trim()}`));
       });

@@ -1,0 +1,78 @@
+/**
+ * Crashes: a node killed while signatures are running (the tasks finish with
+ * the others, absences are recorded), and a node killed during keyGen (the
+ * key ends in ERROR and a new keyGen succeeds).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { getAddress, recoverAddress, type Hex } from "viem";
+import { Cluster, relayTx } from "./cluster.ts";
+
+describe("signer nodes: crashes", { timeout: 180_000 }, () => {
+  let cluster: Cluster;
+
+  before(async () => {
+    // Short round timeouts so a dead peer is noticed quickly.
+    cluster = await Cluster.create({ size: 5, presignPoolSize: 0, roundMs: 2_500, keygenRoundMs: 5_000, prepareMs: 2_000 });
+    await cluster.startAll();
+  });
+  after(async () => {
+    await cluster?.destroy();
+  });
+
+  it("completes every signing task when a signer is killed mid-sign, and records it absent", async () => {
+    const { key } = await cluster.client(1).keygen("crash-sign", 3, [1, 2, 3, 4, 5]);
+    const jobs = Array.from({ length: 8 }, (_, i) => cluster.client(1 + (i % 4)).sign("crash-sign", relayTx(i)));
+    // Kill node 5 once it is inside signing sessions.
+    for (let i = 0; i < 200; i++) {
+      const active = Number((await cluster.client(5).status()).activeSessions);
+      if (active >= 2) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await cluster.kill(5);
+    const views = await Promise.all(jobs);
+    for (const [i, view] of views.entries()) {
+      assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature as Hex }), getAddress(key.address!), `task ${i}`);
+    }
+    const retried = views.filter((v) => v.attempts > 1);
+    assert.ok(retried.length > 0, "a task caught with the dead node was retried");
+    assert.ok(retried.every((v) => !v.signers.includes(5)), "the retry avoids the dead node");
+    const absences = (await Promise.all([1, 2, 3, 4].map((i) => cluster.client(i).absences()))).flatMap((r) => r.absences);
+    assert.ok(absences.some((a) => a.operation === "sign" && a.absentees.includes(5)), "the dead node is recorded absent");
+    const later = await cluster.client(2).sign("crash-sign", relayTx(100));
+    assert.ok(!later.signers.includes(5));
+  });
+
+  it("marks a keyGen interrupted by a crash ERROR everywhere, then a new keyGen succeeds", async () => {
+    await cluster.start(5);
+    const pending = cluster.client(1).keygen("crash-keygen", 3, [1, 2, 3, 4, 5]).then(
+      () => null,
+      (error: Error) => error,
+    );
+    // Kill as soon as node 5 holds the PENDING record, i.e. the protocol is under way.
+    for (let i = 0; i < 100; i++) {
+      const status = await cluster
+        .client(5)
+        .getKey("crash-keygen")
+        .then((r) => r.key.status)
+        .catch(() => null);
+      if (status === "PENDING") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await cluster.kill(5);
+    const error = await pending;
+    assert.ok(error instanceof Error, "the keyGen fails");
+    for (const i of [1, 2, 3, 4]) {
+      const view = (await cluster.client(i).getKey("crash-keygen")).key;
+      assert.equal(view.status, "ERROR", `node ${i}`);
+    }
+    const absences = (await cluster.client(1).absences()).absences;
+    assert.ok(absences.some((a) => a.keyId === "crash-keygen" && a.absentees.includes(5)));
+    // The killed node finds its PENDING record at restart and marks it ERROR too.
+    await cluster.start(5);
+    assert.equal((await cluster.client(5).getKey("crash-keygen")).key.status, "ERROR");
+    const { key } = await cluster.client(2).keygen("crash-keygen", 3, [1, 2, 3, 4, 5]);
+    assert.equal(key.status, "READY");
+    for (let i = 1; i <= 5; i++) assert.equal((await cluster.client(i).getKey("crash-keygen")).key.address, key.address);
+  });
+});
