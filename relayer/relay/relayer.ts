@@ -1,0 +1,473 @@
+/**
+ * The relayer: source watchers feed message records; a scheduler moves each record through
+ * final -> attested -> delivered (or failed -> retried -> delivered) with backoff, singly or in
+ * batches; every step is persisted before the next, and the target gateway's state is consulted
+ * before anything is sent, so a restart neither loses nor duplicates a delivery.
+ */
+import { createServer, type Server } from "node:http";
+import { createPublicClient, fallback, http, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { MessageBatch, type Message } from "../sdk/message.ts";
+import { AttestationRefused, MpcClient } from "./attestor.ts";
+import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
+import { relayLogger, type RelayLogger } from "./log.ts";
+import { loadMessage, RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
+import { ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
+import { SourceWatcher } from "./watcher.ts";
+
+/** What `status(messageId)` and the API return. */
+export interface MessageStatus {
+  messageId: Hex;
+  state: MessageState;
+  srcChainId: number;
+  dstChainId: number;
+  sourceTxHash: Hex;
+  blockNumber: number;
+  deliveryTxHash: Hex | null;
+  attempts: number;
+  extraGas: string;
+  lastError: string | null;
+  batched: boolean;
+  history: { state: MessageState; at: number; detail?: string }[];
+}
+
+export interface Relayer {
+  /** Port of the HTTP status API, or null without one. */
+  readonly apiPort: number | null;
+  status(messageId: Hex): Promise<MessageStatus | null>;
+  /** Resolves once the message is in one of `states`; rejects after `timeoutMs`. */
+  waitFor(messageId: Hex, states: readonly MessageState[], timeoutMs: number): Promise<MessageStatus>;
+  stop(): Promise<void>;
+}
+
+const PARKED = Number.MAX_SAFE_INTEGER;
+const MAX_CONCURRENT_TASKS = 32;
+const TICK_MS = 25;
+
+export async function startRelayer(config: RelayerConfig, options: { log?: RelayLogger } = {}): Promise<Relayer> {
+  const log = options.log ?? relayLogger(config.logLevel);
+  const store = await RelayStore.open(config.storePath);
+  try {
+    return await Engine.start(config, store, log);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+class Engine implements Relayer {
+  apiPort: number | null = null;
+  private readonly active = new Map<Hex, MessageRecord>();
+  private readonly inFlight = new Set<Hex>();
+  private readonly tasks = new Set<Promise<void>>();
+  /** The pending timer of each loop (one per source chain, one for the scheduler). */
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly watchers: SourceWatcher[] = [];
+  private readonly submitters = new Map<number, ChainSubmitter>();
+  private server: Server | null = null;
+  private stopped = false;
+
+  private constructor(
+    private readonly config: RelayerConfig,
+    private readonly store: RelayStore,
+    private readonly mpc: MpcClient,
+    private readonly log: RelayLogger,
+  ) {}
+
+  static async start(config: RelayerConfig, store: RelayStore, log: RelayLogger): Promise<Engine> {
+    const nodes = config.mpc.nodes.map((node) => ({ apiUrl: node.apiUrl, token: nodeToken(node) }));
+    const mpc = new MpcClient(nodes, config.mpc.keyId, config.mpc.requestTimeoutMs, log);
+    const engine = new Engine(config, store, mpc, log);
+    const signer: Signer =
+      config.delivery.mode === "permissionless"
+        ? { kind: "local", account: privateKeyToAccount(await readSubmitterKey(config.delivery)) }
+        : { kind: "mpc", mpc, address: await mpc.relayAddress() };
+    const clients = new Map<number, PublicClient>();
+    for (const chain of config.chains) {
+      const client = createPublicClient({
+        transport: fallback(chain.rpcUrls.map((url) => http(url, { timeout: 10_000, retryCount: 1 }))),
+        pollingInterval: Math.min(chain.pollIntervalMs, 1_000),
+      }) as PublicClient;
+      const chainId = await client.getChainId();
+      if (chainId !== chain.chainId) throw new Error(`chain "${chain.name}": RPC serves chain id ${chainId}, config says ${chain.chainId}`);
+      clients.set(chain.chainId, client);
+      engine.submitters.set(chain.chainId, new ChainSubmitter(chain, client, signer, config.delivery, log));
+    }
+    for (const chain of config.chains) {
+      engine.watchers.push(
+        new SourceWatcher(chain, clients.get(chain.chainId)!, store, {
+          lookup: (id) => engine.lookup(id),
+          changed: (records) => engine.adopt(records),
+          isRoutable: (dstChainId) => engine.submitters.has(dstChainId),
+        }, log),
+      );
+    }
+    for (const record of await store.all()) {
+      if (TERMINAL_STATES.has(record.state)) continue;
+      if (record.nextAttemptAt !== PARKED) record.nextAttemptAt = Date.now();
+      engine.active.set(record.messageId, record);
+      for (const watcher of engine.watchers) watcher.adopt(record);
+    }
+    if (config.api !== undefined) await engine.startApi(config.api.port);
+    engine.run();
+    log.info("relayer started", {
+      chains: config.chains.map((c) => ({ chainId: c.chainId, name: c.name, confirmations: c.confirmations })),
+      mode: config.delivery.mode,
+      submitter: signer.kind === "local" ? signer.account.address : signer.address,
+      batch: config.batch.enabled,
+      resumed: engine.active.size,
+      apiPort: engine.apiPort,
+    });
+    return engine;
+  }
+
+  // ---- public API ----
+
+  async status(messageId: Hex): Promise<MessageStatus | null> {
+    const record = await this.lookup(messageId.toLowerCase() as Hex);
+    return record === null ? null : view(record);
+  }
+
+  async waitFor(messageId: Hex, states: readonly MessageState[], timeoutMs: number): Promise<MessageStatus> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status(messageId);
+      if (status !== null && states.includes(status.state)) return status;
+      if (Date.now() > deadline) throw new Error(`message ${messageId} not ${states.join("/")} within ${timeoutMs} ms (now ${status?.state ?? "unknown"})`);
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    await Promise.allSettled([...this.tasks]);
+    if (this.server !== null) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.store.close();
+    this.log.info("relayer stopped");
+  }
+
+  // ---- loops ----
+
+  private run(): void {
+    for (const watcher of this.watchers) {
+      const chain = this.config.chains.find((c) => c.chainId === watcher.chainId)!;
+      const loop = async (): Promise<void> => {
+        if (this.stopped) return;
+        try {
+          await watcher.poll();
+        } catch (error) {
+          this.log.warn("source scan failed; retrying", { chainId: watcher.chainId, error: short(error) });
+        }
+        if (!this.stopped) this.timers.set(`watch:${watcher.chainId}`, setTimeout(() => void loop(), chain.pollIntervalMs));
+      };
+      void loop();
+    }
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.schedule();
+      this.timers.set("schedule", setTimeout(tick, TICK_MS));
+    };
+    tick();
+  }
+
+  private adopt(records: MessageRecord[]): void {
+    for (const record of records) {
+      if (TERMINAL_STATES.has(record.state)) this.active.delete(record.messageId);
+      else this.active.set(record.messageId, record);
+    }
+  }
+
+  private async lookup(messageId: Hex): Promise<MessageRecord | null> {
+    return this.active.get(messageId) ?? (this.stopped ? null : await this.store.get(messageId));
+  }
+
+  /** Starts the due work: attestations (single or batched), deliveries, retries. */
+  private schedule(): void {
+    const now = Date.now();
+    const batchCandidates = new Map<string, MessageRecord[]>();
+    const attestedBatches = new Map<string, MessageRecord[]>();
+    for (const record of this.active.values()) {
+      if (this.tasks.size >= MAX_CONCURRENT_TASKS) break;
+      if (this.inFlight.has(record.messageId) || record.nextAttemptAt > now) continue;
+      switch (record.state) {
+        case "final":
+          if (this.config.batch.enabled) push(batchCandidates, `${record.srcChainId}>${record.dstChainId}`, record);
+          else this.launch([record], () => this.attestOne(record));
+          break;
+        case "attested":
+          if (record.batchIds !== undefined) push(attestedBatches, `${record.signature}`, record);
+          else this.launch([record], () => this.deliverOne(record));
+          break;
+        case "failed":
+        case "retried":
+          this.launch([record], () => this.retry(record));
+          break;
+        default:
+          break;
+      }
+    }
+    for (const group of attestedBatches.values()) this.launch(group, () => this.deliverBatch(group));
+    for (const candidates of batchCandidates.values()) {
+      const oldest = Math.min(...candidates.map((r) => r.updatedAt));
+      if (candidates.length < this.config.batch.maxMessages && now - oldest < this.config.batch.maxWaitMs) continue;
+      for (let i = 0; i < candidates.length; i += this.config.batch.maxMessages) {
+        const group = candidates.slice(i, i + this.config.batch.maxMessages);
+        this.launch(group, () => this.attestBatch(group));
+      }
+    }
+  }
+
+  private launch(records: MessageRecord[], work: () => Promise<void>): void {
+    for (const record of records) this.inFlight.add(record.messageId);
+    const task = work()
+      .catch((error: unknown) => this.log.error("relayer task crashed", { error: short(error) }))
+      .finally(() => {
+        for (const record of records) this.inFlight.delete(record.messageId);
+        this.tasks.delete(task);
+      });
+    this.tasks.add(task);
+  }
+
+  // ---- steps ----
+
+  private async attestOne(record: MessageRecord): Promise<void> {
+    const submitter = this.submitter(record);
+    const message = loadMessage(record.message);
+    try {
+      if (await this.settledOnTarget(record, submitter, message)) return;
+      const signed = await this.mpc.sign({
+        type: "messageAttestation",
+        srcChainId: record.srcChainId,
+        messageId: record.messageId,
+        txHash: record.txHash,
+        logIndex: record.logIndex,
+        dstChainId: record.dstChainId,
+        targetGateway: submitter.targetGateway,
+      });
+      record.signature = signed.signature;
+      record.attempts = 0;
+      transition(record, "attested", `signed by parties ${signed.signers.join(",")}`);
+      await this.save(record);
+    } catch (error) {
+      return this.backoff(record, error, "attestation");
+    }
+    await this.deliverOne(record);
+  }
+
+  private async attestBatch(records: MessageRecord[]): Promise<void> {
+    const first = records[0]!;
+    const submitter = this.submitter(first);
+    const open: MessageRecord[] = [];
+    try {
+      for (const record of records) if (!(await this.settledOnTarget(record, submitter, loadMessage(record.message)))) open.push(record);
+      if (open.length === 0) return;
+      const ids = open.map((r) => r.messageId);
+      const signed = await this.mpc.sign({ type: "batchAttestation", srcChainId: first.srcChainId, messageIds: ids, dstChainId: first.dstChainId, targetGateway: submitter.targetGateway });
+      for (const record of open) {
+        record.signature = signed.signature;
+        record.batchIds = ids;
+        record.attempts = 0;
+        transition(record, "attested", `batch of ${ids.length} signed by parties ${signed.signers.join(",")}`);
+      }
+      await this.store.commit(open);
+    } catch (error) {
+      for (const record of open.length > 0 ? open : records) await this.backoff(record, error, "batch attestation");
+      return;
+    }
+    await this.deliverBatch(open);
+  }
+
+  private async deliverOne(record: MessageRecord): Promise<void> {
+    const submitter = this.submitter(record);
+    const message = loadMessage(record.message);
+    try {
+      if (await this.settledOnTarget(record, submitter, message)) return;
+      const outcome = await submitter.deliverOne(message, record.signature!, (hash, nonce) => this.noteSent([record], hash, nonce, "deliver"));
+      await this.settle(record, outcome);
+    } catch (error) {
+      await this.deliveryError([record], error);
+    }
+  }
+
+  private async deliverBatch(records: MessageRecord[]): Promise<void> {
+    const submitter = this.submitter(records[0]!);
+    try {
+      const ids = records[0]!.batchIds!;
+      const members: Message[] = [];
+      for (const id of ids) {
+        const member = await this.lookup(id);
+        if (member === null) throw new Error(`batch member ${id} missing from the store`);
+        members.push(loadMessage(member.message));
+      }
+      const open: MessageRecord[] = [];
+      for (const record of records) if (!(await this.settledOnTarget(record, submitter, loadMessage(record.message)))) open.push(record);
+      if (open.length === 0) return;
+      const batch = new MessageBatch(members);
+      const { messages, proof, proofFlags } = batch.multiProof(open.map((r) => loadMessage(r.message)));
+      const outcomes = await submitter.deliverBatch(messages, proof, proofFlags, open[0]!.signature!, (hash, nonce) => this.noteSent(open, hash, nonce, "deliver"));
+      for (const record of open) await this.settle(record, outcomes.get(record.messageId)!);
+    } catch (error) {
+      await this.deliveryError(records, error);
+    }
+  }
+
+  private async retry(record: MessageRecord): Promise<void> {
+    const submitter = this.submitter(record);
+    const message = loadMessage(record.message);
+    try {
+      const outcome = await submitter.retry(message, BigInt(record.extraGas), async (hash, nonce) => {
+        if (record.state !== "retried") transition(record, "retried", `retry transaction ${hash}`);
+        await this.noteSent([record], hash, nonce, "retry");
+      });
+      if (outcome.state === "stillFailing") {
+        if (record.state === "retried") transition(record, "failed", outcome.reason);
+        delete record.pendingTx;
+        record.attempts++;
+        record.lastError = outcome.reason;
+        if (record.attempts >= this.config.retry.maxAttempts) {
+          record.nextAttemptAt = PARKED;
+          this.log.warn("failed message parked until its gas is topped up", { messageId: record.messageId, attempts: record.attempts, reason: outcome.reason });
+        } else {
+          record.nextAttemptAt = Date.now() + this.delay(record.attempts);
+          this.log.info("failed message still fails; retrying later", { messageId: record.messageId, attempts: record.attempts, reason: outcome.reason });
+        }
+        await this.save(record);
+        return;
+      }
+      await this.settle(record, outcome);
+    } catch (error) {
+      await this.backoff(record, error, "retry");
+    }
+  }
+
+  // ---- bookkeeping ----
+
+  /** True (and the record settled) if the target already received the message. */
+  private async settledOnTarget(record: MessageRecord, submitter: ChainSubmitter, message: Message): Promise<boolean> {
+    const state = await submitter.targetState(message);
+    if (state === "unreceived") return false;
+    await this.settle(record, { state, txHash: null });
+    return true;
+  }
+
+  private async settle(record: MessageRecord, outcome: DeliveryOutcome): Promise<void> {
+    delete record.pendingTx;
+    if (outcome.txHash !== null) record.deliveryTxHash = outcome.txHash;
+    if (outcome.state === "failed") {
+      if (record.state !== "failed") transition(record, "failed", `receiver reverted on chain ${record.dstChainId}; kept there for retry`);
+      record.attempts = 0;
+      record.nextAttemptAt = Date.now() + this.config.retry.initialBackoffMs;
+      this.log.warn("message failed on the target; will retry", { messageId: record.messageId, tx: outcome.txHash });
+    } else {
+      transition(record, outcome.state, outcome.txHash === null ? "found settled on the target" : `tx ${outcome.txHash}`);
+      this.log.info(`message ${outcome.state}`, { messageId: record.messageId, srcChainId: record.srcChainId, dstChainId: record.dstChainId, tx: outcome.txHash });
+    }
+    await this.save(record);
+    if (TERMINAL_STATES.has(record.state)) this.active.delete(record.messageId);
+  }
+
+  private async noteSent(records: MessageRecord[], hash: Hex, nonce: number, kind: "deliver" | "retry"): Promise<void> {
+    for (const record of records) {
+      record.pendingTx = { hash, nonce, kind };
+      record.updatedAt = Date.now();
+    }
+    await this.store.commit(records);
+  }
+
+  private async deliveryError(records: MessageRecord[], error: unknown): Promise<void> {
+    for (const record of records) {
+      if (error instanceof RevertedWith && error.errorName === "InvalidSignature") {
+        // The target no longer accepts the signer (e.g. relay rotated): attest again.
+        delete record.signature;
+        delete record.batchIds;
+        transition(record, "final", "signature no longer accepted by the target; re-attesting");
+      }
+      await this.backoff(record, error, "delivery");
+    }
+  }
+
+  private async backoff(record: MessageRecord, error: unknown, step: string): Promise<void> {
+    record.attempts++;
+    record.lastError = `${step}: ${short(error)}`;
+    record.nextAttemptAt = Date.now() + this.delay(record.attempts);
+    record.updatedAt = Date.now();
+    const level = error instanceof AttestationRefused || record.attempts < 3 ? "info" : "warn";
+    this.log[level](`${step} failed; backing off`, { messageId: record.messageId, attempts: record.attempts, error: record.lastError });
+    if (!this.stopped) await this.save(record);
+  }
+
+  private delay(attempts: number): number {
+    const { initialBackoffMs, maxBackoffMs } = this.config.retry;
+    return Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.max(0, attempts - 1));
+  }
+
+  private async save(record: MessageRecord): Promise<void> {
+    if (this.stopped) return;
+    await this.store.put(record);
+  }
+
+  private submitter(record: MessageRecord): ChainSubmitter {
+    const submitter = this.submitters.get(record.dstChainId);
+    if (submitter === undefined) throw new Error(`no destination chain ${record.dstChainId} configured`);
+    return submitter;
+  }
+
+  private async startApi(port: number): Promise<void> {
+    const server = createServer((req, res) => {
+      const reply = (status: number, body: unknown): void => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      const url = new URL(req.url ?? "/", "http://127.0.0.1");
+      if (req.method !== "GET") return reply(405, { error: "only GET" });
+      if (url.pathname === "/health") return reply(200, { ok: true, active: this.active.size });
+      const match = /^\/v1\/messages\/(0x[0-9a-fA-F]{64})$/.exec(url.pathname);
+      if (match === null) return reply(404, { error: "not found; use /v1/messages/<messageId>" });
+      this.status(match[1] as Hex).then(
+        (status) => (status === null ? reply(404, { error: `message ${match[1]} unknown to this relayer` }) : reply(200, status)),
+        (error: unknown) => reply(500, { error: short(error) }),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    const address = server.address();
+    this.apiPort = typeof address === "object" && address !== null ? address.port : port;
+    this.server = server;
+  }
+}
+
+function view(record: MessageRecord): MessageStatus {
+  return {
+    messageId: record.messageId,
+    state: record.state,
+    srcChainId: record.srcChainId,
+    dstChainId: record.dstChainId,
+    sourceTxHash: record.txHash,
+    blockNumber: record.blockNumber,
+    deliveryTxHash: record.deliveryTxHash ?? null,
+    attempts: record.attempts,
+    extraGas: record.extraGas,
+    lastError: record.lastError ?? null,
+    batched: record.batchIds !== undefined,
+    history: record.history,
+  };
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+}
+
+function short(error: unknown): string {
+  const text = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error);
+  return text.split("\n")[0]!.slice(0, 300);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

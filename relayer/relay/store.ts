@@ -1,0 +1,134 @@
+/**
+ * The relayer's persistent progress (classic-level): one record per message, one scan cursor per
+ * source chain. Every state change is written before the relayer acts on it, so a restart resumes
+ * from the store and the target gateway's own replay state, never from memory.
+ */
+import { ClassicLevel } from "classic-level";
+import type { Address, Hex } from "viem";
+import type { Message } from "../sdk/message.ts";
+
+/**
+ * seen: log observed, not final yet; final: confirmed, waiting for attestation; attested: signature held,
+ * waiting for/under submission; delivered: receiver ran; failed: receiver reverted on the target (kept
+ * there for retry) or the relayer gave up for now; retried: a retry of a failed message is under way;
+ * dropped: a seen log vanished in a reorg; abandoned: the receiver gave the message up.
+ */
+export type MessageState = "seen" | "final" | "attested" | "delivered" | "failed" | "retried" | "dropped" | "abandoned";
+
+export const TERMINAL_STATES: ReadonlySet<MessageState> = new Set(["delivered", "dropped", "abandoned"]);
+
+export interface StoredMessage {
+  nonce: string;
+  srcChainId: string;
+  srcGateway: Address;
+  sender: Address;
+  dstChainId: string;
+  receiver: Address;
+  gasLimit: string;
+  payload: Hex;
+}
+
+export interface MessageRecord {
+  messageId: Hex;
+  srcChainId: number;
+  dstChainId: number;
+  message: StoredMessage;
+  txHash: Hex;
+  logIndex: number;
+  blockNumber: number;
+  blockHash: Hex;
+  state: MessageState;
+  /** Attestation: a single-message signature, or a batch signature with the batch's message ids. */
+  signature?: Hex;
+  batchIds?: Hex[];
+  /** The delivery transaction in flight (hash and sender nonce), so a restart can look it up first. */
+  pendingTx?: { hash: Hex; nonce: number; kind: "deliver" | "retry" };
+  deliveryTxHash?: Hex;
+  /** Destination gas the sender bought on top of gasLimit through addGas. */
+  extraGas: string;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError?: string;
+  history: { state: MessageState; at: number; detail?: string }[];
+  updatedAt: number;
+}
+
+export function storeMessage(message: Message): StoredMessage {
+  return {
+    nonce: message.nonce.toString(),
+    srcChainId: message.srcChainId.toString(),
+    srcGateway: message.srcGateway,
+    sender: message.sender,
+    dstChainId: message.dstChainId.toString(),
+    receiver: message.receiver,
+    gasLimit: message.gasLimit.toString(),
+    payload: message.payload,
+  };
+}
+
+export function loadMessage(stored: StoredMessage): Message {
+  return {
+    nonce: BigInt(stored.nonce),
+    srcChainId: BigInt(stored.srcChainId),
+    srcGateway: stored.srcGateway,
+    sender: stored.sender,
+    dstChainId: BigInt(stored.dstChainId),
+    receiver: stored.receiver,
+    gasLimit: BigInt(stored.gasLimit),
+    payload: stored.payload,
+  };
+}
+
+const MESSAGE_PREFIX = "m:";
+const CURSOR_PREFIX = "c:";
+
+export class RelayStore {
+  private constructor(private readonly db: ClassicLevel<string, string>) {}
+
+  static async open(path: string): Promise<RelayStore> {
+    const db = new ClassicLevel<string, string>(path, { valueEncoding: "utf8" });
+    await db.open();
+    return new RelayStore(db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  async get(messageId: Hex): Promise<MessageRecord | null> {
+    const value = await this.db.get(MESSAGE_PREFIX + messageId.toLowerCase());
+    return value === undefined ? null : (JSON.parse(value) as MessageRecord);
+  }
+
+  async put(record: MessageRecord): Promise<void> {
+    await this.db.put(MESSAGE_PREFIX + record.messageId.toLowerCase(), JSON.stringify(record));
+  }
+
+  /** Writes many records and a chain cursor in one atomic batch. */
+  async commit(records: readonly MessageRecord[], cursor?: { chainId: number; block: number }): Promise<void> {
+    const ops: { type: "put"; key: string; value: string }[] = records.map((r) => ({ type: "put", key: MESSAGE_PREFIX + r.messageId.toLowerCase(), value: JSON.stringify(r) }));
+    if (cursor !== undefined) ops.push({ type: "put", key: CURSOR_PREFIX + cursor.chainId, value: String(cursor.block) });
+    if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  async all(): Promise<MessageRecord[]> {
+    const records: MessageRecord[] = [];
+    for await (const value of this.db.values({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX + "\xff" })) records.push(JSON.parse(value) as MessageRecord);
+    return records;
+  }
+
+  /** Last block of `chainId` whose logs were all handled as final, or null before the first scan. */
+  async cursor(chainId: number): Promise<number | null> {
+    const value = await this.db.get(CURSOR_PREFIX + chainId);
+    return value === undefined ? null : Number(value);
+  }
+}
+
+/** Moves a record to `state`, appending to its history. */
+export function transition(record: MessageRecord, state: MessageState, detail?: string): MessageRecord {
+  const at = Date.now();
+  record.state = state;
+  record.history.push(detail === undefined ? { state, at } : { state, at, detail });
+  record.updatedAt = at;
+  return record;
+}

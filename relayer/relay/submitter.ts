@@ -1,0 +1,289 @@
+/**
+ * Delivery to one destination chain's TargetGateway: gas estimation, local nonce management, fee
+ * bumping of stuck transactions, and exactly-once semantics on top of the gateway's replay protection
+ * (the target's own state is read before sending, and "already received" is an answer, not an error).
+ * Transactions are signed either by the relayer's own funded key (permissionless) or by the MPC
+ * network as EIP-1559 transactions from the relay address itself.
+ */
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  decodeErrorResult,
+  decodeEventLog,
+  encodeFunctionData,
+  serializeTransaction,
+  type Address,
+  type Hex,
+  type PrivateKeyAccount,
+  type PublicClient,
+  type TransactionReceipt,
+} from "viem";
+import { targetGatewayAbi } from "../sdk/abi.ts";
+import { messageId, type Message } from "../sdk/message.ts";
+import type { MpcClient } from "./attestor.ts";
+import type { RelayerChainConfig, RelayerConfig } from "./config.ts";
+import type { RelayLogger } from "./log.ts";
+
+/** What the target gateway knows about a message. */
+export type TargetState = "unreceived" | "delivered" | "failed" | "abandoned";
+
+export type DeliveryOutcome = { state: Exclude<TargetState, "unreceived">; txHash: Hex | null };
+
+/** Gas a retry transaction needs beyond what it forwards to the receiver (intrinsic, calldata, gateway). */
+const RETRY_OVERHEAD_GAS = 60_000n;
+const RECEIPT_POLL_MS = 100;
+
+export type Signer = { kind: "local"; account: PrivateKeyAccount } | { kind: "mpc"; mpc: MpcClient; address: Address };
+
+export class RevertedWith extends Error {
+  constructor(
+    readonly errorName: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "RevertedWith";
+  }
+}
+
+/** The custom error name of a reverted call/estimate, if the node reported one. */
+export function revertName(error: unknown): string | null {
+  if (!(error instanceof BaseError)) return null;
+  const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
+  return reverted instanceof ContractFunctionRevertedError ? (reverted.data?.errorName ?? null) : null;
+}
+
+export class ChainSubmitter {
+  readonly chainId: number;
+  readonly targetGateway: Address;
+  private nonce: number | null = null;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    chain: RelayerChainConfig,
+    private readonly client: PublicClient,
+    private readonly signer: Signer,
+    private readonly delivery: RelayerConfig["delivery"],
+    private readonly log: RelayLogger,
+  ) {
+    this.chainId = chain.chainId;
+    this.targetGateway = chain.targetGateway as Address;
+  }
+
+  get from(): Address {
+    return this.signer.kind === "local" ? this.signer.account.address : this.signer.address;
+  }
+
+  async targetState(message: Message): Promise<TargetState> {
+    const received = await this.client.readContract({
+      address: this.targetGateway,
+      abi: targetGatewayAbi,
+      functionName: "isReceived",
+      args: [message.srcChainId, message.srcGateway, message.nonce],
+    });
+    if (!received) return "unreceived";
+    const failed = await this.client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "failedState", args: [messageId(message)] });
+    return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
+  }
+
+  /** receiveMessage; per message id the outcome the target recorded. */
+  async deliverOne(message: Message, signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<DeliveryOutcome> {
+    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [message, signature] });
+    const outcomes = await this.deliverData(data, [message], onSent);
+    return outcomes.get(messageId(message))!;
+  }
+
+  /** receiveBatch over a multiproof of `messages` (already in leaf order). */
+  async deliverBatch(messages: Message[], proof: Hex[], proofFlags: boolean[], signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
+    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveBatch", args: [messages, proof, proofFlags, signature] });
+    return this.deliverData(data, messages, onSent);
+  }
+
+  /**
+   * retryMessage with at most the gas the sender paid for (gasLimit plus top-ups) plus overhead.
+   * Returns null when the receiver would still revert within that budget (wait and retry, or wait for addGas).
+   */
+  async retry(message: Message, extraGas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<DeliveryOutcome | { state: "stillFailing"; reason: string }> {
+    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "retryMessage", args: [message] });
+    const cap = ((message.gasLimit + extraGas) * 64n) / 63n + RETRY_OVERHEAD_GAS;
+    let estimate: bigint;
+    try {
+      estimate = await this.client.estimateContractGas({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "retryMessage", args: [message], account: this.from });
+    } catch (error) {
+      const name = revertName(error);
+      if (name === "NotFailed") return { state: (await this.targetState(message)) as Exclude<TargetState, "unreceived">, txHash: null };
+      return { state: "stillFailing", reason: name ?? shortError(error) };
+    }
+    if (estimate > cap) return { state: "stillFailing", reason: `receiver needs ${estimate} gas, more than the ${cap} paid for (top up with addGas)` };
+    const gas = min((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, cap);
+    const receipt = await this.send(data, gas, onSent);
+    const id = messageId(message);
+    if (receipt.status === "success" && this.deliveredIds(receipt).has(id)) return { state: "delivered", txHash: receipt.transactionHash };
+    return { state: "stillFailing", reason: `retry transaction ${receipt.transactionHash} reverted` };
+  }
+
+  /** Waits for a transaction sent before a restart; null if no node knows it any more. */
+  async receiptOf(hash: Hex): Promise<TransactionReceipt | null> {
+    return this.client.getTransactionReceipt({ hash }).catch(() => null);
+  }
+
+  private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
+    let estimate: bigint;
+    try {
+      estimate = await this.client.estimateGas({ account: this.from, to: this.targetGateway, data });
+    } catch (error) {
+      const name = revertName(error) ?? revertNameFromData(error);
+      if (name === "AlreadyReceived") return this.outcomesFromTarget(messages, null);
+      throw new RevertedWith(name ?? "unknown", `delivery would revert: ${name ?? shortError(error)}`);
+    }
+    // The gateway needs gasLimit*64/63 + reserve left when it calls the receiver; never send less.
+    const floor = messages.reduce((sum, m) => sum + (m.gasLimit * 64n) / 63n + 10_000n, 60_000n);
+    const gas = max((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, floor);
+    const receipt = await this.send(data, gas, onSent);
+    if (receipt.status !== "success") {
+      this.log.warn("delivery transaction reverted; reading the target's state", { chainId: this.chainId, tx: receipt.transactionHash });
+    }
+    return this.outcomesFromTarget(messages, receipt);
+  }
+
+  /** Per message, what the target recorded: from the receipt's events, else from the target's state. */
+  private async outcomesFromTarget(messages: Message[], receipt: TransactionReceipt | null): Promise<Map<Hex, DeliveryOutcome>> {
+    const delivered = receipt?.status === "success" ? this.deliveredIds(receipt) : new Set<Hex>();
+    const failed = receipt?.status === "success" ? this.failedIds(receipt) : new Set<Hex>();
+    const outcomes = new Map<Hex, DeliveryOutcome>();
+    for (const message of messages) {
+      const id = messageId(message);
+      if (delivered.has(id)) outcomes.set(id, { state: "delivered", txHash: receipt!.transactionHash });
+      else if (failed.has(id)) outcomes.set(id, { state: "failed", txHash: receipt!.transactionHash });
+      else {
+        const state = await this.targetState(message);
+        if (state === "unreceived") throw new Error(`message ${id} is still not received on chain ${this.chainId}${receipt === null ? "" : ` after ${receipt.transactionHash}`}`);
+        outcomes.set(id, { state, txHash: null });
+      }
+    }
+    return outcomes;
+  }
+
+  private deliveredIds(receipt: TransactionReceipt): Set<Hex> {
+    return this.eventIds(receipt, "MessageDelivered");
+  }
+
+  private failedIds(receipt: TransactionReceipt): Set<Hex> {
+    return this.eventIds(receipt, "MessageFailed");
+  }
+
+  private eventIds(receipt: TransactionReceipt, eventName: "MessageDelivered" | "MessageFailed"): Set<Hex> {
+    const ids = new Set<Hex>();
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.targetGateway.toLowerCase()) continue;
+      try {
+        const decoded = decodeEventLog({ abi: targetGatewayAbi, data: log.data, topics: log.topics });
+        if (decoded.eventName === eventName) ids.add((decoded.args as { messageId: Hex }).messageId);
+      } catch {
+        // another event of the gateway
+      }
+    }
+    return ids;
+  }
+
+  /** Sends with a fresh nonce, then replaces it with higher fees while no version of it is mined. */
+  private async send(data: Hex, gas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<TransactionReceipt> {
+    const maxFeeCap = BigInt(this.delivery.maxFeePerGasWei);
+    const fees = await this.client.estimateFeesPerGas();
+    let maxFeePerGas = min(fees.maxFeePerGas, maxFeeCap);
+    let maxPriorityFeePerGas = min(fees.maxPriorityFeePerGas, maxFeePerGas);
+    const { hash, nonce } = await this.exclusive(async () => {
+      const nonce = this.nonce ?? (await this.client.getTransactionCount({ address: this.from, blockTag: "pending" }));
+      try {
+        const hash = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas });
+        this.nonce = nonce + 1;
+        return { hash, nonce };
+      } catch (error) {
+        this.nonce = null; // re-read from the chain next time
+        throw error;
+      }
+    });
+    await onSent(hash, nonce);
+    const hashes = [hash];
+    for (;;) {
+      const receipt = await this.waitForAny(hashes, this.delivery.receiptTimeoutMs);
+      if (receipt !== null) return receipt;
+      // Stuck: the same nonce again with higher fees (nodes require a bump to replace).
+      const bump = BigInt(this.delivery.feeBumpPct);
+      maxFeePerGas = min((maxFeePerGas * bump) / 100n + 1n, maxFeeCap);
+      maxPriorityFeePerGas = min((maxPriorityFeePerGas * bump) / 100n + 1n, maxFeePerGas);
+      try {
+        const replacement = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas });
+        hashes.push(replacement);
+        await onSent(replacement, nonce);
+        this.log.warn("transaction stuck; replaced with higher fees", { chainId: this.chainId, nonce, hash: replacement, maxFeePerGas });
+      } catch (error) {
+        // "nonce too low": one of the versions was mined meanwhile; the next wait finds it.
+        this.log.debug("replacement not accepted", { chainId: this.chainId, nonce, error: shortError(error) });
+      }
+    }
+  }
+
+  private async signAndSend(tx: { nonce: number; data: Hex; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }): Promise<Hex> {
+    const unsigned = { type: "eip1559" as const, chainId: this.chainId, to: this.targetGateway, value: 0n, ...tx };
+    let raw: Hex;
+    if (this.signer.kind === "local") {
+      raw = await this.signer.account.signTransaction(unsigned);
+    } else {
+      const signed = await this.signer.mpc.sign({
+        type: "relayTransaction",
+        chainId: this.chainId,
+        nonce: tx.nonce,
+        to: this.targetGateway,
+        data: tx.data,
+        value: "0",
+        gas: tx.gas.toString(),
+        maxFeePerGas: tx.maxFeePerGas.toString(),
+        maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
+      });
+      raw = serializeTransaction(unsigned, { r: signed.r, s: signed.s, yParity: signed.v - 27 });
+    }
+    return this.client.sendRawTransaction({ serializedTransaction: raw });
+  }
+
+  private async waitForAny(hashes: Hex[], timeoutMs: number): Promise<TransactionReceipt | null> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      for (const hash of hashes) {
+        const receipt = await this.client.getTransactionReceipt({ hash }).catch(() => null);
+        if (receipt !== null) return receipt;
+      }
+      await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
+    }
+    return null;
+  }
+
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(task, task);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function revertNameFromData(error: unknown): string | null {
+  // estimateGas (no ABI) leaves the raw revert data in the error; decode it against the gateway's errors.
+  if (!(error instanceof BaseError)) return null;
+  const withData = error.walk((e) => typeof (e as { data?: unknown }).data === "string") as { data?: Hex } | null;
+  if (withData?.data === undefined) return null;
+  try {
+    return decodeErrorResult({ abi: targetGatewayAbi, data: withData.data }).errorName;
+  } catch {
+    return null;
+  }
+}
+
+function shortError(error: unknown): string {
+  if (error instanceof BaseError) return error.shortMessage;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}
+function max(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
