@@ -13,7 +13,7 @@ import {
   type AliceSetup,
   type BobSetup,
 } from "../../relayer/mpc/multiply.ts";
-import { ChiTables, columnCombination, getBit, gfMul, packBits, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
+import { ChiTables, columnCombination, getBit, gfMul, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
 import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../relayer/mpc/ot/extension.ts";
 import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
 import { blake3 } from "@noble/hashes/blake3.js";
@@ -25,6 +25,13 @@ function seededRng(seed: string): (n: number) => Uint8Array {
 }
 
 const TAG = 16;
+
+/** Packs 0/1 values into bytes, LSB-first. */
+function packBits(bits: ArrayLike<number>): Uint8Array {
+  const out = new Uint8Array(Math.ceil(bits.length / 8));
+  for (let j = 0; j < bits.length; j++) out[j >> 3]! |= (bits[j]! & 1) << (j & 7);
+  return out;
+}
 type Tamper = (flow: number, bytes: Uint8Array) => Uint8Array;
 
 /** Runs the 5-flow setup; `tamper` may rewrite any flow in transit. Returns the error thrown, if any. */

@@ -9,8 +9,8 @@
  * sender proves knowledge of b for B = b*G, the receiver sends
  * A_i = a_i*G + w_i*B, and a challenge/response round makes each party check
  * that the other derived consistent keys. Cost per OT: receiver one fixed-base
- * and one variable-base multiplication, sender one variable-base
- * multiplication, ~40 ms per batch of 256 with libsecp256k1.
+ * tweak-add and one variable-base multiplication, sender one variable-base
+ * multiplication and one addition: ~30-60 ms per batch of 256 with libsecp256k1.
  * A malicious sender can cause an abort that depends on one choice bit
  * (DKLs19 discuss and accept this); any failed check aborts the whole setup
  * and the caller bans the counterparty, so there is no second try.
@@ -18,10 +18,10 @@
  * Flows (sender = multiplication "bob", receiver = "alice"):
  *   1 S->R  B, Schnorr proof of b
  *   2 R->S  A_i                       (i < 256)
- *   3 S->R  challenge_i = H2(k0_i) ^ H2(k1_i)
- *   4 R->S  response_i = H2(k_{w_i}) ^ w_i * challenge_i; S checks = H2(k0_i)
- *   5 S->R  openings H1(k0_i), H1(k1_i); R checks its key and the challenge
- * where H2 = H1 applied twice (domain-separated).
+ *   3 S->R  challenge_i = H2(H1(k0_i)) ^ H2(H1(k1_i))
+ *   4 R->S  response_i = H2(H1(k_{w_i})) ^ w_i * challenge_i; S checks it equals H2(H1(k0_i))
+ *   5 S->R  openings H1(k0_i), H1(k1_i); R checks them against the challenge and its own key
+ * with H1, H2 domain-separated hashes bound to sid and i.
  */
 import {
   G,

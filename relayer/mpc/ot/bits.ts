@@ -17,18 +17,6 @@ export function getBit(bytes: Uint8Array, j: number): number {
   return (bytes[j >> 3]! >> (j & 7)) & 1;
 }
 
-/** Packs 0/1 values into bytes, LSB-first. */
-export function packBits(bits: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(Math.ceil(bits.length / 8));
-  for (let j = 0; j < bits.length; j++) out[j >> 3]! |= (bits[j]! & 1) << (j & 7);
-  return out;
-}
-
-/** a ^= b over the shorter length. */
-export function xorInto(a: Uint8Array, b: Uint8Array): void {
-  for (let i = 0; i < a.length; i++) a[i]! ^= b[i]!;
-}
-
 /** Constant-time equality of two byte strings of the same length. */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
