@@ -62,21 +62,19 @@ library MessageLib {
         );
     }
 
-    /// @notice messageId of a message held in calldata, without copying it to memory first.
-    function messageIdCalldata(Message calldata message) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                MESSAGE_TYPEHASH,
-                message.nonce,
-                message.srcChainId,
-                message.srcGateway,
-                message.sender,
-                message.dstChainId,
-                message.receiver,
-                message.gasLimit,
-                keccak256(message.payload)
-            )
-        );
+    /// @notice messageId of a message held in calldata, hashed in place (the delivery hot path).
+    /// @dev The seven static fields are hashed as their raw calldata words. A word with dirty high bits gives
+    ///      an id no relay ever signed (the relay signs canonical encodings), so it can only be rejected.
+    function messageIdCalldata(Message calldata message) internal pure returns (bytes32 id) {
+        bytes32 payloadHash = keccak256(message.payload);
+        bytes32 typeHash = MESSAGE_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), message, 0xe0)
+            mstore(add(ptr, 0x100), payloadHash)
+            id := keccak256(ptr, 0x120)
+        }
     }
 
     /// @notice EIP-712 domain separator of a target gateway on a chain.

@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
@@ -26,7 +25,10 @@ import {MessageLib} from "./MessageLib.sol";
 ///      (<= MIN_ROTATION_DELAY, so at most one previous key is live) to let in-flight attestations land.
 ///      The owner can also set the relay directly (initial setup after keyGen, or emergency revocation, which
 ///      drops the previous key at once). In production the owner is a timelock.
-contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
+///
+///      Pause: same events and errors as OpenZeppelin's Pausable, but the flag shares the relay's storage slot,
+///      because every delivery reads both and a separate cold slot would cost each message 2,100 gas.
+contract TargetGateway is ITargetGateway, Ownable2Step {
     /// @dev Gas kept back between the gas check and the CALL opcode, so the callee always gets gasLimit.
     uint256 private constant CALL_RESERVE = 5_000;
     /// @dev Longest revert reason copied into MessageFailed, so a receiver cannot bloat the event.
@@ -40,9 +42,14 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
     uint256 private immutable CACHED_CHAIN_ID;
     bytes32 private immutable CACHED_DOMAIN_SEPARATOR;
 
-    // One slot: read on every delivery.
-    address private _relay;
-    uint64 private _lastRotationAt;
+    /// @dev One slot, read once per delivery.
+    struct RelaySlot {
+        address relay;
+        uint64 lastRotationAt;
+        bool paused;
+    }
+
+    RelaySlot private _current;
     // One slot: read only when the signer is not the current relay.
     address private _previousRelay;
     uint64 private _previousRelayExpiresAt;
@@ -66,16 +73,18 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         CACHED_CHAIN_ID = block.chainid;
         CACHED_DOMAIN_SEPARATOR = MessageLib.domainSeparator(block.chainid, address(this));
         if (initialRelay != address(0)) {
-            _relay = initialRelay;
+            _current.relay = initialRelay;
             emit RelayChanged(address(0), initialRelay, 0);
         }
     }
 
     /// @inheritdoc ITargetGateway
-    function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external whenNotPaused {
-        if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
+    function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external {
+        address currentRelay = _activeRelay();
+        uint64 dstChainId = message.dstChainId;
+        if (dstChainId != block.chainid) revert WrongDestinationChain(dstChainId);
         bytes32 id = MessageLib.messageIdCalldata(message);
-        _checkRelaySignature(_typedDataHash(id), signature);
+        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), signature, currentRelay);
         if (!_markReceived(message)) revert AlreadyReceived(id);
         _deliver(message, id);
     }
@@ -88,7 +97,8 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         bytes32[] calldata proof,
         bool[] calldata proofFlags,
         bytes calldata signature
-    ) external whenNotPaused {
+    ) external {
+        address currentRelay = _activeRelay();
         uint256 count = messages.length;
         if (count == 0) revert EmptyBatch();
         bytes32[] memory ids = new bytes32[](count);
@@ -99,7 +109,8 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
             leaves[i] = MessageLib.leaf(ids[i]);
         }
         bytes32 root = MerkleProof.processMultiProofCalldata(proof, proofFlags, leaves);
-        _checkRelaySignature(_batchTypedDataHash(root), signature);
+        bytes32 batchHash = keccak256(abi.encode(MessageLib.BATCH_TYPEHASH, root));
+        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), batchHash), signature, currentRelay);
         for (uint256 i = 0; i < count; ++i) {
             if (_markReceived(messages[i])) _deliver(messages[i], ids[i]);
         }
@@ -108,13 +119,14 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
     /// @inheritdoc ITargetGateway
     /// @dev The receiver gets all gas the caller supplies; if it reverts again the whole call reverts and the
     ///      message stays Failed, so a retry with too little gas costs the retrier only.
-    function retryMessage(MessageLib.Message calldata message) external whenNotPaused {
+    function retryMessage(MessageLib.Message calldata message) external {
+        _activeRelay();
         bytes32 id = MessageLib.messageIdCalldata(message);
         if (_failed[id] != FailedState.Failed) revert NotFailed(id);
         delete _failed[id];
         (bool ok, bytes memory reason) = _callReceiver(message, gasleft());
         if (!ok) revert RetryFailed(id, reason);
-        emit MessageDelivered(id, message.srcChainId, message.receiver);
+        emit MessageDelivered(id);
     }
 
     /// @inheritdoc ITargetGateway
@@ -129,9 +141,10 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
     /// @inheritdoc ITargetGateway
     function rotateRelay(address newRelay, uint256 deadline, bytes calldata signature) external {
         if (block.timestamp > deadline) revert RotationExpired(deadline);
-        address current = _relay;
+        RelaySlot memory slot = _current;
+        address current = slot.relay;
         if (newRelay == address(0) || newRelay == current) revert InvalidRelay(newRelay);
-        uint256 earliest = uint256(_lastRotationAt) + MIN_ROTATION_DELAY;
+        uint256 earliest = uint256(slot.lastRotationAt) + MIN_ROTATION_DELAY;
         if (block.timestamp < earliest) revert RotationTooSoon(earliest);
         uint256 nonce = rotationNonce;
         bytes32 digest = MessageLib.relayRotationDigest(newRelay, nonce, deadline, block.chainid, address(this));
@@ -142,35 +155,43 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         uint64 expiresAt = uint64(block.timestamp) + RETENTION_WINDOW;
         _previousRelay = current;
         _previousRelayExpiresAt = expiresAt;
-        _relay = newRelay;
-        _lastRotationAt = uint64(block.timestamp);
+        _current = RelaySlot({relay: newRelay, lastRotationAt: uint64(block.timestamp), paused: slot.paused});
         emit RelayChanged(current, newRelay, expiresAt);
     }
 
     /// @inheritdoc ITargetGateway
     function setRelay(address newRelay) external onlyOwner {
         if (newRelay == address(0)) revert InvalidRelay(newRelay);
-        address current = _relay;
+        address current = _current.relay;
         ++rotationNonce;
         delete _previousRelay;
         delete _previousRelayExpiresAt;
-        _relay = newRelay;
+        _current.relay = newRelay;
         emit RelayChanged(current, newRelay, 0);
     }
 
     /// @notice Stop deliveries and retries (emergency). Rotation and abandoning stay possible.
     function pause() external onlyOwner {
-        _pause();
+        if (_current.paused) revert EnforcedPause();
+        _current.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @notice Resume deliveries and retries.
     function unpause() external onlyOwner {
-        _unpause();
+        if (!_current.paused) revert ExpectedPause();
+        _current.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @inheritdoc ITargetGateway
+    function paused() external view returns (bool) {
+        return _current.paused;
     }
 
     /// @inheritdoc ITargetGateway
     function relay() external view returns (address) {
-        return _relay;
+        return _current.relay;
     }
 
     /// @notice The previous relay and the time from which it is no longer accepted (both zero if none).
@@ -180,14 +201,12 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
 
     /// @notice Time of the last signed rotation (0 if none).
     function lastRotationAt() external view returns (uint64) {
-        return _lastRotationAt;
+        return _current.lastRotationAt;
     }
 
     /// @inheritdoc ITargetGateway
-    function isRelay(address signer) public view returns (bool) {
-        if (signer == address(0)) return false;
-        if (signer == _relay) return true;
-        return signer == _previousRelay && block.timestamp < _previousRelayExpiresAt;
+    function isRelay(address signer) external view returns (bool) {
+        return _isRelay(signer, _current.relay);
     }
 
     /// @inheritdoc ITargetGateway
@@ -206,10 +225,23 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         return MessageLib.domainSeparator(block.chainid, address(this));
     }
 
-    function _checkRelaySignature(bytes32 digest, bytes calldata signature) private view {
+    /// @dev The current relay, reverting while paused (deliveries and retries stop; rotation does not).
+    function _activeRelay() private view returns (address) {
+        RelaySlot memory slot = _current;
+        if (slot.paused) revert EnforcedPause();
+        return slot.relay;
+    }
+
+    function _isRelay(address signer, address currentRelay) private view returns (bool) {
+        if (signer == address(0)) return false;
+        if (signer == currentRelay) return true;
+        return signer == _previousRelay && block.timestamp < _previousRelayExpiresAt;
+    }
+
+    function _checkRelaySignature(bytes32 digest, bytes calldata signature, address currentRelay) private view {
         // recoverCalldata rejects malformed and high-s (malleable) signatures and never returns address(0).
         address signer = ECDSA.recoverCalldata(digest, signature);
-        if (!isRelay(signer)) revert InvalidSignature(signer);
+        if (!_isRelay(signer, currentRelay)) revert InvalidSignature(signer);
     }
 
     /// @dev Sets the received bit of the message's nonce; false if it was already set.
@@ -228,7 +260,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         if (gasleft() < required) revert InsufficientGas(required, gasleft());
         (bool ok, bytes memory reason) = _callReceiver(message, message.gasLimit);
         if (ok) {
-            emit MessageDelivered(id, message.srcChainId, message.receiver);
+            emit MessageDelivered(id);
         } else {
             _failed[id] = FailedState.Failed;
             emit MessageFailed(id, message.srcChainId, message.receiver, reason);
@@ -243,11 +275,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
     {
         address receiver = message.receiver;
         if (receiver.code.length == 0) return (false, reason);
-        bytes memory data =
-            abi.encodeCall(IMessageReceiver.onMessage, (message.srcChainId, message.sender, message.payload));
-        assembly ("memory-safe") {
-            ok := call(gasToForward, receiver, 0, add(data, 0x20), mload(data), 0, 0)
-        }
+        ok = _callOnMessage(receiver, gasToForward, message.srcChainId, message.sender, message.payload);
         if (!ok) {
             uint256 size;
             assembly ("memory-safe") {
@@ -261,15 +289,38 @@ contract TargetGateway is ITargetGateway, Ownable2Step, Pausable {
         }
     }
 
-    function _typedDataHash(bytes32 structHash) private view returns (bytes32) {
-        return MessageHashUtils.toTypedDataHash(domainSeparator(), structHash);
+    /// @dev receiver.onMessage{gas: gasToForward}(srcChainId, sender, payload), its calldata built in free
+    ///      memory without allocating (it is dead once the call returns) and its return data not copied.
+    function _callOnMessage(
+        address receiver,
+        uint256 gasToForward,
+        uint64 srcChainId,
+        address sender,
+        bytes calldata payload
+    ) private returns (bool ok) {
+        bytes4 selector = IMessageReceiver.onMessage.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), srcChainId)
+            mstore(add(ptr, 0x24), sender)
+            mstore(add(ptr, 0x44), 0x60)
+            mstore(add(ptr, 0x64), payload.length)
+            let padded := and(add(payload.length, 0x1f), not(0x1f))
+            mstore(add(add(ptr, 0x64), padded), 0)
+            calldatacopy(add(ptr, 0x84), payload.offset, payload.length)
+            ok := call(gasToForward, receiver, 0, ptr, add(0x84, padded), 0, 0)
+        }
     }
 
-    function _batchTypedDataHash(bytes32 root) private view returns (bytes32) {
-        return MessageLib.batchDigest(root, uint64(block.chainid), address(this));
-    }
-
-    function _channelWord(uint64 srcChainId, address srcGateway, uint64 nonce) private pure returns (bytes32) {
-        return keccak256(abi.encode(srcChainId, srcGateway, nonce >> 8));
+    /// @dev keccak256(abi.encode(srcChainId, srcGateway, nonce >> 8)), hashed in scratch space.
+    function _channelWord(uint64 srcChainId, address srcGateway, uint64 nonce) private pure returns (bytes32 word) {
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, srcChainId)
+            mstore(add(ptr, 0x20), srcGateway)
+            mstore(add(ptr, 0x40), shr(8, nonce))
+            word := keccak256(ptr, 0x60)
+        }
     }
 }

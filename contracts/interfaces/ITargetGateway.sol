@@ -14,7 +14,8 @@ interface ITargetGateway {
     }
 
     /// @notice The receiver ran the message successfully (first delivery or retry).
-    event MessageDelivered(bytes32 indexed messageId, uint64 indexed srcChainId, address indexed receiver);
+    /// @dev Only the id: the submitter already has the message, and every topic costs each delivery gas.
+    event MessageDelivered(bytes32 indexed messageId);
     /// @notice The receiver reverted (or has no code); the message is kept for retryMessage.
     event MessageFailed(bytes32 indexed messageId, uint64 indexed srcChainId, address indexed receiver, bytes reason);
     /// @notice The receiver gave up on a failed message; it can never run.
@@ -23,6 +24,15 @@ interface ITargetGateway {
     // solhint-disable-next-line gas-indexed-events
     event RelayChanged(address indexed previousRelay, address indexed newRelay, uint64 previousRelayExpiresAt);
 
+    /// @notice Deliveries and retries were stopped by `account` (OpenZeppelin Pausable's event).
+    event Paused(address account);
+    /// @notice Deliveries and retries resumed by `account`.
+    event Unpaused(address account);
+
+    /// @notice The gateway is paused.
+    error EnforcedPause();
+    /// @notice unpause() while not paused.
+    error ExpectedPause();
     /// @notice The message is for another chain.
     error WrongDestinationChain(uint64 dstChainId);
     /// @notice The signature does not recover to the current relay (or the previous one within its window).
@@ -77,6 +87,9 @@ interface ITargetGateway {
 
     /// @notice Failure state of a received message id.
     function failedState(bytes32 messageId) external view returns (FailedState);
+
+    /// @notice Whether deliveries and retries are stopped.
+    function paused() external view returns (bool);
 
     /// @notice Current relay address.
     function relay() external view returns (address);

@@ -1114,18 +1114,6 @@ export const targetGatewayAbi = [
         "internalType": "bytes32",
         "name": "messageId",
         "type": "bytes32"
-      },
-      {
-        "indexed": true,
-        "internalType": "uint64",
-        "name": "srcChainId",
-        "type": "uint64"
-      },
-      {
-        "indexed": true,
-        "internalType": "address",
-        "name": "receiver",
-        "type": "address"
       }
     ],
     "name": "MessageDelivered",
