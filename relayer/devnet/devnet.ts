@@ -316,8 +316,8 @@ export class Devnet {
     const dir = join(this.dir, "relayer");
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(join(dir, "submitter.key"), devAccounts.submitter + "\n", { mode: 0o600 });
-    const apiPort = await freePort();
-    this.relayerApiUrl = `http://127.0.0.1:${apiPort}`;
+    this.relayerApiUrl ??= `http://127.0.0.1:${await freePort()}`;
+    const apiPort = Number(new URL(this.relayerApiUrl).port);
     const config = {
       chains: this.chains.map((chain) => ({
         chainId: chain.chainId,
@@ -358,6 +358,22 @@ export class Devnet {
       readyTimeoutMs: 60_000,
     });
     this.report(`  relayer running (pid ${this.relayer.pid})`);
+  }
+
+  /** Switches batch mode for the next relayer start (same store, same API port). */
+  async setBatchMode(batch: DevnetOptions["batch"]): Promise<void> {
+    if (this.relayer?.running === true) throw new Error("stop the relayer before changing its configuration");
+    this.options.batch = batch;
+    await this.writeRelayerConfig();
+  }
+
+  /** The relayer's record of a message (GET /v1/messages/<id>), or null if it has none. */
+  async relayerStatus(messageId: Hex): Promise<{ state: string } & Record<string, unknown> | null> {
+    if (this.relayerApiUrl === null) throw new Error("the relayer was never started");
+    const response = await fetch(`${this.relayerApiUrl}/v1/messages/${messageId}`);
+    if (response.status === 404) return null;
+    if (!response.ok) throw new Error(`relayer status ${messageId}: HTTP ${response.status} ${await response.text()}`);
+    return (await response.json()) as { state: string } & Record<string, unknown>;
   }
 
   /** Stops the relayer: SIGKILL (crash) or SIGTERM (graceful). */

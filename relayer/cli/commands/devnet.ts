@@ -86,12 +86,15 @@ export const devnet: Command = {
       })();
       return stopping;
     };
+    let firstSignalAt = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (stopping !== null) {
-        // A second Ctrl-C: no more waiting.
+        // npm and tsx forward the terminal's Ctrl-C, so one keypress can arrive twice: only a later one forces.
+        if (Date.now() - firstSignalAt < 1_500) return;
         net.supervisor.killAllNow();
         process.exit(130);
       }
+      firstSignalAt = Date.now();
       void shutdown(`${signal} received`).then(() => process.exit(0));
     };
     process.on("SIGINT", onSignal);

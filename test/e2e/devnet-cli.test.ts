@@ -1,0 +1,104 @@
+/**
+ * `mpc-relay devnet` as a user runs it: two chains, five nodes, keyGen, the
+ * relayer and the demo (a ping a -> b whose delivery sends a pong b -> a),
+ * then Ctrl-C (SIGINT) stops every process it started. Also: a busy port and
+ * bad options fail fast with a clear message.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { describe, it } from "node:test";
+import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
+
+const root = resolve(import.meta.dirname, "../..");
+const CLI = join(root, "relayer", "cli", "main.ts");
+
+function runDevnet(args: string[]) {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, "devnet", "--no-compile", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const lines: string[] = [];
+  const waiters: (() => void)[] = [];
+  let stderr = "";
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on("line", (line) => {
+    lines.push(line);
+    for (const wake of waiters) wake();
+  });
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const waitForLine = (pattern: RegExp, timeoutMs: number): Promise<string> =>
+    new Promise((resolveLine, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no line ${pattern} after ${timeoutMs} ms:\n${lines.join("\n")}\n${stderr}`)), timeoutMs);
+      const check = (): void => {
+        const found = lines.find((l) => pattern.test(l));
+        if (found === undefined) return;
+        clearTimeout(timer);
+        resolveLine(found);
+      };
+      waiters.push(check);
+      check();
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`devnet exited with ${code} before ${pattern}:\n${lines.join("\n")}\n${stderr}`));
+      });
+    });
+  return { child, lines, exited, waitForLine, stderr: () => stderr };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("mpc-relay devnet", () => {
+  it("runs the demo both ways, then stops every process on Ctrl-C", { timeout: 240_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mpc-devnet-cli-"));
+    const ports = [await freePort(), await freePort()];
+    const run = runDevnet(["--dir", dir, "--ports", ports.join(","), "--block-time", "500", "--log-level", "warn"]);
+    try {
+      await run.waitForLine(/press Ctrl-C/, 200_000);
+      const output = run.lines.join("\n");
+      assert.match(output, /a -> b {2}ping message 0x[0-9a-f]{64}/);
+      assert.match(output, /b -> a {2}pong message 0x[0-9a-f]{64}/);
+      assert.equal(output.match(/delivered {2}tx 0x[0-9a-f]{64}/g)?.length, 2, "both demo messages arrive, each with its delivery tx");
+      assert.match(output, /TargetGateway\.setRelay\(0x[0-9a-fA-F]{40}\) {2}tx 0x[0-9a-f]{64}/);
+      assert.match(output, /has received 1 pong/);
+      const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
+      assert.equal(pids.length, 2 + 5 + 1, "two chains, five nodes and the relayer");
+      assert.ok(pids.every(alive), "all devnet processes run until Ctrl-C");
+
+      run.child.kill("SIGINT");
+      assert.equal(await run.exited, 0);
+      assert.match(run.lines.join("\n"), /all devnet processes stopped/);
+      assert.deepEqual(pids.filter(alive), [], "no process outlives the devnet");
+      for (const port of ports) await assertPortFree(port, "chain RPC after shutdown");
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("names a busy chain port and bad options instead of starting", { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mpc-devnet-cli-"));
+    const busy: Server = createServer();
+    const busyPort = await new Promise<number>((r) => busy.listen(0, "127.0.0.1", () => r((busy.address() as { port: number }).port)));
+    try {
+      const taken = runDevnet(["--dir", dir, "--ports", `${busyPort},${await freePort()}`]);
+      assert.equal(await taken.exited, 1);
+      assert.match(taken.lines.join("\n"), new RegExp(`port ${busyPort} on 127\\.0\\.0\\.1 \\(chain a RPC\\) is already in use`));
+
+      const badThreshold = runDevnet(["--dir", dir, "--nodes", "5", "--threshold", "6"]);
+      assert.equal(await badThreshold.exited, 1);
+      assert.match(badThreshold.lines.join("\n") + badThreshold.stderr(), /--threshold must be an integer in \[2, nodes=5\]/);
+    } finally {
+      busy.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
