@@ -87,6 +87,7 @@ class Engine implements Relayer {
       const client = createPublicClient({
         transport: fallback(chain.rpcUrls.map((url) => http(url, { timeout: 10_000, retryCount: 1 }))),
         pollingInterval: Math.min(chain.pollIntervalMs, 1_000),
+        cacheTime: 0,
       }) as PublicClient;
       const chainId = await client.getChainId();
       if (chainId !== chain.chainId) throw new Error(`chain "${chain.name}": RPC serves chain id ${chainId}, config says ${chain.chainId}`);

@@ -48,7 +48,8 @@ export class ChainReader {
     this.sourceGateway = getAddress(config.sourceGateway);
     this.targetGateway = getAddress(config.targetGateway);
     this.clients = config.rpcUrls.map(
-      (url) => createPublicClient({ transport: http(url, { timeout: config.rpcTimeoutMs, retryCount: 1 }) }) as PublicClient,
+      // cacheTime 0: a cached block number would make a fresh log look unconfirmed (or hide it).
+      (url) => createPublicClient({ transport: http(url, { timeout: config.rpcTimeoutMs, retryCount: 1 }), cacheTime: 0 }) as PublicClient,
     );
   }
 
@@ -91,8 +92,13 @@ export class ChainReader {
     const results = new Map<Hex, QuorumResult<MessageObservation>>();
     const wanted = ids.filter((id) => {
       const cached = this.finalCache.get(id);
-      if (cached !== undefined) results.set(id, { agreed: cached, answers: [] });
-      return cached === undefined;
+      // Coordinates, when given, must name the cached log too: a request is judged as it was made.
+      const usable =
+        cached !== undefined &&
+        (coordinates === undefined ||
+          (cached.txHash.toLowerCase() === coordinates.txHash.toLowerCase() && (coordinates.logIndex === undefined || cached.logIndex === coordinates.logIndex)));
+      if (usable) results.set(id, { agreed: cached, answers: [] });
+      return !usable;
     });
     if (wanted.length === 0) return results;
     const perClient = await Promise.all(

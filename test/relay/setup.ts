@@ -1,0 +1,67 @@
+/**
+ * One shared environment for the relay tests: chains A (31337, 2 confirmations, read by the nodes
+ * through two honest endpoints and one poisoned one, quorum 2) and B (31338, 1 confirmation), and a
+ * 3-node MPC network (threshold 2) whose relay key both TargetGateways trust.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { Cluster } from "../node/cluster.ts";
+import { setRelay, startChain, startRpcProxy, type TestChain } from "./fixture.ts";
+
+export const CHAIN_A = 31337;
+export const CHAIN_B = 31338;
+export const CONFIRMATIONS_A = 2;
+export const KEY_ID = "relay";
+
+export interface Env {
+  a: TestChain;
+  b: TestChain;
+  cluster: Cluster;
+  relayAddress: Address;
+  /** The lie the poisoned endpoint of chain A tells, set per test. */
+  poison: { rewrite: ((method: string, params: unknown[], result: unknown) => unknown) | null };
+  poisonedUrl: string;
+  honestProxyUrl: string;
+  allowedRelay: Address;
+  close(): Promise<void>;
+}
+
+export async function createEnv(): Promise<Env> {
+  const a = await startChain(CHAIN_A, CHAIN_B, zeroAddress);
+  const b = await startChain(CHAIN_B, CHAIN_A, zeroAddress);
+  const poison: Env["poison"] = { rewrite: null };
+  const honest = await startRpcProxy(a.rpcUrl);
+  const poisoned = await startRpcProxy(a.rpcUrl, (method, params, result) => (poison.rewrite === null ? result : poison.rewrite(method, params, result)));
+  const allowedRelay = getAddress("0x00000000000000000000000000000000000a110e");
+  const cluster = await Cluster.create({ size: 3, presignPoolSize: 2, logLevel: "info" });
+  for (const node of cluster.nodes.values()) {
+    const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
+    config.chains = [
+      { chainId: CHAIN_A, rpcUrls: [a.rpcUrl, honest.url, poisoned.url], quorum: 2, confirmations: CONFIRMATIONS_A, sourceGateway: a.source, targetGateway: a.target, fromBlock: a.deployBlock },
+      { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], confirmations: 1, sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
+    ];
+    config.allowedRelays = [allowedRelay];
+    config.policy = { relayTransactionTargets: { [String(CHAIN_A)]: [a.target], [String(CHAIN_B)]: [b.target] }, maxFeeWei: "1000000000000000000" };
+    await writeFile(node.configPath, JSON.stringify(config, null, 2));
+  }
+  await cluster.startAll();
+  const { key } = await cluster.client(1).keygen(KEY_ID, 2);
+  const relayAddress = getAddress(key.address as Hex);
+  await setRelay(a, relayAddress);
+  await setRelay(b, relayAddress);
+  return {
+    a,
+    b,
+    cluster,
+    relayAddress,
+    poison,
+    poisonedUrl: poisoned.url,
+    honestProxyUrl: honest.url,
+    allowedRelay,
+    async close() {
+      await cluster.destroy();
+      await Promise.all([honest.close(), poisoned.close()]);
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * Node-side validation with real signer-node processes reading real (Hardhat) chains over JSON-RPC:
+ * a node signs only a message its RPC quorum shows SourceGateway emitted, final, for a known target.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  encodeAbiParameters,
+  encodeEventTopics,
+  getAddress,
+  keccak256,
+  recoverAddress,
+  toHex,
+  type Address,
+  type Hex,
+} from "viem";
+import { NodeApiError } from "../../relayer/cli/client.ts";
+import { ChainReader } from "../../relayer/node/chain/reader.ts";
+import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
+import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
+import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
+import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, type Env } from "./setup.ts";
+import type { TestChain } from "./fixture.ts";
+
+function sdk(chain: TestChain): MpcRelayClient {
+  return new MpcRelayClient({ source: { publicClient: chain.publicClient, walletClient: chain.wallet as never, gateway: chain.source } });
+}
+
+async function send(chain: TestChain, dstChainId: number, receiver: Address, payload: Hex): Promise<SentMessageInfo> {
+  return sdk(chain).send({ dstChainId, receiver, payload, gasLimit: 200_000n });
+}
+
+/** Expects every node, asked as coordinator, to refuse `request` with a reason matching `reason`. */
+async function refusedByAll(env: Env, request: Record<string, unknown>, reason: RegExp): Promise<void> {
+  for (const index of env.cluster.nodes.keys()) {
+    await assert.rejects(env.cluster.client(index).sign(KEY_ID, request), (error: unknown) => {
+      assert.ok(error instanceof NodeApiError, String(error));
+      assert.equal(error.status, 422, error.message);
+      assert.match(error.message, reason);
+      return true;
+    });
+  }
+}
+
+function attestation(sent: SentMessageInfo, target: Address, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: "messageAttestation",
+    srcChainId: Number(sent.message.srcChainId),
+    messageId: sent.messageId,
+    txHash: sent.txHash,
+    dstChainId: Number(sent.message.dstChainId),
+    targetGateway: target,
+    ...extra,
+  };
+}
+
+/** The MessageSent log a lying endpoint shows for `forged`, dressed in a real log's coordinates. */
+function forgedLog(chain: TestChain, forged: Message, real: { blockNumber: Hex; blockHash: Hex; transactionHash: Hex; logIndex: Hex; transactionIndex: Hex }) {
+  const event = sourceGatewayAbi.find((i) => i.type === "event" && i.name === "MessageSent")!;
+  if (event.type !== "event") throw new Error("abi");
+  const topics = encodeEventTopics({ abi: sourceGatewayAbi, eventName: "MessageSent", args: { messageId: messageId(forged), dstChainId: forged.dstChainId, sender: forged.sender } });
+  const data = encodeAbiParameters(event.inputs.filter((i) => !i.indexed), [forged, 10n ** 15n] as never);
+  return { address: chain.source, topics, data, removed: false, ...real };
+}
+
+describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000 }, () => {
+  let env: Env;
+  before(async () => {
+    env = await createEnv();
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  it("signs a final message it re-derived, over the EIP-712 digest of the target", async () => {
+    const sent = await send(env.b, CHAIN_A, env.a.probe, "0x01");
+    const view = await env.cluster.client(2).sign(KEY_ID, attestation(sent, env.a.target));
+    assert.equal(view.digest, messageDigest(sent.message, env.a.target));
+    assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature }), env.relayAddress);
+    // Named by id only (no tx hash): the nodes search the gateway's logs themselves.
+    const byId = await env.cluster.client(3).sign(KEY_ID, { ...attestation(sent, env.a.target), txHash: undefined });
+    assert.equal(byId.digest, view.digest);
+  });
+
+  it("refuses, at every node, a message that was never sent and one with altered fields", async () => {
+    const sent = await send(env.b, CHAIN_A, env.a.probe, "0x02");
+    const neverSent = messageId({ ...sent.message, payload: "0x03" });
+    await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent, txHash: undefined }), /was not sent by SourceGateway/);
+    await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent }), /was not sent by SourceGateway/);
+    await refusedByAll(env, attestation(sent, env.b.target, { dstChainId: CHAIN_B }), /goes to chain 31337, not 31338/);
+    await refusedByAll(env, attestation(sent, env.b.target), /not the configured TargetGateway/);
+    await refusedByAll(env, attestation(sent, env.a.target, { srcChainId: 5 }), /source chain 5 is not configured/);
+    const other = await send(env.b, CHAIN_A, env.a.probe, "0x04");
+    await refusedByAll(env, attestation(sent, env.a.target, { txHash: other.txHash }), /was not sent.*in tx/);
+  });
+
+  it("refuses a message that is not final yet, then signs it once it is", async () => {
+    const sent = await send(env.a, CHAIN_B, env.b.probe, "0x05");
+    await refusedByAll(env, attestation(sent, env.b.target), /not final yet \(1 of 2 confirmations\)/);
+    await env.a.mine(1);
+    const view = await env.cluster.client(1).sign(KEY_ID, attestation(sent, env.b.target));
+    assert.equal(await recoverAddress({ hash: messageDigest(sent.message, env.b.target), signature: view.signature }), env.relayAddress);
+  });
+
+  it("does not let one poisoned RPC endpoint out of three make a node sign", async () => {
+    const real = await send(env.a, CHAIN_B, env.b.probe, "0x06");
+    await env.a.mine(2);
+    const forged: Message = { ...real.message, payload: toHex("mint 1000000 to the attacker") };
+    const forgedId = messageId(forged);
+    const receipt = await env.a.publicClient.getTransactionReceipt({ hash: real.txHash });
+    const realLog = receipt.logs.find((l) => getAddress(l.address) === getAddress(env.a.source))!;
+    const coordinates = {
+      blockNumber: toHex(realLog.blockNumber),
+      blockHash: realLog.blockHash,
+      transactionHash: realLog.transactionHash,
+      logIndex: toHex(realLog.logIndex),
+      transactionIndex: toHex(realLog.transactionIndex),
+    };
+    env.poison.rewrite = (method, params, result) => {
+      if (method === "eth_getLogs") {
+        const filter = params[0] as { topics?: (Hex | Hex[] | null)[] };
+        const wanted = [filter.topics?.[1] ?? []].flat();
+        return wanted.includes(forgedId) ? [...(result as unknown[]), forgedLog(env.a, forged, coordinates)] : result;
+      }
+      if (method === "eth_getTransactionReceipt" && (params[0] as string).toLowerCase() === real.txHash.toLowerCase()) {
+        return { ...(result as object), logs: [forgedLog(env.a, forged, coordinates)] };
+      }
+      return result;
+    };
+    try {
+      // The lie is convincing on its own: a reader trusting only the poisoned endpoint sees the forgery as final.
+      const chainA = { chainId: CHAIN_A, sourceGateway: env.a.source, targetGateway: env.a.target, confirmations: 2 };
+      const gullible = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.poisonedUrl] }));
+      assert.equal((await gullible.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "final");
+      const careful = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.honestProxyUrl, env.poisonedUrl], quorum: 2 }));
+      assert.equal((await careful.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "absent");
+
+      const forgedRequest = { type: "messageAttestation", srcChainId: CHAIN_A, messageId: forgedId, dstChainId: CHAIN_B, targetGateway: env.b.target };
+      await refusedByAll(env, forgedRequest, /was not sent by SourceGateway/);
+      await refusedByAll(env, { ...forgedRequest, txHash: real.txHash }, /was not sent by SourceGateway/);
+      // The honest majority still lets the real message through.
+      const view = await env.cluster.client(3).sign(KEY_ID, attestation(real, env.b.target));
+      assert.equal(view.digest, messageDigest(real.message, env.b.target));
+    } finally {
+      env.poison.rewrite = null;
+    }
+  });
+
+  it("signs a batch root over re-derived messages and refuses a batch with a forged member", async () => {
+    const sent = [];
+    for (let i = 0; i < 3; i++) sent.push(await send(env.b, CHAIN_A, env.a.probe, toHex(`batch ${i}`)));
+    const ids = sent.map((s) => s.messageId);
+    const request = { type: "batchAttestation", srcChainId: CHAIN_B, messageIds: ids, dstChainId: CHAIN_A, targetGateway: env.a.target };
+    const view = await env.cluster.client(1).sign(KEY_ID, request);
+    const batch = new MessageBatch(sent.map((s) => s.message));
+    assert.equal(view.digest, batchDigest(batch.root, CHAIN_A, env.a.target));
+    assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature }), env.relayAddress);
+    const forgedId = messageId({ ...sent[0]!.message, gasLimit: 1_999_999n });
+    await refusedByAll(env, { ...request, messageIds: [...ids, forgedId] }, /was not sent by SourceGateway/);
+  });
+
+  it("signs a relay rotation only to a known relay at the gateway's current nonce", async () => {
+    const nonce = await env.b.publicClient.readContract({ address: env.b.target, abi: targetGatewayAbi, functionName: "rotationNonce" });
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const rotation = { type: "relayRotation", chainId: CHAIN_B, targetGateway: env.b.target, newRelay: env.allowedRelay, nonce: nonce.toString(), deadline: deadline.toString() };
+    await refusedByAll(env, { ...rotation, newRelay: getAddress(keccak256("0x01").slice(0, 42)) }, /neither a READY key of this node nor an allowed relay/);
+    await refusedByAll(env, { ...rotation, nonce: (nonce + 1n).toString() }, /is not the gateway's current nonce/);
+    await refusedByAll(env, { ...rotation, targetGateway: env.a.target }, /not the configured TargetGateway/);
+    const view = await env.cluster.client(2).sign(KEY_ID, rotation);
+    assert.equal(view.digest, relayRotationDigest({ newRelay: env.allowedRelay, nonce, deadline }, CHAIN_B, env.b.target));
+    // The gateway would accept it (simulated only, so the other tests keep their relay).
+    await env.b.publicClient.simulateContract({
+      address: env.b.target,
+      abi: targetGatewayAbi,
+      functionName: "rotateRelay",
+      args: [env.allowedRelay, deadline, view.signature],
+      account: env.b.deployer,
+    });
+  });
+});
