@@ -24,9 +24,12 @@ interface ITargetGateway {
     // solhint-disable-next-line gas-indexed-events
     event RelayChanged(address indexed previousRelay, address indexed newRelay, uint64 previousRelayExpiresAt);
 
-    /// @notice Deliveries and retries were stopped by `account` (OpenZeppelin Pausable's event).
+    // Same signatures as OpenZeppelin Pausable's events, so pause monitors work unchanged.
+    /// @notice Deliveries and retries were stopped by `account`.
+    // solhint-disable-next-line gas-indexed-events
     event Paused(address account);
     /// @notice Deliveries and retries resumed by `account`.
+    // solhint-disable-next-line gas-indexed-events
     event Unpaused(address account);
 
     /// @notice The gateway is paused.
