@@ -228,6 +228,13 @@ export class KeyStore {
     await this.db.put(id, JSON.stringify(stored));
   }
 
+  async getPresign(keyId: string, presignId: string): Promise<PresignRecord | null> {
+    const text = await this.db.get(`presig/${keyId}/${presignId}`);
+    if (text === undefined) return null;
+    const { data: _sealed, ...record } = JSON.parse(text) as StoredPresign;
+    return record;
+  }
+
   async listPresigns(keyId: string): Promise<PresignRecord[]> {
     const out: PresignRecord[] = [];
     for await (const value of this.db.values({ gte: `presig/${keyId}/`, lt: `presig/${keyId}0` })) {

@@ -9,7 +9,7 @@ import { toHex } from "./frames.ts";
 import type { KeyRecord, KeyStore } from "./keystore.ts";
 import type { Logger } from "./log.ts";
 import type { NodeMetrics } from "./metrics.ts";
-import type { PresignPool } from "./pool.ts";
+import type { PoolEntry, PresignPool } from "./pool.ts";
 import { SessionFailed, type SessionManager, type SignResult } from "./sessions.ts";
 import type { ShareFacts } from "./protocols.ts";
 
@@ -55,6 +55,7 @@ class Slots {
 
 export class NodeService {
   private readonly signSlots: Slots;
+  private readonly onlineSlots: Slots;
 
   constructor(
     readonly self: PartyIndex,
@@ -69,6 +70,7 @@ export class NodeService {
     maxConcurrentSigns: number,
   ) {
     this.signSlots = new Slots(maxConcurrentSigns);
+    this.onlineSlots = new Slots(maxConcurrentSigns * 8);
   }
 
   keygen(keyId: string, threshold: number, parties?: PartyIndex[]): Promise<KeyRecord> {
@@ -103,22 +105,24 @@ export class NodeService {
    * starve the rounds already running into timeouts.
    */
   async sign(keyId: string, request: unknown): Promise<SignResponse> {
-    await this.signSlots.acquire();
+    // An online round costs little CPU, so presigned requests get more slots than full signing.
+    const entry = this.pool.take(keyId);
+    const slots = entry === null ? this.signSlots : this.onlineSlots;
+    await slots.acquire();
     try {
-      return await this.signNow(keyId, request);
+      return await this.signNow(keyId, request, entry);
     } finally {
-      this.signSlots.release();
+      slots.release();
     }
   }
 
   /** True while this node coordinates or queues signing work (the pool refills only when idle). */
   get signingBusy(): boolean {
-    return this.signSlots.busy;
+    return this.signSlots.busy || this.onlineSlots.busy;
   }
 
-  private async signNow(keyId: string, request: unknown): Promise<SignResponse> {
+  private async signNow(keyId: string, request: unknown, entry: PoolEntry | null): Promise<SignResponse> {
     const type = typeof request === "object" && request !== null && "type" in request ? String(request.type) : "unknown";
-    const entry = this.pool.take(keyId);
     let result: SignResult;
     try {
       if (entry !== null) {

@@ -261,7 +261,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         this.onDone(session, from, body.ok, body.detail);
         return;
       case "abort":
-        if (from === session.coordinator) void this.fail(session, `aborted by the coordinator: ${body.reason}`, false);
+        if (from === session.coordinator) void this.fail(session, `aborted by the coordinator: ${body.reason}`, false, null, body.reason === "not selected");
         return;
     }
   }
@@ -317,7 +317,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       await this.onStart(session, participants, dealers);
       await finished;
       // Wait for every participant's `done` (they persist their results), bounded by a round timeout.
-      const doneDeadline = Date.now() + this.roundTimeout(session);
+      // A signature needs no confirmations: ours is complete and verified, and nobody persists anything.
+      const doneDeadline = operation === "sign" && session.failure === null ? Date.now() : Date.now() + this.roundTimeout(session);
       while (session.failure === null && participants.some((p) => p !== this.self && !coord.done.has(p)) && Date.now() < doneDeadline) {
         await this.waitForWake(coord, doneDeadline - Date.now());
       }
@@ -330,7 +331,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         throw new SessionFailed(`${operation} failed: ${session.failure}`, absentees);
       }
       const missing = participants.filter((p) => p !== this.self && !coord.done.has(p));
-      if (missing.length > 0) {
+      if (missing.length > 0 && operation !== "sign") {
         // Our own instance finished, so the protocol completed; a missing confirmation is still an absence.
         await this.recordAbsence(session, missing);
       }
@@ -444,8 +445,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         const { digest } = await this.validators.digestFor(params.request, { keyId, address: ready.address ?? "" });
         session.digest = digest;
         if (params.presignId !== null) {
-          const presign = (await this.store.listPresigns(keyId)).find((p) => p.presignId === params.presignId);
-          if (presign === undefined || presign.consumed) throw new Error(`presignature ${params.presignId} unavailable`);
+          const presign = await this.store.getPresign(keyId, params.presignId);
+          if (presign === null || presign.consumed) throw new Error(`presignature ${params.presignId} unavailable`);
           if (presign.owner !== session.coordinator) throw new Error("presignature belongs to another coordinator");
         }
         return;
@@ -516,7 +517,6 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         if (params.presignId !== null) {
           // Marked consumed on disk before our online partial can leave this node.
           const bytes = await this.store.consumePresign(keyId, params.presignId, signers);
-          this.onKeyChanged(keyId);
           const presignature = this.suite.decodePresignature(bytes);
           bytes.fill(0);
           return this.suite.onlineSign({ sessionId, keyId, presignature, digest: session.digest! });
@@ -692,12 +692,14 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   }
 
   /** Ends a session that failed here; a keyGen's PENDING key becomes ERROR. */
-  private async fail(session: Session, reason: string, report: boolean, culprit: PartyIndex | null = null): Promise<void> {
+  private async fail(session: Session, reason: string, report: boolean, culprit: PartyIndex | null = null, quiet = false): Promise<void> {
     if (session.state === "closed" || session.failure !== null) return;
     session.failure = reason;
     session.state = "closed";
     if (session.timer !== null) clearTimeout(session.timer);
-    this.log.warn("session failed", { sessionId: session.id, keyId: session.keyId, operation: session.params.operation, reason, culprit });
+    const fields = { sessionId: session.id, keyId: session.keyId, operation: session.params.operation, reason, culprit };
+    if (quiet) this.log.debug("session released", fields);
+    else this.log.warn("session failed", fields);
     if (session.params.operation === "keygen" || (session.params.operation === "reshare" && !session.params.oldParties.includes(this.self))) {
       await this.store.markError(session.keyId, session.id, reason);
     }

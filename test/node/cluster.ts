@@ -23,6 +23,8 @@ export interface ClusterOptions {
   /** Indices that get a config but are not started (e.g. a future committee member). */
   dormant?: number[];
   presignPoolSize?: number;
+  /** Per-node overrides of presignPoolSize. */
+  presignPoolSizeFor?: Record<number, number>;
   roundMs?: number;
   keygenRoundMs?: number;
   prepareMs?: number;
@@ -117,7 +119,7 @@ export class Cluster {
       httpPort: node.httpPort,
       peers,
       timeouts: { prepareMs: o.prepareMs ?? 4_000, roundMs: o.roundMs ?? 8_000, keygenRoundMs: o.keygenRoundMs ?? 20_000 },
-      presignPoolSize: o.presignPoolSize ?? 0,
+      presignPoolSize: o.presignPoolSizeFor?.[node.index] ?? o.presignPoolSize ?? 0,
       signAttempts: 3,
       // Tests trade scrypt cost for speed; the product default is 2^17.
       kdfLog2N: 14,
