@@ -29,8 +29,9 @@ import {MessageLib} from "./MessageLib.sol";
 ///      Pause: same events and errors as OpenZeppelin's Pausable, but the flag shares the relay's storage slot,
 ///      because every delivery reads both and a separate cold slot would cost each message 2,100 gas.
 contract TargetGateway is ITargetGateway, Ownable2Step {
-    /// @dev Gas kept back between the gas check and the CALL opcode, so the callee always gets gasLimit.
-    uint256 private constant CALL_RESERVE = 5_000;
+    /// @dev Gas kept back between the gas check and the CALL opcode (a few stack operations and the CALL's
+    ///      warm-account cost), so the callee always gets its full gasLimit.
+    uint256 private constant CALL_RESERVE = 1_000;
     /// @dev Longest revert reason copied into MessageFailed, so a receiver cannot bloat the event.
     uint256 private constant MAX_REASON_BYTES = 256;
 
@@ -120,12 +121,13 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     /// @dev The receiver gets all gas the caller supplies; if it reverts again the whole call reverts and the
     ///      message stays Failed, so a retry with too little gas costs the retrier only.
     function retryMessage(MessageLib.Message calldata message) external {
-        _activeRelay();
+        if (_current.paused) revert EnforcedPause();
         bytes32 id = MessageLib.messageIdCalldata(message);
         if (_failed[id] != FailedState.Failed) revert NotFailed(id);
         delete _failed[id];
-        (bool ok, bytes memory reason) = _callReceiver(message, gasleft());
-        if (!ok) revert RetryFailed(id, reason);
+        address receiver = message.receiver;
+        if (receiver.code.length == 0) revert RetryFailed(id, "");
+        if (!_call(receiver, gasleft(), _encodeOnMessage(message))) revert RetryFailed(id, _revertReason());
         emit MessageDelivered(id);
     }
 
@@ -255,61 +257,70 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         return true;
     }
 
+    /// @dev First delivery: the receiver gets exactly message.gasLimit. The gas check sits right before the
+    ///      CALL (after the receiver's account is loaded and the calldata is built, whose cost grows with the
+    ///      payload), so no submitter can hand the receiver less and have its failure recorded.
+    ///      A receiver without code fails, so a message to a not-yet-deployed contract can be retried later.
     function _deliver(MessageLib.Message calldata message, bytes32 id) private {
-        uint256 required = (uint256(message.gasLimit) * 64) / 63 + CALL_RESERVE;
-        if (gasleft() < required) revert InsufficientGas(required, gasleft());
-        (bool ok, bytes memory reason) = _callReceiver(message, message.gasLimit);
+        address receiver = message.receiver;
+        bool ok;
+        bytes memory reason;
+        if (receiver.code.length != 0) {
+            bytes memory data = _encodeOnMessage(message);
+            uint256 gasLimit = message.gasLimit;
+            uint256 required = (gasLimit * 64) / 63 + CALL_RESERVE;
+            if (gasleft() < required) revert InsufficientGas(required, gasleft());
+            ok = _call(receiver, gasLimit, data);
+            if (!ok) reason = _revertReason();
+        }
         if (ok) {
             emit MessageDelivered(id);
         } else {
             _failed[id] = FailedState.Failed;
-            emit MessageFailed(id, message.srcChainId, message.receiver, reason);
+            emit MessageFailed(id, message.srcChainId, receiver, reason);
         }
     }
 
-    /// @dev Calls onMessage without copying more than MAX_REASON_BYTES of return data (no return-data bomb).
-    ///      A receiver without code fails, so a message to a not-yet-deployed contract can be retried later.
-    function _callReceiver(MessageLib.Message calldata message, uint256 gasToForward)
-        private
-        returns (bool ok, bytes memory reason)
-    {
-        address receiver = message.receiver;
-        if (receiver.code.length == 0) return (false, reason);
-        ok = _callOnMessage(receiver, gasToForward, message.srcChainId, message.sender, message.payload);
-        if (!ok) {
-            uint256 size;
-            assembly ("memory-safe") {
-                size := returndatasize()
-            }
-            if (size > MAX_REASON_BYTES) size = MAX_REASON_BYTES;
-            reason = new bytes(size);
-            assembly ("memory-safe") {
-                returndatacopy(add(reason, 0x20), 0, size)
-            }
-        }
-    }
-
-    /// @dev receiver.onMessage{gas: gasToForward}(srcChainId, sender, payload), its calldata built in free
-    ///      memory without allocating (it is dead once the call returns) and its return data not copied.
-    function _callOnMessage(
-        address receiver,
-        uint256 gasToForward,
-        uint64 srcChainId,
-        address sender,
-        bytes calldata payload
-    ) private returns (bool ok) {
+    /// @dev abi.encodeCall(IMessageReceiver.onMessage, (srcChainId, sender, payload)), the payload copied
+    ///      straight from calldata.
+    function _encodeOnMessage(MessageLib.Message calldata message) private pure returns (bytes memory data) {
+        uint64 srcChainId = message.srcChainId;
+        address sender = message.sender;
+        bytes calldata payload = message.payload;
         bytes4 selector = IMessageReceiver.onMessage.selector;
         assembly ("memory-safe") {
-            let ptr := mload(0x40)
-            mstore(ptr, selector)
-            mstore(add(ptr, 0x04), srcChainId)
-            mstore(add(ptr, 0x24), sender)
-            mstore(add(ptr, 0x44), 0x60)
-            mstore(add(ptr, 0x64), payload.length)
+            data := mload(0x40)
             let padded := and(add(payload.length, 0x1f), not(0x1f))
-            mstore(add(add(ptr, 0x64), padded), 0)
-            calldatacopy(add(ptr, 0x84), payload.offset, payload.length)
-            ok := call(gasToForward, receiver, 0, ptr, add(0x84, padded), 0, 0)
+            let size := add(0x84, padded)
+            mstore(data, size)
+            mstore(add(data, 0x20), selector)
+            mstore(add(data, 0x24), srcChainId)
+            mstore(add(data, 0x44), sender)
+            mstore(add(data, 0x64), 0x60)
+            mstore(add(data, 0x84), payload.length)
+            mstore(add(add(data, 0x84), padded), 0)
+            calldatacopy(add(data, 0xa4), payload.offset, payload.length)
+            mstore(0x40, add(add(data, 0x20), size))
+        }
+    }
+
+    /// @dev CALL without copying return data (no return-data bomb); see _revertReason.
+    function _call(address receiver, uint256 gasToForward, bytes memory data) private returns (bool ok) {
+        assembly ("memory-safe") {
+            ok := call(gasToForward, receiver, 0, add(data, 0x20), mload(data), 0, 0)
+        }
+    }
+
+    /// @dev The last call's revert data, cut to MAX_REASON_BYTES so a receiver cannot bloat events or errors.
+    function _revertReason() private pure returns (bytes memory reason) {
+        uint256 size;
+        assembly ("memory-safe") {
+            size := returndatasize()
+        }
+        if (size > MAX_REASON_BYTES) size = MAX_REASON_BYTES;
+        reason = new bytes(size);
+        assembly ("memory-safe") {
+            returndatacopy(add(reason, 0x20), 0, size)
         }
     }
 

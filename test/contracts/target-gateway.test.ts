@@ -106,6 +106,32 @@ describe("TargetGateway", () => {
       assert.ok(gasAtEntry <= 150_000n && gasAtEntry > 148_000n, `receiver saw ${gasAtEntry}`);
     });
 
+    it("guarantees the full gas limit with a large payload, even at the least gas that succeeds", async () => {
+      const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
+      await probe.write.setMode([3]);
+      const gasLimit = 300_000n;
+      const message = messageTo(probe.address, { gasLimit, payload: `0x${"5a".repeat(8192)}` });
+      const signature = await signMessage(relay, message, gateway.address);
+      const gas = await publicClient.estimateContractGas({
+        address: gateway.address,
+        abi: gateway.abi,
+        functionName: "receiveMessage",
+        args: [message, signature],
+        account: submitter!.account,
+      });
+      await gateway.write.receiveMessage([message, signature], { gas, account: submitter!.account });
+      assert.equal(await probe.read.received(), 1n);
+      const squeezed = await probe.read.lastGasAtEntry();
+      // Reference: the same payload delivered with plenty of gas. The receiver's own dispatch costs the same
+      // in both, so equal readings mean it was handed the same, full gas limit.
+      const reference = messageTo(probe.address, { nonce: 1n, gasLimit, payload: message.payload });
+      await gateway.write.receiveMessage([reference, await signMessage(relay, reference, gateway.address)], {
+        gas: 5_000_000n,
+      });
+      assert.equal(squeezed, await probe.read.lastGasAtEntry());
+      assert.ok(squeezed > gasLimit - 2_000n && squeezed < gasLimit);
+    });
+
     it("keeps channels apart: the same nonce from another source gateway or chain is a new message", async () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const variants = [

@@ -6,13 +6,14 @@ import {MessageReceiverBase} from "../../gateway/MessageReceiverBase.sol";
 import {ITargetGateway} from "../../interfaces/ITargetGateway.sol";
 
 /// @title ProbeReceiver
-/// @notice Test receiver: records each delivery and can be told to revert or to burn all its gas.
+/// @notice Test receiver: records each delivery (or only counts it) and can be told to revert or burn all its gas.
 contract ProbeReceiver is MessageReceiverBase {
     /// @notice Behaviour of the next deliveries.
     enum Mode {
         Accept,
         Revert,
-        BurnGas
+        BurnGas,
+        CountOnly
     }
 
     /// @notice Current behaviour.
@@ -57,10 +58,11 @@ contract ProbeReceiver is MessageReceiverBase {
             }
         }
         ++received;
+        lastGasAtEntry = gasAtEntry;
+        if (mode == Mode.CountOnly) return;
         lastSrcChainId = srcChainId;
         lastSender = sender;
         lastPayload = payload;
-        lastGasAtEntry = gasAtEntry;
         emit Received(srcChainId, sender, payload, gasAtEntry);
     }
 }
