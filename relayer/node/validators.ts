@@ -4,12 +4,13 @@
  * There is no "sign these 32 bytes" request: each node rebuilds the digest
  * from a typed request after its own checks. Types whose check needs a chain
  * (message and batch attestations, relay rotation) get their validators from
- * the relayer, which registers them with chain access; until then the node
- * refuses those types. The relay-address transaction needs no chain: it is
+ * the relayer, which builds them here from its chain access (SourceChainView,
+ * RotationAuthority) and registers them; until then the node refuses those types. The relay-address transaction needs no chain: it is
  * checked against the operator's policy.
  */
 import { z } from "zod";
-import { getAddress, keccak256, serializeTransaction, type Hex } from "viem";
+import { getAddress, keccak256, serializeTransaction, type Address, type Hex } from "viem";
+import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../sdk/message.ts";
 import type { NodeConfig } from "./config.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
@@ -134,6 +135,88 @@ export function relayTransactionValidator(policy: NodeConfig["policy"]): SignVal
         maxPriorityFeePerGas,
       });
       return new Uint8Array(Buffer.from(keccak256(serialized).slice(2), "hex"));
+    },
+  };
+}
+
+const toBytes = (hex: Hex): Uint8Array => new Uint8Array(Buffer.from(hex.slice(2), "hex"));
+
+/** What a node reads from chains, through its own RPC endpoints, to attest (the relayer implements it with viem). */
+export interface SourceChainView {
+  /**
+   * The message a SourceGateway on `srcChainId` emitted with this id, once it
+   * has the configured confirmations; null when unknown or not final yet.
+   */
+  finalizedMessage(srcChainId: number, id: Hex, hint: { txHash?: Hex; logIndex?: number }): Promise<Message | null>;
+  /** The TargetGateway this network serves on `chainId`, or null. */
+  targetGateway(chainId: number): Address | null;
+}
+
+/** Whether governance authorised a relay rotation (e.g. the staking contract's new committee key). */
+export interface RotationAuthority {
+  rotationAuthorized(chainId: number, targetGateway: Address, rotation: { newRelay: Address; nonce: bigint; deadline: bigint }): Promise<boolean>;
+}
+
+function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: number, requested: string): Address {
+  const target = chains.targetGateway(chainId);
+  if (target === null || getAddress(target) !== getAddress(requested)) {
+    throw new RequestRejected(`${requested} is not the target gateway this network serves on chain ${chainId}`);
+  }
+  return getAddress(target);
+}
+
+async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: { txHash?: Hex; logIndex?: number }): Promise<Message> {
+  const message = await chains.finalizedMessage(srcChainId, id, hint);
+  if (message === null) throw new RequestRejected(`message ${id} on chain ${srcChainId} is not seen final by this node`);
+  // The node re-derives the id and the route from what it read itself.
+  if (messageId(message).toLowerCase() !== id.toLowerCase()) throw new RequestRejected(`message ${id} does not hash to its id`);
+  if (message.srcChainId !== BigInt(srcChainId) || message.dstChainId !== BigInt(dstChainId)) {
+    throw new RequestRejected(`message ${id} goes from chain ${message.srcChainId} to ${message.dstChainId}, not ${srcChainId} to ${dstChainId}`);
+  }
+  return message;
+}
+
+/** One message: final on its source chain, bound for the target this network serves; EIP-712 digest from the SDK. */
+export function messageAttestationValidator(chains: SourceChainView): SignValidator<"messageAttestation"> {
+  return {
+    type: "messageAttestation",
+    async validate(request) {
+      const target = servedTarget(chains, request.dstChainId, request.targetGateway);
+      const hint = { ...(request.txHash ? { txHash: request.txHash as Hex } : {}), ...(request.logIndex !== undefined ? { logIndex: request.logIndex } : {}) };
+      const message = await finalMessage(chains, request.srcChainId, request.messageId as Hex, request.dstChainId, hint);
+      return toBytes(messageDigest(message, target));
+    },
+  };
+}
+
+/** A batch: every message final and bound for the same target; the digest signs the batch's Merkle root. */
+export function batchAttestationValidator(chains: SourceChainView): SignValidator<"batchAttestation"> {
+  return {
+    type: "batchAttestation",
+    async validate(request) {
+      const target = servedTarget(chains, request.dstChainId, request.targetGateway);
+      const messages = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, {})));
+      let batch: MessageBatch;
+      try {
+        batch = new MessageBatch(messages);
+      } catch (error) {
+        throw new RequestRejected(`bad batch: ${(error as Error).message}`);
+      }
+      return toBytes(batchDigest(batch.root, request.dstChainId, target));
+    },
+  };
+}
+
+/** A relay rotation: not expired, authorised by governance on chain; EIP-712 digest from the SDK. */
+export function relayRotationValidator(chains: Pick<SourceChainView, "targetGateway">, authority: RotationAuthority, now: () => number = Date.now): SignValidator<"relayRotation"> {
+  return {
+    type: "relayRotation",
+    async validate(request) {
+      const target = servedTarget(chains, request.chainId, request.targetGateway);
+      const rotation = { newRelay: getAddress(request.newRelay), nonce: BigInt(request.nonce), deadline: BigInt(request.deadline) };
+      if (rotation.deadline * 1000n <= BigInt(now())) throw new RequestRejected("the rotation's deadline has passed");
+      if (!(await authority.rotationAuthorized(request.chainId, target, rotation))) throw new RequestRejected("the rotation is not authorised on chain");
+      return toBytes(relayRotationDigest(rotation, request.chainId, target));
     },
   };
 }
