@@ -1,0 +1,152 @@
+/**
+ * End-to-end benchmark on a real devnet (two hardhat chains with 1-second
+ * blocks, a 3-of-5 MPC network, the relayer; all separate processes):
+ *  - latency: sendMessage mined -> MessageDelivered seen on the target, single
+ *    mode, 1 confirmation, messages both ways at a steady pace; p50 and p95;
+ *  - throughput: batch mode; a burst of messages mined in one block on the
+ *    source, delivered messages per second from that block to the last delivery.
+ * The last line printed is one JSON object with the headline figures.
+ *   npm run bench:e2e [-- --latency-messages 20 --batch-messages 300]
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, mineBlocks, setMining } from "../relayer/devnet/chains.ts";
+import { defaultDevnetOptions, Devnet, type DevnetChain } from "../relayer/devnet/devnet.ts";
+import { deployProbeReceiver, sendMessages, waitForAll, type SentMessage } from "../relayer/devnet/traffic.ts";
+
+const { values } = parseArgs({
+  options: {
+    "latency-messages": { type: "string", default: "20" },
+    "batch-messages": { type: "string", default: "300" },
+    "block-time": { type: "string", default: "1000" },
+    "log-level": { type: "string", default: "warn" },
+    keep: { type: "boolean", default: false },
+  },
+});
+const latencyMessages = Number(values["latency-messages"]);
+const batchMessages = Number(values["batch-messages"]);
+const blockTimeMs = Number(values["block-time"]);
+for (const [name, value] of [
+  ["--latency-messages", latencyMessages],
+  ["--batch-messages", batchMessages],
+  ["--block-time", blockTimeMs],
+] as const)
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer`);
+
+function logLevel(text: string): "debug" | "info" | "warn" | "error" {
+  if (text === "debug" || text === "info" || text === "warn" || text === "error") return text;
+  throw new Error("--log-level must be debug, info, warn or error");
+}
+
+const say = (line: string): void => void process.stdout.write(line + "\n");
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)]!;
+}
+
+/** Sends one message every `paceMs`, alternating directions; returns each one's mined -> delivered latency. */
+async function measureLatency(a: DevnetChain, b: DevnetChain, probes: Map<DevnetChain, `0x${string}`>, count: number, paceMs: number): Promise<number[]> {
+  const inFlight: Promise<number>[] = [];
+  for (let i = 0; i < count; i++) {
+    const [src, dst] = i % 2 === 0 ? [a, b] : [b, a];
+    inFlight.push(
+      sendMessages(src, dst, probes.get(dst)!, 1).then(async ([sent]) => {
+        const seen = await waitForAll(dst, [sent!.messageId], 60_000, 25);
+        return seen.get(sent!.messageId)!.seenAt - sent!.minedAt;
+      }),
+    );
+    await new Promise((r) => setTimeout(r, paceMs));
+  }
+  return Promise.all(inFlight);
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "mpc-bench-e2e-"));
+  const devnet = new Devnet({
+    ...defaultDevnetOptions,
+    dir,
+    chains: [
+      { name: "a", chainId: 31337, port: await freePort() },
+      { name: "b", chainId: 31338, port: await freePort() },
+    ],
+    nodes: 5,
+    threshold: 3,
+    blockTimeMs,
+    automine: false,
+    confirmations: 1,
+    relayerPollMs: 100,
+    batch: { enabled: false, maxMessages: 100, maxWaitMs: 250 },
+    logLevel: logLevel(values["log-level"]),
+    report: (line) => say(`  ${line}`),
+  });
+  const stopOnSignal = (): void => void devnet.stop().then(() => process.exit(130));
+  process.once("SIGINT", stopOnSignal);
+  process.once("SIGTERM", stopOnSignal);
+  process.once("exit", () => devnet.supervisor.killAllNow());
+  try {
+    say(`devnet: 2 chains (${blockTimeMs} ms blocks, 1 confirmation), 3-of-5 MPC network, relayer`);
+    await devnet.start();
+    const [a, b] = devnet.chains as [DevnetChain, DevnetChain];
+    const probes = new Map<DevnetChain, `0x${string}`>();
+    for (const chain of devnet.chains) probes.set(chain, await deployProbeReceiver(chain));
+
+    say("warm-up: 2 messages (presignature pools fill)");
+    await measureLatency(a, b, probes, 2, 0);
+
+    say(`latency: ${latencyMessages} single messages, alternating a->b and b->a, one every 500 ms`);
+    const latencies = (await measureLatency(a, b, probes, latencyMessages, 500)).sort((x, y) => x - y);
+    const p50 = percentile(latencies, 50);
+    const p95 = percentile(latencies, 95);
+    say(`  p50 ${p50} ms   p95 ${p95} ms   min ${latencies[0]} ms   max ${latencies.at(-1)} ms`);
+
+    say(`throughput: batch mode, ${batchMessages} messages a->b mined in one block`);
+    await devnet.stopRelayer();
+    await devnet.setBatchMode({ enabled: true, maxMessages: 100, maxWaitMs: 300 });
+    await devnet.startRelayer();
+    await setMining(a.rpcUrl, { automine: false, intervalMs: 0 });
+    const burst: Promise<SentMessage[]> = sendMessages(a, b, probes.get(b)!, batchMessages);
+    // Every submission first, then blocks until the mempool is empty (one block unless the gas limit splits it).
+    await mineWhenPending(a, batchMessages);
+    const sent = await burst;
+    await setMining(a.rpcUrl, { automine: false, intervalMs: blockTimeMs });
+    const blocks = new Set(sent.map((m) => m.blockNumber));
+    const minedAt = Math.min(...sent.map((m) => m.minedAt));
+    const seen = await waitForAll(
+      b,
+      sent.map((m) => m.messageId),
+      180_000,
+      50,
+    );
+    const lastDelivery = Math.max(...[...seen.values()].map((s) => s.seenAt));
+    const deliveryTxs = new Set([...seen.values()].map((s) => s.record.txHash));
+    const perSecond = Math.round((batchMessages / ((lastDelivery - minedAt) / 1000)) * 10) / 10;
+    say(`  ${batchMessages} messages (in ${blocks.size} source block(s)) delivered in ${lastDelivery - minedAt} ms by ${deliveryTxs.size} batch transaction(s): ${perSecond} messages/s`);
+
+    await devnet.stop();
+    if (!values.keep) await rm(dir, { recursive: true, force: true });
+    else say(`devnet folder kept: ${dir}`);
+    say(JSON.stringify({ latency_p50_ms: p50, latency_p95_ms: p95, batch_msgs_per_s: perSecond }));
+  } catch (error) {
+    await devnet.stop();
+    say(`benchmark failed; devnet logs in ${dir}`);
+    throw error;
+  }
+}
+
+/** Waits until `count` of the user's transactions sit in `chain`'s mempool, then mines until none is left. */
+async function mineWhenPending(chain: DevnetChain, count: number): Promise<void> {
+  const account = chain.userWallet.account.address;
+  const nonce = (blockTag: "latest" | "pending") => chain.publicClient.getTransactionCount({ address: account, blockTag });
+  const base = await nonce("latest");
+  const deadline = Date.now() + 120_000;
+  while ((await nonce("pending")) < base + count) {
+    if (Date.now() > deadline) throw new Error("the burst's transactions did not all reach the mempool");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  while ((await nonce("latest")) < base + count) await mineBlocks(chain.rpcUrl, 1);
+}
+
+await main();
