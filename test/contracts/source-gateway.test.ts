@@ -158,16 +158,23 @@ describe("SourceGateway", () => {
       assert.equal(sent.message.payload, payload);
     });
 
-    it("is stopped by pause", async () => {
+    it("is stopped by pause (sends and gas top-ups)", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       await viem.assertions.revertWithCustomError(
         gateway.write.pause({ account: stranger!.account }),
         gateway,
         "OwnableUnauthorizedAccount",
       );
+      await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
+      const { sent } = await send(gateway, "0x", 10_000n, fee(0, 10_000n));
       await gateway.write.pause();
       await viem.assertions.revertWithCustomError(
         gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n], { value: fee(0, 10_000n) }),
+        gateway,
+        "EnforcedPause",
+      );
+      await viem.assertions.revertWithCustomError(
+        gateway.write.addGas([sent.messageId, 1n], { value: config.gasPrice }),
         gateway,
         "EnforcedPause",
       );

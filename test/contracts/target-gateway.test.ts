@@ -244,7 +244,10 @@ describe("TargetGateway", () => {
         gateway,
         "OwnableUnauthorizedAccount",
       );
-      await viem.assertions.emit(gateway.write.pause(), gateway, "Paused");
+      await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
+      await viem.assertions.emitWithArgs(gateway.write.pause(), gateway, "Paused", [getAddress(owner!.account.address)]);
+      assert.equal(await gateway.read.paused(), true);
+      await viem.assertions.revertWithCustomError(gateway.write.pause(), gateway, "EnforcedPause");
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
       await viem.assertions.revertWithCustomError(
@@ -298,6 +301,17 @@ describe("TargetGateway", () => {
       await probe.write.setMode([0]);
       await gateway.write.retryMessage([message], { gas: 400_000n });
       assert.ok((await probe.read.lastGasAtEntry()) > 300_000n);
+    });
+
+    it("keeps a message to a receiver without code failed on retry until code exists", async () => {
+      const { gateway } = await networkHelpers.loadFixture(deployFixture);
+      const message = messageTo(getAddress("0x000000000000000000000000000000000000c0de"));
+      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "RetryFailed", [
+        messageId(message),
+        "0x",
+      ]);
+      assert.equal(await gateway.read.failedState([messageId(message)]), 1);
     });
 
     it("refuses to retry a message that never failed or was never received", async () => {
@@ -441,6 +455,7 @@ describe("TargetGateway", () => {
       );
       assert.equal(await gateway.read.relay(), nextRelay.address);
       assert.equal(await gateway.read.rotationNonce(), 1n);
+      assert.equal(await gateway.read.lastRotationAt(), BigInt(await networkHelpers.time.latest()));
       const [previous, expiresAt] = await gateway.read.previousRelay();
       assert.equal(previous, relay.address);
       assert.equal(expiresAt, BigInt(await networkHelpers.time.latest()) + RETENTION_WINDOW);
