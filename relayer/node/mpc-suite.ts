@@ -1,6 +1,7 @@
 /** Binds the session manager to the threshold-ECDSA library (relayer/mpc). */
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import {
+  BannedPartyAbort,
   createKeygen,
   createOnlineSign,
   createPresign,
@@ -27,6 +28,7 @@ export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {
   decodeShare: decodeKeyShare,
   encodePresignature,
   decodePresignature,
+  shareAfterAbort: (error) => (error instanceof BannedPartyAbort ? error.share : null),
   verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean {
     return secp256k1.verify(signature.bytes.subarray(0, 64), digest, publicKey, { prehash: false, lowS: true, format: "compact" });
   },

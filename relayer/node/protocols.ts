@@ -44,6 +44,11 @@ export interface ProtocolSuite<Share extends ShareFacts, Presignature> {
   decodeShare(bytes: Uint8Array): Share;
   encodePresignature(presignature: Presignature): Uint8Array;
   decodePresignature(bytes: Uint8Array): Presignature;
+  /**
+   * When an abort banned a co-signer (a failed OT / multiplication check), the
+   * share with that ban recorded, which the node must persist; else null.
+   */
+  shareAfterAbort(error: unknown): Share | null;
   /** Checks a finished signature against the key before it is released. */
   verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean;
 }

@@ -613,6 +613,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       if (instance.done) void this.finish(session);
     } catch (error) {
       const culprit = error instanceof ProtocolAbort ? error.culprit : null;
+      const banned = this.suite.shareAfterAbort(error);
+      if (banned !== null) void this.persistBan(session, banned, culprit);
       void this.fail(session, error instanceof Error ? error.message : String(error), true, culprit);
     }
   }
@@ -708,6 +710,18 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     }
     this.settle(session);
     if (session.coordinator !== this.self) this.close(session);
+  }
+
+  /** A co-signer failed a multiplication check: keep the ban with the share until a refresh redoes the setup. */
+  private async persistBan(session: Session, share: Share, culprit: PartyIndex | null): Promise<void> {
+    const key = await this.store.getKey(session.keyId);
+    if (key === null || key.status !== "READY") return;
+    await this.store.putReady(
+      { keyId: key.keyId, sessionId: key.sessionId, threshold: key.threshold, participants: key.participants, publicKey: key.publicKey, address: key.address },
+      this.suite.encodeShare(share),
+    );
+    this.onKeyChanged(session.keyId);
+    this.log.error("co-signer banned for this key after a failed check", { keyId: session.keyId, sessionId: session.id, culprit });
   }
 
   private async onKeyDelete(from: PartyIndex, keyId: string): Promise<void> {
