@@ -50,6 +50,8 @@ export class MpcClient {
     private readonly keyId: string,
     private readonly timeoutMs: number,
     private readonly log: RelayLogger,
+    /** Aborts requests in flight when the relayer stops. */
+    private readonly stopSignal: AbortSignal = new AbortController().signal,
   ) {
     if (nodes.length === 0) throw new Error("no MPC node configured");
   }
@@ -61,7 +63,7 @@ export class MpcClient {
       try {
         const response = await fetch(`${node.apiUrl.replace(/\/$/, "")}/v1/keys/${encodeURIComponent(this.keyId)}`, {
           headers: { authorization: `Bearer ${node.token}` },
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal]),
         });
         const body = (await response.json()) as { key?: { address?: string | null; status?: string }; error?: string };
         if (response.ok && body.key?.status === "READY" && typeof body.key.address === "string") return body.key.address as Hex;
@@ -86,9 +88,10 @@ export class MpcClient {
           method: "POST",
           headers: { authorization: `Bearer ${node.token}`, "content-type": "application/json" },
           body: JSON.stringify({ request }),
-          signal: AbortSignal.timeout(this.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal]),
         });
       } catch (error) {
+        if (this.stopSignal.aborted) throw error;
         lastError = error;
         this.log.warn("MPC node unreachable; failing over", { node: node.apiUrl, error: String(error) });
         continue;

@@ -71,13 +71,15 @@ class Engine implements Relayer {
     private readonly config: RelayerConfig,
     private readonly store: RelayStore,
     private readonly mpc: MpcClient,
+    private readonly stopping: AbortController,
     private readonly log: RelayLogger,
   ) {}
 
   static async start(config: RelayerConfig, store: RelayStore, log: RelayLogger): Promise<Engine> {
     const nodes = config.mpc.nodes.map((node) => ({ apiUrl: node.apiUrl, token: nodeToken(node) }));
-    const mpc = new MpcClient(nodes, config.mpc.keyId, config.mpc.requestTimeoutMs, log);
-    const engine = new Engine(config, store, mpc, log);
+    const stopping = new AbortController();
+    const mpc = new MpcClient(nodes, config.mpc.keyId, config.mpc.requestTimeoutMs, log, stopping.signal);
+    const engine = new Engine(config, store, mpc, stopping, log);
     const signer: Signer =
       config.delivery.mode === "permissionless"
         ? { kind: "local", account: privateKeyToAccount(await readSubmitterKey(config.delivery)) }
@@ -143,6 +145,8 @@ class Engine implements Relayer {
     if (this.stopped) return;
     this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
+    this.stopping.abort();
+    for (const submitter of this.submitters.values()) submitter.halt();
     await Promise.allSettled([...this.tasks]);
     if (this.server !== null) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     await this.store.close();
@@ -262,7 +266,7 @@ class Engine implements Relayer {
     const submitter = this.submitter(first);
     const open: MessageRecord[] = [];
     try {
-      for (const record of records) if (!(await this.settledOnTarget(record, submitter, loadMessage(record.message)))) open.push(record);
+      open.push(...(await this.unsettled(records, submitter)));
       if (open.length === 0) return;
       const ids = open.map((r) => r.messageId);
       const signed = await this.mpc.sign({ type: "batchAttestation", srcChainId: first.srcChainId, messageIds: ids, dstChainId: first.dstChainId, targetGateway: submitter.targetGateway });
@@ -302,8 +306,7 @@ class Engine implements Relayer {
         if (member === null) throw new Error(`batch member ${id} missing from the store`);
         members.push(loadMessage(member.message));
       }
-      const open: MessageRecord[] = [];
-      for (const record of records) if (!(await this.settledOnTarget(record, submitter, loadMessage(record.message)))) open.push(record);
+      const open = await this.unsettled(records, submitter);
       if (open.length === 0) return;
       const batch = new MessageBatch(members);
       const { messages, proof, proofFlags } = batch.multiProof(open.map((r) => loadMessage(r.message)));
@@ -318,6 +321,7 @@ class Engine implements Relayer {
     const submitter = this.submitter(record);
     const message = loadMessage(record.message);
     try {
+      if (record.pendingTx !== undefined) await submitter.settlePending(record.pendingTx.hash);
       const outcome = await submitter.retry(message, BigInt(record.extraGas), async (hash, nonce) => {
         if (record.state !== "retried") transition(record, "retried", `retry transaction ${hash}`);
         await this.noteSent([record], hash, nonce, "retry");
@@ -347,10 +351,17 @@ class Engine implements Relayer {
 
   /** True (and the record settled) if the target already received the message. */
   private async settledOnTarget(record: MessageRecord, submitter: ChainSubmitter, message: Message): Promise<boolean> {
+    if (record.pendingTx !== undefined) await submitter.settlePending(record.pendingTx.hash);
     const state = await submitter.targetState(message);
     if (state === "unreceived") return false;
     await this.settle(record, { state, txHash: null });
     return true;
+  }
+
+  /** The records the target has not received yet (the others are settled on the way), checked in parallel. */
+  private async unsettled(records: MessageRecord[], submitter: ChainSubmitter): Promise<MessageRecord[]> {
+    const settled = await Promise.all(records.map((record) => this.settledOnTarget(record, submitter, loadMessage(record.message))));
+    return records.filter((_, i) => !settled[i]);
   }
 
   private async settle(record: MessageRecord, outcome: DeliveryOutcome): Promise<void> {

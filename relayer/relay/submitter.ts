@@ -57,6 +57,7 @@ export class ChainSubmitter {
   readonly targetGateway: Address;
   private nonce: number | null = null;
   private lock: Promise<unknown> = Promise.resolve();
+  private halted = false;
 
   constructor(
     chain: RelayerChainConfig,
@@ -67,6 +68,11 @@ export class ChainSubmitter {
   ) {
     this.chainId = chain.chainId;
     this.targetGateway = chain.targetGateway as Address;
+  }
+
+  /** Stops waiting for receipts (the relayer is shutting down; the persisted pending tx is checked on restart). */
+  halt(): void {
+    this.halted = true;
   }
 
   get from(): Address {
@@ -121,9 +127,12 @@ export class ChainSubmitter {
     return { state: "stillFailing", reason: `retry transaction ${receipt.transactionHash} reverted` };
   }
 
-  /** Waits for a transaction sent before a restart; null if no node knows it any more. */
-  async receiptOf(hash: Hex): Promise<TransactionReceipt | null> {
-    return this.client.getTransactionReceipt({ hash }).catch(() => null);
+  /**
+   * Gives a transaction sent before a restart the usual time to be mined, so it is not raced by a
+   * second one (which would only revert as already received, but costs gas).
+   */
+  async settlePending(hash: Hex): Promise<void> {
+    await this.waitForAny([hash], this.delivery.receiptTimeoutMs);
   }
 
   private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
@@ -258,6 +267,7 @@ export class ChainSubmitter {
   private async waitForAny(hashes: Hex[], timeoutMs: number): Promise<TransactionReceipt | null> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
+      if (this.halted) throw new Error("relayer stopping");
       for (const hash of hashes) {
         const receipt = await this.client.getTransactionReceipt({ hash }).catch(() => null);
         if (receipt !== null) return receipt;
