@@ -4,8 +4,9 @@
  * followed from the sending transaction to the delivering one.
  */
 import { parseEventLogs, type Hex } from "viem";
-import { pingPongAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { pingPongAbi } from "../sdk/abi.ts";
 import type { Devnet, DevnetChain } from "./devnet.ts";
+import { failedMessages, waitForAll } from "./traffic.ts";
 
 export interface Delivery {
   txHash: Hex;
@@ -18,31 +19,10 @@ export interface Delivery {
  * Waits until `dst`'s TargetGateway emits MessageDelivered for `messageId`
  * (read from the chain itself, not from the relayer's word).
  */
-export async function waitForDelivery(dst: DevnetChain, messageId: Hex, timeoutMs = 60_000, pollMs = 100): Promise<Delivery> {
-  const deadline = Date.now() + timeoutMs;
-  const fromBlock = BigInt(dst.deployment.deployBlock);
-  for (;;) {
-    const [delivered, failed] = await Promise.all([
-      dst.publicClient.getContractEvents({
-        address: dst.deployment.contracts.TargetGateway,
-        abi: targetGatewayAbi,
-        eventName: "MessageDelivered",
-        args: { messageId },
-        fromBlock,
-      }),
-      dst.publicClient.getContractEvents({
-        address: dst.deployment.contracts.TargetGateway,
-        abi: targetGatewayAbi,
-        eventName: "MessageFailed",
-        args: { messageId },
-        fromBlock,
-      }),
-    ]);
-    const first = delivered[0];
-    if (first !== undefined) return { txHash: first.transactionHash, blockNumber: first.blockNumber, failures: failed.length };
-    if (Date.now() > deadline) throw new Error(`message ${messageId} was not delivered on chain ${dst.name} within ${timeoutMs} ms (${failed.length} failed attempts)`);
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+export async function waitForDelivery(dst: DevnetChain, messageId: Hex, timeoutMs = 60_000): Promise<Delivery> {
+  const { record } = (await waitForAll(dst, [messageId], timeoutMs)).get(messageId)!;
+  const failures = (await failedMessages(dst)).filter((f) => f.messageId === messageId).length;
+  return { txHash: record.txHash, blockNumber: record.blockNumber, failures };
 }
 
 export interface SentPing {
@@ -67,6 +47,7 @@ export async function sendPing(src: DevnetChain, dst: DevnetChain): Promise<Sent
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+const retried = (delivery: Delivery): string => (delivery.failures > 0 ? `, after ${delivery.failures} failed execution(s)` : "");
 
 /** Ping a -> b, pong b -> a; reports every step with its transaction hash. */
 export async function runDemo(devnet: Devnet, report: (line: string) => void): Promise<void> {
@@ -77,7 +58,7 @@ export async function runDemo(devnet: Devnet, report: (line: string) => void): P
   report(`  ${a.name} -> ${b.name}  ping message ${ping.messageId}`);
   report(`      sent       tx ${ping.txHash} (block ${ping.blockNumber})`);
   const pingDelivery = await waitForDelivery(b, ping.messageId);
-  report(`      delivered  tx ${pingDelivery.txHash} (chain ${b.name} block ${pingDelivery.blockNumber}) ${seconds(Date.now() - ping.minedAt)} after it was mined`);
+  report(`      delivered  tx ${pingDelivery.txHash} (chain ${b.name} block ${pingDelivery.blockNumber}) ${seconds(Date.now() - ping.minedAt)} after it was mined${retried(pingDelivery)}`);
 
   const receipt = await b.publicClient.getTransactionReceipt({ hash: pingDelivery.txHash });
   const [received] = parseEventLogs({ abi: pingPongAbi, eventName: "PingReceived", logs: receipt.logs });
@@ -86,7 +67,7 @@ export async function runDemo(devnet: Devnet, report: (line: string) => void): P
   report(`  ${b.name} -> ${a.name}  pong message ${received.args.pongMessageId}`);
   report(`      sent       tx ${pingDelivery.txHash} (by PingPong on ${b.name}, inside the ping's delivery)`);
   const pongDelivery = await waitForDelivery(a, received.args.pongMessageId);
-  report(`      delivered  tx ${pongDelivery.txHash} (chain ${a.name} block ${pongDelivery.blockNumber}) ${seconds(Date.now() - pongSentAt)} later`);
+  report(`      delivered  tx ${pongDelivery.txHash} (chain ${a.name} block ${pongDelivery.blockNumber}) ${seconds(Date.now() - pongSentAt)} later${retried(pongDelivery)}`);
 
   const pongs = await a.publicClient.readContract({ address: a.deployment.contracts.PingPong, abi: pingPongAbi, functionName: "pongsReceived" });
   report(`demo done: PingPong on ${a.name} has received ${pongs} pong(s); both messages were signed by the ${devnet.options.threshold}-of-${devnet.options.nodes} relay key ${devnet.relayAddress}`);
