@@ -204,6 +204,20 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     await relayer.stop();
   });
 
+  it("fails over to another node's API when the first coordinator is down", async () => {
+    const relayer = await startRelayer(await config("failover", { fromBlocks: await heads() }));
+    relayers.push(relayer);
+    await env.cluster.stop(1);
+    try {
+      const sent = await sendProbe(env, env.b, env.a, toHex("node 1 is down"));
+      const status = await relayer.waitFor(sent.messageId, ["delivered"], 40_000);
+      assert.match(status.history.find((h) => h.state === "attested")?.detail ?? "", /signed by parties (2,3|3,2)/);
+    } finally {
+      await relayer.stop();
+      await env.cluster.start(1);
+    }
+  });
+
   it("a relayer process killed mid-flight and restarted neither loses nor duplicates a delivery", async () => {
     const cfg = await config("crash", { fromBlocks: await heads() });
     const path = join(dir, "crash.json");

@@ -1,0 +1,54 @@
+/** The relayer's and the node's chain configuration: defaults, paths and clear errors for bad input. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { nodeChainSchema, nodeChainsSchema } from "../../relayer/node/chain/config.ts";
+import { parseRelayerConfig, readSubmitterKey } from "../../relayer/relay/config.ts";
+
+const gateway = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const base = {
+  chains: [
+    { chainId: 31337, name: "a", rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway },
+    { chainId: 31338, name: "b", rpcUrls: ["http://127.0.0.1:8546"], sourceGateway: gateway, targetGateway: gateway },
+  ],
+  mpc: { nodes: [{ apiUrl: "http://127.0.0.1:7001", tokenEnv: "NODE_TOKEN" }] },
+  delivery: { mode: "permissionless", submitterKeyFile: "./submitter.key" },
+  storePath: "./db",
+};
+
+describe("relayer config", () => {
+  it("fills defaults and resolves paths against the config's folder", () => {
+    const config = parseRelayerConfig(base, "/etc/relayer");
+    assert.equal(config.storePath, "/etc/relayer/db");
+    assert.equal(config.delivery.submitterKeyFile, "/etc/relayer/submitter.key");
+    assert.equal(config.chains[0]!.confirmations, 1);
+    assert.equal(config.mpc.keyId, "relay");
+    assert.equal(config.batch.enabled, false);
+  });
+
+  it("refuses bad input with the offending field", () => {
+    assert.throws(() => parseRelayerConfig({ ...base, chains: [base.chains[0], base.chains[0]] }), /chains: chain ids must be unique/);
+    assert.throws(() => parseRelayerConfig({ ...base, delivery: { mode: "permissionless" } }), /exactly one of submitterKeyEnv, submitterKeyFile/);
+    assert.throws(() => parseRelayerConfig({ ...base, delivery: { mode: "permissionless", submitterKey: "0x01" } }), /delivery/);
+    assert.throws(() => parseRelayerConfig({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["http://10.0.0.1:8545"] }] }), /127\.0\.0\.1/);
+    assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [{ apiUrl: "http://127.0.0.1:1" }] } }), /exactly one of token, tokenEnv/);
+    assert.doesNotThrow(() => parseRelayerConfig({ ...base, delivery: { mode: "relayAddress" } }));
+  });
+
+  it("reads the submitter key from its environment variable and checks its shape", async () => {
+    process.env.RELAY_TEST_KEY = "0x" + "11".repeat(32);
+    assert.equal(await readSubmitterKey({ ...parseRelayerConfig(base).delivery, submitterKeyFile: undefined, submitterKeyEnv: "RELAY_TEST_KEY" }), process.env.RELAY_TEST_KEY);
+    process.env.RELAY_TEST_KEY = "0x1234";
+    await assert.rejects(readSubmitterKey({ ...parseRelayerConfig(base).delivery, submitterKeyFile: undefined, submitterKeyEnv: "RELAY_TEST_KEY" }), /32 bytes/);
+    delete process.env.RELAY_TEST_KEY;
+  });
+});
+
+describe("node chain config", () => {
+  it("defaults the quorum to every endpoint and refuses an impossible quorum", () => {
+    const chain = nodeChainSchema.parse({ chainId: 1, rpcUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"], sourceGateway: gateway, targetGateway: gateway, quorum: 2 });
+    assert.equal(chain.confirmations, 1);
+    assert.throws(() => nodeChainSchema.parse({ ...chain, quorum: 3 }), /quorum exceeds/);
+    assert.throws(() => nodeChainsSchema.parse([chain, chain]), /unique/);
+    assert.deepEqual(nodeChainsSchema.parse(undefined), []);
+  });
+});
