@@ -1,5 +1,5 @@
 /** Binds the session manager to the threshold-ECDSA library (relayer/mpc). */
-import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { ecdsaVerify, pointFromBytes } from "../mpc/curve.ts";
 import {
   BannedPartyAbort,
   createKeygen,
@@ -30,6 +30,6 @@ export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {
   decodePresignature,
   shareAfterAbort: (error) => (error instanceof BannedPartyAbort ? error.share : null),
   verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean {
-    return secp256k1.verify(signature.bytes.subarray(0, 64), digest, publicKey, { prehash: false, lowS: true, format: "compact" });
+    return ecdsaVerify(signature.bytes.subarray(0, 64), digest, pointFromBytes(publicKey));
   },
 };

@@ -27,6 +27,7 @@ const TICK_MS = 100;
 export class PresignPool {
   private readonly entries = new Map<string, PoolEntry[]>();
   private readonly active = new Set<string>();
+  private readonly filling = new Set<string>();
   private readonly suspects = new Map<PartyIndex, number>();
   private refilling = false;
   private failures = 0;
@@ -102,7 +103,14 @@ export class PresignPool {
   /** Runs at most one presign session at a time, for the active key with the emptiest pool. */
   private async refillOne(): Promise<void> {
     if (this.refilling || this.busy()) return;
-    const candidates = [...this.active].filter((keyId) => this.size(keyId) < this.targetSize);
+    // Hysteresis: a pool starts refilling at half its target and then fills up, so the
+    // background presign sessions come in bursts instead of after every signature.
+    for (const keyId of this.active) if (this.size(keyId) <= Math.floor(this.targetSize / 2)) this.filling.add(keyId);
+    const candidates = [...this.filling].filter((keyId) => {
+      if (this.size(keyId) < this.targetSize) return true;
+      this.filling.delete(keyId);
+      return false;
+    });
     if (candidates.length === 0) return;
     const keyId = candidates.reduce((a, b) => (this.size(a) <= this.size(b) ? a : b));
     this.refilling = true;
@@ -110,6 +118,7 @@ export class PresignPool {
       const key = await this.store.getKey(keyId);
       if (key === null || key.status !== "READY" || !key.participants.includes(this.self)) {
         this.active.delete(keyId);
+        this.filling.delete(keyId);
         this.forget(keyId);
         return;
       }
