@@ -116,12 +116,15 @@ export class ManagedProcess {
 
 export class ProcessSupervisor {
   private readonly processes: ManagedProcess[] = [];
+  /** Set by stopAll: a shutdown may not race a start-up that is still spawning. */
+  private closed = false;
 
   /** Called when a child exits without the supervisor stopping it. */
   onUnexpectedExit: ((process: ManagedProcess, code: number | null) => void) | null = null;
 
   /** Starts a child in its own process group and waits until it is ready; rejects with its output if it exits first. */
   async start(spec: SpawnSpec): Promise<ManagedProcess> {
+    if (this.closed) throw new Error(`not starting ${spec.name}: the devnet is shutting down`);
     const log = createWriteStream(spec.logPath, { flags: "a" });
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
@@ -174,8 +177,9 @@ export class ProcessSupervisor {
     return this.processes.filter((p) => p.running);
   }
 
-  /** Stops every running child, newest first. */
+  /** Stops every running child, newest first; later start() calls fail. */
   async stopAll(graceMs = 5_000): Promise<void> {
+    this.closed = true;
     for (const managed of [...this.processes].reverse()) if (managed.running) await managed.stop(graceMs);
   }
 

@@ -5,7 +5,7 @@
  * bad options fail fast with a clear message.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -47,6 +47,12 @@ function runDevnet(args: string[]) {
   return { child, lines, exited, waitForLine, stderr: () => stderr };
 }
 
+/** Processes whose command line mentions the devnet folder or one of its chain ports. */
+function leftovers(dir: string, ports: number[]): string[] {
+  const table = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n");
+  return table.filter((line) => line.includes(dir) || ports.some((port) => line.includes(`--port ${port}`)));
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -77,7 +83,24 @@ describe("mpc-relay devnet", () => {
       assert.equal(await run.exited, 0);
       assert.match(run.lines.join("\n"), /all devnet processes stopped/);
       assert.deepEqual(pids.filter(alive), [], "no process outlives the devnet");
+      assert.deepEqual(leftovers(dir, ports), []);
       for (const port of ports) await assertPortFree(port, "chain RPC after shutdown");
+    } finally {
+      if (run.child.exitCode === null) run.child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("SIGTERM in the middle of start-up stops what was started", { timeout: 120_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mpc-devnet-cli-"));
+    const ports = [await freePort(), await freePort()];
+    const run = runDevnet(["--dir", dir, "--ports", ports.join(","), "--log-level", "warn"]);
+    try {
+      await run.waitForLine(/starting 5 MPC signer nodes/, 100_000);
+      run.child.kill("SIGTERM");
+      assert.equal(await run.exited, 0);
+      assert.match(run.lines.join("\n"), /SIGTERM received: stopping/);
+      assert.deepEqual(leftovers(dir, ports), [], "no chain or node process outlives the devnet");
     } finally {
       if (run.child.exitCode === null) run.child.kill("SIGKILL");
       await rm(dir, { recursive: true, force: true });
