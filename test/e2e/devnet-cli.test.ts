@@ -1,17 +1,19 @@
 /**
  * `mpc-relay devnet` as a user runs it: two chains, five nodes, keyGen, the
- * relayer and the demo (a ping a -> b whose delivery sends a pong b -> a),
- * then Ctrl-C (SIGINT) stops every process it started. Also: a busy port and
+ * relayer (relay-address delivery) and the demo (a ping a -> b whose delivery
+ * sends a pong b -> a), then Ctrl-C (SIGINT) stops every process it started;
+ * SIGTERM during start-up too. Also: a busy port and
  * bad options fail fast with a clear message.
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
+import { createPublicClient, getAddress, http, type Hex } from "viem";
 import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
 
 const root = resolve(import.meta.dirname, "../..");
@@ -66,10 +68,21 @@ describe("mpc-relay devnet", () => {
   it("runs the demo both ways, then stops every process on Ctrl-C", { timeout: 240_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "mpc-devnet-cli-"));
     const ports = [await freePort(), await freePort()];
-    const run = runDevnet(["--dir", dir, "--ports", ports.join(","), "--block-time", "500", "--log-level", "warn"]);
+    // The relay address itself sends the deliveries (MPC-signed EIP-1559 transactions); the other mode runs in delivery.test.ts.
+    const run = runDevnet(["--dir", dir, "--ports", ports.join(","), "--block-time", "500", "--log-level", "warn", "--delivery", "relayAddress"]);
     try {
       await run.waitForLine(/press Ctrl-C/, 200_000);
       const output = run.lines.join("\n");
+      const summary = JSON.parse(await readFile(join(dir, "devnet.json"), "utf8")) as { relayAddress: string; chains: { rpcUrl: string }[] };
+      const deliveries = [...output.matchAll(/delivered {2}tx (0x[0-9a-f]{64})/g)].map((m) => m[1] as Hex);
+      for (const [hash, rpcUrl] of [
+        [deliveries[0]!, summary.chains[1]!.rpcUrl],
+        [deliveries[1]!, summary.chains[0]!.rpcUrl],
+      ] as const) {
+        const tx = await createPublicClient({ transport: http(rpcUrl) }).getTransaction({ hash });
+        assert.equal(getAddress(tx.from), getAddress(summary.relayAddress), "the delivery was sent from the relay address");
+        assert.equal(tx.type, "eip1559");
+      }
       assert.match(output, /a -> b {2}ping message 0x[0-9a-f]{64}/);
       assert.match(output, /b -> a {2}pong message 0x[0-9a-f]{64}/);
       assert.equal(output.match(/delivered {2}tx 0x[0-9a-f]{64}/g)?.length, 2, "both demo messages arrive, each with its delivery tx");
