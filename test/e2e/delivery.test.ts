@@ -177,13 +177,16 @@ describe("end to end: chains, MPC nodes and relayer as processes", { timeout: 60
     await eventually(async () => assert.equal((await devnet.relayerStatus(id))?.state, "delivered"), 10_000);
   });
 
-  it("the relayer killed mid-flight and restarted delivers every message exactly once", async () => {
+  it("the relayer killed mid-flight and restarted delivers every message exactly once", async (t) => {
     const before = { a: await received(a), b: await received(b) };
     const deliveredBefore = (await deliveredMessages(b)).length;
-    const [ab, ba] = await Promise.all([sendMessages(a, b, probes.get(b)!, 8), sendMessages(b, a, probes.get(a)!, 4)]);
+    const [ab, ba] = await Promise.all([sendMessages(a, b, probes.get(b)!, 16), sendMessages(b, a, probes.get(a)!, 4)]);
     // Crash as soon as the first of them lands: the rest are somewhere between seen and submitted.
-    await eventually(async () => assert.ok((await deliveredMessages(b)).length > deliveredBefore), 30_000, 50);
+    await eventually(async () => assert.ok((await deliveredMessages(b)).length > deliveredBefore), 30_000, 25);
     await devnet.stopRelayer(true);
+    const deliveredAtCrash = (await deliveredMessages(b)).length - deliveredBefore;
+    assert.ok(deliveredAtCrash < ab.length, `the crash came mid-flight (${deliveredAtCrash} of ${ab.length} delivered)`);
+    t.diagnostic(`relayer killed with ${deliveredAtCrash} of ${ab.length} a->b messages delivered`);
     await devnet.startRelayer();
     await Promise.all([
       waitForAll(
@@ -199,7 +202,7 @@ describe("end to end: chains, MPC nodes and relayer as processes", { timeout: 60
     ]);
     await assertDeliveredOnce(b, ab);
     await assertDeliveredOnce(a, ba);
-    assert.equal(await received(b), before.b + 8n);
+    assert.equal(await received(b), before.b + 16n);
     assert.equal(await received(a), before.a + 4n);
   });
 
