@@ -59,7 +59,6 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   const transport = await Transport.start({
     identity,
     directory,
-    self: config.index,
     listenPort: config.listenPort,
     log,
     events: {

@@ -77,6 +77,8 @@ export class WrongPassphraseError extends Error {
 
 const VERIFIER_PLAINTEXT = Buffer.from("mpc-relay key store verifier v1");
 const VERIFIER_ID = "kdf-verifier";
+/** Key state changes and presignature consumption reach the disk (fsync) before the call returns. */
+const DURABLE = { sync: true } as const;
 
 interface KdfMeta {
   salt: string;
@@ -166,7 +168,7 @@ export class KeyStore {
       updatedAt: now,
       share: null,
     };
-    await this.db.put(`key/${record.keyId}`, JSON.stringify(stored));
+    await this.db.put(`key/${record.keyId}`, JSON.stringify(stored), DURABLE);
   }
 
   /**
@@ -189,7 +191,7 @@ export class KeyStore {
     };
     const batch = this.db.batch().put(`key/${record.keyId}`, JSON.stringify(stored));
     for await (const k of this.db.keys({ gte: `presig/${record.keyId}/`, lt: `presig/${record.keyId}0` })) batch.del(k);
-    await batch.write();
+    await batch.write(DURABLE);
   }
 
   /** Marks a key ERROR (a PENDING keyGen failed); a READY key is never downgraded. */
@@ -197,7 +199,7 @@ export class KeyStore {
     const stored = await this.getStoredKey(keyId);
     if (stored === null || stored.status === "READY" || stored.sessionId !== sessionId) return;
     const next: StoredKey = { ...stored, status: "ERROR", error: reason, updatedAt: Date.now(), share: null };
-    await this.db.put(`key/${keyId}`, JSON.stringify(next));
+    await this.db.put(`key/${keyId}`, JSON.stringify(next), DURABLE);
   }
 
   /** PENDING keys whose session died with the process become ERROR at startup. */
@@ -216,7 +218,7 @@ export class KeyStore {
     const existed = (await this.getStoredKey(keyId)) !== null;
     const batch = this.db.batch().del(`key/${keyId}`);
     for await (const k of this.db.keys({ gte: `presig/${keyId}/`, lt: `presig/${keyId}0` })) batch.del(k);
-    await batch.write();
+    await batch.write(DURABLE);
     return existed;
   }
 
@@ -258,14 +260,14 @@ export class KeyStore {
     if (!sameSet(stored.signers, signers)) throw new Error(`presignature ${presignId} is bound to another signer set`);
     const plain = open(this.key, stored.data, id);
     // The sealed data goes with the consumed mark: nothing is left to reuse.
-    await this.db.put(id, JSON.stringify({ ...stored, consumed: true, data: { iv: "", ct: "", tag: "" } }));
+    await this.db.put(id, JSON.stringify({ ...stored, consumed: true, data: { iv: "", ct: "", tag: "" } }), DURABLE);
     return new Uint8Array(plain);
   }
 
   async deleteConsumedPresigns(keyId: string): Promise<void> {
     const batch = this.db.batch();
     for (const record of await this.listPresigns(keyId)) if (record.consumed) batch.del(`presig/${keyId}/${record.presignId}`);
-    await batch.write();
+    await batch.write(DURABLE);
   }
 
   // ---- absences (feed slashing later) ----

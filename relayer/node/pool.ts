@@ -123,6 +123,8 @@ export class PresignPool {
         return;
       }
       const entry = await this.runner.presign(keyId);
+      // A refresh or reshare that finished meanwhile voided it (the store already dropped it).
+      if ((await this.store.getKey(keyId))?.sessionId !== key.sessionId) return;
       const list = this.entries.get(keyId) ?? [];
       list.push(entry);
       this.entries.set(keyId, list);

@@ -129,7 +129,8 @@ export class NodeService {
         try {
           result = await this.sessions.signPresigned(keyId, request, entry.presignId, entry.signers);
         } catch (error) {
-          if (!(error instanceof SessionFailed) || error.status !== 503) throw error;
+          // A validator's rejection stands; anything else (a dead signer, a stale presignature) falls back.
+          if (!(error instanceof SessionFailed) || error.status === 422 || error.status === 400) throw error;
           this.pool.suspect(error.absentees);
           this.log.warn("presigned signing failed; falling back to full signing", { keyId, absentees: error.absentees });
           result = await this.sessions.signFull(keyId, request, 2, error.absentees);

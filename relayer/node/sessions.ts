@@ -416,6 +416,11 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     const session = this.openSession(fromHex(id), keyId, params, from);
     try {
       await this.prepareLocal(session);
+      if (session.state === "closed") {
+        // Aborted while we were writing the PENDING record: fail it now that it exists.
+        if (params.operation === "keygen") await this.store.markError(keyId, id, session.failure ?? "aborted");
+        return;
+      }
       this.armTimer(session, this.timeouts.prepareMs * 2, "no start from the coordinator");
       this.sendFrame(from, id, { kind: "ready" });
     } catch (error) {

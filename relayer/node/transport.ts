@@ -32,7 +32,6 @@ export interface TransportEvents {
 
 interface OutboundChannel {
   queue: Pushable<Uint8Array>;
-  ready: Promise<void>;
   closed: boolean;
 }
 
@@ -43,7 +42,6 @@ export class Transport {
   private constructor(
     private readonly node: Libp2p,
     private readonly directory: PeerDirectory,
-    private readonly self: PartyIndex,
     private readonly events: TransportEvents,
     private readonly log: Logger,
   ) {}
@@ -51,7 +49,6 @@ export class Transport {
   static async start(p: {
     identity: NodeIdentity;
     directory: PeerDirectory;
-    self: PartyIndex;
     listenPort: number;
     events: TransportEvents;
     log: Logger;
@@ -71,7 +68,7 @@ export class Transport {
       },
       connectionMonitor: { enabled: false },
     });
-    const transport = new Transport(node, p.directory, p.self, p.events, p.log);
+    const transport = new Transport(node, p.directory, p.events, p.log);
     await node.handle(FRAME_PROTOCOL, ({ stream, connection }) => void transport.readStream(stream, connection), {
       maxInboundStreams: 8,
     });
@@ -106,14 +103,14 @@ export class Transport {
   private openChannel(to: PartyIndex): OutboundChannel {
     const peer = this.directory.byIndex(to);
     const queue = pushable<Uint8Array>();
-    const channel: OutboundChannel = { queue, ready: Promise.resolve(), closed: false };
+    const channel: OutboundChannel = { queue, closed: false };
     if (peer === undefined) {
       channel.closed = true;
       queue.end();
       this.log.warn("send to unknown party dropped", { to });
       return channel;
     }
-    channel.ready = (async () => {
+    void (async () => {
       try {
         const stream = await this.node.dialProtocol(multiaddr(`${peer.address}/p2p/${peer.peerId}`), FRAME_PROTOCOL, {
           signal: AbortSignal.timeout(5_000),
@@ -164,10 +161,5 @@ export class Transport {
       this.log.warn("inbound stream dropped", { peer: peer.index, error: String(error) });
       stream.abort(error instanceof Error ? error : new Error(String(error)));
     }
-  }
-
-  /** This node's own index, for frames it builds. */
-  get selfIndex(): PartyIndex {
-    return this.self;
   }
 }

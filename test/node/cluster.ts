@@ -70,6 +70,19 @@ export function relayTx(nonce: number): Record<string, unknown> {
   };
 }
 
+/** Retries an assertion for up to `ms` (broadcasts reach the other nodes asynchronously). */
+export async function eventually(check: () => Promise<void>, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 export class Cluster {
   readonly token = "test-api-token-0123456789abcdef";
   readonly passphrase = "correct horse battery staple";
@@ -185,6 +198,14 @@ export class Cluster {
     child.kill("SIGKILL");
     await exited;
     this.node(index).process = null;
+  }
+
+  /** SIGSTOP / SIGCONT: the node stays connected but answers nothing meanwhile. */
+  pause(index: number): void {
+    this.node(index).process?.kill("SIGSTOP");
+  }
+  resume(index: number): void {
+    this.node(index).process?.kill("SIGCONT");
   }
 
   async stop(index: number): Promise<void> {

@@ -13,7 +13,7 @@ import { getAddress, keccak256, recoverAddress, serializeTransaction, type Hex }
 import { decodeKeyShare } from "../../relayer/mpc/index.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
 import type { SignView } from "../../relayer/cli/client.ts";
-import { Cluster, relayTx, TEST_CHAIN_ID, TEST_TARGET } from "./cluster.ts";
+import { Cluster, eventually, relayTx, TEST_CHAIN_ID, TEST_TARGET } from "./cluster.ts";
 
 async function assertSignedBy(view: SignView, address: string, nonce: number): Promise<void> {
   const expectedDigest = keccak256(
@@ -31,19 +31,6 @@ async function assertSignedBy(view: SignView, address: string, nonce: number): P
   );
   assert.equal(view.digest, expectedDigest, "the node signs the digest of the typed request");
   assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature as Hex }), getAddress(address));
-}
-
-/** Retries an assertion for up to 5 s (a broadcast reaches the other nodes asynchronously). */
-async function eventually(check: () => Promise<void>): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
