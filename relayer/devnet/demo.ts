@@ -47,6 +47,19 @@ export async function sendPing(src: DevnetChain, dst: DevnetChain): Promise<Sent
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+/** The relayer's record of a delivered message as one line: each state with its time after the first. */
+async function relayerTrail(devnet: Devnet, messageId: Hex): Promise<string> {
+  // The relayer records the delivery once it has the receipt, which may be a moment after the chain shows it.
+  let status = await devnet.relayerStatus(messageId);
+  for (let waited = 0; status?.state !== "delivered" && waited < 5_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = await devnet.relayerStatus(messageId);
+  }
+  if (status === null) return "relayer has no record";
+  const start = status.history[0]?.at ?? 0;
+  return "relayer: " + status.history.map((h) => `${h.state} +${seconds(h.at - start)}${h.state === "attested" && h.detail !== undefined ? ` (${h.detail})` : ""}`).join(" -> ");
+}
+
 const retried = (delivery: Delivery): string => (delivery.failures > 0 ? `, after ${delivery.failures} failed execution(s)` : "");
 
 /** Ping a -> b, pong b -> a; reports every step with its transaction hash. */
@@ -60,6 +73,8 @@ export async function runDemo(devnet: Devnet, report: (line: string) => void): P
   const pingDelivery = await waitForDelivery(b, ping.messageId);
   report(`      delivered  tx ${pingDelivery.txHash} (chain ${b.name} block ${pingDelivery.blockNumber}) ${seconds(Date.now() - ping.minedAt)} after it was mined${retried(pingDelivery)}`);
 
+  report(`      ${await relayerTrail(devnet, ping.messageId)}`);
+
   const receipt = await b.publicClient.getTransactionReceipt({ hash: pingDelivery.txHash });
   const [received] = parseEventLogs({ abi: pingPongAbi, eventName: "PingReceived", logs: receipt.logs });
   if (received === undefined) throw new Error(`the ping's delivery ${pingDelivery.txHash} did not reach PingPong`);
@@ -68,6 +83,8 @@ export async function runDemo(devnet: Devnet, report: (line: string) => void): P
   report(`      sent       tx ${pingDelivery.txHash} (by PingPong on ${b.name}, inside the ping's delivery)`);
   const pongDelivery = await waitForDelivery(a, received.args.pongMessageId);
   report(`      delivered  tx ${pongDelivery.txHash} (chain ${a.name} block ${pongDelivery.blockNumber}) ${seconds(Date.now() - pongSentAt)} later${retried(pongDelivery)}`);
+
+  report(`      ${await relayerTrail(devnet, received.args.pongMessageId)}`);
 
   const pongs = await a.publicClient.readContract({ address: a.deployment.contracts.PingPong, abi: pingPongAbi, functionName: "pongsReceived" });
   report(`demo done: PingPong on ${a.name} has received ${pongs} pong(s); both messages were signed by the ${devnet.options.threshold}-of-${devnet.options.nodes} relay key ${devnet.relayAddress}`);

@@ -27,6 +27,7 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import type { RelayerConfig } from "../relay/config.ts";
+import type { MessageStatus } from "../relay/index.ts";
 import { targetGatewayAbi } from "../sdk/abi.ts";
 import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
@@ -368,12 +369,12 @@ export class Devnet {
   }
 
   /** The relayer's record of a message (GET /v1/messages/<id>), or null if it has none. */
-  async relayerStatus(messageId: Hex): Promise<{ state: string } & Record<string, unknown> | null> {
+  async relayerStatus(messageId: Hex): Promise<MessageStatus | null> {
     if (this.relayerApiUrl === null) throw new Error("the relayer was never started");
     const response = await fetch(`${this.relayerApiUrl}/v1/messages/${messageId}`);
     if (response.status === 404) return null;
     if (!response.ok) throw new Error(`relayer status ${messageId}: HTTP ${response.status} ${await response.text()}`);
-    return (await response.json()) as { state: string } & Record<string, unknown>;
+    return (await response.json()) as MessageStatus;
   }
 
   /** Stops the relayer: SIGKILL (crash) or SIGTERM (graceful). */
