@@ -8,7 +8,7 @@
  *            ], "requestTimeoutMs": 30000 },
  *     "delivery": { "mode": "permissionless" | "relayAddress",
  *                   "submitterKeyEnv": "RELAYER_KEY" | "submitterKeyFile": "./submitter.key" },   // permissionless only
- *     "batch": { "enabled": false, "maxMessages": 100, "maxWaitMs": 250 },
+ *     "batch": { "enabled": false, "maxMessages": 100, "maxWaitMs": 250, "maxGas": 12000000 },
  *     "retry": { "initialBackoffMs": 1000, "maxBackoffMs": 60000, "maxAttempts": 8 },
  *     "storePath": "./relayer-db",
  *     "api": { "port": 7600 },                 // optional: HTTP status API on 127.0.0.1
@@ -96,9 +96,11 @@ export const relayerConfigSchema = z
         maxMessages: z.number().int().min(1).max(1_000).default(100),
         /** How long the first final message of a batch waits for company. */
         maxWaitMs: z.number().int().min(0).max(60_000).default(250),
+        /** Bound on the destination gas a batch may need (sum of its messages' gas limits plus overhead). */
+        maxGas: z.number().int().min(100_000).max(16_000_000).default(12_000_000),
       })
       .strict()
-      .default({ enabled: false, maxMessages: 100, maxWaitMs: 250 }),
+      .default({ enabled: false, maxMessages: 100, maxWaitMs: 250, maxGas: 12_000_000 }),
     retry: z
       .object({
         initialBackoffMs: z.number().int().positive().default(1_000),

@@ -12,7 +12,7 @@ import { AttestationRefused, MpcClient } from "./attestor.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
 import { loadMessage, RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
-import { ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
+import { BATCH_MESSAGE_OVERHEAD_GAS, ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
 import { SourceWatcher } from "./watcher.ts";
 
 /** What `status(messageId)` and the API return. */
@@ -217,11 +217,28 @@ class Engine implements Relayer {
     for (const candidates of batchCandidates.values()) {
       const oldest = Math.min(...candidates.map((r) => r.updatedAt));
       if (candidates.length < this.config.batch.maxMessages && now - oldest < this.config.batch.maxWaitMs) continue;
-      for (let i = 0; i < candidates.length; i += this.config.batch.maxMessages) {
-        const group = candidates.slice(i, i + this.config.batch.maxMessages);
-        this.launch(group, () => this.attestBatch(group));
-      }
+      for (const group of this.batchGroups(candidates)) this.launch(group, () => this.attestBatch(group));
     }
+  }
+
+  /** Splits final messages of one route into batches within the message-count and gas bounds. */
+  private batchGroups(candidates: MessageRecord[]): MessageRecord[][] {
+    const { maxMessages, maxGas } = this.config.batch;
+    const groups: MessageRecord[][] = [];
+    let group: MessageRecord[] = [];
+    let gas = 0n;
+    for (const record of candidates) {
+      const need = (BigInt(record.message.gasLimit) * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS;
+      if (group.length > 0 && (group.length >= maxMessages || gas + need > BigInt(maxGas))) {
+        groups.push(group);
+        group = [];
+        gas = 0n;
+      }
+      group.push(record);
+      gas += need;
+    }
+    if (group.length > 0) groups.push(group);
+    return groups;
   }
 
   private launch(records: MessageRecord[], work: () => Promise<void>): void {
@@ -266,7 +283,9 @@ class Engine implements Relayer {
     const submitter = this.submitter(first);
     const open: MessageRecord[] = [];
     try {
-      open.push(...(await this.unsettled(records, submitter)));
+      // Fresh messages skip the target check: receiveBatch itself skips anything already received.
+      const fresh = records.filter((r) => r.attempts === 0 && r.pendingTx === undefined);
+      open.push(...fresh, ...(await this.unsettled(records.filter((r) => !fresh.includes(r)), submitter)));
       if (open.length === 0) return;
       const ids = open.map((r) => r.messageId);
       const signed = await this.mpc.sign({ type: "batchAttestation", srcChainId: first.srcChainId, messageIds: ids, dstChainId: first.dstChainId, targetGateway: submitter.targetGateway });
@@ -278,10 +297,11 @@ class Engine implements Relayer {
       }
       await this.store.commit(open);
     } catch (error) {
-      for (const record of open.length > 0 ? open : records) await this.backoff(record, error, "batch attestation");
+      const at = Date.now();
+      for (const record of open.length > 0 ? open : records) await this.backoff(record, error, "batch attestation", at);
       return;
     }
-    await this.deliverBatch(open);
+    await this.deliverBatch(open, true);
   }
 
   private async deliverOne(record: MessageRecord): Promise<void> {
@@ -296,7 +316,7 @@ class Engine implements Relayer {
     }
   }
 
-  private async deliverBatch(records: MessageRecord[]): Promise<void> {
+  private async deliverBatch(records: MessageRecord[], justAttested = false): Promise<void> {
     const submitter = this.submitter(records[0]!);
     try {
       const ids = records[0]!.batchIds!;
@@ -306,7 +326,7 @@ class Engine implements Relayer {
         if (member === null) throw new Error(`batch member ${id} missing from the store`);
         members.push(loadMessage(member.message));
       }
-      const open = await this.unsettled(records, submitter);
+      const open = justAttested ? records : await this.unsettled(records, submitter);
       if (open.length === 0) return;
       const batch = new MessageBatch(members);
       const { messages, proof, proofFlags } = batch.multiProof(open.map((r) => loadMessage(r.message)));
@@ -389,6 +409,10 @@ class Engine implements Relayer {
   }
 
   private async deliveryError(records: MessageRecord[], error: unknown): Promise<void> {
+    // One retry time for the whole group, so a batch is retried as a batch.
+    const attempts = Math.max(...records.map((r) => r.attempts));
+    const at = Date.now();
+    for (const record of records) record.attempts = attempts;
     for (const record of records) {
       if (error instanceof RevertedWith && error.errorName === "InvalidSignature") {
         // The target no longer accepts the signer (e.g. relay rotated): attest again.
@@ -396,14 +420,15 @@ class Engine implements Relayer {
         delete record.batchIds;
         transition(record, "final", "signature no longer accepted by the target; re-attesting");
       }
-      await this.backoff(record, error, "delivery");
+      await this.backoff(record, error, "delivery", at);
     }
   }
 
-  private async backoff(record: MessageRecord, error: unknown, step: string): Promise<void> {
+  /** Schedules the next attempt; members of one batch pass the same `at` so they stay together. */
+  private async backoff(record: MessageRecord, error: unknown, step: string, at = Date.now()): Promise<void> {
     record.attempts++;
     record.lastError = `${step}: ${short(error)}`;
-    record.nextAttemptAt = Date.now() + this.delay(record.attempts);
+    record.nextAttemptAt = at + this.delay(record.attempts);
     record.updatedAt = Date.now();
     const level = error instanceof AttestationRefused || record.attempts < 3 ? "info" : "warn";
     this.log[level](`${step} failed; backing off`, { messageId: record.messageId, attempts: record.attempts, error: record.lastError });

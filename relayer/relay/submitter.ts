@@ -31,6 +31,10 @@ export type DeliveryOutcome = { state: Exclude<TargetState, "unreceived">; txHas
 
 /** Gas a retry transaction needs beyond what it forwards to the receiver (intrinsic, calldata, gateway). */
 const RETRY_OVERHEAD_GAS = 60_000n;
+/** Gateway work per batched message besides the receiver's own gas (hashing, proof, replay bit, event). */
+export const BATCH_MESSAGE_OVERHEAD_GAS = 40_000n;
+/** EIP-7825 per-transaction gas cap. */
+const TX_GAS_CAP = 16_777_216n;
 const RECEIPT_POLL_MS = 100;
 
 export type Signer = { kind: "local"; account: PrivateKeyAccount } | { kind: "mpc"; mpc: MpcClient; address: Address };
@@ -136,8 +140,8 @@ export class ChainSubmitter {
   }
 
   private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
-    // The gateway needs gasLimit*64/63 + reserve left when it calls the receiver; never send less.
-    const floor = messages.reduce((sum, m) => sum + (m.gasLimit * 64n) / 63n + 10_000n, 60_000n);
+    // The gateway needs gasLimit*64/63 + reserve left when it calls each receiver; never send less.
+    const floor = messages.reduce((most, m) => max(most, (m.gasLimit * 64n) / 63n + 10_000n), 0n) + 60_000n;
     let estimate: bigint;
     try {
       estimate = await this.client.estimateGas({ account: this.from, to: this.targetGateway, data });
@@ -147,7 +151,7 @@ export class ChainSubmitter {
       if (name !== null) throw new RevertedWith(name, `delivery would revert: ${name}`);
       // Some nodes refuse to estimate when the receiver runs out of its own gas limit (which the gateway
       // records as a failed message). Simulate with a generous budget instead; a real revert still shows.
-      estimate = floor + 200_000n + BigInt(data.length) * 8n;
+      estimate = min(messages.reduce((sum, m) => sum + (m.gasLimit * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS, 60_000n) + BigInt(data.length) * 8n, TX_GAS_CAP);
       try {
         await this.client.call({ account: this.from, to: this.targetGateway, data, gas: estimate });
       } catch (callError) {
@@ -156,7 +160,7 @@ export class ChainSubmitter {
         throw new RevertedWith(callName ?? "unknown", `delivery would revert: ${callName ?? shortError(callError)}`);
       }
     }
-    const gas = max((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, floor);
+    const gas = min(max((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, floor), TX_GAS_CAP);
     const receipt = await this.send(data, gas, onSent);
     if (receipt.status !== "success") {
       this.log.warn("delivery transaction reverted; reading the target's state", { chainId: this.chainId, tx: receipt.transactionHash });
