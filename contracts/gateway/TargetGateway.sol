@@ -34,6 +34,11 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     uint256 private constant CALL_RESERVE = 1_000;
     /// @dev Longest revert reason copied into MessageFailed, so a receiver cannot bloat the event.
     uint256 private constant MAX_REASON_BYTES = 256;
+    /// @dev Largest s of a non-malleable signature: half the secp256k1 group order, as in OpenZeppelin's ECDSA.
+    uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @dev Position of RelaySlot.paused in its storage word (after the 20-byte relay and 8-byte timestamp).
+    uint256 private constant PAUSED_BIT = 224;
+    uint256 private constant ADDRESS_MASK = 0x00ffffffffffffffffffffffffffffffffffffffff;
 
     /// @notice Minimum time between two signed relay rotations.
     uint64 public immutable MIN_ROTATION_DELAY;
@@ -58,7 +63,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     /// @notice Nonce the next RelayRotation signature must carry.
     uint256 public rotationNonce;
 
-    mapping(bytes32 channelWord => uint256 bits) private _received;
+    // Replay bitmaps live at raw slots, see _bitmapSlot.
     mapping(bytes32 messageId => FailedState) private _failed;
 
     /// @param initialOwner Owner (a timelock in production).
@@ -80,14 +85,137 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     }
 
     /// @inheritdoc ITargetGateway
+    /// @dev The hot path, written against the calldata layout of (Message, bytes) so that nothing is decoded or
+    ///      copied twice. It handles the usual case only: not paused, this chain, a well-formed low-s signature
+    ///      by the current relay, a nonce not yet received. All of these are computed first and tested in one
+    ///      branch; anything else goes to _checkUnusual, which redoes the checks the plain way and reverts
+    ///      with the precise error or accepts a signature by the previous relay.
+    ///      The message's seven static words are hashed exactly as they lie in calldata and used raw only after
+    ///      the relay's signature over that hash checked out: a word with dirty high bits, like any other
+    ///      change, gives a hash the relay never signed (it signs canonical encodings only).
+    ///      Memory: the receiver's onMessage calldata, allocated, whose payload copy is also what gets hashed;
+    ///      the free memory after it is scratch space for the other preimages and the ecrecover input.
+    ///      One long function on purpose: every private call on this path costs about 50 gas in stack shuffling.
+    // solhint-disable-next-line function-max-lines
     function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external {
-        address currentRelay = _activeRelay();
-        uint64 dstChainId = message.dstChainId;
-        if (dstChainId != block.chainid) revert WrongDestinationChain(dstChainId);
-        bytes32 id = MessageLib.messageIdCalldata(message);
-        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), signature, currentRelay);
-        if (!_markReceived(message)) revert AlreadyReceived(id);
-        _deliver(message, id);
+        uint256 callData;
+        uint256 callSize;
+        bytes32 id;
+        {
+            bytes32 typeHash = MessageLib.MESSAGE_TYPEHASH;
+            bytes4 onMessage = IMessageReceiver.onMessage.selector;
+            assembly ("memory-safe") {
+                // The payload must lie inside calldata, as the ABI decoder checks. Its relative offset and
+                // length are bounded too, so that no sum here wraps.
+                let payloadOffset := calldataload(add(message, 0xe0))
+                let payload := add(message, payloadOffset)
+                let payloadLength := calldataload(payload)
+                if or(
+                    gt(or(payloadOffset, payloadLength), 0xffffffff),
+                    gt(add(add(payload, 0x20), payloadLength), calldatasize())
+                ) { revert(0, 0) }
+
+                // abi.encodeCall(IMessageReceiver.onMessage, (srcChainId, sender, payload)).
+                callData := mload(0x40)
+                mstore(callData, onMessage)
+                mstore(add(callData, 0x04), calldataload(add(message, 0x20)))
+                mstore(add(callData, 0x24), calldataload(add(message, 0x60)))
+                mstore(add(callData, 0x44), 0x60)
+                mstore(add(callData, 0x64), payloadLength)
+                let payloadCopy := add(callData, 0x84)
+                mstore(add(payloadCopy, and(payloadLength, not(0x1f))), 0) // zero the last word's padding
+                calldatacopy(payloadCopy, add(payload, 0x20), payloadLength)
+                callSize := add(0x84, and(add(payloadLength, 0x1f), not(0x1f)))
+                mstore(0x40, add(callData, callSize)) // allocated: _checkUnusual must not overwrite it
+
+                // messageId = keccak256(abi.encode(MESSAGE_TYPEHASH, <the seven static words>, keccak256(payload))).
+                let scratch := add(callData, callSize)
+                mstore(scratch, typeHash)
+                calldatacopy(add(scratch, 0x20), message, 0xe0)
+                mstore(add(scratch, 0x100), keccak256(payloadCopy, payloadLength))
+                id := keccak256(scratch, 0x120)
+            }
+        }
+
+        bool usual;
+        {
+            // After a fork to another chain id the cached separator is stale: such a chain id is unusual.
+            bytes32 separator = CACHED_DOMAIN_SEPARATOR;
+            uint256 cachedChainId = CACHED_CHAIN_ID;
+            assembly ("memory-safe") {
+                // ecrecover(keccak256("\x19\x01" || domainSeparator || messageId), v, r, s), v r s straight from
+                // the signature's calldata. The precompile returns nothing (signer stays zero) for a v other
+                // than 27 or 28 or an r or s out of range.
+                let scratch := add(callData, callSize)
+                mstore(scratch, 0x1901)
+                mstore(add(scratch, 0x20), separator)
+                mstore(add(scratch, 0x40), id)
+                mstore(scratch, keccak256(add(scratch, 0x1e), 0x42))
+                mstore(add(scratch, 0x20), byte(0, calldataload(add(signature.offset, 0x40))))
+                calldatacopy(add(scratch, 0x40), signature.offset, 0x40)
+                mstore(0x00, 0)
+                pop(staticcall(gas(), 0x01, scratch, 0x80, 0x00, 0x20))
+                let signer := mload(0x00)
+
+                // The usual case: not paused and signed by the current relay (one cold read: RelaySlot packs
+                // the flag with the relay), a 65-byte signature with s in the lower half of the order (no
+                // malleable twin; OpenZeppelin ECDSA's rules), this chain. The signer must not be zero: that is
+                // both a failed recovery and the relay before setRelay.
+                let relaySlot := sload(_current.slot)
+                usual := and(
+                    and(
+                        and(iszero(shr(PAUSED_BIT, relaySlot)), eq(signer, and(relaySlot, ADDRESS_MASK))),
+                        and(iszero(iszero(signer)), eq(signature.length, 65))
+                    ),
+                    and(
+                        iszero(gt(calldataload(add(signature.offset, 0x20)), HALF_ORDER)),
+                        and(eq(calldataload(add(message, 0x80)), chainid()), eq(chainid(), cachedChainId))
+                    )
+                )
+            }
+        }
+        uint256 bitmapSlot;
+        uint256 bitmap;
+        assembly ("memory-safe") {
+            // Replay bitmap: the nonce's bit in the word at keccak256(abi.encode(srcChainId, srcGateway,
+            // nonce >> 8)) (see _bitmapSlot). Read here, written once every check passed. Usual: not yet set.
+            let scratch := add(callData, callSize)
+            let nonce := calldataload(message)
+            mstore(scratch, calldataload(add(message, 0x20)))
+            mstore(add(scratch, 0x20), calldataload(add(message, 0x40)))
+            mstore(add(scratch, 0x40), shr(8, nonce))
+            bitmapSlot := keccak256(scratch, 0x60)
+            let bit := shl(and(nonce, 0xff), 1)
+            bitmap := sload(bitmapSlot)
+            usual := and(usual, iszero(and(bitmap, bit)))
+            bitmap := or(bitmap, bit)
+        }
+        if (!usual) _checkUnusual(message, signature);
+
+        bytes4 insufficientGas = InsufficientGas.selector;
+        bytes32 delivered = MessageDelivered.selector;
+        assembly ("memory-safe") {
+            sstore(bitmapSlot, bitmap)
+            // First delivery: the receiver gets exactly gasLimit (see _deliver; gasLimit < 2^64 once signed).
+            let receiver := calldataload(add(message, 0xa0))
+            if extcodesize(receiver) {
+                let gasLimit := calldataload(add(message, 0xc0))
+                let required := add(div(mul(gasLimit, 64), 63), CALL_RESERVE)
+                if lt(gas(), required) {
+                    mstore(0x00, insufficientGas)
+                    mstore(0x04, required)
+                    mstore(0x24, gas())
+                    revert(0x00, 0x44)
+                }
+                // Delivered: emit MessageDelivered(id) and end the call here, without unwinding Solidity's stack.
+                if call(gasLimit, receiver, 0, callData, callSize, 0, 0) {
+                    log2(0, 0, delivered, id)
+                    return(0, 0)
+                }
+            }
+        }
+        address receiver = message.receiver;
+        _recordFailure(id, message.srcChainId, receiver, receiver.code.length != 0);
     }
 
     /// @inheritdoc ITargetGateway
@@ -212,8 +340,8 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     }
 
     /// @inheritdoc ITargetGateway
-    function isReceived(uint64 srcChainId, address srcGateway, uint64 nonce) external view returns (bool) {
-        return _received[_channelWord(srcChainId, srcGateway, nonce)] & (1 << (nonce & 0xff)) != 0;
+    function isReceived(uint64 srcChainId, address srcGateway, uint64 nonce) public view returns (bool) {
+        return _loadBitmap(_bitmapSlot(srcChainId, srcGateway, nonce)) & (1 << (nonce & 0xff)) != 0;
     }
 
     /// @inheritdoc ITargetGateway
@@ -236,7 +364,23 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
 
     function _isRelay(address signer, address currentRelay) private view returns (bool) {
         if (signer == address(0)) return false;
-        if (signer == currentRelay) return true;
+        return signer == currentRelay || _isPreviousRelay(signer);
+    }
+
+    /// @dev Off receiveMessage's hot path: the same checks the plain way (Solidity decoding, OpenZeppelin
+    ///      ECDSA), in the order and with the errors of receiveBatch. Returns only for a valid signature by the
+    ///      previous relay within its retention window over a message not yet received.
+    function _checkUnusual(MessageLib.Message calldata message, bytes calldata signature) private view {
+        address currentRelay = _activeRelay();
+        if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
+        bytes32 id = MessageLib.messageIdCalldata(message);
+        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), signature, currentRelay);
+        if (isReceived(message.srcChainId, message.srcGateway, message.nonce)) revert AlreadyReceived(id);
+    }
+
+    /// @dev The previous relay within its retention window. Its slot is cold: read only when the signer is not
+    ///      the current relay.
+    function _isPreviousRelay(address signer) private view returns (bool) {
         return signer == _previousRelay && block.timestamp < _previousRelayExpiresAt;
     }
 
@@ -249,11 +393,13 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     /// @dev Sets the received bit of the message's nonce; false if it was already set.
     function _markReceived(MessageLib.Message calldata message) private returns (bool) {
         uint64 nonce = message.nonce;
-        bytes32 word = _channelWord(message.srcChainId, message.srcGateway, nonce);
+        uint256 slot = _bitmapSlot(message.srcChainId, message.srcGateway, nonce);
         uint256 bit = 1 << (nonce & 0xff);
-        uint256 bits = _received[word];
+        uint256 bits = _loadBitmap(slot);
         if (bits & bit != 0) return false;
-        _received[word] = bits | bit;
+        assembly ("memory-safe") {
+            sstore(slot, or(bits, bit))
+        }
         return true;
     }
 
@@ -263,22 +409,26 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     ///      A receiver without code fails, so a message to a not-yet-deployed contract can be retried later.
     function _deliver(MessageLib.Message calldata message, bytes32 id) private {
         address receiver = message.receiver;
+        bool called = receiver.code.length != 0;
         bool ok;
-        bytes memory reason;
-        if (receiver.code.length != 0) {
+        if (called) {
             bytes memory data = _encodeOnMessage(message);
             uint256 gasLimit = message.gasLimit;
             uint256 required = (gasLimit * 64) / 63 + CALL_RESERVE;
             if (gasleft() < required) revert InsufficientGas(required, gasleft());
             ok = _call(receiver, gasLimit, data);
-            if (!ok) reason = _revertReason();
         }
         if (ok) {
             emit MessageDelivered(id);
         } else {
-            _failed[id] = FailedState.Failed;
-            emit MessageFailed(id, message.srcChainId, receiver, reason);
+            _recordFailure(id, message.srcChainId, receiver, called);
         }
+    }
+
+    /// @dev The receiver reverted (`called`) or has no code: keep the message for retryMessage.
+    function _recordFailure(bytes32 id, uint64 srcChainId, address receiver, bool called) private {
+        _failed[id] = FailedState.Failed;
+        emit MessageFailed(id, srcChainId, receiver, called ? _revertReason() : new bytes(0));
     }
 
     /// @dev abi.encodeCall(IMessageReceiver.onMessage, (srcChainId, sender, payload)), the payload copied
@@ -324,14 +474,22 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         }
     }
 
-    /// @dev keccak256(abi.encode(srcChainId, srcGateway, nonce >> 8)), hashed in scratch space.
-    function _channelWord(uint64 srcChainId, address srcGateway, uint64 nonce) private pure returns (bytes32 word) {
+    /// @dev Storage slot of the received bits of nonces [nonce & ~0xff, nonce | 0xff] of a channel:
+    ///      keccak256(abi.encode(srcChainId, srcGateway, nonce >> 8)) itself, one hash instead of a mapping's
+    ///      two. A 96-byte preimage cannot give a slot Solidity derives (from 32- or 64-byte preimages).
+    function _bitmapSlot(uint64 srcChainId, address srcGateway, uint64 nonce) private pure returns (uint256 slot) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, srcChainId)
             mstore(add(ptr, 0x20), srcGateway)
             mstore(add(ptr, 0x40), shr(8, nonce))
-            word := keccak256(ptr, 0x60)
+            slot := keccak256(ptr, 0x60)
+        }
+    }
+
+    function _loadBitmap(uint256 slot) private view returns (uint256 bits) {
+        assembly ("memory-safe") {
+            bits := sload(slot)
         }
     }
 }

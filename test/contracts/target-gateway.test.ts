@@ -459,10 +459,13 @@ describe("TargetGateway", () => {
       const [previous, expiresAt] = await gateway.read.previousRelay();
       assert.equal(previous, relay.address);
       assert.equal(expiresAt, BigInt(await networkHelpers.time.latest()) + RETENTION_WINDOW);
-      // The old key still works inside the window, the new one at once.
+      // The old key still works inside the window, the new one at once; both reach the receiver intact.
       await gateway.write.receiveMessage([inFlight, oldSignature]);
+      assert.equal(await probe.read.lastPayload(), inFlight.payload);
+      assert.equal(await probe.read.lastSender(), inFlight.sender);
       const fresh = messageTo(probe.address, { nonce: 8n });
       await gateway.write.receiveMessage([fresh, await signMessage(nextRelay, fresh, gateway.address)]);
+      assert.equal(await probe.read.received(), 2n);
       // After the window the old key is refused.
       await networkHelpers.time.increase(RETENTION_WINDOW);
       const late = messageTo(probe.address, { nonce: 9n });

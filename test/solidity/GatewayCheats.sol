@@ -8,6 +8,7 @@ interface GatewayTestVm {
     function expectRevert(bytes calldata revertData) external;
     function assume(bool condition) external pure;
     function warp(uint256 timestamp) external;
+    function chainId(uint256 newChainId) external;
 }
 
 /// @notice Base for the gateway Solidity tests: cheatcodes and small helpers.

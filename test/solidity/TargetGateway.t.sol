@@ -44,6 +44,12 @@ contract TargetGatewayTest is GatewayTestBase {
         return _sign(key, MessageLib.digest(message, address(gateway)));
     }
 
+    /// @dev The address the relay key's signature over `digest` recovers to when checked against `message`.
+    function _recovered(MessageLib.Message memory message, bytes32 digest) private view returns (address) {
+        (uint8 v, bytes32 r, bytes32 s) = VM.sign(RELAY_KEY, digest);
+        return ecrecover(MessageLib.digest(message, address(gateway)), v, r, s);
+    }
+
     /// @notice Any message is delivered once; a replay reverts and neighbouring nonces stay unreceived.
     function testFuzz_deliversOnceThenRejectsReplay(
         uint64 nonce,
@@ -89,6 +95,48 @@ contract TargetGatewayTest is GatewayTestBase {
         bytes memory signature = _signed(message, RELAY_KEY);
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.WrongDestinationChain.selector, dstChainId));
         gateway.receiveMessage(message, signature);
+    }
+
+    /// @notice After a fork to another chain id the gateway verifies under that chain's domain, not the one it
+    ///         cached at deployment, and refuses messages for the chain it was deployed on.
+    function test_forkedChainUsesItsOwnDomain() external {
+        uint256 deployedOn = block.chainid;
+        MessageLib.Message memory original = _message(7, 1, address(0xCAFE), hex"01");
+        bytes memory originalSignature = _signed(original, RELAY_KEY);
+        VM.chainId(deployedOn + 1);
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.WrongDestinationChain.selector, uint64(deployedOn)));
+        gateway.receiveMessage(original, originalSignature);
+
+        MessageLib.Message memory forked = _message(7, 1, address(0xCAFE), hex"01");
+        bytes32 staleDigest = MessageLib.digest(original, address(gateway)); // the deployment chain's domain
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.InvalidSignature.selector, _recovered(forked, staleDigest)));
+        gateway.receiveMessage(forked, _sign(RELAY_KEY, staleDigest));
+
+        gateway.receiveMessage(forked, _signed(forked, RELAY_KEY));
+        require(probe.received() == 1, "not delivered on the fork");
+    }
+
+    /// @notice A payload offset or length pointing outside the calldata is refused like the ABI decoder would.
+    function testFuzz_rejectsPayloadOutsideCalldata(uint256 offset, uint256 length) external {
+        MessageLib.Message memory message = _message(1, 1, address(0xCAFE), hex"0102");
+        bytes memory data = abi.encodeCall(gateway.receiveMessage, (message, _signed(message, RELAY_KEY)));
+        // Calldata: selector, two head offsets, the message's 8 head words from 0x44 (payload offset last,
+        // relative to 0x44), the payload's length word at 0x44 + 0x100.
+        uint256 payloadOffsetAt = 0x44 + 0xe0;
+        uint256 payloadLengthAt = 0x44 + 0x100;
+        offset = _bound(offset, data.length - 0x44, type(uint256).max - 1);
+        length = _bound(length, data.length, type(uint256).max - 1);
+        for (uint256 variant = 0; variant < 2; ++variant) {
+            bytes memory bad = bytes.concat(data);
+            uint256 at = variant == 0 ? payloadOffsetAt : payloadLengthAt;
+            uint256 value = variant == 0 ? offset : length;
+            assembly ("memory-safe") {
+                mstore(add(add(bad, 0x20), at), value)
+            }
+            (bool ok, bytes memory reason) = address(gateway).call(bad);
+            require(!ok && reason.length == 0, "payload outside calldata accepted or misreported");
+        }
+        require(!gateway.isReceived(1, address(0xCAFE), 1), "marked received");
     }
 
     /// @notice A batch of any size delivers every message once under one root signature; altering any message
