@@ -15,6 +15,8 @@ export const abiSources = {
   targetGatewayAbi: "contracts/gateway/TargetGateway.sol/TargetGateway.json",
   pingPongAbi: "contracts/examples/PingPong.sol/PingPong.json",
   messageReceiverAbi: "contracts/interfaces/IMessageReceiver.sol/IMessageReceiver.json",
+  relayStakingAbi: "contracts/staking/RelayStaking.sol/RelayStaking.json",
+  testStakeTokenAbi: "contracts/staking/TestStakeToken.sol/TestStakeToken.json",
 } as const;
 
 export async function renderAbiModule(): Promise<string> {

@@ -16,7 +16,7 @@ import {
   signRemoval,
   viem,
 } from "./fixture.ts";
-import { stakingTypes } from "./typed-data.ts";
+import { stakingTypes } from "../../relayer/staking/typed-data.ts";
 import { MessageBatch, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
 
 const { loadFixture, time, mine } = networkHelpers;

@@ -19,7 +19,7 @@ import {
   stakingTypes,
   type AbsenceProposal,
   type RemovalProposal,
-} from "./typed-data.ts";
+} from "../../relayer/staking/typed-data.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;

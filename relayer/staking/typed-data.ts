@@ -1,6 +1,6 @@
 /**
  * EIP-712 typed data of the RelayStaking contract (contracts/staking/RelayStaking.sol).
- * Nodes sign these with their operator key; relayer/staking will import them once it exists.
+ * Nodes sign these with their operator key (relayer/staking); the contract tests import them from here.
  */
 import type { Address, Hex, TypedDataDomain } from "viem";
 
