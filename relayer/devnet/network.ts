@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NodeClient } from "../cli/client.ts";
-import type { NodeChainConfig } from "../node/chain/config.ts";
+import type { z } from "zod";
+import type { nodeChainSchema } from "../node/chain/config.ts";
 import type { NodeConfig } from "../node/config.ts";
 import { createIdentity, saveIdentity } from "../node/identity.ts";
 import { freePort } from "./chains.ts";
@@ -26,7 +27,8 @@ export interface DevnetNode {
 
 export interface NetworkLayout {
   size: number;
-  chains: NodeChainConfig[];
+  /** As written to the config file (defaults filled in by the node). */
+  chains: z.input<typeof nodeChainSchema>[];
   /** Contracts relay-address transactions may call, per chain id (the target gateways). */
   relayTargets: Record<string, string[]>;
   presignPoolSize: number;

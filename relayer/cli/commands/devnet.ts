@@ -100,6 +100,11 @@ export const devnet: Command = {
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
     process.on("SIGHUP", onSignal);
+    // `kill <npm pid>` ends npm without passing the signal on: when the launching process goes away, stop too.
+    const launcher = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== launcher && stopping === null) void shutdown("the process that started the devnet exited").then(() => process.exit(0));
+    }, 1_000).unref();
     // Last resort if the devnet dies of an uncaught error: no orphaned children.
     process.once("exit", () => net.supervisor.killAllNow());
     const failure = new Promise<never>((_, reject) => {
