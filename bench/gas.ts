@@ -89,6 +89,33 @@ async function main(): Promise<void> {
     } as never)) as { structLogs: { depth: number; gasCost: number }[] };
     return BigInt(trace.structLogs.filter((step) => step.depth > 1).reduce((sum, step) => sum + step.gasCost, 0));
   };
+  /**
+   * The gateway's own execution split into the opcodes whose price the protocol fixes for this job (storage
+   * reads and writes, account and precompile access, calls, logs) and everything else (ABI decoding, hashing,
+   * memory, stack, checks): where a code change can still save gas. Informational, not subtracted.
+   */
+  const fixedPriceGas = async (hash: Hex): Promise<bigint> => {
+    const trace = (await publicClient.request({
+      method: "debug_traceTransaction",
+      params: [hash, { disableStorage: true, disableMemory: true, disableStack: true }],
+    } as never)) as { structLogs: { depth: number; op: string; gas: number; gasCost: number }[] };
+    const steps = trace.structLogs;
+    const fixedOps = new Set(["SLOAD", "SSTORE", "EXTCODESIZE", "EXTCODEHASH", "LOG0", "LOG1", "LOG2", "LOG3", "LOG4"]);
+    let fixed = 0;
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i]!;
+      if (step.depth !== 1) continue;
+      if (fixedOps.has(step.op)) fixed += step.gasCost;
+      if (step.op === "CALL" || step.op === "STATICCALL") {
+        // The call's own price: gas before minus gas after, less what the callee's frame spent.
+        let next = i + 1;
+        let inner = 0;
+        while (next < steps.length && steps[next]!.depth > 1) inner += steps[next++]!.gasCost;
+        if (next < steps.length) fixed += step.gas - steps[next]!.gas - inner;
+      }
+    }
+    return BigInt(fixed);
+  };
   /** Intrinsic calldata cost: 16 gas per non-zero byte, 4 per zero byte. */
   const calldataGas = async (hash: Hex): Promise<bigint> => {
     const bytes = hexToBytes((await publicClient.getTransaction({ hash })).input);
@@ -122,7 +149,12 @@ async function main(): Promise<void> {
     const m = message(nonce);
     const hash = await target.write.receiveMessage([m, await relay.signTypedData(messageTypedData(m, target.address))]);
     const { gasUsed } = await publicClient.waitForTransactionReceipt({ hash });
-    return { gasUsed, receiver: await receiverGas(hash), calldata: await calldataGas(hash) };
+    return {
+      gasUsed,
+      receiver: await receiverGas(hash),
+      calldata: await calldataGas(hash),
+      fixedPrice: await fixedPriceGas(hash),
+    };
   };
   const first = await deliver(0n);
   const steady = await deliver(1n);
@@ -190,6 +222,10 @@ async function main(): Promise<void> {
     [
       "  of which: intrinsic / calldata / gateway execution",
       `21000 / ${steady.calldata} / ${receiveSteady - 21000n - steady.calldata}  (receiver's own frame: ${steady.receiver}, excluded)`,
+    ],
+    [
+      "  gateway execution: fixed-price opcodes / the rest",
+      `${steady.fixedPrice} / ${receiveSteady - 21000n - steady.calldata - steady.fixedPrice}  (storage, account, precompile, call, log / decoding, hashing, memory, stack)`,
     ],
     ["receiveMessage overhead, amortised over 256 nonces", `${ours}`],
     ["  same without the 21000 intrinsic transaction cost", `${ours - 21000n}`],

@@ -181,8 +181,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             // nonce >> 8)) (see _bitmapSlot). Read here, written once every check passed. Usual: not yet set.
             let scratch := add(callData, callSize)
             let nonce := calldataload(message)
-            mstore(scratch, calldataload(add(message, 0x20)))
-            mstore(add(scratch, 0x20), calldataload(add(message, 0x40)))
+            calldatacopy(scratch, add(message, 0x20), 0x40) // srcChainId, srcGateway
             mstore(add(scratch, 0x40), shr(8, nonce))
             bitmapSlot := keccak256(scratch, 0x60)
             let bit := shl(and(nonce, 0xff), 1)
