@@ -152,7 +152,6 @@ export class Devnet {
   relayAddress: Address | null = null;
   relayer: ManagedProcess | null = null;
   relayerApiUrl: string | null = null;
-  private relayerConfig: RelayerConfig | null = null;
   private stopped = false;
   readonly secrets: NetworkSecrets = { apiToken: randomBytes(24).toString("hex"), passphrase: randomBytes(24).toString("hex") };
 
@@ -163,12 +162,6 @@ export class Devnet {
   }
   private get report(): (line: string) => void {
     return this.options.report;
-  }
-
-  chain(name: string): DevnetChain {
-    const chain = this.chains.find((c) => c.name === name);
-    if (chain === undefined) throw new Error(`no chain ${name}`);
-    return chain;
   }
 
   node(index: number): DevnetNode {
