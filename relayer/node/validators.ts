@@ -35,6 +35,9 @@ export const signRequestSchema = z.discriminatedUnion("type", [
     messageIds: z.array(bytes32).min(1).max(10_000),
     dstChainId: z.number().int().positive(),
     targetGateway: address,
+    /** Optional block range of the messages' logs: it only narrows where a node looks. */
+    fromBlock: z.number().int().nonnegative().optional(),
+    toBlock: z.number().int().nonnegative().optional(),
   }),
   /** Hand the target gateways' trust over to a new relay address (after a committee change). */
   z.object({

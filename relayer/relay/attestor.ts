@@ -18,7 +18,7 @@ export interface MpcSignature {
 
 export type AttestationRequest =
   | { type: "messageAttestation"; srcChainId: number; messageId: Hex; txHash?: Hex; logIndex?: number; dstChainId: number; targetGateway: Hex }
-  | { type: "batchAttestation"; srcChainId: number; messageIds: Hex[]; dstChainId: number; targetGateway: Hex }
+  | { type: "batchAttestation"; srcChainId: number; messageIds: Hex[]; dstChainId: number; targetGateway: Hex; fromBlock?: number; toBlock?: number }
   | {
       type: "relayTransaction";
       chainId: number;

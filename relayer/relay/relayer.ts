@@ -5,9 +5,9 @@
  * before anything is sent, so a restart neither loses nor duplicates a delivery.
  */
 import { createServer, type Server } from "node:http";
-import { createPublicClient, fallback, http, type Hex, type PublicClient } from "viem";
+import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { MessageBatch, type Message } from "../sdk/message.ts";
+import { batchDigest, MessageBatch, messageDigest, type Message } from "../sdk/message.ts";
 import { AttestationRefused, MpcClient } from "./attestor.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
@@ -66,6 +66,8 @@ class Engine implements Relayer {
   private readonly submitters = new Map<number, ChainSubmitter>();
   private server: Server | null = null;
   private stopped = false;
+  /** The MPC key's address: every attestation must recover to it. */
+  private relayAddress: Address = "0x0000000000000000000000000000000000000000";
 
   private constructor(
     private readonly config: RelayerConfig,
@@ -80,10 +82,11 @@ class Engine implements Relayer {
     const stopping = new AbortController();
     const mpc = new MpcClient(nodes, config.mpc.keyId, config.mpc.requestTimeoutMs, log, stopping.signal);
     const engine = new Engine(config, store, mpc, stopping, log);
+    engine.relayAddress = getAddress(await mpc.relayAddress());
     const signer: Signer =
       config.delivery.mode === "permissionless"
         ? { kind: "local", account: privateKeyToAccount(await readSubmitterKey(config.delivery)) }
-        : { kind: "mpc", mpc, address: await mpc.relayAddress() };
+        : { kind: "mpc", mpc, address: engine.relayAddress };
     const clients = new Map<number, PublicClient>();
     for (const chain of config.chains) {
       const client = createPublicClient({
@@ -268,6 +271,7 @@ class Engine implements Relayer {
         dstChainId: record.dstChainId,
         targetGateway: submitter.targetGateway,
       });
+      await verifyAttestation(messageDigest(message, submitter.targetGateway), signed.signature, this.relayAddress);
       record.signature = signed.signature;
       record.attempts = 0;
       transition(record, "attested", `signed by parties ${signed.signers.join(",")}`);
@@ -288,7 +292,18 @@ class Engine implements Relayer {
       open.push(...fresh, ...(await this.unsettled(records.filter((r) => !fresh.includes(r)), submitter)));
       if (open.length === 0) return;
       const ids = open.map((r) => r.messageId);
-      const signed = await this.mpc.sign({ type: "batchAttestation", srcChainId: first.srcChainId, messageIds: ids, dstChainId: first.dstChainId, targetGateway: submitter.targetGateway });
+      const blocks = open.map((r) => r.blockNumber);
+      const signed = await this.mpc.sign({
+        type: "batchAttestation",
+        srcChainId: first.srcChainId,
+        messageIds: ids,
+        dstChainId: first.dstChainId,
+        targetGateway: submitter.targetGateway,
+        fromBlock: Math.min(...blocks),
+        toBlock: Math.max(...blocks),
+      });
+      const root = new MessageBatch(open.map((r) => loadMessage(r.message))).root;
+      await verifyAttestation(batchDigest(root, first.dstChainId, submitter.targetGateway), signed.signature, this.relayAddress);
       for (const record of open) {
         record.signature = signed.signature;
         record.batchIds = ids;
@@ -475,6 +490,12 @@ class Engine implements Relayer {
     this.apiPort = typeof address === "object" && address !== null ? address.port : port;
     this.server = server;
   }
+}
+
+/** The network's signature must be the relay key's over the digest this relayer computed itself. */
+async function verifyAttestation(digest: Hex, signature: Hex, relayAddress: Address): Promise<void> {
+  const signer = await recoverAddress({ hash: digest, signature });
+  if (signer !== relayAddress) throw new Error(`attestation recovers to ${signer}, not the relay address ${relayAddress}`);
 }
 
 function view(record: MessageRecord): MessageStatus {

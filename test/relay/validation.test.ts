@@ -152,7 +152,12 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     for (let i = 0; i < 3; i++) sent.push(await send(env.b, CHAIN_A, env.a.probe, toHex(`batch ${i}`)));
     const ids = sent.map((s) => s.messageId);
     const request = { type: "batchAttestation", srcChainId: CHAIN_B, messageIds: ids, dstChainId: CHAIN_A, targetGateway: env.a.target };
+    // A block-range hint only narrows the search: a wrong one finds nothing, the right one signs.
+    const first = Number(sent[0]!.blockNumber);
+    await refusedByAll(env, { ...request, fromBlock: 0, toBlock: first - 1 }, /was not sent by SourceGateway/);
+    const hinted = await env.cluster.client(2).sign(KEY_ID, { ...request, fromBlock: first, toBlock: Number(sent[2]!.blockNumber) });
     const view = await env.cluster.client(1).sign(KEY_ID, request);
+    assert.equal(hinted.digest, view.digest);
     const batch = new MessageBatch(sent.map((s) => s.message));
     assert.equal(view.digest, batchDigest(batch.root, CHAIN_A, env.a.target));
     assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature }), env.relayAddress);

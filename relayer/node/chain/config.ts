@@ -28,6 +28,8 @@ export const nodeChainSchema = z
     targetGateway: address,
     /** First block to search for a message named by id only (the gateway's deployment block). */
     fromBlock: z.number().int().nonnegative().default(0),
+    /** Largest eth_getLogs block range per call when searching for messages by id (default 10000). */
+    maxLogRange: z.number().int().min(1).max(1_000_000).optional(),
     /** Timeout of one RPC call. */
     rpcTimeoutMs: z.number().int().positive().default(5_000),
   })

@@ -29,6 +29,9 @@ export interface QuorumResult<T> {
 }
 
 const MESSAGE_SENT = "MessageSent";
+/** Final messages remembered per chain (oldest forgotten first). */
+const FINAL_CACHE_SIZE = 100_000;
+const DEFAULT_LOG_RANGE = 10_000;
 
 export class ChainReader {
   readonly chainId: number;
@@ -88,7 +91,11 @@ export class ChainReader {
    * The quorum's view of the MessageSent logs with these ids (by tx hash/log index when given, else by
    * id from the gateway's first block). Ids no endpoint quorum can vouch for come back as non-final.
    */
-  async observeMessages(ids: readonly Hex[], coordinates?: { txHash: Hex; logIndex?: number }): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
+  async observeMessages(
+    ids: readonly Hex[],
+    coordinates?: { txHash: Hex; logIndex?: number },
+    range?: { fromBlock?: number; toBlock?: number },
+  ): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
     const results = new Map<Hex, QuorumResult<MessageObservation>>();
     const wanted = ids.filter((id) => {
       const cached = this.finalCache.get(id);
@@ -105,7 +112,7 @@ export class ChainReader {
       this.clients.map(async (client, index) => {
         try {
           await this.checkChainId(client, index);
-          return await this.observeOn(client, wanted, coordinates);
+          return await this.observeOn(client, wanted, coordinates, range);
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
@@ -123,14 +130,24 @@ export class ChainReader {
       }
       let agreed: MessageObservation | null = null;
       for (const { answer, count } of tally.values()) if (count >= this.quorum) agreed = answer;
-      if (agreed?.kind === "final") this.finalCache.set(id, agreed);
+      if (agreed?.kind === "final") this.remember(agreed);
       results.set(id, { agreed, answers });
     }
     return results;
   }
 
+  private remember(observation: Extract<MessageObservation, { kind: "final" }>): void {
+    if (this.finalCache.size >= FINAL_CACHE_SIZE) this.finalCache.delete(this.finalCache.keys().next().value!);
+    this.finalCache.set(observation.messageId, observation);
+  }
+
   /** One endpoint's observation of each id. */
-  private async observeOn(client: PublicClient, ids: readonly Hex[], coordinates?: { txHash: Hex; logIndex?: number }): Promise<Map<Hex, MessageObservation>> {
+  private async observeOn(
+    client: PublicClient,
+    ids: readonly Hex[],
+    coordinates?: { txHash: Hex; logIndex?: number },
+    range?: { fromBlock?: number; toBlock?: number },
+  ): Promise<Map<Hex, MessageObservation>> {
     const head = await client.getBlockNumber();
     const found = new Map<Hex, { message: Message; blockNumber: bigint; blockHash: Hex; txHash: Hex; logIndex: number }>();
     const consider = (log: { address: Address; topics: readonly Hex[]; data: Hex; blockNumber: bigint | null; blockHash: Hex | null; transactionHash: Hex | null; logIndex: number | null; removed?: boolean }): void => {
@@ -149,14 +166,14 @@ export class ChainReader {
       const receipt = await client.getTransactionReceipt({ hash: coordinates.txHash }).catch(() => null);
       for (const log of receipt?.logs ?? []) if (coordinates.logIndex === undefined || log.logIndex === coordinates.logIndex) consider(log);
     } else {
-      const logs = await client.getLogs({
-        address: this.sourceGateway,
-        event: sourceGatewayAbi.find((item) => item.type === "event" && item.name === MESSAGE_SENT) as Extract<(typeof sourceGatewayAbi)[number], { name: "MessageSent" }>,
-        args: { messageId: [...ids] },
-        fromBlock: BigInt(this.config.fromBlock),
-        toBlock: head,
-      });
-      for (const log of logs) consider(log as never);
+      const event = sourceGatewayAbi.find((item) => item.type === "event" && item.name === MESSAGE_SENT) as Extract<(typeof sourceGatewayAbi)[number], { name: "MessageSent" }>;
+      const last = Math.min(Number(head), range?.toBlock ?? Number.MAX_SAFE_INTEGER);
+      const step = this.config.maxLogRange ?? DEFAULT_LOG_RANGE;
+      for (let from = Math.max(this.config.fromBlock, range?.fromBlock ?? 0); from <= last; from += step) {
+        const to = Math.min(last, from + step - 1);
+        const logs = await client.getLogs({ address: this.sourceGateway, event, args: { messageId: [...ids] }, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        for (const log of logs) consider(log as never);
+      }
     }
     // A log is only as good as its block: make sure the block is still on this endpoint's canonical chain.
     const canonical = new Map<bigint, Hex>();

@@ -46,8 +46,13 @@ function refusalReason(id: Hex, reader: ChainReader, result: QuorumResult<Messag
 }
 
 /** Derives the final messages for `ids` from `reader` or throws RequestRejected naming the first bad one. */
-async function deriveFinalMessages(reader: ChainReader, ids: readonly Hex[], coordinates?: { txHash: Hex; logIndex?: number }): Promise<Message[]> {
-  const observed = await reader.observeMessages(ids, coordinates);
+async function deriveFinalMessages(
+  reader: ChainReader,
+  ids: readonly Hex[],
+  coordinates?: { txHash: Hex; logIndex?: number },
+  range?: { fromBlock?: number; toBlock?: number },
+): Promise<Message[]> {
+  const observed = await reader.observeMessages(ids, coordinates, range);
   return ids.map((id) => {
     const result = observed.get(id);
     if (result === undefined || result.agreed?.kind !== "final") throw new RequestRejected(refusalReason(id, reader, result ?? { agreed: null, answers: [] }));
@@ -98,7 +103,8 @@ export function batchAttestationValidator(chains: ChainViews, log: Logger): Sign
       const source = chains.source(request.srcChainId);
       const ids = request.messageIds.map((id) => id.toLowerCase() as Hex);
       if (new Set(ids).size !== ids.length) throw new RequestRejected("a batch names the same message twice");
-      const messages = await deriveFinalMessages(source, ids);
+      const range = { ...(request.fromBlock === undefined ? {} : { fromBlock: request.fromBlock }), ...(request.toBlock === undefined ? {} : { toBlock: request.toBlock }) };
+      const messages = await deriveFinalMessages(source, ids, undefined, range);
       for (const message of messages) checkRoute(message, request, source);
       const batch = new MessageBatch(messages);
       return hexToBytes(batchDigest(batch.root, request.dstChainId, target.targetGateway));
