@@ -52,7 +52,7 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     miner = null;
   };
 
-  async function config(name: string, extra: { batch?: boolean; mode?: "permissionless" | "relayAddress"; fromBlocks?: [number, number] } = {}) {
+  async function config(name: string, extra: { batch?: boolean; mode?: "permissionless" | "relayAddress"; fromBlocks?: [number, number]; receiptTimeoutMs?: number } = {}) {
     const [fromA, fromB] = extra.fromBlocks ?? [env.a.deployBlock, env.b.deployBlock];
     return parseRelayerConfig({
       chains: [
@@ -60,7 +60,10 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
         { chainId: CHAIN_B, name: "b", rpcUrls: [env.b.rpcUrl], confirmations: 1, sourceGateway: env.b.source, targetGateway: env.b.target, fromBlock: fromB, pollIntervalMs: 100 },
       ],
       mpc: { keyId: KEY_ID, nodes: [...env.cluster.nodes.values()].map((n) => ({ apiUrl: `http://127.0.0.1:${n.httpPort}`, token: env.cluster.token })), requestTimeoutMs: 20_000 },
-      delivery: extra.mode === "relayAddress" ? { mode: "relayAddress", receiptTimeoutMs: 5_000 } : { mode: "permissionless", submitterKeyEnv: SUBMITTER_ENV, receiptTimeoutMs: 5_000 },
+      delivery:
+        extra.mode === "relayAddress"
+          ? { mode: "relayAddress", receiptTimeoutMs: extra.receiptTimeoutMs ?? 5_000 }
+          : { mode: "permissionless", submitterKeyEnv: SUBMITTER_ENV, receiptTimeoutMs: extra.receiptTimeoutMs ?? 5_000 },
       batch: { enabled: extra.batch ?? false, maxMessages: 50, maxWaitMs: 600 },
       retry: { initialBackoffMs: 200, maxBackoffMs: 800, maxAttempts: 3 },
       storePath: join(dir, name),
@@ -201,6 +204,27 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     const status = await relayer.waitFor(sent.messageId, ["delivered"], 30_000);
     const tx = await env.a.publicClient.getTransaction({ hash: status.deliveryTxHash! });
     assert.equal(getAddress(tx.from), env.relayAddress);
+    await relayer.stop();
+  });
+
+  it("replaces a stuck delivery transaction with higher fees, and it is delivered once", async () => {
+    const relayer = await startRelayer(await config("stuck", { fromBlocks: await heads(), receiptTimeoutMs: 600 }));
+    relayers.push(relayer);
+    const initialTip = BigInt((await env.b.rpc("eth_maxPriorityFeePerGas")) as Hex);
+    await env.b.rpc("evm_setAutomine", [false]);
+    let sent: SentMessageInfo;
+    try {
+      sent = await sendProbe(env, env.a, env.b, toHex("stuck at first"));
+      await relayer.waitFor(sent.messageId, ["attested"], 30_000);
+      await new Promise((r) => setTimeout(r, 2_000)); // no block on B: the relayer replaces its transaction
+      await env.b.mine(1);
+    } finally {
+      await env.b.rpc("evm_setAutomine", [true]);
+    }
+    const status = await relayer.waitFor(sent.messageId, ["delivered"], 30_000);
+    const tx = await env.b.publicClient.getTransaction({ hash: status.deliveryTxHash! });
+    assert.ok(tx.maxPriorityFeePerGas! > initialTip, `tip ${tx.maxPriorityFeePerGas} was bumped above ${initialTip}`);
+    assert.equal(await deliveries(env.b, sent.messageId), 1);
     await relayer.stop();
   });
 
