@@ -38,6 +38,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
     /// @dev Position of RelaySlot.paused in its storage word (after the 20-byte relay and 8-byte timestamp).
     uint256 private constant PAUSED_BIT = 224;
+    /// @dev The relay: the low 160 bits of the RelaySlot word.
     uint256 private constant ADDRESS_MASK = 0x00ffffffffffffffffffffffffffffffffffffffff;
 
     /// @notice Minimum time between two signed relay rotations.
@@ -48,7 +49,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     uint256 private immutable CACHED_CHAIN_ID;
     bytes32 private immutable CACHED_DOMAIN_SEPARATOR;
 
-    /// @dev One slot, read once per delivery.
+    /// @dev One slot, read once per delivery (receiveMessage reads it as a raw word: ADDRESS_MASK, PAUSED_BIT).
     struct RelaySlot {
         address relay;
         uint64 lastRotationAt;
@@ -367,8 +368,9 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     }
 
     /// @dev Off receiveMessage's hot path: the same checks the plain way (Solidity decoding, OpenZeppelin
-    ///      ECDSA), in the order and with the errors of receiveBatch. Returns only for a valid signature by the
-    ///      previous relay within its retention window over a message not yet received.
+    ///      ECDSA, the domain separator of the current chain id), in the order and with the errors of
+    ///      receiveBatch. Returns only for a message acceptable after all: signed by the previous relay within
+    ///      its retention window, or on a chain whose id changed since deployment (a fork).
     function _checkUnusual(MessageLib.Message calldata message, bytes calldata signature) private view {
         address currentRelay = _activeRelay();
         if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
@@ -486,6 +488,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         }
     }
 
+    /// @dev The received bits stored at a _bitmapSlot.
     function _loadBitmap(uint256 slot) private view returns (uint256 bits) {
         assembly ("memory-safe") {
             bits := sload(slot)
