@@ -1,0 +1,100 @@
+/**
+ * The operator account (the EVM key a node signs staking transactions and
+ * proposals with) and the cluster-key step of an epoch.
+ *
+ * The key never sits in a committed file: the node config names a key file
+ * (one 0x-prefixed hex private key, readable by the owner only) or an
+ * environment variable holding it.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, getAddress, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { relayStakingAbi } from "../sdk/abi.ts";
+
+export interface OperatorKeySource {
+  /** Path of a file holding the hex private key. */
+  keyFile?: string | undefined;
+  /** Name of an environment variable holding the hex private key. */
+  keyEnv?: string | undefined;
+}
+
+const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
+
+export async function loadOperatorAccount(source: OperatorKeySource, env: NodeJS.ProcessEnv = process.env): Promise<PrivateKeyAccount> {
+  let text: string;
+  if (source.keyFile !== undefined) {
+    const info = await stat(source.keyFile);
+    if ((info.mode & 0o077) !== 0) throw new Error(`operator key file ${source.keyFile} must be readable by its owner only (chmod 600)`);
+    text = (await readFile(source.keyFile, "utf8")).trim();
+  } else if (source.keyEnv !== undefined) {
+    const value = env[source.keyEnv];
+    if (value === undefined) throw new Error(`environment variable ${source.keyEnv} (operator key) is not set`);
+    text = value.trim();
+  } else {
+    throw new Error("the operator key needs keyFile or keyEnv");
+  }
+  if (!PRIVATE_KEY.test(text)) throw new Error("the operator key must be a 0x-prefixed 32-byte hex private key");
+  return privateKeyToAccount(text as Hex);
+}
+
+/** The 64-byte x||y form RelayStaking.submitClusterKey takes, from a compressed or uncompressed public key. */
+export function clusterKeyBytes(publicKey: string): Hex {
+  const hex = publicKey.startsWith("0x") ? publicKey.slice(2) : publicKey;
+  const point = secp256k1.Point.fromHex(hex);
+  return bytesToHex(point.toBytes(false).subarray(1));
+}
+
+/** The EVM address of a cluster key, as the contract derives it. */
+export function clusterKeyAddress(publicKey: string): Address {
+  return getAddress(`0x${keccak256(clusterKeyBytes(publicKey)).slice(-40)}`);
+}
+
+export interface ClusterKeyStatus {
+  /** The relay this operator submitted for the epoch, if any. */
+  submitted: Address | null;
+  /** The epoch's confirmed relay (every member submitted the same key), if any. */
+  confirmed: Address | null;
+}
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+export async function clusterKeyStatus(client: PublicClient, staking: Address, epoch: bigint, operator: Address): Promise<ClusterKeyStatus> {
+  const [submitted, confirmed] = await Promise.all([
+    client.readContract({ address: staking, abi: relayStakingAbi, functionName: "submittedRelay", args: [epoch, operator] }),
+    client.readContract({ address: staking, abi: relayStakingAbi, functionName: "relayAddress", args: [epoch] }),
+  ]);
+  return {
+    submitted: submitted === ZERO_ADDRESS ? null : getAddress(submitted),
+    confirmed: confirmed === ZERO_ADDRESS ? null : getAddress(confirmed),
+  };
+}
+
+/**
+ * Submits this operator's cluster key for `epoch` unless it already did (same key);
+ * returns the key's relay address and the transaction hash (null when nothing was sent).
+ */
+export async function submitClusterKey(p: {
+  client: PublicClient;
+  wallet: WalletClient;
+  account: PrivateKeyAccount;
+  chain: Chain | null;
+  staking: Address;
+  epoch: bigint;
+  publicKey: string;
+}): Promise<{ relay: Address; txHash: Hex | null }> {
+  const relay = clusterKeyAddress(p.publicKey);
+  const status = await clusterKeyStatus(p.client, p.staking, p.epoch, p.account.address);
+  if (status.submitted === relay) return { relay, txHash: null };
+  const txHash = await p.wallet.writeContract({
+    address: p.staking,
+    abi: relayStakingAbi,
+    functionName: "submitClusterKey",
+    args: [p.epoch, clusterKeyBytes(p.publicKey)],
+    account: p.account,
+    chain: p.chain,
+  });
+  const receipt = await p.client.waitForTransactionReceipt({ hash: txHash });
+  if (receipt.status !== "success") throw new Error(`submitClusterKey for epoch ${p.epoch} reverted (${txHash})`);
+  return { relay, txHash };
+}

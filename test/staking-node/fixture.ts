@@ -1,0 +1,75 @@
+// Contract types come from the artifacts Hardhat generates on compile (tsconfig does not include artifacts/).
+/// <reference path="../../artifacts/contracts/staking/RelayStaking.sol/artifacts.d.ts" />
+/// <reference path="../../artifacts/contracts/staking/TestStakeToken.sol/artifacts.d.ts" />
+/// <reference path="../../artifacts/contracts/gateway/SourceGateway.sol/artifacts.d.ts" />
+/**
+ * RelayStaking on Hardhat's in-process network with five operators whose
+ * registered identities are real libp2p peer ids.
+ */
+import { network } from "hardhat";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { bytesToHex, keccak256, parseEther, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
+import { stakingDomain, stakingTypes } from "../../relayer/staking/typed-data.ts";
+
+export const connection = await network.create();
+export const { viem, networkHelpers } = connection;
+
+export const PARAMS = {
+  minStake: parseEther("100"),
+  unbondingPeriod: 86_400n,
+  minAbsenceWindow: 5n,
+  absenceSlashBps: 1_000,
+  removalSlashBps: 5_000,
+  forgerySlashBps: 5_000,
+  proverRewardBps: 2_000,
+} as const;
+
+export interface Operator {
+  account: PrivateKeyAccount;
+  staker: WalletClient;
+  identity: NodeIdentity;
+}
+
+/** Operator keys are fresh test accounts, funded for gas by the owner. */
+export async function deployWithOperators() {
+  const count = 5;
+  const wallets = await viem.getWalletClients();
+  const owner = wallets[0]!;
+  const treasury = wallets[1]!;
+  const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
+  const chainId = await publicClient.getChainId();
+  const token = await viem.deployContract("TestStakeToken", ["Stake", "STK", owner.account!.address]);
+  const staking = await viem.deployContract("RelayStaking", [token.address, owner.account!.address, treasury.account!.address, PARAMS]);
+  const domain = stakingDomain(chainId, staking.address);
+  const operators: Operator[] = [];
+  for (let i = 0; i < count; i++) {
+    const staker = wallets[4 + i]!;
+    const account = privateKeyToAccount(keccak256(bytesToHex(new TextEncoder().encode(`operator ${i} ${staking.address}`))));
+    await owner.sendTransaction({ account: owner.account!, chain: owner.chain, to: account.address, value: parseEther("10") });
+    const identity = await createIdentity();
+    const identityBytes = bytesToHex(peerIdFromString(identity.peerId).toMultihash().bytes);
+    const consent = await account.signTypedData({
+      domain,
+      types: stakingTypes,
+      primaryType: "OperatorRegistration",
+      message: { staker: staker.account!.address, identityHash: keccak256(identityBytes) },
+    });
+    await staking.write.register([account.address, identityBytes, consent], { account: staker.account! });
+    const amount = parseEther(String(100 * (i + 1)));
+    await token.write.mint([staker.account!.address, amount]);
+    await token.write.approve([staking.address, amount], { account: staker.account! });
+    await staking.write.stake([account.address, amount], { account: staker.account! });
+    operators.push({ account, staker, identity });
+  }
+  return { owner, treasury, publicClient, chainId, token, staking, domain, operators, wallet: owner };
+}
+
+export type Deployment = Awaited<ReturnType<typeof deployWithOperators>>;
+
+export function addressesOf(operators: readonly Operator[]): Address[] {
+  return operators.map((o) => o.account.address);
+}
+
+export type { Hex };

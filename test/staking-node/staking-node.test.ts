@@ -1,0 +1,160 @@
+/**
+ * The node side of staking against a real RelayStaking (Hardhat in-process):
+ * the committee as PeerDirectory, cluster-key submission, and absence slashing
+ * with the corroboration rule, members talking through an in-memory router.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { bytesToHex, getAddress, type Address } from "viem";
+import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
+import { AbsenceSlasher, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
+import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
+import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
+import { addressesOf, deployWithOperators, networkHelpers, type Deployment } from "./fixture.ts";
+
+function randomClusterKey(): string {
+  return bytesToHex(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true)).slice(2);
+}
+
+async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoch: bigint; relay: Address }> {
+  await d.staking.write.electCommittee([members.map((i) => d.operators[i]!.account.address), 3]);
+  const epoch = await d.staking.read.latestEpoch();
+  const key = randomClusterKey();
+  for (const i of members) {
+    const operator = d.operators[i]!;
+    await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch, publicKey: key });
+  }
+  return { epoch, relay: clusterKeyAddress(key) };
+}
+
+/** One in-memory member per committee position; messages are delivered asynchronously, like the transport. */
+async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>) {
+  const byParty = new Map<number, AbsenceSlasher>();
+  for (const [position, operatorIndex] of members.entries()) {
+    const party = position + 1;
+    const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, {});
+    const slasher: AbsenceSlasher = new AbsenceSlasher({
+      client: d.publicClient,
+      wallet: d.wallet,
+      account: d.operators[operatorIndex]!.account,
+      chain: d.wallet.chain ?? null,
+      chainId: d.chainId,
+      directory,
+      records: { listAbsences: async () => records.get(party) ?? [] },
+      minAbsences: 3,
+      send: (to: number, message: AbsenceMessage) => {
+        setImmediate(() => void byParty.get(to)?.handle(party, message));
+      },
+    });
+    byParty.set(party, slasher);
+  }
+  return byParty;
+}
+
+/** Records stamped with chain time (the in-process chain's clock runs ahead of the wall clock across tests). */
+function absent(party: number, times: number, at: number): AbsenceRecord[] {
+  return Array.from({ length: times }, (_, i) => ({ sessionId: `s${party}-${i}`, keyId: "epoch-1", operation: "sign", absentees: [party], at: at + i }));
+}
+
+describe("staking node: committee from RelayStaking", () => {
+  it("maps the elected committee to peers, refuses others, and follows a re-election", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
+    const addresses = Object.fromEntries(d.operators.map((o, i) => [o.identity.peerId, `/ip4/127.0.0.1/tcp/${4100 + i}`]));
+    const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, addresses);
+    assert.equal(directory.committee.epoch, 1n);
+    assert.deepEqual(
+      directory.members().map((m) => [m.index, m.peerId, m.address, m.operator]),
+      d.operators.slice(0, 4).map((o, i) => [i + 1, o.identity.peerId, `/ip4/127.0.0.1/tcp/${4100 + i}`, getAddress(o.account.address)]),
+    );
+    assert.equal(directory.byPeerId(d.operators[4]!.identity.peerId), undefined, "a registered but unelected node is refused");
+    assert.equal(await directory.refresh(), false, "nothing changed");
+
+    await d.staking.write.electCommittee([addressesOf(d.operators.slice(1, 5)), 3]);
+    assert.equal(await directory.refresh(), true);
+    assert.equal(directory.committee.epoch, 2n);
+    assert.equal(directory.byPeerId(d.operators[0]!.identity.peerId), undefined, "the member left out of the new epoch is refused");
+    assert.equal(directory.byPeerId(d.operators[4]!.identity.peerId)?.index, 4);
+    assert.equal(directory.byIndex(1)?.operator, getAddress(d.operators[1]!.account.address));
+  });
+
+  it("confirms the cluster key once every member submitted it", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    const members = d.operators.slice(0, 4);
+    await d.staking.write.electCommittee([addressesOf(members), 3]);
+    const key = randomClusterKey();
+    const relay = clusterKeyAddress(key);
+    for (const [i, operator] of members.entries()) {
+      const before = await clusterKeyStatus(d.publicClient, d.staking.address, 1n, operator.account.address);
+      assert.equal(before.confirmed, null, `not confirmed before member ${i} submitted`);
+      const sent = await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: key });
+      assert.notEqual(sent.txHash, null);
+      const again = await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: key });
+      assert.equal(again.txHash, null, "a second submission of the same key sends nothing");
+    }
+    for (const operator of members) {
+      const status = await clusterKeyStatus(d.publicClient, d.staking.address, 1n, operator.account.address);
+      assert.deepEqual(status, { submitted: relay, confirmed: relay });
+    }
+    assert.equal(await d.staking.read.currentRelay(), relay);
+  });
+});
+
+describe("staking node: absence slashing", () => {
+  it("refuses to sign a proposal its own records do not corroborate", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    await electAndConfirm(d, [0, 1, 2, 3]);
+    await networkHelpers.mine(10);
+    const now = Number((await d.publicClient.getBlock()).timestamp) * 1000;
+    // Party 4 (operator 3) was seen absent by party 1 only; party 2 saw it twice, below the threshold of 3.
+    const records = new Map([
+      [1, absent(4, 5, now)],
+      [2, absent(4, 2, now)],
+      [3, absent(2, 5, now)],
+    ]);
+    await networkHelpers.time.increase(5);
+    await networkHelpers.mine(1);
+    const members = await slashers(d, [0, 1, 2, 3], records);
+    const proposal = await members.get(1)!.proposalAgainst(d.operators[3]!.account.address);
+    assert.match((await members.get(2)!.check(proposal)) ?? "", /absent 2 time\(s\) in the window, 3 needed/);
+    assert.match((await members.get(3)!.check(proposal)) ?? "", /absent 0 time\(s\)/);
+    await assert.rejects(members.get(3)!.sign(proposal), ProposalRefused);
+    assert.match((await members.get(4)!.check(proposal)) ?? "", /its own absence/);
+    // Records outside the window's time span do not count.
+    const late = { ...proposal, toBlock: proposal.fromBlock + 5n };
+    await assert.rejects(members.get(1)!.sign(late), /absent 0 time\(s\)/);
+    await assert.rejects(members.get(1)!.proposeAndSubmit(d.operators[3]!.account.address, 5_000), /no stake majority/);
+    const node = await d.staking.read.getNode([d.operators[3]!.account.address]);
+    assert.equal(node.stake, 400n * 10n ** 18n, "nothing was slashed");
+  });
+
+  it("slashes the absent member once signers hold a stake majority, and pays the signers", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    await electAndConfirm(d, [0, 1, 2, 3]);
+    await networkHelpers.mine(10);
+    const now = Number((await d.publicClient.getBlock()).timestamp) * 1000;
+    // Party 2 (operator 1, stake 200) is absent; parties 1, 3, 4 hold 100 + 300 + 400 of 1000.
+    const records = new Map([
+      [1, absent(2, 3, now)],
+      [3, absent(2, 4, now)],
+      [4, absent(2, 3, now)],
+    ]);
+    await networkHelpers.time.increase(5);
+    await networkHelpers.mine(1);
+    const members = await slashers(d, [0, 1, 2, 3], records);
+    const accused = d.operators[1]!.account.address;
+    const result = await members.get(1)!.proposeAndSubmit(accused, 10_000);
+    assert.ok(result.signers.length >= 2 && !result.signers.includes(getAddress(accused)));
+    const node = await d.staking.read.getNode([accused]);
+    assert.equal(node.stake, 180n * 10n ** 18n, "10 % of 200 slashed");
+    const paid = await Promise.all(result.signers.map((signer) => {
+      const staker = d.operators.find((o) => getAddress(o.account.address) === signer)!.staker.account!.address;
+      return d.staking.read.rewards([staker]);
+    }));
+    for (const amount of paid) assert.ok(amount > 0n, "every signer's staker was paid");
+    assert.equal(await d.staking.read.absenceSlashedUntil([accused]), result.proposal.toBlock + 1n);
+    // The same window cannot be proposed again.
+    await assert.rejects(members.get(3)!.proposeAndSubmit(accused, 5_000), /shorter than the minimum|already slashed/);
+  });
+});
