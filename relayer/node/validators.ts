@@ -144,13 +144,21 @@ export function relayTransactionValidator(policy: NodeConfig["policy"]): SignVal
 
 const toBytes = (hex: Hex): Uint8Array => new Uint8Array(Buffer.from(hex.slice(2), "hex"));
 
-/** What a node reads from chains, through its own RPC endpoints, to attest (the relayer implements it with viem). */
+/** Where a request says a message's log is; it only narrows where a node looks. */
+export interface MessageHint {
+  txHash?: Hex;
+  logIndex?: number;
+  fromBlock?: number;
+  toBlock?: number;
+}
+
+/** What a node reads from chains, through its own RPC endpoints, to attest (chain/validators.ts implements it with viem). */
 export interface SourceChainView {
   /**
    * The message a SourceGateway on `srcChainId` emitted with this id, once it
    * has the configured confirmations; null when unknown or not final yet.
    */
-  finalizedMessage(srcChainId: number, id: Hex, hint: { txHash?: Hex; logIndex?: number }): Promise<Message | null>;
+  finalizedMessage(srcChainId: number, id: Hex, hint: MessageHint): Promise<Message | null>;
   /** The TargetGateway this network serves on `chainId`, or null. */
   targetGateway(chainId: number): Address | null;
 }
@@ -168,7 +176,7 @@ function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: n
   return getAddress(target);
 }
 
-async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: { txHash?: Hex; logIndex?: number }): Promise<Message> {
+async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<Message> {
   const message = await chains.finalizedMessage(srcChainId, id, hint);
   if (message === null) throw new RequestRejected(`message ${id} on chain ${srcChainId} is not seen final by this node`);
   // The node re-derives the id and the route from what it read itself.
@@ -198,7 +206,8 @@ export function batchAttestationValidator(chains: SourceChainView): SignValidato
     type: "batchAttestation",
     async validate(request) {
       const target = servedTarget(chains, request.dstChainId, request.targetGateway);
-      const messages = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, {})));
+      const hint = { ...(request.fromBlock !== undefined ? { fromBlock: request.fromBlock } : {}), ...(request.toBlock !== undefined ? { toBlock: request.toBlock } : {}) };
+      const messages = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, hint)));
       let batch: MessageBatch;
       try {
         batch = new MessageBatch(messages);

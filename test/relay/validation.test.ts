@@ -88,9 +88,9 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     const neverSent = messageId({ ...sent.message, payload: "0x03" });
     await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent, txHash: undefined }), /was not sent by SourceGateway/);
     await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent }), /was not sent by SourceGateway/);
-    await refusedByAll(env, attestation(sent, env.b.target, { dstChainId: CHAIN_B }), /goes to chain 31337, not 31338/);
-    await refusedByAll(env, attestation(sent, env.b.target), /not the configured TargetGateway/);
-    await refusedByAll(env, attestation(sent, env.a.target, { srcChainId: 5 }), /source chain 5 is not configured/);
+    await refusedByAll(env, attestation(sent, env.b.target, { dstChainId: CHAIN_B }), /goes from chain 31338 to 31337, not 31338 to 31338/);
+    await refusedByAll(env, attestation(sent, env.b.target), /is not the target gateway this network serves on chain 31337/);
+    await refusedByAll(env, attestation(sent, env.a.target, { srcChainId: 5 }), /chain 5 is not configured on this node/);
     const other = await send(env.b, CHAIN_A, env.a.probe, "0x04");
     await refusedByAll(env, attestation(sent, env.a.target, { txHash: other.txHash }), /was not sent.*in tx/);
   });
@@ -171,7 +171,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     const rotation = { type: "relayRotation", chainId: CHAIN_B, targetGateway: env.b.target, newRelay: env.allowedRelay, nonce: nonce.toString(), deadline: deadline.toString() };
     await refusedByAll(env, { ...rotation, newRelay: getAddress(keccak256("0x01").slice(0, 42)) }, /neither a READY key of this node nor an allowed relay/);
     await refusedByAll(env, { ...rotation, nonce: (nonce + 1n).toString() }, /is not the gateway's current nonce/);
-    await refusedByAll(env, { ...rotation, targetGateway: env.a.target }, /not the configured TargetGateway/);
+    await refusedByAll(env, { ...rotation, targetGateway: env.a.target }, /is not the target gateway this network serves on chain 31338/);
     const view = await env.cluster.client(2).sign(KEY_ID, rotation);
     assert.equal(view.digest, relayRotationDigest({ newRelay: env.allowedRelay, nonce, deadline }, CHAIN_B, env.b.target));
     // The gateway would accept it (simulated only, so the other tests keep their relay).
