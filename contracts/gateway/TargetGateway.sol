@@ -36,6 +36,10 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     uint256 private constant MAX_REASON_BYTES = 256;
     /// @dev Largest s of a non-malleable signature: half the secp256k1 group order, as in OpenZeppelin's ECDSA.
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
+    /// @dev Where the standard ABI encoding of receiveMessage(message, signature) puts the message (after the
+    ///      selector and the two head offsets) and its payload's length word (after the message's 8 head words).
+    uint256 private constant MESSAGE_AT = 0x44;
+    uint256 private constant PAYLOAD_AT = 0x144;
     /// @dev Position of RelaySlot.paused in its storage word (after the 20-byte relay and 8-byte timestamp).
     uint256 private constant PAUSED_BIT = 224;
     /// @dev The relay: the low 160 bits of the RelaySlot word.
@@ -86,19 +90,36 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     }
 
     /// @inheritdoc ITargetGateway
-    /// @dev The hot path, written against the calldata layout of (Message, bytes) so that nothing is decoded or
-    ///      copied twice. It handles the usual case only: not paused, this chain, a well-formed low-s signature
-    ///      by the current relay, a nonce not yet received. All of these are computed first and tested in one
-    ///      branch; anything else goes to _checkUnusual, which redoes the checks the plain way and reverts
-    ///      with the precise error or accepts a signature by the previous relay.
-    ///      The message's seven static words are hashed exactly as they lie in calldata and used raw only after
-    ///      the relay's signature over that hash checked out: a word with dirty high bits, like any other
-    ///      change, gives a hash the relay never signed (it signs canonical encodings only).
-    ///      Memory: the receiver's onMessage calldata, allocated, whose payload copy is also what gets hashed;
-    ///      the free memory after it is scratch space for the other preimages and the ecrecover input.
+    /// @dev The hot path. It handles the usual case only: the standard ABI encoding (the message right after
+    ///      the two head offsets, at MESSAGE_AT, its payload right after its head), not paused, this chain, a
+    ///      well-formed low-s signature by the current relay, a nonce not yet received. All of these are
+    ///      computed first and tested in one branch; anything else is handed to _receivePlain, the same
+    ///      delivery written plainly (Solidity decoding, OpenZeppelin ECDSA), which reverts with the precise
+    ///      error or delivers (e.g. a message signed by the previous relay within its retention window).
+    ///      The message is not decoded: its seven static words are hashed exactly as they lie in calldata and
+    ///      used raw only after the relay's signature over that hash checked out; a word with dirty high bits,
+    ///      like any other change, gives a hash the relay never signed (it signs canonical encodings only).
+    ///      Memory from the free pointer on (used, never allocated: nothing after needs it): the receiver's
+    ///      onMessage calldata, whose payload copy is also what gets hashed, then scratch space for the
+    ///      other preimages and the ecrecover input.
     ///      One long function on purpose: every private call on this path costs about 50 gas in stack shuffling.
     // solhint-disable-next-line function-max-lines
     function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external {
+        uint256 payloadLength;
+        bool standard;
+        assembly ("memory-safe") {
+            // Standard layout, and the payload inside calldata (its length bounded first so the sum cannot wrap).
+            payloadLength := calldataload(PAYLOAD_AT)
+            standard := and(
+                and(eq(message, MESSAGE_AT), eq(calldataload(add(MESSAGE_AT, 0xe0)), sub(PAYLOAD_AT, MESSAGE_AT))),
+                and(
+                    lt(payloadLength, 0x100000000),
+                    iszero(gt(add(add(PAYLOAD_AT, 0x20), payloadLength), calldatasize()))
+                )
+            )
+        }
+        if (!standard) return _receivePlain(message, signature);
+
         uint256 callData;
         uint256 callSize;
         bytes32 id;
@@ -106,33 +127,22 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             bytes32 typeHash = MessageLib.MESSAGE_TYPEHASH;
             bytes4 onMessage = IMessageReceiver.onMessage.selector;
             assembly ("memory-safe") {
-                // The payload must lie inside calldata, as the ABI decoder checks. Its relative offset and
-                // length are bounded too, so that no sum here wraps.
-                let payloadOffset := calldataload(add(message, 0xe0))
-                let payload := add(message, payloadOffset)
-                let payloadLength := calldataload(payload)
-                if or(
-                    gt(or(payloadOffset, payloadLength), 0xffffffff),
-                    gt(add(add(payload, 0x20), payloadLength), calldatasize())
-                ) { revert(0, 0) }
-
                 // abi.encodeCall(IMessageReceiver.onMessage, (srcChainId, sender, payload)).
                 callData := mload(0x40)
                 mstore(callData, onMessage)
-                mstore(add(callData, 0x04), calldataload(add(message, 0x20)))
-                mstore(add(callData, 0x24), calldataload(add(message, 0x60)))
+                mstore(add(callData, 0x04), calldataload(add(MESSAGE_AT, 0x20))) // srcChainId
+                mstore(add(callData, 0x24), calldataload(add(MESSAGE_AT, 0x60))) // sender
                 mstore(add(callData, 0x44), 0x60)
                 mstore(add(callData, 0x64), payloadLength)
                 let payloadCopy := add(callData, 0x84)
                 mstore(add(payloadCopy, and(payloadLength, not(0x1f))), 0) // zero the last word's padding
-                calldatacopy(payloadCopy, add(payload, 0x20), payloadLength)
+                calldatacopy(payloadCopy, add(PAYLOAD_AT, 0x20), payloadLength)
                 callSize := add(0x84, and(add(payloadLength, 0x1f), not(0x1f)))
-                mstore(0x40, add(callData, callSize)) // allocated: _checkUnusual must not overwrite it
 
                 // messageId = keccak256(abi.encode(MESSAGE_TYPEHASH, <the seven static words>, keccak256(payload))).
                 let scratch := add(callData, callSize)
                 mstore(scratch, typeHash)
-                calldatacopy(add(scratch, 0x20), message, 0xe0)
+                calldatacopy(add(scratch, 0x20), MESSAGE_AT, 0xe0)
                 mstore(add(scratch, 0x100), keccak256(payloadCopy, payloadLength))
                 id := keccak256(scratch, 0x120)
             }
@@ -140,7 +150,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
 
         bool usual;
         {
-            // After a fork to another chain id the cached separator is stale: such a chain id is unusual.
+            // After a fork to another chain id the cached separator is stale: such a chain is unusual.
             bytes32 separator = CACHED_DOMAIN_SEPARATOR;
             uint256 cachedChainId = CACHED_CHAIN_ID;
             assembly ("memory-safe") {
@@ -170,7 +180,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
                     ),
                     and(
                         iszero(gt(calldataload(add(signature.offset, 0x20)), HALF_ORDER)),
-                        and(eq(calldataload(add(message, 0x80)), chainid()), eq(chainid(), cachedChainId))
+                        and(eq(calldataload(add(MESSAGE_AT, 0x80)), chainid()), eq(chainid(), cachedChainId))
                     )
                 )
             }
@@ -181,8 +191,8 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             // Replay bitmap: the nonce's bit in the word at keccak256(abi.encode(srcChainId, srcGateway,
             // nonce >> 8)) (see _bitmapSlot). Read here, written once every check passed. Usual: not yet set.
             let scratch := add(callData, callSize)
-            let nonce := calldataload(message)
-            calldatacopy(scratch, add(message, 0x20), 0x40) // srcChainId, srcGateway
+            let nonce := calldataload(MESSAGE_AT)
+            calldatacopy(scratch, add(MESSAGE_AT, 0x20), 0x40) // srcChainId, srcGateway
             mstore(add(scratch, 0x40), shr(8, nonce))
             bitmapSlot := keccak256(scratch, 0x60)
             let bit := shl(and(nonce, 0xff), 1)
@@ -190,16 +200,16 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             usual := and(usual, iszero(and(bitmap, bit)))
             bitmap := or(bitmap, bit)
         }
-        if (!usual) _checkUnusual(message, signature);
+        if (!usual) return _receivePlain(message, signature);
 
         bytes4 insufficientGas = InsufficientGas.selector;
         bytes32 delivered = MessageDelivered.selector;
         assembly ("memory-safe") {
             sstore(bitmapSlot, bitmap)
             // First delivery: the receiver gets exactly gasLimit (see _deliver; gasLimit < 2^64 once signed).
-            let receiver := calldataload(add(message, 0xa0))
+            let receiver := calldataload(add(MESSAGE_AT, 0xa0))
             if extcodesize(receiver) {
-                let gasLimit := calldataload(add(message, 0xc0))
+                let gasLimit := calldataload(add(MESSAGE_AT, 0xc0))
                 let required := add(div(mul(gasLimit, 64), 63), CALL_RESERVE)
                 if lt(gas(), required) {
                     mstore(0x00, insufficientGas)
@@ -367,16 +377,15 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         return signer == currentRelay || _isPreviousRelay(signer);
     }
 
-    /// @dev Off receiveMessage's hot path: the same checks the plain way (Solidity decoding, OpenZeppelin
-    ///      ECDSA, the domain separator of the current chain id), in the order and with the errors of
-    ///      receiveBatch. Returns only for a message acceptable after all: signed by the previous relay within
-    ///      its retention window, or on a chain whose id changed since deployment (a fork).
-    function _checkUnusual(MessageLib.Message calldata message, bytes calldata signature) private view {
+    /// @dev receiveMessage written plainly, for what its hot path does not handle: the checks in the order
+    ///      and with the errors of receiveBatch, the domain separator of the current chain id.
+    function _receivePlain(MessageLib.Message calldata message, bytes calldata signature) private {
         address currentRelay = _activeRelay();
         if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
         bytes32 id = MessageLib.messageIdCalldata(message);
         _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), signature, currentRelay);
-        if (isReceived(message.srcChainId, message.srcGateway, message.nonce)) revert AlreadyReceived(id);
+        if (!_markReceived(message)) revert AlreadyReceived(id);
+        _deliver(message, id);
     }
 
     /// @dev The previous relay within its retention window. Its slot is cold: read only when the signer is not
