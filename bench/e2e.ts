@@ -104,7 +104,7 @@ async function main(): Promise<void> {
 
     say(`throughput: batch mode, ${batchMessages} messages a->b mined in one block`);
     await devnet.stopRelayer();
-    await devnet.setBatchMode({ enabled: true, maxMessages: 100, maxWaitMs: 300 });
+    await devnet.setBatchMode({ enabled: true, maxMessages: 500, maxWaitMs: 100 });
     await devnet.startRelayer();
     await setMining(a.rpcUrl, { automine: false, intervalMs: 0 });
     const burst: Promise<SentMessage[]> = sendMessages(a, b, probes.get(b)!, batchMessages);
