@@ -12,11 +12,14 @@ import type { NodeMetrics } from "./metrics.ts";
 import type { NodeService } from "./service.ts";
 import { SessionFailed } from "./sessions.ts";
 import { RequestRejected } from "./validators.ts";
+import type { StakingAgent } from "../staking/agent.ts";
+import { ProposalRefused } from "../staking/absence.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
 const keygenBody = z.object({ keyId: keyIdSchema, threshold: z.number().int().min(2), parties: z.array(partyIndexSchema).min(2).optional() }).strict();
 const signBody = z.object({ request: z.record(z.string(), z.unknown()) }).strict();
+const absenceBody = z.object({ operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/) }).strict();
 const reshareBody = z.object({ newParties: z.array(partyIndexSchema).min(2), newThreshold: z.number().int().min(2) }).strict();
 
 class HttpError extends Error {
@@ -28,7 +31,14 @@ class HttpError extends Error {
   }
 }
 
-export function startApi(p: { port: number; token: string; service: NodeService; metrics: NodeMetrics; log: Logger }): Promise<Server> {
+export function startApi(p: {
+  port: number;
+  token: string;
+  service: NodeService;
+  staking?: StakingAgent | null;
+  metrics: NodeMetrics;
+  log: Logger;
+}): Promise<Server> {
   const expected = createHash("sha256").update(p.token).digest();
   const authorized = (req: IncomingMessage): boolean => {
     const header = req.headers.authorization ?? "";
@@ -42,7 +52,11 @@ export function startApi(p: { port: number; token: string; service: NodeService;
     handle(req, res, p, authorized)
       .catch((error: unknown) => {
         const status =
-          error instanceof HttpError || error instanceof SessionFailed ? error.status : error instanceof RequestRejected ? 422 : 500;
+          error instanceof HttpError || error instanceof SessionFailed
+            ? error.status
+            : error instanceof RequestRejected || error instanceof ProposalRefused
+              ? 422
+              : 500;
         if (status >= 500) p.log.error("request failed", { method: req.method, url: req.url, error: String(error) });
         send(res, status, { error: error instanceof Error ? error.message : String(error) });
       })
@@ -58,7 +72,7 @@ export function startApi(p: { port: number; token: string; service: NodeService;
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  p: { service: NodeService; metrics: NodeMetrics },
+  p: { service: NodeService; staking?: StakingAgent | null; metrics: NodeMetrics },
   authorized: (req: IncomingMessage) => boolean,
 ): Promise<void> {
   const url = new URL(req.url ?? "/", "http://127.0.0.1");
@@ -76,6 +90,22 @@ async function handle(
   const service = p.service;
   if (method === "GET" && path === "/v1/status") return send(res, 200, await service.status());
   if (method === "GET" && path === "/v1/absences") return send(res, 200, { absences: await service.absences() });
+  if (path.startsWith("/v1/staking")) {
+    const staking = p.staking;
+    if (staking === undefined || staking === null) throw new HttpError(404, "this node has no staking config");
+    if (method === "GET" && path === "/v1/staking") return send(res, 200, await staking.status());
+    if (method === "POST" && path === "/v1/staking/cluster-key") return send(res, 200, { submitted: await staking.submitEpochKey() });
+    if (method === "POST" && path === "/v1/staking/absence") {
+      const body = parse(absenceBody, await readJson(req));
+      const result = await staking.proposeAbsence(body.operator as `0x${string}`);
+      return send(res, 200, {
+        txHash: result.txHash,
+        signers: result.signers,
+        proposal: { epoch: result.proposal.epoch.toString(), node: result.proposal.node, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString() },
+      });
+    }
+    throw new HttpError(404, "not found");
+  }
   if (method === "GET" && path === "/v1/keys") return send(res, 200, { keys: await service.listKeys() });
   if (method === "POST" && path === "/v1/keys") {
     const body = parse(keygenBody, await readJson(req));

@@ -9,6 +9,27 @@ const loopbackAddress = z
   .string()
   .regex(/^\/ip4\/127\.0\.0\.1\/tcp\/\d{1,5}$/, "peer addresses must be /ip4/127.0.0.1/tcp/<port> (loopback only)");
 
+const stakingSchema = z
+  .object({
+    rpcUrl: z.string().regex(/^https?:\/\/127\.0\.0\.1(:\d{1,5})?(\/.*)?$/, "the staking RPC URL must point at 127.0.0.1"),
+    contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    /** The operator key: a file holding the hex private key (mode 600), or the name of an env var holding it. */
+    operatorKeyFile: z.string().min(1).optional(),
+    operatorKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    /** Network address of each member, by libp2p peer id (the contract stores identities, not addresses). */
+    peerAddresses: z.record(z.string().min(10), loopbackAddress).default({}),
+    /** How often the committee, cluster key and own absence records are looked at. */
+    pollMs: z.number().int().min(100).max(600_000).default(2_000),
+    /** Own absence records of a member, within a window, before this node proposes or signs its slash. */
+    minAbsences: z.number().int().min(1).max(10_000).default(3),
+    /** How long a proposer waits for the other members' signatures. */
+    proposalTimeoutMs: z.number().int().min(100).max(600_000).default(15_000),
+  })
+  .strict()
+  .refine((s) => (s.operatorKeyFile === undefined) !== (s.operatorKeyEnv === undefined), "staking needs exactly one of operatorKeyFile, operatorKeyEnv");
+
+export type StakingConfig = z.infer<typeof stakingSchema>;
+
 export const nodeConfigSchema = z
   .object({
     /** This node's party index (its Shamir evaluation point in every key it holds). */
@@ -19,7 +40,10 @@ export const nodeConfigSchema = z
     httpPort: z.number().int().min(0).max(65535),
     /** Bearer token for the HTTP API; the env var MPC_RELAY_API_TOKEN overrides it. */
     apiToken: z.string().min(16).optional(),
-    peers: z.array(z.object({ index: partyIndexSchema, peerId: z.string().min(10), address: loopbackAddress })).min(1),
+    /** The committee when it is fixed by configuration; with `staking` the contract states it and this may be empty. */
+    peers: z.array(z.object({ index: partyIndexSchema, peerId: z.string().min(10), address: loopbackAddress })).default([]),
+    /** Committee, cluster key and slashing from a RelayStaking contract (relayer/staking). */
+    staking: stakingSchema.optional(),
     timeouts: z
       .object({
         prepareMs: z.number().int().positive().default(2_000),
@@ -62,6 +86,7 @@ export async function loadConfig(path: string): Promise<NodeConfig> {
   }
   const base = dirname(resolve(path));
   const config = parsed.data;
-  if (!config.peers.some((peer) => peer.index === config.index)) throw new Error(`config ${path}: own index ${config.index} is not among the peers`);
-  return { ...config, dataDir: resolve(base, config.dataDir), identityKeyFile: resolve(base, config.identityKeyFile) };
+  if (config.staking === undefined && !config.peers.some((peer) => peer.index === config.index)) throw new Error(`config ${path}: own index ${config.index} is not among the peers`);
+  const staking = config.staking?.operatorKeyFile === undefined ? config.staking : { ...config.staking, operatorKeyFile: resolve(base, config.staking.operatorKeyFile) };
+  return { ...config, staking, dataDir: resolve(base, config.dataDir), identityKeyFile: resolve(base, config.identityKeyFile) };
 }

@@ -2,6 +2,7 @@
  * Assembles and runs one signer node: key store (unlocked by the passphrase),
  * libp2p transport, session manager, presignature pool and HTTP API.
  */
+import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
@@ -19,6 +20,8 @@ import { SessionManager } from "./sessions.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
 import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
+import { FRAME_VERSION, toHex } from "./frames.ts";
+import { StakingAgent } from "../staking/agent.ts";
 
 export interface RunningNode {
   readonly service: NodeService;
@@ -48,7 +51,20 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
 
   const metrics = new NodeMetrics();
   const identity = await loadIdentity(config.identityKeyFile);
-  const directory = p.directory ?? new StaticPeerDirectory(config.peers);
+  let transportRef: Transport | null = null;
+  const staking =
+    config.staking === undefined
+      ? null
+      : await StakingAgent.create({
+          config: config.staking,
+          store,
+          log,
+          send: (to, body) => transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body }),
+        }).catch(async (error: unknown) => {
+          await store.close();
+          throw error;
+        });
+  const directory = p.directory ?? staking?.directory ?? new StaticPeerDirectory(config.peers);
   const own = directory.byIndex(config.index);
   if (own === undefined || own.peerId !== identity.peerId) {
     await store.close();
@@ -64,7 +80,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     events: {
       onFrame: (from, frame) => {
         metrics.framesReceived.inc();
-        sessions?.handleFrame(from, frame);
+        if (frame.body.kind === "absenceProposal" || frame.body.kind === "absenceVote") staking?.handle(from, frame.body);
+        else sessions?.handleFrame(from, frame);
       },
       onDrop: (reason, peerId) => {
         metrics.framesDropped.inc({ reason });
@@ -72,6 +89,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       },
     },
   });
+  transportRef = transport;
   sessions = new SessionManager(config.index, store, p.suite, p.validators ?? nodeValidators(config, store, log), transport, config.timeouts, config.signAttempts, log, metrics);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
   sessions.onKeyChanged = (keyId) => pool.forget(keyId);
@@ -91,7 +109,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     config.maxConcurrentSigns,
   );
   pool.busy = () => service.signingBusy;
-  const server: Server = await startApi({ port: config.httpPort, token: p.apiToken, service, metrics, log });
+  const server: Server = await startApi({ port: config.httpPort, token: p.apiToken, service, staking, metrics, log });
+  staking?.start();
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);
@@ -104,6 +123,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     peerId: identity.peerId,
     async stop() {
       clearInterval(gauge);
+      staking?.stop();
       pool.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await transport.stop();

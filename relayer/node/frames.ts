@@ -18,6 +18,8 @@ const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(Math.ceil((MAX_FRA
 export const partyIndexSchema = z.number().int().min(1).max(65535);
 export const keyIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "keyId: 1-128 chars of [A-Za-z0-9._:-]");
 const partyList = z.array(partyIndexSchema).min(1).max(256);
+const uint = z.string().regex(/^\d{1,20}$/);
+const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 
 export const operationSchema = z.enum(["keygen", "sign", "presign", "refresh", "reshare"]);
 export type Operation = z.infer<typeof operationSchema>;
@@ -63,6 +65,17 @@ const bodySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }),
   z.object({ kind: z.literal("abort"), reason: z.string().max(500) }),
   z.object({ kind: z.literal("keyDelete"), keyId: keyIdSchema }),
+  /** Staking (relayer/staking/absence.ts): an absence slash proposal, and a member's signature or refusal. */
+  z.object({
+    kind: z.literal("absenceProposal"),
+    proposal: z.object({ epoch: uint, node: evmAddress, fromBlock: uint, toBlock: uint }).strict(),
+  }),
+  z.object({
+    kind: z.literal("absenceVote"),
+    digest: z.string().regex(/^0x[0-9a-f]{64}$/),
+    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/).nullable(),
+    reason: z.string().max(500),
+  }),
 ]);
 
 export const frameSchema = z

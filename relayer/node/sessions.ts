@@ -56,6 +56,8 @@ interface CoordinatorState {
   readonly candidates: readonly PartyIndex[];
   readonly ready: PartyIndex[];
   readonly refused: Map<PartyIndex, string>;
+  /** Everyone who answered `prepare` at all, even after the choice was made. */
+  readonly answered: Set<PartyIndex>;
   readonly done: Map<PartyIndex, { ok: boolean; detail: string }>;
   readonly highestRound: Map<PartyIndex, number>;
   wake: () => void;
@@ -239,6 +241,9 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       case "keyDelete":
         void this.onKeyDelete(from, body.keyId);
         return;
+      case "absenceProposal":
+      case "absenceVote":
+        return; // staking messages: the daemon hands them to the staking agent
     }
     const session = this.sessions.get(frame.sessionId);
     if (session === undefined) {
@@ -280,6 +285,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       candidates,
       ready: [],
       refused: new Map(),
+      answered: new Set(),
       done: new Map(),
       highestRound: new Map(),
       wake: () => {},
@@ -331,10 +337,10 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         throw new SessionFailed(`${operation} failed: ${session.failure}`, absentees);
       }
       const missing = participants.filter((p) => p !== this.self && !coord.done.has(p));
-      if (missing.length > 0 && operation !== "sign") {
-        // Our own instance finished, so the protocol completed; a missing confirmation is still an absence.
-        await this.recordAbsence(session, missing);
-      }
+      // Our own instance finished, so the protocol completed; a missing confirmation is still an absence,
+      // and so is a candidate that never answered `prepare` (the session went ahead without it).
+      const silent = candidates.filter((p) => p !== this.self && !coord.answered.has(p) && !participants.includes(p));
+      await this.recordAbsence(session, [...(operation !== "sign" ? missing : []), ...silent]);
       this.metrics.sessions.inc({ operation, outcome: "ok" });
       return session;
     } catch (error) {
@@ -352,6 +358,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   private onReadiness(session: Session, from: PartyIndex, refusal: string | null): void {
     const coord = session.coord;
     if (coord === null || !coord.candidates.includes(from)) return this.drop("unexpected-ready");
+    coord.answered.add(from);
     if (coord.ready.includes(from) || coord.refused.has(from)) return;
     if (session.state !== "prepared") {
       // Answered after the choice was made: release it.

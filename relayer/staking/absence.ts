@@ -39,11 +39,11 @@ export interface AbsenceRecords {
 /** What travels between members (see frames.ts `absenceProposal` / `absenceVote`). */
 export type AbsenceMessage =
   | { kind: "absenceProposal"; proposal: WireProposal }
-  | { kind: "absenceVote"; digest: Hex; signature: Hex | null; reason: string };
+  | { kind: "absenceVote"; digest: string; signature: string | null; reason: string };
 
 export interface WireProposal {
   epoch: string;
-  node: Address;
+  node: string;
   fromBlock: string;
   toBlock: string;
 }
@@ -159,7 +159,7 @@ export class AbsenceSlasher {
       }
       return;
     }
-    const pending = this.pending.get(message.digest);
+    const pending = this.pending.get(message.digest as Hex);
     if (pending === undefined) return;
     if (message.signature === null) {
       pending.refusals.set(from, message.reason);
@@ -170,10 +170,10 @@ export class AbsenceSlasher {
         types: stakingTypes,
         primaryType: "AbsenceSlash",
         message: pending.proposal,
-        signature: message.signature,
+        signature: message.signature as Hex,
       });
       if (getAddress(recovered) !== signer) pending.refusals.set(from, "signature from the wrong key");
-      else pending.votes.set(signer, message.signature);
+      else pending.votes.set(signer, message.signature as Hex);
     }
     pending.wake();
   }

@@ -1,0 +1,162 @@
+/**
+ * A signer node's staking duties, run in the daemon when its config has a
+ * `staking` section:
+ * - the committee (PeerDirectory) follows RelayStaking's latest epoch;
+ * - once this node holds the READY key `epoch-<n>` of the pending epoch n, it
+ *   submits that key as the epoch's cluster key from its operator account;
+ * - when its own records show a member absent at least `minAbsences` times
+ *   since that member's last slashed window, it proposes the absence slash,
+ *   gathers the other members' signatures over the transport and submits it.
+ */
+import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import type { PartyIndex } from "../mpc/types.ts";
+import type { StakingConfig } from "../node/config.ts";
+import type { KeyStore } from "../node/keystore.ts";
+import type { Logger } from "../node/log.ts";
+import { relayStakingAbi } from "../sdk/abi.ts";
+import { AbsenceSlasher, countAbsences, ProposalRefused, type AbsenceMessage } from "./absence.ts";
+import { StakingPeerDirectory } from "./directory.ts";
+import { clusterKeyStatus, loadOperatorAccount, submitClusterKey } from "./operator.ts";
+
+/** The key id a committee generates for epoch n, and submits as its cluster key. */
+export const epochKeyId = (epoch: bigint): string => `epoch-${epoch}`;
+
+export interface StakingStatus {
+  contract: Address;
+  operator: Address;
+  epoch: string;
+  threshold: number;
+  members: { index: PartyIndex; operator: Address; peerId: string }[];
+  keyId: string;
+  submittedRelay: Address | null;
+  confirmedRelay: Address | null;
+}
+
+export class StakingAgent {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+
+  private constructor(
+    readonly directory: StakingPeerDirectory,
+    private readonly client: PublicClient,
+    private readonly wallet: WalletClient,
+    private readonly account: PrivateKeyAccount,
+    private readonly slasher: AbsenceSlasher,
+    private readonly store: KeyStore,
+    private readonly config: StakingConfig,
+    private readonly log: Logger,
+  ) {}
+
+  static async create(p: {
+    config: StakingConfig;
+    store: KeyStore;
+    send: (to: PartyIndex, message: AbsenceMessage) => void;
+    log: Logger;
+  }): Promise<StakingAgent> {
+    const account = await loadOperatorAccount({ keyFile: p.config.operatorKeyFile, keyEnv: p.config.operatorKeyEnv });
+    const transport = http(p.config.rpcUrl, { timeout: 10_000, retryCount: 1 });
+    const client = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
+    const wallet = createWalletClient({ transport, account });
+    const chainId = await client.getChainId();
+    const directory = await StakingPeerDirectory.load(client, p.config.contract as Address, p.config.peerAddresses);
+    const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, minAbsences: p.config.minAbsences, send: p.send });
+    return new StakingAgent(directory, client, wallet, account, slasher, p.store, p.config, p.log);
+  }
+
+  get operator(): Address {
+    return this.account.address;
+  }
+
+  start(): void {
+    this.directory.onChange = (view) =>
+      this.log.info("committee changed", { epoch: view.epoch.toString(), relay: view.relay, members: view.members.map((m) => m.operator) });
+    this.timer = setInterval(() => void this.tick(), this.config.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  handle(from: PartyIndex, message: AbsenceMessage): void {
+    void this.slasher.handle(from, message).catch((error: unknown) => this.log.warn("staking message failed", { from, error: String(error) }));
+  }
+
+  async status(): Promise<StakingStatus> {
+    const view = this.directory.committee;
+    const keys = await clusterKeyStatus(this.client, this.directory.staking, view.epoch, this.account.address);
+    return {
+      contract: this.directory.staking,
+      operator: this.account.address,
+      epoch: view.epoch.toString(),
+      threshold: view.threshold,
+      members: view.members.map((m) => ({ index: m.index, operator: m.operator, peerId: m.peerId })),
+      keyId: epochKeyId(view.epoch),
+      submittedRelay: keys.submitted,
+      confirmedRelay: keys.confirmed,
+    };
+  }
+
+  /** Submits the READY key of the current epoch as its cluster key (no-op when already submitted or confirmed). */
+  async submitEpochKey(): Promise<{ relay: Address; txHash: Hex | null } | null> {
+    const view = this.directory.committee;
+    if (view.relay !== null || this.directory.byOperator(this.account.address) === undefined) return null;
+    const key = await this.store.getKey(epochKeyId(view.epoch));
+    if (key === null || key.status !== "READY" || key.publicKey === null) return null;
+    const result = await submitClusterKey({
+      client: this.client,
+      wallet: this.wallet,
+      account: this.account,
+      chain: null,
+      staking: this.directory.staking,
+      epoch: view.epoch,
+      publicKey: key.publicKey,
+    });
+    if (result.txHash !== null) this.log.info("cluster key submitted", { epoch: view.epoch.toString(), relay: result.relay, txHash: result.txHash });
+    return result;
+  }
+
+  /** Proposes, gathers and submits the absence slash of `accused` over the widest open window. */
+  proposeAbsence(accused: Address): ReturnType<AbsenceSlasher["proposeAndSubmit"]> {
+    return this.slasher.proposeAndSubmit(getAddress(accused), this.config.proposalTimeoutMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.directory.refresh();
+      await this.submitEpochKey();
+      await this.slashAbsentees();
+    } catch (error) {
+      this.log.warn("staking duty failed", { error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Members this node saw absent `minAbsences` times since their last slashed window get proposed. */
+  private async slashAbsentees(): Promise<void> {
+    const view = this.directory.committee;
+    const self = this.directory.byOperator(this.account.address);
+    if (self === undefined || view.relay === null) return;
+    const records = await this.store.listAbsences(10_000);
+    for (const member of view.members) {
+      if (member.index === self.index) continue;
+      const slashedUntil = await this.client.readContract({ address: this.directory.staking, abi: relayStakingAbi, functionName: "absenceSlashedUntil", args: [member.operator] });
+      const from = slashedUntil > view.startBlock ? slashedUntil : view.startBlock;
+      const fromBlock = await this.client.getBlock({ blockNumber: from }).catch(() => null);
+      if (fromBlock === null) continue; // the window has not begun yet
+      if (countAbsences(records, member.index, Number(fromBlock.timestamp) * 1000, Date.now()) < this.config.minAbsences) continue;
+      try {
+        const result = await this.proposeAbsence(member.operator);
+        this.log.warn("absence slashed", { operator: member.operator, party: member.index, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString(), signers: result.signers, txHash: result.txHash });
+      } catch (error) {
+        const level = error instanceof ProposalRefused ? "info" : "warn";
+        this.log[level]("absence slash not submitted", { operator: member.operator, party: member.index, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+}
