@@ -6,8 +6,12 @@
  * AbsenceSlash, operator key) only when it can corroborate it: its own
  * session records (relayer/node keeps the absentees of every failed or
  * incomplete task it coordinated) name X's party index at least `minAbsences`
- * times between the timestamps of blocks `from` and `to`, X and the signer
- * are members of E, and the window is not slashed yet. The proposer submits
+ * times within the window, X and the signer are members of E, and the window
+ * is not slashed yet. A record (stamped with the node's clock) lies within
+ * [from, to] when the node itself saw the chain at block >= from before the
+ * record and at block <= to after it (ChainClock): block timestamps are not
+ * used, since a chain's clock may run ahead of wall time (Hardhat mines
+ * blocks one second apart at least). The proposer submits
  * slashAbsence once the signers hold more than half of the committee's
  * slashable stake.
  */
@@ -63,9 +67,44 @@ export function fromWire(w: WireProposal): AbsenceProposal {
   return { epoch: BigInt(w.epoch), node: getAddress(w.node), fromBlock: BigInt(w.fromBlock), toBlock: BigInt(w.toBlock) };
 }
 
-/** How many of `records` name `party` absent at a time within [fromMs, toMs]. */
-export function countAbsences(records: readonly AbsenceRecord[], party: PartyIndex, fromMs: number, toMs: number): number {
-  return records.filter((r) => r.at >= fromMs && r.at <= toMs && r.absentees.includes(party)).length;
+/**
+ * The node's own observations of the chain's head over time, to place its
+ * wall-clock records between blocks. Memory only: records from before a
+ * restart cannot be placed and so do not count (the conservative side).
+ */
+export class ChainClock {
+  private readonly seen: { block: bigint; at: number }[] = [];
+
+  constructor(private readonly capacity = 100_000) {}
+
+  observe(block: bigint, at: number = Date.now()): void {
+    const last = this.seen.at(-1);
+    if (last !== undefined && (block < last.block || at < last.at)) return;
+    this.seen.push({ block, at });
+    if (this.seen.length > this.capacity) this.seen.splice(0, this.seen.length - this.capacity);
+  }
+
+  /** True when the chain was seen at block >= from at or before `at`, and at block <= to at or after `at`. */
+  within(at: number, from: bigint, to: bigint): boolean {
+    // Observations are sorted by time and block: the last one at or before `at` has the highest block
+    // among those, and the first one at or after `at` the lowest block among those.
+    let lo = 0;
+    let hi = this.seen.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.seen[mid]!.at <= at) lo = mid + 1;
+      else hi = mid;
+    }
+    const before = this.seen[lo - 1];
+    if (before === undefined || before.block < from) return false;
+    const after = before.at === at ? before : this.seen[lo];
+    return after !== undefined && after.block <= to;
+  }
+}
+
+/** How many of `records` name `party` absent within blocks [from, to] as `clock` places them. */
+export function countAbsences(records: readonly AbsenceRecord[], party: PartyIndex, clock: ChainClock, from: bigint, to: bigint): number {
+  return records.filter((r) => r.absentees.includes(party) && clock.within(r.at, from, to)).length;
 }
 
 interface Pending {
@@ -87,6 +126,8 @@ export class AbsenceSlasher {
       chainId: number;
       directory: StakingPeerDirectory;
       records: AbsenceRecords;
+      /** Fed by the caller's polling too; the slasher adds an observation before every check. */
+      clock: ChainClock;
       minAbsences: number;
       /** Sends a message to another member (over the libp2p transport in the node). */
       send: (to: PartyIndex, message: AbsenceMessage) => void;
@@ -109,6 +150,7 @@ export class AbsenceSlasher {
       this.p.client.getBlockNumber(),
       this.read("params", []) as Promise<readonly [bigint, bigint, bigint, number, number, number, number]>,
     ]);
+    this.p.clock.observe(latest);
     const fromBlock = slashedUntil > committee.startBlock ? slashedUntil : committee.startBlock;
     const minWindow = params[2];
     if (latest < fromBlock || latest - fromBlock + 1n < minWindow) {
@@ -128,13 +170,9 @@ export class AbsenceSlasher {
     if (proposal.fromBlock > proposal.toBlock || proposal.fromBlock < committee.startBlock) return "window outside the epoch";
     const slashedUntil = (await this.read("absenceSlashedUntil", [proposal.node])) as bigint;
     if (proposal.fromBlock < slashedUntil) return `window starts before block ${slashedUntil}, already slashed`;
-    const [from, to] = await Promise.all([
-      this.p.client.getBlock({ blockNumber: proposal.fromBlock }),
-      this.p.client.getBlock({ blockNumber: proposal.toBlock }),
-    ]);
-    const fromMs = Number(from.timestamp) * 1000;
-    const toMs = Number(to.timestamp) * 1000 + 999;
-    const seen = countAbsences(await this.p.records.listAbsences(10_000), accused.index, fromMs, toMs);
+    const records = await this.p.records.listAbsences(10_000);
+    this.p.clock.observe(await this.p.client.getBlockNumber());
+    const seen = countAbsences(records, accused.index, this.p.clock, proposal.fromBlock, proposal.toBlock);
     if (seen < this.p.minAbsences) return `own records show party ${accused.index} absent ${seen} time(s) in the window, ${this.p.minAbsences} needed`;
     return null;
   }

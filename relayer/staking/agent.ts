@@ -15,7 +15,7 @@ import type { StakingConfig } from "../node/config.ts";
 import type { KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import { AbsenceSlasher, countAbsences, ProposalRefused, type AbsenceMessage } from "./absence.ts";
+import { AbsenceSlasher, ChainClock, countAbsences, ProposalRefused, type AbsenceMessage } from "./absence.ts";
 import { StakingPeerDirectory } from "./directory.ts";
 import { clusterKeyStatus, loadOperatorAccount, submitClusterKey } from "./operator.ts";
 
@@ -44,6 +44,7 @@ export class StakingAgent {
     private readonly account: PrivateKeyAccount,
     private readonly slasher: AbsenceSlasher,
     private readonly store: KeyStore,
+    private readonly clock: ChainClock,
     private readonly config: StakingConfig,
     private readonly log: Logger,
   ) {}
@@ -60,8 +61,10 @@ export class StakingAgent {
     const wallet = createWalletClient({ transport, account });
     const chainId = await client.getChainId();
     const directory = await StakingPeerDirectory.load(client, p.config.contract as Address, p.config.peerAddresses);
-    const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, minAbsences: p.config.minAbsences, send: p.send });
-    return new StakingAgent(directory, client, wallet, account, slasher, p.store, p.config, p.log);
+    const clock = new ChainClock();
+    clock.observe(await client.getBlockNumber());
+    const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, clock, minAbsences: p.config.minAbsences, send: p.send });
+    return new StakingAgent(directory, client, wallet, account, slasher, p.store, clock, p.config, p.log);
   }
 
   get operator(): Address {
@@ -127,6 +130,7 @@ export class StakingAgent {
     if (this.busy) return;
     this.busy = true;
     try {
+      this.clock.observe(await this.client.getBlockNumber());
       await this.directory.refresh();
       await this.submitEpochKey();
       await this.slashAbsentees();
@@ -143,18 +147,19 @@ export class StakingAgent {
     const self = this.directory.byOperator(this.account.address);
     if (self === undefined || view.relay === null) return;
     const records = await this.store.listAbsences(10_000);
+    const latest = await this.client.getBlockNumber();
+    this.clock.observe(latest);
     for (const member of view.members) {
       if (member.index === self.index) continue;
       const slashedUntil = await this.client.readContract({ address: this.directory.staking, abi: relayStakingAbi, functionName: "absenceSlashedUntil", args: [member.operator] });
       const from = slashedUntil > view.startBlock ? slashedUntil : view.startBlock;
-      const fromBlock = await this.client.getBlock({ blockNumber: from }).catch(() => null);
-      if (fromBlock === null) continue; // the window has not begun yet
-      if (countAbsences(records, member.index, Number(fromBlock.timestamp) * 1000, Date.now()) < this.config.minAbsences) continue;
+      if (countAbsences(records, member.index, this.clock, from, latest) < this.config.minAbsences) continue;
       try {
         const result = await this.proposeAbsence(member.operator);
         this.log.warn("absence slashed", { operator: member.operator, party: member.index, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString(), signers: result.signers, txHash: result.txHash });
       } catch (error) {
-        const level = error instanceof ProposalRefused ? "info" : "warn";
+        // Several members may propose the same window at once; the first submission wins.
+        const level = error instanceof ProposalRefused || String(error).includes("WindowAlreadySlashed") ? "info" : "warn";
         this.log[level]("absence slash not submitted", { operator: member.operator, party: member.index, error: error instanceof Error ? error.message : String(error) });
       }
     }

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, type Address } from "viem";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
-import { AbsenceSlasher, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
+import { AbsenceSlasher, ChainClock, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
 import { addressesOf, deployWithOperators, networkHelpers, type Deployment } from "./fixture.ts";
@@ -31,9 +31,13 @@ async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoc
 /** One in-memory member per committee position; messages are delivered asynchronously, like the transport. */
 async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>) {
   const byParty = new Map<number, AbsenceSlasher>();
+  const head = await d.publicClient.getBlockNumber();
   for (const [position, operatorIndex] of members.entries()) {
     const party = position + 1;
     const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, {});
+    // Each member saw the chain's head before the records (stamped RECORDS_AT onwards) were made.
+    const clock = new ChainClock();
+    clock.observe(head, RECORDS_AT - 1);
     const slasher: AbsenceSlasher = new AbsenceSlasher({
       client: d.publicClient,
       wallet: d.wallet,
@@ -42,6 +46,7 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
       chainId: d.chainId,
       directory,
       records: { listAbsences: async () => records.get(party) ?? [] },
+      clock,
       minAbsences: 3,
       send: (to: number, message: AbsenceMessage) => {
         setImmediate(() => void byParty.get(to)?.handle(party, message));
@@ -52,7 +57,9 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
   return byParty;
 }
 
-/** Records stamped with chain time (the in-process chain's clock runs ahead of the wall clock across tests). */
+/** Absence records are stamped with the wall clock, a little in the past. */
+const RECORDS_AT = Date.now() - 60_000;
+
 function absent(party: number, times: number, at: number): AbsenceRecord[] {
   return Array.from({ length: times }, (_, i) => ({ sessionId: `s${party}-${i}`, keyId: "epoch-1", operation: "sign", absentees: [party], at: at + i }));
 }
@@ -106,14 +113,13 @@ describe("staking node: absence slashing", () => {
     const d = await networkHelpers.loadFixture(deployWithOperators);
     await electAndConfirm(d, [0, 1, 2, 3]);
     await networkHelpers.mine(10);
-    const now = Number((await d.publicClient.getBlock()).timestamp) * 1000;
+    const now = RECORDS_AT;
     // Party 4 (operator 3) was seen absent by party 1 only; party 2 saw it twice, below the threshold of 3.
     const records = new Map([
       [1, absent(4, 5, now)],
       [2, absent(4, 2, now)],
       [3, absent(2, 5, now)],
     ]);
-    await networkHelpers.time.increase(5);
     await networkHelpers.mine(1);
     const members = await slashers(d, [0, 1, 2, 3], records);
     const proposal = await members.get(1)!.proposalAgainst(d.operators[3]!.account.address);
@@ -121,7 +127,7 @@ describe("staking node: absence slashing", () => {
     assert.match((await members.get(3)!.check(proposal)) ?? "", /absent 0 time\(s\)/);
     await assert.rejects(members.get(3)!.sign(proposal), ProposalRefused);
     assert.match((await members.get(4)!.check(proposal)) ?? "", /its own absence/);
-    // Records outside the window's time span do not count.
+    // Records the node cannot place inside the window do not count: it saw the chain past block from+5 before them.
     const late = { ...proposal, toBlock: proposal.fromBlock + 5n };
     await assert.rejects(members.get(1)!.sign(late), /absent 0 time\(s\)/);
     await assert.rejects(members.get(1)!.proposeAndSubmit(d.operators[3]!.account.address, 5_000), /no stake majority/);
@@ -133,14 +139,13 @@ describe("staking node: absence slashing", () => {
     const d = await networkHelpers.loadFixture(deployWithOperators);
     await electAndConfirm(d, [0, 1, 2, 3]);
     await networkHelpers.mine(10);
-    const now = Number((await d.publicClient.getBlock()).timestamp) * 1000;
+    const now = RECORDS_AT;
     // Party 2 (operator 1, stake 200) is absent; parties 1, 3, 4 hold 100 + 300 + 400 of 1000.
     const records = new Map([
       [1, absent(2, 3, now)],
       [3, absent(2, 4, now)],
       [4, absent(2, 3, now)],
     ]);
-    await networkHelpers.time.increase(5);
     await networkHelpers.mine(1);
     const members = await slashers(d, [0, 1, 2, 3], records);
     const accused = d.operators[1]!.account.address;

@@ -1,0 +1,137 @@
+/**
+ * Staking bootstrap for local chains (devnet, tests): deploys TestStakeToken
+ * and RelayStaking, funds each operator account with gas and stake, has each
+ * operator register itself (staker = operator, consent signed with its key)
+ * with its node's libp2p peer id, stakes, and elects them as epoch 1's
+ * committee in the given order (party index = position + 1).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { peerIdFromString } from "@libp2p/peer-id";
+import {
+  bytesToHex,
+  createPublicClient,
+  createWalletClient,
+  getAddress,
+  http,
+  keccak256,
+  parseEther,
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+} from "viem";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import { relayStakingAbi, testStakeTokenAbi } from "../sdk/abi.ts";
+import { stakingDomain, stakingTypes } from "./typed-data.ts";
+
+export const DEVNET_STAKING_PARAMS = {
+  minStake: parseEther("100"),
+  unbondingPeriod: 86_400n,
+  /** Short enough for a devnet with 1-second blocks. */
+  minAbsenceWindow: 5n,
+  absenceSlashBps: 1_000,
+  removalSlashBps: 5_000,
+  forgerySlashBps: 5_000,
+  proverRewardBps: 2_000,
+} as const;
+
+export interface StakingOperator {
+  account: PrivateKeyAccount;
+  peerId: string;
+  stake: bigint;
+}
+
+export interface StakingSetup {
+  staking: Address;
+  token: Address;
+  chainId: number;
+  epoch: bigint;
+  members: Address[];
+  /** Block of the staking contract's deployment. */
+  deployBlock: bigint;
+}
+
+/** The bytes RelayStaking stores as a node's identity: the libp2p peer id's multihash. */
+export function identityBytes(peerId: string): Hex {
+  return bytesToHex(peerIdFromString(peerId).toMultihash().bytes);
+}
+
+async function artifact(root: string, path: string): Promise<{ abi: Abi; bytecode: Hex }> {
+  const json = JSON.parse(await readFile(join(root, "artifacts", path), "utf8")) as { abi: Abi; bytecode: Hex };
+  return { abi: json.abi, bytecode: json.bytecode };
+}
+
+export async function setupStaking(p: {
+  rpcUrl: string;
+  projectRoot: string;
+  deployerKey: Hex;
+  operators: readonly StakingOperator[];
+  threshold: number;
+  /** Called with one line per step, for progress output. */
+  progress?: (line: string) => void;
+}): Promise<StakingSetup> {
+  const progress = p.progress ?? (() => {});
+  const transport = http(p.rpcUrl);
+  const client = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
+  const chainId = await client.getChainId();
+  const deployer = privateKeyToAccount(p.deployerKey);
+  const wallet = createWalletClient({ transport, account: deployer });
+  const confirm = async (hash: Hex, what: string): Promise<void> => {
+    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+    if (receipt.status !== "success") throw new Error(`${what} reverted (${hash})`);
+  };
+  const deploy = async (path: string, args: readonly unknown[]): Promise<{ address: Address; block: bigint }> => {
+    const { abi, bytecode } = await artifact(p.projectRoot, path);
+    const hash = await wallet.deployContract({ abi, bytecode, args, chain: null, account: deployer });
+    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+    if (receipt.contractAddress === null || receipt.contractAddress === undefined) throw new Error(`deploying ${path} failed (${hash})`);
+    return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
+  };
+
+  const token = await deploy("contracts/staking/TestStakeToken.sol/TestStakeToken.json", ["Relay Stake", "RSTK", deployer.address]);
+  const staking = await deploy("contracts/staking/RelayStaking.sol/RelayStaking.json", [token.address, deployer.address, deployer.address, DEVNET_STAKING_PARAMS]);
+  progress(`RelayStaking ${staking.address} (stake token ${token.address})`);
+  const domain = stakingDomain(chainId, staking.address);
+
+  // Gas and stake for every operator, sent from the deployer back to back (nonces in order).
+  let nonce = await client.getTransactionCount({ address: deployer.address, blockTag: "pending" });
+  const funding: Hex[] = [];
+  for (const operator of p.operators) {
+    funding.push(await wallet.sendTransaction({ to: operator.account.address, value: parseEther("10"), chain: null, account: deployer, nonce: nonce++ }));
+    funding.push(
+      await wallet.writeContract({ address: token.address, abi: testStakeTokenAbi, functionName: "mint", args: [operator.account.address, operator.stake], chain: null, account: deployer, nonce: nonce++ }),
+    );
+  }
+  for (const hash of funding) await confirm(hash, "funding an operator");
+
+  await Promise.all(
+    p.operators.map(async (operator) => {
+      const own = createWalletClient({ transport, account: operator.account });
+      const identity = identityBytes(operator.peerId);
+      const consent = await operator.account.signTypedData({
+        domain,
+        types: stakingTypes,
+        primaryType: "OperatorRegistration",
+        message: { staker: operator.account.address, identityHash: keccak256(identity) },
+      });
+      let next = await client.getTransactionCount({ address: operator.account.address, blockTag: "pending" });
+      const sent = [
+        await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent], chain: null, account: operator.account, nonce: next++ }),
+        await own.writeContract({ address: token.address, abi: testStakeTokenAbi, functionName: "approve", args: [staking.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
+        await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "stake", args: [operator.account.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
+      ];
+      for (const hash of sent) await confirm(hash, `registering operator ${operator.account.address}`);
+    }),
+  );
+  progress(`${p.operators.length} operators registered and staked`);
+
+  const members = p.operators.map((o) => getAddress(o.account.address));
+  await confirm(
+    await wallet.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "electCommittee", args: [members, p.threshold], chain: null, account: deployer }),
+    "electCommittee",
+  );
+  const epoch = await client.readContract({ address: staking.address, abi: relayStakingAbi, functionName: "latestEpoch" });
+  progress(`committee of epoch ${epoch} elected: ${members.length} members, threshold ${p.threshold}`);
+  return { staking: staking.address, token: token.address, chainId, epoch, members, deployBlock: staking.block };
+}

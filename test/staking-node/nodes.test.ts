@@ -1,0 +1,117 @@
+/**
+ * Signer-node processes with a `staking` config against a `hardhat node`
+ * chain: the committee comes from RelayStaking, every member submits the
+ * epoch key after keyGen (the epoch gets confirmed), and a member that stays
+ * offline is slashed through the nodes' own proposal flow.
+ */
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { createPublicClient, getAddress, http, keccak256, parseEther, toHex, type Address, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { rpc, setMining } from "../../relayer/devnet/chains.ts";
+import { relayStakingAbi } from "../../relayer/sdk/abi.ts";
+import type { StakingStatus } from "../../relayer/staking/agent.ts";
+import { setupStaking, type StakingSetup } from "../../relayer/staking/setup.ts";
+import { Cluster, eventually, freePort, relayTx } from "../node/cluster.ts";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const SIZE = 4;
+const MIN_ABSENCES = 2;
+
+async function startChain(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    await rpc(url, "eth_chainId");
+  }, 60_000);
+  return child;
+}
+
+async function stakingStatus(cluster: Cluster, index: number): Promise<StakingStatus> {
+  const response = await fetch(`http://127.0.0.1:${cluster.node(index).httpPort}/v1/staking`, { headers: { authorization: `Bearer ${cluster.token}` } });
+  assert.equal(response.status, 200);
+  return (await response.json()) as StakingStatus;
+}
+
+describe("staking node processes", { timeout: 180_000 }, () => {
+  let chain: ChildProcess;
+  let cluster: Cluster;
+  let setup: StakingSetup;
+  let client: PublicClient;
+  const operators = Array.from({ length: SIZE }, (_, i) => privateKeyToAccount(keccak256(toHex(`staking node test operator ${i}`))));
+
+  before(async () => {
+    const port = await freePort();
+    const rpcUrl = `http://127.0.0.1:${port}`;
+    chain = await startChain(port);
+    client = createPublicClient({ transport: http(rpcUrl), cacheTime: 0 }) as PublicClient;
+    cluster = await Cluster.create({ size: SIZE, presignPoolSize: 0, prepareMs: 1_500 });
+    setup = await setupStaking({
+      rpcUrl,
+      projectRoot: ROOT,
+      deployerKey: DEPLOYER_KEY,
+      operators: operators.map((account, i) => ({ account, peerId: cluster.node(i + 1).identity.peerId, stake: parseEther("100") })),
+      threshold: 3,
+    });
+    // Real block times, so absence records fall inside the blocks' time span.
+    await setMining(rpcUrl, { automine: true, intervalMs: 500 });
+    const peerAddresses = Object.fromEntries([...cluster.nodes.values()].map((n) => [n.identity.peerId, `/ip4/127.0.0.1/tcp/${n.listenPort}`]));
+    for (const node of cluster.nodes.values()) {
+      // Staking replaces the static peer list: the contract's committee is the directory.
+      await cluster.writeConfig(node, []);
+      const keyFile = join(cluster.dir, `operator${node.index}.key`);
+      await writeFile(keyFile, `${keccak256(toHex(`staking node test operator ${node.index - 1}`))}\n`, { mode: 0o600 });
+      const config = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(node.configPath, "utf8"))) as Record<string, unknown>;
+      config.staking = { rpcUrl, contract: setup.staking, operatorKeyFile: keyFile, peerAddresses, pollMs: 500, minAbsences: MIN_ABSENCES, proposalTimeoutMs: 5_000 };
+      await writeFile(node.configPath, JSON.stringify(config, null, 2));
+    }
+    await cluster.startAll();
+  });
+
+  after(async () => {
+    await cluster?.destroy();
+    chain?.kill("SIGTERM");
+  });
+
+  it("reads the committee from the contract and confirms the epoch key after keyGen", async () => {
+    const status = await stakingStatus(cluster, 2);
+    assert.equal(status.epoch, "1");
+    assert.deepEqual(status.members.map((m) => m.peerId), [1, 2, 3, 4].map((i) => cluster.node(i).identity.peerId));
+    assert.equal(status.operator, getAddress(operators[1]!.address));
+    assert.equal(status.confirmedRelay, null);
+
+    const { key } = await cluster.client(1).keygen(status.keyId, 3);
+    assert.equal(key.status, "READY");
+    await eventually(async () => {
+      for (let i = 1; i <= SIZE; i++) assert.equal((await stakingStatus(cluster, i)).confirmedRelay, getAddress(key.address!));
+    }, 30_000);
+    assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" }), getAddress(key.address!));
+  });
+
+  it("slashes a member that stays offline through the members' own proposals", async () => {
+    const offline = getAddress(operators[3]!.address) as Address;
+    const stakeBefore = (await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "getNode", args: [offline] })).stake;
+    await cluster.kill(4);
+    // Every remaining member coordinates signing tasks, so each records party 4's silence itself.
+    let nonce = 0;
+    for (let round = 0; round < MIN_ABSENCES; round++) {
+      for (const index of [1, 2, 3]) await cluster.client(index).sign("epoch-1", relayTx(nonce++));
+    }
+    await eventually(async () => {
+      const node = await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "getNode", args: [offline] });
+      assert.equal(node.stake, (stakeBefore * 9n) / 10n, "10 % slashed");
+    }, 60_000);
+    const logs = await client.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "AbsenceSlashed", fromBlock: setup.deployBlock });
+    assert.equal(logs.length, 1);
+    const rewards = await Promise.all(operators.slice(0, 3).map((o) => client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "rewards", args: [o.address] })));
+    assert.ok(rewards.filter((r) => r > 0n).length >= 2, `signers were paid: ${rewards.join(", ")}`);
+    assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "rewards", args: [offline] }), 0n);
+  });
+});
