@@ -26,6 +26,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
+import { NodeApiError, type KeyView } from "../cli/client.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
 import { targetGatewayAbi } from "../sdk/abi.ts";
@@ -277,11 +278,29 @@ export class Devnet {
     node.process = null;
   }
 
+  /**
+   * keyGen through node 1's API. A session can time out while the nodes' first
+   * connections to each other are still settling; the failed key is left in
+   * ERROR, which a new keyGen may replace, so it is tried up to three times.
+   */
+  private async keygen(): Promise<KeyView> {
+    const o = this.options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await this.nodes[0]!.client.keygen(o.keyId, o.threshold)).key;
+      } catch (error) {
+        if (attempt === 3 || !(error instanceof NodeApiError) || error.status < 500) throw error;
+        this.report(`  keyGen attempt ${attempt} failed (${error.message}); trying again`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
   private async keygenAndTrust(): Promise<void> {
     const o = this.options;
     this.report(`keyGen: ${o.threshold}-of-${o.nodes} key "${o.keyId}" (DKLs23), coordinated by node 1`);
     const started = Date.now();
-    const { key } = await this.nodes[0]!.client.keygen(o.keyId, o.threshold);
+    const key = await this.keygen();
     if (key.status !== "READY" || key.address === null) throw new Error(`keyGen ended in state ${key.status}: ${key.error ?? "no address"}`);
     this.relayAddress = getAddress(key.address);
     this.report(`  relay address ${this.relayAddress} (parties ${key.participants.join(",")}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
