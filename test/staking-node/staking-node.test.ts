@@ -6,12 +6,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, getAddress, type Address } from "viem";
+import { bytesToHex, getAddress, keccak256, toHex, type Address } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { messageId, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
 import { AbsenceSlasher, ChainClock, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
-import { addressesOf, deployWithOperators, networkHelpers, type Deployment } from "./fixture.ts";
+import { addressesOf, deployWithOperators, networkHelpers, viem, type Deployment } from "./fixture.ts";
 
 function randomClusterKey(): string {
   return bytesToHex(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true)).slice(2);
@@ -161,5 +164,52 @@ describe("staking node: absence slashing", () => {
     assert.equal(await d.staking.read.absenceSlashedUntil([accused]), result.proposal.toBlock + 1n);
     // The same window cannot be proposed again.
     await assert.rejects(members.get(3)!.proposeAndSubmit(accused, 5_000), /shorter than the minimum|already slashed/);
+  });
+});
+
+describe("staking node: forged-attestation watcher", () => {
+  it("proves a delivered message the source never sent and slashes the committee whose relay signed it", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    // The test owns the epoch's relay key: the committee confirms a key the test generated (no product backdoor).
+    const relayAccount = privateKeyToAccount(keccak256(toHex("forging relay key")));
+    await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
+    for (const operator of d.operators.slice(0, 4)) {
+      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: relayAccount.publicKey });
+    }
+    const owner = d.owner.account!.address;
+    const source = await viem.deployContract("SourceGateway", [owner, owner, 1024]);
+    const target = await viem.deployContract("TargetGateway", [owner, relayAccount.address, 3_600n, 600n]);
+    await d.staking.write.setSourceGateway([source.address]);
+    const fromBlock = await d.publicClient.getBlockNumber();
+
+    const forged: Message = {
+      nonce: 7n,
+      srcChainId: BigInt(d.chainId),
+      srcGateway: source.address,
+      sender: owner,
+      dstChainId: BigInt(d.chainId),
+      receiver: "0x00000000000000000000000000000000000000b2",
+      gasLimit: 100_000n,
+      payload: "0x1234",
+    };
+    const signature = await relayAccount.signTypedData(messageTypedData(forged, target.address));
+    await target.write.receiveMessage([forged, signature]);
+
+    const prover = d.operators[4]!.account;
+    const watcher = new ForgeryWatcher(
+      [{ chainId: d.chainId, client: d.publicClient, targetGateway: target.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock }],
+      prover,
+      { info: () => {}, warn: () => {} },
+    );
+    const stakesBefore = await Promise.all(d.operators.slice(0, 4).map(async (o) => (await d.staking.read.getNode([o.account.address])).stake));
+    const proofs = await watcher.scan();
+    assert.equal(proofs.length, 1);
+    assert.equal(proofs[0]!.epoch, 1n);
+    assert.equal(proofs[0]!.messageId, messageId(forged));
+    for (const [i, o] of d.operators.slice(0, 4).entries()) {
+      assert.equal((await d.staking.read.getNode([o.account.address])).stake, stakesBefore[i]! / 2n, `member ${i} lost half its stake`);
+    }
+    assert.ok((await d.staking.read.rewards([prover.address])) > 0n, "the prover was paid");
+    assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
   });
 });
