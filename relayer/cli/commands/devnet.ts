@@ -18,24 +18,33 @@ function pair(text: string | undefined, flag: string, fallback: [number, number]
   return [parts[0]!, parts[1]!];
 }
 
+/** node:util parseArgs, with its complaints turned into usage errors (printed with the usage line). */
+function parseOrExplain(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        nodes: { type: "string" },
+        threshold: { type: "string" },
+        dir: { type: "string" },
+        ports: { type: "string" },
+        "chain-ids": { type: "string" },
+        "block-time": { type: "string" },
+        confirmations: { type: "string" },
+        delivery: { type: "string" },
+        batch: { type: "boolean" },
+        "log-level": { type: "string" },
+        "no-compile": { type: "boolean" },
+        "exit-after-demo": { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 export function parseDevnetArgs(args: string[]): { options: DevnetOptions; exitAfterDemo: boolean } {
-  const { values } = parseArgs({
-    args,
-    options: {
-      nodes: { type: "string" },
-      threshold: { type: "string" },
-      dir: { type: "string" },
-      ports: { type: "string" },
-      "chain-ids": { type: "string" },
-      "block-time": { type: "string" },
-      confirmations: { type: "string" },
-      delivery: { type: "string" },
-      batch: { type: "boolean" },
-      "log-level": { type: "string" },
-      "no-compile": { type: "boolean" },
-      "exit-after-demo": { type: "boolean" },
-    },
-  });
+  const { values } = parseOrExplain(args);
   const d = defaultDevnetOptions;
   const [portA, portB] = pair(values.ports, "--ports", [d.chains[0]!.port, d.chains[1]!.port]);
   const [idA, idB] = pair(values["chain-ids"], "--chain-ids", [d.chains[0]!.chainId, d.chains[1]!.chainId]);
