@@ -96,7 +96,7 @@ export const relayerConfigSchema = z
         maxMessages: z.number().int().min(1).max(1_000).default(100),
         /** How long the first final message of a batch waits for company. */
         maxWaitMs: z.number().int().min(0).max(60_000).default(250),
-        /** Bound on the destination gas a batch may need (sum of its messages' gas limits plus overhead). */
+        /** Bound on the destination gas one delivery transaction may need (sum of its messages' gas limits plus overhead); a signed batch is split into transactions within it. */
         maxGas: z.number().int().min(100_000).max(16_000_000).default(12_000_000),
       })
       .strict()

@@ -12,7 +12,7 @@ import { AttestationRefused, MpcClient } from "./attestor.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
 import { loadMessage, RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
-import { BATCH_MESSAGE_OVERHEAD_GAS, ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
+import { batchMessageGas, ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
 import { SourceWatcher } from "./watcher.ts";
 
 /** What `status(messageId)` and the API return. */
@@ -220,19 +220,21 @@ class Engine implements Relayer {
     for (const candidates of batchCandidates.values()) {
       const oldest = Math.min(...candidates.map((r) => r.updatedAt));
       if (candidates.length < this.config.batch.maxMessages && now - oldest < this.config.batch.maxWaitMs) continue;
-      for (const group of this.batchGroups(candidates)) this.launch(group, () => this.attestBatch(group));
+      for (let i = 0; i < candidates.length; i += this.config.batch.maxMessages) {
+        const group = candidates.slice(i, i + this.config.batch.maxMessages);
+        this.launch(group, () => this.attestBatch(group));
+      }
     }
   }
 
-  /** Splits final messages of one route into batches within the message-count and gas bounds. */
-  private batchGroups(candidates: MessageRecord[]): MessageRecord[][] {
-    const { maxMessages, maxGas } = this.config.batch;
+  /** Splits records into groups whose messages' gas limits (plus gateway overhead) fit one transaction. */
+  private gasBoundGroups(records: MessageRecord[]): MessageRecord[][] {
     const groups: MessageRecord[][] = [];
     let group: MessageRecord[] = [];
     let gas = 0n;
-    for (const record of candidates) {
-      const need = (BigInt(record.message.gasLimit) * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS;
-      if (group.length > 0 && (group.length >= maxMessages || gas + need > BigInt(maxGas))) {
+    for (const record of records) {
+      const need = batchMessageGas(record.message);
+      if (group.length > 0 && gas + need > BigInt(this.config.batch.maxGas)) {
         groups.push(group);
         group = [];
         gas = 0n;
@@ -286,6 +288,7 @@ class Engine implements Relayer {
     const first = records[0]!;
     const submitter = this.submitter(first);
     const open: MessageRecord[] = [];
+    let batch: MessageBatch;
     try {
       // Fresh messages skip the target check: receiveBatch itself skips anything already received.
       const fresh = records.filter((r) => r.attempts === 0 && r.pendingTx === undefined);
@@ -293,7 +296,8 @@ class Engine implements Relayer {
       if (open.length === 0) return;
       const ids = open.map((r) => r.messageId);
       const blocks = open.map((r) => r.blockNumber);
-      const signed = await this.mpc.sign({
+      const started = Date.now();
+      const signing = this.mpc.sign({
         type: "batchAttestation",
         srcChainId: first.srcChainId,
         messageIds: ids,
@@ -302,8 +306,11 @@ class Engine implements Relayer {
         fromBlock: Math.min(...blocks),
         toBlock: Math.max(...blocks),
       });
-      const root = new MessageBatch(open.map((r) => loadMessage(r.message))).root;
-      await verifyAttestation(batchDigest(root, first.dstChainId, submitter.targetGateway), signed.signature, this.relayAddress);
+      // Build the tree while the network signs.
+      signing.catch(() => undefined);
+      batch = new MessageBatch(open.map((r) => loadMessage(r.message)));
+      const signed = await signing;
+      await verifyAttestation(batchDigest(batch.root, first.dstChainId, submitter.targetGateway), signed.signature, this.relayAddress);
       for (const record of open) {
         record.signature = signed.signature;
         record.batchIds = ids;
@@ -311,12 +318,13 @@ class Engine implements Relayer {
         transition(record, "attested", `batch of ${ids.length} signed by parties ${signed.signers.join(",")}`);
       }
       await this.store.commit(open);
+      this.log.info("batch attested", { srcChainId: first.srcChainId, dstChainId: first.dstChainId, messages: ids.length, ms: Date.now() - started });
     } catch (error) {
       const at = Date.now();
       for (const record of open.length > 0 ? open : records) await this.backoff(record, error, "batch attestation", at);
       return;
     }
-    await this.deliverBatch(open, true);
+    await this.deliverBatch(open, batch);
   }
 
   private async deliverOne(record: MessageRecord): Promise<void> {
@@ -331,25 +339,58 @@ class Engine implements Relayer {
     }
   }
 
-  private async deliverBatch(records: MessageRecord[], justAttested = false): Promise<void> {
+  /**
+   * Delivers attested members of one signed batch. The signature covers the whole root, so any subset
+   * can go with its own multiproof: members are split into transactions within the gas bound and sent
+   * side by side.
+   */
+  /** `attested`: the batch as just signed (its members all still open); otherwise it is rebuilt from the store. */
+  private async deliverBatch(records: MessageRecord[], attested?: MessageBatch): Promise<void> {
     const submitter = this.submitter(records[0]!);
+    const justAttested = attested !== undefined;
+    let batch: MessageBatch;
+    let open: MessageRecord[];
     try {
-      const ids = records[0]!.batchIds!;
-      const members: Message[] = [];
-      for (const id of ids) {
-        const member = await this.lookup(id);
-        if (member === null) throw new Error(`batch member ${id} missing from the store`);
-        members.push(loadMessage(member.message));
+      if (attested !== undefined) {
+        batch = attested;
+        open = records;
+      } else {
+        const members: Message[] = [];
+        for (const id of records[0]!.batchIds!) {
+          const member = await this.lookup(id);
+          if (member === null) throw new Error(`batch member ${id} missing from the store`);
+          members.push(loadMessage(member.message));
+        }
+        batch = new MessageBatch(members);
+        open = await this.unsettled(records, submitter);
       }
-      const open = justAttested ? records : await this.unsettled(records, submitter);
-      if (open.length === 0) return;
-      const batch = new MessageBatch(members);
-      const { messages, proof, proofFlags } = batch.multiProof(open.map((r) => loadMessage(r.message)));
-      const outcomes = await submitter.deliverBatch(messages, proof, proofFlags, open[0]!.signature!, (hash, nonce) => this.noteSent(open, hash, nonce, "deliver"));
-      for (const record of open) await this.settle(record, outcomes.get(record.messageId)!);
     } catch (error) {
-      await this.deliveryError(records, error);
+      return this.deliveryError(records, error);
     }
+    await Promise.all(
+      this.gasBoundGroups(open).map(async (group) => {
+        try {
+          const { messages, proof, proofFlags } = batch.multiProof(group.map((r) => loadMessage(r.message)));
+          const started = Date.now();
+          let sentAt = 0;
+          const outcomes = await submitter.deliverBatch(
+            messages,
+            proof,
+            proofFlags,
+            group[0]!.signature!,
+            (hash, nonce) => {
+              sentAt ||= Date.now();
+              return this.noteSent(group, hash, nonce, "deliver");
+            },
+            justAttested,
+          );
+          this.log.info("batch delivered", { dstChainId: group[0]!.dstChainId, messages: group.length, prepareMs: sentAt - started, minedMs: Date.now() - sentAt });
+          for (const record of group) await this.settle(record, outcomes.get(record.messageId)!);
+        } catch (error) {
+          await this.deliveryError(group, error);
+        }
+      }),
+    );
   }
 
   private async retry(record: MessageRecord): Promise<void> {

@@ -31,8 +31,14 @@ export type DeliveryOutcome = { state: Exclude<TargetState, "unreceived">; txHas
 
 /** Gas a retry transaction needs beyond what it forwards to the receiver (intrinsic, calldata, gateway). */
 const RETRY_OVERHEAD_GAS = 60_000n;
-/** Gateway work per batched message besides the receiver's own gas (hashing, proof, replay bit, event). */
-export const BATCH_MESSAGE_OVERHEAD_GAS = 40_000n;
+/** Gateway work per batched message besides the receiver's own gas (hashing, proof, replay bit, failed-state slot, event). */
+const BATCH_MESSAGE_OVERHEAD_GAS = 60_000n;
+
+/** The most gas one message of a batch can cost: what its receiver may use, the gateway's work and its calldata. */
+export function batchMessageGas(message: { gasLimit: bigint | string; payload: Hex }): bigint {
+  const payloadBytes = BigInt((message.payload.length - 2) / 2);
+  return (BigInt(message.gasLimit) * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS + 16n * (payloadBytes + 512n);
+}
 /** EIP-7825 per-transaction gas cap. */
 const TX_GAS_CAP = 16_777_216n;
 const RECEIPT_POLL_MS = 100;
@@ -103,9 +109,24 @@ export class ChainSubmitter {
   }
 
   /** receiveBatch over a multiproof of `messages` (already in leaf order). */
-  async deliverBatch(messages: Message[], proof: Hex[], proofFlags: boolean[], signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
+  /**
+   * receiveBatch over a multiproof of `messages` (already in leaf order). `optimistic` (a batch just
+   * attested and checked against the relay key) skips the simulation and sends with the batch's
+   * upper-bound gas: unused gas is not paid for, and a failed attempt falls back to simulating.
+   */
+  async deliverBatch(
+    messages: Message[],
+    proof: Hex[],
+    proofFlags: boolean[],
+    signature: Hex,
+    onSent: (hash: Hex, nonce: number) => Promise<void>,
+    optimistic = false,
+  ): Promise<Map<Hex, DeliveryOutcome>> {
     const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveBatch", args: [messages, proof, proofFlags, signature] });
-    return this.deliverData(data, messages, onSent);
+    if (!optimistic) return this.deliverData(data, messages, onSent);
+    const bound = messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2));
+    const receipt = await this.send(data, min(bound, TX_GAS_CAP), onSent);
+    return this.outcomesFromTarget(messages, receipt);
   }
 
   /**
@@ -141,31 +162,48 @@ export class ChainSubmitter {
 
   private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
     // The gateway needs gasLimit*64/63 + reserve left when it calls each receiver; never send less.
-    const floor = messages.reduce((most, m) => max(most, (m.gasLimit * 64n) / 63n + 10_000n), 0n) + 60_000n;
-    let estimate: bigint;
+    const reservation = messages.reduce((most, m) => max(most, (m.gasLimit * 64n) / 63n + 10_000n), 0n);
+    const floor = reservation + 60_000n;
+    let gas: bigint;
     try {
-      estimate = await this.client.estimateGas({ account: this.from, to: this.targetGateway, data });
-    } catch (error) {
-      const name = revertName(error) ?? revertNameFromData(error);
-      if (name === "AlreadyReceived") return this.outcomesFromTarget(messages, null);
-      if (name !== null) throw new RevertedWith(name, `delivery would revert: ${name}`);
-      // Some nodes refuse to estimate when the receiver runs out of its own gas limit (which the gateway
-      // records as a failed message). Simulate with a generous budget instead; a real revert still shows.
-      estimate = min(messages.reduce((sum, m) => sum + (m.gasLimit * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS, 60_000n) + BigInt(data.length) * 8n, TX_GAS_CAP);
-      try {
-        await this.client.call({ account: this.from, to: this.targetGateway, data, gas: estimate });
-      } catch (callError) {
-        const callName = revertName(callError) ?? revertNameFromData(callError);
-        if (callName === "AlreadyReceived") return this.outcomesFromTarget(messages, null);
-        throw new RevertedWith(callName ?? "unknown", `delivery would revert: ${callName ?? shortError(callError)}`);
-      }
+      // One execution instead of estimateGas's binary search: execution may consume up to a quarter
+      // more than the refunded gasUsed, and the reservation keeps every receiver call's gas check met.
+      const { gasUsed } = await this.client.createAccessList({ account: this.from, to: this.targetGateway, data });
+      gas = (gasUsed * 5n) / 4n + reservation;
+    } catch {
+      // Reverts (or a node without eth_createAccessList): estimateGas names the revert.
+      const estimate = await this.estimateDelivery(data, messages);
+      if (estimate === "alreadyReceived") return this.outcomesFromTarget(messages, null);
+      gas = (estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n;
     }
-    const gas = min(max((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, floor), TX_GAS_CAP);
+    gas = min(max(gas, floor), TX_GAS_CAP);
     const receipt = await this.send(data, gas, onSent);
     if (receipt.status !== "success") {
       this.log.warn("delivery transaction reverted; reading the target's state", { chainId: this.chainId, tx: receipt.transactionHash });
     }
     return this.outcomesFromTarget(messages, receipt);
+  }
+
+  /** estimateGas, or a simulation with a generous budget where the node cannot estimate; throws RevertedWith on a revert. */
+  private async estimateDelivery(data: Hex, messages: Message[]): Promise<bigint | "alreadyReceived"> {
+    try {
+      return await this.client.estimateGas({ account: this.from, to: this.targetGateway, data });
+    } catch (error) {
+      const name = revertName(error) ?? revertNameFromData(error);
+      if (name === "AlreadyReceived") return "alreadyReceived";
+      if (name !== null) throw new RevertedWith(name, `delivery would revert: ${name}`);
+    }
+    // Some nodes refuse to estimate when a receiver runs out of its own gas limit (which the gateway
+    // records as a failed message). Simulate with the most the messages can need; a real revert still shows.
+    const budget = min(messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2)), TX_GAS_CAP);
+    try {
+      await this.client.call({ account: this.from, to: this.targetGateway, data, gas: budget });
+    } catch (callError) {
+      const callName = revertName(callError) ?? revertNameFromData(callError);
+      if (callName === "AlreadyReceived") return "alreadyReceived";
+      throw new RevertedWith(callName ?? "unknown", `delivery would revert: ${callName ?? shortError(callError)}`);
+    }
+    return budget;
   }
 
   /** Per message, what the target recorded: from the receipt's events, else from the target's state. */

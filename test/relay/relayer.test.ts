@@ -197,6 +197,33 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     await relayer.stop();
   });
 
+  it("batch mode: a batch whose delivery reverts (target paused) is delivered once on a later attempt", async () => {
+    const relayer = await startRelayer(await config("batch-paused", { batch: true, fromBlocks: await heads() }));
+    relayers.push(relayer);
+    const pause = async (functionName: "pause" | "unpause"): Promise<void> => {
+      const hash = await env.a.wallet.writeContract({ address: env.a.target, abi: targetGatewayAbi, functionName, account: env.a.wallet.account!, chain: env.a.chain });
+      await env.a.publicClient.waitForTransactionReceipt({ hash });
+    };
+    await pause("pause");
+    const sent: SentMessageInfo[] = [];
+    try {
+      for (let i = 0; i < 3; i++) sent.push(await sendProbe(env, env.b, env.a, toHex(`paused batch ${i}`)));
+      const deadline = Date.now() + 20_000;
+      while (((await relayer.status(sent[0]!.messageId))?.attempts ?? 0) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      const status = await relayer.status(sent[0]!.messageId);
+      assert.equal(status?.state, "attested");
+      assert.ok(status.attempts > 0 && status.lastError !== null, "the first delivery attempt failed");
+    } finally {
+      await pause("unpause");
+    }
+    for (const s of sent) {
+      const status = await relayer.waitFor(s.messageId, ["delivered"], 30_000);
+      assert.ok(status.batched);
+      assert.equal(await deliveries(env.a, s.messageId), 1);
+    }
+    await relayer.stop();
+  });
+
   it("relay-address mode: the MPC network signs the delivery transaction itself", async () => {
     const relayer = await startRelayer(await config("relay-address", { mode: "relayAddress", fromBlocks: await heads() }));
     relayers.push(relayer);

@@ -32,6 +32,8 @@ const MESSAGE_SENT = "MessageSent";
 /** Final messages remembered per chain (oldest forgotten first). */
 const FINAL_CACHE_SIZE = 100_000;
 const DEFAULT_LOG_RANGE = 10_000;
+/** A hinted block range this short is read whole instead of filtered by message id. */
+const SHORT_RANGE = 64;
 
 export class ChainReader {
   readonly chainId: number;
@@ -150,16 +152,19 @@ export class ChainReader {
   ): Promise<Map<Hex, MessageObservation>> {
     const head = await client.getBlockNumber();
     const found = new Map<Hex, { message: Message; blockNumber: bigint; blockHash: Hex; txHash: Hex; logIndex: number }>();
+    const wanted = new Set(ids.map((id) => id.toLowerCase()));
     const consider = (log: { address: Address; topics: readonly Hex[]; data: Hex; blockNumber: bigint | null; blockHash: Hex | null; transactionHash: Hex | null; logIndex: number | null; removed?: boolean }): void => {
       if (log.removed === true || log.blockNumber === null || log.blockHash === null || log.transactionHash === null || log.logIndex === null) return;
       if (getAddress(log.address) !== this.sourceGateway) return;
+      // The indexed id only preselects: the id that counts is re-derived from the decoded message below.
+      if (!wanted.has(log.topics[1]?.toLowerCase() ?? "")) return;
       let decoded;
       try {
         decoded = decodeMessageSent({ data: log.data, topics: log.topics });
       } catch {
         return;
       }
-      if (!ids.includes(decoded.messageId)) return;
+      if (!wanted.has(decoded.messageId.toLowerCase())) return;
       found.set(decoded.messageId, { message: decoded.message, blockNumber: log.blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex: log.logIndex });
     };
     if (coordinates !== undefined) {
@@ -169,9 +174,13 @@ export class ChainReader {
       const event = sourceGatewayAbi.find((item) => item.type === "event" && item.name === MESSAGE_SENT) as Extract<(typeof sourceGatewayAbi)[number], { name: "MessageSent" }>;
       const last = Math.min(Number(head), range?.toBlock ?? Number.MAX_SAFE_INTEGER);
       const step = this.config.maxLogRange ?? DEFAULT_LOG_RANGE;
-      for (let from = Math.max(this.config.fromBlock, range?.fromBlock ?? 0); from <= last; from += step) {
+      const first = Math.max(this.config.fromBlock, range?.fromBlock ?? 0);
+      // Within a short hinted range every MessageSent log is fetched and matched here: endpoints answer
+      // that faster than a filter over many ids. Otherwise the endpoint filters by id.
+      const byId = ids.length === 1 || range?.fromBlock === undefined || range.toBlock === undefined || last - first >= SHORT_RANGE;
+      for (let from = first; from <= last; from += step) {
         const to = Math.min(last, from + step - 1);
-        const logs = await client.getLogs({ address: this.sourceGateway, event, args: { messageId: [...ids] }, fromBlock: BigInt(from), toBlock: BigInt(to) });
+        const logs = await client.getLogs({ address: this.sourceGateway, event, ...(byId ? { args: { messageId: [...ids] } } : {}), fromBlock: BigInt(from), toBlock: BigInt(to) });
         for (const log of logs) consider(log as never);
       }
     }
