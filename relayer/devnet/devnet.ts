@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import {
@@ -24,12 +24,13 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import { NodeApiError, type KeyView } from "../cli/client.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
-import { targetGatewayAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { setupStaking, type StakingSetup } from "../staking/setup.ts";
 import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
@@ -63,6 +64,11 @@ export interface DevnetOptions {
   batch: { enabled: boolean; maxMessages: number; maxWaitMs: number };
   relayerPollMs: number;
   presignPoolSize: number;
+  /**
+   * RelayStaking on the first chain: operators registered and staked, the nodes' committee read from it,
+   * the cluster key submitted by every member after keyGen (see relayer/staking).
+   */
+  staking: boolean;
   /** Run `hardhat compile` first (the CLI does; tests rely on Hardhat's own build). */
   compile: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -86,6 +92,7 @@ export const defaultDevnetOptions: DevnetOptions = {
   batch: { enabled: false, maxMessages: 100, maxWaitMs: 250 },
   relayerPollMs: 250,
   presignPoolSize: 8,
+  staking: true,
   compile: true,
   logLevel: "info",
   report: () => {},
@@ -151,6 +158,8 @@ export class Devnet {
   readonly chains: DevnetChain[] = [];
   nodes: DevnetNode[] = [];
   relayAddress: Address | null = null;
+  /** RelayStaking on the first chain, when `staking` is on. */
+  staking: StakingSetup | null = null;
   relayer: ManagedProcess | null = null;
   relayerApiUrl: string | null = null;
   private stopped = false;
@@ -260,9 +269,69 @@ export class Devnet {
       },
       this.secrets,
     );
+    if (o.staking) await this.setupStaking();
     this.report(`starting ${o.nodes} MPC signer nodes (configs in ${join(this.dir, "nodes")})`);
     await Promise.all(this.nodes.map((node) => this.startNode(node.index)));
     for (const node of this.nodes) this.report(`  node ${node.index}: API ${node.apiUrl}  peer ${node.peerId}  (pid ${node.process?.pid})`);
+  }
+
+  /**
+   * Deploys RelayStaking on the first chain, registers and stakes one generated operator account per node
+   * (key file nodes/operator<i>.key), elects them in node order, and points every node config at it.
+   */
+  private async setupStaking(): Promise<void> {
+    const o = this.options;
+    const chain = this.chains[0]!;
+    const dir = join(this.dir, "nodes");
+    this.report(`staking on chain ${chain.name}: RelayStaking, ${o.nodes} operators, committee of epoch 1`);
+    const operators = await Promise.all(
+      this.nodes.map(async (node) => {
+        const key = generatePrivateKey();
+        await writeFile(join(dir, `operator${node.index}.key`), `${key}\n`, { mode: 0o600 });
+        return { account: privateKeyToAccount(key), peerId: node.peerId, stake: parseEther("1000") };
+      }),
+    );
+    this.staking = await setupStaking({
+      rpcUrl: chain.rpcUrl,
+      projectRoot,
+      deployerKey: devAccounts.deployer,
+      operators,
+      threshold: o.threshold,
+      progress: (line) => this.report(`  ${line}`),
+    });
+    const hash = await chain.ownerWallet.writeContract({
+      address: this.staking.staking,
+      abi: relayStakingAbi,
+      functionName: "setSourceGateway",
+      args: [chain.deployment.contracts.SourceGateway],
+    });
+    if ((await chain.publicClient.waitForTransactionReceipt({ hash })).status !== "success") throw new Error(`setSourceGateway reverted (${hash})`);
+    for (const node of this.nodes) {
+      const config = JSON.parse(await readFile(node.configPath, "utf8")) as { peers: { peerId: string; address: string }[]; staking?: unknown };
+      config.staking = {
+        rpcUrl: chain.rpcUrl,
+        contract: this.staking.staking,
+        operatorKeyFile: `./operator${node.index}.key`,
+        peerAddresses: Object.fromEntries(config.peers.map((peer) => [peer.peerId, peer.address])),
+        keyId: o.keyId,
+        pollMs: 500,
+      };
+      await writeFile(node.configPath, JSON.stringify(config, null, 2) + "\n");
+    }
+  }
+
+  /** Waits until RelayStaking confirmed `relay` as the epoch's relay (every member submitted the cluster key). */
+  private async awaitStakingConfirmation(relay: Address): Promise<void> {
+    const setup = this.staking!;
+    const chain = this.chains[0]!;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const confirmed = await chain.publicClient.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "relayAddress", args: [setup.epoch] });
+      if (getAddress(confirmed) === relay) break;
+      if (Date.now() > deadline) throw new Error(`RelayStaking did not confirm relay ${relay} for epoch ${setup.epoch} within 30 s (confirmed: ${confirmed})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    this.report(`  RelayStaking epoch ${setup.epoch}: every member submitted the cluster key; relay ${relay} confirmed`);
   }
 
   async startNode(index: number): Promise<void> {
@@ -304,6 +373,7 @@ export class Devnet {
     if (key.status !== "READY" || key.address === null) throw new Error(`keyGen ended in state ${key.status}: ${key.error ?? "no address"}`);
     this.relayAddress = getAddress(key.address);
     this.report(`  relay address ${this.relayAddress} (parties ${key.participants.join(",")}, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if (this.staking !== null) await this.awaitStakingConfirmation(this.relayAddress);
     for (const chain of this.chains) {
       const hash = await chain.ownerWallet.writeContract({
         address: chain.deployment.contracts.TargetGateway,

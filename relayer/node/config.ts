@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { allowedRelaysSchema, nodeChainsSchema } from "./chain/config.ts";
-import { partyIndexSchema } from "./frames.ts";
+import { keyIdSchema, partyIndexSchema } from "./frames.ts";
 
 const loopbackAddress = z
   .string()
@@ -18,6 +18,8 @@ const stakingSchema = z
     operatorKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     /** Network address of each member, by libp2p peer id (the contract stores identities, not addresses). */
     peerAddresses: z.record(z.string().min(10), loopbackAddress).default({}),
+    /** The key this node submits as each epoch's cluster key once READY; default `epoch-<n>` for epoch n. */
+    keyId: keyIdSchema.optional(),
     /** How often the committee, cluster key and own absence records are looked at. */
     pollMs: z.number().int().min(100).max(600_000).default(2_000),
     /** Own absence records of a member, within a window, before this node proposes or signs its slash. */

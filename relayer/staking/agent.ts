@@ -2,8 +2,9 @@
  * A signer node's staking duties, run in the daemon when its config has a
  * `staking` section:
  * - the committee (PeerDirectory) follows RelayStaking's latest epoch;
- * - once this node holds the READY key `epoch-<n>` of the pending epoch n, it
- *   submits that key as the epoch's cluster key from its operator account;
+ * - once this node holds the READY key `epoch-<n>` of the pending epoch n (or
+ *   the key named by `staking.keyId`), it submits that key as the epoch's
+ *   cluster key from its operator account;
  * - when its own records show a member absent at least `minAbsences` times
  *   since that member's last slashed window, it proposes the absence slash,
  *   gathers the other members' signatures over the transport and submits it.
@@ -67,6 +68,10 @@ export class StakingAgent {
     return new StakingAgent(directory, client, wallet, account, slasher, p.store, clock, p.config, p.log);
   }
 
+  private keyId(epoch: bigint): string {
+    return this.config.keyId ?? epochKeyId(epoch);
+  }
+
   get operator(): Address {
     return this.account.address;
   }
@@ -96,7 +101,7 @@ export class StakingAgent {
       epoch: view.epoch.toString(),
       threshold: view.threshold,
       members: view.members.map((m) => ({ index: m.index, operator: m.operator, peerId: m.peerId })),
-      keyId: epochKeyId(view.epoch),
+      keyId: this.keyId(view.epoch),
       submittedRelay: keys.submitted,
       confirmedRelay: keys.confirmed,
     };
@@ -106,7 +111,7 @@ export class StakingAgent {
   async submitEpochKey(): Promise<{ relay: Address; txHash: Hex | null } | null> {
     const view = this.directory.committee;
     if (view.relay !== null || this.directory.byOperator(this.account.address) === undefined) return null;
-    const key = await this.store.getKey(epochKeyId(view.epoch));
+    const key = await this.store.getKey(this.keyId(view.epoch));
     if (key === null || key.status !== "READY" || key.publicKey === null) return null;
     const result = await submitClusterKey({
       client: this.client,

@@ -1,0 +1,83 @@
+/**
+ * Staking on a devnet (processes): the devnet deploys RelayStaking, the nodes'
+ * committee comes from it and every member submits the cluster key after
+ * keyGen; the gateways trust the confirmed relay. A node then stays offline
+ * while the others run signing tasks; they record its silence, propose the
+ * absence slash, gather each other's signatures and submit it themselves.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { getAddress } from "viem";
+import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
+import { deployProbeReceiver, sendMessages, waitForAll } from "../../relayer/devnet/traffic.ts";
+import { relayStakingAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { destroyTestDevnet, eventually, startTestDevnet } from "./helpers.ts";
+
+const OFFLINE = 5;
+/** The nodes' default: own records of a member's absence before proposing or signing its slash. */
+const MIN_ABSENCES = 3;
+
+let devnet: Devnet;
+let a: DevnetChain;
+let b: DevnetChain;
+
+describe("devnet: staking", { timeout: 240_000 }, () => {
+  before(async () => {
+    // No presignature pool: every signing task is a full session offered to all members, so each
+    // coordinator sees the offline node's silence (a pooled presignature names its signers up front).
+    devnet = await startTestDevnet({ presignPoolSize: 0, blockTimeMs: 500 });
+    [a, b] = devnet.chains as [DevnetChain, DevnetChain];
+  });
+  after(() => destroyTestDevnet(devnet));
+
+  it("confirms the committee's cluster key on RelayStaking and points the gateways at it", async () => {
+    const setup = devnet.staking!;
+    assert.ok(setup !== null, "the devnet sets up staking by default");
+    const relay = await a.publicClient.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" });
+    assert.equal(getAddress(relay), devnet.relayAddress);
+    for (const chain of [a, b]) {
+      assert.equal(getAddress(await chain.publicClient.readContract({ address: chain.deployment.contracts.TargetGateway, abi: targetGatewayAbi, functionName: "relay" })), devnet.relayAddress);
+    }
+    const status = (await (await fetch(`${devnet.node(2).apiUrl}/v1/staking`, { headers: { authorization: `Bearer ${devnet.secrets.apiToken}` } })).json()) as {
+      members: { peerId: string }[];
+      confirmedRelay: string;
+    };
+    assert.deepEqual(status.members.map((m) => m.peerId), devnet.nodes.map((n) => n.peerId));
+    assert.equal(status.confirmedRelay, devnet.relayAddress);
+  });
+
+  it("slashes a node that stays offline through the other nodes' own proposal flow", async () => {
+    const setup = devnet.staking!;
+    const offline = setup.members[OFFLINE - 1]!;
+    const read = <T>(functionName: "getNode" | "rewards", account: `0x${string}`) =>
+      a.publicClient.readContract({ address: setup.staking, abi: relayStakingAbi, functionName, args: [account] } as never) as Promise<T>;
+    const stakeBefore = (await read<{ stake: bigint }>("getNode", offline)).stake;
+    await devnet.stopNode(OFFLINE, true);
+
+    const sent = await sendMessages(a, b, await deployProbeReceiver(b), MIN_ABSENCES);
+    await waitForAll(b, sent.map((m) => m.messageId), 60_000);
+    // Each remaining member coordinates attestations of the delivered messages, as a relayer's failover would.
+    for (const index of [1, 2, 3, 4]) {
+      for (const message of sent) {
+        await devnet.node(index).client.sign(devnet.options.keyId, {
+          type: "messageAttestation",
+          srcChainId: a.chainId,
+          messageId: message.messageId,
+          txHash: message.txHash,
+          dstChainId: b.chainId,
+          targetGateway: b.deployment.contracts.TargetGateway,
+        });
+      }
+    }
+    await eventually(async () => {
+      const { stake } = await read<{ stake: bigint }>("getNode", offline);
+      assert.equal(stake, (stakeBefore * 9n) / 10n, "10 % of the offline node's stake slashed");
+    }, 60_000, 500);
+    const slashes = await a.publicClient.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "AbsenceSlashed", fromBlock: setup.deployBlock });
+    assert.equal(slashes.length, 1);
+    assert.equal(getAddress(slashes[0]!.args.operator!), offline);
+    const rewards = await Promise.all(setup.members.slice(0, OFFLINE - 1).map((member) => read<bigint>("rewards", member)));
+    assert.ok(rewards.filter((r) => r > 0n).length >= 3, `the signers (a stake majority) were paid: ${rewards.join(", ")}`);
+    assert.equal(await read<bigint>("rewards", offline), 0n);
+  });
+});
