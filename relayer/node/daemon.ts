@@ -57,6 +57,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       ? null
       : await StakingAgent.create({
           config: config.staking,
+          chains: config.chains,
           store,
           log,
           send: (to, body) => transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body }),

@@ -7,11 +7,14 @@
  *   cluster key from its operator account;
  * - when its own records show a member absent at least `minAbsences` times
  *   since that member's last slashed window, it proposes the absence slash,
- *   gathers the other members' signatures over the transport and submits it.
+ *   gathers the other members' signatures over the transport and submits it;
+ * - it watches the TargetGateway of every chain in its `chains` config and
+ *   proves forgeries of messages from the staking chain (ForgeryWatcher).
  */
 import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "../mpc/types.ts";
+import type { NodeChainConfig } from "../node/chain/config.ts";
 import type { StakingConfig } from "../node/config.ts";
 import type { KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
@@ -19,8 +22,11 @@ import { relayStakingAbi } from "../sdk/abi.ts";
 import { AbsenceSlasher, ChainClock, countAbsences, ProposalRefused, type AbsenceMessage } from "./absence.ts";
 import { StakingPeerDirectory } from "./directory.ts";
 import { clusterKeyStatus, loadOperatorAccount, submitClusterKey } from "./operator.ts";
+import { ForgeryWatcher } from "./watcher.ts";
 
 /** The key id a committee generates for epoch n, and submits as its cluster key. */
+const WATCH_INTERVAL_MS = 2_000;
+
 export const epochKeyId = (epoch: bigint): string => `epoch-${epoch}`;
 
 export interface StakingStatus {
@@ -37,6 +43,7 @@ export interface StakingStatus {
 export class StakingAgent {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private lastWatch = 0;
 
   private constructor(
     readonly directory: StakingPeerDirectory,
@@ -46,12 +53,15 @@ export class StakingAgent {
     private readonly slasher: AbsenceSlasher,
     private readonly store: KeyStore,
     private readonly clock: ChainClock,
+    private readonly watcher: ForgeryWatcher | null,
     private readonly config: StakingConfig,
     private readonly log: Logger,
   ) {}
 
   static async create(p: {
     config: StakingConfig;
+    /** The chains the node reads; the one with the staking contract's chain id is the watched source. */
+    chains: readonly NodeChainConfig[];
     store: KeyStore;
     send: (to: PartyIndex, message: AbsenceMessage) => void;
     log: Logger;
@@ -65,7 +75,15 @@ export class StakingAgent {
     const clock = new ChainClock();
     clock.observe(await client.getBlockNumber());
     const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, clock, minAbsences: p.config.minAbsences, send: p.send });
-    return new StakingAgent(directory, client, wallet, account, slasher, p.store, clock, p.config, p.log);
+    const watched = p.chains.map((chain) => ({
+      chainId: chain.chainId,
+      client: (chain.chainId === chainId ? client : createPublicClient({ transport: http(chain.rpcUrls[0]!, { timeout: chain.rpcTimeoutMs }), cacheTime: 0 })) as PublicClient,
+      targetGateway: getAddress(chain.targetGateway),
+      source: chain.chainId === chainId ? { gateway: getAddress(chain.sourceGateway), staking: directory.staking, wallet } : undefined,
+      fromBlock: BigInt(chain.fromBlock),
+    }));
+    const watcher = watched.some((chain) => chain.source !== undefined) ? new ForgeryWatcher(watched, account, p.log) : null;
+    return new StakingAgent(directory, client, wallet, account, slasher, p.store, clock, watcher, p.config, p.log);
   }
 
   private keyId(epoch: bigint): string {
@@ -141,6 +159,15 @@ export class StakingAgent {
       await this.slashAbsentees();
     } catch (error) {
       this.log.warn("staking duty failed", { error: error instanceof Error ? error.message : String(error) });
+    }
+    try {
+      // Deliveries need no faster look than every couple of seconds; every node of the committee watches.
+      if (this.watcher !== null && Date.now() - this.lastWatch >= WATCH_INTERVAL_MS) {
+        this.lastWatch = Date.now();
+        await this.watcher.scan();
+      }
+    } catch (error) {
+      this.log.warn("forgery watch failed", { error: error instanceof Error ? error.message : String(error) });
     } finally {
       this.busy = false;
     }

@@ -52,6 +52,8 @@ export interface WatcherLog {
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+/** Largest block range one scan step asks for. */
+const MAX_RANGE = 10_000n;
 
 export class ForgeryWatcher {
   private readonly next = new Map<number, bigint>();
@@ -69,8 +71,9 @@ export class ForgeryWatcher {
     const proofs: ForgeryProof[] = [];
     for (const chain of this.chains) {
       const from = this.next.get(chain.chainId)!;
-      const latest = await chain.client.getBlockNumber();
-      if (latest < from) continue;
+      const head = await chain.client.getBlockNumber();
+      if (head < from) continue;
+      const latest = head - from + 1n > MAX_RANGE ? from + MAX_RANGE - 1n : head;
       const deliveries = await chain.client.getContractEvents({ address: chain.targetGateway, abi: targetGatewayAbi, eventName: "MessageDelivered", fromBlock: from, toBlock: latest });
       const failures = await chain.client.getContractEvents({ address: chain.targetGateway, abi: targetGatewayAbi, eventName: "MessageFailed", fromBlock: from, toBlock: latest });
       const txs = new Set<Hex>([...deliveries, ...failures].map((log) => log.transactionHash));
