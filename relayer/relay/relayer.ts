@@ -60,12 +60,15 @@ class Engine implements Relayer {
   private readonly active = new Map<Hex, MessageRecord>();
   private readonly inFlight = new Set<Hex>();
   private readonly tasks = new Set<Promise<void>>();
+  private readonly polls = new Set<Promise<void>>();
   /** The pending timer of each loop (one per source chain, one for the scheduler). */
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly watchers: SourceWatcher[] = [];
   private readonly submitters = new Map<number, ChainSubmitter>();
   private server: Server | null = null;
   private stopped = false;
+  /** The store is closed (after stop): only records in memory can be answered. */
+  private closed = false;
   /** The MPC key's address: every attestation must recover to it. */
   private relayAddress: Address = "0x0000000000000000000000000000000000000000";
 
@@ -150,8 +153,9 @@ class Engine implements Relayer {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.stopping.abort();
     for (const submitter of this.submitters.values()) submitter.halt();
-    await Promise.allSettled([...this.tasks]);
+    await Promise.allSettled([...this.tasks, ...this.polls]);
     if (this.server !== null) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.closed = true;
     await this.store.close();
     this.log.info("relayer stopped");
   }
@@ -163,10 +167,14 @@ class Engine implements Relayer {
       const chain = this.config.chains.find((c) => c.chainId === watcher.chainId)!;
       const loop = async (): Promise<void> => {
         if (this.stopped) return;
+        const poll = watcher.poll();
+        this.polls.add(poll);
         try {
-          await watcher.poll();
+          await poll;
         } catch (error) {
-          this.log.warn("source scan failed; retrying", { chainId: watcher.chainId, error: short(error) });
+          if (!this.stopped) this.log.warn("source scan failed; retrying", { chainId: watcher.chainId, error: short(error) });
+        } finally {
+          this.polls.delete(poll);
         }
         if (!this.stopped) this.timers.set(`watch:${watcher.chainId}`, setTimeout(() => void loop(), chain.pollIntervalMs));
       };
@@ -188,7 +196,7 @@ class Engine implements Relayer {
   }
 
   private async lookup(messageId: Hex): Promise<MessageRecord | null> {
-    return this.active.get(messageId) ?? (this.stopped ? null : await this.store.get(messageId));
+    return this.active.get(messageId) ?? (this.closed ? null : await this.store.get(messageId));
   }
 
   /** Starts the due work: attestations (single or batched), deliveries, retries. */
