@@ -135,6 +135,9 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
       assert.equal((await gullible.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "final");
       const careful = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.honestProxyUrl, env.poisonedUrl], quorum: 2 }));
       assert.equal((await careful.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "absent");
+      // Even a quorum of one does not pick a side when endpoints contradict each other.
+      const lax = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.poisonedUrl], quorum: 1 }));
+      assert.equal((await lax.observeMessages([forgedId])).get(forgedId)?.agreed, null);
 
       const forgedRequest = { type: "messageAttestation", srcChainId: CHAIN_A, messageId: forgedId, dstChainId: CHAIN_B, targetGateway: env.b.target };
       await refusedByAll(env, forgedRequest, /was not sent by SourceGateway/);

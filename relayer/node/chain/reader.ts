@@ -78,8 +78,13 @@ export class ChainReader {
       entry.count++;
       tally.set(k, entry);
     }
-    for (const { answer, count } of tally.values()) if (count >= this.quorum) return { agreed: answer, answers };
-    return { agreed: null, answers };
+    return { agreed: this.agreement(tally), answers };
+  }
+
+  /** The one answer given by at least `quorum` endpoints; none if no answer, or more than one (a quorum below a majority), reaches it. */
+  private agreement<T>(tally: Map<string, { answer: T; count: number }>): T | null {
+    const reached = [...tally.values()].filter((entry) => entry.count >= this.quorum);
+    return reached.length === 1 ? reached[0]!.answer : null;
   }
 
   private async checkChainId(client: PublicClient, index: number): Promise<void> {
@@ -130,8 +135,7 @@ export class ChainReader {
         entry.count++;
         tally.set(k, entry);
       }
-      let agreed: MessageObservation | null = null;
-      for (const { answer, count } of tally.values()) if (count >= this.quorum) agreed = answer;
+      const agreed = this.agreement(tally);
       if (agreed?.kind === "final") this.remember(agreed);
       results.set(id, { agreed, answers });
     }
