@@ -213,3 +213,20 @@ describe("staking node: forged-attestation watcher", () => {
     assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
   });
 });
+
+describe("staking node: chain clock", () => {
+  it("places a record inside a window only between its own observations of the head", () => {
+    const clock = new ChainClock();
+    clock.observe(10n, 1_000);
+    clock.observe(12n, 2_000);
+    clock.observe(20n, 3_000);
+    assert.equal(clock.within(1_500, 10n, 12n), true, "seen at 10 before, at 12 after");
+    assert.equal(clock.within(1_500, 11n, 12n), false, "head was below the window's start before the record");
+    assert.equal(clock.within(2_500, 10n, 15n), false, "head was past the window's end after the record");
+    assert.equal(clock.within(500, 0n, 100n), false, "no observation before the record");
+    assert.equal(clock.within(3_500, 0n, 100n), false, "no observation after the record");
+    assert.equal(clock.within(2_000, 12n, 12n), true, "an observation at the record's time bounds both sides");
+    clock.observe(5n, 4_000);
+    assert.equal(clock.within(3_500, 0n, 100n), false, "a head going backwards is ignored");
+  });
+});
