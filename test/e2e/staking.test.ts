@@ -79,5 +79,11 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
     const rewards = await Promise.all(setup.members.slice(0, OFFLINE - 1).map((member) => read<bigint>("rewards", member)));
     assert.ok(rewards.filter((r) => r > 0n).length >= 3, `the signers (a stake majority) were paid: ${rewards.join(", ")}`);
     assert.equal(await read<bigint>("rewards", offline), 0n);
+
+    // Every node watches the deliveries for forgeries (every 2 s): genuine messages are never proven.
+    await new Promise((r) => setTimeout(r, 4_500));
+    const forgeries = await a.publicClient.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "ForgeryProven", fromBlock: setup.deployBlock });
+    assert.equal(forgeries.length, 0);
+    assert.equal((await read<{ stake: bigint }>("getNode", setup.members[0]!)).stake, stakeBefore, "members that were present keep their stake");
   });
 });
