@@ -10,6 +10,16 @@ import { bytesToHex, getAddress, keccak256, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { messageId, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
 import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
+import { createLibp2p, type Libp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { NodeIdentity } from "../../relayer/node/identity.ts";
+import { createLogger } from "../../relayer/node/log.ts";
+import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
+import { freePort } from "../../relayer/devnet/chains.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
 import { AbsenceSlasher, ChainClock, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
@@ -108,6 +118,55 @@ describe("staking node: committee from RelayStaking", () => {
       assert.deepEqual(status, { submitted: relay, confirmed: relay });
     }
     assert.equal(await d.staking.read.currentRelay(), relay);
+  });
+});
+
+async function peer(identity: NodeIdentity): Promise<Libp2p> {
+  const node = await createLibp2p({
+    privateKey: identity.privateKey,
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionMonitor: { enabled: false },
+  });
+  await node.start();
+  return node;
+}
+
+describe("staking node: transport follows the contract's committee", () => {
+  it("admits elected peers and refuses the others, before and after a re-election", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
+    const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, {});
+    const own = d.operators[0]!.identity;
+    const listenPort = await freePort();
+    const transport = await Transport.start({
+      identity: own,
+      directory,
+      listenPort,
+      events: { onFrame: () => {}, onDrop: () => {} },
+      log: createLogger({ test: "staking-gater" }, "error"),
+    });
+    const address = multiaddr(`/ip4/127.0.0.1/tcp/${listenPort}/p2p/${own.peerId}`);
+    const dial = (node: Libp2p) => node.dialProtocol(address, FRAME_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
+    const member = await peer(d.operators[1]!.identity);
+    const outsider = await peer(d.operators[4]!.identity);
+    try {
+      await dial(member);
+      await assert.rejects(dial(outsider), "a registered operator that was not elected is refused");
+
+      // Epoch 2 leaves operator 1 out and takes operator 4 in.
+      await d.staking.write.electCommittee([addressesOf([0, 2, 3, 4].map((i) => d.operators[i]!)), 3]);
+      assert.equal(await directory.refresh(), true);
+      await member.hangUp(peerIdFromString(own.peerId));
+      await assert.rejects(dial(member), "the member voted out is refused");
+      await dial(outsider);
+    } finally {
+      await member.stop();
+      await outsider.stop();
+      await transport.stop();
+    }
   });
 });
 
