@@ -35,6 +35,7 @@ function parseOrExplain(args: string[]) {
         batch: { type: "boolean" },
         "log-level": { type: "string" },
         "no-compile": { type: "boolean" },
+        "no-staking": { type: "boolean" },
         "exit-after-demo": { type: "boolean" },
       },
     });
@@ -69,6 +70,7 @@ export function parseDevnetArgs(args: string[]): { options: DevnetOptions; exitA
     batch: { ...d.batch, enabled: values.batch === true },
     logLevel,
     compile: values["no-compile"] !== true,
+    staking: values["no-staking"] !== true,
   };
   return { options, exitAfterDemo: values["exit-after-demo"] === true };
 }
@@ -80,7 +82,8 @@ export const devnet: Command = {
   summary: "run two local chains, an MPC network and a relayer, and deliver a demo message each way",
   usage:
     "mpc-relay devnet [--nodes 5] [--threshold 3] [--dir .devnet] [--ports 8545,8546] [--chain-ids 31337,31338] [--block-time 1000]\n" +
-    "                 [--confirmations 1] [--delivery permissionless|relayAddress] [--batch] [--log-level info] [--no-compile] [--exit-after-demo]",
+    "                 [--confirmations 1] [--delivery permissionless|relayAddress] [--batch] [--log-level info] [--no-compile] [--no-staking]\n" +
+    "                 [--exit-after-demo]",
   async run(args) {
     const { options, exitAfterDemo } = parseDevnetArgs(args);
     const say = (line: string): void => void process.stdout.write(`[${stamp()}] ${line}\n`);
