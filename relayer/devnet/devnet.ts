@@ -475,6 +475,10 @@ export class Devnet {
       threshold: this.options.threshold,
       nodes: this.nodes.map((n) => ({ index: n.index, apiUrl: n.apiUrl, peerId: n.peerId, config: n.configPath })),
       relayer: { apiUrl: this.relayerApiUrl, config: this.relayerConfigPath },
+      staking:
+        this.staking === null
+          ? null
+          : { chain: this.chains[0]!.name, contract: this.staking.staking, token: this.staking.token, epoch: this.staking.epoch.toString(), members: this.staking.members },
       secrets: join(this.dir, "secrets.json"),
     };
     await writeFile(join(this.dir, "devnet.json"), JSON.stringify(summary, null, 2) + "\n");
