@@ -107,9 +107,11 @@ async function main(): Promise<void> {
     await devnet.setBatchMode({ enabled: true, maxMessages: 500, maxWaitMs: 100 });
     await devnet.startRelayer();
     await setMining(a.rpcUrl, { automine: false, intervalMs: 0 });
+    const submitStarted = Date.now();
     const burst: Promise<SentMessage[]> = sendMessages(a, b, probes.get(b)!, batchMessages);
     // Every submission first, then blocks until the mempool is empty (one block unless the gas limit splits it).
     await mineWhenPending(a, batchMessages);
+    say(`  ${batchMessages} transactions submitted in ${Date.now() - submitStarted} ms`);
     const sent = await burst;
     await setMining(a.rpcUrl, { automine: false, intervalMs: blockTimeMs });
     const blocks = new Set(sent.map((m) => m.blockNumber));

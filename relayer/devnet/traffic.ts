@@ -47,6 +47,8 @@ export async function sendMessages(src: DevnetChain, dst: DevnetChain, receiver:
   const payloads = Array.from({ length: count }, (_, i) => `0x${Date.now().toString(16).padStart(16, "0")}${i.toString(16).padStart(8, "0")}` as Hex);
   const fee = await src.publicClient.readContract({ address: gateway, abi: sourceGatewayAbi, functionName: "quoteFee", args: [BigInt(dst.chainId), 12n, gasLimit] });
   const firstNonce = await src.publicClient.getTransactionCount({ address: account, blockTag: "pending" });
+  // Nonce, gas and fees fixed up front: each transaction is then signed locally and sent in one call.
+  const fees = await src.publicClient.estimateFeesPerGas();
   const hashes: Hex[] = [];
   for (const [i, payload] of payloads.entries()) {
     hashes.push(
@@ -58,6 +60,8 @@ export async function sendMessages(src: DevnetChain, dst: DevnetChain, receiver:
         value: fee,
         nonce: firstNonce + i,
         gas: 250_000n,
+        maxFeePerGas: fees.maxFeePerGas * 2n,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
       }),
     );
   }
