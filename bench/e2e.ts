@@ -78,6 +78,8 @@ async function main(): Promise<void> {
     automine: false,
     confirmations: 1,
     relayerPollMs: 100,
+    // The message path only: no staking contract, no staking agents polling beside it.
+    staking: false,
     batch: { enabled: false, maxMessages: 100, maxWaitMs: 250 },
     logLevel: logLevel(values["log-level"]),
     report: (line) => say(`  ${line}`),

@@ -94,7 +94,8 @@ const randomId = (): Hex => `0x${Buffer.from(crypto.getRandomValues(new Uint8Arr
 
 describe("end to end: chains, MPC nodes and relayer as processes", { timeout: 600_000 }, () => {
   before(async () => {
-    devnet = await startTestDevnet({ blockTimeMs: BLOCK_MS, automine: true, confirmations: CONFIRMATIONS, logLevel: "warn" });
+    // Staking has its own e2e file; here the nodes take their committee from their configs.
+    devnet = await startTestDevnet({ blockTimeMs: BLOCK_MS, automine: true, confirmations: CONFIRMATIONS, staking: false, logLevel: "warn" });
     [a, b] = devnet.chains as [DevnetChain, DevnetChain];
     for (const chain of devnet.chains) probes.set(chain, await deployProbeReceiver(chain));
   });
