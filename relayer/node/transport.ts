@@ -33,6 +33,8 @@ export interface TransportEvents {
 interface OutboundChannel {
   queue: Pushable<Uint8Array>;
   closed: boolean;
+  /** The peer the stream goes to: a party index can change hands when the directory changes. */
+  peerId: string | null;
 }
 
 export class Transport {
@@ -88,11 +90,21 @@ export class Transport {
   send(to: PartyIndex, frame: Frame): void {
     const bytes = encodeFrame(frame);
     let channel = this.outbound.get(to);
+    if (channel !== undefined && !channel.closed && channel.peerId !== (this.directory.byIndex(to)?.peerId ?? null)) {
+      channel.closed = true;
+      channel.queue.end();
+    }
     if (channel === undefined || channel.closed) {
       channel = this.openChannel(to);
       this.outbound.set(to, channel);
     }
     channel.queue.push(bytes);
+  }
+
+  /** Closes connections to peers the directory no longer lists (the gater only sees new connections). */
+  async dropNonMembers(): Promise<void> {
+    const strangers = this.node.getConnections().filter((c) => this.directory.byPeerId(c.remotePeer.toString()) === undefined);
+    await Promise.all(strangers.map((c) => c.close().catch(() => c.abort(new Error("not a committee member")))));
   }
 
   async stop(): Promise<void> {
@@ -103,7 +115,7 @@ export class Transport {
   private openChannel(to: PartyIndex): OutboundChannel {
     const peer = this.directory.byIndex(to);
     const queue = pushable<Uint8Array>();
-    const channel: OutboundChannel = { queue, closed: false };
+    const channel: OutboundChannel = { queue, closed: false, peerId: peer?.peerId ?? null };
     if (peer === undefined) {
       channel.closed = true;
       queue.end();
@@ -143,16 +155,23 @@ export class Transport {
           this.events.onDrop(error instanceof FrameError ? error.reason : "malformed", peerId);
           continue;
         }
-        if (frame.from !== peer.index) {
+        // Re-read per frame: the directory may have changed since the stream opened.
+        const current = this.directory.byPeerId(peerId);
+        if (current === undefined) {
+          this.events.onDrop("unknown-peer", peerId);
+          stream.abort(new Error("no longer a committee member"));
+          return;
+        }
+        if (frame.from !== current.index) {
           this.events.onDrop("sender-mismatch", peerId);
           continue;
         }
-        const replay = this.replay.check(peer.index, frame);
+        const replay = this.replay.check(current.index, frame);
         if (replay !== null) {
           this.events.onDrop(replay, peerId);
           continue;
         }
-        this.events.onFrame(peer.index, frame);
+        this.events.onFrame(current.index, frame);
       }
     } catch (error) {
       // The length decoder throws on an oversized or corrupt prefix: drop the stream, keep the node.

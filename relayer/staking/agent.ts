@@ -94,9 +94,12 @@ export class StakingAgent {
     return this.account.address;
   }
 
-  start(): void {
-    this.directory.onChange = (view) =>
+  /** `onCommitteeChange` runs after every change of the committee (the daemon closes connections to non-members). */
+  start(onCommitteeChange: () => Promise<void>): void {
+    this.directory.onChange = (view) => {
       this.log.info("committee changed", { epoch: view.epoch.toString(), relay: view.relay, members: view.members.map((m) => m.operator) });
+      void onCommitteeChange().catch((error: unknown) => this.log.warn("committee change not applied", { error: String(error) }));
+    };
     this.timer = setInterval(() => void this.tick(), this.config.pollMs);
     this.timer.unref();
   }

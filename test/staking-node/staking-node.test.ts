@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, keccak256, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { messageId, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { messageId, messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
 import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
@@ -159,7 +159,10 @@ describe("staking node: transport follows the contract's committee", () => {
       // Epoch 2 leaves operator 1 out and takes operator 4 in.
       await d.staking.write.electCommittee([addressesOf([0, 2, 3, 4].map((i) => d.operators[i]!)), 3]);
       assert.equal(await directory.refresh(), true);
-      await member.hangUp(peerIdFromString(own.peerId));
+      await transport.dropNonMembers();
+      const ownId = peerIdFromString(own.peerId);
+      for (let i = 0; i < 50 && member.getConnections(ownId).some((c) => c.status === "open"); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(member.getConnections(ownId).filter((c) => c.status === "open").length, 0, "the voted-out member's connection was closed");
       await assert.rejects(dial(member), "the member voted out is refused");
       await dial(outsider);
     } finally {
@@ -252,7 +255,7 @@ describe("staking node: forged-attestation watcher", () => {
       payload: "0x1234",
     };
     const signature = await relayAccount.signTypedData(messageTypedData(forged, target.address));
-    await target.write.receiveMessage([forged, signature]);
+    await target.write.receiveMessage([forged, ...toCompactSignature(signature)]);
 
     const prover = d.operators[4]!.account;
     const watcher = new ForgeryWatcher(
