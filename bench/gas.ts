@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import hre from "hardhat";
 import { concat, encodeFunctionData, getAddress, hexToBytes, keccak256, padHex, stringToHex, type Abi, type AccessList, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { MessageBatch, messageDigest, messageTypedData, type Message } from "../relayer/sdk/message.ts";
+import { MessageBatch, messageDigest, messageTypedData, toCompactSignature, type Message } from "../relayer/sdk/message.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
       const data = encodeFunctionData({
         abi: target.abi,
         functionName: "receiveMessage",
-        args: [m, await relay.signTypedData(messageTypedData(m, target.address))],
+        args: [m, ...toCompactSignature(await relay.signTypedData(messageTypedData(m, target.address)))],
       });
       const hash = await submit(target.address, data, mode);
       const { gasUsed } = await publicClient.waitForTransactionReceipt({ hash });
@@ -235,7 +235,7 @@ async function main(): Promise<void> {
       const batch = new MessageBatch(messages);
       const { messages: ordered, proof, proofFlags } = batch.multiProof();
       const signature = await relay.signTypedData(batch.typedData(target.address));
-      const data = encodeFunctionData({ abi: target.abi, functionName: "receiveBatch", args: [ordered, proof, proofFlags, signature] });
+      const data = encodeFunctionData({ abi: target.abi, functionName: "receiveBatch", args: [ordered, proof, proofFlags, ...toCompactSignature(signature)] });
       const hash = await submit(target.address, data, mode);
       const { gasUsed } = await publicClient.waitForTransactionReceipt({ hash });
       const receivers = await receiverGas(hash);

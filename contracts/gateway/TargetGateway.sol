@@ -36,10 +36,12 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     uint256 private constant MAX_REASON_BYTES = 256;
     /// @dev Largest s of a non-malleable signature: half the secp256k1 group order, as in OpenZeppelin's ECDSA.
     uint256 private constant HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;
-    /// @dev Where the standard ABI encoding of receiveMessage(message, signature) puts the message (after the
-    ///      selector and the two head offsets) and its payload's length word (after the message's 8 head words).
-    uint256 private constant MESSAGE_AT = 0x44;
-    uint256 private constant PAYLOAD_AT = 0x144;
+    /// @dev Where the standard ABI encoding of receiveMessage(message, r, vs) puts the message (after the
+    ///      selector, its head offset, r and vs) and its payload's length word (after the message's 8 head words).
+    uint256 private constant MESSAGE_AT = 0x64;
+    uint256 private constant PAYLOAD_AT = 0x164;
+    /// @dev The low 255 bits of an EIP-2098 `vs` word: s (the top bit is v - 27).
+    uint256 private constant S_MASK = 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff;
     /// @dev Position of RelaySlot.paused in its storage word (after the 20-byte relay and 8-byte timestamp).
     uint256 private constant PAUSED_BIT = 224;
     /// @dev The relay: the low 160 bits of the RelaySlot word.
@@ -92,7 +94,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     /// @inheritdoc ITargetGateway
     /// @dev The hot path. It handles the usual case only: the standard ABI encoding (the message right after
     ///      the two head offsets, at MESSAGE_AT, its payload right after its head), not paused, this chain, a
-    ///      well-formed low-s signature by the current relay, a nonce not yet received. All of these are
+    ///      low-s signature by the current relay, a nonce not yet received. All of these are
     ///      computed first and tested in one branch; anything else is handed to _receivePlain, the same
     ///      delivery written plainly (Solidity decoding, OpenZeppelin ECDSA), which reverts with the precise
     ///      error or delivers (e.g. a message signed by the previous relay within its retention window).
@@ -104,7 +106,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     ///      other preimages and the ecrecover input.
     ///      One long function on purpose: every private call on this path costs about 50 gas in stack shuffling.
     // solhint-disable-next-line function-max-lines
-    function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external {
+    function receiveMessage(MessageLib.Message calldata message, bytes32 r, bytes32 vs) external {
         uint256 payloadLength;
         bool standard;
         assembly ("memory-safe") {
@@ -118,7 +120,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
                 )
             )
         }
-        if (!standard) return _receivePlain(message, signature);
+        if (!standard) return _receivePlain(message, r, vs);
 
         uint256 callData;
         uint256 callSize;
@@ -154,32 +156,34 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             bytes32 separator = CACHED_DOMAIN_SEPARATOR;
             uint256 cachedChainId = CACHED_CHAIN_ID;
             assembly ("memory-safe") {
-                // ecrecover(keccak256("\x19\x01" || domainSeparator || messageId), v, r, s), v r s straight from
-                // the signature's calldata. The precompile returns nothing (signer stays zero) for a v other
-                // than 27 or 28 or an r or s out of range.
+                // ecrecover(keccak256("\x19\x01" || domainSeparator || messageId), v, r, s) with v = 27 + the top
+                // bit of vs and s = its other 255 bits (EIP-2098). The precompile returns nothing (signer stays
+                // zero) for an r or s out of range.
                 let scratch := add(callData, callSize)
+                let s := and(vs, S_MASK)
                 mstore(scratch, 0x1901)
                 mstore(add(scratch, 0x20), separator)
                 mstore(add(scratch, 0x40), id)
                 mstore(scratch, keccak256(add(scratch, 0x1e), 0x42))
-                mstore(add(scratch, 0x20), byte(0, calldataload(add(signature.offset, 0x40))))
-                calldatacopy(add(scratch, 0x40), signature.offset, 0x40)
+                mstore(add(scratch, 0x20), add(27, shr(255, vs)))
+                mstore(add(scratch, 0x40), r)
+                mstore(add(scratch, 0x60), s)
                 mstore(0x00, 0)
                 pop(staticcall(gas(), 0x01, scratch, 0x80, 0x00, 0x20))
                 let signer := mload(0x00)
 
                 // The usual case: not paused and signed by the current relay (one cold read: RelaySlot packs
-                // the flag with the relay), a 65-byte signature with s in the lower half of the order (no
-                // malleable twin; OpenZeppelin ECDSA's rules), this chain. The signer must not be zero: that is
-                // both a failed recovery and the relay before setRelay.
+                // the flag with the relay), s in the lower half of the order (no malleable twin; OpenZeppelin
+                // ECDSA's rules), this chain. The signer must not be zero: that is both a failed recovery and
+                // the relay before setRelay.
                 let relaySlot := sload(_current.slot)
                 usual := and(
                     and(
                         and(iszero(shr(PAUSED_BIT, relaySlot)), eq(signer, and(relaySlot, ADDRESS_MASK))),
-                        and(iszero(iszero(signer)), eq(signature.length, 65))
+                        iszero(iszero(signer))
                     ),
                     and(
-                        iszero(gt(calldataload(add(signature.offset, 0x20)), HALF_ORDER)),
+                        iszero(gt(s, HALF_ORDER)),
                         and(eq(calldataload(add(MESSAGE_AT, 0x80)), chainid()), eq(chainid(), cachedChainId))
                     )
                 )
@@ -200,7 +204,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
             usual := and(usual, iszero(and(bitmap, bit)))
             bitmap := or(bitmap, bit)
         }
-        if (!usual) return _receivePlain(message, signature);
+        if (!usual) return _receivePlain(message, r, vs);
 
         bytes4 insufficientGas = InsufficientGas.selector;
         bytes32 delivered = MessageDelivered.selector;
@@ -235,7 +239,8 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         MessageLib.Message[] calldata messages,
         bytes32[] calldata proof,
         bool[] calldata proofFlags,
-        bytes calldata signature
+        bytes32 r,
+        bytes32 vs
     ) external {
         address currentRelay = _activeRelay();
         uint256 count = messages.length;
@@ -249,7 +254,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         }
         bytes32 root = MerkleProof.processMultiProofCalldata(proof, proofFlags, leaves);
         bytes32 batchHash = keccak256(abi.encode(MessageLib.BATCH_TYPEHASH, root));
-        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), batchHash), signature, currentRelay);
+        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), batchHash), r, vs, currentRelay);
         for (uint256 i = 0; i < count; ++i) {
             if (_markReceived(messages[i])) _deliver(messages[i], ids[i]);
         }
@@ -379,11 +384,11 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
 
     /// @dev receiveMessage written plainly, for what its hot path does not handle: the checks in the order
     ///      and with the errors of receiveBatch, the domain separator of the current chain id.
-    function _receivePlain(MessageLib.Message calldata message, bytes calldata signature) private {
+    function _receivePlain(MessageLib.Message calldata message, bytes32 r, bytes32 vs) private {
         address currentRelay = _activeRelay();
         if (message.dstChainId != block.chainid) revert WrongDestinationChain(message.dstChainId);
         bytes32 id = MessageLib.messageIdCalldata(message);
-        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), signature, currentRelay);
+        _checkRelaySignature(MessageHashUtils.toTypedDataHash(domainSeparator(), id), r, vs, currentRelay);
         if (!_markReceived(message)) revert AlreadyReceived(id);
         _deliver(message, id);
     }
@@ -394,9 +399,10 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         return signer == _previousRelay && block.timestamp < _previousRelayExpiresAt;
     }
 
-    function _checkRelaySignature(bytes32 digest, bytes calldata signature, address currentRelay) private view {
-        // recoverCalldata rejects malformed and high-s (malleable) signatures and never returns address(0).
-        address signer = ECDSA.recoverCalldata(digest, signature);
+    /// @dev An EIP-2098 compact signature (r, vs): recover rejects high-s (malleable) signatures and never
+    ///      returns address(0).
+    function _checkRelaySignature(bytes32 digest, bytes32 r, bytes32 vs, address currentRelay) private view {
+        address signer = ECDSA.recover(digest, r, vs);
         if (!_isRelay(signer, currentRelay)) revert InvalidSignature(signer);
     }
 

@@ -62,7 +62,9 @@ interface ITargetGateway {
     error InvalidConfig();
 
     /// @notice Deliver one message signed by the relay key. Callable by anyone.
-    function receiveMessage(MessageLib.Message calldata message, bytes calldata signature) external;
+    /// @param r The relay signature's r.
+    /// @param vs Its s with v - 27 in the top bit (EIP-2098 compact form).
+    function receiveMessage(MessageLib.Message calldata message, bytes32 r, bytes32 vs) external;
 
     /// @notice Deliver messages under one relay signature over a Merkle root (OpenZeppelin multiproof).
     /// @dev `messages` must be in the order of the multiproof's leaves.
@@ -70,7 +72,8 @@ interface ITargetGateway {
         MessageLib.Message[] calldata messages,
         bytes32[] calldata proof,
         bool[] calldata proofFlags,
-        bytes calldata signature
+        bytes32 r,
+        bytes32 vs
     ) external;
 
     /// @notice Run a failed message again with all the gas the caller supplies. Callable by anyone.

@@ -19,7 +19,7 @@ import {
   type TransactionReceipt,
 } from "viem";
 import { targetGatewayAbi } from "../sdk/abi.ts";
-import { messageId, type Message } from "../sdk/message.ts";
+import { messageId, toCompactSignature, type Message } from "../sdk/message.ts";
 import type { MpcClient } from "./attestor.ts";
 import type { RelayerChainConfig, RelayerConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";
@@ -101,18 +101,18 @@ export class ChainSubmitter {
     return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
   }
 
-  /** receiveMessage; per message id the outcome the target recorded. */
+  /** receiveMessage with the relay's 65-byte signature (sent in EIP-2098 compact form); per message id the outcome the target recorded. */
   async deliverOne(message: Message, signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<DeliveryOutcome> {
-    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [message, signature] });
+    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [message, ...toCompactSignature(signature)] });
     const outcomes = await this.deliverData(data, [message], onSent);
     return outcomes.get(messageId(message))!;
   }
 
-  /** receiveBatch over a multiproof of `messages` (already in leaf order). */
   /**
    * receiveBatch over a multiproof of `messages` (already in leaf order). `optimistic` (a batch just
    * attested and checked against the relay key) skips the simulation and sends with the batch's
    * upper-bound gas: unused gas is not paid for, and a failed attempt falls back to simulating.
+   * `signature` is the relay's 65-byte signature, sent in EIP-2098 compact form.
    */
   async deliverBatch(
     messages: Message[],
@@ -122,7 +122,7 @@ export class ChainSubmitter {
     onSent: (hash: Hex, nonce: number) => Promise<void>,
     optimistic = false,
   ): Promise<Map<Hex, DeliveryOutcome>> {
-    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveBatch", args: [messages, proof, proofFlags, signature] });
+    const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveBatch", args: [messages, proof, proofFlags, ...toCompactSignature(signature)] });
     if (!optimistic) return this.deliverData(data, messages, onSent);
     const bound = messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2));
     const receipt = await this.send(data, min(bound, TX_GAS_CAP), onSent);

@@ -1544,9 +1544,14 @@ export const targetGatewayAbi = [
         "type": "bool[]"
       },
       {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
+        "internalType": "bytes32",
+        "name": "r",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "vs",
+        "type": "bytes32"
       }
     ],
     "name": "receiveBatch",
@@ -1604,9 +1609,14 @@ export const targetGatewayAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
+        "internalType": "bytes32",
+        "name": "r",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "vs",
+        "type": "bytes32"
       }
     ],
     "name": "receiveMessage",

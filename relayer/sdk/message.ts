@@ -15,6 +15,10 @@ import {
   isAddress,
   isHex,
   keccak256,
+  compactSignatureToSignature,
+  parseSignature,
+  serializeSignature,
+  signatureToCompactSignature,
   type Address,
   type Hex,
 } from "viem";
@@ -230,6 +234,26 @@ export interface SentMessage {
   messageId: Hex;
   message: Message;
   fee: bigint;
+}
+
+/** Half the secp256k1 group order: the largest s TargetGateway (like OpenZeppelin's ECDSA) accepts. */
+const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+
+/**
+ * The EIP-2098 compact form [r, vs] TargetGateway.receiveMessage / receiveBatch take, from a 65-byte
+ * (r, s, v) signature such as the MPC network returns. A high-s signature has no place there (the gateway
+ * rejects it), so it is refused here with a clear error.
+ */
+export function toCompactSignature(signature: Hex): readonly [r: Hex, vs: Hex] {
+  const parsed = parseSignature(signature);
+  if (BigInt(parsed.s) > HALF_ORDER) throw new RangeError("high-s signature: TargetGateway accepts low-s signatures only");
+  const { r, yParityAndS } = signatureToCompactSignature(parsed);
+  return [r, yParityAndS];
+}
+
+/** The 65-byte (r, s, v) form of an EIP-2098 compact signature, e.g. one read back from delivery calldata. */
+export function fromCompactSignature(r: Hex, vs: Hex): Hex {
+  return serializeSignature(compactSignatureToSignature({ r, yParityAndS: vs }));
 }
 
 /**

@@ -24,7 +24,7 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
-import { MessageBatch, batchDigest, messageDigest, messageId, type Message } from "../sdk/message.ts";
+import { MessageBatch, batchDigest, fromCompactSignature, messageDigest, messageId, type Message } from "../sdk/message.ts";
 
 export interface WatchedChain {
   chainId: number;
@@ -92,11 +92,14 @@ export class ForgeryWatcher {
     const call = decodeFunctionData({ abi: targetGatewayAbi, data: tx.input });
     const proofs: ForgeryProof[] = [];
     if (call.functionName === "receiveMessage") {
-      const [message, signature] = call.args as readonly [Message, Hex];
+      // The gateway takes the relay signature in EIP-2098 compact form; RelayStaking takes the 65-byte form.
+      const [message, r, vs] = call.args as readonly [Message, Hex, Hex];
+      const signature = fromCompactSignature(r, vs);
       const proof = await this.proveIfUnsent(chain, hash, message, signature, null);
       if (proof !== null) proofs.push(proof);
     } else if (call.functionName === "receiveBatch") {
-      const [messages, multiproof, , signature] = call.args as readonly [readonly Message[], readonly Hex[], readonly boolean[], Hex];
+      const [messages, multiproof, , r, vs] = call.args as readonly [readonly Message[], readonly Hex[], readonly boolean[], Hex, Hex];
+      const signature = fromCompactSignature(r, vs);
       for (const message of messages) {
         const proof = await this.proveIfUnsent(chain, hash, message, signature, multiproof.length === 0 ? new MessageBatch(messages) : undefined);
         if (proof !== null) proofs.push(proof);

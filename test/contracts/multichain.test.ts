@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { parseEther, parseEventLogs, type TransactionReceipt } from "viem";
-import { decodeMessageSent, MessageBatch, type SentMessage } from "../../relayer/sdk/message.ts";
+import { decodeMessageSent, MessageBatch, toCompactSignature, type SentMessage } from "../../relayer/sdk/message.ts";
 import { signBatch, signMessage, testAccount } from "./helpers.ts";
 
 const CHAIN_A = 31337n;
@@ -39,7 +39,7 @@ function sentMessages(chain: Chain, receipt: TransactionReceipt): SentMessage[] 
 async function relayMessage(from: Chain, to: Chain, sent: SentMessage) {
   assert.equal(await from.source.read.isSent([sent.messageId]), true);
   const signature = await signMessage(relay, sent.message, to.target.address);
-  const hash = await to.target.write.receiveMessage([sent.message, signature]);
+  const hash = await to.target.write.receiveMessage([sent.message, ...toCompactSignature(signature)]);
   return to.publicClient.waitForTransactionReceipt({ hash });
 }
 
@@ -87,13 +87,13 @@ describe("multi-chain delivery", async () => {
     assert.ok(sent);
     const forB = await signMessage(relay, sent.message, b.target.address);
     await a.viem.assertions.revertWithCustomError(
-      a.target.write.receiveMessage([sent.message, forB]),
+      a.target.write.receiveMessage([sent.message, ...toCompactSignature(forB)]),
       a.target,
       "WrongDestinationChain",
     );
     // Rewriting the destination to A breaks the signature: the chain id is inside the signed id and domain.
     await a.viem.assertions.revertWithCustomError(
-      a.target.write.receiveMessage([{ ...sent.message, dstChainId: CHAIN_A }, forB]),
+      a.target.write.receiveMessage([{ ...sent.message, dstChainId: CHAIN_A }, ...toCompactSignature(forB)]),
       a.target,
       "InvalidSignature",
     );
@@ -111,7 +111,7 @@ describe("multi-chain delivery", async () => {
     const before = await b.probe.read.received();
     const batch = new MessageBatch(sent.map((s) => s.message));
     const { messages, proof, proofFlags } = batch.multiProof();
-    await b.target.write.receiveBatch([messages, proof, proofFlags, await signBatch(relay, batch, b.target.address)]);
+    await b.target.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(await signBatch(relay, batch, b.target.address))]);
     assert.equal(await b.probe.read.received(), before + 4n);
     for (const s of sent) {
       assert.equal(await b.target.read.isReceived([CHAIN_A, s.message.srcGateway, s.message.nonce]), true);

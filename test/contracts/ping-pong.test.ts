@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, parseEther, toFunctionSelector, zeroAddress, type Address } from "viem";
-import { messageId } from "../../relayer/sdk/message.ts";
+import { messageId, toCompactSignature } from "../../relayer/sdk/message.ts";
 import { makeMessage, signMessage, testAccount } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -74,7 +74,7 @@ describe("PingPong and MessageReceiverBase", () => {
     const ping = makeMessage({ dstChainId: chainId, receiver: pingPong.address, sender: REMOTE_PEER, payload: payload(1, 7n), gasLimit: 300_000n });
     // Unfunded: the pong cannot be paid, the ping is kept as failed with the reason.
     await viem.assertions.emit(
-      target.write.receiveMessage([ping, await signMessage(relay, ping, target.address)]),
+      target.write.receiveMessage([ping, ...toCompactSignature(await signMessage(relay, ping, target.address))]),
       target,
       "MessageFailed",
     );
@@ -83,7 +83,7 @@ describe("PingPong and MessageReceiverBase", () => {
     assert.equal(await pingPong.read.pingsReceived(), 1n);
     const pong = makeMessage({ nonce: 1n, dstChainId: chainId, receiver: pingPong.address, sender: REMOTE_PEER, payload: payload(2, 7n) });
     await viem.assertions.emitWithArgs(
-      target.write.receiveMessage([pong, await signMessage(relay, pong, target.address)]),
+      target.write.receiveMessage([pong, ...toCompactSignature(await signMessage(relay, pong, target.address))]),
       pingPong,
       "PongReceived",
       [REMOTE, 7n],
@@ -97,7 +97,7 @@ describe("PingPong and MessageReceiverBase", () => {
     const forged = makeMessage({ dstChainId: chainId, receiver: pingPong.address, sender: testAccount("x").address, payload: payload(2, 0n) });
     const odd = makeMessage({ nonce: 1n, dstChainId: chainId, receiver: pingPong.address, sender: REMOTE_PEER, payload: payload(9, 0n) });
     for (const message of [forged, odd]) {
-      await target.write.receiveMessage([message, await signMessage(relay, message, target.address)]);
+      await target.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, target.address))]);
       assert.equal(await target.read.failedState([messageId(message)]), 1);
     }
     const startsWith = (signature: string) => (reason: unknown) =>

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
-import { getAddress, zeroAddress, type Address } from "viem";
+import { getAddress, numberToHex, zeroAddress, zeroHash, type Address } from "viem";
 import {
   gatewayDomainSeparator,
   MessageBatch,
   messageId,
   relayRotationTypedData,
+  toCompactSignature,
   type Message,
 } from "../../relayer/sdk/message.ts";
 import {
@@ -23,6 +24,8 @@ const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
 const [owner, submitter, stranger] = await viem.getWalletClients();
 const chainId = BigInt(await publicClient.getChainId());
+/** Half the secp256k1 group order: the largest s OpenZeppelin's ECDSA accepts. */
+const HALF_ORDER = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
 const relay = testAccount("relay");
 const nextRelay = testAccount("next relay");
 const forger = testAccount("forger");
@@ -61,7 +64,7 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, signature]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
         gateway,
         "InvalidSignature",
       );
@@ -70,7 +73,7 @@ describe("TargetGateway", () => {
         relay.address,
         0n,
       ]);
-      await gateway.write.receiveMessage([message, signature]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
     });
   });
@@ -81,7 +84,7 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address, { payload: "0xdeadbeef" });
       const id = messageId(message);
       const signature = await signMessage(relay, message, gateway.address);
-      const hash = gateway.write.receiveMessage([message, signature], { account: stranger!.account });
+      const hash = gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { account: stranger!.account });
       await viem.assertions.emitWithArgs(hash, gateway, "MessageDelivered", [id]);
       assert.equal(await probe.read.received(), 1n);
       assert.equal(await probe.read.lastSrcChainId(), message.srcChainId);
@@ -90,7 +93,7 @@ describe("TargetGateway", () => {
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, message.nonce]), true);
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, 1n]), false);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, signature]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
         gateway,
         "AlreadyReceived",
         [id],
@@ -100,7 +103,7 @@ describe("TargetGateway", () => {
     it("forwards exactly the message's gas limit to the receiver", async () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address, { gasLimit: 150_000n });
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       const gasAtEntry = await probe.read.lastGasAtEntry();
       // The probe measures after the gateway check and its own dispatch, a few hundred gas into the call.
       assert.ok(gasAtEntry <= 150_000n && gasAtEntry > 148_000n, `receiver saw ${gasAtEntry}`);
@@ -116,16 +119,16 @@ describe("TargetGateway", () => {
         address: gateway.address,
         abi: gateway.abi,
         functionName: "receiveMessage",
-        args: [message, signature],
+        args: [message, ...toCompactSignature(signature)],
         account: submitter!.account,
       });
-      await gateway.write.receiveMessage([message, signature], { gas, account: submitter!.account });
+      await gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas, account: submitter!.account });
       assert.equal(await probe.read.received(), 1n);
       const squeezed = await probe.read.lastGasAtEntry();
       // Reference: the same payload delivered with plenty of gas. The receiver's own dispatch costs the same
       // in both, so equal readings mean it was handed the same, full gas limit.
       const reference = messageTo(probe.address, { nonce: 1n, gasLimit, payload: message.payload });
-      await gateway.write.receiveMessage([reference, await signMessage(relay, reference, gateway.address)], {
+      await gateway.write.receiveMessage([reference, ...toCompactSignature(await signMessage(relay, reference, gateway.address))], {
         gas: 5_000_000n,
       });
       assert.equal(squeezed, await probe.read.lastGasAtEntry());
@@ -141,7 +144,7 @@ describe("TargetGateway", () => {
         messageTo(probe.address, { nonce: 256n }),
       ];
       for (const message of variants) {
-        await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+        await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       }
       assert.equal(await probe.read.received(), BigInt(variants.length));
     });
@@ -150,7 +153,7 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address, { dstChainId: chainId + 1n });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]),
         gateway,
         "WrongDestinationChain",
         [chainId + 1n],
@@ -162,20 +165,20 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address);
       const forged = await signMessage(forger, message, gateway.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, forged]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(forged)]),
         gateway,
         "InvalidSignature",
         [forger.address],
       );
       const otherGateway = await signMessage(relay, message, probe.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, otherGateway]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(otherGateway)]),
         gateway,
         "InvalidSignature",
       );
       const signature = await signMessage(relay, message, gateway.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([{ ...message, gasLimit: message.gasLimit + 1n }, signature]),
+        gateway.write.receiveMessage([{ ...message, gasLimit: message.gasLimit + 1n }, ...toCompactSignature(signature)]),
         gateway,
         "InvalidSignature",
       );
@@ -185,16 +188,22 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, malleate(signature)]),
+      // The malleable twin (n - s >= 2^255 for almost every s) does not fit the compact form: the SDK refuses it.
+      assert.throws(() => toCompactSignature(malleate(signature)), /high-s/);
+      // An s in (n/2, 2^255) does fit: the gateway refuses it as OpenZeppelin does.
+      const [r] = toCompactSignature(signature);
+      const highS = numberToHex(HALF_ORDER + 1n, { size: 32 });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        gateway.write.receiveMessage([message, r, highS]),
         gateway,
         "ECDSAInvalidSignatureS",
+        [highS],
       );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, signature.slice(0, 130) as `0x${string}`]),
+      const [, vs] = toCompactSignature(signature);
+      await viem.assertions.revertWithCustomError(
+        gateway.write.receiveMessage([message, zeroHash, vs]),
         gateway,
-        "ECDSAInvalidSignatureLength",
-        [64n],
+        "ECDSAInvalidSignature",
       );
     });
 
@@ -204,7 +213,7 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address);
       const id = messageId(message);
       await viem.assertions.emit(
-        gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]),
         gateway,
         "MessageFailed",
       );
@@ -215,7 +224,7 @@ describe("TargetGateway", () => {
     it("treats a receiver without code as failed, so it can be retried once deployed", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(getAddress("0x000000000000000000000000000000000000c0de"));
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       assert.equal(await gateway.read.failedState([messageId(message)]), 1);
     });
 
@@ -225,13 +234,13 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address, { gasLimit: 500_000n });
       const signature = await signMessage(relay, message, gateway.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, signature], { gas: 400_000n }),
+        gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas: 400_000n }),
         gateway,
         "InsufficientGas",
       );
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, message.nonce]), false);
       // With enough gas the receiver burns its whole limit and the message is recorded as failed.
-      const hash = await gateway.write.receiveMessage([message, signature], { gas: 700_000n });
+      const hash = await gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas: 700_000n });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       assert.ok(receipt.gasUsed > 500_000n, `the receiver got its full gas limit (${receipt.gasUsed})`);
       assert.equal(await gateway.read.failedState([messageId(message)]), 1);
@@ -251,7 +260,7 @@ describe("TargetGateway", () => {
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, signature]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
         gateway,
         "EnforcedPause",
       );
@@ -261,7 +270,7 @@ describe("TargetGateway", () => {
         "OwnableUnauthorizedAccount",
       );
       await viem.assertions.emit(gateway.write.unpause(), gateway, "Unpaused");
-      await gateway.write.receiveMessage([message, signature]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
     });
   });
@@ -271,7 +280,7 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await deployFixture();
       await probe.write.setMode([1]);
       const message = messageTo(probe.address, { payload: "0x0102" });
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       return { gateway, probe, message, id: messageId(message) };
     }
 
@@ -297,7 +306,7 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       await probe.write.setMode([2]);
       const message = messageTo(probe.address, { gasLimit: 30_000n });
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       await probe.write.setMode([0]);
       await gateway.write.retryMessage([message], { gas: 400_000n });
       assert.ok((await probe.read.lastGasAtEntry()) > 300_000n);
@@ -306,7 +315,7 @@ describe("TargetGateway", () => {
     it("keeps a message to a receiver without code failed on retry until code exists", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(getAddress("0x000000000000000000000000000000000000c0de"));
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "RetryFailed", [
         messageId(message),
         "0x",
@@ -318,7 +327,7 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address);
       await viem.assertions.revertWithCustomError(gateway.write.retryMessage([message]), gateway, "NotFailed");
-      await gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]);
+      await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
       await viem.assertions.revertWithCustomError(gateway.write.retryMessage([message]), gateway, "NotFailed");
     });
 
@@ -360,7 +369,7 @@ describe("TargetGateway", () => {
     it("delivers every message of a batch under one signature", async () => {
       const { gateway, probe, batch, signature } = await networkHelpers.loadFixture(batchFixture);
       const { messages, proof, proofFlags } = batch.multiProof();
-      await gateway.write.receiveBatch([messages, proof, proofFlags, signature]);
+      await gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 5n);
     });
 
@@ -368,12 +377,12 @@ describe("TargetGateway", () => {
       const { gateway, probe, batch, signature } = await networkHelpers.loadFixture(batchFixture);
       const first = batch.messages.slice(0, 2);
       const part = batch.multiProof(first);
-      await gateway.write.receiveBatch([part.messages, part.proof, part.proofFlags, signature]);
+      await gateway.write.receiveBatch([part.messages, part.proof, part.proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 2n);
       const all = batch.multiProof();
-      await gateway.write.receiveBatch([all.messages, all.proof, all.proofFlags, signature]);
+      await gateway.write.receiveBatch([all.messages, all.proof, all.proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 5n);
-      await gateway.write.receiveBatch([all.messages, all.proof, all.proofFlags, signature]);
+      await gateway.write.receiveBatch([all.messages, all.proof, all.proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 5n);
     });
 
@@ -382,11 +391,11 @@ describe("TargetGateway", () => {
       const { messages, proof, proofFlags } = batch.multiProof(batch.messages.slice(0, 1));
       const outsider = messageTo(probe.address, { nonce: 99n });
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([[outsider], proof, proofFlags, signature]),
+        gateway.write.receiveBatch([[outsider], proof, proofFlags, ...toCompactSignature(signature)]),
         gateway,
         "InvalidSignature",
       );
-      await gateway.write.receiveBatch([messages, proof, proofFlags, signature]);
+      await gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
     });
 
@@ -395,25 +404,25 @@ describe("TargetGateway", () => {
       const { messages, proof, proofFlags } = batch.multiProof();
       const forged = await signBatch(forger, batch, gateway.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveBatch([messages, proof, proofFlags, forged]),
+        gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(forged)]),
         gateway,
         "InvalidSignature",
         [forger.address],
       );
       const signature = await signBatch(relay, batch, gateway.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([[], [], [], signature]),
+        gateway.write.receiveBatch([[], [], [], ...toCompactSignature(signature)]),
         gateway,
         "EmptyBatch",
       );
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([messages, proof, [...proofFlags, true], signature]),
+        gateway.write.receiveBatch([messages, proof, [...proofFlags, true], ...toCompactSignature(signature)]),
         gateway,
         "MerkleProofInvalidMultiproof",
       );
       const foreign = messageTo(probe.address, { dstChainId: chainId + 1n });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveBatch([[foreign], [], [], signature]),
+        gateway.write.receiveBatch([[foreign], [], [], ...toCompactSignature(signature)]),
         gateway,
         "WrongDestinationChain",
         [chainId + 1n],
@@ -426,7 +435,7 @@ describe("TargetGateway", () => {
       const orphan = messageTo(getAddress("0x000000000000000000000000000000000000c0de"), { nonce: 1n });
       const batch = new MessageBatch([good, orphan]);
       const { messages, proof, proofFlags } = batch.multiProof();
-      await gateway.write.receiveBatch([messages, proof, proofFlags, await signBatch(relay, batch, gateway.address)]);
+      await gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(await signBatch(relay, batch, gateway.address))]);
       assert.equal(await probe.read.received(), 1n);
       assert.equal(await gateway.read.failedState([messageId(orphan)]), 1);
     });
@@ -460,17 +469,17 @@ describe("TargetGateway", () => {
       assert.equal(previous, relay.address);
       assert.equal(expiresAt, BigInt(await networkHelpers.time.latest()) + RETENTION_WINDOW);
       // The old key still works inside the window, the new one at once; both reach the receiver intact.
-      await gateway.write.receiveMessage([inFlight, oldSignature]);
+      await gateway.write.receiveMessage([inFlight, ...toCompactSignature(oldSignature)]);
       assert.equal(await probe.read.lastPayload(), inFlight.payload);
       assert.equal(await probe.read.lastSender(), inFlight.sender);
       const fresh = messageTo(probe.address, { nonce: 8n });
-      await gateway.write.receiveMessage([fresh, await signMessage(nextRelay, fresh, gateway.address)]);
+      await gateway.write.receiveMessage([fresh, ...toCompactSignature(await signMessage(nextRelay, fresh, gateway.address))]);
       assert.equal(await probe.read.received(), 2n);
       // After the window the old key is refused.
       await networkHelpers.time.increase(RETENTION_WINDOW);
       const late = messageTo(probe.address, { nonce: 9n });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([late, await signMessage(relay, late, gateway.address)]),
+        gateway.write.receiveMessage([late, ...toCompactSignature(await signMessage(relay, late, gateway.address))]),
         gateway,
         "InvalidSignature",
         [relay.address],
@@ -573,7 +582,7 @@ describe("TargetGateway", () => {
       ]);
       const message = messageTo(probe.address);
       await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, await signMessage(relay, message, gateway.address)]),
+        gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]),
         gateway,
         "InvalidSignature",
       );

@@ -21,6 +21,12 @@ abstract contract GatewayTestBase {
         return abi.encodePacked(r, s, v);
     }
 
+    /// @dev The EIP-2098 compact form (r, vs) of the key's signature over `digest`: v - 27 in the top bit of vs.
+    function _signCompact(uint256 privateKey, bytes32 digest) internal pure returns (bytes32 r, bytes32 vs) {
+        (uint8 v, bytes32 r_, bytes32 s) = VM.sign(privateKey, digest);
+        return (r_, bytes32(uint256(s) | (uint256(v - 27) << 255)));
+    }
+
     function _bound(uint256 value, uint256 min, uint256 max) internal pure returns (uint256) {
         return min + (value % (max - min + 1));
     }

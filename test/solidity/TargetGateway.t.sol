@@ -13,6 +13,8 @@ import {GatewayTestBase} from "./GatewayCheats.sol";
 contract TargetGatewayTest is GatewayTestBase {
     uint256 private constant RELAY_KEY = 0xA11CE;
     uint256 private constant MAX_BATCH = 8;
+    /// @dev The largest s OpenZeppelin's ECDSA accepts.
+    uint256 private constant HALF_ORDER = SECP256K1_N / 2;
 
     TargetGateway private gateway;
     ProbeReceiver private probe;
@@ -40,8 +42,8 @@ contract TargetGatewayTest is GatewayTestBase {
         });
     }
 
-    function _signed(MessageLib.Message memory message, uint256 key) private view returns (bytes memory) {
-        return _sign(key, MessageLib.digest(message, address(gateway)));
+    function _signed(MessageLib.Message memory message, uint256 key) private view returns (bytes32 r, bytes32 vs) {
+        return _signCompact(key, MessageLib.digest(message, address(gateway)));
     }
 
     function _slice(bytes memory data, uint256 from, uint256 to) private pure returns (bytes memory part) {
@@ -65,15 +67,15 @@ contract TargetGatewayTest is GatewayTestBase {
         bytes calldata payload
     ) external {
         MessageLib.Message memory message = _message(nonce, srcChainId, srcGateway, payload);
-        bytes memory signature = _signed(message, RELAY_KEY);
-        gateway.receiveMessage(message, signature);
+        (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
+        gateway.receiveMessage(message, r, vs);
         require(probe.received() == 1, "not delivered");
         require(keccak256(probe.lastPayload()) == keccak256(payload), "payload altered");
         require(gateway.isReceived(srcChainId, srcGateway, nonce), "not marked");
         require(!gateway.isReceived(srcChainId, srcGateway, nonce ^ 1), "neighbour marked");
         require(!gateway.isReceived(srcChainId ^ 1, srcGateway, nonce), "other chain marked");
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.AlreadyReceived.selector, MessageLib.messageId(message)));
-        gateway.receiveMessage(message, signature);
+        gateway.receiveMessage(message, r, vs);
     }
 
     /// @notice No key other than the relay's is accepted.
@@ -82,16 +84,20 @@ contract TargetGatewayTest is GatewayTestBase {
         VM.assume(key != RELAY_KEY);
         MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), hex"01");
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.InvalidSignature.selector, VM.addr(key)));
-        gateway.receiveMessage(message, _signed(message, key));
+        (bytes32 r, bytes32 vs) = _signed(message, key);
+        gateway.receiveMessage(message, r, vs);
     }
 
-    /// @notice The high-s twin of a valid signature is rejected (no malleability).
-    function testFuzz_rejectsHighS(uint64 nonce, bytes calldata payload) external {
-        MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), payload);
-        (uint8 v, bytes32 r, bytes32 s) = VM.sign(RELAY_KEY, MessageLib.digest(message, address(gateway)));
-        bytes32 highS = bytes32(SECP256K1_N - uint256(s));
-        VM.expectRevert(abi.encodeWithSelector(ECDSA.ECDSAInvalidSignatureS.selector, highS));
-        gateway.receiveMessage(message, abi.encodePacked(r, highS, v == 27 ? uint8(28) : uint8(27)));
+    /// @notice An s above half the group order is rejected on OpenZeppelin's terms, whatever r and v. In the
+    ///         compact form the high-s twin of a signature is almost never expressible (n - s >= 2^255), but the
+    ///         s values in (n/2, 2^255) are, and must fail like any malleable signature.
+    function testFuzz_rejectsHighS(uint64 nonce, uint256 highS, bool parity) external {
+        MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), hex"01");
+        (bytes32 r,) = _signed(message, RELAY_KEY);
+        highS = _bound(highS, HALF_ORDER + 1, type(uint256).max >> 1);
+        bytes32 vs = bytes32(highS | (parity ? 1 << 255 : 0));
+        VM.expectRevert(abi.encodeWithSelector(ECDSA.ECDSAInvalidSignatureS.selector, bytes32(highS)));
+        gateway.receiveMessage(message, r, vs);
     }
 
     /// @notice A message addressed to another chain is refused even with a valid signature for that chain.
@@ -99,9 +105,9 @@ contract TargetGatewayTest is GatewayTestBase {
         VM.assume(dstChainId != block.chainid);
         MessageLib.Message memory message = _message(0, 1, address(0xCAFE), hex"");
         message.dstChainId = dstChainId;
-        bytes memory signature = _signed(message, RELAY_KEY);
+        (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.WrongDestinationChain.selector, dstChainId));
-        gateway.receiveMessage(message, signature);
+        gateway.receiveMessage(message, r, vs);
     }
 
     /// @notice After a fork to another chain id the gateway verifies under that chain's domain, not the one it
@@ -109,17 +115,19 @@ contract TargetGatewayTest is GatewayTestBase {
     function test_forkedChainUsesItsOwnDomain() external {
         uint256 deployedOn = block.chainid;
         MessageLib.Message memory original = _message(7, 1, address(0xCAFE), hex"01");
-        bytes memory originalSignature = _signed(original, RELAY_KEY);
+        (bytes32 r, bytes32 vs) = _signed(original, RELAY_KEY);
         VM.chainId(deployedOn + 1);
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.WrongDestinationChain.selector, uint64(deployedOn)));
-        gateway.receiveMessage(original, originalSignature);
+        gateway.receiveMessage(original, r, vs);
 
         MessageLib.Message memory forked = _message(7, 1, address(0xCAFE), hex"01");
         bytes32 staleDigest = MessageLib.digest(original, address(gateway)); // the deployment chain's domain
         VM.expectRevert(abi.encodeWithSelector(ITargetGateway.InvalidSignature.selector, _recovered(forked, staleDigest)));
-        gateway.receiveMessage(forked, _sign(RELAY_KEY, staleDigest));
+        (r, vs) = _signCompact(RELAY_KEY, staleDigest);
+        gateway.receiveMessage(forked, r, vs);
 
-        gateway.receiveMessage(forked, _signed(forked, RELAY_KEY));
+        (r, vs) = _signed(forked, RELAY_KEY);
+        gateway.receiveMessage(forked, r, vs);
         require(probe.received() == 1, "not delivered on the fork");
     }
 
@@ -127,12 +135,13 @@ contract TargetGatewayTest is GatewayTestBase {
     ///         the encoding says, never from where the standard encoding would have put it.
     function testFuzz_rejectsPayloadOutsideCalldata(uint256 offset, uint256 length) external {
         MessageLib.Message memory message = _message(1, 1, address(0xCAFE), hex"0102");
-        bytes memory data = abi.encodeCall(gateway.receiveMessage, (message, _signed(message, RELAY_KEY)));
-        // Calldata: selector, two head offsets, the message's 8 head words from 0x44 (payload offset last,
-        // relative to 0x44), the payload's length word at 0x44 + 0x100.
-        uint256 payloadOffsetAt = 0x44 + 0xe0;
-        uint256 payloadLengthAt = 0x44 + 0x100;
-        offset = _bound(offset, data.length - 0x44, type(uint256).max - 1);
+        (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
+        bytes memory data = abi.encodeCall(gateway.receiveMessage, (message, r, vs));
+        // Calldata: selector, the message's head offset, r, vs, the message's 8 head words from 0x64 (payload
+        // offset last, relative to 0x64), the payload's length word at 0x64 + 0x100.
+        uint256 payloadOffsetAt = 0x64 + 0xe0;
+        uint256 payloadLengthAt = 0x64 + 0x100;
+        offset = _bound(offset, data.length - 0x64, type(uint256).max - 1);
         length = _bound(length, data.length, type(uint256).max - 1);
         for (uint256 variant = 0; variant < 2; ++variant) {
             bytes memory bad = bytes.concat(data);
@@ -151,12 +160,13 @@ contract TargetGatewayTest is GatewayTestBase {
     ///         exactly like the standard one, by the plain path.
     function testFuzz_deliversNonStandardEncoding(uint64 nonce, bytes calldata payload) external {
         MessageLib.Message memory message = _message(nonce, 1, address(0xCAFE), payload);
-        bytes memory standard = abi.encodeCall(gateway.receiveMessage, (message, _signed(message, RELAY_KEY)));
-        (uint256 messageOffset, uint256 signatureOffset) = abi.decode(_slice(standard, 4, 0x44), (uint256, uint256));
+        (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
+        bytes memory standard = abi.encodeCall(gateway.receiveMessage, (message, r, vs));
+        uint256 messageOffset = abi.decode(_slice(standard, 4, 0x24), (uint256));
         bytes memory gapped = bytes.concat(
             bytes4(gateway.receiveMessage.selector),
-            abi.encode(messageOffset + 0x20, signatureOffset + 0x20, bytes32(0)),
-            _slice(standard, 0x44, standard.length)
+            abi.encode(messageOffset + 0x20, r, vs, bytes32(0)),
+            _slice(standard, 0x64, standard.length)
         );
         (bool ok,) = address(gateway).call(gapped);
         require(ok, "non-standard encoding refused");
@@ -185,8 +195,7 @@ contract TargetGatewayTest is GatewayTestBase {
             flags[i] = true;
         }
         bytes32 root = MerkleProof.processMultiProof(proof, flags, leaves);
-        bytes memory signature =
-            _sign(RELAY_KEY, MessageLib.batchDigest(root, uint64(block.chainid), address(gateway)));
+        (bytes32 r, bytes32 vs) = _signCompact(RELAY_KEY, MessageLib.batchDigest(root, uint64(block.chainid), address(gateway)));
 
         MessageLib.Message[] memory tampered = new MessageLib.Message[](size);
         for (uint256 i = 0; i < size; ++i) {
@@ -194,15 +203,15 @@ contract TargetGatewayTest is GatewayTestBase {
         }
         uint256 victim = tamperIndex % size;
         tampered[victim] = _message(messages[victim].nonce, 1, address(0xCAFE), hex"ff");
-        try gateway.receiveBatch(tampered, proof, flags, signature) {
+        try gateway.receiveBatch(tampered, proof, flags, r, vs) {
             revert("tampered batch accepted");
         } catch (bytes memory reason) {
             require(bytes4(reason) == ITargetGateway.InvalidSignature.selector, "wrong error for tampered batch");
         }
 
-        gateway.receiveBatch(messages, proof, flags, signature);
+        gateway.receiveBatch(messages, proof, flags, r, vs);
         require(probe.received() == size, "not all delivered");
-        gateway.receiveBatch(messages, proof, flags, signature);
+        gateway.receiveBatch(messages, proof, flags, r, vs);
         require(probe.received() == size, "replayed");
         for (uint256 i = 0; i < size; ++i) {
             require(gateway.isReceived(1, address(0xCAFE), messages[i].nonce), "not marked");
