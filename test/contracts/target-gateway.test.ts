@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { getAddress, numberToHex, zeroAddress, zeroHash, type Address } from "viem";
 import {
+  fromCompactSignature,
   gatewayDomainSeparator,
   MessageBatch,
   messageId,
@@ -188,6 +189,8 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
+      // The compact form round-trips to the 65-byte form (the forgery watcher hands that to RelayStaking).
+      assert.equal(fromCompactSignature(...toCompactSignature(signature)), signature);
       // The malleable twin (n - s >= 2^255 for almost every s) does not fit the compact form: the SDK refuses it.
       assert.throws(() => toCompactSignature(malleate(signature)), /high-s/);
       // An s in (n/2, 2^255) does fit: the gateway refuses it as OpenZeppelin does.
