@@ -88,6 +88,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
         metrics.framesDropped.inc({ reason });
         log.warn("frame dropped", { reason, peerId });
       },
+      onUndelivered: (_to, frames) => metrics.framesUndelivered.inc(frames),
     },
   });
   transportRef = transport;

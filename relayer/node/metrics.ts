@@ -33,6 +33,11 @@ export class NodeMetrics {
     help: "Inbound frames accepted",
     registers: [this.registry],
   });
+  readonly framesUndelivered = new Counter({
+    name: "mpc_frames_undelivered_total",
+    help: "Outbound frames given up after every retry of their stream failed",
+    registers: [this.registry],
+  });
   readonly absences = new Counter({
     name: "mpc_absences_total",
     help: "Absent participants recorded by this node as coordinator",

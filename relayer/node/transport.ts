@@ -14,7 +14,6 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import * as lp from "it-length-prefixed";
-import { pushable, type Pushable } from "it-pushable";
 import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
 import type { NodeIdentity } from "./identity.ts";
@@ -28,11 +27,31 @@ export type DropReason = "oversized" | "malformed" | "schema" | "sender-mismatch
 export interface TransportEvents {
   onFrame(from: PartyIndex, frame: Frame): void;
   onDrop(reason: DropReason, peerId: string): void;
+  /** Frames to a peer given up after every retry failed. */
+  onUndelivered?(to: PartyIndex, frames: number): void;
 }
 
+/** How often a frame's stream is (re)opened before its frames are given up, and the wait between tries. */
+const SEND_ATTEMPTS = 8;
+const RETRY_BACKOFF_MS = 100;
+const MAX_BACKOFF_MS = 500;
+/** A handshake on a crossed dial can stall until the socket dies, so each try is short. */
+const DIAL_TIMEOUT_MS = 2_000;
+
+/**
+ * Frames to one peer, in order. A frame leaves `pending` only once the stream
+ * has taken it; when a dial or stream fails the rest is sent again on a new
+ * stream (libp2p reuses whichever of two crossed connections survived). A
+ * frame sent twice is dropped as a replay by the receiver.
+ */
 interface OutboundChannel {
-  queue: Pushable<Uint8Array>;
+  pending: Uint8Array[];
   closed: boolean;
+  /** Whether a pump is dialing or streaming for this channel. */
+  pumping: boolean;
+  /** Bumped per stream so a dead stream's source stops taking frames. */
+  generation: number;
+  wake: () => void;
   /** The peer the stream goes to: a party index can change hands when the directory changes. */
   peerId: string | null;
 }
@@ -86,19 +105,31 @@ export class Transport {
     return this.node.getConnections().length;
   }
 
-  /** Queues a frame to a peer; the stream is opened on first use and reopened after a failure. */
+  /**
+   * Queues a frame to a peer. The stream is opened on first use and reopened
+   * after a failure, a bounded number of times; frames still unsent then are
+   * reported through onUndelivered.
+   */
   send(to: PartyIndex, frame: Frame): void {
     const bytes = encodeFrame(frame);
     let channel = this.outbound.get(to);
-    if (channel !== undefined && !channel.closed && channel.peerId !== (this.directory.byIndex(to)?.peerId ?? null)) {
-      channel.closed = true;
-      channel.queue.end();
+    const peerId = this.directory.byIndex(to)?.peerId ?? null;
+    if (channel !== undefined && channel.peerId !== peerId) {
+      this.closeChannel(channel);
+      channel = undefined;
     }
-    if (channel === undefined || channel.closed) {
-      channel = this.openChannel(to);
+    if (channel === undefined) {
+      channel = { pending: [], closed: false, pumping: false, generation: 0, wake: () => {}, peerId };
       this.outbound.set(to, channel);
     }
-    channel.queue.push(bytes);
+    if (peerId === null) {
+      this.log.warn("send to unknown party dropped", { to });
+      this.events.onUndelivered?.(to, 1);
+      return;
+    }
+    channel.pending.push(bytes);
+    channel.wake();
+    if (!channel.pumping) void this.pump(to, peerId, channel);
   }
 
   /** Closes connections to peers the directory no longer lists (the gater only sees new connections). */
@@ -108,34 +139,77 @@ export class Transport {
   }
 
   async stop(): Promise<void> {
-    for (const channel of this.outbound.values()) channel.queue.end();
+    for (const channel of this.outbound.values()) this.closeChannel(channel);
     await this.node.stop();
   }
 
-  private openChannel(to: PartyIndex): OutboundChannel {
-    const peer = this.directory.byIndex(to);
-    const queue = pushable<Uint8Array>();
-    const channel: OutboundChannel = { queue, closed: false, peerId: peer?.peerId ?? null };
-    if (peer === undefined) {
-      channel.closed = true;
-      queue.end();
-      this.log.warn("send to unknown party dropped", { to });
-      return channel;
-    }
-    void (async () => {
-      try {
-        const stream = await this.node.dialProtocol(multiaddr(`${peer.address}/p2p/${peer.peerId}`), FRAME_PROTOCOL, {
-          signal: AbortSignal.timeout(5_000),
-        });
-        await stream.sink(lp.encode(queue, { maxDataLength: MAX_FRAME_BYTES }));
-      } catch (error) {
-        this.log.debug("outbound stream closed", { to, error: String(error) });
-      } finally {
-        channel.closed = true;
-        queue.end();
+  private closeChannel(channel: OutboundChannel): void {
+    channel.closed = true;
+    channel.generation++;
+    channel.wake();
+  }
+
+  /** Streams a channel's pending frames to the peer, reopening the stream after a failure. */
+  private async pump(to: PartyIndex, peerId: string, channel: OutboundChannel): Promise<void> {
+    channel.pumping = true;
+    let failures = 0;
+    try {
+      while (!channel.closed && channel.pending.length > 0) {
+        const peer = this.directory.byIndex(to);
+        if (peer === undefined || peer.peerId !== peerId) {
+          // The index changed hands: these frames were for the old holder.
+          this.giveUp(to, channel, "peer left the directory");
+          this.closeChannel(channel);
+          return;
+        }
+        const generation = ++channel.generation;
+        let taken = 0;
+        try {
+          const stream = await this.node.dialProtocol(multiaddr(`${peer.address}/p2p/${peer.peerId}`), FRAME_PROTOCOL, {
+            signal: AbortSignal.timeout(DIAL_TIMEOUT_MS),
+          });
+          const source = this.drain(channel, generation, () => taken++);
+          await stream.sink(lp.encode(source, { maxDataLength: MAX_FRAME_BYTES }));
+        } catch (error) {
+          if (channel.closed) return;
+          // A stream that carried frames before failing counts as progress: start the tries afresh.
+          failures = taken > 0 ? 1 : failures + 1;
+          this.log.debug("outbound stream failed", { to, attempt: failures, pending: channel.pending.length, error: String(error) });
+          if (failures >= SEND_ATTEMPTS) {
+            this.giveUp(to, channel, String(error));
+            return;
+          }
+          await new Promise((r) => setTimeout(r, Math.min(RETRY_BACKOFF_MS * failures, MAX_BACKOFF_MS)));
+        }
       }
-    })();
-    return channel;
+    } finally {
+      channel.pumping = false;
+      // A frame queued while the pump was giving up or stopping gets a pump of its own.
+      if (!channel.closed && channel.pending.length > 0) void this.pump(to, peerId, channel);
+    }
+  }
+
+  private giveUp(to: PartyIndex, channel: OutboundChannel, why: string): void {
+    const lost = channel.pending.length;
+    channel.pending = [];
+    if (lost === 0) return;
+    this.log.warn("frames undeliverable", { to, frames: lost, error: why });
+    this.events.onUndelivered?.(to, lost);
+  }
+
+  /** The frames of one stream: each leaves `pending` only when the stream asks for the next one. */
+  private async *drain(channel: OutboundChannel, generation: number, onTaken: () => void): AsyncGenerator<Uint8Array> {
+    while (channel.generation === generation) {
+      const next = channel.pending[0];
+      if (next === undefined) {
+        await new Promise<void>((resolve) => (channel.wake = resolve));
+        continue;
+      }
+      yield next;
+      if (channel.generation !== generation) return;
+      channel.pending.shift();
+      onTaken();
+    }
   }
 
   private async readStream(stream: Stream, connection: Connection): Promise<void> {
