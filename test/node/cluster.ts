@@ -5,12 +5,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { NodeClient } from "../../relayer/cli/client.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
+import { freePort } from "../../relayer/devnet/chains.ts";
+
+export { freePort };
 
 const CLI = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
 
@@ -43,17 +45,6 @@ export interface ClusterNode {
   client: NodeClient;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** A relay-address transaction the test policy accepts; `nonce` makes each request distinct. */
 export function relayTx(nonce: number): Record<string, unknown> {
