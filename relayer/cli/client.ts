@@ -1,4 +1,6 @@
 /** Typed client for a signer node's HTTP API (used by the CLI, the relayer and tests). */
+import type { SignResponse } from "../node/service.ts";
+
 export class NodeApiError extends Error {
   constructor(
     readonly status: number,
@@ -80,16 +82,5 @@ export interface KeyView {
   updatedAt: number;
 }
 
-export interface SignView {
-  keyId: string;
-  address: string;
-  signature: `0x${string}`;
-  r: `0x${string}`;
-  s: `0x${string}`;
-  v: 27 | 28;
-  digest: `0x${string}`;
-  signers: number[];
-  sessionId: string;
-  presigned: boolean;
-  attempts: number;
-}
+/** What the node answers to a sign request. */
+export type SignView = SignResponse;
