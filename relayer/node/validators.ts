@@ -8,9 +8,10 @@
  * RotationAuthority) and registers them; until then the node refuses those types. The relay-address transaction needs no chain: it is
  * checked against the operator's policy.
  */
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { z } from "zod";
 import { getAddress, keccak256, serializeTransaction, type Address, type Hex } from "viem";
-import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../sdk/message.ts";
+import { batchDigest, messageDigest, messageId, relayRotationDigest, type Message } from "../sdk/message.ts";
 import type { NodeConfig } from "./config.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
@@ -176,15 +177,17 @@ function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: n
   return getAddress(target);
 }
 
-async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<Message> {
+/** The final message and its id as re-derived by this node (hashed once here, reused by callers). */
+async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<{ message: Message; id: Hex }> {
   const message = await chains.finalizedMessage(srcChainId, id, hint);
   if (message === null) throw new RequestRejected(`message ${id} on chain ${srcChainId} is not seen final by this node`);
   // The node re-derives the id and the route from what it read itself.
-  if (messageId(message).toLowerCase() !== id.toLowerCase()) throw new RequestRejected(`message ${id} does not hash to its id`);
+  const derivedId = messageId(message);
+  if (derivedId.toLowerCase() !== id.toLowerCase()) throw new RequestRejected(`message ${id} does not hash to its id`);
   if (message.srcChainId !== BigInt(srcChainId) || message.dstChainId !== BigInt(dstChainId)) {
     throw new RequestRejected(`message ${id} goes from chain ${message.srcChainId} to ${message.dstChainId}, not ${srcChainId} to ${dstChainId}`);
   }
-  return message;
+  return { message, id: derivedId };
 }
 
 /** One message: final on its source chain, bound for the target this network serves; EIP-712 digest from the SDK. */
@@ -194,10 +197,18 @@ export function messageAttestationValidator(chains: SourceChainView): SignValida
     async validate(request) {
       const target = servedTarget(chains, request.dstChainId, request.targetGateway);
       const hint = { ...(request.txHash ? { txHash: request.txHash as Hex } : {}), ...(request.logIndex !== undefined ? { logIndex: request.logIndex } : {}) };
-      const message = await finalMessage(chains, request.srcChainId, request.messageId as Hex, request.dstChainId, hint);
+      const { message } = await finalMessage(chains, request.srcChainId, request.messageId as Hex, request.dstChainId, hint);
       return toBytes(messageDigest(message, target));
     },
   };
+}
+
+/** The Merkle root MessageBatch commits to (StandardMerkleTree over ["bytes32"] ids, in order), from already derived ids. */
+function batchRoot(ids: readonly Hex[]): Hex {
+  return StandardMerkleTree.of(
+    ids.map((id) => [id] as [Hex]),
+    ["bytes32"],
+  ).root as Hex;
 }
 
 /** A batch: every message final and bound for the same target; the digest signs the batch's Merkle root. */
@@ -207,14 +218,12 @@ export function batchAttestationValidator(chains: SourceChainView): SignValidato
     async validate(request) {
       const target = servedTarget(chains, request.dstChainId, request.targetGateway);
       const hint = { ...(request.fromBlock !== undefined ? { fromBlock: request.fromBlock } : {}), ...(request.toBlock !== undefined ? { toBlock: request.toBlock } : {}) };
-      const messages = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, hint)));
-      let batch: MessageBatch;
-      try {
-        batch = new MessageBatch(messages);
-      } catch (error) {
-        throw new RequestRejected(`bad batch: ${(error as Error).message}`);
-      }
-      return toBytes(batchDigest(batch.root, request.dstChainId, target));
+      const finals = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, hint)));
+      // finalMessage already checked every message goes to request.dstChainId; the root is built from the
+      // ids it derived (as MessageBatch would, without hashing each message again).
+      const ids = finals.map((f) => f.id);
+      if (new Set(ids).size !== ids.length) throw new RequestRejected("bad batch: a batch cannot hold the same message twice");
+      return toBytes(batchDigest(batchRoot(ids), request.dstChainId, target));
     },
   };
 }

@@ -55,6 +55,7 @@ describe("signing-request validators", () => {
     const { digest } = await registry.digestFor(request, context);
     assert.equal(hex(digest), batchDigest(new MessageBatch(seen).root, 2, TARGET));
     await assert.rejects(registry.digestFor({ ...request, messageIds: [...request.messageIds, messageId(message(7n))] }, context), /not seen final/);
+    await assert.rejects(registry.digestFor({ ...request, messageIds: [...request.messageIds, request.messageIds[0]!] }, context), /same message twice/);
   });
 
   it("signs a relay rotation only when authorised on chain and not expired", async () => {
