@@ -128,36 +128,36 @@ export async function deployConfirmed() {
   return { ...deployment, relay };
 }
 
-export async function signAbsence(d: Deployment, signers: WalletClient[], proposal: AbsenceProposal): Promise<Hex[]> {
+/** Each signer's signature, in the ascending signer order RelayStaking requires. */
+async function signInSignerOrder(signers: WalletClient[], sign: (wallet: WalletClient) => Promise<Hex>): Promise<Hex[]> {
   const signed = await Promise.all(
-    signers.map(async (wallet) => ({
-      signer: wallet.account!.address,
-      signature: await wallet.signTypedData({
-        account: wallet.account!,
-        domain: d.domain,
-        types: stakingTypes,
-        primaryType: "AbsenceSlash",
-        message: proposal,
-      }),
-    })),
+    signers.map(async (wallet) => ({ signer: wallet.account!.address, signature: await sign(wallet) })),
   );
   return sortBySigner(signed).map((s) => s.signature);
 }
 
-export async function signRemoval(d: Deployment, signers: WalletClient[], proposal: RemovalProposal): Promise<Hex[]> {
-  const signed = await Promise.all(
-    signers.map(async (wallet) => ({
-      signer: wallet.account!.address,
-      signature: await wallet.signTypedData({
-        account: wallet.account!,
-        domain: d.domain,
-        types: stakingTypes,
-        primaryType: "Removal",
-        message: proposal,
-      }),
-    })),
+export function signAbsence(d: Deployment, signers: WalletClient[], proposal: AbsenceProposal): Promise<Hex[]> {
+  return signInSignerOrder(signers, (wallet) =>
+    wallet.signTypedData({
+      account: wallet.account!,
+      domain: d.domain,
+      types: stakingTypes,
+      primaryType: "AbsenceSlash",
+      message: proposal,
+    }),
   );
-  return sortBySigner(signed).map((s) => s.signature);
+}
+
+export function signRemoval(d: Deployment, signers: WalletClient[], proposal: RemovalProposal): Promise<Hex[]> {
+  return signInSignerOrder(signers, (wallet) =>
+    wallet.signTypedData({
+      account: wallet.account!,
+      domain: d.domain,
+      types: stakingTypes,
+      primaryType: "Removal",
+      message: proposal,
+    }),
+  );
 }
 
 export async function signProtocolMessage(d: Deployment, sender: WalletClient, content: Hex): Promise<Hex> {
