@@ -7,24 +7,14 @@
  * registered identities are real libp2p peer ids.
  */
 import { network } from "hardhat";
-import { peerIdFromString } from "@libp2p/peer-id";
 import { bytesToHex, keccak256, parseEther, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
+import { DEVNET_STAKING_PARAMS, identityBytes } from "../../relayer/staking/setup.ts";
 import { stakingDomain, stakingTypes } from "../../relayer/staking/typed-data.ts";
 
 export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
-
-export const PARAMS = {
-  minStake: parseEther("100"),
-  unbondingPeriod: 86_400n,
-  minAbsenceWindow: 5n,
-  absenceSlashBps: 1_000,
-  removalSlashBps: 5_000,
-  forgerySlashBps: 5_000,
-  proverRewardBps: 2_000,
-} as const;
 
 export interface Operator {
   account: PrivateKeyAccount;
@@ -41,7 +31,7 @@ export async function deployWithOperators() {
   const publicClient = (await viem.getPublicClient()) as unknown as PublicClient;
   const chainId = await publicClient.getChainId();
   const token = await viem.deployContract("TestStakeToken", ["Stake", "STK", owner.account!.address]);
-  const staking = await viem.deployContract("RelayStaking", [token.address, owner.account!.address, treasury.account!.address, PARAMS]);
+  const staking = await viem.deployContract("RelayStaking", [token.address, owner.account!.address, treasury.account!.address, DEVNET_STAKING_PARAMS]);
   const domain = stakingDomain(chainId, staking.address);
   const operators: Operator[] = [];
   for (let i = 0; i < count; i++) {
@@ -49,14 +39,14 @@ export async function deployWithOperators() {
     const account = privateKeyToAccount(keccak256(bytesToHex(new TextEncoder().encode(`operator ${i} ${staking.address}`))));
     await owner.sendTransaction({ account: owner.account!, chain: owner.chain, to: account.address, value: parseEther("10") });
     const identity = await createIdentity();
-    const identityBytes = bytesToHex(peerIdFromString(identity.peerId).toMultihash().bytes);
+    const registeredIdentity = identityBytes(identity.peerId);
     const consent = await account.signTypedData({
       domain,
       types: stakingTypes,
       primaryType: "OperatorRegistration",
-      message: { staker: staker.account!.address, identityHash: keccak256(identityBytes) },
+      message: { staker: staker.account!.address, identityHash: keccak256(registeredIdentity) },
     });
-    await staking.write.register([account.address, identityBytes, consent], { account: staker.account! });
+    await staking.write.register([account.address, registeredIdentity, consent], { account: staker.account! });
     const amount = parseEther(String(100 * (i + 1)));
     await token.write.mint([staker.account!.address, amount]);
     await token.write.approve([staking.address, amount], { account: staker.account! });
