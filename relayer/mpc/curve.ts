@@ -62,9 +62,6 @@ export function subScalars(a: bigint, b: bigint): bigint {
 export function mulScalars(a: bigint, b: bigint): bigint {
   return Fn.mul(a, b);
 }
-export function negScalar(a: bigint): bigint {
-  return Fn.neg(a);
-}
 /** Inverse mod q; throws on zero. */
 export function invScalar(a: bigint): bigint {
   if (mod(a) === 0n) throw new InvalidScalarError("zero has no inverse");

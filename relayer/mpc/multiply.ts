@@ -56,10 +56,6 @@ const SCALAR_BYTES = 32;
 const TAG_BYTES = 16;
 /** Correlated-OT width: MUL_ELL pads plus one check value. */
 const WIDTH = MUL_ELL + 1;
-/** Statistical security parameter s (documented above). */
-export const MUL_STATISTICAL_SECURITY = 80;
-/** OTs per multiplication, kappa + 2s. */
-export const MUL_OT_COUNT = OTE_BATCH;
 
 /** Alice's long-term pairwise state (secret): base-OT choice bits and the seeds she received. */
 export interface AliceSetup {

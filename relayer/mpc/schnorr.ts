@@ -13,8 +13,6 @@ export interface SchnorrProof {
   readonly response: bigint; // z = k + e*a
 }
 
-export const SCHNORR_PROOF_BYTES = 33 + 32;
-
 function challenge(context: Uint8Array, statement: Point, commitment: Point): bigint {
   const digest = new Transcript("schnorr-pok")
     .absorb("context", context)

@@ -69,10 +69,3 @@ function encodeItem(value: Item): Uint8Array {
   for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
   return out;
 }
-
-/** Hash of labelled items under a domain tag: H(tag || len-prefixed items). */
-export function taggedHash(domain: string, ...items: Item[]): Uint8Array {
-  const t = new Transcript(domain);
-  t.absorbList("items", items);
-  return t.digest();
-}
