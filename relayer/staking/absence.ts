@@ -32,9 +32,6 @@ import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingPeerDirectory } from "./directory.ts";
 import { sortBySigner, stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
 
-/** Own records needed before a node signs an absence proposal. */
-export const DEFAULT_MIN_ABSENCES = 3;
-
 /** Where a node's absence records come from (the key store). */
 export interface AbsenceRecords {
   listAbsences(limit?: number): Promise<AbsenceRecord[]>;
