@@ -15,6 +15,7 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { createPublicClient, getAddress, http, type Hex } from "viem";
 import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
+import { alive } from "./helpers.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 const CLI = join(root, "relayer", "cli", "main.ts");
@@ -53,15 +54,6 @@ function runDevnet(args: string[]) {
 function leftovers(dir: string, ports: number[]): string[] {
   const table = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" }).split("\n");
   return table.filter((line) => line.includes(dir) || ports.some((port) => line.includes(`--port ${port}`)));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("mpc-relay devnet", () => {

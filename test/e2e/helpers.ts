@@ -49,3 +49,13 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000,
     }
   }
 }
+
+/** Whether a process with this pid still exists (signal 0 probes without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
