@@ -70,7 +70,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         uint64 toBlock;
     }
 
-    /// @notice Members' request to remove `node` for good; `evidenceHash` is keccak256 of the evidence bytes.
+    /// @notice Members' request to remove `node` for good; `evidenceHash` commits to the evidence messages
+    ///         (see `evidenceHash(bytes[])`).
     struct RemovalProposal {
         uint64 epoch;
         address node;
@@ -83,6 +84,9 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     uint256 public constant MAX_COMMITTEE_SIZE = 64;
     /// @notice Longest node identity (peer id) accepted, in bytes.
     uint256 public constant MAX_IDENTITY_LENGTH = 256;
+    /// @notice Most protocol messages one removal may cite (e.g. a commitment plus the share or opening
+    ///         that contradicts it); bounds the signature checks.
+    uint256 public constant MAX_EVIDENCE_MESSAGES = 8;
     uint256 private constant SECP256K1_P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
 
     // EIP-712 type strings are longer than 32 bytes by nature; they are hashed at compile time.
@@ -196,10 +200,12 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     error SignersNotSorted(uint256 index);
     /// @notice The signers hold half of the committee's stake or less.
     error InsufficientSignedStake(uint256 signedStake, uint256 committeeStake);
-    /// @notice The evidence bytes do not hash to the proposal's evidence hash.
+    /// @notice No evidence messages, more than MAX_EVIDENCE_MESSAGES, or not one offender signature per message.
+    error InvalidEvidence();
+    /// @notice The evidence messages do not hash to the proposal's evidence hash.
     error EvidenceMismatch();
-    /// @notice The offender's operator key did not sign the evidence.
-    error InvalidEvidenceSignature();
+    /// @notice The offender's operator key did not sign the evidence message at this index.
+    error InvalidEvidenceSignature(uint256 index);
     /// @notice The slash would take nothing.
     error NothingToSlash(address operator);
     /// @notice Governance has not set the SourceGateway yet.
@@ -465,19 +471,24 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         _distribute(amount, beneficiaries);
     }
 
-    /// @notice Removes a member for good on verifiable evidence of misbehaviour: `evidence` is a protocol
-    ///         message the offender signed with its operator key (EIP-712 `ProtocolMessage`), and members
-    ///         holding more than half of the committee's slashable stake signed the `Removal` proposal
-    ///         naming it. Slashes `removalSlashBps` (split as in `slashAbsence`); the rest of the node's
-    ///         stake is moved to unbonding. The operator address and identity can never be registered again.
-    /// @param proposal The epoch, the offender and keccak256(evidence).
-    /// @param evidence The offending protocol message bytes.
-    /// @param offenderSignature The offender's EIP-712 `ProtocolMessage` signature over keccak256(evidence).
+    /// @notice Removes a member for good on verifiable evidence of misbehaviour: `evidence` holds the
+    ///         protocol messages that together show the fault (e.g. a Feldman commitment broadcast and the
+    ///         share sent privately that fails it), each signed by the offender's operator key (EIP-712
+    ///         `ProtocolMessage`), and members holding more than half of the committee's slashable stake
+    ///         signed the `Removal` proposal naming them. The contract checks authorship; the majority
+    ///         attests that the content is faulty. Slashes `removalSlashBps` (split as in `slashAbsence`);
+    ///         the rest of the node's stake is moved to unbonding. The operator address and identity can
+    ///         never be registered again.
+    /// @param proposal The epoch, the offender and `evidenceHash(evidence)`.
+    /// @param evidence The offender's protocol messages, 1 to MAX_EVIDENCE_MESSAGES of them, in the order
+    ///        the proposal's evidence hash commits to.
+    /// @param offenderSignatures For each evidence message, in the same order, the offender's EIP-712
+    ///        `ProtocolMessage` signature over its keccak256.
     /// @param signatures Members' signatures of the proposal, ordered by strictly increasing signer address.
     function removeNode(
         RemovalProposal calldata proposal,
-        bytes calldata evidence,
-        bytes calldata offenderSignature,
+        bytes[] calldata evidence,
+        bytes[] calldata offenderSignatures,
         bytes[] calldata signatures
     ) external nonReentrant {
         uint64 epoch = proposal.epoch;
@@ -485,7 +496,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         _requireKnownEpoch(epoch);
         if (!isMember[epoch][offender]) revert NotCommitteeMember(epoch, offender);
         if (_nodes[offender].removed) revert NodeIsRemoved(offender);
-        _checkEvidence(offender, proposal.evidenceHash, evidence, offenderSignature);
+        _checkEvidence(offender, proposal.evidenceHash, evidence, offenderSignatures);
         bytes32 structHash = keccak256(abi.encode(REMOVAL_TYPEHASH, epoch, offender, proposal.evidenceHash));
         address[] memory signers = _verifyMajority(epoch, structHash, signatures);
 
@@ -596,6 +607,15 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         uint64 epoch = activeEpoch;
         if (epoch == 0) revert NoConfirmedEpoch();
         return _committees[epoch].relay;
+    }
+
+    /// @notice The evidence hash a `Removal` proposal names for these evidence messages: keccak256 of the
+    ///         concatenated keccak256 hashes of the messages, in order.
+    /// @param evidence 1 to MAX_EVIDENCE_MESSAGES protocol messages.
+    /// @return The evidence hash.
+    function evidenceHash(bytes[] calldata evidence) external pure returns (bytes32) {
+        (bytes32 hash,) = _hashEvidence(evidence);
+        return hash;
     }
 
     /// @notice EIP-712 digest the operator signs to consent to a registration.
@@ -739,14 +759,37 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         _credit(treasury, slashed - reward);
     }
 
-    /// @dev Checks that `evidence` hashes to `evidenceHash` and that `offender`'s operator key signed it.
-    function _checkEvidence(address offender, bytes32 evidenceHash, bytes calldata evidence, bytes calldata signature)
+    /// @dev Checks that the evidence messages hash to `expectedHash` and that `offender`'s operator key
+    ///      signed every one of them.
+    function _checkEvidence(
+        address offender,
+        bytes32 expectedHash,
+        bytes[] calldata evidence,
+        bytes[] calldata offenderSignatures
+    ) private view {
+        if (offenderSignatures.length != evidence.length) revert InvalidEvidence();
+        (bytes32 hash, bytes32[] memory contentHashes) = _hashEvidence(evidence);
+        if (hash != expectedHash) revert EvidenceMismatch();
+        uint256 count = contentHashes.length;
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(PROTOCOL_MESSAGE_TYPEHASH, contentHashes[i])));
+            if (_recover(digest, offenderSignatures[i]) != offender) revert InvalidEvidenceSignature(i);
+        }
+    }
+
+    /// @dev keccak256 of each message and keccak256 of their concatenation; refuses an empty or oversized list.
+    function _hashEvidence(bytes[] calldata evidence)
         private
-        view
+        pure
+        returns (bytes32 hash, bytes32[] memory contentHashes)
     {
-        if (keccak256(evidence) != evidenceHash) revert EvidenceMismatch();
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(PROTOCOL_MESSAGE_TYPEHASH, evidenceHash)));
-        if (_recover(digest, signature) != offender) revert InvalidEvidenceSignature();
+        uint256 count = evidence.length;
+        if (count == 0 || count > MAX_EVIDENCE_MESSAGES) revert InvalidEvidence();
+        contentHashes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            contentHashes[i] = keccak256(evidence[i]);
+        }
+        hash = keccak256(abi.encodePacked(contentHashes));
     }
 
     /// @dev Moves all active stake of a node into unbonding, restarting the unbonding period.

@@ -2435,6 +2435,17 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
+    "name": "InvalidEvidence",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
     "name": "InvalidEvidenceSignature",
     "type": "error"
   },
@@ -3285,6 +3296,19 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_EVIDENCE_MESSAGES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_IDENTITY_LENGTH",
     "outputs": [
       {
@@ -3517,6 +3541,25 @@ export const relayStakingAbi = [
       }
     ],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes[]",
+        "name": "evidence",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "evidenceHash",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
     "type": "function"
   },
   {
@@ -3955,14 +3998,14 @@ export const relayStakingAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bytes",
+        "internalType": "bytes[]",
         "name": "evidence",
-        "type": "bytes"
+        "type": "bytes[]"
       },
       {
-        "internalType": "bytes",
-        "name": "offenderSignature",
-        "type": "bytes"
+        "internalType": "bytes[]",
+        "name": "offenderSignatures",
+        "type": "bytes[]"
       },
       {
         "internalType": "bytes[]",

@@ -2,7 +2,10 @@
  * EIP-712 typed data of the RelayStaking contract (contracts/staking/RelayStaking.sol).
  * Nodes sign these with their operator key (relayer/staking); the contract tests import them from here.
  */
-import type { Address, Hex, TypedDataDomain } from "viem";
+import { concat, keccak256, type Address, type Hex, type TypedDataDomain } from "viem";
+
+/** Most protocol messages one removal may cite (RelayStaking.MAX_EVIDENCE_MESSAGES). */
+export const MAX_EVIDENCE_MESSAGES = 8;
 
 /** Domain of one RelayStaking deployment. */
 export function stakingDomain(chainId: number | bigint, verifyingContract: Address): TypedDataDomain {
@@ -23,7 +26,7 @@ export const stakingTypes = {
     { name: "fromBlock", type: "uint64" },
     { name: "toBlock", type: "uint64" },
   ],
-  /** Members agree to remove `node` for the evidence whose keccak256 is `evidenceHash`. */
+  /** Members agree to remove `node` for the evidence messages committed to by `evidenceHash` (removalEvidenceHash). */
   Removal: [
     { name: "epoch", type: "uint64" },
     { name: "node", type: "address" },
@@ -53,4 +56,15 @@ export function sortBySigner<T extends { signer: Address }>(signed: readonly T[]
     const y = BigInt(b.signer);
     return x < y ? -1 : x > y ? 1 : 0;
   });
+}
+
+/**
+ * The evidence hash a Removal proposal names (RelayStaking.evidenceHash): keccak256 of the concatenated
+ * keccak256 hashes of the offender's signed protocol messages, in the order they are submitted.
+ */
+export function removalEvidenceHash(messages: readonly Hex[]): Hex {
+  if (messages.length === 0 || messages.length > MAX_EVIDENCE_MESSAGES) {
+    throw new RangeError(`removal evidence needs 1 to ${MAX_EVIDENCE_MESSAGES} messages, got ${messages.length}`);
+  }
+  return keccak256(concat(messages.map((message) => keccak256(message))));
 }

@@ -13,10 +13,11 @@ import {
   relayKey,
   signAbsence,
   signProtocolMessage,
+  signProtocolMessages,
   signRemoval,
   viem,
 } from "./fixture.ts";
-import { stakingTypes } from "../../relayer/staking/typed-data.ts";
+import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, stakingTypes } from "../../relayer/staking/typed-data.ts";
 import { MessageBatch, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
 
 const { loadFixture, time, mine } = networkHelpers;
@@ -704,25 +705,29 @@ describe("RelayStaking: absence slashing", () => {
 });
 
 describe("RelayStaking: removal", () => {
-  const evidence = toHex("dkls23/keygen/round2: share from 0 to 2 fails its Feldman check");
+  // A Feldman commitment broadcast and the private share that fails it: the fault needs both messages.
+  const evidence: Hex[] = [
+    toHex("dkls23/keygen/round1: Feldman commitments of party 0"),
+    toHex("dkls23/keygen/round2: share from 0 to 2 (fails the round-1 commitments)"),
+  ];
 
   async function removalFixture() {
     const d = await deployConfirmed();
-    const evidenceSignature = await signProtocolMessage(d, d.operators[0]!, evidence);
-    const proposal = { epoch: 1n, node: d.members[0]!, evidenceHash: keccak256(evidence) };
+    const evidenceSignatures = await signProtocolMessages(d, d.operators[0]!, evidence);
+    const proposal = { epoch: 1n, node: d.members[0]!, evidenceHash: removalEvidenceHash(evidence) };
     const signatures = await signRemoval(d, [d.operators[3]!, d.operators[2]!], proposal);
-    return { ...d, evidenceSignature, proposal, signatures };
+    return { ...d, evidenceSignatures, proposal, signatures };
   }
 
-  it("removes a node for good on signed evidence and a majority", async () => {
+  it("removes a node for good on several signed evidence messages and a majority", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, members, operators, stakers } = d;
     const as = { account: operators[2]!.account! };
     await viem.assertions.emitWithArgs(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, d.signatures], as),
+      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], as),
       staking,
       "NodeRemoved",
-      [1n, getAddress(members[0]!), keccak256(evidence), getAddress(members[2]!)],
+      [1n, getAddress(members[0]!), removalEvidenceHash(evidence), getAddress(members[2]!)],
     );
     const slashed = (STAKES[0] * BigInt(PARAMS.removalSlashBps)) / BPS;
     const node = await staking.read.getNode([members[0]!]);
@@ -734,7 +739,7 @@ describe("RelayStaking: removal", () => {
 
     const own = { account: stakers[0]!.account! };
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, d.signatures], as),
+      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], as),
       staking,
       "NodeIsRemoved",
       [getAddress(members[0]!)],
@@ -753,10 +758,42 @@ describe("RelayStaking: removal", () => {
     assert.equal(await d.token.read.balanceOf([addressOf(stakers[0]!)]), STAKES[0] - slashed);
   });
 
+  it("removes a node on a single evidence message", async () => {
+    const d = await loadFixture(deployConfirmed);
+    const single = [toHex("dkls23/sign/round2: Schnorr proof of party 1 does not verify")];
+    const proposal = { epoch: 1n, node: d.members[1]!, evidenceHash: removalEvidenceHash(single) };
+    const signatures = await signRemoval(d, [d.operators[3]!, d.operators[0]!], proposal);
+    await viem.assertions.emitWithArgs(
+      d.staking.write.removeNode([proposal, single, await signProtocolMessages(d, d.operators[1]!, single), signatures], {
+        account: d.operators[0]!.account!,
+      }),
+      d.staking,
+      "NodeRemoved",
+      [1n, getAddress(d.members[1]!), keccak256(keccak256(single[0]!)), getAddress(d.members[0]!)],
+    );
+    assert.equal((await d.staking.read.getNode([d.members[1]!])).removed, true);
+  });
+
+  it("computes the evidence hash like removalEvidenceHash, for 1 to MAX_EVIDENCE_MESSAGES messages", async () => {
+    const { staking } = await loadFixture(deployStaking);
+    assert.equal(await staking.read.MAX_EVIDENCE_MESSAGES(), BigInt(MAX_EVIDENCE_MESSAGES));
+    const messages: Hex[] = ["0x", ...Array.from({ length: MAX_EVIDENCE_MESSAGES - 1 }, (_, i) => toHex(`message ${i}`.repeat(i + 1)))];
+    for (const count of [1, 2, MAX_EVIDENCE_MESSAGES]) {
+      const slice = messages.slice(0, count);
+      assert.equal(await staking.read.evidenceHash([slice]), removalEvidenceHash(slice));
+    }
+    // Order matters: the hash commits to the sequence, not the set.
+    assert.notEqual(removalEvidenceHash(evidence), removalEvidenceHash([...evidence].reverse()));
+    await viem.assertions.revertWithCustomError(staking.read.evidenceHash([[]]), staking, "InvalidEvidence");
+    await viem.assertions.revertWithCustomError(staking.read.evidenceHash([[...messages, "0x01"]]), staking, "InvalidEvidence");
+    assert.throws(() => removalEvidenceHash([]), RangeError);
+    assert.throws(() => removalEvidenceHash([...messages, "0x01"]), RangeError);
+  });
+
   it("no longer lets a removed node propose, sign or count towards the committee's stake", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, members, operators } = d;
-    await staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, d.signatures], {
+    await staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], {
       account: operators[2]!.account!,
     });
     assert.equal(await staking.read.committeeStake([1n]), STAKES[1] + STAKES[2] + STAKES[3]);
@@ -785,40 +822,78 @@ describe("RelayStaking: removal", () => {
     });
   });
 
-  it("refuses mismatched evidence, a signature by anyone but the offender, and a minority", async () => {
+  it("refuses evidence that does not match the proposal or is not all signed by the offender", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, operators } = d;
     const as = { account: operators[2]!.account! };
-    await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([d.proposal, toHex("other bytes"), d.evidenceSignature, d.signatures], as),
-      staking,
-      "EvidenceMismatch",
-    );
-    const framed = await signProtocolMessage(d, operators[1]!, evidence);
-    await viem.assertions.revertWithCustomError(
+    // Other content, the same messages reordered, or a subset all hash differently.
+    for (const other of [[evidence[0]!, toHex("other bytes")], [evidence[1]!, evidence[0]!], [evidence[0]!]]) {
+      await viem.assertions.revertWithCustomError(
+        staking.write.removeNode([d.proposal, other, d.evidenceSignatures.slice(0, other.length), d.signatures], as),
+        staking,
+        "EvidenceMismatch",
+      );
+    }
+    // The second message signed by another member: the error names its index.
+    const framed = [d.evidenceSignatures[0]!, await signProtocolMessage(d, operators[1]!, evidence[1]!)];
+    await viem.assertions.revertWithCustomErrorWithArgs(
       staking.write.removeNode([d.proposal, evidence, framed, d.signatures], as),
       staking,
       "InvalidEvidenceSignature",
+      [1n],
     );
+    // The offender's signatures swapped: each is a valid signature, over the other message.
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.removeNode([d.proposal, evidence, [...d.evidenceSignatures].reverse(), d.signatures], as),
+      staking,
+      "InvalidEvidenceSignature",
+      [0n],
+    );
+  });
+
+  it("refuses empty evidence, too many messages and a signature count that differs from the message count", async () => {
+    const d = await loadFixture(removalFixture);
+    const { staking, operators } = d;
+    const as = { account: operators[2]!.account! };
+    const tooMany = Array.from({ length: MAX_EVIDENCE_MESSAGES + 1 }, (_, i) => toHex(`message ${i}`));
+    const cases: [Hex[], Hex[]][] = [
+      [[], []],
+      [tooMany, await signProtocolMessages(d, operators[0]!, tooMany)],
+      [evidence, d.evidenceSignatures.slice(0, 1)],
+      [evidence, [...d.evidenceSignatures, d.evidenceSignatures[0]!]],
+    ];
+    for (const [messages, offenderSignatures] of cases) {
+      await viem.assertions.revertWithCustomError(
+        staking.write.removeNode([d.proposal, messages, offenderSignatures, d.signatures], as),
+        staking,
+        "InvalidEvidence",
+      );
+    }
+  });
+
+  it("refuses a minority, an outsider, an unknown epoch and a non-member offender", async () => {
+    const d = await loadFixture(removalFixture);
+    const { staking, operators } = d;
+    const as = { account: operators[2]!.account! };
     const minority = await signRemoval(d, [operators[1]!, operators[2]!], d.proposal);
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, minority], as),
+      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, minority], as),
       staking,
       "InsufficientSignedStake",
     );
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignature, d.signatures], { account: d.stranger.account! }),
+      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], { account: d.stranger.account! }),
       staking,
       "NotCommitteeMember",
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([{ ...d.proposal, epoch: 5n }, evidence, d.evidenceSignature, d.signatures], as),
+      staking.write.removeNode([{ ...d.proposal, epoch: 5n }, evidence, d.evidenceSignatures, d.signatures], as),
       staking,
       "UnknownEpoch",
       [5n],
     );
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([{ ...d.proposal, node: addressOf(d.stranger) }, evidence, d.evidenceSignature, d.signatures], as),
+      staking.write.removeNode([{ ...d.proposal, node: addressOf(d.stranger) }, evidence, d.evidenceSignatures, d.signatures], as),
       staking,
       "NotCommitteeMember",
     );

@@ -169,3 +169,8 @@ export async function signProtocolMessage(d: Deployment, sender: WalletClient, c
     message: { contentHash: keccak256(content) },
   });
 }
+
+/** The sender's ProtocolMessage signature of each message, in order: removeNode's offenderSignatures. */
+export function signProtocolMessages(d: Deployment, sender: WalletClient, contents: readonly Hex[]): Promise<Hex[]> {
+  return Promise.all(contents.map((content) => signProtocolMessage(d, sender, content)));
+}
