@@ -73,7 +73,7 @@ export interface DealingConfig {
   readonly rng: RandomBytes;
 }
 
-interface DealerOpening {
+export interface DealerOpening {
   readonly commitments: (Point | null)[];
   readonly salt: Uint8Array;
   readonly proof: SchnorrProof | null;
@@ -86,7 +86,7 @@ const HAS_SEED_OPEN = 4;
 const HAS_FLOW_AS_ALICE = 8; // sender acts as alice in this flow
 const HAS_FLOW_AS_BOB = 16;
 
-interface DirectPayload {
+export interface DirectPayload {
   share?: bigint;
   seedCommit?: Uint8Array;
   seedOpen?: Uint8Array;
@@ -110,7 +110,8 @@ function encodeDirect(p: DirectPayload): Uint8Array {
   return w.finish();
 }
 
-function decodeDirect(bytes: Uint8Array): DirectPayload {
+/** Decodes a dealing protocol's direct payload (also used to check fault proofs). */
+export function decodeDirect(bytes: Uint8Array): DirectPayload {
   const r = new Reader(bytes, "dealing direct message");
   const flags = r.u8();
   if (flags >= 32) throw new Error("unknown flags");
@@ -123,6 +124,56 @@ function decodeDirect(bytes: Uint8Array): DirectPayload {
   if (flags & HAS_FLOW_AS_BOB) p.flowAsBob = r.bytes();
   r.end();
   return p;
+}
+
+/** A dealer's round-1 hash commitment to its Feldman vector, bound to the session envelope and the dealer. */
+export function dealingCommitHash(
+  envelope: { readonly sessionId: Uint8Array; readonly keyId: string; readonly protocol: string },
+  dealer: PartyIndex,
+  commitments: readonly (Point | null)[],
+  salt: Uint8Array,
+): Uint8Array {
+  const t = new Transcript("dealing-commit")
+    .absorb("session", envelope.sessionId)
+    .absorb("key", envelope.keyId)
+    .absorb("protocol", envelope.protocol)
+    .absorb("dealer", dealer)
+    .absorb("count", commitments.length);
+  for (const C of commitments) t.absorb("C", C ?? new Uint8Array(0));
+  return t.absorb("salt", salt).digest();
+}
+
+/** The commitment hash of a dealer's round-1 broadcast (nonce, dealer flag, hash); null for a non-dealer. */
+export function parseRound1Commitment(bytes: Uint8Array): Uint8Array | null {
+  const r = new Reader(bytes, "dealing round 1");
+  r.raw(32);
+  const dealing = r.u8();
+  if (dealing > 1) throw new Error("dealer flag must be 0 or 1");
+  const hash = dealing === 1 ? r.raw(32) : null;
+  r.end();
+  return hash;
+}
+
+/**
+ * A dealer's round-2 broadcast after its 32-byte round-1 echo: the Feldman
+ * vector (refresh omits the zero constant), the opening salt and a Schnorr
+ * proof of the first committed coefficient.
+ */
+export function parseDealerOpening(bytes: Uint8Array, zeroConstant: boolean): DealerOpening {
+  const r = new Reader(bytes.subarray(32), "dealer opening");
+  const count = r.u32();
+  if (count < 1 || count > 256) throw new Error(`commitment vector has ${count} entries`);
+  const commitments: (Point | null)[] = [];
+  for (let k = 0; k < count; k++) commitments.push(k === 0 && zeroConstant ? null : r.point());
+  const salt = r.raw(32);
+  const proof = commitments.some((C) => C !== null) ? readProof(r) : null;
+  r.end();
+  return { commitments, salt, proof };
+}
+
+/** True when `value` is the share at `x` of the polynomial the dealer committed to (a zero polynomial of degree 0 has value 0). */
+export function shareMatches(commitments: readonly (Point | null)[], x: PartyIndex, value: bigint): boolean {
+  return commitments.every((C) => C === null) ? value === 0n : verifyShare(commitments, x, value);
 }
 
 /** Sub-session id of the multiplication setup between `alice` and `bob`. */
@@ -142,6 +193,8 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   // Learned from the rounds.
   private readonly nonces = new Map<PartyIndex, Uint8Array>();
   private readonly commitHashes = new Map<PartyIndex, Uint8Array>();
+  /** Kept so that a dealer whose opening fails can be proven at fault. */
+  private readonly round1Broadcasts = new Map<PartyIndex, Uint8Array>();
   private readonly seedCommits = new Map<PartyIndex, Uint8Array>();
   private readonly broadcastLog = new Transcript("dealing-broadcasts");
   private jointSessionId: Uint8Array | null = null;
@@ -188,14 +241,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   }
 
   private commitHash(dealer: PartyIndex, commitments: readonly (Point | null)[], salt: Uint8Array): Uint8Array {
-    const t = new Transcript("dealing-commit")
-      .absorb("session", this.sessionId)
-      .absorb("key", this.keyId)
-      .absorb("protocol", this.protocol)
-      .absorb("dealer", dealer)
-      .absorb("count", commitments.length);
-    for (const C of commitments) t.absorb("C", C ?? new Uint8Array(0));
-    return t.absorb("salt", salt).digest();
+    return dealingCommitHash(this, dealer, commitments, salt);
   }
 
   private proofContext(dealer: PartyIndex): Uint8Array {
@@ -268,11 +314,11 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       try {
         direct.set(from, decodeDirect(bytes));
       } catch (error) {
-        throw new ProtocolAbort(`${this.protocol}: malformed direct message: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: malformed direct message: ${(error as Error).message}`, from);
       }
     }
     if (round === 1) this.consumeRound1(input.broadcast, direct);
-    else if (round === 2) this.consumeRound2(input.broadcast, direct);
+    else if (round === 2) this.consumeRound2(input.broadcast, direct, input.direct);
     else if (round === 3) this.consumeEcho(input.broadcast);
     if (round >= 2) this.deliverFlows(round, direct);
     return round === DEALING_ROUNDS ? this.finish() : undefined;
@@ -283,20 +329,19 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     if (this.isDealer) this.commitHashes.set(this.self, this.commitHash(this.self, this.opening!.commitments, this.opening!.salt));
     for (const [from, bytes] of broadcast) {
       try {
-        const r = new Reader(bytes, "dealing round 1");
-        this.nonces.set(from, r.raw(32));
-        const dealing = r.u8();
-        if (dealing !== (this.config.dealers.includes(from) ? 1 : 0)) throw new Error("dealer flag does not match the dealer set");
-        if (dealing === 1) this.commitHashes.set(from, r.raw(32));
-        r.end();
+        const commitment = parseRound1Commitment(bytes);
+        if ((commitment !== null) !== this.config.dealers.includes(from)) throw new Error("dealer flag does not match the dealer set");
+        this.nonces.set(from, bytes.slice(0, 32));
+        if (commitment !== null) this.commitHashes.set(from, commitment);
+        this.round1Broadcasts.set(from, bytes);
       } catch (error) {
-        throw new ProtocolAbort(`${this.protocol}: bad round-1 broadcast: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: bad round-1 broadcast: ${(error as Error).message}`, from);
       }
     }
     for (const [from, payload] of direct) {
       const expectsSeed = this.receiverPeers.includes(from);
       if (payload.share !== undefined || payload.seedOpen !== undefined || payload.flowAsAlice || payload.flowAsBob || (payload.seedCommit !== undefined) !== expectsSeed) {
-        throw new ProtocolAbort(`${this.protocol}: unexpected round-1 direct message content`, from, encodeDirect(payload));
+        throw new ProtocolAbort(`${this.protocol}: unexpected round-1 direct message content`, from);
       }
       if (payload.seedCommit !== undefined) this.seedCommits.set(from, payload.seedCommit);
     }
@@ -322,50 +367,52 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     }
   }
 
-  private parseOpening(from: PartyIndex, bytes: Uint8Array): DealerOpening {
-    const r = new Reader(bytes.subarray(32), "dealer opening");
-    const count = r.u32();
+  private parseOpening(bytes: Uint8Array): DealerOpening {
+    const opening = parseDealerOpening(bytes, this.config.zeroConstant);
     const expected = this.config.threshold;
-    if (count !== expected) throw new Error(`commitment vector has ${count} entries, expected ${expected}`);
-    const commitments: (Point | null)[] = [];
-    for (let k = 0; k < count; k++) commitments.push(k === 0 && this.config.zeroConstant ? null : r.point());
-    const salt = r.raw(32);
-    const proof = commitments.some((C) => C !== null) ? readProof(r) : null;
-    r.end();
-    return { commitments, salt, proof };
+    if (opening.commitments.length !== expected) throw new Error(`commitment vector has ${opening.commitments.length} entries, expected ${expected}`);
+    return opening;
   }
 
-  private consumeRound2(broadcast: ReadonlyMap<PartyIndex, Uint8Array>, direct: ReadonlyMap<PartyIndex, DirectPayload>): void {
+  private consumeRound2(
+    broadcast: ReadonlyMap<PartyIndex, Uint8Array>,
+    direct: ReadonlyMap<PartyIndex, DirectPayload>,
+    rawDirect: ReadonlyMap<PartyIndex, Uint8Array>,
+  ): void {
     const openings = new Map<PartyIndex, DealerOpening>();
     if (this.isDealer) openings.set(this.self, this.opening!);
     for (const [from, bytes] of broadcast) {
-      if (bytes.length < 32) throw new ProtocolAbort(`${this.protocol}: round-2 broadcast too short`, from, bytes);
+      if (bytes.length < 32) throw new ProtocolAbort(`${this.protocol}: round-2 broadcast too short`, from);
       if (!bytesEqual(bytes.subarray(0, 32), this.round1Echo!)) {
         // Somebody sent different round-1 broadcasts to different parties; not attributable.
-        throw new ProtocolAbort(`${this.protocol}: party ${from} saw different round-1 broadcasts (equivocating broadcast)`, null, bytes);
+        throw new ProtocolAbort(`${this.protocol}: party ${from} saw different round-1 broadcasts (equivocating broadcast)`);
       }
     }
     for (const [from, bytes] of broadcast) {
       if (!this.config.dealers.includes(from)) {
-        if (bytes.length !== 32) throw new ProtocolAbort(`${this.protocol}: non-dealer sent a dealer opening`, from, bytes);
+        if (bytes.length !== 32) throw new ProtocolAbort(`${this.protocol}: non-dealer sent a dealer opening`, from);
         continue;
       }
       let opening: DealerOpening;
       try {
-        opening = this.parseOpening(from, bytes);
+        opening = this.parseOpening(bytes);
       } catch (error) {
-        throw new ProtocolAbort(`${this.protocol}: bad commitment vector: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: bad commitment vector: ${(error as Error).message}`, from);
       }
       if (!bytesEqual(this.commitHash(from, opening.commitments, opening.salt), this.commitHashes.get(from)!)) {
-        throw new ProtocolAbort(`${this.protocol}: commitment vector does not open the round-1 commitment`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: commitment vector does not open the round-1 commitment`, from, {
+          kind: "commitment-opening",
+          culprit: from,
+          messages: [this.received(1, from, null, this.round1Broadcasts.get(from)!), this.received(2, from, null, bytes)],
+        });
       }
       const k = opening.commitments.findIndex((C) => C !== null);
       if (k >= 0 && !verifyKnowledge(opening.proof!, opening.commitments[k]!, this.proofContext(from))) {
-        throw new ProtocolAbort(`${this.protocol}: Schnorr proof of knowledge fails`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: Schnorr proof of knowledge fails`, from);
       }
       const expectedConstant = this.config.expectedConstants?.get(from);
       if (expectedConstant !== undefined && !pointsEqual(opening.commitments[0]!, expectedConstant)) {
-        throw new ProtocolAbort(`${this.protocol}: dealt constant term is not lambda * X of the dealer's public share`, from, bytes);
+        throw new ProtocolAbort(`${this.protocol}: dealt constant term is not lambda * X of the dealer's public share`, from);
       }
       openings.set(from, opening);
     }
@@ -385,10 +432,12 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       for (const dealer of this.config.dealers) {
         const opening = openings.get(dealer)!;
         const value = dealer === this.self ? evaluatePolynomial(this.polynomial!, this.self) : direct.get(dealer)!.share!;
-        const zeroPolynomialOfDegreeZero = opening.commitments.every((C) => C === null);
-        const valid = zeroPolynomialOfDegreeZero ? value === 0n : verifyShare(opening.commitments, this.self, value);
-        if (!valid) {
-          throw new ProtocolAbort(`${this.protocol}: share does not match the dealer's Feldman commitments`, dealer, scalarEvidence(value));
+        if (!shareMatches(opening.commitments, this.self, value)) {
+          throw new ProtocolAbort(`${this.protocol}: share does not match the dealer's Feldman commitments`, dealer, {
+            kind: "feldman-share",
+            culprit: dealer,
+            messages: [this.received(2, dealer, null, broadcast.get(dealer)!), this.received(2, dealer, this.self, rawDirect.get(dealer)!)],
+          });
         }
         share = addScalars(share, value);
       }
@@ -397,7 +446,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       for (const j of this.receiverPeers) {
         const opened = direct.get(j)!.seedOpen!;
         if (!bytesEqual(commitZeroSeedContribution(this.envelopeBinding, j, this.self, opened), this.seedCommits.get(j)!)) {
-          throw new ProtocolAbort(`${this.protocol}: zero-seed opening does not match its commitment`, j, opened);
+          throw new ProtocolAbort(`${this.protocol}: zero-seed opening does not match its commitment`, j);
         }
         this.zeroSeeds.set(j, combineZeroSeed(this.jointSessionId!, this.self, this.seedContributions.get(j)!, j, opened));
       }
@@ -438,7 +487,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     for (const [from, bytes] of broadcast) {
       if (!bytesEqual(bytes, this.echo!)) {
         // Either `from` or some dealer showed different broadcasts to different parties; not provable which.
-        throw new ProtocolAbort(`${this.protocol}: party ${from} saw a different transcript (equivocating broadcast)`, null, bytes);
+        throw new ProtocolAbort(`${this.protocol}: party ${from} saw a different transcript (equivocating broadcast)`);
       }
     }
   }
@@ -461,12 +510,12 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
 
   private step(peer: PartyIndex, ourRole: "alice" | "bob", setup: MulSetupParty, flow: Uint8Array | undefined): void {
     if (flow === undefined) return;
-    if (setup.done) throw new ProtocolAbort(`${this.protocol}: extra multiplication-setup flow`, peer, flow);
+    if (setup.done) throw new ProtocolAbort(`${this.protocol}: extra multiplication-setup flow`, peer);
     let next: Uint8Array | null;
     try {
       next = setup.receive(flow);
     } catch (error) {
-      throw new ProtocolAbort(`${this.protocol}: multiplication setup with party ${peer} failed: ${(error as Error).message}`, peer, flow);
+      throw new ProtocolAbort(`${this.protocol}: multiplication setup with party ${peer} failed: ${(error as Error).message}`, peer);
     }
     this.queueFlow(peer, ourRole, next);
   }
@@ -508,6 +557,3 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   }
 }
 
-function scalarEvidence(value: bigint): Uint8Array {
-  return new Writer().scalar(value).finish();
-}

@@ -30,7 +30,16 @@ export {
 } from "./sign.ts";
 export { InvalidPartiesError } from "./vss.ts";
 export { DecodeError } from "./encoding.ts";
-export { type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
+export {
+  type FaultKind,
+  type FaultProof,
+  type PartyIndex,
+  ProtocolAbort,
+  type ProtocolInstance,
+  type ProtocolMessage,
+  type RandomBytes,
+} from "./types.ts";
+export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof } from "./evidence.ts";
 
 export class InvalidParameterError extends Error {
   constructor(reason: string) {

@@ -73,7 +73,7 @@ export abstract class RoundProtocol<Result> implements ProtocolInstance<Result> 
 
   receive(message: ProtocolMessage): ProtocolMessage[] {
     this.assertAlive();
-    if (this.finished) throw new ProtocolAbort(`${this.protocol}: message after the protocol finished`, null);
+    if (this.finished) throw new ProtocolAbort(`${this.protocol}: message after the protocol finished`);
     return this.guard(() => {
       this.accept(message);
       return this.current === 0 ? [] : this.drain();
@@ -108,30 +108,42 @@ export abstract class RoundProtocol<Result> implements ProtocolInstance<Result> 
 
   private accept(m: ProtocolMessage): void {
     if (!(m.sessionId instanceof Uint8Array) || !bytesEqual(m.sessionId, this.sessionId)) {
-      throw new ProtocolAbort(`${this.protocol}: message from another session`, null, m.payload);
+      throw new ProtocolAbort(`${this.protocol}: message from another session`);
     }
-    if (m.keyId !== this.keyId) throw new ProtocolAbort(`${this.protocol}: message for key ${JSON.stringify(m.keyId)}`, null, m.payload);
-    if (m.protocol !== this.protocol) throw new ProtocolAbort(`${this.protocol}: message of protocol ${m.protocol}`, null, m.payload);
+    if (m.keyId !== this.keyId) throw new ProtocolAbort(`${this.protocol}: message for key ${JSON.stringify(m.keyId)}`);
+    if (m.protocol !== this.protocol) throw new ProtocolAbort(`${this.protocol}: message of protocol ${m.protocol}`);
     if (!this.peers.includes(m.from)) {
-      throw new ProtocolAbort(`${this.protocol}: message from party ${m.from}, who is not a peer in this session`, null, m.payload);
+      throw new ProtocolAbort(`${this.protocol}: message from party ${m.from}, who is not a peer in this session`);
     }
     if (m.to !== null && m.to !== this.self) {
-      throw new ProtocolAbort(`${this.protocol}: message addressed to party ${m.to}, not to us`, m.from, m.payload);
+      throw new ProtocolAbort(`${this.protocol}: message addressed to party ${m.to}, not to us`, m.from);
     }
     if (!Number.isInteger(m.round) || m.round < 1 || m.round > this.roundCount) {
-      throw new ProtocolAbort(`${this.protocol}: round ${m.round} does not exist`, m.from, m.payload);
+      throw new ProtocolAbort(`${this.protocol}: round ${m.round} does not exist`, m.from);
     }
     const expected = Math.max(this.current, 1);
     if (m.round < expected || m.round > expected + 1) {
-      throw new ProtocolAbort(`${this.protocol}: round ${m.round} message while in round ${this.current} (replay or skipped round)`, m.from, m.payload);
+      throw new ProtocolAbort(`${this.protocol}: round ${m.round} message while in round ${this.current} (replay or skipped round)`, m.from);
     }
     if (!(m.payload instanceof Uint8Array)) throw new ProtocolAbort(`${this.protocol}: payload is not bytes`, m.from);
     const shape = this.shape(m.round);
     const kind = m.to === null ? "broadcast" : "direct";
-    if (!shape[kind]) throw new ProtocolAbort(`${this.protocol}: unexpected ${kind} message in round ${m.round}`, m.from, m.payload);
+    if (!shape[kind]) throw new ProtocolAbort(`${this.protocol}: unexpected ${kind} message in round ${m.round}`, m.from);
     const inbox = this.inbox(m.round)[kind];
-    if (inbox.has(m.from)) throw new ProtocolAbort(`${this.protocol}: second ${kind} message from party ${m.from} in round ${m.round}`, m.from, m.payload);
+    const first = inbox.get(m.from);
+    if (first !== undefined) {
+      // A second, different message for one slot is provable equivocation; an identical copy is only out of place.
+      const proof = bytesEqual(first, m.payload)
+        ? null
+        : { kind: "equivocation" as const, culprit: m.from, messages: [this.received(m.round, m.from, m.to, first), this.received(m.round, m.from, m.to, m.payload)] };
+      throw new ProtocolAbort(`${this.protocol}: second ${kind} message from party ${m.from} in round ${m.round}`, m.from, proof);
+    }
     inbox.set(m.from, m.payload);
+  }
+
+  /** The full envelope of a message we received, as its sender built it (for fault proofs). */
+  protected received(round: number, from: PartyIndex, to: PartyIndex | null, payload: Uint8Array): ProtocolMessage {
+    return { sessionId: this.sessionId, keyId: this.keyId, protocol: this.protocol, round, from, to, payload };
   }
 
   private inbox(round: number): Inbox {

@@ -64,9 +64,8 @@ export class BannedPartyAbort extends ProtocolAbort {
     reason: string,
     readonly banned: PartyIndex,
     readonly share: KeyShare,
-    evidence: Uint8Array | null,
   ) {
-    super(reason, banned, evidence);
+    super(reason, banned);
     this.name = "BannedPartyAbort";
   }
 }
@@ -221,8 +220,8 @@ class PresignCore {
     return new Transcript("presign-commit-R").absorb("session", this.sid).absorb("party", party).absorb("R", R).absorb("salt", salt).digest();
   }
 
-  private ban(peer: PartyIndex, reason: string, evidence: Uint8Array | null): BannedPartyAbort {
-    return new BannedPartyAbort(reason, peer, withBan(this.share, peer), evidence);
+  private ban(peer: PartyIndex, reason: string): BannedPartyAbort {
+    return new BannedPartyAbort(reason, peer, withBan(this.share, peer));
   }
 
   round1(): RoundOutput {
@@ -247,10 +246,10 @@ class PresignCore {
         this.commitments.set(from, r.raw(32));
         r.end();
       } catch (error) {
-        throw new ProtocolAbort(`presign: bad round-1 broadcast: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`presign: bad round-1 broadcast: ${(error as Error).message}`, from);
       }
       if (!bytesEqual(epoch, this.share.epoch)) {
-        throw new ProtocolAbort(`presign: party ${from} holds a share of another sharing (old or new epoch) of this key`, from, bytes);
+        throw new ProtocolAbort(`presign: party ${from} holds a share of another sharing (old or new epoch) of this key`, from);
       }
     }
     this.logRound(1, input.broadcast, new Writer().raw(this.share.epoch).raw(this.commitR(self, this.Ri, this.salt)).finish());
@@ -268,7 +267,7 @@ class PresignCore {
       try {
         response = mulAliceRespond(this.share.mulAlice.get(j)!, this.pairSid(self, j), [this.r, this.sk], bobMessage, this.rng);
       } catch (error) {
-        throw this.mulFailure(j, error, bobMessage);
+        throw this.mulFailure(j, error);
       }
       if (response.shares.length !== MUL_ELL) throw new Error("multiplication returned the wrong number of shares");
       this.aliceShares.set(j, response.shares);
@@ -279,12 +278,12 @@ class PresignCore {
     return { broadcast, direct };
   }
 
-  private mulFailure(peer: PartyIndex, error: unknown, evidence: Uint8Array): ProtocolAbort {
+  private mulFailure(peer: PartyIndex, error: unknown): ProtocolAbort {
     const message = (error as Error).message ?? String(error);
     if (error instanceof MultiplicationCheckError || error instanceof OtExtensionCheckError) {
-      return this.ban(peer, `presign: multiplication with party ${peer} failed its check: ${message}`, evidence);
+      return this.ban(peer, `presign: multiplication with party ${peer} failed its check: ${message}`);
     }
-    return new ProtocolAbort(`presign: malformed multiplication message: ${message}`, peer, evidence);
+    return new ProtocolAbort(`presign: malformed multiplication message: ${message}`, peer);
   }
 
   private logRound(round: number, broadcast: ReadonlyMap<PartyIndex, Uint8Array>, own: Uint8Array): void {
@@ -309,10 +308,10 @@ class PresignCore {
         pk = r.point();
         r.end();
       } catch (error) {
-        throw new ProtocolAbort(`presign: bad round-2 broadcast: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`presign: bad round-2 broadcast: ${(error as Error).message}`, from);
       }
       if (!bytesEqual(this.commitR(from, R, salt), this.commitments.get(from)!)) {
-        throw new ProtocolAbort("presign: R_i does not open its round-1 commitment", from, bytes);
+        throw new ProtocolAbort("presign: R_i does not open its round-1 commitment", from);
       }
       received.set(from, { R, pk });
       Rs.push(R);
@@ -329,19 +328,19 @@ class PresignCore {
         psi = r.scalar(true);
         r.end();
       } catch (error) {
-        throw new ProtocolAbort(`presign: bad round-2 message: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`presign: bad round-2 message: ${(error as Error).message}`, from);
       }
       const bob = this.bobStates.get(from)!;
       let d: bigint[];
       try {
         d = mulBobFinish(bob.state, aliceMessage).shares;
       } catch (error) {
-        throw this.mulFailure(from, error, bytes);
+        throw this.mulFailure(from, error);
       }
       const [du, dv] = d as [bigint, bigint];
       // chi * R_j == d_u * G + Gamma_u and chi * pk_j == d_v * G + Gamma_v.
       if (!this.gammaHolds(R, bob.chi, du, gammaU) || !this.gammaHolds(pk, bob.chi, dv, gammaV)) {
-        throw this.ban(from, `presign: multiplication output of party ${from} does not match its Gamma values`, bytes);
+        throw this.ban(from, `presign: multiplication output of party ${from} does not match its Gamma values`);
       }
       const [cu, cv] = this.aliceShares.get(from)! as [bigint, bigint];
       uAcc = addScalars(uAcc, addScalars(cu, du));
@@ -430,12 +429,12 @@ class OnlineCore {
         u = r.scalar(true);
         r.end();
       } catch (error) {
-        throw new ProtocolAbort(`sign: bad partial signature: ${(error as Error).message}`, from, bytes);
+        throw new ProtocolAbort(`sign: bad partial signature: ${(error as Error).message}`, from);
       }
-      if (!bytesEqual(id, this.presignature.id)) throw new ProtocolAbort(`sign: party ${from} signs with another presignature`, from, bytes);
+      if (!bytesEqual(id, this.presignature.id)) throw new ProtocolAbort(`sign: party ${from} signs with another presignature`, from);
       if (!bytesEqual(transcript, this.presignature.transcript)) {
         // Someone equivocated during presign (or `from` lies about what it saw): not attributable.
-        throw new ProtocolAbort(`sign: party ${from} saw a different presign transcript (equivocating broadcast)`, null, bytes);
+        throw new ProtocolAbort(`sign: party ${from} saw a different presign transcript (equivocating broadcast)`);
       }
       wSum = addScalars(wSum, w);
       uSum = addScalars(uSum, u);

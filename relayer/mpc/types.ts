@@ -45,12 +45,30 @@ export interface ProtocolInstance<Result> {
 /** Source of randomness; the product passes crypto.getRandomValues-backed bytes, tests may seed one. */
 export type RandomBytes = (length: number) => Uint8Array;
 
-/** Why a protocol stopped. `culprit` is set when a verifiable fault identifies the party. */
+/**
+ * Faults a third party can check from the culprit's own messages alone
+ * (evidence.ts checks them): a dealer's share that fails its Feldman
+ * commitments, a commitment vector that does not open the dealer's round-1
+ * commitment, and two different messages for one slot (equivocation).
+ */
+export type FaultKind = "feldman-share" | "commitment-opening" | "equivocation";
+
+/** The culprit's messages that prove a fault of `kind`; signed by the culprit, they convince anyone. */
+export interface FaultProof {
+  readonly kind: FaultKind;
+  readonly culprit: PartyIndex;
+  readonly messages: readonly ProtocolMessage[];
+}
+
+/**
+ * Why a protocol stopped. `culprit` is set when a fault identifies the party;
+ * `proof` when, in addition, the culprit's messages prove it to others.
+ */
 export class ProtocolAbort extends Error {
   constructor(
     readonly reason: string,
     readonly culprit: PartyIndex | null = null,
-    readonly evidence: Uint8Array | null = null,
+    readonly proof: FaultProof | null = null,
   ) {
     super(culprit === null ? reason : `${reason} (party ${culprit})`);
     this.name = "ProtocolAbort";
