@@ -68,6 +68,18 @@ export interface AbsenceRecord {
   at: number;
 }
 
+/** One look of the node at the staking chain's head: block `block` was the head at wall time `at` (ms) or before. */
+export interface ClockObservation {
+  block: bigint;
+  at: number;
+}
+
+/** A stored entry that could not be read back, with why. */
+export interface MalformedEntry {
+  key: string;
+  reason: string;
+}
+
 export class WrongPassphraseError extends Error {
   constructor() {
     super("wrong passphrase: the key store's verifier does not decrypt (nothing was changed)");
@@ -282,10 +294,72 @@ export class KeyStore {
     return out;
   }
 
+  // ---- chain clock observations (place absence records between blocks, see staking/absence.ts) ----
+
+  /** Stores an observation; `replaces` (an earlier observation it makes redundant) goes in the same batch. */
+  async recordClockObservation(observation: ClockObservation, replaces?: ClockObservation): Promise<void> {
+    const batch = this.db.batch().put(clockKey(observation), JSON.stringify({ block: observation.block.toString(), at: observation.at }));
+    if (replaces !== undefined) batch.del(clockKey(replaces));
+    await batch.write();
+  }
+
+  /** Every stored observation in time order; entries that do not parse are reported, not returned. */
+  async listClockObservations(): Promise<{ observations: ClockObservation[]; malformed: MalformedEntry[] }> {
+    const observations: ClockObservation[] = [];
+    const malformed: MalformedEntry[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: CLOCK_PREFIX, lt: CLOCK_END })) {
+      const parsed = parseClockEntry(key, value);
+      if (typeof parsed === "string") malformed.push({ key, reason: parsed });
+      else observations.push(parsed);
+    }
+    return { observations, malformed };
+  }
+
+  /** Deletes every stored entry ordered before `keepFrom` (older observations, and malformed keys among them); all of them without it. */
+  async pruneClockObservations(keepFrom?: ClockObservation): Promise<number> {
+    const batch = this.db.batch();
+    for await (const key of this.db.keys({ gte: CLOCK_PREFIX, lt: keepFrom === undefined ? CLOCK_END : clockKey(keepFrom) })) batch.del(key);
+    const deleted = batch.length;
+    await batch.write();
+    return deleted;
+  }
+
   private async getStoredKey(keyId: string): Promise<StoredKey | null> {
     const text = await this.db.get(`key/${keyId}`);
     return text === undefined ? null : (JSON.parse(text) as StoredKey);
   }
+}
+
+const CLOCK_PREFIX = "clock/";
+const CLOCK_END = "clock0";
+const AT_DIGITS = 15;
+/** Enough for any uint64 block number. */
+const BLOCK_DIGITS = 20;
+const CLOCK_KEY = /^clock\/(\d{15})\/(\d{20})$/;
+
+/** Keys sort by time, then block: the order of the series. */
+function clockKey(observation: ClockObservation): string {
+  const { block, at } = observation;
+  if (!Number.isSafeInteger(at) || at < 0 || String(at).length > AT_DIGITS) throw new Error(`clock observation time ${at} is not a millisecond timestamp`);
+  if (block < 0n || block.toString().length > BLOCK_DIGITS) throw new Error(`clock observation block ${block} is out of range`);
+  return `${CLOCK_PREFIX}${String(at).padStart(AT_DIGITS, "0")}/${block.toString().padStart(BLOCK_DIGITS, "0")}`;
+}
+
+/** The observation, or why the entry is not one (its value must repeat what its key says). */
+function parseClockEntry(key: string, value: string): ClockObservation | string {
+  const match = CLOCK_KEY.exec(key);
+  if (match === null) return "key is not clock/<at>/<block>";
+  const observation = { at: Number(match[1]), block: BigInt(match[2]!) };
+  let stored: unknown;
+  try {
+    stored = JSON.parse(value);
+  } catch {
+    return "value is not JSON";
+  }
+  const fields = stored as { block?: unknown; at?: unknown } | null;
+  if (typeof fields !== "object" || fields === null || typeof fields.block !== "string" || typeof fields.at !== "number") return "value is not { block, at }";
+  if (fields.at !== observation.at || fields.block !== observation.block.toString()) return "value disagrees with its key";
+  return observation;
 }
 
 async function exists(path: string): Promise<boolean> {

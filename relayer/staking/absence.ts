@@ -11,7 +11,8 @@
  * [from, to] when the node itself saw the chain at block >= from before the
  * record and at block <= to after it (ChainClock): block timestamps are not
  * used, since a chain's clock may run ahead of wall time (Hardhat mines
- * blocks one second apart at least). The proposer submits
+ * blocks one second apart at least). The observations are kept in the key
+ * store, so a restarted node still places its older records. The proposer submits
  * slashAbsence once the signers hold more than half of the committee's
  * slashable stake.
  */
@@ -27,7 +28,8 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "../mpc/types.ts";
-import type { AbsenceRecord } from "../node/keystore.ts";
+import type { AbsenceRecord, ClockObservation, MalformedEntry } from "../node/keystore.ts";
+import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingPeerDirectory } from "./directory.ts";
 import { sortBySigner, stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
@@ -49,6 +51,9 @@ export interface WireProposal {
   toBlock: string;
 }
 
+/** About 50,000 blocks' worth (two observations per block at most). */
+const DEFAULT_CLOCK_CAPACITY = 100_000;
+
 export class ProposalRefused extends Error {
   constructor(message: string) {
     super(message);
@@ -64,21 +69,61 @@ export function fromWire(w: WireProposal): AbsenceProposal {
   return { epoch: BigInt(w.epoch), node: getAddress(w.node), fromBlock: BigInt(w.fromBlock), toBlock: BigInt(w.toBlock) };
 }
 
+/** Where the clock keeps its observations across restarts (the node's key store). */
+export interface ClockJournal {
+  recordClockObservation(observation: ClockObservation, replaces?: ClockObservation): Promise<void>;
+  listClockObservations(): Promise<{ observations: ClockObservation[]; malformed: MalformedEntry[] }>;
+  pruneClockObservations(keepFrom?: ClockObservation): Promise<number>;
+}
+
+export interface ChainClockOptions {
+  /** Most observations kept (about two per block seen); the oldest go first. */
+  capacity?: number;
+  /**
+   * Observations below this block are dropped: a record they place lies before
+   * it, so no window starting at or after it (the epoch's start) needs them.
+   */
+  keepFromBlock?: () => bigint;
+  /** Writes every change through to `journal`, in order and off the caller's path; failures are logged. */
+  persist?: { journal: ClockJournal; log: Logger };
+}
+
 /**
  * The node's own observations of the chain's head over time, to place its
- * wall-clock records between blocks. Memory only: records from before a
- * restart cannot be placed and so do not count (the conservative side).
+ * wall-clock records between blocks. Persisted (ChainClock.load), so records
+ * from before a restart still count: the last look before the node stopped
+ * and the first after it bound the downtime, and `within` places nothing
+ * inside that gap that might lie outside the window.
  */
 export class ChainClock {
-  private readonly seen: { block: bigint; at: number }[] = [];
+  private readonly seen: ClockObservation[] = [];
+  private writes: Promise<void> = Promise.resolve();
 
-  constructor(private readonly capacity = 100_000) {}
+  constructor(private readonly options: ChainClockOptions = {}) {}
 
+  /** A clock resuming the series stored in the journal; malformed or out-of-order entries are skipped with a warning. */
+  static async load(persist: { journal: ClockJournal; log: Logger }, options: Omit<ChainClockOptions, "persist"> = {}): Promise<ChainClock> {
+    const clock = new ChainClock({ ...options, persist });
+    const { observations, malformed } = await persist.journal.listClockObservations();
+    for (const entry of malformed) persist.log.warn("stored chain clock observation skipped", { key: entry.key, reason: entry.reason });
+    const outOfOrder = observations.filter((observation) => clock.append(observation) === null);
+    if (outOfOrder.length > 0) persist.log.warn("stored chain clock observations out of order skipped", { count: outOfOrder.length, first: outOfOrder[0] });
+    clock.prune();
+    return clock;
+  }
+
+  /** Records that the head was `block` at wall time `at` (or before); a look backwards in block or time is ignored. */
   observe(block: bigint, at: number = Date.now()): void {
-    const last = this.seen.at(-1);
-    if (last !== undefined && (block < last.block || at < last.at)) return;
-    this.seen.push({ block, at });
-    if (this.seen.length > this.capacity) this.seen.splice(0, this.seen.length - this.capacity);
+    const observation = { block, at };
+    const appended = this.append(observation);
+    if (appended === null) return;
+    this.persist((journal) => journal.recordClockObservation(observation, appended.replaces));
+    this.prune();
+  }
+
+  /** Resolves once every change so far reached the journal (or failed, logged). */
+  flush(): Promise<void> {
+    return this.writes;
   }
 
   /** True when the chain was seen at block >= from at or before `at`, and at block <= to at or after `at`. */
@@ -96,6 +141,47 @@ export class ChainClock {
     if (before === undefined || before.block < from) return false;
     const after = before.at === at ? before : this.seen[lo];
     return after !== undefined && after.block <= to;
+  }
+
+  /**
+   * Adds the observation unless it goes backwards or repeats the last one.
+   * `within` only ever uses the first and the last look at a block (the last
+   * at or before a time, the first at or after it), so a third look at the
+   * same block replaces the previous last one. Null when nothing changed.
+   */
+  private append(observation: ClockObservation): { replaces: ClockObservation | undefined } | null {
+    const last = this.seen.at(-1);
+    if (last !== undefined) {
+      if (observation.block < last.block || observation.at < last.at) return null;
+      if (observation.block === last.block && observation.at === last.at) return null;
+      if (observation.block === last.block && this.seen.at(-2)?.block === last.block) {
+        this.seen[this.seen.length - 1] = observation;
+        return { replaces: last };
+      }
+    }
+    this.seen.push(observation);
+    return { replaces: undefined };
+  }
+
+  /** Drops the oldest observations beyond the capacity or below `keepFromBlock`, here and in the journal. */
+  private prune(): void {
+    const floor = this.options.keepFromBlock?.() ?? 0n;
+    let drop = Math.max(0, this.seen.length - (this.options.capacity ?? DEFAULT_CLOCK_CAPACITY));
+    while (drop < this.seen.length && this.seen[drop]!.block < floor) drop++;
+    if (drop === 0) return;
+    this.seen.splice(0, drop);
+    const keepFrom = this.seen[0];
+    this.persist((journal) => journal.pruneClockObservations(keepFrom));
+  }
+
+  private persist(write: (journal: ClockJournal) => Promise<unknown>): void {
+    const persist = this.options.persist;
+    if (persist === undefined) return;
+    // Chained, so writes land in order; a lost write only leaves the stored series sparser, which places fewer records.
+    this.writes = this.writes.then(() => write(persist.journal)).then(
+      () => undefined,
+      (error: unknown) => persist.log.warn("chain clock observation not persisted", { error: error instanceof Error ? error.message : String(error) }),
+    );
   }
 }
 

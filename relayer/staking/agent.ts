@@ -72,7 +72,8 @@ export class StakingAgent {
     const wallet = createWalletClient({ transport, account });
     const chainId = await client.getChainId();
     const directory = await StakingPeerDirectory.load(client, p.config.contract as Address, p.config.peerAddresses);
-    const clock = new ChainClock();
+    // Resumes the observations stored before a restart; windows never start before the epoch, so older ones go.
+    const clock = await ChainClock.load({ journal: p.store, log: p.log.child({ component: "chain-clock" }) }, { keepFromBlock: () => directory.committee.startBlock });
     clock.observe(await client.getBlockNumber());
     const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, clock, minAbsences: p.config.minAbsences, send: p.send });
     const watched = p.chains.map((chain) => ({
