@@ -530,6 +530,9 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice Like `proveForgery` for a signed batch: the relay signed a Merkle root (EIP-712 `Batch`) whose
     ///         tree holds a message this chain's SourceGateway never sent. Each forged root (per target
     ///         gateway) can be proven once, however many unsent messages it holds.
+    /// @dev Takes a single-leaf proof even when the batch was delivered partly (TargetGateway.receiveBatch takes
+    ///      a multiproof): every leaf of an accepted multiproof has a path to the root, which the prover rebuilds
+    ///      off chain (relayer/staking/watcher.ts replayMultiProof), keeping this check one-path and log2-sized.
     /// @param epoch A confirmed epoch whose relay address signed the root.
     /// @param message The forged message inside the batch.
     /// @param targetGateway The gateway address in the signed EIP-712 domain.

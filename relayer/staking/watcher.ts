@@ -8,14 +8,29 @@
  * proveForgedBatch) to the source chain's staking contract, slashing the
  * epoch whose relay address signed it.
  *
+ * Batches: TargetGateway.receiveBatch takes any subset of a signed batch
+ * with an OpenZeppelin multiproof. The watcher replays that multiproof as
+ * MerkleProof.processMultiProof does, which yields the signed root and, for
+ * every delivered leaf, its plain single-leaf proof (the siblings met on the
+ * way up), and proves with proveForgedBatch's single-leaf proof. Rebuilding
+ * off chain rather than having RelayStaking verify multiproofs keeps the
+ * contract's check to the standard one-path MerkleProof.verify and the proof
+ * calldata at log2(batch) hashes, and it loses nothing: a multiproof the
+ * gateway accepts consumes every leaf and every intermediate hash exactly
+ * once (OpenZeppelin's length and proof-position checks force it), so each
+ * delivered member has a path to the root. The contract still verifies the
+ * path against the relay-signed root, so a replay bug could only make a
+ * proof fail, never prove something false.
+ *
  * Limits: only direct calls to the gateway are decoded (a delivery made
- * through another contract is reported, not proven), and a batch is proven
- * only when it was delivered whole (an empty multiproof), since a single-leaf
- * proof cannot be rebuilt from the delivered leaves otherwise.
+ * through another contract is reported, not proven). A batch root is one
+ * signed forgery: once proven, its other unsent members are skipped.
  */
 import {
+  concat,
   decodeFunctionData,
   getAddress,
+  keccak256,
   recoverAddress,
   type Address,
   type Hex,
@@ -24,7 +39,7 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
-import { MessageBatch, batchDigest, fromCompactSignature, messageDigest, messageId, type Message } from "../sdk/message.ts";
+import { batchDigest, fromCompactSignature, messageDigest, messageId, messageLeaf, type Message } from "../sdk/message.ts";
 
 export interface WatchedChain {
   chainId: number;
@@ -49,6 +64,79 @@ export interface ForgeryProof {
 export interface WatcherLog {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** A delivered batch member: the root its relay signature covers and the member's single-leaf proof. */
+interface BatchMembership {
+  root: Hex;
+  proof: Hex[];
+}
+
+/** The root a multiproof commits to, and a single-leaf proof (for MerkleProof.verify) of each of its leaves. */
+export interface ReplayedMultiProof {
+  root: Hex;
+  /** proofs[i] proves leaves[i]. */
+  proofs: Hex[][];
+}
+
+/** OpenZeppelin Hashes.commutativeKeccak256: the pair hashed in ascending order. */
+function hashPair(a: Hex, b: Hex): Hex {
+  return keccak256(BigInt(a) < BigInt(b) ? concat([a, b]) : concat([b, a]));
+}
+
+/**
+ * Replays an OpenZeppelin multiproof exactly as MerkleProof.processMultiProof consumes it (a queue of the
+ * leaves, then the computed hashes; each step pairs the next queue value with either the next queue value or
+ * the next proof element) while recording, for every value, the value it was paired with and the hash that
+ * pair produced. Walking those links up from a leaf gives its single-leaf proof. Throws on a multiproof
+ * processMultiProof would refuse. With the length check passing, using a hash before it is computed is the
+ * only way to leave proof hashes unused (OpenZeppelin's final check), so guarding the former covers both;
+ * and then every leaf and every hash but the last is consumed exactly once: each leaf's links reach the root.
+ */
+export function replayMultiProof(leaves: readonly Hex[], proof: readonly Hex[], proofFlags: readonly boolean[]): ReplayedMultiProof {
+  const leafCount = leaves.length;
+  const steps = proofFlags.length;
+  if (leafCount === 0) throw new RangeError("a multiproof needs at least one leaf");
+  if (leafCount + proof.length !== steps + 1) {
+    throw new RangeError(`invalid multiproof: ${leafCount} leaves + ${proof.length} proof hashes != ${steps} flags + 1`);
+  }
+  // Values by node: the leaves, then the hash of each step. parent[n] is the step node that consumed node n.
+  const values: Hex[] = [...leaves];
+  const parent: number[] = new Array<number>(leafCount + steps).fill(-1);
+  const sibling: Hex[] = new Array<Hex>(leafCount + steps);
+  let leafPos = 0;
+  let hashPos = 0;
+  let proofPos = 0;
+  const nextQueued = (): number => {
+    const node = leafPos < leafCount ? leafPos++ : leafCount + hashPos++;
+    if (node >= values.length) throw new RangeError("invalid multiproof: a hash is used before it is computed");
+    return node;
+  };
+  for (let step = 0; step < steps; step++) {
+    const a = nextQueued();
+    const b = proofFlags[step] ? nextQueued() : null;
+    let bValue: Hex;
+    if (b !== null) {
+      bValue = values[b]!;
+    } else {
+      if (proofPos >= proof.length) throw new RangeError("invalid multiproof: more flags ask for proof hashes than it has");
+      bValue = proof[proofPos++]!;
+    }
+    const node = leafCount + step;
+    values.push(hashPair(values[a]!, bValue));
+    parent[a] = node;
+    sibling[a] = bValue;
+    if (b !== null) {
+      parent[b] = node;
+      sibling[b] = values[a]!;
+    }
+  }
+  const proofs = leaves.map((_, index) => {
+    const path: Hex[] = [];
+    for (let node = index; parent[node] !== -1; node = parent[node]!) path.push(sibling[node]!);
+    return path;
+  });
+  return { root: values[values.length - 1]!, proofs };
 }
 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
@@ -98,28 +186,33 @@ export class ForgeryWatcher {
       const proof = await this.proveIfUnsent(chain, hash, message, signature, null);
       if (proof !== null) proofs.push(proof);
     } else if (call.functionName === "receiveBatch") {
-      const [messages, multiproof, , r, vs] = call.args as readonly [readonly Message[], readonly Hex[], readonly boolean[], Hex, Hex];
+      const [messages, multiproof, proofFlags, r, vs] = call.args as readonly [readonly Message[], readonly Hex[], readonly boolean[], Hex, Hex];
       const signature = fromCompactSignature(r, vs);
-      for (const message of messages) {
-        const proof = await this.proveIfUnsent(chain, hash, message, signature, multiproof.length === 0 ? new MessageBatch(messages) : undefined);
+      const ids = messages.map(messageId);
+      let replayed: ReplayedMultiProof;
+      try {
+        replayed = replayMultiProof(ids.map(messageLeaf), multiproof, proofFlags);
+      } catch (error) {
+        // The gateway accepted this calldata, so a refusal here is a bug on our side: report it, keep scanning.
+        this.log.warn("delivered batch multiproof could not be replayed; not checked", { chainId: chain.chainId, tx: hash, error: String(error) });
+        return [];
+      }
+      for (const [index, message] of messages.entries()) {
+        const proof = await this.proveIfUnsent(chain, hash, message, signature, { root: replayed.root, proof: replayed.proofs[index]! });
         if (proof !== null) proofs.push(proof);
       }
     }
     return proofs;
   }
 
-  /** `batch`: null for a single delivery, the whole batch when it can be rebuilt, undefined when it cannot. */
-  private async proveIfUnsent(chain: WatchedChain, deliveryTx: Hex, message: Message, signature: Hex, batch: MessageBatch | null | undefined): Promise<ForgeryProof | null> {
+  /** `batch`: null for a single delivery, else the signed root and the message's single-leaf proof. */
+  private async proveIfUnsent(chain: WatchedChain, deliveryTx: Hex, message: Message, signature: Hex, batch: BatchMembership | null): Promise<ForgeryProof | null> {
     const source = this.chains.find((c) => BigInt(c.chainId) === message.srcChainId)?.source;
     if (source === undefined || getAddress(message.srcGateway) !== getAddress(source.gateway)) return null;
     const sourceChain = this.chains.find((c) => BigInt(c.chainId) === message.srcChainId)!;
     const id = messageId(message);
     const sent = await sourceChain.client.readContract({ address: source.gateway, abi: sourceGatewayAbi, functionName: "isSent", args: [id] });
     if (sent) return null;
-    if (batch === undefined) {
-      this.log.warn("forged message in a partly delivered batch: not provable from its calldata", { messageId: id, tx: deliveryTx });
-      return null;
-    }
     const digest = batch === null ? messageDigest(message, chain.targetGateway) : batchDigest(batch.root, message.dstChainId, chain.targetGateway);
     const signer = await recoverAddress({ hash: digest, signature });
     const epoch = await this.epochOfRelay(sourceChain.client, source.staking, signer);
@@ -136,7 +229,7 @@ export class ForgeryWatcher {
             address: source.staking,
             abi: relayStakingAbi,
             functionName: "proveForgedBatch",
-            args: [epoch, message, chain.targetGateway, batch.root, batch.tree.getProof([id]) as Hex[], signature],
+            args: [epoch, message, chain.targetGateway, batch.root, batch.proof, signature],
             account: this.prover,
             chain: null,
           });

@@ -8,7 +8,7 @@ import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, keccak256, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { messageId, messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { MessageBatch, batchDigest, messageId, messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
 import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
@@ -230,9 +230,9 @@ describe("staking node: absence slashing", () => {
 });
 
 describe("staking node: forged-attestation watcher", () => {
-  it("proves a delivered message the source never sent and slashes the committee whose relay signed it", async () => {
+  /** Epoch 1 confirmed on a relay key the test holds (no product backdoor), and gateways trusting it. */
+  async function forgingCommittee() {
     const d = await networkHelpers.loadFixture(deployWithOperators);
-    // The test owns the epoch's relay key: the committee confirms a key the test generated (no product backdoor).
     const relayAccount = privateKeyToAccount(keccak256(toHex("forging relay key")));
     await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
     for (const operator of d.operators.slice(0, 4)) {
@@ -243,7 +243,18 @@ describe("staking node: forged-attestation watcher", () => {
     const target = await viem.deployContract("TargetGateway", [owner, relayAccount.address, 3_600n, 600n]);
     await d.staking.write.setSourceGateway([source.address]);
     const fromBlock = await d.publicClient.getBlockNumber();
+    const prover = d.operators[4]!.account;
+    const watcher = new ForgeryWatcher(
+      [{ chainId: d.chainId, client: d.publicClient, targetGateway: target.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock }],
+      prover,
+      { info: () => {}, warn: () => {} },
+    );
+    const stakes = () => Promise.all(d.operators.slice(0, 4).map(async (o) => (await d.staking.read.getNode([o.account.address])).stake));
+    return { d, relayAccount, owner, source, target, prover, watcher, stakes };
+  }
 
+  it("proves a delivered message the source never sent and slashes the committee whose relay signed it", async () => {
+    const { d, relayAccount, owner, source, target, prover, watcher, stakes } = await forgingCommittee();
     const forged: Message = {
       nonce: 7n,
       srcChainId: BigInt(d.chainId),
@@ -257,13 +268,7 @@ describe("staking node: forged-attestation watcher", () => {
     const signature = await relayAccount.signTypedData(messageTypedData(forged, target.address));
     await target.write.receiveMessage([forged, ...toCompactSignature(signature)]);
 
-    const prover = d.operators[4]!.account;
-    const watcher = new ForgeryWatcher(
-      [{ chainId: d.chainId, client: d.publicClient, targetGateway: target.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock }],
-      prover,
-      { info: () => {}, warn: () => {} },
-    );
-    const stakesBefore = await Promise.all(d.operators.slice(0, 4).map(async (o) => (await d.staking.read.getNode([o.account.address])).stake));
+    const stakesBefore = await stakes();
     const proofs = await watcher.scan();
     assert.equal(proofs.length, 1);
     assert.equal(proofs[0]!.epoch, 1n);
@@ -272,6 +277,48 @@ describe("staking node: forged-attestation watcher", () => {
       assert.equal((await d.staking.read.getNode([o.account.address])).stake, stakesBefore[i]! / 2n, `member ${i} lost half its stake`);
     }
     assert.ok((await d.staking.read.rewards([prover.address])) > 0n, "the prover was paid");
+    assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
+  });
+
+  it("proves a forged member of a partly delivered batch, and of a batch delivered whole", async () => {
+    const { d, relayAccount, owner, source, target, watcher, stakes } = await forgingCommittee();
+    const message = (nonce: bigint, srcChainId = BigInt(d.chainId)): Message => ({
+      nonce,
+      srcChainId,
+      srcGateway: source.address,
+      sender: owner,
+      dstChainId: BigInt(d.chainId),
+      receiver: "0x00000000000000000000000000000000000000b2",
+      gasLimit: 100_000n,
+      payload: toHex(`batch member ${nonce}`),
+    });
+    // Source and target share this one Hardhat chain, where nothing can be sent to itself: the honest
+    // delivered member comes from a chain the watcher does not watch (the contract tests cover a sent one).
+    const foreign = message(1n, 5n);
+    const forged = message(2n);
+    const partial = new MessageBatch([message(0n), foreign, forged, message(3n)]);
+    const delivered = partial.multiProof([foreign, forged]);
+    assert.ok(delivered.proof.length > 0, "a partial delivery carries proof hashes");
+    const partialSignature = await relayAccount.signTypedData(partial.typedData(target.address));
+    await target.write.receiveBatch([delivered.messages, delivered.proof, delivered.proofFlags, ...toCompactSignature(partialSignature)]);
+
+    const before = await stakes();
+    const proofs = await watcher.scan();
+    assert.deepEqual(proofs.map((p) => [p.messageId, p.batch, p.epoch]), [[messageId(forged), true, 1n]]);
+    assert.equal(await d.staking.read.forgeryClaimed([batchDigest(partial.root, BigInt(d.chainId), target.address)]), true);
+    const after = await stakes();
+    for (const [i, stake] of after.entries()) assert.equal(stake, before[i]! / 2n, `member ${i} lost half its stake`);
+
+    // Delivered whole (no proof hashes): one proof per signed root, however many unsent members it holds.
+    const whole = new MessageBatch([message(10n), message(11n), message(12n)]);
+    const all = whole.multiProof();
+    assert.equal(all.proof.length, 0);
+    const wholeSignature = await relayAccount.signTypedData(whole.typedData(target.address));
+    await target.write.receiveBatch([all.messages, all.proof, all.proofFlags, ...toCompactSignature(wholeSignature)]);
+    const wholeProofs = await watcher.scan();
+    assert.equal(wholeProofs.length, 1);
+    assert.ok(whole.ids.includes(wholeProofs[0]!.messageId));
+    for (const [i, stake] of (await stakes()).entries()) assert.equal(stake, after[i]! / 2n, `member ${i} slashed again`);
     assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
   });
 });

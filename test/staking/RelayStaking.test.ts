@@ -18,7 +18,8 @@ import {
   viem,
 } from "./fixture.ts";
 import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, stakingTypes } from "../../relayer/staking/typed-data.ts";
-import { MessageBatch, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { MessageBatch, messageId, messageLeaf, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { replayMultiProof } from "../../relayer/staking/watcher.ts";
 
 const { loadFixture, time, mine } = networkHelpers;
 const BPS = 10_000n;
@@ -1040,6 +1041,79 @@ describe("RelayStaking: forged attestation", () => {
       staking,
       "ForgeryAlreadyClaimed",
     );
+  });
+
+  it("proves a forged member of a partly delivered batch with the single-leaf proof replayed from its multiproof", async () => {
+    const d = await loadFixture(forgeryFixture);
+    const { staking, gateway, prover, publicClient } = d;
+    const as = { account: prover.account! };
+    const hash = await gateway.write.sendMessage([DST_CHAIN_ID, addressOf(prover), "0xbeef", 100_000n]);
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    const [event] = await gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
+    const genuine = event!.args.message! as Message;
+    const batch = new MessageBatch([{ ...d.forged, nonce: 40n }, genuine, { ...d.forged, nonce: 41n }, d.forged]);
+    const signature = await d.relay.account.signTypedData(batch.typedData(target));
+    // Delivered: the genuine message and one forgery, in the multiproof's leaf order.
+    const delivered = batch.multiProof([genuine, d.forged]);
+    const replayed = replayMultiProof(delivered.messages.map((m) => messageLeaf(messageId(m))), delivered.proof, delivered.proofFlags);
+    assert.equal(replayed.root, batch.root);
+    const at = (message: Message) => delivered.messages.findIndex((m) => messageId(m) === messageId(message));
+
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.proveForgedBatch([1n, genuine, target, batch.root, replayed.proofs[at(genuine)]!, signature], as),
+      staking,
+      "MessageWasSent",
+      [messageId(genuine)],
+    );
+    // An undelivered batch member has no path in the delivered multiproof; the forgery's path proves only it.
+    const undelivered = { ...d.forged, nonce: 41n };
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      staking.write.proveForgedBatch([1n, undelivered, target, batch.root, replayed.proofs[at(d.forged)]!, signature], as),
+      staking,
+      "NotInBatch",
+      [messageId(undelivered)],
+    );
+    await viem.assertions.emit(
+      staking.write.proveForgedBatch([1n, d.forged, target, batch.root, replayed.proofs[at(d.forged)]!, signature], as),
+      staking,
+      "ForgeryProven",
+    );
+  });
+
+  it("replays every multiproof of a batch into the tree's own single-leaf proofs, and refuses malformed ones", async () => {
+    const messages: Message[] = Array.from({ length: 5 }, (_, i) => ({
+      nonce: BigInt(i),
+      srcChainId: 1n,
+      srcGateway: getAddress("0x00000000000000000000000000000000000000a1"),
+      sender: getAddress("0x00000000000000000000000000000000000000a2"),
+      dstChainId: DST_CHAIN_ID,
+      receiver: getAddress("0x00000000000000000000000000000000000000a3"),
+      gasLimit: 1n,
+      payload: toHex(`message ${i}`),
+    }));
+    const batch = new MessageBatch(messages);
+    // Every non-empty subset, including the whole batch (whose multiproof has no proof hashes).
+    for (let mask = 1; mask < 1 << messages.length; mask++) {
+      const selected = messages.filter((_, i) => (mask >> i) & 1);
+      const delivered = batch.multiProof(selected);
+      const leaves = delivered.messages.map((m) => messageLeaf(messageId(m)));
+      const replayed = replayMultiProof(leaves, delivered.proof, delivered.proofFlags);
+      assert.equal(replayed.root, batch.root, `root of subset ${mask}`);
+      for (const [i, message] of delivered.messages.entries()) {
+        assert.deepEqual(replayed.proofs[i], batch.tree.getProof(batch.ids.indexOf(messageId(message))), `proof of subset ${mask}, leaf ${i}`);
+      }
+    }
+    const single = new MessageBatch([messages[0]!]);
+    const alone = single.multiProof();
+    assert.deepEqual(replayMultiProof([messageLeaf(single.ids[0]!)], alone.proof, alone.proofFlags), { root: single.root, proofs: [[]] });
+
+    const { proof, proofFlags } = batch.multiProof([messages[1]!, messages[3]!]);
+    const leaves = batch.multiProof([messages[1]!, messages[3]!]).messages.map((m) => messageLeaf(messageId(m)));
+    assert.throws(() => replayMultiProof([], [], []), /at least one leaf/);
+    assert.throws(() => replayMultiProof(leaves, proof.slice(1), proofFlags), /invalid multiproof/);
+    // Lengths that add up, but flags asking for more proof hashes than there are, or for a hash before it exists.
+    assert.throws(() => replayMultiProof(leaves, proof, proofFlags.map(() => false)), /more flags ask for proof hashes/);
+    assert.throws(() => replayMultiProof(leaves, [proof[0]!], [true, true]), /used before it is computed/);
   });
 
   it("needs the source gateway to be configured", async () => {
