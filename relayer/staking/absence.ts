@@ -98,6 +98,8 @@ export interface ChainClockOptions {
 export class ChainClock {
   private readonly seen: ClockObservation[] = [];
   private writes: Promise<void> = Promise.resolve();
+  /** Why the latest looks were ignored, if they were (logged once per episode). */
+  private backwards: "time" | "block" | null = null;
 
   constructor(private readonly options: ChainClockOptions = {}) {}
 
@@ -116,7 +118,11 @@ export class ChainClock {
   observe(block: bigint, at: number = Date.now()): void {
     const observation = { block, at };
     const appended = this.append(observation);
-    if (appended === null) return;
+    if (appended === null) {
+      this.noteBackwards(observation);
+      return;
+    }
+    this.backwards = null;
     this.persist((journal) => journal.recordClockObservation(observation, appended.replaces));
     this.prune();
   }
@@ -161,6 +167,23 @@ export class ChainClock {
     }
     this.seen.push(observation);
     return { replaces: undefined };
+  }
+
+  /** Says once per episode why looks are ignored: the wall clock was set back (also across a restart), or the head went down. */
+  private noteBackwards(observation: ClockObservation): void {
+    const last = this.seen.at(-1);
+    if (last === undefined) return;
+    const kind = observation.at < last.at ? "time" : observation.block < last.block ? "block" : null;
+    if (kind === null || kind === this.backwards) return;
+    this.backwards = kind;
+    const log = this.options.persist?.log;
+    if (kind === "time") {
+      log?.warn("wall clock behind the chain clock's last observation: looks are ignored until it catches up, and records stamped meanwhile can't be told from older ones", {
+        behindMs: last.at - observation.at,
+      });
+    } else {
+      log?.info("chain head below a block seen before (a reorg or a lagging RPC node): looks are ignored until it is back", { head: observation.block, seen: last.block });
+    }
   }
 
   /** Drops the oldest observations beyond the capacity or below `keepFromBlock`, here and in the journal. */

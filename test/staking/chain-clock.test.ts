@@ -158,7 +158,33 @@ describe("chain clock persisted in the key store", () => {
       assert.equal(clock.within(at, 20n, 30n), false, "a window inside the gap is not provable");
     }
     assert.equal(clock.within(T0 + 500, 10n, 12n), true, "a record before the stop keeps its place");
+    assert.equal(clock.within(T0 + 1_000, 12n, 12n), true, "the last look before the stop bounds both sides at its own time");
     assert.equal(clock.within(T0 + 61_500, 40n, 41n), true, "a record after the restart is placed by the new looks");
+    await clock.flush();
+    await store.close();
+  });
+
+  it("ignores looks from a wall clock set back across a restart until it catches up, and says so once", async () => {
+    const path = join(dir, "set-back");
+    const { log, lines } = capturingLog();
+    let store = await KeyStore.open(path, PASS, KDF);
+    let clock = await ChainClock.load({ journal: store, log });
+    clock.observe(10n, T0);
+    clock.observe(12n, T0 + 1_000);
+    await clock.flush();
+    await store.close();
+
+    store = await KeyStore.open(path, PASS, KDF);
+    clock = await ChainClock.load({ journal: store, log });
+    clock.observe(30n, T0 - 60_000);
+    clock.observe(31n, T0 - 59_000);
+    assert.equal(clock.within(T0 - 59_500, 30n, 31n), false, "looks stamped before the stored series place nothing");
+    assert.equal(lines.filter((l) => l.level === "warn" && l.msg.startsWith("wall clock behind")).length, 1, "one warning for the episode");
+    clock.observe(32n, T0 + 2_000);
+    clock.observe(33n, T0 + 3_000);
+    assert.equal(clock.within(T0 + 2_500, 32n, 33n), true, "once the clock caught up, looks count again");
+    assert.equal(clock.within(T0 + 1_500, 12n, 32n), true, "the gap spans the head before and after");
+    assert.equal(clock.within(T0 + 1_500, 13n, 32n), false, "and nothing narrower");
     await clock.flush();
     await store.close();
   });
