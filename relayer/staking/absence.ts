@@ -101,7 +101,10 @@ export class ChainClock {
   /** Why the latest looks were ignored, if they were (logged once per episode). */
   private backwards: "time" | "block" | null = null;
 
-  constructor(private readonly options: ChainClockOptions = {}) {}
+  constructor(private readonly options: ChainClockOptions = {}) {
+    const { capacity } = options;
+    if (capacity !== undefined && (!Number.isSafeInteger(capacity) || capacity < 2)) throw new Error(`chain clock capacity ${capacity} must be an integer >= 2 (a block's first and last look)`);
+  }
 
   /** A clock resuming the series stored in the journal; malformed or out-of-order entries are skipped with a warning. */
   static async load(persist: { journal: ClockJournal; log: Logger }, options: Omit<ChainClockOptions, "persist"> = {}): Promise<ChainClock> {

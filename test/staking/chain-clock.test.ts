@@ -114,6 +114,7 @@ describe("chain clock persisted in the key store", () => {
     const store = await KeyStore.open(path, PASS, KDF);
     let epochStart = 0n;
     const capacity = 40;
+    assert.throws(() => new ChainClock({ capacity: 1 }), /capacity 1 must be an integer >= 2/);
     const clock = await ChainClock.load({ journal: store, log }, { capacity, keepFromBlock: () => epochStart });
     for (const o of series.slice(0, 100)) clock.observe(o.block, o.at);
     await clock.flush();
