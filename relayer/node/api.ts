@@ -13,7 +13,7 @@ import type { NodeService } from "./service.ts";
 import { SessionFailed } from "./sessions.ts";
 import { RequestRejected } from "./validators.ts";
 import type { StakingAgent } from "../staking/agent.ts";
-import { ProposalRefused } from "../staking/absence.ts";
+import { ProposalRefused } from "../staking/votes.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 

@@ -20,7 +20,7 @@ import { SessionManager } from "./sessions.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
 import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
-import { FRAME_VERSION, toHex } from "./frames.ts";
+import { FRAME_VERSION, isStakingFrame, toHex } from "./frames.ts";
 import { StakingAgent } from "../staking/agent.ts";
 
 export interface RunningNode {
@@ -81,7 +81,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     events: {
       onFrame: (from, frame) => {
         metrics.framesReceived.inc();
-        if (frame.body.kind === "absenceProposal" || frame.body.kind === "absenceVote") staking?.handle(from, frame.body);
+        if (isStakingFrame(frame.body)) staking?.handle(from, frame.body);
         else sessions?.handleFrame(from, frame);
       },
       onDrop: (reason, peerId) => {
@@ -92,7 +92,19 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     },
   });
   transportRef = transport;
-  sessions = new SessionManager(config.index, store, p.suite, p.validators ?? nodeValidators(config, store, log), transport, config.timeouts, config.signAttempts, log, metrics);
+  sessions = new SessionManager(
+    config.index,
+    store,
+    p.suite,
+    p.validators ?? nodeValidators(config, store, log),
+    transport,
+    config.timeouts,
+    config.signAttempts,
+    log,
+    metrics,
+    staking?.messageAuthenticator() ?? null,
+  );
+  sessions.onFault = (fault) => staking?.removeForFault(fault);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
   sessions.onKeyChanged = (keyId) => pool.forget(keyId);
   await pool.load();
@@ -125,7 +137,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     peerId: identity.peerId,
     async stop() {
       clearInterval(gauge);
-      staking?.stop();
+      await staking?.stop();
       pool.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await transport.stop();

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const FRAME_VERSION = 1;
+export const FRAME_VERSION = 2;
 /** Upper bound for one frame; key generation's OT setup flows are the largest (tens of KiB). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -61,17 +61,30 @@ const bodySchema = z.discriminatedUnion("kind", [
     round: z.number().int().min(0).max(1000),
     to: partyIndexSchema.nullable(),
     payload: base64,
+    /** Staking nodes: the sender's operator signature of the message (relayer/staking/message-signer.ts), else null. */
+    sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
   }),
   z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }),
   z.object({ kind: z.literal("abort"), reason: z.string().max(500) }),
   z.object({ kind: z.literal("keyDelete"), keyId: keyIdSchema }),
-  /** Staking (relayer/staking/absence.ts): an absence slash proposal, and a member's signature or refusal. */
+  /** Staking (relayer/staking/absence.ts): an absence slash proposal. */
   z.object({
     kind: z.literal("absenceProposal"),
     proposal: z.object({ epoch: uint, node: evmAddress, fromBlock: uint, toBlock: uint }).strict(),
   }),
+  /** Staking (relayer/staking/removal.ts): removal of a member whose own signed messages prove a protocol fault. */
   z.object({
-    kind: z.literal("absenceVote"),
+    kind: z.literal("removalProposal"),
+    proposal: z.object({ epoch: uint, node: evmAddress, evidenceHash: z.string().regex(/^0x[0-9a-f]{64}$/) }).strict(),
+    fault: z.enum(["feldman-share", "commitment-opening", "equivocation"]),
+    evidence: z
+      .array(z.object({ message: base64, signature: z.string().regex(/^0x[0-9a-f]{130}$/) }).strict())
+      .min(1)
+      .max(8),
+  }),
+  /** A member's signature of a staking proposal's digest, or its refusal (relayer/staking/votes.ts). */
+  z.object({
+    kind: z.literal("vote"),
     digest: z.string().regex(/^0x[0-9a-f]{64}$/),
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/).nullable(),
     reason: z.string().max(500),
@@ -91,6 +104,13 @@ export const frameSchema = z
 
 export type Frame = z.infer<typeof frameSchema>;
 export type FrameBody = Frame["body"];
+
+/** Frames the staking agent handles (relayer/staking), not the session manager. */
+export type StakingFrameBody = Extract<FrameBody, { kind: "absenceProposal" | "removalProposal" | "vote" }>;
+
+export function isStakingFrame(body: FrameBody): body is StakingFrameBody {
+  return body.kind === "absenceProposal" || body.kind === "removalProposal" || body.kind === "vote";
+}
 
 export class FrameError extends Error {
   constructor(readonly reason: "oversized" | "malformed" | "schema", message: string) {

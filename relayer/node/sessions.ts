@@ -11,7 +11,8 @@
  * participants who fell behind are recorded as absent.
  */
 import { randomBytes } from "node:crypto";
-import type { PartyIndex, ProtocolInstance, ProtocolMessage, ProtocolName } from "../mpc/types.ts";
+import { bytesEqual } from "../mpc/encoding.ts";
+import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage, ProtocolName } from "../mpc/types.ts";
 import { ProtocolAbort } from "../mpc/types.ts";
 import type { NodeConfig } from "./config.ts";
 import {
@@ -34,6 +35,26 @@ import { RequestRejected, type ValidatorRegistry } from "./validators.ts";
 /** Sends frames to peers (the libp2p transport in the product). */
 export interface FrameSender {
   send(to: PartyIndex, frame: Frame): void;
+}
+
+/**
+ * Operator signatures on protocol messages (staking nodes, relayer/staking/message-signer.ts).
+ * With one, every protocol message is signed and every received one must carry its sender's signature.
+ */
+export interface MessageAuthenticator {
+  sign(message: ProtocolMessage): string;
+  /** True when `signature` is party `message.from`'s signature of the message. */
+  verify(message: ProtocolMessage, signature: string): boolean;
+}
+
+/** A fault proven by the culprit's own signed messages (relayer/mpc/evidence.ts). */
+export interface ProvenFault {
+  readonly sessionId: string;
+  readonly keyId: string;
+  readonly operation: Operation;
+  readonly proof: FaultProof;
+  /** The culprit's signature of each message of the proof, in order. */
+  readonly signatures: readonly string[];
 }
 
 export class SessionFailed extends Error {
@@ -74,6 +95,8 @@ interface Session {
   dealers: PartyIndex[] | null;
   instance: ProtocolInstance<unknown> | null;
   early: { from: PartyIndex; body: Extract<FrameBody, { kind: "protocol" }> }[];
+  /** Signed messages received, by slot (messageSlot), kept to back a fault proof with the culprit's signatures. */
+  signed: Map<string, { payload: Uint8Array; signature: string }[]>;
   digest: Uint8Array | null;
   timer: NodeJS.Timeout | null;
   startedAt: number;
@@ -107,6 +130,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   private readonly work: (() => void)[] = [];
   /** Hook for the presignature pool: called when a key's share changed or the key went away. */
   onKeyChanged: (keyId: string) => void = () => {};
+  /** Hook for the staking agent: a peer's fault that its own signed messages prove. */
+  onFault: (fault: ProvenFault) => void = () => {};
 
   constructor(
     private readonly self: PartyIndex,
@@ -118,6 +143,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     private readonly signAttempts: number,
     private readonly log: Logger,
     private readonly metrics: NodeMetrics,
+    private readonly auth: MessageAuthenticator | null = null,
   ) {}
 
   activeSessions(): number {
@@ -242,7 +268,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         void this.onKeyDelete(from, body.keyId);
         return;
       case "absenceProposal":
-      case "absenceVote":
+      case "removalProposal":
+      case "vote":
         return; // staking messages: the daemon hands them to the staking agent
     }
     const session = this.sessions.get(frame.sessionId);
@@ -618,6 +645,14 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       to: body.to,
       payload: fromBase64(body.payload),
     };
+    if (this.auth !== null) {
+      if (body.sig === null || !this.auth.verify(message, body.sig)) {
+        void this.fail(session, `party ${from} sent a protocol message without a valid operator signature`, true, from);
+        return;
+      }
+      const slot = messageSlot(message);
+      session.signed.set(slot, [...(session.signed.get(slot) ?? []), { payload: message.payload, signature: body.sig }]);
+    }
     try {
       const out = instance.receive(message);
       this.armTimer(session, this.roundTimeout(session), "round timeout");
@@ -625,10 +660,25 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       if (instance.done) void this.finish(session);
     } catch (error) {
       const culprit = error instanceof ProtocolAbort ? error.culprit : null;
+      if (error instanceof ProtocolAbort && error.proof !== null) this.reportFault(session, error.proof);
       const banned = this.suite.shareAfterAbort(error);
       if (banned !== null) void this.persistBan(session, banned, culprit);
       void this.fail(session, error instanceof Error ? error.message : String(error), true, culprit);
     }
+  }
+
+  /** Hands a proven fault to the staking agent, with the culprit's signature of every message of the proof. */
+  private reportFault(session: Session, proof: FaultProof): void {
+    const signatures = proof.messages.map(
+      (m) => session.signed.get(messageSlot(m))?.find((entry) => bytesEqual(entry.payload, m.payload))?.signature ?? null,
+    );
+    const fields = { sessionId: session.id, keyId: session.keyId, culprit: proof.culprit, fault: proof.kind };
+    if (signatures.some((signature) => signature === null)) {
+      if (this.auth !== null) this.log.warn("fault proven, but not every message of the proof is signed", fields);
+      return;
+    }
+    this.log.error("peer fault proven by its own signed messages", fields);
+    this.onFault({ sessionId: session.id, keyId: session.keyId, operation: session.params.operation, proof, signatures: signatures as string[] });
   }
 
   private dispatch(session: Session, messages: ProtocolMessage[]): void {
@@ -639,6 +689,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         round: message.round,
         to: message.to,
         payload: toBase64(message.payload),
+        sig: this.auth?.sign(message) ?? null,
       };
       if (message.to === null) {
         for (const party of session.participants) if (party !== this.self) this.sendFrame(party, session.id, body);
@@ -762,6 +813,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       dealers: null,
       instance: null,
       early: [],
+      signed: new Map(),
       digest: null,
       timer: null,
       startedAt: Date.now(),
@@ -781,6 +833,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     session.state = "closed";
     session.instance = null;
     session.early = [];
+    session.signed.clear();
     this.sessions.delete(session.id);
     if (this.reserved.get(session.keyId) === session.id) this.reserved.delete(session.keyId);
   }
@@ -840,6 +893,11 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     if (!key.participants.includes(this.self)) throw new SessionFailed(`this node is not in key ${keyId}'s committee`, [], 409);
     return key;
   }
+}
+
+/** One message slot of a session: protocol, round, sender and recipient (null: broadcast). */
+function messageSlot(m: ProtocolMessage): string {
+  return `${m.protocol}/${m.round}/${m.from}/${m.to ?? "all"}`;
 }
 
 function uniqueSorted(parties: readonly PartyIndex[]): PartyIndex[] {

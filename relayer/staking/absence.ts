@@ -19,7 +19,6 @@
 import {
   getAddress,
   hashTypedData,
-  recoverTypedDataAddress,
   type Address,
   type Chain,
   type Hex,
@@ -32,17 +31,16 @@ import type { AbsenceRecord, ClockObservation, MalformedEntry } from "../node/ke
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingPeerDirectory } from "./directory.ts";
-import { sortBySigner, stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
+import { stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
+import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
 
 /** Where a node's absence records come from (the key store). */
 export interface AbsenceRecords {
   listAbsences(limit?: number): Promise<AbsenceRecord[]>;
 }
 
-/** What travels between members (see frames.ts `absenceProposal` / `absenceVote`). */
-export type AbsenceMessage =
-  | { kind: "absenceProposal"; proposal: WireProposal }
-  | { kind: "absenceVote"; digest: string; signature: string | null; reason: string };
+/** What travels between members (see frames.ts `absenceProposal` / `vote`). */
+export type AbsenceMessage = { kind: "absenceProposal"; proposal: WireProposal } | VoteMessage;
 
 export interface WireProposal {
   epoch: string;
@@ -53,13 +51,6 @@ export interface WireProposal {
 
 /** About 50,000 blocks' worth (two observations per block at most). */
 const DEFAULT_CLOCK_CAPACITY = 100_000;
-
-export class ProposalRefused extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProposalRefused";
-  }
-}
 
 export function toWire(p: AbsenceProposal): WireProposal {
   return { epoch: p.epoch.toString(), node: p.node, fromBlock: p.fromBlock.toString(), toBlock: p.toBlock.toString() };
@@ -216,16 +207,7 @@ export function countAbsences(records: readonly AbsenceRecord[], party: PartyInd
   return records.filter((r) => r.absentees.includes(party) && clock.within(r.at, from, to)).length;
 }
 
-interface Pending {
-  proposal: AbsenceProposal;
-  votes: Map<Address, Hex>;
-  refusals: Map<PartyIndex, string>;
-  wake: () => void;
-}
-
 export class AbsenceSlasher {
-  private readonly pending = new Map<Hex, Pending>();
-
   constructor(
     private readonly p: {
       client: PublicClient;
@@ -238,6 +220,7 @@ export class AbsenceSlasher {
       /** Fed by the caller's polling too; the slasher adds an observation before every check. */
       clock: ChainClock;
       minAbsences: number;
+      votes: VoteCollector;
       /** Sends a message to another member (over the libp2p transport in the node). */
       send: (to: PartyIndex, message: AbsenceMessage) => void;
     },
@@ -295,34 +278,15 @@ export class AbsenceSlasher {
 
   /** Handles a message from member `from` (already authenticated by the transport). */
   async handle(from: PartyIndex, message: AbsenceMessage): Promise<void> {
+    if (message.kind === "vote") return this.p.votes.handle(from, message);
     if (this.p.directory.byIndex(from) === undefined) return;
-    if (message.kind === "absenceProposal") {
-      const proposal = fromWire(message.proposal);
-      const digest = this.digest(proposal);
-      try {
-        this.p.send(from, { kind: "absenceVote", digest, signature: await this.sign(proposal), reason: "" });
-      } catch (error) {
-        this.p.send(from, { kind: "absenceVote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
-      }
-      return;
+    const proposal = fromWire(message.proposal);
+    const digest = this.digest(proposal);
+    try {
+      this.p.send(from, { kind: "vote", digest, signature: await this.sign(proposal), reason: "" });
+    } catch (error) {
+      this.p.send(from, { kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
     }
-    const pending = this.pending.get(message.digest as Hex);
-    if (pending === undefined) return;
-    if (message.signature === null) {
-      pending.refusals.set(from, message.reason);
-    } else {
-      const signer = this.p.directory.byIndex(from)!.operator;
-      const recovered = await recoverTypedDataAddress({
-        domain: stakingDomain(this.p.chainId, this.staking),
-        types: stakingTypes,
-        primaryType: "AbsenceSlash",
-        message: pending.proposal,
-        signature: message.signature as Hex,
-      });
-      if (getAddress(recovered) !== signer) pending.refusals.set(from, "signature from the wrong key");
-      else pending.votes.set(signer, message.signature as Hex);
-    }
-    pending.wake();
   }
 
   /**
@@ -331,62 +295,30 @@ export class AbsenceSlasher {
    */
   async proposeAndSubmit(accused: Address, timeoutMs: number): Promise<{ txHash: Hex; proposal: AbsenceProposal; signers: Address[] }> {
     const proposal = await this.proposalAgainst(accused);
-    const digest = this.digest(proposal);
-    const pending: Pending = { proposal, votes: new Map(), refusals: new Map(), wake: () => {} };
-    pending.votes.set(getAddress(this.p.account.address), await this.sign(proposal));
-    this.pending.set(digest, pending);
-    try {
-      const others = this.p.directory.members().filter((m) => m.operator !== getAddress(this.p.account.address) && m.operator !== proposal.node);
-      for (const member of others) this.p.send(member.index, { kind: "absenceProposal", proposal: toWire(proposal) });
-      const weights = await this.stakeWeights(proposal.epoch);
-      const deadline = Date.now() + timeoutMs;
-      while (!this.hasMajority(pending, weights)) {
-        const answered = pending.votes.size - 1 + pending.refusals.size;
-        if (answered >= others.length || Date.now() >= deadline) {
-          const refusals = [...pending.refusals].map(([party, reason]) => `${party}: ${reason}`).join("; ");
-          throw new ProposalRefused(`no stake majority for slashing ${accused} (${pending.votes.size} signature(s)${refusals ? `; refused by ${refusals}` : ""})`);
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-          pending.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-      const signed = sortBySigner([...pending.votes].map(([signer, signature]) => ({ signer, signature })));
-      const txHash = await this.p.wallet.writeContract({
-        address: this.staking,
-        abi: relayStakingAbi,
-        functionName: "slashAbsence",
-        args: [proposal, signed.map((s) => s.signature)],
-        account: this.p.account,
-        chain: this.p.chain,
-      });
-      const receipt = await this.p.client.waitForTransactionReceipt({ hash: txHash });
-      if (receipt.status !== "success") throw new Error(`slashAbsence reverted (${txHash})`);
-      return { txHash, proposal, signers: signed.map((s) => s.signer) };
-    } finally {
-      this.pending.delete(digest);
-    }
+    const self = getAddress(this.p.account.address);
+    const signed = await this.p.votes.gather({
+      digest: this.digest(proposal),
+      own: { signer: self, signature: await this.sign(proposal) },
+      epoch: proposal.epoch,
+      others: this.p.directory.members().filter((m) => m.operator !== self && m.operator !== proposal.node),
+      ask: (member) => this.p.send(member.index, { kind: "absenceProposal", proposal: toWire(proposal) }),
+      timeoutMs,
+      what: `slashing ${accused}`,
+    });
+    const txHash = await this.p.wallet.writeContract({
+      address: this.staking,
+      abi: relayStakingAbi,
+      functionName: "slashAbsence",
+      args: [proposal, signed.map((s) => s.signature)],
+      account: this.p.account,
+      chain: this.p.chain,
+    });
+    const receipt = await this.p.client.waitForTransactionReceipt({ hash: txHash });
+    if (receipt.status !== "success") throw new Error(`slashAbsence reverted (${txHash})`);
+    return { txHash, proposal, signers: signed.map((s) => s.signer) };
   }
 
-  private async stakeWeights(epoch: bigint): Promise<{ total: bigint; of: Map<Address, bigint> }> {
-    const members = this.p.directory.members();
-    const [total, ...stakes] = await Promise.all([
-      this.read("committeeStake", [epoch]) as Promise<bigint>,
-      ...members.map((m) => this.read("slashableStake", [m.operator]) as Promise<bigint>),
-    ]);
-    return { total, of: new Map(members.map((m, i) => [m.operator, stakes[i]!])) };
-  }
-
-  private hasMajority(pending: Pending, weights: { total: bigint; of: Map<Address, bigint> }): boolean {
-    let signed = 0n;
-    for (const signer of pending.votes.keys()) signed += weights.of.get(signer) ?? 0n;
-    return signed * 2n > weights.total;
-  }
-
-  private read(functionName: "absenceSlashedUntil" | "params" | "committeeStake" | "slashableStake", args: readonly unknown[]): Promise<unknown> {
+  private read(functionName: "absenceSlashedUntil" | "params", args: readonly unknown[]): Promise<unknown> {
     return this.p.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName, args } as Parameters<PublicClient["readContract"]>[0]);
   }
 }

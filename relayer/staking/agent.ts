@@ -12,16 +12,21 @@
  *   proves forgeries of messages from the staking chain (ForgeryWatcher).
  */
 import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
-import type { PrivateKeyAccount } from "viem/accounts";
+import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "../mpc/types.ts";
 import type { NodeChainConfig } from "../node/chain/config.ts";
 import type { StakingConfig } from "../node/config.ts";
 import type { KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import { AbsenceSlasher, ChainClock, countAbsences, ProposalRefused, type AbsenceMessage } from "./absence.ts";
+import type { StakingFrameBody } from "../node/frames.ts";
+import type { MessageAuthenticator, ProvenFault } from "../node/sessions.ts";
+import { AbsenceSlasher, ChainClock, countAbsences } from "./absence.ts";
 import { StakingPeerDirectory } from "./directory.ts";
-import { clusterKeyStatus, loadOperatorAccount, submitClusterKey } from "./operator.ts";
+import { MessageSigner, stakingDomainSeparator } from "./message-signer.ts";
+import { clusterKeyStatus, loadOperatorKey, submitClusterKey } from "./operator.ts";
+import { RemovalProposer } from "./removal.ts";
+import { ProposalRefused, VoteCollector } from "./votes.ts";
 import { ForgeryWatcher } from "./watcher.ts";
 
 /** The key id a committee generates for epoch n, and submits as its cluster key. */
@@ -51,6 +56,9 @@ export class StakingAgent {
     private readonly wallet: WalletClient,
     private readonly account: PrivateKeyAccount,
     private readonly slasher: AbsenceSlasher,
+    private readonly removal: RemovalProposer,
+    private readonly votes: VoteCollector,
+    private readonly signer: MessageSigner,
     private readonly store: KeyStore,
     private readonly clock: ChainClock,
     private readonly watcher: ForgeryWatcher | null,
@@ -63,10 +71,11 @@ export class StakingAgent {
     /** The chains the node reads; the one with the staking contract's chain id is the watched source. */
     chains: readonly NodeChainConfig[];
     store: KeyStore;
-    send: (to: PartyIndex, message: AbsenceMessage) => void;
+    send: (to: PartyIndex, message: StakingFrameBody) => void;
     log: Logger;
   }): Promise<StakingAgent> {
-    const account = await loadOperatorAccount({ keyFile: p.config.operatorKeyFile, keyEnv: p.config.operatorKeyEnv });
+    const operatorKey = await loadOperatorKey({ keyFile: p.config.operatorKeyFile, keyEnv: p.config.operatorKeyEnv });
+    const account = privateKeyToAccount(operatorKey);
     const transport = http(p.config.rpcUrl, { timeout: 10_000, retryCount: 1 });
     const client = createPublicClient({ transport, cacheTime: 0 }) as PublicClient;
     const wallet = createWalletClient({ transport, account });
@@ -75,7 +84,10 @@ export class StakingAgent {
     // Resumes the observations stored before a restart; windows never start before the epoch, so older ones go.
     const clock = await ChainClock.load({ journal: p.store, log: p.log.child({ component: "chain-clock" }) }, { keepFromBlock: () => directory.committee.startBlock });
     clock.observe(await client.getBlockNumber());
-    const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, clock, minAbsences: p.config.minAbsences, send: p.send });
+    const votes = new VoteCollector(client, directory);
+    const slasher = new AbsenceSlasher({ client, wallet, account, chain: null, chainId, directory, records: p.store, clock, minAbsences: p.config.minAbsences, votes, send: p.send });
+    const signer = new MessageSigner(operatorKey, stakingDomainSeparator(chainId, directory.staking));
+    const removal = new RemovalProposer({ client, wallet, account, chain: null, chainId, directory, signer, votes, send: p.send });
     const watched = p.chains.map((chain) => ({
       chainId: chain.chainId,
       client: (chain.chainId === chainId ? client : createPublicClient({ transport: http(chain.rpcUrls[0]!, { timeout: chain.rpcTimeoutMs }), cacheTime: 0 })) as PublicClient,
@@ -84,7 +96,7 @@ export class StakingAgent {
       fromBlock: BigInt(chain.fromBlock),
     }));
     const watcher = watched.some((chain) => chain.source !== undefined) ? new ForgeryWatcher(watched, account, p.log) : null;
-    return new StakingAgent(directory, client, wallet, account, slasher, p.store, clock, watcher, p.config, p.log);
+    return new StakingAgent(directory, client, wallet, account, slasher, removal, votes, signer, p.store, clock, watcher, p.config, p.log);
   }
 
   private keyId(epoch: bigint): string {
@@ -105,13 +117,41 @@ export class StakingAgent {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Stops the duties and waits for the clock's pending writes, so the key store can close after it. */
+  async stop(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.clock.flush();
   }
 
-  handle(from: PartyIndex, message: AbsenceMessage): void {
-    void this.slasher.handle(from, message).catch((error: unknown) => this.log.warn("staking message failed", { from, error: String(error) }));
+  handle(from: PartyIndex, message: StakingFrameBody): void {
+    const handled =
+      message.kind === "vote" ? this.votes.handle(from, message) : message.kind === "removalProposal" ? this.removal.handle(from, message) : this.slasher.handle(from, message);
+    void handled.catch((error: unknown) => this.log.warn("staking message failed", { from, kind: message.kind, error: String(error) }));
+  }
+
+  /** Signs this node's protocol messages with the operator key and checks each member's against its operator address. */
+  messageAuthenticator(): MessageAuthenticator {
+    return {
+      sign: (message) => this.signer.sign(message),
+      verify: (message, signature) => {
+        const member = this.directory.byIndex(message.from);
+        return member !== undefined && this.signer.verify(message, signature as Hex, member.operator);
+      },
+    };
+  }
+
+  /** A peer's fault proven in one of our sessions: propose its removal to the other members and submit it. */
+  removeForFault(fault: ProvenFault): void {
+    void this.removal
+      .proposeAndSubmit(fault, this.config.proposalTimeoutMs)
+      .then((result) => {
+        if (result !== null) this.log.warn("member removed for a proven fault", { operator: result.proposal.node, fault: fault.proof.kind, sessionId: fault.sessionId, signers: result.signers, txHash: result.txHash });
+      })
+      .catch((error: unknown) => {
+        const level = error instanceof ProposalRefused || String(error).includes("NodeIsRemoved") ? "info" : "warn";
+        this.log[level]("removal not submitted", { culprit: fault.proof.culprit, fault: fault.proof.kind, error: error instanceof Error ? error.message : String(error) });
+      });
   }
 
   async status(): Promise<StakingStatus> {

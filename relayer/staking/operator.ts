@@ -22,6 +22,11 @@ export interface OperatorKeySource {
 const PRIVATE_KEY = /^0x[0-9a-fA-F]{64}$/;
 
 export async function loadOperatorAccount(source: OperatorKeySource, env: NodeJS.ProcessEnv = process.env): Promise<PrivateKeyAccount> {
+  return privateKeyToAccount(await loadOperatorKey(source, env));
+}
+
+/** The operator's private key (for the libsecp256k1 signer of protocol messages, message-signer.ts). */
+export async function loadOperatorKey(source: OperatorKeySource, env: NodeJS.ProcessEnv = process.env): Promise<Hex> {
   let text: string;
   if (source.keyFile !== undefined) {
     const info = await stat(source.keyFile);
@@ -35,7 +40,7 @@ export async function loadOperatorAccount(source: OperatorKeySource, env: NodeJS
     throw new Error("the operator key needs keyFile or keyEnv");
   }
   if (!PRIVATE_KEY.test(text)) throw new Error("the operator key must be a 0x-prefixed 32-byte hex private key");
-  return privateKeyToAccount(text as Hex);
+  return text as Hex;
 }
 
 /** The 64-byte x||y form RelayStaking.submitClusterKey takes, from a compressed or uncompressed public key. */

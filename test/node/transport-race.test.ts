@@ -25,7 +25,7 @@ function frame(from: number, round: number, seq: number): Frame {
     ts: Date.now(),
     from,
     sessionId: randomBytes(32).toString("hex"),
-    body: { kind: "protocol", protocol: "keygen", round, to: seq, payload: "" },
+    body: { kind: "protocol", protocol: "keygen", round, to: seq, payload: "", sig: null },
   };
 }
 

@@ -106,7 +106,7 @@ describe("signer nodes: transport", { timeout: 120_000 }, () => {
       params: { operation: "keygen", parties: [1, 2, 3], threshold: 2 },
     });
     queue.push(new TextEncoder().encode("this is not json"));
-    queue.push(new TextEncoder().encode(JSON.stringify({ ...prepare, v: 2 })));
+    queue.push(new TextEncoder().encode(JSON.stringify({ ...prepare, v: FRAME_VERSION + 1 })));
     queue.push(encodeFrame(frame(2, randomBytes(32).toString("hex"), { kind: "ready" })));
     queue.push(encodeFrame(frame(3, randomBytes(32).toString("hex"), { kind: "ready" })));
     queue.push(encodeFrame({ ...prepare, ts: Date.now() - 10 * 60_000, id: randomBytes(16).toString("hex") }));

@@ -17,6 +17,8 @@ export const connection = await network.create();
 export const { viem, networkHelpers } = connection;
 
 export interface Operator {
+  /** The operator key, for signers that need it raw (relayer/staking/message-signer.ts). */
+  privateKey: Hex;
   account: PrivateKeyAccount;
   staker: WalletClient;
   identity: NodeIdentity;
@@ -36,7 +38,8 @@ export async function deployWithOperators() {
   const operators: Operator[] = [];
   for (let i = 0; i < count; i++) {
     const staker = wallets[4 + i]!;
-    const account = privateKeyToAccount(keccak256(bytesToHex(new TextEncoder().encode(`operator ${i} ${staking.address}`))));
+    const privateKey = keccak256(bytesToHex(new TextEncoder().encode(`operator ${i} ${staking.address}`)));
+    const account = privateKeyToAccount(privateKey);
     await owner.sendTransaction({ account: owner.account!, chain: owner.chain, to: account.address, value: parseEther("10") });
     const identity = await createIdentity();
     const registeredIdentity = identityBytes(identity.peerId);
@@ -51,7 +54,7 @@ export async function deployWithOperators() {
     await token.write.mint([staker.account!.address, amount]);
     await token.write.approve([staking.address, amount], { account: staker.account! });
     await staking.write.stake([account.address, amount], { account: staker.account! });
-    operators.push({ account, staker, identity });
+    operators.push({ privateKey, account, staker, identity });
   }
   return { owner, treasury, publicClient, chainId, token, staking, domain, operators, wallet: owner };
 }

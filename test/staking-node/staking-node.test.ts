@@ -21,7 +21,8 @@ import { createLogger } from "../../relayer/node/log.ts";
 import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
-import { AbsenceSlasher, ChainClock, ProposalRefused, type AbsenceMessage } from "../../relayer/staking/absence.ts";
+import { AbsenceSlasher, ChainClock, type AbsenceMessage } from "../../relayer/staking/absence.ts";
+import { ProposalRefused, VoteCollector } from "../../relayer/staking/votes.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
 import { addressesOf, deployWithOperators, networkHelpers, viem, type Deployment } from "./fixture.ts";
@@ -61,6 +62,7 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
       records: { listAbsences: async () => records.get(party) ?? [] },
       clock,
       minAbsences: 3,
+      votes: new VoteCollector(d.publicClient, directory),
       send: (to: number, message: AbsenceMessage) => {
         setImmediate(() => void byParty.get(to)?.handle(party, message));
       },

@@ -1,0 +1,177 @@
+/**
+ * Removal of a member for a protocol fault its own signed messages prove.
+ *
+ * A node whose session aborted with a fault proof (relayer/mpc/evidence.ts)
+ * holds the culprit's operator signatures of the messages in it (every
+ * protocol message is signed, message-signer.ts). It proposes
+ * `Removal(epoch, culprit, evidenceHash)` to the other members with the
+ * messages and signatures; each member checks everything itself - the
+ * signatures recover to the accused's operator, the messages prove the
+ * fault, the accused is a member of the current epoch and not removed yet -
+ * and only then signs. Once the signers hold a stake majority the proposer
+ * submits RelayStaking.removeNode, which re-checks authorship and the
+ * majority on chain.
+ */
+import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
+import type { PrivateKeyAccount } from "viem/accounts";
+import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS } from "../mpc/evidence.ts";
+import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
+import type { ProvenFault } from "../node/sessions.ts";
+import { relayStakingAbi } from "../sdk/abi.ts";
+import type { StakingPeerDirectory } from "./directory.ts";
+import type { MessageSigner } from "./message-signer.ts";
+import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, stakingDomain, stakingTypes, type RemovalProposal } from "./typed-data.ts";
+import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
+
+/** What a proposer sends (frames.ts `removalProposal`); hex strings on the wire. */
+export interface RemovalMessage {
+  kind: "removalProposal";
+  proposal: { epoch: string; node: string; evidenceHash: string };
+  fault: FaultKind;
+  evidence: { message: string; signature: string }[];
+}
+
+export interface RemovalEvidence {
+  fault: FaultKind;
+  /** Canonical encodings of the culprit's messages (encodeProtocolMessage). */
+  messages: Hex[];
+  /** The culprit's operator signature of each. */
+  signatures: Hex[];
+}
+
+export class RemovalProposer {
+  /** Operators this node has proposed to remove, so that every session proving the same fault doesn't start a proposal. */
+  private readonly proposed = new Set<Address>();
+
+  constructor(
+    private readonly p: {
+      client: PublicClient;
+      wallet: WalletClient;
+      account: PrivateKeyAccount;
+      chain: Chain | null;
+      chainId: number;
+      directory: StakingPeerDirectory;
+      signer: MessageSigner;
+      votes: VoteCollector;
+      send: (to: PartyIndex, message: RemovalMessage | VoteMessage) => void;
+    },
+  ) {}
+
+  digest(proposal: RemovalProposal): Hex {
+    return hashTypedData({ domain: stakingDomain(this.p.chainId, this.p.directory.staking), types: stakingTypes, primaryType: "Removal", message: proposal });
+  }
+
+  /** The proposal and evidence for a fault this node proved in one of its sessions (the culprit must be a member). */
+  proposalFor(fault: ProvenFault): { proposal: RemovalProposal; evidence: RemovalEvidence } {
+    const committee = this.p.directory.committee;
+    const accused = this.p.directory.byIndex(fault.proof.culprit);
+    if (accused === undefined) throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of epoch ${committee.epoch}`);
+    const messages = fault.proof.messages.map((m) => bytesToHex(encodeProtocolMessage(m)));
+    const evidence: RemovalEvidence = { fault: fault.proof.kind, messages, signatures: fault.signatures.map((s) => s as Hex) };
+    return { proposal: { epoch: committee.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(messages) }, evidence };
+  }
+
+  /** Null when this node agrees the evidence proves the accused's fault, else why not. */
+  async check(proposal: RemovalProposal, evidence: RemovalEvidence): Promise<string | null> {
+    const committee = this.p.directory.committee;
+    if (proposal.epoch !== committee.epoch) return `epoch ${proposal.epoch} is not the current epoch ${committee.epoch}`;
+    const accused = this.p.directory.byOperator(proposal.node);
+    if (accused === undefined) return `${proposal.node} is not a member of epoch ${proposal.epoch}`;
+    if (this.p.directory.byOperator(this.p.account.address) === undefined) return "this node is not a member of the epoch";
+    if (accused.operator === getAddress(this.p.account.address)) return "a node does not vote for its own removal";
+    if (!FAULT_KINDS.includes(evidence.fault)) return `unknown fault kind ${JSON.stringify(evidence.fault)}`;
+    const count = evidence.messages.length;
+    if (count === 0 || count > MAX_EVIDENCE_MESSAGES || evidence.signatures.length !== count) return "evidence needs 1 to 8 messages, each with a signature";
+    if (removalEvidenceHash(evidence.messages) !== proposal.evidenceHash) return "evidenceHash does not match the evidence";
+    let messages: ProtocolMessage[];
+    try {
+      messages = evidence.messages.map((m) => decodeProtocolMessage(hexToBytes(m)));
+    } catch (error) {
+      return `undecodable evidence: ${(error as Error).message}`;
+    }
+    for (const [i, message] of messages.entries()) {
+      if (!this.p.signer.verify(message, evidence.signatures[i]!, accused.operator)) return `evidence message ${i} is not signed by ${accused.operator}`;
+    }
+    try {
+      const { culprit } = checkFaultProof(evidence.fault, messages);
+      if (culprit !== accused.index) return `the evidence shows party ${culprit}'s fault, not party ${accused.index}'s`;
+    } catch (error) {
+      return (error as Error).message;
+    }
+    const node = await this.p.client.readContract({ address: this.p.directory.staking, abi: relayStakingAbi, functionName: "getNode", args: [accused.operator] });
+    if (node.removed) return `${accused.operator} is removed already`;
+    return null;
+  }
+
+  async sign(proposal: RemovalProposal, evidence: RemovalEvidence): Promise<Hex> {
+    const refusal = await this.check(proposal, evidence);
+    if (refusal !== null) throw new ProposalRefused(refusal);
+    return this.p.account.signTypedData({ domain: stakingDomain(this.p.chainId, this.p.directory.staking), types: stakingTypes, primaryType: "Removal", message: proposal });
+  }
+
+  /** A member's proposal: answers with our signature or our refusal. */
+  async handle(from: PartyIndex, message: RemovalMessage): Promise<void> {
+    if (this.p.directory.byIndex(from) === undefined) return;
+    const proposal: RemovalProposal = {
+      epoch: BigInt(message.proposal.epoch),
+      node: getAddress(message.proposal.node),
+      evidenceHash: message.proposal.evidenceHash as Hex,
+    };
+    const evidence: RemovalEvidence = {
+      fault: message.fault,
+      messages: message.evidence.map((e) => bytesToHex(Buffer.from(e.message, "base64"))),
+      signatures: message.evidence.map((e) => e.signature as Hex),
+    };
+    const digest = this.digest(proposal);
+    try {
+      this.p.send(from, { kind: "vote", digest, signature: await this.sign(proposal, evidence), reason: "" });
+    } catch (error) {
+      this.p.send(from, { kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
+    }
+  }
+
+  /**
+   * Proposes the culprit's removal to every other member, gathers a stake
+   * majority of signatures and submits removeNode. Null when this node already
+   * proposed that culprit's removal.
+   */
+  async proposeAndSubmit(fault: ProvenFault, timeoutMs: number): Promise<{ txHash: Hex; proposal: RemovalProposal; signers: Address[] } | null> {
+    const { proposal, evidence } = this.proposalFor(fault);
+    if (this.proposed.has(proposal.node)) return null;
+    this.proposed.add(proposal.node);
+    try {
+      const own = await this.sign(proposal, evidence);
+      const wire: RemovalMessage = {
+        kind: "removalProposal",
+        proposal: { epoch: proposal.epoch.toString(), node: proposal.node, evidenceHash: proposal.evidenceHash },
+        fault: evidence.fault,
+        evidence: evidence.messages.map((m, i) => ({ message: Buffer.from(hexToBytes(m)).toString("base64"), signature: evidence.signatures[i]! })),
+      };
+      const self = getAddress(this.p.account.address);
+      const signed = await this.p.votes.gather({
+        digest: this.digest(proposal),
+        own: { signer: self, signature: own },
+        epoch: proposal.epoch,
+        others: this.p.directory.members().filter((m) => m.operator !== self && m.operator !== proposal.node),
+        ask: (member) => this.p.send(member.index, wire),
+        timeoutMs,
+        what: `removing ${proposal.node}`,
+      });
+      const txHash = await this.p.wallet.writeContract({
+        address: this.p.directory.staking,
+        abi: relayStakingAbi,
+        functionName: "removeNode",
+        args: [proposal, evidence.messages, evidence.signatures, signed.map((s) => s.signature)],
+        account: this.p.account,
+        chain: this.p.chain,
+      });
+      const receipt = await this.p.client.waitForTransactionReceipt({ hash: txHash });
+      if (receipt.status !== "success") throw new Error(`removeNode reverted (${txHash})`);
+      return { txHash, proposal, signers: signed.map((s) => s.signer) };
+    } catch (error) {
+      // Another member's proposal may have won; a refused or failed one may be retried on the next proven fault.
+      this.proposed.delete(proposal.node);
+      throw error;
+    }
+  }
+}
