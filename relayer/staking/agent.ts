@@ -1,13 +1,16 @@
 /**
  * A signer node's staking duties, run in the daemon when its config has a
  * `staking` section:
- * - the committee (PeerDirectory) follows RelayStaking's latest epoch;
+ * - the committee (PeerDirectory) follows RelayStaking's latest epoch and its removals;
  * - once this node holds the READY key `epoch-<n>` of the pending epoch n (or
  *   the key named by `staking.keyId`), it submits that key as the epoch's
  *   cluster key from its operator account;
  * - when its own records show a member absent at least `minAbsences` times
  *   since that member's last slashed window, it proposes the absence slash,
  *   gathers the other members' signatures over the transport and submits it;
+ * - it signs its protocol messages with the operator key and checks the
+ *   members' (messageAuthenticator); a peer's fault proven by its own signed
+ *   messages becomes a removal proposal (RemovalProposer);
  * - it watches the TargetGateway of every chain in its `chains` config and
  *   proves forgeries of messages from the staking chain (ForgeryWatcher).
  */
@@ -39,7 +42,7 @@ export interface StakingStatus {
   operator: Address;
   epoch: string;
   threshold: number;
-  members: { index: PartyIndex; operator: Address; peerId: string }[];
+  members: { index: PartyIndex; operator: Address; peerId: string; removed: boolean }[];
   keyId: string;
   submittedRelay: Address | null;
   confirmedRelay: Address | null;
@@ -162,7 +165,7 @@ export class StakingAgent {
       operator: this.account.address,
       epoch: view.epoch.toString(),
       threshold: view.threshold,
-      members: view.members.map((m) => ({ index: m.index, operator: m.operator, peerId: m.peerId })),
+      members: view.members.map((m) => ({ index: m.index, operator: m.operator, peerId: m.peerId, removed: m.removed })),
       keyId: this.keyId(view.epoch),
       submittedRelay: keys.submitted,
       confirmedRelay: keys.confirmed,
@@ -226,7 +229,7 @@ export class StakingAgent {
     const latest = await this.client.getBlockNumber();
     this.clock.observe(latest);
     for (const member of view.members) {
-      if (member.index === self.index) continue;
+      if (member.index === self.index || member.removed) continue;
       const slashedUntil = await this.client.readContract({ address: this.directory.staking, abi: relayStakingAbi, functionName: "absenceSlashedUntil", args: [member.operator] });
       const from = slashedUntil > view.startBlock ? slashedUntil : view.startBlock;
       if (countAbsences(records, member.index, this.clock, from, latest) < this.config.minAbsences) continue;

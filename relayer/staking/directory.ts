@@ -7,7 +7,9 @@
  * The contract holds no network addresses: each node's config maps peer id to
  * multiaddr (`staking.peerAddresses`), and a member without one is known (the
  * gater admits it) but not dialled. `refresh()` re-reads the contract and
- * swaps the whole view when the epoch changed; the transport's connection
+ * swaps the whole view when the epoch changed, its relay got confirmed or a
+ * member was removed (RelayStaking `NodeRemoved`): a removed member keeps its
+ * position (party index) but is no peer any more. The transport's connection
  * gater asks the directory on every connection, so it follows at once.
  */
 import { base58btc } from "multiformats/bases/base58";
@@ -19,6 +21,8 @@ import { relayStakingAbi } from "../sdk/abi.ts";
 
 export interface StakingMember extends PeerEntry {
   readonly operator: Address;
+  /** Removed for a proven fault: still at its position in the committee, but no longer a peer. */
+  readonly removed: boolean;
 }
 
 export interface CommitteeView {
@@ -55,7 +59,7 @@ export async function readCommittee(
     operators.map(async (operator, position): Promise<StakingMember> => {
       const node = await client.readContract({ address: staking, abi: relayStakingAbi, functionName: "getNode", args: [operator] });
       const peerId = peerIdFromIdentity(node.identity);
-      return { index: position + 1, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator) };
+      return { index: position + 1, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator), removed: node.removed };
     }),
   );
   return { epoch, threshold, relay: relay === ZERO_ADDRESS ? null : getAddress(relay), startBlock, endBlock, members };
@@ -64,6 +68,8 @@ export async function readCommittee(
 export class StakingPeerDirectory implements PeerDirectory {
   private view: CommitteeView = { epoch: 0n, threshold: 0, relay: null, startBlock: 0n, endBlock: 0n, members: [] };
   private byIndexMap = new Map<PartyIndex, StakingMember>();
+  /** Last block searched for NodeRemoved events. */
+  private removalsScannedTo = 0n;
   private byPeerMap = new Map<string, StakingMember>();
   private timer: NodeJS.Timeout | null = null;
   /** Called after a refresh that changed the committee (new epoch, or its relay got confirmed). */
@@ -89,16 +95,35 @@ export class StakingPeerDirectory implements PeerDirectory {
 
   /** Re-reads the latest epoch; returns true when the view changed. */
   async refresh(): Promise<boolean> {
-    const epoch = await this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "latestEpoch" });
+    const [epoch, head] = await Promise.all([
+      this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "latestEpoch" }),
+      this.client.getBlockNumber(),
+    ]);
     if (epoch === 0n) return false;
-    if (epoch === this.view.epoch && this.view.relay !== null) return false;
+    const removal = await this.memberRemovedSince(head);
+    if (epoch === this.view.epoch && this.view.relay !== null && !removal) return false;
     const view = await readCommittee(this.client, this.staking, epoch, this.addresses);
-    if (view.epoch === this.view.epoch && view.relay === this.view.relay) return false;
+    const removedBefore = this.view.members.filter((m) => m.removed).length;
+    const removedNow = view.members.filter((m) => m.removed).length;
+    if (view.epoch === this.view.epoch && view.relay === this.view.relay && removedNow === removedBefore) return false;
     this.view = view;
-    this.byIndexMap = new Map(view.members.map((m) => [m.index, m]));
-    this.byPeerMap = new Map(view.members.map((m) => [m.peerId, m]));
+    const peers = view.members.filter((m) => !m.removed);
+    this.byIndexMap = new Map(peers.map((m) => [m.index, m]));
+    this.byPeerMap = new Map(peers.map((m) => [m.peerId, m]));
     this.onChange(view);
     return true;
+  }
+
+  /** True when a member of the current view was removed in blocks (last scan, head]. */
+  private async memberRemovedSince(head: bigint): Promise<boolean> {
+    const fromBlock = this.removalsScannedTo + 1n;
+    if (this.view.epoch === 0n || head < fromBlock) {
+      this.removalsScannedTo = head;
+      return false;
+    }
+    const events = await this.client.getContractEvents({ address: this.staking, abi: relayStakingAbi, eventName: "NodeRemoved", fromBlock, toBlock: head });
+    this.removalsScannedTo = head;
+    return events.some((event) => this.view.members.some((m) => m.operator === getAddress(event.args.operator ?? "0x")));
   }
 
   /** Polls the contract every `intervalMs`; read errors keep the last view (and are reported). */
@@ -113,8 +138,9 @@ export class StakingPeerDirectory implements PeerDirectory {
     this.timer = null;
   }
 
+  /** The members that are peers (not removed). */
   members(): readonly StakingMember[] {
-    return this.view.members;
+    return [...this.byIndexMap.values()];
   }
   byIndex(index: PartyIndex): StakingMember | undefined {
     return this.byIndexMap.get(index);
@@ -124,6 +150,6 @@ export class StakingPeerDirectory implements PeerDirectory {
   }
   byOperator(operator: Address): StakingMember | undefined {
     const wanted = getAddress(operator);
-    return this.view.members.find((m) => m.operator === wanted);
+    return this.members().find((m) => m.operator === wanted);
   }
 }

@@ -148,8 +148,11 @@ export class Cluster {
     await Promise.all([...this.nodes.keys()].filter((i) => !dormant.has(i)).map((i) => this.start(i)));
   }
 
-  /** Starts a node process and waits for its "listening" line; rejects with its stderr if it exits first. */
-  async start(index: number, passphrase = this.passphrase): Promise<void> {
+  /**
+   * Starts a node process and waits for its "listening" line; rejects with its stderr if it exits first.
+   * `entry` replaces the CLI's `node start` with a script taking `--config` (a dishonest node, in tests).
+   */
+  async start(index: number, passphrase = this.passphrase, entry?: string): Promise<void> {
     const node = this.node(index);
     if (node.process !== null) throw new Error(`node ${index} is running`);
     let log = this.logs.get(index);
@@ -157,7 +160,8 @@ export class Cluster {
       log = createWriteStream(node.logPath, { flags: "a" });
       this.logs.set(index, log);
     }
-    const child = spawn(process.execPath, ["--import", "tsx", CLI, "node", "start", "--config", node.configPath], {
+    const command = entry === undefined ? [CLI, "node", "start"] : [entry];
+    const child = spawn(process.execPath, ["--import", "tsx", ...command, "--config", node.configPath], {
       env: { ...process.env, MPC_RELAY_PASSPHRASE: passphrase, MPC_RELAY_API_TOKEN: this.token },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,8 +1,9 @@
 /**
  * Signer-node processes with a `staking` config against a `hardhat node`
  * chain: the committee comes from RelayStaking, every member submits the
- * epoch key after keyGen (the epoch gets confirmed), and a member that stays
- * offline is slashed through the nodes' own proposal flow.
+ * epoch key after keyGen (the epoch gets confirmed), a member that stays
+ * offline is slashed through the nodes' own proposal flow, and a member whose
+ * signed protocol messages prove a fault is removed through it.
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -21,6 +22,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const SIZE = 4;
 const MIN_ABSENCES = 2;
+const DISHONEST_NODE = resolve(import.meta.dirname, "dishonest-node.ts");
 
 async function startChain(port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
@@ -113,5 +115,25 @@ describe("staking node processes", { timeout: 180_000 }, () => {
     const rewards = await Promise.all(operators.slice(0, 3).map((o) => client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "rewards", args: [o.address] })));
     assert.ok(rewards.filter((r) => r > 0n).length >= 2, `signers were paid: ${rewards.join(", ")}`);
     assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "rewards", args: [offline] }), 0n);
+  });
+
+  it("removes a member whose signed keyGen share is provably wrong, and signs on without it", async () => {
+    const dishonest = getAddress(operators[3]!.address) as Address;
+    // Party 4 comes back as a node whose keyGen deals party 1 a share that fails its Feldman commitments.
+    await cluster.start(4, undefined, DISHONEST_NODE);
+    await assert.rejects(cluster.client(1).keygen("removal-test", 3), /Feldman/);
+    await eventually(async () => {
+      const node = await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "getNode", args: [dishonest] });
+      assert.equal(node.removed, true);
+    }, 30_000);
+    const removals = await client.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "NodeRemoved", fromBlock: setup.deployBlock });
+    assert.equal(removals.length, 1);
+    assert.equal(removals[0]!.args.operator, dishonest);
+    // Every honest node stops treating it as a peer, and the key's other three members go on signing.
+    await eventually(async () => {
+      for (const index of [1, 2, 3]) assert.equal((await stakingStatus(cluster, index)).members[3]!.removed, true);
+    }, 15_000);
+    const signed = await cluster.client(2).sign("epoch-1", relayTx(1_000));
+    assert.ok(!signed.signers.includes(4));
   });
 });
