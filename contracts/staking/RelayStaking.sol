@@ -46,6 +46,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice A registered node, keyed by its operator address.
     struct Node {
         address staker;
+        uint16 id; // 1-based registration number: the node's party index in every committee's keys
         bool removed;
         uint64 unbondingReleaseTime;
         uint256 stake;
@@ -117,6 +118,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice The SourceGateway of this chain; forgeries are proven against it.
     ISourceGateway public sourceGateway;
 
+    /// @notice Number of nodes ever registered; node ids run from 1 to nodeCount.
+    uint16 public nodeCount;
     /// @notice Latest elected epoch (0 before the first election).
     uint64 public latestEpoch;
     /// @notice Latest epoch whose cluster key is confirmed (0 before the first confirmation).
@@ -148,6 +151,8 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     error InvalidIdentity();
     /// @notice The operator address is already registered (or was removed).
     error OperatorTaken(address operator);
+    /// @notice Every node id (uint16) is taken.
+    error NodeIdsExhausted();
     /// @notice The node identity is already registered (or was removed).
     error IdentityTaken(bytes32 identityHash);
     /// @notice The operator key did not sign this registration.
@@ -228,7 +233,7 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     /// @notice Governance set this chain's SourceGateway.
     event SourceGatewaySet(address indexed sourceGateway);
     /// @notice A node was registered.
-    event NodeRegistered(address indexed operator, address indexed staker, bytes identity);
+    event NodeRegistered(address indexed operator, address indexed staker, uint16 id, bytes identity);
     /// @notice Stake was added to a node.
     event Staked(address indexed operator, uint256 amount);
     /// @notice Stake moved into unbonding; the whole unbonding amount is withdrawable from `releaseTime`.
@@ -329,7 +334,9 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
 
     // ------------------------------------------------------------------ operators
 
-    /// @notice Registers a node. The caller becomes its staker.
+    /// @notice Registers a node. The caller becomes its staker. The node gets the next id, which is its
+    ///         party index in the threshold keys of every committee it is elected to, so that old and new
+    ///         committees can reshare a key between them.
     /// @param operator The node's operator key address; it must consent by signing
     ///        `OperatorRegistration(staker, keccak256(identity))`, so nobody can squat another's key.
     /// @param identity The node's libp2p peer id bytes (1 to 256 bytes, unique).
@@ -344,11 +351,14 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
             _hashTypedDataV4(keccak256(abi.encode(OPERATOR_REGISTRATION_TYPEHASH, msg.sender, identityHash)));
         if (_recover(digest, operatorSignature) != operator) revert InvalidOperatorSignature();
 
+        if (nodeCount == type(uint16).max) revert NodeIdsExhausted();
         identityTaken[identityHash] = true;
+        uint16 id = ++nodeCount;
         Node storage node = _nodes[operator];
         node.staker = msg.sender;
+        node.id = id;
         node.identity = identity;
-        emit NodeRegistered(operator, msg.sender, identity);
+        emit NodeRegistered(operator, msg.sender, id, identity);
     }
 
     /// @notice Adds stake to a node; the caller must be its staker and have approved the tokens.

@@ -124,7 +124,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   );
   pool.busy = () => service.signingBusy;
   const server: Server = await startApi({ port: config.httpPort, token: p.apiToken, service, staking, metrics, log });
-  staking?.start(() => transport.dropNonMembers());
+  staking?.start(() => transport.dropNonMembers(), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);

@@ -2544,6 +2544,11 @@ export const relayStakingAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "NodeIdsExhausted",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -2948,6 +2953,12 @@ export const relayStakingAbi = [
         "internalType": "address",
         "name": "staker",
         "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "id",
+        "type": "uint16"
       },
       {
         "indexed": false,
@@ -3599,6 +3610,11 @@ export const relayStakingAbi = [
             "type": "address"
           },
           {
+            "internalType": "uint16",
+            "name": "id",
+            "type": "uint16"
+          },
+          {
             "internalType": "bool",
             "name": "removed",
             "type": "bool"
@@ -3683,6 +3699,19 @@ export const relayStakingAbi = [
         "internalType": "uint64",
         "name": "",
         "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "nodeCount",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
       }
     ],
     "stateMutability": "view",

@@ -30,7 +30,7 @@ import type { PartyIndex } from "../mpc/types.ts";
 import type { AbsenceRecord, ClockObservation, MalformedEntry } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import type { StakingPeerDirectory } from "./directory.ts";
+import { activeMember, activeMembers, type StakingPeerDirectory } from "./directory.ts";
 import { stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
 import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
 
@@ -255,9 +255,9 @@ export class AbsenceSlasher {
   async check(proposal: AbsenceProposal): Promise<string | null> {
     const committee = this.p.directory.committee;
     if (proposal.epoch !== committee.epoch) return `epoch ${proposal.epoch} is not the current epoch ${committee.epoch}`;
-    const accused = this.p.directory.byOperator(proposal.node);
+    const accused = activeMember(committee, proposal.node);
     if (accused === undefined) return `${proposal.node} is not a member of epoch ${proposal.epoch}`;
-    if (this.p.directory.byOperator(this.p.account.address) === undefined) return "this node is not a member of the epoch";
+    if (activeMember(committee, this.p.account.address) === undefined) return "this node is not a member of the epoch";
     if (accused.operator === getAddress(this.p.account.address)) return "a node does not corroborate its own absence";
     if (proposal.fromBlock > proposal.toBlock || proposal.fromBlock < committee.startBlock) return "window outside the epoch";
     const slashedUntil = (await this.read("absenceSlashedUntil", [proposal.node])) as bigint;
@@ -300,7 +300,8 @@ export class AbsenceSlasher {
       digest: this.digest(proposal),
       own: { signer: self, signature: await this.sign(proposal) },
       epoch: proposal.epoch,
-      others: this.p.directory.members().filter((m) => m.operator !== self && m.operator !== proposal.node),
+      electorate: activeMembers(this.p.directory.committee),
+      accused: proposal.node,
       ask: (member) => this.p.send(member.index, { kind: "absenceProposal", proposal: toWire(proposal) }),
       timeoutMs,
       what: `slashing ${accused}`,

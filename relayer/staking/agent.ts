@@ -19,13 +19,13 @@ import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "../mpc/types.ts";
 import type { NodeChainConfig } from "../node/chain/config.ts";
 import type { StakingConfig } from "../node/config.ts";
-import type { KeyStore } from "../node/keystore.ts";
+import type { KeyRecord, KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingFrameBody } from "../node/frames.ts";
 import type { MessageAuthenticator, ProvenFault } from "../node/sessions.ts";
 import { AbsenceSlasher, ChainClock, countAbsences } from "./absence.ts";
-import { StakingPeerDirectory } from "./directory.ts";
+import { activeMember, activeMembers, StakingPeerDirectory, type CommitteeView } from "./directory.ts";
 import { MessageSigner, stakingDomainSeparator } from "./message-signer.ts";
 import { clusterKeyStatus, loadOperatorKey, submitClusterKey } from "./operator.ts";
 import { RemovalProposer } from "./removal.ts";
@@ -34,6 +34,13 @@ import { ForgeryWatcher } from "./watcher.ts";
 
 /** The key id a committee generates for epoch n, and submits as its cluster key. */
 const WATCH_INTERVAL_MS = 2_000;
+/** A failed hand-over is retried after 2 s, doubling up to a minute (new members may still be starting). */
+const HAND_OVER_RETRY_MS = { first: 2_000, max: 60_000 };
+
+/** What the agent needs from the node's session manager. */
+export interface KeyOperations {
+  reshare(keyId: string, newParties: PartyIndex[], newThreshold: number): Promise<unknown>;
+}
 
 export const epochKeyId = (epoch: bigint): string => `epoch-${epoch}`;
 
@@ -51,6 +58,10 @@ export interface StakingStatus {
 export class StakingAgent {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
+  private keys: KeyOperations | null = null;
+  /** No hand-over attempt before this time (backoff after failed ones). */
+  private nextHandOver = 0;
+  private handOverFailures = 0;
   private lastWatch = 0;
 
   private constructor(
@@ -102,16 +113,34 @@ export class StakingAgent {
     return new StakingAgent(directory, client, wallet, account, slasher, removal, votes, signer, p.store, clock, watcher, p.config, p.log);
   }
 
-  private keyId(epoch: bigint): string {
-    return this.config.keyId ?? epochKeyId(epoch);
+  /**
+   * The READY key this node holds for `view`'s epoch: the configured
+   * `staking.keyId`; else `epoch-<n>` (a fresh keyGen); else, after a
+   * hand-over, the active relay's key reshared to exactly this committee.
+   */
+  private async epochKey(view: CommitteeView): Promise<KeyRecord | null> {
+    const ready = (key: KeyRecord | null) => (key?.status === "READY" && key.publicKey !== null ? key : null);
+    if (this.config.keyId !== undefined) return ready(await this.store.getKey(this.config.keyId));
+    const named = ready(await this.store.getKey(epochKeyId(view.epoch)));
+    if (named !== null) return named;
+    // The epoch's own relay once confirmed, else the active one it is being handed over from.
+    const relay = view.relay ?? this.directory.previous?.relay ?? null;
+    if (relay === null) return null;
+    const parties = view.members.map((m) => m.index);
+    const keys = await this.store.listKeys();
+    return keys.find((key) => ready(key) !== null && holdsRelay(key, relay) && sameParties(key.participants, parties) && key.threshold === view.threshold) ?? null;
   }
 
   get operator(): Address {
     return this.account.address;
   }
 
-  /** `onCommitteeChange` runs after every change of the committee (the daemon closes connections to non-members). */
-  start(onCommitteeChange: () => Promise<void>): void {
+  /**
+   * `onCommitteeChange` runs after every change of the committee (the daemon closes connections to
+   * non-members); `keys` runs the hand-over reshare (the node's session manager).
+   */
+  start(onCommitteeChange: () => Promise<void>, keys: KeyOperations): void {
+    this.keys = keys;
     this.directory.onChange = (view) => {
       this.log.info("committee changed", { epoch: view.epoch.toString(), relay: view.relay, members: view.members.map((m) => m.operator) });
       void onCommitteeChange().catch((error: unknown) => this.log.warn("committee change not applied", { error: String(error) }));
@@ -166,7 +195,7 @@ export class StakingAgent {
       epoch: view.epoch.toString(),
       threshold: view.threshold,
       members: view.members.map((m) => ({ index: m.index, operator: m.operator, peerId: m.peerId, removed: m.removed })),
-      keyId: this.keyId(view.epoch),
+      keyId: (await this.epochKey(view))?.keyId ?? this.config.keyId ?? epochKeyId(view.epoch),
       submittedRelay: keys.submitted,
       confirmedRelay: keys.confirmed,
     };
@@ -175,9 +204,9 @@ export class StakingAgent {
   /** Submits the READY key of the current epoch as its cluster key (no-op when already submitted or confirmed). */
   async submitEpochKey(): Promise<{ relay: Address; txHash: Hex | null } | null> {
     const view = this.directory.committee;
-    if (view.relay !== null || this.directory.byOperator(this.account.address) === undefined) return null;
-    const key = await this.store.getKey(this.keyId(view.epoch));
-    if (key === null || key.status !== "READY" || key.publicKey === null) return null;
+    if (view.relay !== null || activeMember(view, this.account.address) === undefined) return null;
+    const key = await this.epochKey(view);
+    if (key === null || key.publicKey === null) return null;
     const result = await submitClusterKey({
       client: this.client,
       wallet: this.wallet,
@@ -202,6 +231,7 @@ export class StakingAgent {
     try {
       this.clock.observe(await this.client.getBlockNumber());
       await this.directory.refresh();
+      await this.handOver();
       await this.submitEpochKey();
       await this.slashAbsentees();
     } catch (error) {
@@ -220,10 +250,41 @@ export class StakingAgent {
     }
   }
 
+  /**
+   * Hand-over to a newly elected committee without a new relay address: while
+   * the latest epoch waits for its key, the active committee's member with the
+   * lowest party index reshares the active relay's key to the new committee
+   * and threshold (t old members deal; old members outside the new committee
+   * drop their shares). The new members then submit the same key, and the
+   * gateways keep trusting the same address. Failed attempts back off
+   * (HAND_OVER_RETRY_MS).
+   */
+  private async handOver(): Promise<void> {
+    const view = this.directory.committee;
+    const previous = this.directory.previous;
+    if (view.relay !== null || previous === null || previous.relay === null || this.keys === null || Date.now() < this.nextHandOver) return;
+    const self = activeMember(previous, this.account.address);
+    const old = activeMembers(previous);
+    if (self === undefined || self.index !== Math.min(...old.map((m) => m.index))) return;
+    const parties = view.members.map((m) => m.index);
+    const key = (await this.store.listKeys()).find((k) => k.status === "READY" && holdsRelay(k, previous.relay!));
+    if (key === undefined || (sameParties(key.participants, parties) && key.threshold === view.threshold)) return;
+    const fields = { keyId: key.keyId, fromEpoch: previous.epoch.toString(), toEpoch: view.epoch.toString(), parties, threshold: view.threshold };
+    try {
+      this.log.info("handing the relay key over to the new committee", fields);
+      await this.keys.reshare(key.keyId, parties, view.threshold);
+      this.handOverFailures = 0;
+      this.log.info("relay key handed over", fields);
+    } catch (error) {
+      this.nextHandOver = Date.now() + Math.min(HAND_OVER_RETRY_MS.max, HAND_OVER_RETRY_MS.first * 2 ** this.handOverFailures++);
+      this.log.warn("hand-over failed; will retry", { ...fields, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+
   /** Members this node saw absent `minAbsences` times since their last slashed window get proposed. */
   private async slashAbsentees(): Promise<void> {
     const view = this.directory.committee;
-    const self = this.directory.byOperator(this.account.address);
+    const self = activeMember(view, this.account.address);
     if (self === undefined || view.relay === null) return;
     const records = await this.store.listAbsences(10_000);
     const latest = await this.client.getBlockNumber();
@@ -243,4 +304,14 @@ export class StakingAgent {
       }
     }
   }
+}
+
+function holdsRelay(key: KeyRecord, relay: Address): boolean {
+  return key.address !== null && getAddress(key.address) === relay;
+}
+
+function sameParties(a: readonly PartyIndex[], b: readonly PartyIndex[]): boolean {
+  const x = [...a].sort((p, q) => p - q);
+  const y = [...b].sort((p, q) => p - q);
+  return x.length === y.length && x.every((p, i) => p === y[i]);
 }

@@ -2,8 +2,12 @@
  * The committee as the staking contract states it: a PeerDirectory whose
  * members are the operators elected for the latest epoch of RelayStaking.
  *
- * Party index i is the operator at position i-1 of `committee(epoch).members`;
- * the peer id is the identity the operator registered (libp2p peer id bytes).
+ * A member's party index is its node id (registration number), the same in
+ * every epoch, so that an old and a new committee share one index space and
+ * can reshare a key between them; the peer id is the identity the operator
+ * registered (libp2p peer id bytes). While the latest epoch waits for its
+ * cluster key, the members of the active (confirmed) epoch stay peers too:
+ * they hold the key the new committee gets by resharing.
  * The contract holds no network addresses: each node's config maps peer id to
  * multiaddr (`staking.peerAddresses`), and a member without one is known (the
  * gater admits it) but not dialled. `refresh()` re-reads the contract and
@@ -56,10 +60,10 @@ export async function readCommittee(
     args: [epoch],
   });
   const members = await Promise.all(
-    operators.map(async (operator, position): Promise<StakingMember> => {
+    operators.map(async (operator): Promise<StakingMember> => {
       const node = await client.readContract({ address: staking, abi: relayStakingAbi, functionName: "getNode", args: [operator] });
       const peerId = peerIdFromIdentity(node.identity);
-      return { index: position + 1, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator), removed: node.removed };
+      return { index: node.id, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator), removed: node.removed };
     }),
   );
   return { epoch, threshold, relay: relay === ZERO_ADDRESS ? null : getAddress(relay), startBlock, endBlock, members };
@@ -67,6 +71,7 @@ export async function readCommittee(
 
 export class StakingPeerDirectory implements PeerDirectory {
   private view: CommitteeView = { epoch: 0n, threshold: 0, relay: null, startBlock: 0n, endBlock: 0n, members: [] };
+  private previousView: CommitteeView | null = null;
   private byIndexMap = new Map<PartyIndex, StakingMember>();
   /** Last block searched for NodeRemoved events. */
   private removalsScannedTo = 0n;
@@ -89,25 +94,32 @@ export class StakingPeerDirectory implements PeerDirectory {
     return directory;
   }
 
+  /** The latest elected epoch's committee. */
   get committee(): CommitteeView {
     return this.view;
   }
 
+  /** While the latest epoch waits for its cluster key: the active epoch's committee, which holds the key now. */
+  get previous(): CommitteeView | null {
+    return this.previousView;
+  }
+
   /** Re-reads the latest epoch; returns true when the view changed. */
   async refresh(): Promise<boolean> {
-    const [epoch, head] = await Promise.all([
+    const [epoch, active, head] = await Promise.all([
       this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "latestEpoch" }),
+      this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "activeEpoch" }),
       this.client.getBlockNumber(),
     ]);
     if (epoch === 0n) return false;
     const removal = await this.memberRemovedSince(head);
     if (epoch === this.view.epoch && this.view.relay !== null && !removal) return false;
     const view = await readCommittee(this.client, this.staking, epoch, this.addresses);
-    const removedBefore = this.view.members.filter((m) => m.removed).length;
-    const removedNow = view.members.filter((m) => m.removed).length;
-    if (view.epoch === this.view.epoch && view.relay === this.view.relay && removedNow === removedBefore) return false;
+    const previous = view.relay === null && active !== 0n && active !== epoch ? await readCommittee(this.client, this.staking, active, this.addresses) : null;
+    if (sameView(view, this.view) && sameView(previous, this.previousView)) return false;
     this.view = view;
-    const peers = view.members.filter((m) => !m.removed);
+    this.previousView = previous;
+    const peers = [...view.members, ...(previous?.members ?? [])].filter((m) => !m.removed);
     this.byIndexMap = new Map(peers.map((m) => [m.index, m]));
     this.byPeerMap = new Map(peers.map((m) => [m.peerId, m]));
     this.onChange(view);
@@ -123,7 +135,8 @@ export class StakingPeerDirectory implements PeerDirectory {
     }
     const events = await this.client.getContractEvents({ address: this.staking, abi: relayStakingAbi, eventName: "NodeRemoved", fromBlock, toBlock: head });
     this.removalsScannedTo = head;
-    return events.some((event) => this.view.members.some((m) => m.operator === getAddress(event.args.operator ?? "0x")));
+    const known = [...this.view.members, ...(this.previousView?.members ?? [])];
+    return events.some((event) => known.some((m) => m.operator === getAddress(event.args.operator ?? "0x")));
   }
 
   /** Polls the contract every `intervalMs`; read errors keep the last view (and are reported). */
@@ -138,9 +151,15 @@ export class StakingPeerDirectory implements PeerDirectory {
     this.timer = null;
   }
 
-  /** The members that are peers (not removed). */
+  /** The committee of `epoch` when this directory holds it: the latest one, or the active one during a hand-over. */
+  committeeOf(epoch: bigint): CommitteeView | null {
+    if (epoch === this.committee.epoch) return this.committee;
+    return this.previousView?.epoch === epoch ? this.previousView : null;
+  }
+
+  /** The peers: members (not removed) of the latest epoch and, during a hand-over, of the active one. */
   members(): readonly StakingMember[] {
-    return [...this.byIndexMap.values()];
+    return [...this.byIndexMap.values()].sort((a, b) => a.index - b.index);
   }
   byIndex(index: PartyIndex): StakingMember | undefined {
     return this.byIndexMap.get(index);
@@ -148,8 +167,21 @@ export class StakingPeerDirectory implements PeerDirectory {
   byPeerId(peerId: string): StakingMember | undefined {
     return this.byPeerMap.get(peerId);
   }
-  byOperator(operator: Address): StakingMember | undefined {
-    const wanted = getAddress(operator);
-    return this.members().find((m) => m.operator === wanted);
-  }
+}
+
+/** The members of a committee that were not removed. */
+export function activeMembers(view: CommitteeView): StakingMember[] {
+  return view.members.filter((m) => !m.removed);
+}
+
+/** A member of `view` that was not removed, by operator address. */
+export function activeMember(view: CommitteeView, operator: Address): StakingMember | undefined {
+  const wanted = getAddress(operator);
+  return view.members.find((m) => m.operator === wanted && !m.removed);
+}
+
+function sameView(a: CommitteeView | null, b: CommitteeView | null): boolean {
+  if (a === null || b === null) return a === b;
+  const removed = (v: CommitteeView) => v.members.filter((m) => m.removed).length;
+  return a.epoch === b.epoch && a.relay === b.relay && removed(a) === removed(b);
 }

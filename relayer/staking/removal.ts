@@ -18,7 +18,7 @@ import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KI
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
 import type { ProvenFault } from "../node/sessions.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import type { StakingPeerDirectory } from "./directory.ts";
+import { activeMember, activeMembers, type CommitteeView, type StakingPeerDirectory } from "./directory.ts";
 import type { MessageSigner } from "./message-signer.ts";
 import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, stakingDomain, stakingTypes, type RemovalProposal } from "./typed-data.ts";
 import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
@@ -63,21 +63,23 @@ export class RemovalProposer {
 
   /** The proposal and evidence for a fault this node proved in one of its sessions (the culprit must be a member). */
   proposalFor(fault: ProvenFault): { proposal: RemovalProposal; evidence: RemovalEvidence } {
-    const committee = this.p.directory.committee;
-    const accused = this.p.directory.byIndex(fault.proof.culprit);
-    if (accused === undefined) throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of epoch ${committee.epoch}`);
+    // During a hand-over the culprit may belong to the active (old) committee only: the proposal names its epoch.
+    const views = [this.p.directory.committee, this.p.directory.previous].filter((v): v is CommitteeView => v !== null);
+    const view = views.find((v) => activeMembers(v).some((m) => m.index === fault.proof.culprit));
+    const accused = view === undefined ? undefined : activeMembers(view).find((m) => m.index === fault.proof.culprit);
+    if (view === undefined || accused === undefined) throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of a current committee`);
     const messages = fault.proof.messages.map((m) => bytesToHex(encodeProtocolMessage(m)));
     const evidence: RemovalEvidence = { fault: fault.proof.kind, messages, signatures: fault.signatures.map((s) => s as Hex) };
-    return { proposal: { epoch: committee.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(messages) }, evidence };
+    return { proposal: { epoch: view.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(messages) }, evidence };
   }
 
   /** Null when this node agrees the evidence proves the accused's fault, else why not. */
   async check(proposal: RemovalProposal, evidence: RemovalEvidence): Promise<string | null> {
-    const committee = this.p.directory.committee;
-    if (proposal.epoch !== committee.epoch) return `epoch ${proposal.epoch} is not the current epoch ${committee.epoch}`;
-    const accused = this.p.directory.byOperator(proposal.node);
+    const view = this.p.directory.committeeOf(proposal.epoch);
+    if (view === null) return `epoch ${proposal.epoch} is not a current epoch`;
+    const accused = activeMember(view, proposal.node);
     if (accused === undefined) return `${proposal.node} is not a member of epoch ${proposal.epoch}`;
-    if (this.p.directory.byOperator(this.p.account.address) === undefined) return "this node is not a member of the epoch";
+    if (activeMember(view, this.p.account.address) === undefined) return "this node is not a member of the epoch";
     if (accused.operator === getAddress(this.p.account.address)) return "a node does not vote for its own removal";
     if (!FAULT_KINDS.includes(evidence.fault)) return `unknown fault kind ${JSON.stringify(evidence.fault)}`;
     const count = evidence.messages.length;
@@ -152,7 +154,8 @@ export class RemovalProposer {
         digest: this.digest(proposal),
         own: { signer: self, signature: own },
         epoch: proposal.epoch,
-        others: this.p.directory.members().filter((m) => m.operator !== self && m.operator !== proposal.node),
+        electorate: activeMembers(this.p.directory.committeeOf(proposal.epoch)!),
+        accused: proposal.node,
         ask: (member) => this.p.send(member.index, wire),
         timeoutMs,
         what: `removing ${proposal.node}`,

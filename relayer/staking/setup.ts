@@ -2,8 +2,9 @@
  * Staking bootstrap for local chains (devnet, tests): deploys TestStakeToken
  * and RelayStaking, funds each operator account with gas and stake, has each
  * operator register itself (staker = operator, consent signed with its key)
- * with its node's libp2p peer id, stakes, and elects them as epoch 1's
- * committee in the given order (party index = position + 1).
+ * with its node's libp2p peer id in the given order (node id = party index =
+ * position + 1), stakes, and elects them (or the first `elected`) as epoch 1's
+ * committee.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -68,6 +69,8 @@ export async function setupStaking(p: {
   deployerKey: Hex;
   operators: readonly StakingOperator[];
   threshold: number;
+  /** How many of the operators, from the first, epoch 1 elects (default: all); the others are registered only. */
+  elected?: number;
   /** Called with one line per step, for progress output. */
   progress?: (line: string) => void;
 }): Promise<StakingSetup> {
@@ -105,28 +108,35 @@ export async function setupStaking(p: {
   }
   for (const hash of funding) await confirm(hash, "funding an operator");
 
+  // One at a time: the registration order gives the node ids, which must be the nodes' party indices 1..n.
+  for (const operator of p.operators) {
+    const identity = identityBytes(operator.peerId);
+    const consent = await operator.account.signTypedData({
+      domain,
+      types: stakingTypes,
+      primaryType: "OperatorRegistration",
+      message: { staker: operator.account.address, identityHash: keccak256(identity) },
+    });
+    const own = createWalletClient({ transport, account: operator.account });
+    await confirm(
+      await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent], chain: null, account: operator.account }),
+      `registering operator ${operator.account.address}`,
+    );
+  }
   await Promise.all(
     p.operators.map(async (operator) => {
       const own = createWalletClient({ transport, account: operator.account });
-      const identity = identityBytes(operator.peerId);
-      const consent = await operator.account.signTypedData({
-        domain,
-        types: stakingTypes,
-        primaryType: "OperatorRegistration",
-        message: { staker: operator.account.address, identityHash: keccak256(identity) },
-      });
       let next = await client.getTransactionCount({ address: operator.account.address, blockTag: "pending" });
       const sent = [
-        await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent], chain: null, account: operator.account, nonce: next++ }),
         await own.writeContract({ address: token.address, abi: testStakeTokenAbi, functionName: "approve", args: [staking.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
         await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "stake", args: [operator.account.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
       ];
-      for (const hash of sent) await confirm(hash, `registering operator ${operator.account.address}`);
+      for (const hash of sent) await confirm(hash, `staking for operator ${operator.account.address}`);
     }),
   );
-  progress(`${p.operators.length} operators registered and staked`);
+  progress(`${p.operators.length} operators registered (node ids 1..${p.operators.length}) and staked`);
 
-  const members = p.operators.map((o) => getAddress(o.account.address));
+  const members = p.operators.slice(0, p.elected ?? p.operators.length).map((o) => getAddress(o.account.address));
   await confirm(
     await wallet.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "electCommittee", args: [members, p.threshold], chain: null, account: deployer }),
     "electCommittee",

@@ -61,8 +61,9 @@ export class VoteCollector {
   }
 
   /**
-   * Asks every member of `others` (through `ask`) and waits until the
-   * signatures, ours included, hold a stake majority of `epoch`; returns them
+   * Asks every other member of `electorate` (the epoch's committee, removed
+   * members left out; through `ask`) and waits until the signatures, ours
+   * included, hold a stake majority of `epoch`; returns them
    * sorted by signer as the contract wants. Throws ProposalRefused when every
    * member answered or `timeoutMs` passed without a majority.
    */
@@ -70,7 +71,9 @@ export class VoteCollector {
     digest: Hex;
     own: { signer: Address; signature: Hex };
     epoch: bigint;
-    others: readonly StakingMember[];
+    electorate: readonly StakingMember[];
+    /** The accused, who is not asked. */
+    accused: Address;
     ask: (member: StakingMember) => void;
     timeoutMs: number;
     what: string;
@@ -78,12 +81,13 @@ export class VoteCollector {
     const pending: Pending = { votes: new Map([[getAddress(p.own.signer), p.own.signature]]), refusals: new Map(), wake: () => {} };
     this.pending.set(p.digest, pending);
     try {
-      for (const member of p.others) p.ask(member);
-      const weights = await this.stakeWeights(p.epoch);
+      const others = p.electorate.filter((m) => m.operator !== getAddress(p.own.signer) && m.operator !== getAddress(p.accused));
+      for (const member of others) p.ask(member);
+      const weights = await this.stakeWeights(p.epoch, p.electorate);
       const deadline = Date.now() + p.timeoutMs;
       while (!hasMajority(pending, weights)) {
         const answered = pending.votes.size - 1 + pending.refusals.size;
-        if (answered >= p.others.length || Date.now() >= deadline) {
+        if (answered >= others.length || Date.now() >= deadline) {
           const refusals = [...pending.refusals].map(([party, reason]) => `${party}: ${reason}`).join("; ");
           throw new ProposalRefused(`no stake majority for ${p.what} (${pending.votes.size} signature(s)${refusals ? `; refused by ${refusals}` : ""})`);
         }
@@ -101,8 +105,7 @@ export class VoteCollector {
     }
   }
 
-  private async stakeWeights(epoch: bigint): Promise<{ total: bigint; of: Map<Address, bigint> }> {
-    const members = this.directory.members();
+  private async stakeWeights(epoch: bigint, members: readonly StakingMember[]): Promise<{ total: bigint; of: Map<Address, bigint> }> {
     const staking = this.directory.staking;
     const [total, ...stakes] = await Promise.all([
       this.client.readContract({ address: staking, abi: relayStakingAbi, functionName: "committeeStake", args: [epoch] }),

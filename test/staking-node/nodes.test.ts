@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { createPublicClient, getAddress, http, keccak256, parseEther, toHex, type Address, type PublicClient } from "viem";
+import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, toHex, type Address, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { rpc, setMining } from "../../relayer/devnet/chains.ts";
 import { relayStakingAbi } from "../../relayer/sdk/abi.ts";
@@ -47,20 +47,22 @@ describe("staking node processes", { timeout: 180_000 }, () => {
   let cluster: Cluster;
   let setup: StakingSetup;
   let client: PublicClient;
-  const operators = Array.from({ length: SIZE }, (_, i) => privateKeyToAccount(keccak256(toHex(`staking node test operator ${i}`))));
+  // Operator SIZE + 1 (node 5) is registered but only elected in epoch 2, to take over from the removed node 4.
+  const operators = Array.from({ length: SIZE + 1 }, (_, i) => privateKeyToAccount(keccak256(toHex(`staking node test operator ${i}`))));
 
   before(async () => {
     const port = await freePort();
     const rpcUrl = `http://127.0.0.1:${port}`;
     chain = await startChain(port);
     client = createPublicClient({ transport: http(rpcUrl), cacheTime: 0 }) as PublicClient;
-    cluster = await Cluster.create({ size: SIZE, presignPoolSize: 0, prepareMs: 1_500 });
+    cluster = await Cluster.create({ size: SIZE, dormant: [SIZE + 1], presignPoolSize: 0, prepareMs: 1_500 });
     setup = await setupStaking({
       rpcUrl,
       projectRoot: ROOT,
       deployerKey: DEPLOYER_KEY,
       operators: operators.map((account, i) => ({ account, peerId: cluster.node(i + 1).identity.peerId, stake: parseEther("100") })),
       threshold: 3,
+      elected: SIZE,
     });
     // Real block times, so absence records fall inside the blocks' time span.
     await setMining(rpcUrl, { automine: true, intervalMs: 500 });
@@ -135,5 +137,29 @@ describe("staking node processes", { timeout: 180_000 }, () => {
     }, 15_000);
     const signed = await cluster.client(2).sign("epoch-1", relayTx(1_000));
     assert.ok(!signed.signers.includes(4));
+  });
+
+  it("hands the relay key over to a newly elected committee: same relay address, the new member signs", async () => {
+    await cluster.kill(4);
+    const relay = await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" });
+    const owner = createWalletClient({ transport: http(client.transport.url), account: privateKeyToAccount(DEPLOYER_KEY) });
+    // Governance replaces the removed node 4 by node 5 (registered as node id 5) and keeps t = 3.
+    const members = [0, 1, 2, 4].map((i) => getAddress(operators[i]!.address));
+    await client.waitForTransactionReceipt({
+      hash: await owner.writeContract({ address: setup.staking, abi: relayStakingAbi, functionName: "electCommittee", args: [members, 3], chain: null }),
+    });
+    await cluster.start(SIZE + 1);
+    // Node 1 (the lowest index of epoch 1) reshares the key to parties 1, 2, 3, 5; every new member submits it.
+    await eventually(async () => {
+      assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "relayAddress", args: [2n] }), relay);
+    }, 60_000);
+    assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" }), relay);
+    const status = await stakingStatus(cluster, SIZE + 1);
+    assert.equal(status.epoch, "2");
+    assert.deepEqual(status.members.map((m) => m.index), [1, 2, 3, 5]);
+    assert.equal(status.confirmedRelay, relay);
+    const signed = await cluster.client(SIZE + 1).sign(status.keyId, relayTx(2_000));
+    assert.ok(signed.signers.includes(SIZE + 1));
+    assert.equal(getAddress(signed.address), relay);
   });
 });

@@ -163,7 +163,7 @@ describe("staking node: removal for a proven fault", () => {
     assert.match((await member3.check(misnamed, genuine.evidence)) ?? "", /not signed by/);
     // Evidence altered after the proposal committed to it, and a proposal for another epoch.
     assert.match((await member3.check(genuine.proposal, { ...genuine.evidence, messages: [...genuine.evidence.messages].reverse() })) ?? "", /evidenceHash/);
-    assert.match((await member3.check({ ...genuine.proposal, epoch: 7n }, genuine.evidence)) ?? "", /not the current epoch/);
+    assert.match((await member3.check({ ...genuine.proposal, epoch: 7n }, genuine.evidence)) ?? "", /not a current epoch/);
     // The accused never votes for its own removal.
     assert.match((await byParty.get(4)!.removal.check(genuine.proposal, genuine.evidence)) ?? "", /its own removal/);
     assert.equal((await member3.check(genuine.proposal, genuine.evidence)), null, "the genuine proposal passes");

@@ -97,8 +97,34 @@ describe("staking node: committee from RelayStaking", () => {
     assert.equal(await directory.refresh(), true);
     assert.equal(directory.committee.epoch, 2n);
     assert.equal(directory.byPeerId(d.operators[0]!.identity.peerId), undefined, "the member left out of the new epoch is refused");
-    assert.equal(directory.byPeerId(d.operators[4]!.identity.peerId)?.index, 4);
-    assert.equal(directory.byIndex(1)?.operator, getAddress(d.operators[1]!.account.address));
+    // Party indices are node ids (registration order), the same in every epoch.
+    assert.equal(directory.byPeerId(d.operators[4]!.identity.peerId)?.index, 5);
+    assert.equal(directory.byIndex(2)?.operator, getAddress(d.operators[1]!.account.address));
+    assert.equal(directory.byIndex(1), undefined);
+    // (A function, so that the assertions don't narrow the getter's type for the checks after the refreshes.)
+    const previousEpoch = () => directory.previous?.epoch ?? null;
+    assert.equal(previousEpoch(), null, "epoch 1 was never confirmed: nothing to hand over from");
+
+    // Epoch 2 confirmed, epoch 3 elected: until epoch 3 has its key, epoch 2's members stay peers (they hold the key).
+    const key = randomClusterKey();
+    for (const i of [1, 2, 3, 4]) {
+      const operator = d.operators[i]!;
+      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 2n, publicKey: key });
+    }
+    await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
+    assert.equal(await directory.refresh(), true);
+    assert.equal(directory.committee.epoch, 3n);
+    assert.equal(previousEpoch(), 2n);
+    assert.deepEqual(directory.members().map((m) => m.index), [1, 2, 3, 4, 5]);
+    assert.equal(directory.committeeOf(2n)?.relay, clusterKeyAddress(key));
+    for (const i of [0, 1, 2, 3]) {
+      const operator = d.operators[i]!;
+      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 3n, publicKey: key });
+    }
+    assert.equal(await directory.refresh(), true);
+    assert.equal(previousEpoch(), null);
+    assert.equal(directory.byPeerId(d.operators[4]!.identity.peerId), undefined, "once epoch 3 has its key, epoch 2's leaver is refused");
+    assert.equal(directory.committeeOf(2n), null);
   });
 
   it("confirms the cluster key once every member submitted it", async () => {

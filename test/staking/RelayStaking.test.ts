@@ -151,12 +151,16 @@ describe("RelayStaking: registration and stake", () => {
     const staker = d.stakers[0]!;
     const identity = identityOf(4);
     const signature = await d.signRegistration(operator, addressOf(staker), identity);
+    // Ids count registrations from 1: they are the nodes' party indices in every committee's keys.
+    const id = (await d.staking.read.nodeCount()) + 1;
     await viem.assertions.emitWithArgs(
       d.staking.write.register([addressOf(operator), identity, signature], { account: staker.account! }),
       d.staking,
       "NodeRegistered",
-      [getAddress(addressOf(operator)), getAddress(addressOf(staker)), identity],
+      [getAddress(addressOf(operator)), getAddress(addressOf(staker)), id, identity],
     );
+    assert.equal((await d.staking.read.getNode([addressOf(operator)])).id, id);
+    assert.equal(await d.staking.read.nodeCount(), id);
   });
 
   it("refuses bad registrations", async () => {
