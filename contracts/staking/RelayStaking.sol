@@ -79,6 +79,16 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         bytes32 evidenceHash;
     }
 
+    /// @notice An offender's signed protocol messages. A node signs a message's header: its canonical
+    ///         envelope (session, key, protocol, round, sender, recipient) ending in the SHA-256 of its
+    ///         payload, so signing stays cheap for large payloads. The payloads travel beside the headers,
+    ///         so the whole evidence is on chain for anyone to re-check.
+    struct Evidence {
+        bytes[] messages; // headers; the last 32 bytes of each are the SHA-256 of its payload
+        bytes[] payloads;
+        bytes[] signatures; // the offender's EIP-712 `ProtocolMessage` signature of each header
+    }
+
     /// @notice Denominator of every basis-point parameter.
     uint256 public constant BPS = 10_000;
     /// @notice Largest committee; bounds the loops over members (stake sums, forgery slashing).
@@ -205,12 +215,15 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     error SignersNotSorted(uint256 index);
     /// @notice The signers hold half of the committee's stake or less.
     error InsufficientSignedStake(uint256 signedStake, uint256 committeeStake);
-    /// @notice No evidence messages, more than MAX_EVIDENCE_MESSAGES, or not one offender signature per message.
+    /// @notice No evidence messages, more than MAX_EVIDENCE_MESSAGES, or not one payload and one offender
+    ///         signature per message.
     error InvalidEvidence();
     /// @notice The evidence messages do not hash to the proposal's evidence hash.
     error EvidenceMismatch();
     /// @notice The offender's operator key did not sign the evidence message at this index.
     error InvalidEvidenceSignature(uint256 index);
+    /// @notice The payload at this index is not the one its evidence message's header commits to.
+    error PayloadMismatch(uint256 index);
     /// @notice The slash would take nothing.
     error NothingToSlash(address operator);
     /// @notice Governance has not set the SourceGateway yet.
@@ -489,24 +502,21 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
     ///         attests that the content is faulty. Slashes `removalSlashBps` (split as in `slashAbsence`);
     ///         the rest of the node's stake is moved to unbonding. The operator address and identity can
     ///         never be registered again.
-    /// @param proposal The epoch, the offender and `evidenceHash(evidence)`.
-    /// @param evidence The offender's protocol messages, 1 to MAX_EVIDENCE_MESSAGES of them, in the order
-    ///        the proposal's evidence hash commits to.
-    /// @param offenderSignatures For each evidence message, in the same order, the offender's EIP-712
-    ///        `ProtocolMessage` signature over its keccak256.
+    /// @param proposal The epoch, the offender and `evidenceHash(evidence.messages)`.
+    /// @param evidence The offender's message headers (1 to MAX_EVIDENCE_MESSAGES, in the order the
+    ///        proposal's evidence hash commits to), their payloads, and the offender's EIP-712
+    ///        `ProtocolMessage` signature over each header's keccak256.
     /// @param signatures Members' signatures of the proposal, ordered by strictly increasing signer address.
-    function removeNode(
-        RemovalProposal calldata proposal,
-        bytes[] calldata evidence,
-        bytes[] calldata offenderSignatures,
-        bytes[] calldata signatures
-    ) external nonReentrant {
+    function removeNode(RemovalProposal calldata proposal, Evidence calldata evidence, bytes[] calldata signatures)
+        external
+        nonReentrant
+    {
         uint64 epoch = proposal.epoch;
         address offender = proposal.node;
         _requireKnownEpoch(epoch);
         if (!isMember[epoch][offender]) revert NotCommitteeMember(epoch, offender);
         if (_nodes[offender].removed) revert NodeIsRemoved(offender);
-        _checkEvidence(offender, proposal.evidenceHash, evidence, offenderSignatures);
+        _checkEvidence(offender, proposal.evidenceHash, evidence);
         bytes32 structHash = keccak256(abi.encode(REMOVAL_TYPEHASH, epoch, offender, proposal.evidenceHash));
         address[] memory signers = _verifyMajority(epoch, structHash, signatures);
 
@@ -772,21 +782,20 @@ contract RelayStaking is EIP712, Ownable2Step, ReentrancyGuard {
         _credit(treasury, slashed - reward);
     }
 
-    /// @dev Checks that the evidence messages hash to `expectedHash` and that `offender`'s operator key
-    ///      signed every one of them.
-    function _checkEvidence(
-        address offender,
-        bytes32 expectedHash,
-        bytes[] calldata evidence,
-        bytes[] calldata offenderSignatures
-    ) private view {
-        if (offenderSignatures.length != evidence.length) revert InvalidEvidence();
-        (bytes32 hash, bytes32[] memory contentHashes) = _hashEvidence(evidence);
+    /// @dev Checks that the evidence messages hash to `expectedHash`, that each payload is the one its header
+    ///      commits to, and that `offender`'s operator key signed every header.
+    function _checkEvidence(address offender, bytes32 expectedHash, Evidence calldata evidence) private view {
+        uint256 count = evidence.messages.length;
+        if (evidence.signatures.length != count || evidence.payloads.length != count) revert InvalidEvidence();
+        (bytes32 hash, bytes32[] memory contentHashes) = _hashEvidence(evidence.messages);
         if (hash != expectedHash) revert EvidenceMismatch();
-        uint256 count = contentHashes.length;
         for (uint256 i = 0; i < count; ++i) {
+            bytes calldata header = evidence.messages[i];
+            if (header.length < 32 || bytes32(header[header.length - 32:]) != sha256(evidence.payloads[i])) {
+                revert PayloadMismatch(i);
+            }
             bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(PROTOCOL_MESSAGE_TYPEHASH, contentHashes[i])));
-            if (_recover(digest, offenderSignatures[i]) != offender) revert InvalidEvidenceSignature(i);
+            if (_recover(digest, evidence.signatures[i]) != offender) revert InvalidEvidenceSignature(i);
         }
     }
 

@@ -17,11 +17,13 @@
  * A wrong Schnorr proof, for instance, is not here: its context is the joint
  * session id, which depends on every party's nonce, not just the culprit's.
  */
+import { createHash } from "node:crypto";
 import { bytesEqual, Reader, Writer } from "./encoding.ts";
 import { decodeDirect, dealingCommitHash, parseDealerOpening, parseRound1Commitment, shareMatches } from "./dkg.ts";
 import type { FaultKind, FaultProof, PartyIndex, ProtocolMessage, ProtocolName } from "./types.ts";
 
 const MESSAGE_TAG = "mpc-relay/protocol-message/v1";
+const HEADER_TAG = "mpc-relay/protocol-message-header/v1";
 const PROTOCOLS: readonly ProtocolName[] = ["keygen", "presign", "sign", "refresh", "reshare"];
 const DEALING_PROTOCOLS: readonly ProtocolName[] = ["keygen", "refresh", "reshare"];
 export const FAULT_KINDS: readonly FaultKind[] = ["feldman-share", "commitment-opening", "equivocation"];
@@ -33,7 +35,26 @@ export class InvalidFaultProof extends Error {
   }
 }
 
-/** The canonical bytes of a protocol message: what its sender signs, and what a fault proof carries. */
+/**
+ * What a sender signs for a message: the envelope and, as its last 32 bytes,
+ * the SHA-256 of the payload (which RelayStaking.removeNode checks against the
+ * payload). Hashing a large payload once with SHA-256 keeps signing cheap;
+ * keccak256 then only covers this short header.
+ */
+export function protocolMessageHeader(m: ProtocolMessage): Uint8Array {
+  return new Writer()
+    .string(HEADER_TAG)
+    .bytes(m.sessionId)
+    .string(m.keyId)
+    .string(m.protocol)
+    .u32(m.round)
+    .u32(m.from)
+    .u32(m.to ?? 0)
+    .raw(new Uint8Array(createHash("sha256").update(m.payload).digest()))
+    .finish();
+}
+
+/** The canonical bytes of a whole protocol message, as a fault proof carries it. */
 export function encodeProtocolMessage(m: ProtocolMessage): Uint8Array {
   return new Writer()
     .string(MESSAGE_TAG)

@@ -39,7 +39,7 @@ export {
   type ProtocolMessage,
   type RandomBytes,
 } from "./types.ts";
-export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof } from "./evidence.ts";
+export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof, protocolMessageHeader } from "./evidence.ts";
 
 export class InvalidParameterError extends Error {
   constructor(reason: string) {

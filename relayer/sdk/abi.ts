@@ -2662,6 +2662,17 @@ export const relayStakingAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "PayloadMismatch",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
     "type": "error"
@@ -4027,14 +4038,26 @@ export const relayStakingAbi = [
         "type": "tuple"
       },
       {
-        "internalType": "bytes[]",
+        "components": [
+          {
+            "internalType": "bytes[]",
+            "name": "messages",
+            "type": "bytes[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "payloads",
+            "type": "bytes[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "signatures",
+            "type": "bytes[]"
+          }
+        ],
+        "internalType": "struct RelayStaking.Evidence",
         "name": "evidence",
-        "type": "bytes[]"
-      },
-      {
-        "internalType": "bytes[]",
-        "name": "offenderSignatures",
-        "type": "bytes[]"
+        "type": "tuple"
       },
       {
         "internalType": "bytes[]",

@@ -12,9 +12,9 @@
  * submits RelayStaking.removeNode, which re-checks authorship and the
  * majority on chain.
  */
-import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
+import { bytesToHex, getAddress, hashTypedData, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS } from "../mpc/evidence.ts";
+import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
 import type { ProvenFault } from "../node/sessions.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
@@ -33,10 +33,15 @@ export interface RemovalMessage {
 
 export interface RemovalEvidence {
   fault: FaultKind;
-  /** Canonical encodings of the culprit's messages (encodeProtocolMessage). */
-  messages: Hex[];
-  /** The culprit's operator signature of each. */
+  /** The culprit's messages that prove the fault. */
+  messages: ProtocolMessage[];
+  /** The culprit's operator signature of each message's header. */
   signatures: Hex[];
+}
+
+/** The signed headers RelayStaking hashes and checks (protocolMessageHeader), as hex. */
+function headersOf(evidence: RemovalEvidence): Hex[] {
+  return evidence.messages.map((m) => bytesToHex(protocolMessageHeader(m)));
 }
 
 export class RemovalProposer {
@@ -68,9 +73,8 @@ export class RemovalProposer {
     const view = views.find((v) => activeMembers(v).some((m) => m.index === fault.proof.culprit));
     const accused = view === undefined ? undefined : activeMembers(view).find((m) => m.index === fault.proof.culprit);
     if (view === undefined || accused === undefined) throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of a current committee`);
-    const messages = fault.proof.messages.map((m) => bytesToHex(encodeProtocolMessage(m)));
-    const evidence: RemovalEvidence = { fault: fault.proof.kind, messages, signatures: fault.signatures.map((s) => s as Hex) };
-    return { proposal: { epoch: view.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(messages) }, evidence };
+    const evidence: RemovalEvidence = { fault: fault.proof.kind, messages: [...fault.proof.messages], signatures: fault.signatures.map((s) => s as Hex) };
+    return { proposal: { epoch: view.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(headersOf(evidence)) }, evidence };
   }
 
   /** Null when this node agrees the evidence proves the accused's fault, else why not. */
@@ -84,13 +88,8 @@ export class RemovalProposer {
     if (!FAULT_KINDS.includes(evidence.fault)) return `unknown fault kind ${JSON.stringify(evidence.fault)}`;
     const count = evidence.messages.length;
     if (count === 0 || count > MAX_EVIDENCE_MESSAGES || evidence.signatures.length !== count) return "evidence needs 1 to 8 messages, each with a signature";
-    if (removalEvidenceHash(evidence.messages) !== proposal.evidenceHash) return "evidenceHash does not match the evidence";
-    let messages: ProtocolMessage[];
-    try {
-      messages = evidence.messages.map((m) => decodeProtocolMessage(hexToBytes(m)));
-    } catch (error) {
-      return `undecodable evidence: ${(error as Error).message}`;
-    }
+    if (removalEvidenceHash(headersOf(evidence)) !== proposal.evidenceHash) return "evidenceHash does not match the evidence";
+    const messages = evidence.messages;
     for (const [i, message] of messages.entries()) {
       if (!this.p.signer.verify(message, evidence.signatures[i]!, accused.operator)) return `evidence message ${i} is not signed by ${accused.operator}`;
     }
@@ -119,13 +118,13 @@ export class RemovalProposer {
       node: getAddress(message.proposal.node),
       evidenceHash: message.proposal.evidenceHash as Hex,
     };
-    const evidence: RemovalEvidence = {
-      fault: message.fault,
-      messages: message.evidence.map((e) => bytesToHex(Buffer.from(e.message, "base64"))),
-      signatures: message.evidence.map((e) => e.signature as Hex),
-    };
     const digest = this.digest(proposal);
     try {
+      const evidence: RemovalEvidence = {
+        fault: message.fault,
+        messages: message.evidence.map((e, i) => decodeOrRefuse(e.message, i)),
+        signatures: message.evidence.map((e) => e.signature as Hex),
+      };
       this.p.send(from, { kind: "vote", digest, signature: await this.sign(proposal, evidence), reason: "" });
     } catch (error) {
       this.p.send(from, { kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
@@ -147,7 +146,7 @@ export class RemovalProposer {
         kind: "removalProposal",
         proposal: { epoch: proposal.epoch.toString(), node: proposal.node, evidenceHash: proposal.evidenceHash },
         fault: evidence.fault,
-        evidence: evidence.messages.map((m, i) => ({ message: Buffer.from(hexToBytes(m)).toString("base64"), signature: evidence.signatures[i]! })),
+        evidence: evidence.messages.map((m, i) => ({ message: Buffer.from(encodeProtocolMessage(m)).toString("base64"), signature: evidence.signatures[i]! })),
       };
       const self = getAddress(this.p.account.address);
       const signed = await this.p.votes.gather({
@@ -164,7 +163,11 @@ export class RemovalProposer {
         address: this.p.directory.staking,
         abi: relayStakingAbi,
         functionName: "removeNode",
-        args: [proposal, evidence.messages, evidence.signatures, signed.map((s) => s.signature)],
+        args: [
+          proposal,
+          { messages: headersOf(evidence), payloads: evidence.messages.map((m) => bytesToHex(m.payload)), signatures: evidence.signatures },
+          signed.map((s) => s.signature),
+        ],
         account: this.p.account,
         chain: this.p.chain,
       });
@@ -176,5 +179,13 @@ export class RemovalProposer {
       this.proposed.delete(proposal.node);
       throw error;
     }
+  }
+}
+
+function decodeOrRefuse(base64: string, index: number): ProtocolMessage {
+  try {
+    return decodeProtocolMessage(new Uint8Array(Buffer.from(base64, "base64")));
+  } catch (error) {
+    throw new ProposalRefused(`evidence message ${index} is undecodable: ${(error as Error).message}`);
   }
 }

@@ -195,17 +195,23 @@ contract StakingAccountingTest {
     /// @dev All other active members sign; when the offender holds half the stake or more that is no majority.
     function _removeNode(uint256 offender) private {
         if (staking.getNode(operators[offender]).removed) return;
-        bytes[] memory evidence = new bytes[](2);
-        evidence[0] = abi.encodePacked("commitment from ", offender);
-        evidence[1] = abi.encodePacked("bad share from ", offender);
-        bytes[] memory offenderSignatures = new bytes[](2);
+        // Headers end in the SHA-256 of their payload, as the nodes' signed message headers do.
+        RelayStaking.Evidence memory evidence = RelayStaking.Evidence({
+            messages: new bytes[](2), payloads: new bytes[](2), signatures: new bytes[](2)
+        });
+        evidence.payloads[0] = abi.encodePacked("commitment from ", offender);
+        evidence.payloads[1] = abi.encodePacked("bad share from ", offender);
         for (uint256 i = 0; i < 2; ++i) {
-            offenderSignatures[i] = _sign(
+            evidence.messages[i] = abi.encodePacked("header ", offender, i, sha256(evidence.payloads[i]));
+            evidence.signatures[i] = _sign(
                 operatorKeys[offender],
-                _stakingDigest(keccak256(abi.encode(staking.PROTOCOL_MESSAGE_TYPEHASH(), keccak256(evidence[i]))))
+                _stakingDigest(
+                    keccak256(abi.encode(staking.PROTOCOL_MESSAGE_TYPEHASH(), keccak256(evidence.messages[i])))
+                )
             );
         }
-        bytes32 evidenceHash = keccak256(abi.encodePacked(keccak256(evidence[0]), keccak256(evidence[1])));
+        bytes32 evidenceHash =
+            keccak256(abi.encodePacked(keccak256(evidence.messages[0]), keccak256(evidence.messages[1])));
         RelayStaking.RemovalProposal memory proposal =
             RelayStaking.RemovalProposal({epoch: 1, node: operators[offender], evidenceHash: evidenceHash});
         bytes32 digest = _stakingDigest(
@@ -214,7 +220,7 @@ contract StakingAccountingTest {
         (bytes[] memory signatures, address submitter) = _signSorted(offender, digest);
         if (submitter == address(0)) return;
         VM.prank(submitter);
-        try staking.removeNode(proposal, evidence, offenderSignatures, signatures) {
+        try staking.removeNode(proposal, evidence, signatures) {
             return;
         } catch (bytes memory reason) {
             if (bytes4(reason) != RelayStaking.InsufficientSignedStake.selector) _bubble(reason);

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress, type Hex } from "viem";
-import { encodeProtocolMessage, type FaultProof, type ProtocolMessage } from "../../relayer/mpc/index.ts";
+import { encodeProtocolMessage, type FaultProof, protocolMessageHeader, type ProtocolMessage } from "../../relayer/mpc/index.ts";
 import type { ProvenFault } from "../../relayer/node/sessions.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { MessageSigner, recoverSigner, stakingDomainSeparator } from "../../relayer/staking/message-signer.ts";
@@ -80,13 +80,13 @@ function badShareFault(byParty: Map<number, Member>, label: string): ProvenFault
 }
 
 describe("staking node: operator signatures on protocol messages", () => {
-  it("sign the EIP-712 ProtocolMessage digest of the canonical encoding, and refuse anything else", async () => {
+  it("sign the EIP-712 ProtocolMessage digest of the message header, and refuse anything else", async () => {
     const { d, byParty } = await elect();
     const signer = byParty.get(1)!.signer;
     const { outcome } = signedKeygen(byParty, "signer-digest");
     assert.equal(outcome.aborts.size, 0);
     const message: ProtocolMessage = { sessionId: hexToBytes(keccak256("0x01")), keyId: KEY_ID, protocol: "keygen", round: 2, from: 1, to: 3, payload: Uint8Array.of(1, 2, 3) };
-    const encoded = encodeProtocolMessage(message);
+    const encoded = protocolMessageHeader(message);
     const domain = { name: "MpcRelayStaking", version: "1", chainId: BigInt(d.chainId), verifyingContract: d.staking.address };
     const expected = hashTypedData({ domain, types: stakingTypes, primaryType: "ProtocolMessage", message: { contentHash: keccak256(encoded) } });
     assert.equal(bytesToHex(signer.digest(encoded)), expected);

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { getAddress, hashTypedData, keccak256, parseEther, toHex, zeroAddress, type Address, type Hex, type WalletClient } from "viem";
+import { concat, getAddress, hashTypedData, keccak256, parseEther, sha256, toHex, zeroAddress, type Address, type Hex, type WalletClient } from "viem";
 import {
   DAY,
   DST_CHAIN_ID,
@@ -710,10 +710,19 @@ describe("RelayStaking: absence slashing", () => {
 });
 
 describe("RelayStaking: removal", () => {
+  // Nodes sign message headers that end in the SHA-256 of the payload; the payloads go beside them.
+  const payloadOf = new Map<Hex, Hex>();
+  const header = (label: string, payload: Hex): Hex => {
+    const bytes = concat([toHex(`header of ${label}`), sha256(payload)]);
+    payloadOf.set(bytes, payload);
+    return bytes;
+  };
+  /** The contract's Evidence argument for these headers (unknown headers get an empty payload). */
+  const bundle = (messages: readonly Hex[], signatures: readonly Hex[]) => ({ messages, payloads: messages.map((m) => payloadOf.get(m) ?? "0x"), signatures });
   // A Feldman commitment broadcast and the private share that fails it: the fault needs both messages.
   const evidence: Hex[] = [
-    toHex("dkls23/keygen/round1: Feldman commitments of party 0"),
-    toHex("dkls23/keygen/round2: share from 0 to 2 (fails the round-1 commitments)"),
+    header("round 1", toHex("dkls23/keygen/round1: Feldman commitments of party 0")),
+    header("round 2", toHex("dkls23/keygen/round2: share from 0 to 2 (fails the round-1 commitments)")),
   ];
 
   async function removalFixture() {
@@ -729,7 +738,7 @@ describe("RelayStaking: removal", () => {
     const { staking, members, operators, stakers } = d;
     const as = { account: operators[2]!.account! };
     await viem.assertions.emitWithArgs(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], as),
+      staking.write.removeNode([d.proposal, bundle(evidence, d.evidenceSignatures), d.signatures], as),
       staking,
       "NodeRemoved",
       [1n, getAddress(members[0]!), removalEvidenceHash(evidence), getAddress(members[2]!)],
@@ -744,7 +753,7 @@ describe("RelayStaking: removal", () => {
 
     const own = { account: stakers[0]!.account! };
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], as),
+      staking.write.removeNode([d.proposal, bundle(evidence, d.evidenceSignatures), d.signatures], as),
       staking,
       "NodeIsRemoved",
       [getAddress(members[0]!)],
@@ -765,11 +774,11 @@ describe("RelayStaking: removal", () => {
 
   it("removes a node on a single evidence message", async () => {
     const d = await loadFixture(deployConfirmed);
-    const single = [toHex("dkls23/sign/round2: Schnorr proof of party 1 does not verify")];
+    const single = [header("single", toHex("dkls23/keygen/round2: commitment vector of party 1 that does not open its round-1 hash"))];
     const proposal = { epoch: 1n, node: d.members[1]!, evidenceHash: removalEvidenceHash(single) };
     const signatures = await signRemoval(d, [d.operators[3]!, d.operators[0]!], proposal);
     await viem.assertions.emitWithArgs(
-      d.staking.write.removeNode([proposal, single, await signProtocolMessages(d, d.operators[1]!, single), signatures], {
+      d.staking.write.removeNode([proposal, bundle(single, await signProtocolMessages(d, d.operators[1]!, single)), signatures], {
         account: d.operators[0]!.account!,
       }),
       d.staking,
@@ -798,7 +807,7 @@ describe("RelayStaking: removal", () => {
   it("no longer lets a removed node propose, sign or count towards the committee's stake", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, members, operators } = d;
-    await staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], {
+    await staking.write.removeNode([d.proposal, bundle(evidence, d.evidenceSignatures), d.signatures], {
       account: operators[2]!.account!,
     });
     assert.equal(await staking.read.committeeStake([1n]), STAKES[1] + STAKES[2] + STAKES[3]);
@@ -834,7 +843,7 @@ describe("RelayStaking: removal", () => {
     // Other content, the same messages reordered, or a subset all hash differently.
     for (const other of [[evidence[0]!, toHex("other bytes")], [evidence[1]!, evidence[0]!], [evidence[0]!]]) {
       await viem.assertions.revertWithCustomError(
-        staking.write.removeNode([d.proposal, other, d.evidenceSignatures.slice(0, other.length), d.signatures], as),
+        staking.write.removeNode([d.proposal, bundle(other, d.evidenceSignatures.slice(0, other.length)), d.signatures], as),
         staking,
         "EvidenceMismatch",
       );
@@ -842,21 +851,26 @@ describe("RelayStaking: removal", () => {
     // The second message signed by another member: the error names its index.
     const framed = [d.evidenceSignatures[0]!, await signProtocolMessage(d, operators[1]!, evidence[1]!)];
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([d.proposal, evidence, framed, d.signatures], as),
+      staking.write.removeNode([d.proposal, bundle(evidence, framed), d.signatures], as),
       staking,
       "InvalidEvidenceSignature",
       [1n],
     );
     // The offender's signatures swapped: each is a valid signature, over the other message.
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([d.proposal, evidence, [...d.evidenceSignatures].reverse(), d.signatures], as),
+      staking.write.removeNode([d.proposal, bundle(evidence, [...d.evidenceSignatures].reverse()), d.signatures], as),
       staking,
       "InvalidEvidenceSignature",
       [0n],
     );
+    // Signed headers with a payload other than the one the header commits to: the error names its index.
+    const swapped = { ...bundle(evidence, d.evidenceSignatures), payloads: [payloadOf.get(evidence[0]!)!, toHex("another share")] };
+    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.removeNode([d.proposal, swapped, d.signatures], as), staking, "PayloadMismatch", [1n]);
+    const short = { ...bundle(evidence, d.evidenceSignatures), messages: [toHex("too short"), evidence[1]!] };
+    await viem.assertions.revertWithCustomError(staking.write.removeNode([{ ...d.proposal, evidenceHash: removalEvidenceHash(short.messages) }, short, d.signatures], as), staking, "PayloadMismatch");
   });
 
-  it("refuses empty evidence, too many messages and a signature count that differs from the message count", async () => {
+  it("refuses empty evidence, too many messages and a signature or payload count that differs from the message count", async () => {
     const d = await loadFixture(removalFixture);
     const { staking, operators } = d;
     const as = { account: operators[2]!.account! };
@@ -869,11 +883,13 @@ describe("RelayStaking: removal", () => {
     ];
     for (const [messages, offenderSignatures] of cases) {
       await viem.assertions.revertWithCustomError(
-        staking.write.removeNode([d.proposal, messages, offenderSignatures, d.signatures], as),
+        staking.write.removeNode([d.proposal, bundle(messages, offenderSignatures), d.signatures], as),
         staking,
         "InvalidEvidence",
       );
     }
+    const payloadMissing = { ...bundle(evidence, d.evidenceSignatures), payloads: [payloadOf.get(evidence[0]!)!] };
+    await viem.assertions.revertWithCustomError(staking.write.removeNode([d.proposal, payloadMissing, d.signatures], as), staking, "InvalidEvidence");
   });
 
   it("refuses a minority, an outsider, an unknown epoch and a non-member offender", async () => {
@@ -882,23 +898,23 @@ describe("RelayStaking: removal", () => {
     const as = { account: operators[2]!.account! };
     const minority = await signRemoval(d, [operators[1]!, operators[2]!], d.proposal);
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, minority], as),
+      staking.write.removeNode([d.proposal, bundle(evidence, d.evidenceSignatures), minority], as),
       staking,
       "InsufficientSignedStake",
     );
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([d.proposal, evidence, d.evidenceSignatures, d.signatures], { account: d.stranger.account! }),
+      staking.write.removeNode([d.proposal, bundle(evidence, d.evidenceSignatures), d.signatures], { account: d.stranger.account! }),
       staking,
       "NotCommitteeMember",
     );
     await viem.assertions.revertWithCustomErrorWithArgs(
-      staking.write.removeNode([{ ...d.proposal, epoch: 5n }, evidence, d.evidenceSignatures, d.signatures], as),
+      staking.write.removeNode([{ ...d.proposal, epoch: 5n }, bundle(evidence, d.evidenceSignatures), d.signatures], as),
       staking,
       "UnknownEpoch",
       [5n],
     );
     await viem.assertions.revertWithCustomError(
-      staking.write.removeNode([{ ...d.proposal, node: addressOf(d.stranger) }, evidence, d.evidenceSignatures, d.signatures], as),
+      staking.write.removeNode([{ ...d.proposal, node: addressOf(d.stranger) }, bundle(evidence, d.evidenceSignatures), d.signatures], as),
       staking,
       "NotCommitteeMember",
     );
