@@ -89,6 +89,28 @@ export function flipByte(payload: Uint8Array, index: number): Uint8Array {
   return out;
 }
 
+/**
+ * A dishonest dealer: the same keyGen / refresh / reshare instance, except
+ * that its round-2 message to `victim` carries a share (the scalar after the
+ * flags byte) that fails the dealer's Feldman commitments.
+ */
+export function withBadShareTo<R>(victim: PartyIndex, instance: ProtocolInstance<R>): ProtocolInstance<R> {
+  const corrupt = (messages: ProtocolMessage[]) => messages.map((m) => (m.round === 2 && m.to === victim ? { ...m, payload: flipByte(m.payload, 32) } : m));
+  return {
+    protocol: instance.protocol,
+    sessionId: instance.sessionId,
+    keyId: instance.keyId,
+    self: instance.self,
+    parties: instance.parties,
+    get done() {
+      return instance.done;
+    },
+    start: () => corrupt(instance.start()),
+    receive: (message) => corrupt(instance.receive(message)),
+    result: () => instance.result(),
+  };
+}
+
 // ---------------------------------------------------------------- protocol drivers
 
 import {

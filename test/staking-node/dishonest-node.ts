@@ -9,42 +9,10 @@
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import type { ProtocolInstance, ProtocolMessage } from "../../relayer/mpc/types.ts";
 import { loadConfig } from "../../relayer/node/config.ts";
 import { startNode } from "../../relayer/node/daemon.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
-import { flipByte } from "../mpc/harness.ts";
-
-const VICTIM = 1;
-
-function corruptShares<R>(instance: ProtocolInstance<R>): ProtocolInstance<R> {
-  // Direct round-2 payload: a flags byte, then the 32-byte share.
-  const corrupt = (messages: ProtocolMessage[]) =>
-    messages.map((m) => (m.round === 2 && m.to === VICTIM ? { ...m, payload: flipByte(m.payload, 32) } : m));
-  return {
-    get protocol() {
-      return instance.protocol;
-    },
-    get sessionId() {
-      return instance.sessionId;
-    },
-    get keyId() {
-      return instance.keyId;
-    },
-    get self() {
-      return instance.self;
-    },
-    get parties() {
-      return instance.parties;
-    },
-    get done() {
-      return instance.done;
-    },
-    start: () => corrupt(instance.start()),
-    receive: (message) => corrupt(instance.receive(message)),
-    result: () => instance.result(),
-  };
-}
+import { withBadShareTo } from "../mpc/harness.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { config: { type: "string" } } });
@@ -53,7 +21,7 @@ async function main(): Promise<void> {
     config,
     passphrase: process.env.MPC_RELAY_PASSPHRASE!,
     apiToken: process.env.MPC_RELAY_API_TOKEN!,
-    suite: { ...mpcSuite, keygen: (p) => corruptShares(mpcSuite.keygen(p)) },
+    suite: { ...mpcSuite, keygen: (p) => withBadShareTo(1, mpcSuite.keygen(p)) },
   });
   process.stdout.write(JSON.stringify({ event: "listening", index: config.index, peerId: node.peerId, httpPort: node.httpPort }) + "\n");
   process.once("SIGTERM", () => void node.stop().then(() => process.exit(0)));
