@@ -28,7 +28,7 @@ interface Member {
   votes: VoteCollector;
 }
 
-/** Party p is the operator at committee position p-1; messages between members are delivered asynchronously. */
+/** Party p is node id p (operator p-1, registered p-th, elected in that order); messages between members are delivered asynchronously. */
 async function members(d: Deployment): Promise<Map<number, Member>> {
   const byParty = new Map<number, Member>();
   const separator = stakingDomainSeparator(d.chainId, d.staking.address);

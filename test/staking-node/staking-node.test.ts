@@ -42,7 +42,7 @@ async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoc
   return { epoch, relay: clusterKeyAddress(key) };
 }
 
-/** One in-memory member per committee position; messages are delivered asynchronously, like the transport. */
+/** One in-memory member per elected operator (party = node id = registration order here); messages are delivered asynchronously, like the transport. */
 async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>) {
   const byParty = new Map<number, AbsenceSlasher>();
   const head = await d.publicClient.getBlockNumber();
