@@ -10,7 +10,9 @@
  *    into consecutive source blocks, delivered messages per second over the
  *    steady-state window from the first delivery seen to the last one.
  * The last line printed is one JSON object with the headline figures.
- *   npm run bench:e2e [-- --latency-messages 20 --batch-messages 300 --sustained-messages 1600 --sustained-chunk 200]
+ * `--staking` adds RelayStaking and the nodes' staking agents: every protocol
+ * message then carries an operator signature, as in a staked deployment.
+ *   npm run bench:e2e [-- --latency-messages 20 --batch-messages 300 --sustained-messages 1600 --sustained-chunk 200 --staking]
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     "block-time": { type: "string", default: "1000" },
     "log-level": { type: "string", default: "warn" },
     keep: { type: "boolean", default: false },
+    staking: { type: "boolean", default: false },
   },
 });
 const latencyMessages = Number(values["latency-messages"]);
@@ -88,8 +91,8 @@ async function main(): Promise<void> {
     automine: false,
     confirmations: 1,
     relayerPollMs: 100,
-    // The message path only: no staking contract, no staking agents polling beside it.
-    staking: false,
+    // By default the message path only: no staking contract, no staking agents polling beside it.
+    staking: values.staking,
     batch: { enabled: false, maxMessages: 100, maxWaitMs: 250 },
     logLevel: logLevel(values["log-level"]),
     report: (line) => say(`  ${line}`),
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
   process.once("SIGTERM", stopOnSignal);
   process.once("exit", () => devnet.supervisor.killAllNow());
   try {
-    say(`devnet: 2 chains (${blockTimeMs} ms blocks, 1 confirmation), 3-of-5 MPC network, relayer`);
+    say(`devnet: 2 chains (${blockTimeMs} ms blocks, 1 confirmation), 3-of-5 MPC network, relayer${values.staking ? ", staking (signed protocol messages)" : ""}`);
     await devnet.start();
     const [a, b] = devnet.chains as [DevnetChain, DevnetChain];
     const probes = new Map<DevnetChain, `0x${string}`>();

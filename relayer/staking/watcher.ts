@@ -22,6 +22,14 @@
  * path against the relay-signed root, so a replay bug could only make a
  * proof fail, never prove something false.
  *
+ * Cost: every member watches every delivery, so "was it sent?" is answered
+ * from the source gateway's MessageSent logs, read once per scan (one query
+ * per source chain), and an id leaves that set when its delivery is checked;
+ * only an id not found there (sent before the watched range, evicted from a
+ * full set, or never sent) costs an isSent call. Logs are read up to the
+ * head: a MessageSent log later removed by a reorg deeper than the nodes'
+ * confirmations could hide a forged delivery of that very message.
+ *
  * Limits: only direct calls to the gateway are decoded (a delivery made
  * through another contract is reported, not proven). A batch root is one
  * signed forgery: once proven, its other unsent members are skipped.
@@ -142,21 +150,32 @@ export function replayMultiProof(leaves: readonly Hex[], proof: readonly Hex[], 
 const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 /** Largest block range one scan step asks for. */
 const MAX_RANGE = 10_000n;
+/** Sent ids kept per source chain until their delivery is checked; the oldest go first beyond it (then isSent answers). */
+const MAX_SENT_IDS = 200_000;
 
 export class ForgeryWatcher {
   private readonly next = new Map<number, bigint>();
+  /** Per source chain: ids from MessageSent logs not yet matched by a delivery, and the next block to read. */
+  private readonly sent = new Map<number, { ids: Set<Hex>; next: bigint }>();
+  /** How deliveries were found to be sent: from the logs, or by an isSent call. */
+  readonly checks = { fromLogs: 0, byCall: 0 };
 
   constructor(
     private readonly chains: readonly WatchedChain[],
     private readonly prover: PrivateKeyAccount,
     private readonly log: WatcherLog,
   ) {
-    for (const chain of chains) this.next.set(chain.chainId, chain.fromBlock);
+    for (const chain of chains) {
+      this.next.set(chain.chainId, chain.fromBlock);
+      if (chain.source !== undefined) this.sent.set(chain.chainId, { ids: new Set(), next: chain.fromBlock });
+    }
   }
 
   /** Scans every chain's new blocks once; returns the proofs it submitted. */
   async scan(): Promise<ForgeryProof[]> {
     const proofs: ForgeryProof[] = [];
+    // Sources first: a delivered message was final on its source before any delivery of it was mined.
+    for (const chain of this.chains) if (chain.source !== undefined) await this.readSent(chain, chain.source.gateway);
     for (const chain of this.chains) {
       const from = this.next.get(chain.chainId)!;
       const head = await chain.client.getBlockNumber();
@@ -169,6 +188,23 @@ export class ForgeryWatcher {
       this.next.set(chain.chainId, latest + 1n);
     }
     return proofs;
+  }
+
+  /** Adds the ids of messages sent to a watched chain in the source's new blocks. */
+  private async readSent(chain: WatchedChain, gateway: Address): Promise<void> {
+    const state = this.sent.get(chain.chainId)!;
+    const head = await chain.client.getBlockNumber();
+    const watched = new Set(this.chains.map((c) => BigInt(c.chainId)));
+    while (state.next <= head) {
+      const latest = head - state.next + 1n > MAX_RANGE ? state.next + MAX_RANGE - 1n : head;
+      const logs = await chain.client.getContractEvents({ address: gateway, abi: sourceGatewayAbi, eventName: "MessageSent", fromBlock: state.next, toBlock: latest });
+      for (const log of logs) if (log.args.messageId !== undefined && watched.has(log.args.dstChainId ?? 0n)) state.ids.add(log.args.messageId);
+      state.next = latest + 1n;
+    }
+    for (const id of state.ids) {
+      if (state.ids.size <= MAX_SENT_IDS) break;
+      state.ids.delete(id);
+    }
   }
 
   private async checkDelivery(chain: WatchedChain, hash: Hex): Promise<ForgeryProof[]> {
@@ -211,6 +247,11 @@ export class ForgeryWatcher {
     if (source === undefined || getAddress(message.srcGateway) !== getAddress(source.gateway)) return null;
     const sourceChain = this.chains.find((c) => BigInt(c.chainId) === message.srcChainId)!;
     const id = messageId(message);
+    if (this.sent.get(sourceChain.chainId)?.ids.delete(id)) {
+      this.checks.fromLogs++;
+      return null;
+    }
+    this.checks.byCall++;
     const sent = await sourceChain.client.readContract({ address: source.gateway, abi: sourceGatewayAbi, functionName: "isSent", args: [id] });
     if (sent) return null;
     const digest = batch === null ? messageDigest(message, chain.targetGateway) : batchDigest(batch.root, message.dstChainId, chain.targetGateway);

@@ -6,10 +6,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, getAddress, keccak256, toHex, type Address } from "viem";
+import { bytesToHex, getAddress, keccak256, toHex, type Address, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { MessageBatch, batchDigest, messageId, messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
 import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
+import { network } from "hardhat";
+import { sourceGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
@@ -306,6 +308,36 @@ describe("staking node: forged-attestation watcher", () => {
     }
     assert.ok((await d.staking.read.rewards([prover.address])) > 0n, "the prover was paid");
     assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
+  });
+
+  it("answers whether a delivered message was sent from the source's MessageSent logs, not with a call per message", async () => {
+    const { d, relayAccount, source, target: targetA, prover } = await forgingCommittee();
+    // Chain b, where chain a's messages are delivered.
+    const b = await network.create({ override: { chainId: 31338 } });
+    const bClient = (await b.viem.getPublicClient()) as unknown as PublicClient;
+    const [bOwner] = await b.viem.getWalletClients();
+    const targetB = await b.viem.deployContract("TargetGateway", [bOwner!.account.address, relayAccount.address, 3_600n, 600n]);
+    await source.write.setDestination([31338n, { baseFee: 0n, gasPrice: 0n, byteFee: 0n, maxGasLimit: 1_000_000 }]);
+    const fromBlock = await d.publicClient.getBlockNumber();
+    const receiver = "0x00000000000000000000000000000000000000b2";
+    for (let i = 0; i < 3; i++) await source.write.sendMessage([31338n, receiver, toHex(`sent ${i}`), 100_000n]);
+    const sentLogs = await d.publicClient.getContractEvents({ address: source.address, abi: sourceGatewayAbi, eventName: "MessageSent", fromBlock });
+    const forged: Message = { ...sentLogs[0]!.args.message!, nonce: 99n, payload: "0xbad0" };
+    for (const message of [...sentLogs.map((log) => log.args.message!), forged]) {
+      const signature = await relayAccount.signTypedData(messageTypedData(message, targetB.address));
+      await targetB.write.receiveMessage([message, ...toCompactSignature(signature)]);
+    }
+    const watcher = new ForgeryWatcher(
+      [
+        { chainId: d.chainId, client: d.publicClient, targetGateway: targetA.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock },
+        { chainId: 31338, client: bClient, targetGateway: targetB.address, fromBlock: 0n },
+      ],
+      prover,
+      { info: () => {}, warn: () => {} },
+    );
+    const proofs = await watcher.scan();
+    assert.deepEqual(proofs.map((p) => p.messageId), [messageId(forged)]);
+    assert.deepEqual(watcher.checks, { fromLogs: 3, byCall: 1 }, "only the unsent message cost an isSent call");
   });
 
   it("proves a forged member of a partly delivered batch, and of a batch delivered whole", async () => {
