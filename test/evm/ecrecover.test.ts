@@ -12,7 +12,7 @@ import { digestOf, keygenOk, sign } from "../mpc/harness.ts";
 const ECRECOVER: Hex = "0x0000000000000000000000000000000000000001";
 
 describe("threshold ECDSA signatures in the EVM", async () => {
-  const { viem } = await network.connect();
+  const { viem } = await network.create();
   const publicClient = await viem.getPublicClient();
   let shares: Map<number, KeyShare>;
 
