@@ -42,7 +42,7 @@ import {
 import { RoundProtocol, type RoundInput, type RoundOutput, type RoundShape } from "./rounds.ts";
 import { proveKnowledge, readProof, type SchnorrProof, verifyKnowledge, writeProof } from "./schnorr.ts";
 import { Transcript } from "./transcript.ts";
-import { type PartyIndex, ProtocolAbort, type RandomBytes } from "./types.ts";
+import { BroadcastMismatch, type PartyIndex, ProtocolAbort, type RandomBytes } from "./types.ts";
 import { evaluateCommitments, evaluatePolynomial, randomPolynomial, verifyShare } from "./vss.ts";
 import { combineZeroSeed, commitZeroSeedContribution } from "./zero-shares.ts";
 
@@ -385,7 +385,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
       if (bytes.length < 32) throw new ProtocolAbort(`${this.protocol}: round-2 broadcast too short`, from);
       if (!bytesEqual(bytes.subarray(0, 32), this.round1Echo!)) {
         // Somebody sent different round-1 broadcasts to different parties; not attributable.
-        throw new ProtocolAbort(`${this.protocol}: party ${from} saw different round-1 broadcasts (equivocating broadcast)`);
+        throw new BroadcastMismatch(`${this.protocol}: party ${from} saw different round-1 broadcasts (equivocating broadcast)`);
       }
     }
     for (const [from, bytes] of broadcast) {
@@ -487,7 +487,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     for (const [from, bytes] of broadcast) {
       if (!bytesEqual(bytes, this.echo!)) {
         // Either `from` or some dealer showed different broadcasts to different parties; not provable which.
-        throw new ProtocolAbort(`${this.protocol}: party ${from} saw a different transcript (equivocating broadcast)`);
+        throw new BroadcastMismatch(`${this.protocol}: party ${from} saw a different transcript (equivocating broadcast)`);
       }
     }
   }

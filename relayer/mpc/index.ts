@@ -31,6 +31,7 @@ export {
 export { InvalidPartiesError } from "./vss.ts";
 export { DecodeError } from "./encoding.ts";
 export {
+  BroadcastMismatch,
   type FaultKind,
   type FaultProof,
   type PartyIndex,

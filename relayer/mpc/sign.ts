@@ -42,7 +42,7 @@ import {
 } from "./multiply.ts";
 import { RoundProtocol, type RoundInput, type RoundOutput, type RoundShape } from "./rounds.ts";
 import { Transcript } from "./transcript.ts";
-import { type PartyIndex, ProtocolAbort, type RandomBytes } from "./types.ts";
+import { BroadcastMismatch, type PartyIndex, ProtocolAbort, type RandomBytes } from "./types.ts";
 import { lagrangeAtZero } from "./vss.ts";
 import { deriveZeroShare } from "./zero-shares.ts";
 
@@ -434,7 +434,7 @@ class OnlineCore {
       if (!bytesEqual(id, this.presignature.id)) throw new ProtocolAbort(`sign: party ${from} signs with another presignature`, from);
       if (!bytesEqual(transcript, this.presignature.transcript)) {
         // Someone equivocated during presign (or `from` lies about what it saw): not attributable.
-        throw new ProtocolAbort(`sign: party ${from} saw a different presign transcript (equivocating broadcast)`);
+        throw new BroadcastMismatch(`sign: party ${from} saw a different presign transcript (equivocating broadcast)`);
       }
       wSum = addScalars(wSum, w);
       uSum = addScalars(uSum, u);

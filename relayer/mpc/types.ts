@@ -74,3 +74,16 @@ export class ProtocolAbort extends Error {
     this.name = "ProtocolAbort";
   }
 }
+
+/**
+ * An echo shows that a party saw other broadcasts than we did: somebody
+ * equivocated, but the echo alone can't say who. With broadcasts signed by
+ * their senders, the parties can compare what they received and find the
+ * sender of two different versions (the signer node does that).
+ */
+export class BroadcastMismatch extends ProtocolAbort {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "BroadcastMismatch";
+  }
+}

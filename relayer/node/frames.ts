@@ -65,6 +65,26 @@ const bodySchema = z.discriminatedUnion("kind", [
     sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
   }),
   z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }),
+  /**
+   * After an echo showed that parties saw different broadcasts: the signed broadcasts this node
+   * received in the session, so that the others can find the sender of two versions.
+   */
+  z.object({
+    kind: z.literal("broadcasts"),
+    messages: z
+      .array(
+        z
+          .object({
+            protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+            round: z.number().int().min(1).max(1000),
+            from: partyIndexSchema,
+            payload: base64,
+            sig: z.string().regex(/^0x[0-9a-f]{130}$/),
+          })
+          .strict(),
+      )
+      .max(4096),
+  }),
   z.object({ kind: z.literal("abort"), reason: z.string().max(500) }),
   z.object({ kind: z.literal("keyDelete"), keyId: keyIdSchema }),
   /** Staking (relayer/staking/absence.ts): an absence slash proposal. */

@@ -13,7 +13,7 @@
 import { randomBytes } from "node:crypto";
 import { bytesEqual } from "../mpc/encoding.ts";
 import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage, ProtocolName } from "../mpc/types.ts";
-import { ProtocolAbort } from "../mpc/types.ts";
+import { BroadcastMismatch, ProtocolAbort } from "../mpc/types.ts";
 import type { NodeConfig } from "./config.ts";
 import {
   FRAME_VERSION,
@@ -115,6 +115,19 @@ export interface SignResult {
   attempts: number;
 }
 
+/** How long, and for how many sessions, signed broadcasts are kept after a failure, to compare with the other parties'. */
+const BROADCASTS_KEPT = { ms: 60_000, sessions: 256 };
+
+/** A failed session's signed broadcasts. */
+interface KeptBroadcasts {
+  readonly sessionId: Uint8Array;
+  readonly keyId: string;
+  readonly operation: Operation;
+  readonly participants: readonly PartyIndex[];
+  readonly signed: ReadonlyMap<string, readonly { payload: Uint8Array; signature: string }[]>;
+  readonly until: number;
+}
+
 const PROTOCOL_OF: Record<Operation, ProtocolName> = {
   keygen: "keygen",
   sign: "sign",
@@ -132,6 +145,10 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   onKeyChanged: (keyId: string) => void = () => {};
   /** Hook for the staking agent: a peer's fault that its own signed messages prove. */
   onFault: (fault: ProvenFault) => void = () => {};
+  /** Signed broadcasts of recently failed sessions, by session id. */
+  private readonly keptBroadcasts = new Map<string, KeptBroadcasts>();
+  /** `${sessionId}/${culprit}` of equivocations already reported. */
+  private readonly reportedEquivocations = new Set<string>();
 
   constructor(
     private readonly self: PartyIndex,
@@ -271,6 +288,10 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       case "removalProposal":
       case "vote":
         return; // staking messages: the daemon hands them to the staking agent
+    }
+    if (body.kind === "broadcasts") {
+      this.onBroadcasts(from, frame.sessionId, body.messages);
+      return;
     }
     const session = this.sessions.get(frame.sessionId);
     if (session === undefined) {
@@ -661,6 +682,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     } catch (error) {
       const culprit = error instanceof ProtocolAbort ? error.culprit : null;
       if (error instanceof ProtocolAbort && error.proof !== null) this.reportFault(session, error.proof);
+      if (error instanceof BroadcastMismatch) this.shareBroadcasts(session);
       const banned = this.suite.shareAfterAbort(error);
       if (banned !== null) void this.persistBan(session, banned, culprit);
       void this.fail(session, error instanceof Error ? error.message : String(error), true, culprit);
@@ -679,6 +701,48 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     }
     this.log.error("peer fault proven by its own signed messages", fields);
     this.onFault({ sessionId: session.id, keyId: session.keyId, operation: session.params.operation, proof, signatures: signatures as string[] });
+  }
+
+  /** An echo showed different broadcasts: send ours, signed by their senders, to the other participants. */
+  private shareBroadcasts(session: Session): void {
+    if (this.auth === null) return;
+    const messages = [...session.signed].flatMap(([slot, entries]) => {
+      const [protocol, round, from, to] = slot.split("/");
+      if (to !== "all") return [];
+      return entries.map((entry) => ({
+        protocol: protocol as ProtocolName,
+        round: Number(round),
+        from: Number(from),
+        payload: toBase64(entry.payload),
+        sig: entry.signature,
+      }));
+    });
+    for (const party of session.participants) if (party !== this.self) this.sendFrame(party, session.id, { kind: "broadcasts", messages });
+  }
+
+  /**
+   * Another participant's signed broadcasts of a session: a validly signed
+   * version of a sender's broadcast that differs from the one we received
+   * proves that sender's equivocation.
+   */
+  private onBroadcasts(from: PartyIndex, sessionId: string, messages: Extract<FrameBody, { kind: "broadcasts" }>["messages"]): void {
+    const open = this.sessions.get(sessionId);
+    const record: KeptBroadcasts | undefined =
+      open === undefined
+        ? this.keptBroadcasts.get(sessionId)
+        : { sessionId: open.sessionId, keyId: open.keyId, operation: open.params.operation, participants: open.participants, signed: open.signed, until: Infinity };
+    if (this.auth === null || record === undefined || record.until < Date.now() || !record.participants.includes(from)) return this.drop("unexpected-broadcasts");
+    for (const m of messages) {
+      const theirs: ProtocolMessage = { sessionId: record.sessionId, keyId: record.keyId, protocol: m.protocol, round: m.round, from: m.from, to: null, payload: fromBase64(m.payload) };
+      const ours = record.signed.get(messageSlot(theirs))?.find((entry) => !bytesEqual(entry.payload, theirs.payload));
+      const key = `${sessionId}/${m.from}`;
+      if (ours === undefined || this.reportedEquivocations.has(key) || !this.auth.verify(theirs, m.sig)) continue;
+      if (this.reportedEquivocations.size >= 10_000) this.reportedEquivocations.clear();
+      this.reportedEquivocations.add(key);
+      const proof: FaultProof = { kind: "equivocation", culprit: m.from, messages: [{ ...theirs, payload: ours.payload }, theirs] };
+      this.log.error("peer fault proven by its own signed messages", { sessionId, keyId: record.keyId, culprit: m.from, fault: proof.kind, reportedBy: from });
+      this.onFault({ sessionId, keyId: record.keyId, operation: record.operation, proof, signatures: [ours.signature, m.sig] });
+    }
   }
 
   private dispatch(session: Session, messages: ProtocolMessage[]): void {
@@ -827,6 +891,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   }
 
   private close(session: Session): void {
+    if (session.failure !== null && session.signed.size > 0) this.keepBroadcasts(session);
     if (session.timer !== null) clearTimeout(session.timer);
     session.timer = null;
     if (session.state !== "closed" && session.outcome === null && session.failure === null) session.failure = "closed";
@@ -836,6 +901,22 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
     session.signed.clear();
     this.sessions.delete(session.id);
     if (this.reserved.get(session.keyId) === session.id) this.reserved.delete(session.keyId);
+  }
+
+  /** Keeps a failed session's signed broadcasts a while, for comparing with what other participants received. */
+  private keepBroadcasts(session: Session): void {
+    const now = Date.now();
+    for (const [id, kept] of this.keptBroadcasts) if (kept.until < now || this.keptBroadcasts.size >= BROADCASTS_KEPT.sessions) this.keptBroadcasts.delete(id);
+    const signed = new Map([...session.signed].filter(([slot]) => slot.endsWith("/all")));
+    if (signed.size === 0) return;
+    this.keptBroadcasts.set(session.id, {
+      sessionId: session.sessionId,
+      keyId: session.keyId,
+      operation: session.params.operation,
+      participants: [...session.participants],
+      signed,
+      until: now + BROADCASTS_KEPT.ms,
+    });
   }
 
   private settle(session: Session): void {

@@ -13,7 +13,7 @@ import { after, describe, it } from "node:test";
 import { keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { checkProof } from "../../relayer/mpc/index.ts";
-import { decodeFrame, encodeFrame, type Frame } from "../../relayer/node/frames.ts";
+import { decodeFrame, encodeFrame, fromBase64, fromHex, toBase64, type Frame } from "../../relayer/node/frames.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
 import { createLogger } from "../../relayer/node/log.ts";
 import { NodeMetrics } from "../../relayer/node/metrics.ts";
@@ -21,7 +21,7 @@ import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import { SessionFailed, SessionManager, type MessageAuthenticator, type ProvenFault } from "../../relayer/node/sessions.ts";
 import { ValidatorRegistry } from "../../relayer/node/validators.ts";
 import { MessageSigner, stakingDomainSeparator } from "../../relayer/staking/message-signer.ts";
-import { withBadShareTo } from "../mpc/harness.ts";
+import { flipByte, withBadShareTo } from "../mpc/harness.ts";
 
 const PARTIES = [1, 2, 3];
 const separator = stakingDomainSeparator(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3");
@@ -38,6 +38,8 @@ interface Options {
   wrongKey?: number;
   /** Party whose keyGen deals party 1 a share that fails its Feldman commitments. */
   badDealer?: number;
+  /** Party that sends party 1 another round-1 broadcast than the others get (signed all the same). */
+  equivocator?: { party: number; keyId: string };
 }
 
 async function network(options: Options = {}) {
@@ -52,9 +54,16 @@ async function network(options: Options = {}) {
       sign: (message) => signer.sign(message),
       verify: (message, signature) => signer.verify(message, signature as Hex, operatorOf(message.from)),
     };
+    const equivocate = (to: number, frame: Frame): Frame => {
+      const body = frame.body;
+      if (party !== options.equivocator?.party || to !== 1 || body.kind !== "protocol" || body.to !== null || body.round !== 1) return frame;
+      const payload = flipByte(fromBase64(body.payload), 0);
+      const message = { sessionId: fromHex(frame.sessionId), keyId: options.equivocator.keyId, protocol: body.protocol, round: 1, from: party, to: null, payload };
+      return { ...frame, body: { ...body, payload: toBase64(payload), sig: signer.sign(message) } };
+    };
     const sender = {
       send: (to: number, frame: Frame) => {
-        const bytes = encodeFrame(frame);
+        const bytes = encodeFrame(equivocate(to, frame));
         setImmediate(() => managers.get(to)?.handleFrame(party, decodeFrame(bytes)));
       },
     };
@@ -105,5 +114,17 @@ describe("sessions with operator signatures", { timeout: 60_000 }, () => {
     assert.equal(checkProof(fault.proof).culprit, 2);
     const signer = new MessageSigner(keyOf(1), separator);
     fault.proof.messages.forEach((message, i) => assert.ok(signer.verify(message, fault.signatures[i] as Hex, operatorOf(2)), `signature ${i} is party 2's`));
+  });
+
+  it("finds the sender of two signed versions of a broadcast once an echo shows the parties saw different ones", async () => {
+    const { managers, faults } = await network({ equivocator: { party: 3, keyId: "equivocation" } });
+    await assert.rejects(managers.get(1)!.keygen("equivocation", PARTIES, 2), /equivocating broadcast/);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the parties' broadcasts frames cross
+    assert.ok(faults.length >= 1, "an honest party proved the equivocation");
+    for (const fault of faults) {
+      assert.equal(fault.proof.kind, "equivocation");
+      assert.equal(checkProof(fault.proof).culprit, 3);
+      fault.proof.messages.forEach((message, i) => assert.ok(new MessageSigner(keyOf(1), separator).verify(message, fault.signatures[i] as Hex, operatorOf(3))));
+    }
   });
 });
