@@ -42,30 +42,19 @@ export class InvalidFaultProof extends Error {
  * keccak256 then only covers this short header.
  */
 export function protocolMessageHeader(m: ProtocolMessage): Uint8Array {
-  return new Writer()
-    .string(HEADER_TAG)
-    .bytes(m.sessionId)
-    .string(m.keyId)
-    .string(m.protocol)
-    .u32(m.round)
-    .u32(m.from)
-    .u32(m.to ?? 0)
+  return writeEnvelope(HEADER_TAG, m)
     .raw(new Uint8Array(createHash("sha256").update(m.payload).digest()))
     .finish();
 }
 
 /** The canonical bytes of a whole protocol message, as a fault proof carries it. */
 export function encodeProtocolMessage(m: ProtocolMessage): Uint8Array {
-  return new Writer()
-    .string(MESSAGE_TAG)
-    .bytes(m.sessionId)
-    .string(m.keyId)
-    .string(m.protocol)
-    .u32(m.round)
-    .u32(m.from)
-    .u32(m.to ?? 0)
-    .bytes(m.payload)
-    .finish();
+  return writeEnvelope(MESSAGE_TAG, m).bytes(m.payload).finish();
+}
+
+/** Tag, session, key, protocol, round, sender and recipient (0: broadcast); the payload part follows. */
+function writeEnvelope(tag: string, m: ProtocolMessage): Writer {
+  return new Writer().string(tag).bytes(m.sessionId).string(m.keyId).string(m.protocol).u32(m.round).u32(m.from).u32(m.to ?? 0);
 }
 
 export function decodeProtocolMessage(bytes: Uint8Array): ProtocolMessage {

@@ -95,8 +95,8 @@ interface Session {
   dealers: PartyIndex[] | null;
   instance: ProtocolInstance<unknown> | null;
   early: { from: PartyIndex; body: Extract<FrameBody, { kind: "protocol" }> }[];
-  /** Signed messages received, by slot (messageSlot), kept to back a fault proof with the culprit's signatures. */
-  signed: Map<string, { payload: Uint8Array; signature: string }[]>;
+  /** Signed messages received, kept to back a fault proof with the culprit's signatures. */
+  signed: SignedMessage[];
   digest: Uint8Array | null;
   timer: NodeJS.Timeout | null;
   startedAt: number;
@@ -115,17 +115,22 @@ export interface SignResult {
   attempts: number;
 }
 
+/** A received protocol message with its sender's operator signature. */
+interface SignedMessage {
+  readonly message: ProtocolMessage;
+  readonly signature: string;
+}
+
 /** How long, and for how many sessions, signed broadcasts are kept after a failure, to compare with the other parties'. */
 const BROADCASTS_KEPT = { ms: 60_000, sessions: 256 };
 
-/** A failed session's signed broadcasts. */
-interface KeptBroadcasts {
-  readonly sessionId: Uint8Array;
+/** What a fault found in a session is reported with; a failed session's signed broadcasts are kept in this form. */
+interface SignedRecord {
+  readonly id: string;
   readonly keyId: string;
   readonly operation: Operation;
   readonly participants: readonly PartyIndex[];
-  readonly signed: ReadonlyMap<string, readonly { payload: Uint8Array; signature: string }[]>;
-  readonly until: number;
+  readonly signed: readonly SignedMessage[];
 }
 
 const PROTOCOL_OF: Record<Operation, ProtocolName> = {
@@ -145,10 +150,8 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   onKeyChanged: (keyId: string) => void = () => {};
   /** Hook for the staking agent: a peer's fault that its own signed messages prove. */
   onFault: (fault: ProvenFault) => void = () => {};
-  /** Signed broadcasts of recently failed sessions, by session id. */
-  private readonly keptBroadcasts = new Map<string, KeptBroadcasts>();
-  /** `${sessionId}/${culprit}` of equivocations already reported. */
-  private readonly reportedEquivocations = new Set<string>();
+  /** Signed broadcasts of recently failed sessions, by session id, until they expire. */
+  private readonly keptBroadcasts = new Map<string, { record: SignedRecord; until: number }>();
 
   constructor(
     private readonly self: PartyIndex,
@@ -671,8 +674,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
         void this.fail(session, `party ${from} sent a protocol message without a valid operator signature`, true, from);
         return;
       }
-      const slot = messageSlot(message);
-      session.signed.set(slot, [...(session.signed.get(slot) ?? []), { payload: message.payload, signature: body.sig }]);
+      session.signed.push({ message, signature: body.sig });
     }
     try {
       const out = instance.receive(message);
@@ -681,7 +683,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       if (instance.done) void this.finish(session);
     } catch (error) {
       const culprit = error instanceof ProtocolAbort ? error.culprit : null;
-      if (error instanceof ProtocolAbort && error.proof !== null) this.reportFault(session, error.proof);
+      if (error instanceof ProtocolAbort && error.proof !== null) this.reportFault(this.record(session), error.proof);
       if (error instanceof BroadcastMismatch) this.shareBroadcasts(session);
       const banned = this.suite.shareAfterAbort(error);
       if (banned !== null) void this.persistBan(session, banned, culprit);
@@ -690,33 +692,23 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   }
 
   /** Hands a proven fault to the staking agent, with the culprit's signature of every message of the proof. */
-  private reportFault(session: Session, proof: FaultProof): void {
-    const signatures = proof.messages.map(
-      (m) => session.signed.get(messageSlot(m))?.find((entry) => bytesEqual(entry.payload, m.payload))?.signature ?? null,
-    );
-    const fields = { sessionId: session.id, keyId: session.keyId, culprit: proof.culprit, fault: proof.kind };
+  private reportFault(record: SignedRecord, proof: FaultProof): void {
+    const signatures = proof.messages.map((m) => record.signed.find((s) => sameMessage(s.message, m))?.signature ?? null);
+    const fields = { sessionId: record.id, keyId: record.keyId, culprit: proof.culprit, fault: proof.kind };
     if (signatures.some((signature) => signature === null)) {
       if (this.auth !== null) this.log.warn("fault proven, but not every message of the proof is signed", fields);
       return;
     }
     this.log.error("peer fault proven by its own signed messages", fields);
-    this.onFault({ sessionId: session.id, keyId: session.keyId, operation: session.params.operation, proof, signatures: signatures as string[] });
+    this.onFault({ sessionId: record.id, keyId: record.keyId, operation: record.operation, proof, signatures: signatures as string[] });
   }
 
   /** An echo showed different broadcasts: send ours, signed by their senders, to the other participants. */
   private shareBroadcasts(session: Session): void {
-    if (this.auth === null) return;
-    const messages = [...session.signed].flatMap(([slot, entries]) => {
-      const [protocol, round, from, to] = slot.split("/");
-      if (to !== "all") return [];
-      return entries.map((entry) => ({
-        protocol: protocol as ProtocolName,
-        round: Number(round),
-        from: Number(from),
-        payload: toBase64(entry.payload),
-        sig: entry.signature,
-      }));
-    });
+    const messages = session.signed
+      .filter((s) => s.message.to === null)
+      .map(({ message, signature }) => ({ protocol: message.protocol, round: message.round, from: message.from, payload: toBase64(message.payload), sig: signature }));
+    if (messages.length === 0) return;
     for (const party of session.participants) if (party !== this.self) this.sendFrame(party, session.id, { kind: "broadcasts", messages });
   }
 
@@ -727,22 +719,20 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
    */
   private onBroadcasts(from: PartyIndex, sessionId: string, messages: Extract<FrameBody, { kind: "broadcasts" }>["messages"]): void {
     const open = this.sessions.get(sessionId);
-    const record: KeptBroadcasts | undefined =
-      open === undefined
-        ? this.keptBroadcasts.get(sessionId)
-        : { sessionId: open.sessionId, keyId: open.keyId, operation: open.params.operation, participants: open.participants, signed: open.signed, until: Infinity };
-    if (this.auth === null || record === undefined || record.until < Date.now() || !record.participants.includes(from)) return this.drop("unexpected-broadcasts");
+    const kept = this.keptBroadcasts.get(sessionId);
+    const record = open !== undefined ? this.record(open) : kept !== undefined && kept.until >= Date.now() ? kept.record : undefined;
+    if (this.auth === null || record === undefined || !record.participants.includes(from)) return this.drop("unexpected-broadcasts");
+    const sessionBytes = fromHex(sessionId);
     for (const m of messages) {
-      const theirs: ProtocolMessage = { sessionId: record.sessionId, keyId: record.keyId, protocol: m.protocol, round: m.round, from: m.from, to: null, payload: fromBase64(m.payload) };
-      const ours = record.signed.get(messageSlot(theirs))?.find((entry) => !bytesEqual(entry.payload, theirs.payload));
-      const key = `${sessionId}/${m.from}`;
-      if (ours === undefined || this.reportedEquivocations.has(key) || !this.auth.verify(theirs, m.sig)) continue;
-      if (this.reportedEquivocations.size >= 10_000) this.reportedEquivocations.clear();
-      this.reportedEquivocations.add(key);
-      const proof: FaultProof = { kind: "equivocation", culprit: m.from, messages: [{ ...theirs, payload: ours.payload }, theirs] };
-      this.log.error("peer fault proven by its own signed messages", { sessionId, keyId: record.keyId, culprit: m.from, fault: proof.kind, reportedBy: from });
-      this.onFault({ sessionId, keyId: record.keyId, operation: record.operation, proof, signatures: [ours.signature, m.sig] });
+      const theirs: ProtocolMessage = { sessionId: sessionBytes, keyId: record.keyId, protocol: m.protocol, round: m.round, from: m.from, to: null, payload: fromBase64(m.payload) };
+      const ours = record.signed.find((s) => sameSlot(s.message, theirs) && !bytesEqual(s.message.payload, theirs.payload));
+      if (ours === undefined || !this.auth.verify(theirs, m.sig)) continue;
+      this.reportFault({ ...record, signed: [ours, { message: theirs, signature: m.sig }] }, { kind: "equivocation", culprit: m.from, messages: [ours.message, theirs] });
     }
+  }
+
+  private record(session: Session): SignedRecord {
+    return { id: session.id, keyId: session.keyId, operation: session.params.operation, participants: session.participants, signed: session.signed };
   }
 
   private dispatch(session: Session, messages: ProtocolMessage[]): void {
@@ -877,7 +867,7 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
       dealers: null,
       instance: null,
       early: [],
-      signed: new Map(),
+      signed: [],
       digest: null,
       timer: null,
       startedAt: Date.now(),
@@ -891,32 +881,25 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   }
 
   private close(session: Session): void {
-    if (session.failure !== null && session.signed.size > 0) this.keepBroadcasts(session);
+    if (session.failure !== null) this.keepBroadcasts(session);
     if (session.timer !== null) clearTimeout(session.timer);
     session.timer = null;
     if (session.state !== "closed" && session.outcome === null && session.failure === null) session.failure = "closed";
     session.state = "closed";
     session.instance = null;
     session.early = [];
-    session.signed.clear();
+    session.signed = [];
     this.sessions.delete(session.id);
     if (this.reserved.get(session.keyId) === session.id) this.reserved.delete(session.keyId);
   }
 
   /** Keeps a failed session's signed broadcasts a while, for comparing with what other participants received. */
   private keepBroadcasts(session: Session): void {
+    const signed = session.signed.filter((s) => s.message.to === null);
+    if (signed.length === 0) return;
     const now = Date.now();
     for (const [id, kept] of this.keptBroadcasts) if (kept.until < now || this.keptBroadcasts.size >= BROADCASTS_KEPT.sessions) this.keptBroadcasts.delete(id);
-    const signed = new Map([...session.signed].filter(([slot]) => slot.endsWith("/all")));
-    if (signed.size === 0) return;
-    this.keptBroadcasts.set(session.id, {
-      sessionId: session.sessionId,
-      keyId: session.keyId,
-      operation: session.params.operation,
-      participants: [...session.participants],
-      signed,
-      until: now + BROADCASTS_KEPT.ms,
-    });
+    this.keptBroadcasts.set(session.id, { record: { ...this.record(session), signed }, until: now + BROADCASTS_KEPT.ms });
   }
 
   private settle(session: Session): void {
@@ -976,16 +959,21 @@ export class SessionManager<Share extends ShareFacts, Presignature> {
   }
 }
 
-/** One message slot of a session: protocol, round, sender and recipient (null: broadcast). */
-function messageSlot(m: ProtocolMessage): string {
-  return `${m.protocol}/${m.round}/${m.from}/${m.to ?? "all"}`;
+/** The same slot of a session: protocol, round, sender and recipient (null: broadcast). */
+function sameSlot(a: ProtocolMessage, b: ProtocolMessage): boolean {
+  return a.protocol === b.protocol && a.round === b.round && a.from === b.from && a.to === b.to;
+}
+
+function sameMessage(a: ProtocolMessage, b: ProtocolMessage): boolean {
+  return sameSlot(a, b) && bytesEqual(a.payload, b.payload);
 }
 
 function uniqueSorted(parties: readonly PartyIndex[]): PartyIndex[] {
   return [...new Set(parties)].sort((a, b) => a - b);
 }
 
-function sameMembers(a: readonly PartyIndex[], b: readonly PartyIndex[]): boolean {
+/** The same parties, whatever the order or repetitions. */
+export function sameMembers(a: readonly PartyIndex[], b: readonly PartyIndex[]): boolean {
   const x = uniqueSorted(a);
   const y = uniqueSorted(b);
   return x.length === y.length && x.every((p, i) => p === y[i]);

@@ -16,31 +16,26 @@
  * slashAbsence once the signers hold more than half of the committee's
  * slashable stake.
  */
-import {
-  getAddress,
-  hashTypedData,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
-import type { PrivateKeyAccount } from "viem/accounts";
+import { getAddress, hashTypedData, type Address, type Hex, type PublicClient } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";
 import type { AbsenceRecord, ClockObservation, MalformedEntry } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import { activeMember, activeMembers, type StakingPeerDirectory } from "./directory.ts";
-import { stakingDomain, stakingTypes, type AbsenceProposal } from "./typed-data.ts";
-import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
+import { confirmSuccess, proposalTypedData, type StakingAccess } from "./access.ts";
+import { activeMember, activeMembers } from "./directory.ts";
+import type { AbsenceProposal } from "./typed-data.ts";
+import { answerProposal, ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
 
 /** Where a node's absence records come from (the key store). */
 export interface AbsenceRecords {
   listAbsences(limit?: number): Promise<AbsenceRecord[]>;
 }
 
-/** What travels between members (see frames.ts `absenceProposal` / `vote`). */
-export type AbsenceMessage = { kind: "absenceProposal"; proposal: WireProposal } | VoteMessage;
+/** A proposal as it travels between members (frames.ts `absenceProposal`; answers are `vote`s). */
+export interface AbsenceProposalMessage {
+  kind: "absenceProposal";
+  proposal: WireProposal;
+}
 
 export interface WireProposal {
   epoch: string;
@@ -209,20 +204,14 @@ export function countAbsences(records: readonly AbsenceRecord[], party: PartyInd
 
 export class AbsenceSlasher {
   constructor(
-    private readonly p: {
-      client: PublicClient;
-      wallet: WalletClient;
-      account: PrivateKeyAccount;
-      chain: Chain | null;
-      chainId: number;
-      directory: StakingPeerDirectory;
+    private readonly p: StakingAccess & {
       records: AbsenceRecords;
       /** Fed by the caller's polling too; the slasher adds an observation before every check. */
       clock: ChainClock;
       minAbsences: number;
       votes: VoteCollector;
       /** Sends a message to another member (over the libp2p transport in the node). */
-      send: (to: PartyIndex, message: AbsenceMessage) => void;
+      send: (to: PartyIndex, message: AbsenceProposalMessage | VoteMessage) => void;
     },
   ) {}
 
@@ -231,7 +220,7 @@ export class AbsenceSlasher {
   }
 
   digest(proposal: AbsenceProposal): Hex {
-    return hashTypedData({ domain: stakingDomain(this.p.chainId, this.staking), types: stakingTypes, primaryType: "AbsenceSlash", message: proposal });
+    return hashTypedData(proposalTypedData(this.p, "AbsenceSlash", proposal));
   }
 
   /** The widest window this node can propose against `accused` in the current epoch: not yet slashed, up to the latest block. */
@@ -273,20 +262,14 @@ export class AbsenceSlasher {
   async sign(proposal: AbsenceProposal): Promise<Hex> {
     const refusal = await this.check(proposal);
     if (refusal !== null) throw new ProposalRefused(refusal);
-    return this.p.account.signTypedData({ domain: stakingDomain(this.p.chainId, this.staking), types: stakingTypes, primaryType: "AbsenceSlash", message: proposal });
+    return this.p.account.signTypedData(proposalTypedData(this.p, "AbsenceSlash", proposal));
   }
 
-  /** Handles a message from member `from` (already authenticated by the transport). */
-  async handle(from: PartyIndex, message: AbsenceMessage): Promise<void> {
-    if (message.kind === "vote") return this.p.votes.handle(from, message);
+  /** A member's proposal (the sender is authenticated by the transport): answers with our signature or refusal. */
+  async handle(from: PartyIndex, message: AbsenceProposalMessage): Promise<void> {
     if (this.p.directory.byIndex(from) === undefined) return;
     const proposal = fromWire(message.proposal);
-    const digest = this.digest(proposal);
-    try {
-      this.p.send(from, { kind: "vote", digest, signature: await this.sign(proposal), reason: "" });
-    } catch (error) {
-      this.p.send(from, { kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
-    }
+    await answerProposal((vote) => this.p.send(from, vote), this.digest(proposal), () => this.sign(proposal));
   }
 
   /**
@@ -314,8 +297,7 @@ export class AbsenceSlasher {
       account: this.p.account,
       chain: this.p.chain,
     });
-    const receipt = await this.p.client.waitForTransactionReceipt({ hash: txHash });
-    if (receipt.status !== "success") throw new Error(`slashAbsence reverted (${txHash})`);
+    await confirmSuccess(this.p.client, txHash, "slashAbsence");
     return { txHash, proposal, signers: signed.map((s) => s.signer) };
   }
 

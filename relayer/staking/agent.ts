@@ -23,7 +23,7 @@ import type { KeyRecord, KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingFrameBody } from "../node/frames.ts";
-import type { MessageAuthenticator, ProvenFault } from "../node/sessions.ts";
+import { sameMembers, type MessageAuthenticator, type ProvenFault } from "../node/sessions.ts";
 import { AbsenceSlasher, ChainClock, countAbsences } from "./absence.ts";
 import { activeMember, activeMembers, StakingPeerDirectory, type CommitteeView } from "./directory.ts";
 import { MessageSigner, stakingDomainSeparator } from "./message-signer.ts";
@@ -128,7 +128,7 @@ export class StakingAgent {
     if (relay === null) return null;
     const parties = view.members.map((m) => m.index);
     const keys = await this.store.listKeys();
-    return keys.find((key) => ready(key) !== null && holdsRelay(key, relay) && sameParties(key.participants, parties) && key.threshold === view.threshold) ?? null;
+    return keys.find((key) => ready(key) !== null && holdsRelay(key, relay) && sameMembers(key.participants, parties) && key.threshold === view.threshold) ?? null;
   }
 
   get operator(): Address {
@@ -268,7 +268,7 @@ export class StakingAgent {
     if (self === undefined || self.index !== Math.min(...old.map((m) => m.index))) return;
     const parties = view.members.map((m) => m.index);
     const key = (await this.store.listKeys()).find((k) => k.status === "READY" && holdsRelay(k, previous.relay!));
-    if (key === undefined || (sameParties(key.participants, parties) && key.threshold === view.threshold)) return;
+    if (key === undefined || (sameMembers(key.participants, parties) && key.threshold === view.threshold)) return;
     const fields = { keyId: key.keyId, fromEpoch: previous.epoch.toString(), toEpoch: view.epoch.toString(), parties, threshold: view.threshold };
     try {
       this.log.info("handing the relay key over to the new committee", fields);
@@ -308,10 +308,4 @@ export class StakingAgent {
 
 function holdsRelay(key: KeyRecord, relay: Address): boolean {
   return key.address !== null && getAddress(key.address) === relay;
-}
-
-function sameParties(a: readonly PartyIndex[], b: readonly PartyIndex[]): boolean {
-  const x = [...a].sort((p, q) => p - q);
-  const y = [...b].sort((p, q) => p - q);
-  return x.length === y.length && x.every((p, i) => p === y[i]);
 }

@@ -72,6 +72,8 @@ export async function readCommittee(
 export class StakingPeerDirectory implements PeerDirectory {
   private view: CommitteeView = { epoch: 0n, threshold: 0, relay: null, startBlock: 0n, endBlock: 0n, members: [] };
   private previousView: CommitteeView | null = null;
+  /** Sorted by party index. */
+  private peers: readonly StakingMember[] = [];
   private byIndexMap = new Map<PartyIndex, StakingMember>();
   /** Last block searched for NodeRemoved events. */
   private removalsScannedTo = 0n;
@@ -119,9 +121,9 @@ export class StakingPeerDirectory implements PeerDirectory {
     if (sameView(view, this.view) && sameView(previous, this.previousView)) return false;
     this.view = view;
     this.previousView = previous;
-    const peers = [...view.members, ...(previous?.members ?? [])].filter((m) => !m.removed);
-    this.byIndexMap = new Map(peers.map((m) => [m.index, m]));
-    this.byPeerMap = new Map(peers.map((m) => [m.peerId, m]));
+    this.byIndexMap = new Map([...view.members, ...(previous?.members ?? [])].filter((m) => !m.removed).map((m) => [m.index, m]));
+    this.peers = [...this.byIndexMap.values()].sort((a, b) => a.index - b.index);
+    this.byPeerMap = new Map(this.peers.map((m) => [m.peerId, m]));
     this.onChange(view);
     return true;
   }
@@ -159,7 +161,7 @@ export class StakingPeerDirectory implements PeerDirectory {
 
   /** The peers: members (not removed) of the latest epoch and, during a hand-over, of the active one. */
   members(): readonly StakingMember[] {
-    return [...this.byIndexMap.values()].sort((a, b) => a.index - b.index);
+    return this.peers;
   }
   byIndex(index: PartyIndex): StakingMember | undefined {
     return this.byIndexMap.get(index);

@@ -15,6 +15,7 @@
  */
 import { createRequire } from "node:module";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { bytesToHex, encodeAbiParameters, getAddress, hexToBytes, keccak256, toBytes, type Address, type Hex } from "viem";
 import type * as Secp256k1Native from "secp256k1";
 import { protocolMessageHeader } from "../mpc/evidence.ts";
@@ -66,7 +67,13 @@ export class MessageSigner {
 
   /** True when `signature` is `operator`'s signature of `message`. */
   verify(message: ProtocolMessage, signature: Hex, operator: Address): boolean {
-    return recoverSigner(this.digest(protocolMessageHeader(message)), signature) === getAddress(operator);
+    return this.verifyHeader(protocolMessageHeader(message), signature, operator);
+  }
+
+  /** True when `signature` is `operator`'s signature of a message with this header. */
+  verifyHeader(header: Uint8Array, signature: Hex, operator: Address): boolean {
+    // Every received message passes here: compare case-insensitively rather than checksum `operator` each time.
+    return recoverSigner(this.digest(header), signature)?.toLowerCase() === operator.toLowerCase();
   }
 }
 
@@ -83,14 +90,4 @@ export function recoverSigner(digest: Uint8Array, signature: Hex): Address | nul
   } catch {
     return null;
   }
-}
-
-function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

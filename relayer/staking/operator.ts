@@ -11,6 +11,7 @@ import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi } from "../sdk/abi.ts";
+import { confirmSuccess } from "./access.ts";
 
 export interface OperatorKeySource {
   /** Path of a file holding the hex private key. */
@@ -99,7 +100,6 @@ export async function submitClusterKey(p: {
     account: p.account,
     chain: p.chain,
   });
-  const receipt = await p.client.waitForTransactionReceipt({ hash: txHash });
-  if (receipt.status !== "success") throw new Error(`submitClusterKey for epoch ${p.epoch} reverted (${txHash})`);
+  await confirmSuccess(p.client, txHash, `submitClusterKey for epoch ${p.epoch}`);
   return { relay, txHash };
 }

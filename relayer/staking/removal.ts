@@ -12,16 +12,16 @@
  * submits RelayStaking.removeNode, which re-checks authorship and the
  * majority on chain.
  */
-import { bytesToHex, getAddress, hashTypedData, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
-import type { PrivateKeyAccount } from "viem/accounts";
+import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
 import type { ProvenFault } from "../node/sessions.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import { activeMember, activeMembers, type CommitteeView, type StakingPeerDirectory } from "./directory.ts";
+import { confirmSuccess, proposalTypedData, type StakingAccess } from "./access.ts";
+import { activeMember, activeMembers } from "./directory.ts";
 import type { MessageSigner } from "./message-signer.ts";
-import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, stakingDomain, stakingTypes, type RemovalProposal } from "./typed-data.ts";
-import { ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
+import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, type RemovalProposal } from "./typed-data.ts";
+import { answerProposal, ProposalRefused, type VoteCollector, type VoteMessage } from "./votes.ts";
 
 /** What a proposer sends (frames.ts `removalProposal`); hex strings on the wire. */
 export interface RemovalMessage {
@@ -49,13 +49,7 @@ export class RemovalProposer {
   private readonly proposed = new Set<Address>();
 
   constructor(
-    private readonly p: {
-      client: PublicClient;
-      wallet: WalletClient;
-      account: PrivateKeyAccount;
-      chain: Chain | null;
-      chainId: number;
-      directory: StakingPeerDirectory;
+    private readonly p: StakingAccess & {
       signer: MessageSigner;
       votes: VoteCollector;
       send: (to: PartyIndex, message: RemovalMessage | VoteMessage) => void;
@@ -63,18 +57,19 @@ export class RemovalProposer {
   ) {}
 
   digest(proposal: RemovalProposal): Hex {
-    return hashTypedData({ domain: stakingDomain(this.p.chainId, this.p.directory.staking), types: stakingTypes, primaryType: "Removal", message: proposal });
+    return hashTypedData(proposalTypedData(this.p, "Removal", proposal));
   }
 
   /** The proposal and evidence for a fault this node proved in one of its sessions (the culprit must be a member). */
   proposalFor(fault: ProvenFault): { proposal: RemovalProposal; evidence: RemovalEvidence } {
     // During a hand-over the culprit may belong to the active (old) committee only: the proposal names its epoch.
-    const views = [this.p.directory.committee, this.p.directory.previous].filter((v): v is CommitteeView => v !== null);
-    const view = views.find((v) => activeMembers(v).some((m) => m.index === fault.proof.culprit));
-    const accused = view === undefined ? undefined : activeMembers(view).find((m) => m.index === fault.proof.culprit);
-    if (view === undefined || accused === undefined) throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of a current committee`);
-    const evidence: RemovalEvidence = { fault: fault.proof.kind, messages: [...fault.proof.messages], signatures: fault.signatures.map((s) => s as Hex) };
-    return { proposal: { epoch: view.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(headersOf(evidence)) }, evidence };
+    for (const view of [this.p.directory.committee, this.p.directory.previous]) {
+      const accused = view === null ? undefined : activeMembers(view).find((m) => m.index === fault.proof.culprit);
+      if (view === null || accused === undefined) continue;
+      const evidence: RemovalEvidence = { fault: fault.proof.kind, messages: [...fault.proof.messages], signatures: fault.signatures.map((s) => s as Hex) };
+      return { proposal: { epoch: view.epoch, node: accused.operator, evidenceHash: removalEvidenceHash(headersOf(evidence)) }, evidence };
+    }
+    throw new ProposalRefused(`party ${fault.proof.culprit} is not a member of a current committee`);
   }
 
   /** Null when this node agrees the evidence proves the accused's fault, else why not. */
@@ -88,13 +83,13 @@ export class RemovalProposer {
     if (!FAULT_KINDS.includes(evidence.fault)) return `unknown fault kind ${JSON.stringify(evidence.fault)}`;
     const count = evidence.messages.length;
     if (count === 0 || count > MAX_EVIDENCE_MESSAGES || evidence.signatures.length !== count) return "evidence needs 1 to 8 messages, each with a signature";
-    if (removalEvidenceHash(headersOf(evidence)) !== proposal.evidenceHash) return "evidenceHash does not match the evidence";
-    const messages = evidence.messages;
-    for (const [i, message] of messages.entries()) {
-      if (!this.p.signer.verify(message, evidence.signatures[i]!, accused.operator)) return `evidence message ${i} is not signed by ${accused.operator}`;
+    const headers = headersOf(evidence);
+    if (removalEvidenceHash(headers) !== proposal.evidenceHash) return "evidenceHash does not match the evidence";
+    for (const [i, header] of headers.entries()) {
+      if (!this.p.signer.verifyHeader(hexToBytes(header), evidence.signatures[i]!, accused.operator)) return `evidence message ${i} is not signed by ${accused.operator}`;
     }
     try {
-      const { culprit } = checkFaultProof(evidence.fault, messages);
+      const { culprit } = checkFaultProof(evidence.fault, evidence.messages);
       if (culprit !== accused.index) return `the evidence shows party ${culprit}'s fault, not party ${accused.index}'s`;
     } catch (error) {
       return (error as Error).message;
@@ -107,7 +102,7 @@ export class RemovalProposer {
   async sign(proposal: RemovalProposal, evidence: RemovalEvidence): Promise<Hex> {
     const refusal = await this.check(proposal, evidence);
     if (refusal !== null) throw new ProposalRefused(refusal);
-    return this.p.account.signTypedData({ domain: stakingDomain(this.p.chainId, this.p.directory.staking), types: stakingTypes, primaryType: "Removal", message: proposal });
+    return this.p.account.signTypedData(proposalTypedData(this.p, "Removal", proposal));
   }
 
   /** A member's proposal: answers with our signature or our refusal. */
@@ -118,17 +113,14 @@ export class RemovalProposer {
       node: getAddress(message.proposal.node),
       evidenceHash: message.proposal.evidenceHash as Hex,
     };
-    const digest = this.digest(proposal);
-    try {
+    await answerProposal((vote) => this.p.send(from, vote), this.digest(proposal), () => {
       const evidence: RemovalEvidence = {
         fault: message.fault,
         messages: message.evidence.map((e, i) => decodeOrRefuse(e.message, i)),
         signatures: message.evidence.map((e) => e.signature as Hex),
       };
-      this.p.send(from, { kind: "vote", digest, signature: await this.sign(proposal, evidence), reason: "" });
-    } catch (error) {
-      this.p.send(from, { kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
-    }
+      return this.sign(proposal, evidence);
+    });
   }
 
   /**
@@ -171,8 +163,7 @@ export class RemovalProposer {
         account: this.p.account,
         chain: this.p.chain,
       });
-      const receipt = await this.p.client.waitForTransactionReceipt({ hash: txHash });
-      if (receipt.status !== "success") throw new Error(`removeNode reverted (${txHash})`);
+      await confirmSuccess(this.p.client, txHash, "removeNode");
       return { txHash, proposal, signers: signed.map((s) => s.signer) };
     } catch (error) {
       // Another member's proposal may have won; a refused or failed one may be retried on the next proven fault.

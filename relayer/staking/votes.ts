@@ -19,6 +19,15 @@ export interface VoteMessage {
   reason: string;
 }
 
+/** Answers a member's proposal with our signature of `digest`, or with why we refuse it. */
+export async function answerProposal(send: (vote: VoteMessage) => void, digest: Hex, sign: () => Promise<Hex>): Promise<void> {
+  try {
+    send({ kind: "vote", digest, signature: await sign(), reason: "" });
+  } catch (error) {
+    send({ kind: "vote", digest, signature: null, reason: (error instanceof Error ? error.message : String(error)).slice(0, 400) });
+  }
+}
+
 export class ProposalRefused extends Error {
   constructor(message: string) {
     super(message);

@@ -47,6 +47,7 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { confirmSuccess } from "./access.ts";
 import { batchDigest, fromCompactSignature, messageDigest, messageId, messageLeaf, type Message } from "../sdk/message.ts";
 
 export interface WatchedChain {
@@ -274,8 +275,7 @@ export class ForgeryWatcher {
             account: this.prover,
             chain: null,
           });
-    const receipt = await sourceChain.client.waitForTransactionReceipt({ hash: proofTx });
-    if (receipt.status !== "success") throw new Error(`forgery proof reverted (${proofTx})`);
+    await confirmSuccess(sourceChain.client, proofTx, "forgery proof");
     this.log.warn("forgery proven", { messageId: id, epoch: epoch.toString(), signer, deliveryTx, proofTx });
     return { messageId: id, srcChainId: message.srcChainId, dstChainId: message.dstChainId, epoch, deliveryTx, proofTx, batch: batch !== null };
   }

@@ -3,6 +3,7 @@
  * ProtocolInstances in FIFO order, with a hook to tamper with, drop or
  * duplicate messages in flight, and records every abort.
  */
+import { createHash } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "../../relayer/mpc/types.ts";
 
@@ -20,6 +21,17 @@ export function seededRng(seed: string): RandomBytes {
     }
     return out;
   };
+}
+
+/** Deterministic RNG of the OT and multiplication tests (SHAKE256 of seed and counter). Never use in the product. */
+export function shakeRng(seed: string): RandomBytes {
+  let counter = 0;
+  return (n) => new Uint8Array(createHash("shake256", { outputLength: n }).update(`${seed}/${counter++}`).digest());
+}
+
+/** SHA-256 of a label: a sub-session id for the OT and multiplication tests. */
+export function labelHash(label: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(label).digest());
 }
 
 export function sessionIdFrom(label: string): Uint8Array {

@@ -4,8 +4,8 @@
  */
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { CURVE_ORDER } from "../../relayer/mpc/curve.ts";
+import { labelHash, shakeRng } from "./harness.ts";
 import {
   MUL_ALICE_MESSAGE_BYTES,
   MUL_BOB_MESSAGE_BYTES,
@@ -25,13 +25,6 @@ import {
   type BobSetup,
 } from "../../relayer/mpc/multiply.ts";
 
-function seededRng(seed: string): (n: number) => Uint8Array {
-  let counter = 0;
-  return (n) => new Uint8Array(createHash("shake256", { outputLength: n }).update(`${seed}/${counter++}`).digest());
-}
-function sid(label: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(label).digest());
-}
 function scalar(rng: (n: number) => Uint8Array): bigint {
   let v = 0n;
   for (const b of rng(40)) v = (v << 8n) | BigInt(b);
@@ -39,9 +32,9 @@ function scalar(rng: (n: number) => Uint8Array): bigint {
 }
 
 function setup(label: string): { alice: AliceSetup; bob: BobSetup } {
-  const rng = seededRng(`setup/${label}`);
-  const alice = createMulSetup("alice", sid(label), rng);
-  const bob = createMulSetup("bob", sid(label), rng);
+  const rng = shakeRng(`setup/${label}`);
+  const alice = createMulSetup("alice", labelHash(label), rng);
+  const bob = createMulSetup("bob", labelHash(label), rng);
   let flow = bob.start();
   let receiver = alice;
   let flows = 0;
@@ -88,10 +81,10 @@ describe("DKLs23 multiplication (RVOLE)", () => {
   });
 
   it("aliceShares[k] + bobShares[k] == inputs[k] * chi for random inputs over many sids with one setup", () => {
-    const rng = seededRng("invariant");
+    const rng = shakeRng("invariant");
     const chis = new Set<bigint>();
     for (let n = 0; n < 12; n++) {
-      const useSid = sid(`sign-session-${n}`);
+      const useSid = labelHash(`sign-session-${n}`);
       const inputs = n === 0 ? [0n, CURVE_ORDER - 1n] : [scalar(rng), scalar(rng)];
       const b = mulBobStart(s.bob, useSid, rng);
       assert.equal(b.message.length, MUL_BOB_MESSAGE_BYTES);
@@ -115,8 +108,8 @@ describe("DKLs23 multiplication (RVOLE)", () => {
     assert.deepEqual(alice, s.alice);
     assert.deepEqual(bob, s.bob);
     assert.deepEqual(encodeAliceSetup(alice), aBytes);
-    const rng = seededRng("decoded");
-    const useSid = sid("decoded");
+    const rng = shakeRng("decoded");
+    const useSid = labelHash("decoded");
     const b = mulBobStart(bob, useSid, rng);
     const a = mulAliceRespond(alice, useSid, [5n, 7n], b.message, rng);
     const f = mulBobFinish(b.state, a.message);
@@ -136,8 +129,8 @@ describe("DKLs23 multiplication (RVOLE)", () => {
   });
 
   it("the OT-extension check rejects a tampered matrix row in bob's message", () => {
-    const rng = seededRng("tamper-u");
-    const useSid = sid("tamper-u");
+    const rng = shakeRng("tamper-u");
+    const useSid = labelHash("tamper-u");
     const b = mulBobStart(s.bob, useSid, rng);
     const tampered = b.message.slice();
     tampered[TAG + NONCE + 96 * 40 + 7]! ^= 0x10;
@@ -145,35 +138,35 @@ describe("DKLs23 multiplication (RVOLE)", () => {
   });
 
   it("rejects bob's message of another session or pair, tagged or re-tagged", () => {
-    const rng = seededRng("replay-bob");
-    const b = mulBobStart(s.bob, sid("session-A"), rng);
-    assert.throws(() => mulAliceRespond(s.alice, sid("session-B"), [1n, 2n], b.message, rng), /another session/);
+    const rng = shakeRng("replay-bob");
+    const b = mulBobStart(s.bob, labelHash("session-A"), rng);
+    assert.throws(() => mulAliceRespond(s.alice, labelHash("session-B"), [1n, 2n], b.message, rng), /another session/);
     const retagged = b.message.slice();
-    retagged.set(mulBobStart(s.bob, sid("session-B"), rng).message.subarray(0, TAG));
-    assert.throws(() => mulAliceRespond(s.alice, sid("session-B"), [1n, 2n], retagged, rng), /consistency check/);
+    retagged.set(mulBobStart(s.bob, labelHash("session-B"), rng).message.subarray(0, TAG));
+    assert.throws(() => mulAliceRespond(s.alice, labelHash("session-B"), [1n, 2n], retagged, rng), /consistency check/);
     // another ordered pair (other setup), same use sid
     const other = setup("pair-2-1");
-    const fromOtherPair = mulBobStart(other.bob, sid("session-A"), rng);
-    assert.throws(() => mulAliceRespond(s.alice, sid("session-A"), [1n, 2n], fromOtherPair.message, rng), OtExtensionCheckError);
+    const fromOtherPair = mulBobStart(other.bob, labelHash("session-A"), rng);
+    assert.throws(() => mulAliceRespond(s.alice, labelHash("session-A"), [1n, 2n], fromOtherPair.message, rng), OtExtensionCheckError);
   });
 
   it("rejects alice's reply of another session, tagged or re-tagged", () => {
-    const rng = seededRng("replay-alice");
-    const bA = mulBobStart(s.bob, sid("session-C"), rng);
-    const aA = mulAliceRespond(s.alice, sid("session-C"), [3n, 4n], bA.message, rng);
-    const bB = mulBobStart(s.bob, sid("session-D"), rng);
+    const rng = shakeRng("replay-alice");
+    const bA = mulBobStart(s.bob, labelHash("session-C"), rng);
+    const aA = mulAliceRespond(s.alice, labelHash("session-C"), [3n, 4n], bA.message, rng);
+    const bB = mulBobStart(s.bob, labelHash("session-D"), rng);
     assert.throws(() => mulBobFinish(bB.state, aA.message), /another session/);
-    const bB2 = mulBobStart(s.bob, sid("session-D"), rng);
+    const bB2 = mulBobStart(s.bob, labelHash("session-D"), rng);
     const retagged = aA.message.slice();
-    const honestD = mulAliceRespond(s.alice, sid("session-D"), [3n, 4n], bB2.message, rng);
+    const honestD = mulAliceRespond(s.alice, labelHash("session-D"), [3n, 4n], bB2.message, rng);
     retagged.set(honestD.message.subarray(0, TAG));
     assert.throws(() => mulBobFinish(bB2.state, retagged), MultiplicationCheckError);
   });
 
   describe("bob aborts on tampered correction or check values", () => {
     function honestRun(label: string) {
-      const rng = seededRng(label);
-      const useSid = sid(label);
+      const rng = shakeRng(label);
+      const useSid = labelHash(label);
       const b = mulBobStart(s.bob, useSid, rng);
       const a = mulAliceRespond(s.alice, useSid, [11n, 13n], b.message, rng);
       return { b, a };
@@ -235,13 +228,13 @@ describe("DKLs23 multiplication (RVOLE)", () => {
       assert.throws(() => mulBobFinish(r2.b.state, long), MultiplicationCheckError);
       assert.throws(() => mulBobFinish(r2.b.state, r2.a.message), /already used/);
       const r3 = honestRun("lengths-3");
-      assert.throws(() => mulAliceRespond(s.alice, sid("lengths-3"), [1n, 2n], r3.b.message.subarray(2), seededRng("x")), /must be \d+ bytes/);
+      assert.throws(() => mulAliceRespond(s.alice, labelHash("lengths-3"), [1n, 2n], r3.b.message.subarray(2), shakeRng("x")), /must be \d+ bytes/);
     });
   });
 
   it("alice's adjustment gamma only shifts her own effective input (caught later by the signing checks)", () => {
-    const rng = seededRng("gamma");
-    const useSid = sid("gamma");
+    const rng = shakeRng("gamma");
+    const useSid = labelHash("gamma");
     const b = mulBobStart(s.bob, useSid, rng);
     const a = mulAliceRespond(s.alice, useSid, [21n, 22n], b.message, rng);
     const f = mulBobFinish(b.state, addToScalar(a.message, GAMMA_OFFSET, 1n));
@@ -249,11 +242,11 @@ describe("DKLs23 multiplication (RVOLE)", () => {
   });
 
   it("validates inputs and sids", () => {
-    const rng = seededRng("inputs");
-    const b = mulBobStart(s.bob, sid("inputs"), rng);
-    assert.throws(() => mulAliceRespond(s.alice, sid("inputs"), [1n], b.message, rng), /expected 2 inputs/);
-    assert.throws(() => mulAliceRespond(s.alice, sid("inputs"), [1n, CURVE_ORDER], b.message, rng), /scalars in \[0, q\)/);
+    const rng = shakeRng("inputs");
+    const b = mulBobStart(s.bob, labelHash("inputs"), rng);
+    assert.throws(() => mulAliceRespond(s.alice, labelHash("inputs"), [1n], b.message, rng), /expected 2 inputs/);
+    assert.throws(() => mulAliceRespond(s.alice, labelHash("inputs"), [1n, CURVE_ORDER], b.message, rng), /scalars in \[0, q\)/);
     assert.throws(() => mulBobStart(s.bob, new Uint8Array(16), rng), /32 bytes/);
-    assert.throws(() => mulBobStart({ ...s.bob, seeds0: new Uint8Array(5) }, sid("x"), rng), /malformed bob setup/);
+    assert.throws(() => mulBobStart({ ...s.bob, seeds0: new Uint8Array(5) }, labelHash("x"), rng), /malformed bob setup/);
   });
 });

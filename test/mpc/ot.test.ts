@@ -17,12 +17,8 @@ import { ChiTables, columnCombination, getBit, gfMul, transposeColumns, words } 
 import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../relayer/mpc/ot/extension.ts";
 import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
 import { blake3 } from "@noble/hashes/blake3.js";
+import { flipByte, labelHash, shakeRng } from "./harness.ts";
 
-/** Deterministic RNG for tests: SHAKE256(seed || counter). */
-function seededRng(seed: string): (n: number) => Uint8Array {
-  let counter = 0;
-  return (n) => new Uint8Array(createHash("shake256", { outputLength: n }).update(`${seed}/${counter++}`).digest());
-}
 
 const TAG = 16;
 
@@ -36,7 +32,7 @@ type Tamper = (flow: number, bytes: Uint8Array) => Uint8Array;
 
 /** Runs the 5-flow setup; `tamper` may rewrite any flow in transit. Returns the error thrown, if any. */
 function runSetup(sid: Uint8Array, seed: string, tamper?: Tamper, bobSid = sid) {
-  const rng = seededRng(seed);
+  const rng = shakeRng(seed);
   const alice = createMulSetup("alice", sid, rng);
   const bob = createMulSetup("bob", bobSid, rng);
   assert.equal(alice.start(), null);
@@ -57,19 +53,11 @@ function runSetup(sid: Uint8Array, seed: string, tamper?: Tamper, bobSid = sid) 
   return { alice, bob, error, failedAtFlow: n, aliceFailed: error !== null && receiver === alice };
 }
 
-function flip(bytes: Uint8Array, index: number): Uint8Array {
-  const out = bytes.slice();
-  out[index]! ^= 1;
-  return out;
-}
 
-function sid(label: string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(label).digest());
-}
 
 describe("OT bit helpers", () => {
   it("transposes a bit matrix like the naive definition", () => {
-    const rng = seededRng("transpose");
+    const rng = shakeRng("transpose");
     const rows = 64;
     const rowWords = 3;
     const m = words(rng(rows * rowWords * 4).slice());
@@ -84,7 +72,7 @@ describe("OT bit helpers", () => {
   });
 
   it("multiplies in GF(2^256): identity, commutativity, distributivity, reduction", () => {
-    const rng = seededRng("gf");
+    const rng = shakeRng("gf");
     const a = words(rng(32).slice());
     const b = words(rng(32).slice());
     const c = words(rng(32).slice());
@@ -107,7 +95,7 @@ describe("OT bit helpers", () => {
   });
 
   it("computes the KOS combination sum chi_j * col_j like the naive sum", () => {
-    const rng = seededRng("combination");
+    const rng = shakeRng("combination");
     const rows = 256;
     const cols = 64;
     const chi = words(rng(cols * 32).slice());
@@ -123,7 +111,7 @@ describe("OT bit helpers", () => {
   });
 
   it("keyed BLAKE3 equals @noble/hashes blake3 with the derived key, for 32 to 128 output bytes", () => {
-    const rng = seededRng("blake3");
+    const rng = shakeRng("blake3");
     const context = rng(32);
     const value = rng(64);
     const h = new KeyedBlake3("test/domain", context);
@@ -142,7 +130,7 @@ describe("OT bit helpers", () => {
 describe("base OT (VSOT) through the pairwise setup", () => {
   let honest: ReturnType<typeof runSetup>;
   before(() => {
-    honest = runSetup(sid("base-ot"), "honest");
+    honest = runSetup(labelHash("base-ot"), "honest");
   });
 
   it("delivers seed k_{delta_i} to alice for every OT and both seeds to bob", () => {
@@ -165,7 +153,7 @@ describe("base OT (VSOT) through the pairwise setup", () => {
 
   it("rejects a tampered Schnorr proof (commitment or response)", () => {
     for (const index of [TAG + 33 + 5, TAG + 66 + 31]) {
-      const r = runSetup(sid("base-ot"), "proof", (n, f) => (n === 1 ? flip(f, index) : f));
+      const r = runSetup(labelHash("base-ot"), "proof", (n, f) => (n === 1 ? flipByte(f, index) : f));
       assert.ok(r.error instanceof MulSetupError, String(r.error));
       assert.equal(r.failedAtFlow, 1);
     }
@@ -191,18 +179,18 @@ describe("base OT (VSOT) through the pairwise setup", () => {
       return out;
     };
     for (const mutate of [offCurve, zero, uncompressed]) {
-      const r = runSetup(sid("base-ot"), "points", (n, f) => (n === 1 ? mutate(f) : f));
+      const r = runSetup(labelHash("base-ot"), "points", (n, f) => (n === 1 ? mutate(f) : f));
       assert.ok(r.error instanceof MulSetupError, String(r.error));
       assert.equal(r.failedAtFlow, 1);
     }
   });
 
   it("rejects invalid receiver points and a point equal to B", () => {
-    const r1 = runSetup(sid("base-ot"), "apoints", (n, f) => (n === 2 ? flip(f, TAG + 33 * 7 + 10) : f));
+    const r1 = runSetup(labelHash("base-ot"), "apoints", (n, f) => (n === 2 ? flipByte(f, TAG + 33 * 7 + 10) : f));
     // flipping a byte of x usually leaves the curve; if not, the keys no longer match and flow 4 fails
     assert.ok(r1.error instanceof MulSetupError, String(r1.error));
     assert.ok(r1.failedAtFlow === 2 || r1.failedAtFlow === 4);
-    const r2 = runSetup(sid("base-ot"), "apoints-bad", (n, f) => {
+    const r2 = runSetup(labelHash("base-ot"), "apoints-bad", (n, f) => {
       if (n !== 2) return f;
       const out = f.slice();
       out[TAG + 33 * 3] = 0x05; // invalid prefix byte
@@ -211,7 +199,7 @@ describe("base OT (VSOT) through the pairwise setup", () => {
     assert.ok(r2.error instanceof MulSetupError);
     assert.equal(r2.failedAtFlow, 2);
     let B: Uint8Array | null = null;
-    const r3 = runSetup(sid("base-ot"), "apoints-B", (n, f) => {
+    const r3 = runSetup(labelHash("base-ot"), "apoints-B", (n, f) => {
       if (n === 1) B = f.slice(TAG, TAG + 33);
       if (n !== 2) return f;
       const out = f.slice();
@@ -223,7 +211,7 @@ describe("base OT (VSOT) through the pairwise setup", () => {
   });
 
   it("a receiver point swapped for another valid point fails bob's response check", () => {
-    const r = runSetup(sid("base-ot"), "swap", (n, f) => {
+    const r = runSetup(labelHash("base-ot"), "swap", (n, f) => {
       if (n !== 2) return f;
       const out = f.slice();
       out.set(mulBase(12345n), TAG + 33 * 9);
@@ -239,20 +227,20 @@ describe("base OT (VSOT) through the pairwise setup", () => {
     const zeroBit = [...Array(256).keys()].find((i) => getBit(a.delta, i) === 0)!;
     const oneBit = [...Array(256).keys()].find((i) => getBit(a.delta, i) === 1)!;
     // same seed as the honest run, so alice's choice bits are the same
-    const withOne = runSetup(sid("base-ot"), "honest", (n, f) => (n === 3 ? flip(f, TAG + 32 * oneBit) : f));
+    const withOne = runSetup(labelHash("base-ot"), "honest", (n, f) => (n === 3 ? flipByte(f, TAG + 32 * oneBit) : f));
     assert.ok(withOne.error instanceof MulSetupError);
     assert.equal(withOne.failedAtFlow, 4); // bob sees a wrong response
-    const withZero = runSetup(sid("base-ot"), "honest", (n, f) => (n === 3 ? flip(f, TAG + 32 * zeroBit) : f));
+    const withZero = runSetup(labelHash("base-ot"), "honest", (n, f) => (n === 3 ? flipByte(f, TAG + 32 * zeroBit) : f));
     assert.ok(withZero.error instanceof MulSetupError);
     assert.equal(withZero.failedAtFlow, 5); // alice sees openings that don't match the challenge
   });
 
   it("rejects tampered responses and tampered openings", () => {
-    const resp = runSetup(sid("base-ot"), "resp", (n, f) => (n === 4 ? flip(f, TAG + 32 * 100 + 3) : f));
+    const resp = runSetup(labelHash("base-ot"), "resp", (n, f) => (n === 4 ? flipByte(f, TAG + 32 * 100 + 3) : f));
     assert.ok(resp.error instanceof MulSetupError);
     assert.equal(resp.failedAtFlow, 4);
     for (const offset of [0, 32]) {
-      const open = runSetup(sid("base-ot"), "open", (n, f) => (n === 5 ? flip(f, TAG + 64 * 200 + offset) : f));
+      const open = runSetup(labelHash("base-ot"), "open", (n, f) => (n === 5 ? flipByte(f, TAG + 64 * 200 + offset) : f));
       assert.ok(open.error instanceof MulSetupError);
       assert.equal(open.failedAtFlow, 5);
       assert.ok(!open.alice.done);
@@ -261,10 +249,10 @@ describe("base OT (VSOT) through the pairwise setup", () => {
 
   it("rejects truncated and oversized flows with a clear error", () => {
     for (const flowNo of [1, 2, 3, 4, 5]) {
-      const short = runSetup(sid("base-ot"), "len", (n, f) => (n === flowNo ? f.subarray(0, f.length - 1) : f));
+      const short = runSetup(labelHash("base-ot"), "len", (n, f) => (n === flowNo ? f.subarray(0, f.length - 1) : f));
       assert.ok(short.error instanceof MulSetupError);
       assert.match(String(short.error), /expected \d+ bytes/);
-      const long = runSetup(sid("base-ot"), "len", (n, f) => {
+      const long = runSetup(labelHash("base-ot"), "len", (n, f) => {
         if (n !== flowNo) return f;
         const out = new Uint8Array(f.length + 1);
         out.set(f);
@@ -272,22 +260,22 @@ describe("base OT (VSOT) through the pairwise setup", () => {
       });
       assert.ok(long.error instanceof MulSetupError);
     }
-    const empty = runSetup(sid("base-ot"), "len", (n, f) => (n === 1 ? new Uint8Array(0) : f));
+    const empty = runSetup(labelHash("base-ot"), "len", (n, f) => (n === 1 ? new Uint8Array(0) : f));
     assert.match(String(empty.error), /too short/);
   });
 
   it("rejects flows of another session or pair, even re-tagged", () => {
-    const other = runSetup(sid("other-pair"), "other");
+    const other = runSetup(labelHash("other-pair"), "other");
     assert.equal(other.error, null);
     // bob runs under another sid: the very first flow is rejected by its tag
-    const mixed = runSetup(sid("base-ot"), "mixed", undefined, sid("other-pair"));
+    const mixed = runSetup(labelHash("base-ot"), "mixed", undefined, labelHash("other-pair"));
     assert.ok(mixed.error instanceof MulSetupError);
     assert.match(String(mixed.error), /another session/);
     // an attacker re-tags another session's flow 1: the proof is bound to the sid and fails
-    const otherRng = seededRng("other");
-    const otherBob = createMulSetup("bob", sid("other-pair"), otherRng);
+    const otherRng = shakeRng("other");
+    const otherBob = createMulSetup("bob", labelHash("other-pair"), otherRng);
     const foreign = otherBob.start()!;
-    const replay = runSetup(sid("base-ot"), "replay", (n, f) => {
+    const replay = runSetup(labelHash("base-ot"), "replay", (n, f) => {
       if (n !== 1) return f;
       const out = f.slice();
       out.set(foreign.subarray(TAG), TAG);
@@ -298,13 +286,13 @@ describe("base OT (VSOT) through the pairwise setup", () => {
   });
 
   it("a setup party is dead after a failed check and refuses flows out of order", () => {
-    const r = runSetup(sid("base-ot"), "dead", (n, f) => (n === 1 ? flip(f, TAG + 70) : f));
+    const r = runSetup(labelHash("base-ot"), "dead", (n, f) => (n === 1 ? flipByte(f, TAG + 70) : f));
     assert.ok(r.error instanceof MulSetupError);
     assert.throws(() => r.alice.receive(new Uint8Array(100)), /already aborted/);
-    const bob = createMulSetup("bob", sid("x"), seededRng("order"));
+    const bob = createMulSetup("bob", labelHash("x"), shakeRng("order"));
     assert.throws(() => bob.receive(new Uint8Array(100)), /unexpected flow/);
     assert.throws(() => bob.result(), /not finished/);
-    assert.throws(() => createMulSetup("alice", new Uint8Array(31), seededRng("x")), /32 bytes/);
+    assert.throws(() => createMulSetup("alice", new Uint8Array(31), shakeRng("x")), /32 bytes/);
   });
 });
 
@@ -312,15 +300,15 @@ describe("KOS OT extension", () => {
   let a: AliceSetup;
   let b: BobSetup;
   before(() => {
-    const r = runSetup(sid("ote"), "ote");
+    const r = runSetup(labelHash("ote"), "ote");
     assert.equal(r.error, null);
     a = r.alice.result() as AliceSetup;
     b = r.bob.result() as BobSetup;
   });
-  const ctx = sid("ote-context");
+  const ctx = labelHash("ote-context");
 
   it("receiver pads equal the sender pad selected by each choice bit", () => {
-    const rng = seededRng("ote-honest");
+    const rng = shakeRng("ote-honest");
     const choices = rng(OTE_BATCH / 8);
     const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, rng);
     assert.equal(r.message.length, OTE_MESSAGE_BYTES);
@@ -342,7 +330,7 @@ describe("KOS OT extension", () => {
   });
 
   it("fails the consistency check on a tampered nonce, matrix row, check value or context", () => {
-    const rng = seededRng("ote-bad");
+    const rng = shakeRng("ote-bad");
     const choices = rng(OTE_BATCH / 8);
     const r = oteReceive(b.seeds0, b.seeds1, ctx, choices, rng);
     const nonce = rng(NONCE_BYTES);
@@ -350,9 +338,9 @@ describe("KOS OT extension", () => {
     const row = (i: number) => NONCE_BYTES + i * rowBytes;
     // a flipped bit in one row is an inconsistent choice bit in that row (the selective-failure attack)
     for (const index of [3, row(17) + 5, row(255) + rowBytes - 1, OTE_MESSAGE_BYTES - 64, OTE_MESSAGE_BYTES - 1]) {
-      assert.throws(() => oteSend(a.seeds, a.delta, ctx, flip(r.message, index), nonce, 3), OtExtensionCheckError);
+      assert.throws(() => oteSend(a.seeds, a.delta, ctx, flipByte(r.message, index), nonce, 3), OtExtensionCheckError);
     }
-    assert.throws(() => oteSend(a.seeds, a.delta, sid("another-use"), r.message, nonce, 3), /consistency check/);
+    assert.throws(() => oteSend(a.seeds, a.delta, labelHash("another-use"), r.message, nonce, 3), /consistency check/);
     assert.throws(() => oteSend(a.seeds, a.delta, ctx, r.message.subarray(1), nonce, 3), /must be \d+ bytes/);
   });
 });

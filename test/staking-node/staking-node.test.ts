@@ -23,8 +23,8 @@ import { createLogger } from "../../relayer/node/log.ts";
 import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
-import { AbsenceSlasher, ChainClock, type AbsenceMessage } from "../../relayer/staking/absence.ts";
-import { ProposalRefused, VoteCollector } from "../../relayer/staking/votes.ts";
+import { AbsenceSlasher, ChainClock, type AbsenceProposalMessage } from "../../relayer/staking/absence.ts";
+import { ProposalRefused, VoteCollector, type VoteMessage } from "../../relayer/staking/votes.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
 import { addressesOf, deployWithOperators, networkHelpers, viem, type Deployment } from "./fixture.ts";
@@ -47,6 +47,7 @@ async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoc
 /** One in-memory member per elected operator (party = node id = registration order here); messages are delivered asynchronously, like the transport. */
 async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>) {
   const byParty = new Map<number, AbsenceSlasher>();
+  const collectors = new Map<number, VoteCollector>();
   const head = await d.publicClient.getBlockNumber();
   for (const [position, operatorIndex] of members.entries()) {
     const party = position + 1;
@@ -54,6 +55,8 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
     // Each member saw the chain's head before the records (stamped RECORDS_AT onwards) were made.
     const clock = new ChainClock();
     clock.observe(head, RECORDS_AT - 1);
+    const votes = new VoteCollector(d.publicClient, directory);
+    collectors.set(party, votes);
     const slasher: AbsenceSlasher = new AbsenceSlasher({
       client: d.publicClient,
       wallet: d.wallet,
@@ -64,9 +67,10 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
       records: { listAbsences: async () => records.get(party) ?? [] },
       clock,
       minAbsences: 3,
-      votes: new VoteCollector(d.publicClient, directory),
-      send: (to: number, message: AbsenceMessage) => {
-        setImmediate(() => void byParty.get(to)?.handle(party, message));
+      votes,
+      // Routed as the staking agent routes them: proposals to the slasher, votes to the collector.
+      send: (to: number, message: AbsenceProposalMessage | VoteMessage) => {
+        setImmediate(() => void (message.kind === "vote" ? collectors.get(to)?.handle(party, message) : byParty.get(to)?.handle(party, message)));
       },
     });
     byParty.set(party, slasher);

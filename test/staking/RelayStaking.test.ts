@@ -939,7 +939,14 @@ describe("RelayStaking: forged attestation", () => {
     };
     const sign = (message: Message, gateway: Address = target) =>
       d.relay.account.signTypedData(messageTypedData(message, gateway));
-    return { ...d, forged, sign, signature: await sign(forged) };
+    /** A message the gateway really sent (to the prover, on DST_CHAIN_ID). */
+    const sendGenuine = async (): Promise<Message> => {
+      const hash = await d.gateway.write.sendMessage([DST_CHAIN_ID, addressOf(d.prover), "0xbeef", 100_000n]);
+      const receipt = await d.publicClient.waitForTransactionReceipt({ hash });
+      const [event] = await d.gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
+      return event!.args.message! as Message;
+    };
+    return { ...d, forged, sign, sendGenuine, signature: await sign(forged) };
   }
 
   it("slashes the epoch's committee and rewards the prover, once", async () => {
@@ -968,17 +975,14 @@ describe("RelayStaking: forged attestation", () => {
 
   it("refuses a genuine message as proof", async () => {
     const d = await loadFixture(forgeryFixture);
-    const { staking, gateway, prover, publicClient } = d;
-    const hash = await gateway.write.sendMessage([DST_CHAIN_ID, addressOf(prover), "0xbeef", 100_000n]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    const [event] = await gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
-    const genuine = event!.args.message!;
+    const { staking, prover } = d;
+    const genuine = await d.sendGenuine();
     const signature = await d.sign(genuine);
     await viem.assertions.revertWithCustomErrorWithArgs(
       staking.write.proveForgery([1n, genuine, target, signature], { account: prover.account! }),
       staking,
       "MessageWasSent",
-      [event!.args.messageId!],
+      [messageId(genuine)],
     );
   });
 
@@ -1020,12 +1024,9 @@ describe("RelayStaking: forged attestation", () => {
 
   it("slashes for a forged message inside a signed batch, once per root", async () => {
     const d = await loadFixture(forgeryFixture);
-    const { staking, gateway, prover, publicClient } = d;
+    const { staking, prover } = d;
     const as = { account: prover.account! };
-    const hash = await gateway.write.sendMessage([DST_CHAIN_ID, addressOf(prover), "0xbeef", 100_000n]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    const [event] = await gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
-    const genuine = event!.args.message! as Message;
+    const genuine = await d.sendGenuine();
     const second = { ...d.forged, nonce: 43n };
     const batch = new MessageBatch([genuine, d.forged, second]);
     const signature = await d.relay.account.signTypedData(batch.typedData(target));
@@ -1065,12 +1066,9 @@ describe("RelayStaking: forged attestation", () => {
 
   it("proves a forged member of a partly delivered batch with the single-leaf proof replayed from its multiproof", async () => {
     const d = await loadFixture(forgeryFixture);
-    const { staking, gateway, prover, publicClient } = d;
+    const { staking, prover } = d;
     const as = { account: prover.account! };
-    const hash = await gateway.write.sendMessage([DST_CHAIN_ID, addressOf(prover), "0xbeef", 100_000n]);
-    const receipt = await publicClient.waitForTransactionReceipt({ hash });
-    const [event] = await gateway.getEvents.MessageSent({}, { blockHash: receipt.blockHash });
-    const genuine = event!.args.message! as Message;
+    const genuine = await d.sendGenuine();
     const batch = new MessageBatch([{ ...d.forged, nonce: 40n }, genuine, { ...d.forged, nonce: 41n }, d.forged]);
     const signature = await d.relay.account.signTypedData(batch.typedData(target));
     // Delivered: the genuine message and one forgery, in the multiproof's leaf order.

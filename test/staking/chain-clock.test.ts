@@ -17,6 +17,21 @@ const KDF = { N: 2 ** 12, r: 8, p: 1 };
 const PASS = "operator passphrase 1";
 const T0 = 1_700_000_000_000;
 
+/** Opens the key store at `path` and loads the clock persisted in it. */
+async function openClock(path: string, log: Logger, options?: Parameters<typeof ChainClock.load>[1]): Promise<{ store: KeyStore; clock: ChainClock }> {
+  const store = await KeyStore.open(path, PASS, KDF);
+  return { store, clock: await ChainClock.load({ journal: store, log }, options) };
+}
+
+/** A node that saw blocks 10 and 12 a second apart (from T0), then stopped. */
+async function stoppedAfterTwoLooks(path: string, log: Logger): Promise<void> {
+  const { store, clock } = await openClock(path, log);
+  clock.observe(10n, T0);
+  clock.observe(12n, T0 + 1_000);
+  await clock.flush();
+  await store.close();
+}
+
 function capturingLog(): { log: Logger; lines: { level: string; msg: string }[] } {
   const lines: { level: string; msg: string }[] = [];
   return { log: createLogger({}, "debug", (line) => lines.push(JSON.parse(line) as { level: string; msg: string })), lines };
@@ -86,8 +101,7 @@ describe("chain clock persisted in the key store", () => {
     const path = join(dir, "reload");
     const { log, lines } = capturingLog();
     const series = pollSeries(100n, 60, T0);
-    let store = await KeyStore.open(path, PASS, KDF);
-    const first = await ChainClock.load({ journal: store, log });
+    const { store, clock: first } = await openClock(path, log);
     for (const o of series) first.observe(o.block, o.at);
     await first.flush();
     const times = recordTimes(series);
@@ -100,11 +114,10 @@ describe("chain clock persisted in the key store", () => {
     assert.ok(stored.length <= 2 * blocks.size && stored.length < series.length, `${stored.length} stored for ${series.length} looks at ${blocks.size} blocks`);
     await store.close();
 
-    store = await KeyStore.open(path, PASS, KDF);
-    const resumed = await ChainClock.load({ journal: store, log });
-    assertSamePlacements(resumed, series, times, ws, "after the restart");
+    const restarted = await openClock(path, log);
+    assertSamePlacements(restarted.clock, series, times, ws, "after the restart");
     assert.deepEqual(lines.filter((l) => l.level === "warn"), [], "nothing to warn about");
-    await store.close();
+    await restarted.store.close();
   });
 
   it("prunes below the epoch start and beyond the capacity, keeping the placements in windows that remain possible", async () => {
@@ -138,15 +151,9 @@ describe("chain clock persisted in the key store", () => {
   it("places a record made around the downtime only in windows spanning the whole gap", async () => {
     const path = join(dir, "gap");
     const { log } = capturingLog();
-    let store = await KeyStore.open(path, PASS, KDF);
-    let clock = await ChainClock.load({ journal: store, log });
-    clock.observe(10n, T0);
-    clock.observe(12n, T0 + 1_000);
-    await clock.flush();
-    await store.close();
+    await stoppedAfterTwoLooks(path, log);
     // Down for a minute while the chain moved from 12 to 40; the first look after the restart is at 40.
-    store = await KeyStore.open(path, PASS, KDF);
-    clock = await ChainClock.load({ journal: store, log });
+    const { store, clock } = await openClock(path, log);
     clock.observe(40n, T0 + 61_000);
     clock.observe(41n, T0 + 62_000);
 
@@ -168,15 +175,8 @@ describe("chain clock persisted in the key store", () => {
   it("ignores looks from a wall clock set back across a restart until it catches up, and says so once", async () => {
     const path = join(dir, "set-back");
     const { log, lines } = capturingLog();
-    let store = await KeyStore.open(path, PASS, KDF);
-    let clock = await ChainClock.load({ journal: store, log });
-    clock.observe(10n, T0);
-    clock.observe(12n, T0 + 1_000);
-    await clock.flush();
-    await store.close();
-
-    store = await KeyStore.open(path, PASS, KDF);
-    clock = await ChainClock.load({ journal: store, log });
+    await stoppedAfterTwoLooks(path, log);
+    const { store, clock } = await openClock(path, log);
     clock.observe(30n, T0 - 60_000);
     clock.observe(31n, T0 - 59_000);
     assert.equal(clock.within(T0 - 59_500, 30n, 31n), false, "looks stamped before the stored series place nothing");
@@ -193,8 +193,7 @@ describe("chain clock persisted in the key store", () => {
   it("skips malformed and out-of-order stored entries with a warning, and logs a failed write instead of throwing", async () => {
     const path = join(dir, "corrupt");
     const { log, lines } = capturingLog();
-    let store = await KeyStore.open(path, PASS, KDF);
-    const clock = await ChainClock.load({ journal: store, log });
+    const { store, clock } = await openClock(path, log);
     clock.observe(10n, T0);
     clock.observe(20n, T0 + 1_000);
     await clock.flush();
@@ -210,8 +209,7 @@ describe("chain clock persisted in the key store", () => {
     await raw.put(key(T0 + 700, 5n), JSON.stringify({ block: "5", at: T0 + 700 }));
     await raw.close();
 
-    store = await KeyStore.open(path, PASS, KDF);
-    const loaded = await ChainClock.load({ journal: store, log });
+    const { store: reopened, clock: loaded } = await openClock(path, log);
     const warnings = lines.filter((l) => l.level === "warn").map((l) => l.msg);
     assert.equal(warnings.filter((m) => m === "stored chain clock observation skipped").length, 3, warnings.join(", "));
     assert.equal(warnings.filter((m) => m === "stored chain clock observations out of order skipped").length, 1, "the block going backwards");
@@ -228,6 +226,6 @@ describe("chain clock persisted in the key store", () => {
     await unlucky.flush();
     assert.ok(lines.some((l) => l.msg === "chain clock observation not persisted"), "the failure is logged");
     assert.equal(unlucky.within(T0 + 2_000, 30n, 30n), true, "the clock itself still works");
-    await store.close();
+    await reopened.close();
   });
 });
