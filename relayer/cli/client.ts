@@ -1,5 +1,7 @@
 /** Typed client for a signer node's HTTP API (used by the CLI, the relayer and tests). */
 import type { SignResponse } from "../node/service.ts";
+import type { ApprovableOperation } from "../node/session/ids.ts";
+import type { Approval, KeyRecord as KeyView } from "../node/keystore.ts";
 
 export class NodeApiError extends Error {
   constructor(
@@ -44,6 +46,16 @@ export class NodeClient {
   deleteKey(keyId: string): Promise<{ deleted: boolean }> {
     return this.call("DELETE", `/v1/keys/${encodeURIComponent(keyId)}`);
   }
+  /** This node's operator approves a keyGen or reshare (by the hash of its exact parameters). */
+  approve(operation: ApprovableOperation, ttlMs?: number): Promise<{ hash: string; expiresAt: number }> {
+    return this.call("POST", "/v1/approvals", { operation, ...(ttlMs === undefined ? {} : { ttlMs }) });
+  }
+  approvals(): Promise<{ approvals: Approval[] }> {
+    return this.call("GET", "/v1/approvals");
+  }
+  revokeApproval(hash: string): Promise<{ revoked: boolean }> {
+    return this.call("DELETE", `/v1/approvals/${hash}`);
+  }
   absences(): Promise<{ absences: { sessionId: string; keyId: string; operation: string; absentees: number[]; at: number }[] }> {
     return this.call("GET", "/v1/absences");
   }
@@ -69,18 +81,7 @@ export class NodeClient {
   }
 }
 
-export interface KeyView {
-  keyId: string;
-  sessionId: string;
-  status: "PENDING" | "READY" | "ERROR";
-  threshold: number;
-  participants: number[];
-  publicKey: string | null;
-  address: string | null;
-  error: string | null;
-  createdAt: number;
-  updatedAt: number;
-}
+export type { KeyView };
 
 /** What the node answers to a sign request. */
 export type SignView = SignResponse;

@@ -354,6 +354,12 @@ export class Devnet {
    */
   private async keygen(): Promise<KeyView> {
     const o = this.options;
+    // Without staking each node's operator approves the keyGen (here one operator runs them all);
+    // with staking the nodes check it against the committee RelayStaking elected.
+    if (this.staking === null) {
+      const parties = this.nodes.map((node) => node.index);
+      await Promise.all(this.nodes.map((node) => node.client.approve({ operation: "keygen", keyId: o.keyId, parties, threshold: o.threshold })));
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return (await this.nodes[0]!.client.keygen(o.keyId, o.threshold)).key;

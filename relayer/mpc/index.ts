@@ -18,7 +18,7 @@ import { checkDigest, OnlineSignProtocol, type Presignature, PresignProtocol, ty
 import type { PartyIndex, ProtocolInstance, RandomBytes } from "./types.ts";
 import { checkThreshold, InvalidPartiesError, lagrangeAtZero, normalizeParties } from "./vss.ts";
 
-export { decodeKeyShare, encodeKeyShare, ethereumAddress, type KeyShare, withBan } from "./keyshare.ts";
+export { decodeKeyShare, encodeKeyShare, ethereumAddress, type KeyShare, sharingDigest, withBan } from "./keyshare.ts";
 export {
   BannedPartyAbort,
   decodePresignature,
@@ -28,7 +28,7 @@ export {
   PresignatureConsumedError,
   type Signature,
 } from "./sign.ts";
-export { InvalidPartiesError } from "./vss.ts";
+export { InvalidPartiesError, MIN_THRESHOLD } from "./vss.ts";
 export { DecodeError } from "./encoding.ts";
 export {
   BroadcastMismatch,

@@ -6,6 +6,7 @@
 import { keccak_256 } from "@noble/hashes/sha3.js";
 import { type Point, pointToUncompressed } from "./curve.ts";
 import { DecodeError, Reader, toHex, Writer } from "./encoding.ts";
+import { Transcript } from "./transcript.ts";
 import {
   type AliceSetup,
   type BobSetup,
@@ -55,6 +56,19 @@ export function ethereumAddress(publicKey: Point): `0x${string}` {
   let out = "";
   for (let i = 0; i < hex.length; i++) out += parseInt(checksum[i]!, 16) >= 8 ? hex[i]!.toUpperCase() : hex[i]!;
   return `0x${out}`;
+}
+
+/**
+ * A digest of a sharing's public facts (key id, threshold, committee, public
+ * key and every public share). Every holder of one sharing computes the same
+ * digest, so holders confirm to each other that they hold the same sharing
+ * without revealing anything secret.
+ */
+export function sharingDigest(share: KeyShare): Uint8Array {
+  const t = new Transcript("sharing-digest").absorb("key", share.keyId).absorb("threshold", share.threshold).absorbList("parties", share.parties);
+  t.absorb("public-key", share.publicKey);
+  for (const p of share.parties) t.absorb(`public-share-${p}`, share.publicShares.get(p)!);
+  return t.digest();
 }
 
 /** The share with `party` added to its ban list (no-op if already there). */

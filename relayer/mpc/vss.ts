@@ -20,6 +20,13 @@ import type { PartyIndex, RandomBytes } from "./types.ts";
 /** Largest accepted party index (evaluation point); keeps encodings and loops bounded. */
 export const MAX_PARTY_INDEX = 0xffff;
 
+/**
+ * Fewest signers any key may need. With t = 1 every share is the private key,
+ * so a single holder signs alone: the one threshold rule of the whole project
+ * (frames, API, CLI, devnet and RelayStaking's MIN_THRESHOLD all use it).
+ */
+export const MIN_THRESHOLD = 2;
+
 export class InvalidPartiesError extends Error {
   constructor(reason: string) {
     super(`invalid parties: ${reason}`);
@@ -43,7 +50,7 @@ export function normalizeParties(parties: readonly PartyIndex[], what = "parties
 }
 
 export function checkThreshold(threshold: number, n: number): void {
-  if (!Number.isInteger(threshold) || threshold < 1) throw new InvalidPartiesError(`threshold ${threshold} must be an integer >= 1`);
+  if (!Number.isInteger(threshold) || threshold < MIN_THRESHOLD) throw new InvalidPartiesError(`threshold ${threshold} must be an integer >= ${MIN_THRESHOLD}`);
   if (threshold > n) throw new InvalidPartiesError(`threshold ${threshold} exceeds the ${n} parties`);
 }
 

@@ -6,21 +6,52 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { z } from "zod";
-import { keyIdSchema, partyIndexSchema } from "./frames.ts";
+import { keyIdSchema, partyIndexSchema, thresholdSchema } from "./frames.ts";
 import type { Logger } from "./log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import type { NodeService } from "./service.ts";
-import { SessionFailed } from "./sessions.ts";
+import { SessionError, type SessionErrorKind } from "./session/index.ts";
+import { MAX_APPROVAL_TTL_MS } from "./session/authority.ts";
 import { RequestRejected } from "./validators.ts";
 import type { StakingAgent } from "../staking/agent.ts";
 import { ProposalRefused } from "../staking/votes.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-const keygenBody = z.object({ keyId: keyIdSchema, threshold: z.number().int().min(2), parties: z.array(partyIndexSchema).min(2).optional() }).strict();
+const parties = z.array(partyIndexSchema).min(2).max(256);
+const keygenBody = z.object({ keyId: keyIdSchema, threshold: thresholdSchema, parties: parties.optional() }).strict();
 const signBody = z.object({ request: z.record(z.string(), z.unknown()) }).strict();
 const absenceBody = z.object({ operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/) }).strict();
-const reshareBody = z.object({ newParties: z.array(partyIndexSchema).min(2), newThreshold: z.number().int().min(2) }).strict();
+const reshareBody = z.object({ newParties: parties, newThreshold: thresholdSchema }).strict();
+const approvalBody = z
+  .object({
+    ttlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS).optional(),
+    operation: z.discriminatedUnion("operation", [
+      z.object({ operation: z.literal("keygen"), keyId: keyIdSchema, parties, threshold: thresholdSchema }).strict(),
+      z
+        .object({
+          operation: z.literal("reshare"),
+          keyId: keyIdSchema,
+          publicKey: z.string().regex(/^[0-9a-f]{66}$/),
+          oldParties: parties,
+          newParties: parties,
+          newThreshold: thresholdSchema,
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+
+/** One HTTP status per kind of session error. */
+const STATUS_OF: Record<SessionErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 403,
+  "not-found": 404,
+  conflict: 409,
+  rejected: 422,
+  failed: 502,
+  unavailable: 503,
+};
 
 class HttpError extends Error {
   constructor(
@@ -52,11 +83,13 @@ export function startApi(p: {
     handle(req, res, p, authorized)
       .catch((error: unknown) => {
         const status =
-          error instanceof HttpError || error instanceof SessionFailed
+          error instanceof HttpError
             ? error.status
-            : error instanceof RequestRejected || error instanceof ProposalRefused
-              ? 422
-              : 500;
+            : error instanceof SessionError
+              ? STATUS_OF[error.kind]
+              : error instanceof RequestRejected || error instanceof ProposalRefused
+                ? 422
+                : 500;
         if (status >= 500) p.log.error("request failed", { method: req.method, url: req.url, error: String(error) });
         send(res, status, { error: error instanceof Error ? error.message : String(error) });
       })
@@ -106,6 +139,13 @@ async function handle(
     }
     throw new HttpError(404, "not found");
   }
+  if (method === "GET" && path === "/v1/approvals") return send(res, 200, { approvals: await service.listApprovals() });
+  if (method === "POST" && path === "/v1/approvals") {
+    const body = parse(approvalBody, await readJson(req));
+    return send(res, 200, await service.approve(body.operation, body.ttlMs));
+  }
+  const approval = /^\/v1\/approvals\/([0-9a-f]{64})$/.exec(path);
+  if (approval !== null && method === "DELETE") return send(res, 200, { revoked: await service.revokeApproval(approval[1]!) });
   if (method === "GET" && path === "/v1/keys") return send(res, 200, { keys: await service.listKeys() });
   if (method === "POST" && path === "/v1/keys") {
     const body = parse(keygenBody, await readJson(req));
@@ -113,7 +153,13 @@ async function handle(
   }
   const match = /^\/v1\/keys\/([^/]+)(?:\/(sign|refresh|reshare))?$/.exec(path);
   if (match === null) throw new HttpError(404, "not found");
-  const keyId = parse(keyIdSchema, decodeURIComponent(match[1]!));
+  let rawKeyId: string;
+  try {
+    rawKeyId = decodeURIComponent(match[1]!);
+  } catch {
+    throw new HttpError(400, "invalid input: key id: malformed URL encoding");
+  }
+  const keyId = parse(keyIdSchema, rawKeyId);
   const action = match[2];
   if (action === undefined && method === "GET") {
     const key = await service.getKey(keyId);

@@ -53,6 +53,15 @@ export const nodeConfigSchema = z
         keygenRoundMs: z.number().int().positive().default(15_000),
       })
       .default({ prepareMs: 2_000, roundMs: 5_000, keygenRoundMs: 15_000 }),
+    /** What one member may make the others do (a member that coordinates is not trusted). */
+    limits: z
+      .object({
+        /** A key is refreshed at most this often: each refresh costs every member a dealing. */
+        minRefreshIntervalMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(30_000),
+        /** Unused presignatures one coordinator may have this node keep per key. */
+        maxPresignaturesPerOwner: z.number().int().min(1).max(10_000).default(256),
+      })
+      .default({ minRefreshIntervalMs: 30_000, maxPresignaturesPerOwner: 256 }),
     /** Presignatures this node keeps ready per key for the signing tasks it coordinates (0 disables the pool). */
     presignPoolSize: z.number().int().min(0).max(1000).default(8),
     signAttempts: z.number().int().min(1).max(10).default(3),

@@ -9,18 +9,20 @@ import { join } from "node:path";
 import { startApi } from "./api.ts";
 import type { NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
-import { loadIdentity } from "./identity.ts";
+import { identityStatements, loadIdentity } from "./identity.ts";
 import { KeyStore } from "./keystore.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { PresignPool } from "./pool.ts";
 import type { ProtocolSuite, ShareFacts } from "./protocols.ts";
 import { NodeService } from "./service.ts";
-import { SessionManager } from "./sessions.ts";
+import { SessionManager } from "./session/index.ts";
+import { OperatorApprovals } from "./session/authority.ts";
+import { CommitTracker } from "./session/commit.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
 import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
-import { FRAME_VERSION, isStakingFrame, toHex } from "./frames.ts";
+import { FRAME_VERSION, isStakingFrame, toHex, type FrameBody } from "./frames.ts";
 import { StakingAgent } from "../staking/agent.ts";
 
 export interface RunningNode {
@@ -60,7 +62,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
           chains: config.chains,
           store,
           log,
-          send: (to, body) => transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body }),
+          send: (to, body) => frameTo(to, body),
         }).catch(async (error: unknown) => {
           await store.close();
           throw error;
@@ -73,6 +75,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   }
 
   let sessions: SessionManager<Share, Presignature> | null = null;
+  const frameTo = (to: number, body: FrameBody): void =>
+    transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body });
   const transport = await Transport.start({
     identity,
     directory,
@@ -92,29 +96,41 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     },
   });
   transportRef = transport;
+  const approvals = new OperatorApprovals(store);
+  const authority = staking?.keyAuthority(approvals) ?? approvals;
+  const commits = new CommitTracker(config.index, store, identityStatements(identity, directory), frameTo, authority, log.child({ component: "commit" }));
   sessions = new SessionManager(
-    config.index,
-    store,
-    p.suite,
-    p.validators ?? nodeValidators(config, store, log),
+    {
+      self: config.index,
+      store,
+      suite: p.suite,
+      validators: p.validators ?? nodeValidators(config, store, log),
+      authority,
+      commits,
+      timeouts: config.timeouts,
+      limits: config.limits,
+      log,
+      metrics,
+    },
     transport,
-    config.timeouts,
-    config.signAttempts,
-    log,
-    metrics,
     staking?.messageAuthenticator() ?? null,
+    config.signAttempts,
   );
   sessions.onFault = (fault) => staking?.removeForFault(fault);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
-  sessions.onKeyChanged = (keyId) => pool.forget(keyId);
+  commits.onChange = (keyId) => pool.forget(keyId);
   await pool.load();
   pool.start();
+  commits.start();
+  const housekeeping = setInterval(() => void prune(store, log), HOUSEKEEPING_MS);
+  housekeeping.unref();
 
   const service = new NodeService(
     config.index,
     identity.peerId,
     store,
-    sessions as unknown as SessionManager<ShareFacts, unknown>,
+    sessions as unknown as SessionManager,
+    authority,
     pool,
     directory,
     () => transport.connectedPeers(),
@@ -137,7 +153,9 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     peerId: identity.peerId,
     async stop() {
       clearInterval(gauge);
+      clearInterval(housekeeping);
       await staking?.stop();
+      commits.stop();
       pool.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await transport.stop();
@@ -145,6 +163,21 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       log.info("node stopped");
     },
   };
+}
+
+const HOUSEKEEPING_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Bounds what the store keeps: used session ids for a week, absences for a month, expired approvals not at all. */
+async function prune(store: KeyStore, log: Logger): Promise<void> {
+  try {
+    const now = Date.now();
+    const removed = { sessionIds: await store.pruneSessionIds(now - 7 * DAY_MS), absences: await store.pruneAbsences(now - 30 * DAY_MS), approvals: await store.pruneApprovals(now) };
+    for (const key of await store.listKeys()) await store.deleteConsumedPresigns(key.keyId);
+    log.debug("store pruned", removed);
+  } catch (error) {
+    log.warn("store pruning failed", { error: String(error) });
+  }
 }
 
 /** The validators a node runs: the chain-free ones plus, with configured chains, the chain-backed ones. */

@@ -8,85 +8,144 @@
  * (checked against the authenticated peer) and the session id it belongs to.
  */
 import { z } from "zod";
+import { MAX_PARTY_INDEX, MIN_THRESHOLD } from "../mpc/vss.ts";
 
-export const FRAME_VERSION = 2;
+export const FRAME_VERSION = 3;
 /** Upper bound for one frame; key generation's OT setup flows are the largest (tens of KiB). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(Math.ceil((MAX_FRAME_BYTES * 4) / 3));
-export const partyIndexSchema = z.number().int().min(1).max(65535);
+export const partyIndexSchema = z.number().int().min(1).max(MAX_PARTY_INDEX);
 export const keyIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "keyId: 1-128 chars of [A-Za-z0-9._:-]");
+/** A threshold: at least MIN_THRESHOLD (relayer/mpc/vss.ts), the one rule everywhere. */
+export const thresholdSchema = z.number().int().min(MIN_THRESHOLD, `threshold must be at least ${MIN_THRESHOLD}`).max(MAX_PARTY_INDEX);
 const partyList = z.array(partyIndexSchema).min(1).max(256);
 const uint = z.string().regex(/^\d{1,20}$/);
 const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
+/** A generation of a key's sharing: the joint session id of the session that made it. */
+export const generationSchema = hex(32);
+const ed25519Signature = hex(64);
 
 export const operationSchema = z.enum(["keygen", "sign", "presign", "refresh", "reshare"]);
 export type Operation = z.infer<typeof operationSchema>;
 
 /** Operation parameters sent in `prepare`. Signing requests are typed and validated by each node (validators.ts). */
 export const prepareParamsSchema = z.discriminatedUnion("operation", [
-  z.object({ operation: z.literal("keygen"), parties: partyList, threshold: z.number().int().min(1) }),
-  z.object({
-    operation: z.literal("sign"),
-    request: z.record(z.string(), z.unknown()),
-    presignId: hex(32).nullable(),
-    signers: partyList.nullable(),
-  }),
-  z.object({ operation: z.literal("presign") }),
-  z.object({ operation: z.literal("refresh") }),
-  z.object({
-    operation: z.literal("reshare"),
-    oldParties: partyList,
-    newParties: partyList,
-    newThreshold: z.number().int().min(1),
-    publicKey: hex(33),
-  }),
+  z.object({ operation: z.literal("keygen"), parties: partyList, threshold: thresholdSchema }).strict(),
+  z
+    .object({
+      operation: z.literal("sign"),
+      request: z.record(z.string(), z.unknown()),
+      presignId: hex(32).nullable(),
+      signers: partyList.nullable(),
+    })
+    .strict(),
+  z.object({ operation: z.literal("presign") }).strict(),
+  z.object({ operation: z.literal("refresh") }).strict(),
+  z
+    .object({
+      operation: z.literal("reshare"),
+      oldParties: partyList,
+      newParties: partyList,
+      newThreshold: thresholdSchema,
+      publicKey: hex(33),
+    })
+    .strict(),
 ]);
 export type PrepareParams = z.infer<typeof prepareParamsSchema>;
 
+/** Every holder's signed confirmation that it holds one generation (session/commit.ts). */
+export const certificateSchema = z
+  .object({
+    keyId: keyIdSchema,
+    generation: generationSchema,
+    threshold: thresholdSchema,
+    parties: partyList,
+    publicKey: hex(33),
+    digest: hex(32),
+    confirmations: z.array(z.object({ party: partyIndexSchema, signature: ed25519Signature }).strict()).min(1).max(256),
+  })
+  .strict();
+export type Certificate = z.infer<typeof certificateSchema>;
+
 const bodySchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("prepare"), keyId: keyIdSchema, params: prepareParamsSchema }),
-  z.object({ kind: z.literal("ready") }),
-  z.object({ kind: z.literal("refuse"), reason: z.string().max(500) }),
-  z.object({
-    kind: z.literal("start"),
-    participants: partyList,
-    /** Reshare only: the old parties that deal (t of them). */
-    dealers: partyList.nullable(),
-  }),
-  z.object({
-    kind: z.literal("protocol"),
-    protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
-    round: z.number().int().min(0).max(1000),
-    to: partyIndexSchema.nullable(),
-    payload: base64,
-    /** Staking nodes: the sender's operator signature of the message (relayer/staking/message-signer.ts), else null. */
-    sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
-  }),
-  z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }),
+  z
+    .object({
+      kind: z.literal("prepare"),
+      keyId: keyIdSchema,
+      params: prepareParamsSchema,
+      /** The generation (sharing) the operation runs on; null for keyGen. */
+      generation: generationSchema.nullable(),
+    })
+    .strict(),
+  /** Ready, with this participant's fresh contribution to the joint session id. */
+  z.object({ kind: z.literal("ready"), nonce: hex(32) }).strict(),
+  z.object({ kind: z.literal("refuse"), reason: z.string().max(500), code: z.string().max(40) }).strict(),
+  z
+    .object({
+      kind: z.literal("start"),
+      participants: partyList,
+      /** Reshare only: the old parties that deal (t of them). */
+      dealers: partyList.nullable(),
+      /** Every participant's nonce from its `ready` (the coordinator's too): the joint session id is their hash. */
+      nonces: z.array(z.object({ party: partyIndexSchema, nonce: hex(32) }).strict()).min(2).max(256),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal("protocol"),
+      protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+      round: z.number().int().min(0).max(1000),
+      to: partyIndexSchema.nullable(),
+      payload: base64,
+      /** Staking nodes: the sender's operator signature of the message (relayer/staking/message-signer.ts), else null. */
+      sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
+    })
+    .strict(),
+  z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }).strict(),
   /**
    * After an echo showed that parties saw different broadcasts: the signed broadcasts this node
    * received in the session, so that the others can find the sender of two versions.
    */
-  z.object({
-    kind: z.literal("broadcasts"),
-    messages: z
-      .array(
-        z
-          .object({
-            protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
-            round: z.number().int().min(1).max(1000),
-            from: partyIndexSchema,
-            payload: base64,
-            sig: z.string().regex(/^0x[0-9a-f]{130}$/),
-          })
-          .strict(),
-      )
-      .max(4096),
-  }),
-  z.object({ kind: z.literal("abort"), reason: z.string().max(500) }),
-  z.object({ kind: z.literal("keyDelete"), keyId: keyIdSchema }),
+  z
+    .object({
+      kind: z.literal("broadcasts"),
+      messages: z
+        .array(
+          z
+            .object({
+              protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+              round: z.number().int().min(1).max(1000),
+              from: partyIndexSchema,
+              payload: base64,
+              sig: z.string().regex(/^0x[0-9a-f]{130}$/),
+            })
+            .strict(),
+        )
+        .max(4096),
+    })
+    .strict(),
+  z.object({ kind: z.literal("abort"), reason: z.string().max(500) }).strict(),
+  /** A holder's signed confirmation that it holds this generation (session/commit.ts). */
+  z
+    .object({
+      kind: z.literal("confirm"),
+      keyId: keyIdSchema,
+      generation: generationSchema,
+      threshold: thresholdSchema,
+      parties: partyList,
+      publicKey: hex(33),
+      digest: hex(32),
+      signature: ed25519Signature,
+    })
+    .strict(),
+  /** Every holder's confirmation of a generation: whoever holds it commits it. */
+  z.object({ kind: z.literal("certificate"), certificate: certificateSchema }).strict(),
+  /** A keyGen participant's signed statement that it will never hold this generation (its keyGen failed). */
+  z.object({ kind: z.literal("nack"), keyId: keyIdSchema, generation: generationSchema, signature: ed25519Signature }).strict(),
+  /** Asks a holder how a generation stands: it answers with the certificate, its confirmation or its nack. */
+  z.object({ kind: z.literal("commitQuery"), keyId: keyIdSchema, generation: generationSchema }).strict(),
   /** Staking (relayer/staking/absence.ts): an absence slash proposal. */
   z.object({
     kind: z.literal("absenceProposal"),
@@ -124,6 +183,13 @@ export const frameSchema = z
 
 export type Frame = z.infer<typeof frameSchema>;
 export type FrameBody = Frame["body"];
+
+/** Frames about generations of a key's sharing (session/commit.ts), outside any session. */
+export type CommitFrameBody = Extract<FrameBody, { kind: "confirm" | "certificate" | "nack" | "commitQuery" }>;
+
+export function isCommitFrame(body: FrameBody): body is CommitFrameBody {
+  return body.kind === "confirm" || body.kind === "certificate" || body.kind === "nack" || body.kind === "commitQuery";
+}
 
 /** Frames the staking agent handles (relayer/staking), not the session manager. */
 export type StakingFrameBody = Extract<FrameBody, { kind: "absenceProposal" | "removalProposal" | "vote" }>;

@@ -4,8 +4,10 @@
  */
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
+import type { PartyIndex } from "../mpc/types.ts";
+import type { PeerDirectory } from "./directory.ts";
 
 export interface NodeIdentity {
   readonly privateKey: PrivateKey;
@@ -28,4 +30,26 @@ export async function loadIdentity(path: string): Promise<NodeIdentity> {
   const privateKey = privateKeyFromProtobuf(new Uint8Array(Buffer.from(text, "base64")));
   if (privateKey.type !== "Ed25519") throw new Error(`identity key ${path} must be Ed25519, found ${privateKey.type}`);
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
+}
+
+/** Statements a node signs with its identity key and members check against the peer ids the directory lists. */
+export interface StatementSigner {
+  sign(statement: Uint8Array): Promise<Uint8Array>;
+  /** True when `signature` is `party`'s identity signature of `statement`. */
+  verify(party: PartyIndex, statement: Uint8Array, signature: Uint8Array): Promise<boolean>;
+}
+
+export function identityStatements(identity: NodeIdentity, directory: PeerDirectory): StatementSigner {
+  return {
+    sign: async (statement) => identity.privateKey.sign(statement),
+    async verify(party, statement, signature) {
+      const member = directory.byIndex(party);
+      if (member === undefined) return false;
+      try {
+        return await peerIdFromString(member.peerId).publicKey!.verify(statement, signature);
+      } catch {
+        return false;
+      }
+    },
+  };
 }

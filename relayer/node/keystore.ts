@@ -1,54 +1,96 @@
 /**
  * The node's key store: an embedded LevelDB (classic-level).
  *
- * Secrets (key shares, presignatures) are sealed with AES-256-GCM under a key
- * derived from the operator's passphrase by scrypt with a per-store salt. The
- * record's identity (kind, key id, sub id) is the GCM associated data, so a
- * sealed blob can't be moved to another record. A verifier record detects a
- * wrong passphrase before anything is written. Every multi-record change is one
- * LevelDB batch, so a crash never leaves a half-written READY key.
+ * A key holds one or more *generations*: sharings of the same key made by a
+ * keyGen, refresh or reshare session, identified by that session's joint id.
+ * A generation is held (this node stored its share and confirmed it to the
+ * other holders) until it is committed (every holder confirmed it); a commit
+ * deletes every older generation of the key with its presignatures. So a
+ * refresh or reshare never deletes the sharing in use before every new holder
+ * holds the new one (session/commit.ts runs the confirmations), and a leaver's
+ * generation is a marker without a share whose commit deletes the key here.
+ *
+ * Secrets (share generations, presignatures) are sealed with sealing.ts under
+ * the passphrase; every multi-record change is one LevelDB batch, so a crash
+ * never leaves a half-written key. Writes to one key are serialized, so
+ * concurrent confirmations can't overwrite each other.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { access, readFile, rename, writeFile } from "node:fs/promises";
 import { ClassicLevel } from "classic-level";
+import { access } from "node:fs/promises";
 import type { PartyIndex } from "../mpc/types.ts";
+import * as journal from "./journal.ts";
+import { DEFAULT_KDF, open, seal, unlock, type KdfParams, type Sealed } from "./sealing.ts";
+
+export { DEFAULT_KDF, WrongPassphraseError, type KdfParams } from "./sealing.ts";
+export type { AbsenceRecord, Approval, ClockObservation, MalformedEntry } from "./journal.ts";
 
 export type KeyStatus = "PENDING" | "READY" | "ERROR";
 
-export interface KdfParams {
-  readonly N: number;
-  readonly r: number;
-  readonly p: number;
-}
-/** scrypt cost: 2^17 * 128 * 8 bytes = 128 MiB and ~0.3 s per unlock (OWASP-level). */
-export const DEFAULT_KDF: KdfParams = { N: 1 << 17, r: 8, p: 1 };
-
-interface Sealed {
-  iv: string;
-  ct: string;
-  tag: string;
-}
-
-export interface KeyRecord {
-  keyId: string;
-  sessionId: string;
-  status: KeyStatus;
+/** The public facts of a sharing (a leaver's marker knows only the new committee and threshold). */
+export interface SharingFacts {
   threshold: number;
   participants: PartyIndex[];
   publicKey: string | null;
   address: string | null;
+  /** keyshare.ts sharingDigest, hex: what holders confirm to each other. */
+  digest: string | null;
+}
+
+export interface Generation extends SharingFacts {
+  /** The joint session id of the session that produced it (hex). */
+  id: string;
+  /** What made it. A keyGen's generation replaces nothing, so it alone may be dropped uncommitted. */
+  origin: "keygen" | "refresh" | "reshare";
+  /** Members besides the holders that learn of its commit (a reshare's old committee). */
+  notify: PartyIndex[];
+  /** Order in which this node came to hold its generations (a commit deletes lower ones). */
+  seq: number;
+  committed: boolean;
+  /** False for a leaver's marker: this node left the committee with this generation and holds no share of it. */
+  holder: boolean;
+  /** Co-signers banned for this generation after a failed OT / multiplication check. */
+  banned: PartyIndex[];
+  /** Holders' signed confirmations, by party index. */
+  confirmations: Record<string, string>;
+  createdAt: number;
+}
+
+export interface KeyRecord {
+  keyId: string;
+  /** The session that last reserved or changed the key. */
+  sessionId: string;
+  /** READY: a committed generation this node holds; PENDING: none yet; ERROR: the keyGen or join failed. */
+  status: KeyStatus;
+  /** Facts of the signing generation (the newest committed one held), else of the newest held one. */
+  threshold: number;
+  participants: PartyIndex[];
+  publicKey: string | null;
+  address: string | null;
+  /** The signing generation's id, or null while none is committed. */
+  generation: string | null;
+  generations: Generation[];
   error: string | null;
   createdAt: number;
   updatedAt: number;
 }
 
-interface StoredKey extends KeyRecord {
-  share: Sealed | null;
+interface StoredKey {
+  keyId: string;
+  sessionId: string;
+  status: KeyStatus;
+  /** Reserved threshold and committee while no generation exists (a keyGen or join under way). */
+  reserved: { threshold: number; participants: PartyIndex[] } | null;
+  generations: Generation[];
+  error: string | null;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface PresignRecord {
   keyId: string;
   presignId: string;
+  /** The generation whose shares made it; it is void once that generation is deleted. */
+  generation: string;
   /** The coordinator that created it; only it spends it. */
   owner: PartyIndex;
   signers: PartyIndex[];
@@ -60,88 +102,33 @@ interface StoredPresign extends PresignRecord {
   data: Sealed;
 }
 
-export interface AbsenceRecord {
-  sessionId: string;
-  keyId: string;
-  operation: string;
-  absentees: PartyIndex[];
-  at: number;
-}
-
-/** One look of the node at the staking chain's head: block `block` was the head at wall time `at` (ms) or before. */
-export interface ClockObservation {
-  block: bigint;
-  at: number;
-}
-
-/** A stored entry that could not be read back, with why. */
-export interface MalformedEntry {
-  key: string;
-  reason: string;
-}
-
-export class WrongPassphraseError extends Error {
-  constructor() {
-    super("wrong passphrase: the key store's verifier does not decrypt (nothing was changed)");
-    this.name = "WrongPassphraseError";
-  }
-}
-
-const VERIFIER_PLAINTEXT = Buffer.from("mpc-relay key store verifier v1");
-const VERIFIER_ID = "kdf-verifier";
-/** Key state changes and presignature consumption reach the disk (fsync) before the call returns. */
+/** Key state changes, presignature consumption and approvals reach the disk (fsync) before the call returns. */
 const DURABLE = { sync: true } as const;
 
-interface KdfMeta {
-  salt: string;
-  params: KdfParams;
-  verifier: Sealed;
-}
+const keyRecordId = (keyId: string) => `key/${keyId}`;
+const shareRecordId = (keyId: string, generation: string) => `share/${keyId}/${generation}`;
+const presignPrefix = (keyId: string) => `presig/${keyId}/`;
 
 export class KeyStore {
+  private readonly locks = new Map<string, Promise<unknown>>();
+  /** Presignatures being consumed right now: the check and the mark are one step even across awaits. */
+  private readonly consuming = new Set<string>();
+
   private constructor(
     private readonly db: ClassicLevel<string, string>,
     private readonly key: Buffer,
   ) {}
 
-  /**
-   * Unlocks (or creates) the store. The KDF parameters and the verifier live in
-   * `<path>.kdf.json`, checked before LevelDB is even opened, so a wrong
-   * passphrase touches nothing. Throws WrongPassphraseError.
-   */
+  /** Unlocks (or creates) the store; a wrong passphrase throws WrongPassphraseError and touches nothing. */
   static async open(path: string, passphrase: string, kdf: KdfParams = DEFAULT_KDF): Promise<KeyStore> {
-    if (passphrase.length < 8) throw new Error("passphrase must have at least 8 characters");
-    const metaPath = `${path}.kdf.json`;
-    let key: Buffer;
-    const metaText = await readFile(metaPath, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return null;
-      throw error;
-    });
-    if (metaText === null) {
-      if (await exists(path)) throw new Error(`key store ${path} exists but its KDF file ${metaPath} is missing`);
-      const salt = randomBytes(32);
-      key = await deriveKey(passphrase, salt, kdf);
-      const meta: KdfMeta = { salt: salt.toString("base64"), params: kdf, verifier: seal(key, VERIFIER_PLAINTEXT, VERIFIER_ID) };
-      // Written whole then renamed: a crash leaves either no file or a complete one.
-      await writeFile(`${metaPath}.tmp`, JSON.stringify(meta), { mode: 0o600 });
-      await rename(`${metaPath}.tmp`, metaPath);
-    } else {
-      const meta = JSON.parse(metaText) as KdfMeta;
-      key = await deriveKey(passphrase, Buffer.from(meta.salt, "base64"), meta.params);
-      let plain: Buffer;
-      try {
-        plain = open(key, meta.verifier, VERIFIER_ID);
-      } catch {
-        throw new WrongPassphraseError();
-      }
-      if (plain.length !== VERIFIER_PLAINTEXT.length || !timingSafeEqual(plain, VERIFIER_PLAINTEXT)) throw new WrongPassphraseError();
-    }
+    const key = await unlock(`${path}.kdf.json`, passphrase, kdf, !(await exists(path)));
     const db = new ClassicLevel<string, string>(path, { keyEncoding: "utf8", valueEncoding: "utf8" });
     await db.open();
     return new KeyStore(db, key);
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.locks.values()]);
     this.key.fill(0);
     await this.db.close();
   }
@@ -149,217 +136,380 @@ export class KeyStore {
   // ---- keys ----
 
   async getKey(keyId: string): Promise<KeyRecord | null> {
-    const stored = await this.getStoredKey(keyId);
-    return stored === null ? null : publicPart(stored);
+    const stored = await this.read(keyId);
+    return stored === null ? null : publicRecord(stored);
   }
 
   async listKeys(): Promise<KeyRecord[]> {
     const out: KeyRecord[] = [];
-    for await (const value of this.db.values({ gte: "key/", lt: "key0" })) out.push(publicPart(JSON.parse(value) as StoredKey));
+    for await (const value of this.db.values({ gte: "key/", lt: "key0" })) out.push(publicRecord(JSON.parse(value) as StoredKey));
     return out;
   }
 
-  /** Decrypts the share of a READY key. */
-  async readShare(keyId: string): Promise<Uint8Array> {
-    const stored = await this.getStoredKey(keyId);
-    if (stored === null || stored.status !== "READY" || stored.share === null) throw new Error(`key ${keyId} is not READY`);
-    return new Uint8Array(open(this.key, stored.share, `key/${keyId}`));
-  }
-
-  /** Writes a PENDING record (a keyGen or reshare reserved this key id). */
-  async putPending(record: Omit<KeyRecord, "status" | "publicKey" | "address" | "error" | "createdAt" | "updatedAt">): Promise<void> {
-    const now = Date.now();
-    const previous = await this.getStoredKey(record.keyId);
-    const stored: StoredKey = {
-      ...record,
-      status: "PENDING",
-      publicKey: null,
-      address: null,
-      error: null,
-      createdAt: previous?.createdAt ?? now,
-      updatedAt: now,
-      share: null,
-    };
-    await this.db.put(`key/${record.keyId}`, JSON.stringify(stored), DURABLE);
+  /** Decrypts a generation's share (default: the signing generation). */
+  async readShare(keyId: string, generation?: string): Promise<Uint8Array> {
+    const stored = await this.read(keyId);
+    const id = generation ?? (stored === null ? null : signingGeneration(stored)?.id ?? null);
+    const found = stored?.generations.find((g) => g.id === id && g.holder);
+    if (stored === null || id === null || found === undefined) throw new Error(`key ${keyId} has no share${generation === undefined ? " READY" : ` of generation ${generation}`} here`);
+    const text = await this.db.get(shareRecordId(keyId, id));
+    if (text === undefined) throw new Error(`key ${keyId}: the share of generation ${id} is missing`);
+    return new Uint8Array(open(this.key, JSON.parse(text) as Sealed, shareRecordId(keyId, id)));
   }
 
   /**
-   * Atomically stores a READY key with its sealed share and drops the key's
-   * presignatures (they belong to the previous share, if any).
+   * Reserves a key id for a keyGen or a join (reshare to this node): PENDING with
+   * the expected committee. A key with generations keeps them (a join may find
+   * an earlier join's uncommitted generation); an ERROR key starts over.
    */
-  async putReady(
-    record: Omit<KeyRecord, "status" | "error" | "createdAt" | "updatedAt">,
-    share: Uint8Array,
-  ): Promise<void> {
-    const now = Date.now();
-    const previous = await this.getStoredKey(record.keyId);
-    const stored: StoredKey = {
-      ...record,
-      status: "READY",
+  async putPending(record: { keyId: string; sessionId: string; threshold: number; participants: PartyIndex[] }): Promise<void> {
+    await this.update(record.keyId, (previous, now) => ({
+      keyId: record.keyId,
+      sessionId: record.sessionId,
+      status: previous !== null && previous.generations.some((g) => g.committed && g.holder) ? previous.status : "PENDING",
+      reserved: { threshold: record.threshold, participants: [...record.participants] },
+      generations: previous?.status === "ERROR" ? [] : (previous?.generations ?? []),
       error: null,
       createdAt: previous?.createdAt ?? now,
       updatedAt: now,
-      share: seal(this.key, share, `key/${record.keyId}`),
-    };
-    const batch = this.db.batch().put(`key/${record.keyId}`, JSON.stringify(stored));
-    for await (const k of this.db.keys({ gte: `presig/${record.keyId}/`, lt: `presig/${record.keyId}0` })) batch.del(k);
-    await batch.write(DURABLE);
+    }));
   }
 
-  /** Marks a key ERROR (a PENDING keyGen failed); a READY key is never downgraded. */
+  /**
+   * Stores a generation this node now holds (with its sealed share) or, with
+   * `share` null, a leaver's marker. It is uncommitted until every holder confirms.
+   */
+  async holdGeneration(
+    keyId: string,
+    sessionId: string,
+    id: string,
+    facts: SharingFacts & Pick<Generation, "origin" | "notify">,
+    share: Uint8Array | null,
+  ): Promise<Generation> {
+    let held: Generation | null = null;
+    await this.update(
+      keyId,
+      (previous, now) => {
+        if (previous === null && share === null) throw new Error(`key ${keyId}: a leaver's marker needs the key it leaves`);
+        if (previous?.generations.some((g) => g.id === id)) throw new Error(`key ${keyId} already has generation ${id}`);
+        const seq = Math.max(0, ...(previous?.generations ?? []).map((g) => g.seq)) + 1;
+        const participants = [...facts.participants].sort((a, b) => a - b);
+        held = { ...facts, participants, id, seq, committed: false, holder: share !== null, banned: [], confirmations: {}, createdAt: now };
+        return {
+          keyId,
+          sessionId,
+          status: previous?.status === "READY" ? "READY" : "PENDING",
+          reserved: previous?.reserved ?? null,
+          generations: [...(previous?.generations ?? []), held],
+          error: null,
+          createdAt: previous?.createdAt ?? now,
+          updatedAt: now,
+        };
+      },
+      share === null ? undefined : (batch) => batch.put(shareRecordId(keyId, id), JSON.stringify(seal(this.key, share, shareRecordId(keyId, id)))),
+    );
+    return held!;
+  }
+
+  /** Records a holder's signed confirmation of a generation; the generation as it now stands, or null if it is gone. */
+  async addConfirmation(keyId: string, id: string, party: PartyIndex, signature: string): Promise<Generation | null> {
+    let result: Generation | null = null;
+    await this.update(keyId, (previous, now) => {
+      const generation = previous?.generations.find((g) => g.id === id);
+      if (previous === null || generation === undefined) return null;
+      result = { ...generation, confirmations: { ...generation.confirmations, [String(party)]: signature } };
+      return { ...previous, generations: previous.generations.map((g) => (g.id === id ? result! : g)), updatedAt: now };
+    });
+    return result;
+  }
+
+  /**
+   * Commits a generation: it becomes (for a holder) the signing generation, and
+   * every older generation goes with its share and presignatures. Committing a
+   * leaver's marker deletes the key here. Returns the generation ids deleted.
+   */
+  async commitGeneration(keyId: string, id: string): Promise<{ deleted: string[]; keyDeleted: boolean } | null> {
+    let outcome: { deleted: string[]; keyDeleted: boolean } | null = null;
+    await this.update(
+      keyId,
+      (previous, now) => {
+        const target = previous?.generations.find((g) => g.id === id);
+        if (previous === null || target === undefined) return null;
+        const older = previous.generations.filter((g) => g.seq < target.seq);
+        const newer = previous.generations.filter((g) => g.seq > target.seq);
+        if (!target.holder && !newer.some((g) => g.holder)) {
+          outcome = { deleted: previous.generations.map((g) => g.id), keyDeleted: true };
+          return "delete";
+        }
+        outcome = { deleted: older.map((g) => g.id), keyDeleted: false };
+        const holdsCommitted = target.holder || newer.some((g) => g.holder && g.committed);
+        return {
+          ...previous,
+          status: holdsCommitted ? "READY" : "PENDING",
+          reserved: holdsCommitted ? null : previous.reserved,
+          generations: previous.generations.filter((g) => g.seq >= target.seq).map((g) => (g.id === id ? { ...g, committed: true } : g)),
+          error: null,
+          updatedAt: now,
+        };
+      },
+      async (batch, previous) => {
+        const deleted = new Set(outcome?.deleted ?? []);
+        for (const g of previous?.generations ?? []) if (deleted.has(g.id) && g.holder) batch.del(shareRecordId(keyId, g.id));
+        await this.deletePresigns(batch, keyId, (p) => outcome?.keyDeleted === true || deleted.has(p.generation));
+      },
+    );
+    return outcome;
+  }
+
+  /**
+   * Drops an uncommitted generation (a keyGen that can never commit: one of its
+   * holders refused it). A key left with no generation is ERROR.
+   */
+  async dropGeneration(keyId: string, id: string, reason: string): Promise<boolean> {
+    let dropped = false;
+    await this.update(
+      keyId,
+      (previous, now) => {
+        const target = previous?.generations.find((g) => g.id === id);
+        if (previous === null || target === undefined || target.committed) return null;
+        dropped = true;
+        const generations = previous.generations.filter((g) => g.id !== id);
+        const holds = generations.some((g) => g.holder);
+        return { ...previous, generations, status: holds ? previous.status : "ERROR", error: holds ? previous.error : reason, updatedAt: now };
+      },
+      async (batch) => {
+        if (!dropped) return;
+        batch.del(shareRecordId(keyId, id));
+        await this.deletePresigns(batch, keyId, (p) => p.generation === id);
+      },
+    );
+    return dropped;
+  }
+
+  /** A keyGen or join that failed before this node held anything: PENDING becomes ERROR (a key with generations is untouched). */
   async markError(keyId: string, sessionId: string, reason: string): Promise<void> {
-    const stored = await this.getStoredKey(keyId);
-    if (stored === null || stored.status === "READY" || stored.sessionId !== sessionId) return;
-    const next: StoredKey = { ...stored, status: "ERROR", error: reason, updatedAt: Date.now(), share: null };
-    await this.db.put(`key/${keyId}`, JSON.stringify(next), DURABLE);
+    await this.update(keyId, (previous, now) => {
+      if (previous === null || previous.status !== "PENDING" || previous.sessionId !== sessionId || previous.generations.length > 0) return null;
+      return { ...previous, status: "ERROR", error: reason, reserved: null, updatedAt: now };
+    });
   }
 
-  /** PENDING keys whose session died with the process become ERROR at startup. */
+  /** PENDING keys whose session died with the process (nothing held yet) become ERROR at startup. */
   async failInterruptedKeys(): Promise<string[]> {
     const failed: string[] = [];
     for (const record of await this.listKeys()) {
-      if (record.status !== "PENDING") continue;
+      if (record.status !== "PENDING" || record.generations.length > 0) continue;
       await this.markError(record.keyId, record.sessionId, "interrupted: the node restarted during the session");
       failed.push(record.keyId);
     }
     return failed;
   }
 
-  /** Deletes the key and everything sealed for it, in one batch. */
+  /** Deletes the key and everything sealed for it here (the operator's own decision; never another member's word). */
   async deleteKey(keyId: string): Promise<boolean> {
-    const existed = (await this.getStoredKey(keyId)) !== null;
-    const batch = this.db.batch().del(`key/${keyId}`);
-    for await (const k of this.db.keys({ gte: `presig/${keyId}/`, lt: `presig/${keyId}0` })) batch.del(k);
-    await batch.write(DURABLE);
+    let existed = false;
+    await this.update(
+      keyId,
+      (previous) => {
+        existed = previous !== null;
+        return previous === null ? null : "delete";
+      },
+      async (batch, previous) => {
+        for (const g of previous?.generations ?? []) if (g.holder) batch.del(shareRecordId(keyId, g.id));
+        await this.deletePresigns(batch, keyId, () => true);
+      },
+    );
     return existed;
+  }
+
+  /** Bans a co-signer in one generation (until a refresh makes a new one); a generation gone meanwhile is left alone. */
+  async addBan(keyId: string, id: string, party: PartyIndex): Promise<boolean> {
+    let banned = false;
+    await this.update(keyId, (previous, now) => {
+      const target = previous?.generations.find((g) => g.id === id);
+      if (previous === null || target === undefined || target.banned.includes(party)) return null;
+      banned = true;
+      const updated = { ...target, banned: [...target.banned, party].sort((a, b) => a - b) };
+      return { ...previous, generations: previous.generations.map((g) => (g.id === id ? updated : g)), updatedAt: now };
+    });
+    return banned;
   }
 
   // ---- presignatures ----
 
   async putPresign(record: Omit<PresignRecord, "consumed" | "createdAt">, presignature: Uint8Array): Promise<void> {
-    const id = `presig/${record.keyId}/${record.presignId}`;
-    const stored: StoredPresign = { ...record, consumed: false, createdAt: Date.now(), data: seal(this.key, presignature, id) };
-    await this.db.put(id, JSON.stringify(stored));
+    const id = `${presignPrefix(record.keyId)}${record.presignId}`;
+    await this.withLock(record.keyId, async () => {
+      const key = await this.read(record.keyId);
+      // A generation deleted while the presign ran voids it.
+      if (key?.generations.some((g) => g.id === record.generation && g.holder) !== true) throw new Error(`key ${record.keyId} no longer holds generation ${record.generation}`);
+      const stored: StoredPresign = { ...record, consumed: false, createdAt: Date.now(), data: seal(this.key, presignature, id) };
+      await this.db.put(id, JSON.stringify(stored));
+    });
   }
 
   async getPresign(keyId: string, presignId: string): Promise<PresignRecord | null> {
-    const text = await this.db.get(`presig/${keyId}/${presignId}`);
-    if (text === undefined) return null;
-    const { data: _sealed, ...record } = JSON.parse(text) as StoredPresign;
-    return record;
+    const text = await this.db.get(`${presignPrefix(keyId)}${presignId}`);
+    return text === undefined ? null : withoutData(JSON.parse(text) as StoredPresign);
   }
 
   async listPresigns(keyId: string): Promise<PresignRecord[]> {
     const out: PresignRecord[] = [];
-    for await (const value of this.db.values({ gte: `presig/${keyId}/`, lt: `presig/${keyId}0` })) {
-      const { data: _sealed, ...record } = JSON.parse(value) as StoredPresign;
-      out.push(record);
-    }
+    for await (const value of this.db.values({ gte: presignPrefix(keyId), lt: `presig/${keyId}0` })) out.push(withoutData(JSON.parse(value) as StoredPresign));
     return out;
   }
 
   /**
    * Marks the presignature consumed (durably) and only then returns its
-   * plaintext: a crash after this point can never lead to a second use.
+   * plaintext: neither a crash nor a concurrent call can lead to a second use.
    * Throws if it is missing, already consumed or bound to other signers.
    */
   async consumePresign(keyId: string, presignId: string, signers: readonly PartyIndex[]): Promise<Uint8Array> {
-    const id = `presig/${keyId}/${presignId}`;
-    const text = await this.db.get(id);
-    if (text === undefined) throw new Error(`presignature ${presignId} not found`);
-    const stored = JSON.parse(text) as StoredPresign;
-    if (stored.consumed) throw new Error(`presignature ${presignId} already consumed`);
-    if (!sameSet(stored.signers, signers)) throw new Error(`presignature ${presignId} is bound to another signer set`);
-    const plain = open(this.key, stored.data, id);
-    // The sealed data goes with the consumed mark: nothing is left to reuse.
-    await this.db.put(id, JSON.stringify({ ...stored, consumed: true, data: { iv: "", ct: "", tag: "" } }), DURABLE);
-    return new Uint8Array(plain);
+    const id = `${presignPrefix(keyId)}${presignId}`;
+    if (this.consuming.has(id)) throw new Error(`presignature ${presignId} already consumed`);
+    this.consuming.add(id);
+    try {
+      const text = await this.db.get(id);
+      if (text === undefined) throw new Error(`presignature ${presignId} not found`);
+      const stored = JSON.parse(text) as StoredPresign;
+      if (stored.consumed) throw new Error(`presignature ${presignId} already consumed`);
+      if (!sameSet(stored.signers, signers)) throw new Error(`presignature ${presignId} is bound to another signer set`);
+      const plain = open(this.key, stored.data, id);
+      // The sealed data goes with the consumed mark: nothing is left to reuse.
+      await this.db.put(id, JSON.stringify({ ...stored, consumed: true, data: { iv: "", ct: "", tag: "" } }), DURABLE);
+      return new Uint8Array(plain);
+    } finally {
+      this.consuming.delete(id);
+    }
   }
 
   async deleteConsumedPresigns(keyId: string): Promise<void> {
     const batch = this.db.batch();
-    for (const record of await this.listPresigns(keyId)) if (record.consumed) batch.del(`presig/${keyId}/${record.presignId}`);
+    for (const record of await this.listPresigns(keyId)) if (record.consumed) batch.del(`${presignPrefix(keyId)}${record.presignId}`);
     await batch.write(DURABLE);
   }
 
-  // ---- absences (feed slashing later) ----
+  // ---- journal (journal.ts): absences, session ids, approvals, chain clock ----
 
-  async recordAbsence(record: AbsenceRecord): Promise<void> {
-    await this.db.put(`absence/${String(record.at).padStart(15, "0")}/${record.sessionId}`, JSON.stringify(record));
+  recordAbsence(record: journal.AbsenceRecord): Promise<void> {
+    return journal.recordAbsence(this.db, record);
+  }
+  listAbsences(limit = 1000): Promise<journal.AbsenceRecord[]> {
+    return journal.listAbsences(this.db, limit);
+  }
+  pruneAbsences(before: number): Promise<number> {
+    return journal.pruneAbsences(this.db, before);
+  }
+  recordSessionId(sessionId: string, at = Date.now()): Promise<boolean> {
+    return journal.recordSessionId(this.db, sessionId, at);
+  }
+  pruneSessionIds(before: number): Promise<number> {
+    return journal.pruneSessionIds(this.db, before);
+  }
+  putApproval(approval: journal.Approval): Promise<void> {
+    return journal.putApproval(this.db, approval);
+  }
+  getApproval(hash: string, now = Date.now()): Promise<journal.Approval | null> {
+    return journal.getApproval(this.db, hash, now);
+  }
+  listApprovals(now = Date.now()): Promise<journal.Approval[]> {
+    return journal.listApprovals(this.db, now);
+  }
+  deleteApproval(hash: string): Promise<boolean> {
+    return journal.deleteApproval(this.db, hash);
+  }
+  pruneApprovals(now = Date.now()): Promise<number> {
+    return journal.pruneApprovals(this.db, now);
+  }
+  recordClockObservation(observation: journal.ClockObservation, replaces?: journal.ClockObservation): Promise<void> {
+    return journal.recordClockObservation(this.db, observation, replaces);
+  }
+  listClockObservations(): Promise<{ observations: journal.ClockObservation[]; malformed: journal.MalformedEntry[] }> {
+    return journal.listClockObservations(this.db);
+  }
+  pruneClockObservations(keepFrom?: journal.ClockObservation): Promise<number> {
+    return journal.pruneClockObservations(this.db, keepFrom);
   }
 
-  async listAbsences(limit = 1000): Promise<AbsenceRecord[]> {
-    const out: AbsenceRecord[] = [];
-    for await (const value of this.db.values({ gte: "absence/", lt: "absence0", reverse: true, limit })) out.push(JSON.parse(value) as AbsenceRecord);
-    return out;
-  }
+  // ---- plumbing ----
 
-  // ---- chain clock observations (place absence records between blocks, see staking/absence.ts) ----
-
-  /** Stores an observation; `replaces` (an earlier observation it makes redundant) goes in the same batch. */
-  async recordClockObservation(observation: ClockObservation, replaces?: ClockObservation): Promise<void> {
-    const batch = this.db.batch().put(clockKey(observation), JSON.stringify({ block: observation.block.toString(), at: observation.at }));
-    if (replaces !== undefined) batch.del(clockKey(replaces));
-    await batch.write();
-  }
-
-  /** Every stored observation in time order; entries that do not parse are reported, not returned. */
-  async listClockObservations(): Promise<{ observations: ClockObservation[]; malformed: MalformedEntry[] }> {
-    const observations: ClockObservation[] = [];
-    const malformed: MalformedEntry[] = [];
-    for await (const [key, value] of this.db.iterator({ gte: CLOCK_PREFIX, lt: CLOCK_END })) {
-      const parsed = parseClockEntry(key, value);
-      if (typeof parsed === "string") malformed.push({ key, reason: parsed });
-      else observations.push(parsed);
-    }
-    return { observations, malformed };
-  }
-
-  /** Deletes every stored entry ordered before `keepFrom` (older observations, and malformed keys among them); all of them without it. */
-  async pruneClockObservations(keepFrom?: ClockObservation): Promise<number> {
-    const batch = this.db.batch();
-    for await (const key of this.db.keys({ gte: CLOCK_PREFIX, lt: keepFrom === undefined ? CLOCK_END : clockKey(keepFrom) })) batch.del(key);
-    const deleted = batch.length;
-    await batch.write();
-    return deleted;
-  }
-
-  private async getStoredKey(keyId: string): Promise<StoredKey | null> {
-    const text = await this.db.get(`key/${keyId}`);
+  private async read(keyId: string): Promise<StoredKey | null> {
+    const text = await this.db.get(keyRecordId(keyId));
     return text === undefined ? null : (JSON.parse(text) as StoredKey);
   }
-}
 
-const CLOCK_PREFIX = "clock/";
-const CLOCK_END = "clock0";
-const AT_DIGITS = 15;
-/** Enough for any uint64 block number. */
-const BLOCK_DIGITS = 20;
-const CLOCK_KEY = /^clock\/(\d{15})\/(\d{20})$/;
-
-/** Keys sort by time, then block: the order of the series. */
-function clockKey(observation: ClockObservation): string {
-  const { block, at } = observation;
-  if (!Number.isSafeInteger(at) || at < 0 || String(at).length > AT_DIGITS) throw new Error(`clock observation time ${at} is not a millisecond timestamp`);
-  if (block < 0n || block.toString().length > BLOCK_DIGITS) throw new Error(`clock observation block ${block} is out of range`);
-  return `${CLOCK_PREFIX}${String(at).padStart(AT_DIGITS, "0")}/${block.toString().padStart(BLOCK_DIGITS, "0")}`;
-}
-
-/** The observation, or why the entry is not one (its value must repeat what its key says). */
-function parseClockEntry(key: string, value: string): ClockObservation | string {
-  const match = CLOCK_KEY.exec(key);
-  if (match === null) return "key is not clock/<at>/<block>";
-  const observation = { at: Number(match[1]), block: BigInt(match[2]!) };
-  let stored: unknown;
-  try {
-    stored = JSON.parse(value);
-  } catch {
-    return "value is not JSON";
+  /**
+   * One serialized read-modify-write of a key: `change` returns the new record,
+   * "delete", or null for no change; `extra` adds records to the same batch.
+   */
+  private update(
+    keyId: string,
+    change: (previous: StoredKey | null, now: number) => StoredKey | "delete" | null,
+    extra?: (batch: ReturnType<ClassicLevel<string, string>["batch"]>, previous: StoredKey | null) => unknown,
+  ): Promise<void> {
+    return this.withLock(keyId, async () => {
+      const previous = await this.read(keyId);
+      const next = change(previous, Date.now());
+      if (next === null) return;
+      const batch = this.db.batch();
+      if (next === "delete") batch.del(keyRecordId(keyId));
+      else batch.put(keyRecordId(keyId), JSON.stringify(next));
+      await extra?.(batch, previous);
+      await batch.write(DURABLE);
+    });
   }
-  const fields = stored as { block?: unknown; at?: unknown } | null;
-  if (typeof fields !== "object" || fields === null || typeof fields.block !== "string" || typeof fields.at !== "number") return "value is not { block, at }";
-  if (fields.at !== observation.at || fields.block !== observation.block.toString()) return "value disagrees with its key";
-  return observation;
+
+  private withLock<T>(keyId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.locks.get(keyId) ?? Promise.resolve();
+    const run = before.then(work, work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(keyId, settled);
+    void settled.then(() => {
+      if (this.locks.get(keyId) === settled) this.locks.delete(keyId);
+    });
+    return run;
+  }
+
+  private async deletePresigns(batch: ReturnType<ClassicLevel<string, string>["batch"]>, keyId: string, which: (record: PresignRecord) => boolean): Promise<void> {
+    for await (const [key, value] of this.db.iterator({ gte: presignPrefix(keyId), lt: `presig/${keyId}0` })) {
+      if (which(withoutData(JSON.parse(value) as StoredPresign))) batch.del(key);
+    }
+  }
+}
+
+/** The newest committed generation this node holds a share of. */
+function signingGeneration(stored: StoredKey): Generation | null {
+  const committed = stored.generations.filter((g) => g.committed && g.holder);
+  return committed.length === 0 ? null : committed.reduce((a, b) => (a.seq > b.seq ? a : b));
+}
+
+function publicRecord(stored: StoredKey): KeyRecord {
+  const signing = signingGeneration(stored);
+  const held = stored.generations.filter((g) => g.holder);
+  const newestHeld = held.length === 0 ? null : held.reduce((a, b) => (a.seq > b.seq ? a : b));
+  const facts = signing ?? newestHeld;
+  return {
+    keyId: stored.keyId,
+    sessionId: stored.sessionId,
+    status: stored.status,
+    threshold: facts?.threshold ?? stored.reserved?.threshold ?? 0,
+    participants: facts?.participants ?? stored.reserved?.participants ?? [],
+    publicKey: facts?.publicKey ?? null,
+    address: facts?.address ?? null,
+    generation: signing?.id ?? null,
+    generations: stored.generations,
+    error: stored.error,
+    createdAt: stored.createdAt,
+    updatedAt: stored.updatedAt,
+  };
+}
+
+function withoutData(stored: StoredPresign): PresignRecord {
+  const { data: _sealed, ...record } = stored;
+  return record;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -369,37 +519,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-function publicPart(stored: StoredKey): KeyRecord {
-  const { share: _sealed, ...record } = stored;
-  return record;
-}
-
 function sameSet(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
   const sortedA = [...a].sort((x, y) => x - y);
   const sortedB = [...b].sort((x, y) => x - y);
   return sortedA.every((value, i) => value === sortedB[i]);
-}
-
-function deriveKey(passphrase: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(passphrase.normalize("NFKC"), salt, 32, { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
-  );
-}
-
-function seal(key: Buffer, plaintext: Uint8Array, recordId: string): Sealed {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv("aes-256-gcm", key, iv);
-  cipher.setAAD(Buffer.from(recordId));
-  const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return { iv: iv.toString("base64"), ct: ct.toString("base64"), tag: cipher.getAuthTag().toString("base64") };
-}
-
-function open(key: Buffer, sealed: Sealed, recordId: string): Buffer {
-  const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(sealed.iv, "base64"));
-  decipher.setAAD(Buffer.from(recordId));
-  decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
-  return Buffer.concat([decipher.update(Buffer.from(sealed.ct, "base64")), decipher.final()]);
 }

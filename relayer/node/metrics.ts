@@ -38,6 +38,18 @@ export class NodeMetrics {
     help: "Outbound frames given up after every retry of their stream failed",
     registers: [this.registry],
   });
+  readonly refusals = new Counter({
+    name: "mpc_prepare_refusals_total",
+    help: "Operations this node refused to take part in, by operation and reason kind",
+    labelNames: ["operation", "kind"] as const,
+    registers: [this.registry],
+  });
+  readonly generations = new Counter({
+    name: "mpc_generations_total",
+    help: "Key sharings this node came to hold, by event (held, committed, dropped, left)",
+    labelNames: ["event"] as const,
+    registers: [this.registry],
+  });
   readonly absences = new Counter({
     name: "mpc_absences_total",
     help: "Absent participants recorded by this node as coordinator",

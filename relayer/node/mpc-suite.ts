@@ -14,6 +14,8 @@ import {
   encodePresignature,
   type KeyShare,
   type Presignature,
+  sharingDigest,
+  withBan,
 } from "../mpc/index.ts";
 import type { ProtocolSuite, SignatureLike } from "./protocols.ts";
 
@@ -28,7 +30,9 @@ export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {
   decodeShare: decodeKeyShare,
   encodePresignature,
   decodePresignature,
-  shareAfterAbort: (error) => (error instanceof BannedPartyAbort ? error.share : null),
+  bannedBy: (error) => (error instanceof BannedPartyAbort ? error.banned : null),
+  withBans: (share, banned) => banned.reduce(withBan, share),
+  sharingDigest,
   verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean {
     return ecdsaVerify(signature.bytes.subarray(0, 64), digest, pointFromBytes(publicKey));
   },

@@ -10,11 +10,9 @@ import type { PartyIndex } from "../mpc/types.ts";
 import type { KeyStore } from "./keystore.ts";
 import type { Logger } from "./log.ts";
 import type { NodeMetrics } from "./metrics.ts";
+import type { PresignatureRef } from "./session/index.ts";
 
-export interface PoolEntry {
-  readonly presignId: string;
-  readonly signers: PartyIndex[];
-}
+export type PoolEntry = PresignatureRef;
 
 /** What the pool needs from the session manager. */
 export interface PresignRunner {
@@ -48,10 +46,10 @@ export class PresignPool {
   async load(): Promise<void> {
     for (const key of await this.store.listKeys()) {
       if (key.status !== "READY") continue;
-      const own = (await this.store.listPresigns(key.keyId)).filter((p) => p.owner === this.self && !p.consumed);
+      const own = (await this.store.listPresigns(key.keyId)).filter((p) => p.owner === this.self && !p.consumed && p.generation === key.generation);
       await this.store.deleteConsumedPresigns(key.keyId);
       if (own.length === 0) continue;
-      this.entries.set(key.keyId, own.map((p) => ({ presignId: p.presignId, signers: p.signers })));
+      this.entries.set(key.keyId, own.map((p) => ({ presignId: p.presignId, signers: p.signers, generation: p.generation })));
       this.active.add(key.keyId);
       this.metrics.presignPool.set({ key_id: key.keyId }, own.length);
     }
@@ -89,6 +87,14 @@ export class PresignPool {
     return entry ?? null;
   }
 
+  /** Returns an entry that was taken but never started (its signing request was refused before `start`): it is unused everywhere. */
+  putBack(keyId: string, entry: PoolEntry): void {
+    const list = this.entries.get(keyId);
+    if (list === undefined || list.some((e) => e.generation !== entry.generation)) return;
+    list.unshift(entry);
+    this.metrics.presignPool.set({ key_id: keyId }, list.length);
+  }
+
   /** Parties that just failed a session are avoided for a while. */
   suspect(parties: readonly PartyIndex[]): void {
     for (const party of parties) if (party !== this.self) this.suspects.set(party, Date.now() + SUSPECT_MS);
@@ -123,8 +129,8 @@ export class PresignPool {
         return;
       }
       const entry = await this.runner.presign(keyId);
-      // A refresh or reshare that finished meanwhile voided it (the store already dropped it).
-      if ((await this.store.getKey(keyId))?.sessionId !== key.sessionId) return;
+      // A new generation that committed meanwhile voided it (the store already dropped it).
+      if ((await this.store.getKey(keyId))?.generation !== entry.generation) return;
       const list = this.entries.get(keyId) ?? [];
       list.push(entry);
       this.entries.set(keyId, list);

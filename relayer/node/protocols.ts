@@ -44,11 +44,12 @@ export interface ProtocolSuite<Share extends ShareFacts, Presignature> {
   decodeShare(bytes: Uint8Array): Share;
   encodePresignature(presignature: Presignature): Uint8Array;
   decodePresignature(bytes: Uint8Array): Presignature;
-  /**
-   * When an abort banned a co-signer (a failed OT / multiplication check), the
-   * share with that ban recorded, which the node must persist; else null.
-   */
-  shareAfterAbort(error: unknown): Share | null;
+  /** The co-signer an abort banned (a failed OT / multiplication check), which the node must persist; else null. */
+  bannedBy(error: unknown): PartyIndex | null;
+  /** The share with these co-signers banned (the node keeps bans beside the sealed share, per generation). */
+  withBans(share: Share, banned: readonly PartyIndex[]): Share;
+  /** A digest of the sharing's public facts: holders of one sharing compute the same (session/commit.ts). */
+  sharingDigest(share: Share): Uint8Array;
   /** Checks a finished signature against the key before it is released. */
   verify(publicKey: Uint8Array, digest: Uint8Array, signature: SignatureLike): boolean;
 }

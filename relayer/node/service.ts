@@ -6,12 +6,13 @@
 import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
 import { toHex } from "./frames.ts";
-import type { KeyRecord, KeyStore } from "./keystore.ts";
+import type { Approval, KeyRecord, KeyStore } from "./keystore.ts";
 import type { Logger } from "./log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import type { PoolEntry, PresignPool } from "./pool.ts";
-import { SessionFailed, type SessionManager, type SignResult } from "./sessions.ts";
-import type { ShareFacts } from "./protocols.ts";
+import { SessionError, type SessionManager, type SignResult } from "./session/index.ts";
+import type { KeyAuthority } from "./session/authority.ts";
+import type { ApprovableOperation } from "./session/ids.ts";
 
 export interface SignResponse {
   keyId: string;
@@ -61,7 +62,8 @@ export class NodeService {
     readonly self: PartyIndex,
     readonly peerId: string,
     private readonly store: KeyStore,
-    private readonly sessions: SessionManager<ShareFacts, unknown>,
+    private readonly sessions: SessionManager,
+    private readonly authority: KeyAuthority,
     private readonly pool: PresignPool,
     private readonly directory: PeerDirectory,
     private readonly connectedPeers: () => number,
@@ -74,7 +76,9 @@ export class NodeService {
   }
 
   keygen(keyId: string, threshold: number, parties?: PartyIndex[]): Promise<KeyRecord> {
-    return this.sessions.keygen(keyId, parties ?? this.directory.members().map((m) => m.index), threshold);
+    const committee = parties ?? this.directory.members().map((m) => m.index);
+    this.requireKnown(committee);
+    return this.sessions.keygen(keyId, committee, threshold);
   }
 
   refresh(keyId: string): Promise<KeyRecord> {
@@ -82,8 +86,27 @@ export class NodeService {
   }
 
   reshare(keyId: string, newParties: PartyIndex[], newThreshold: number): Promise<KeyRecord | null> {
-    for (const party of newParties) if (this.directory.byIndex(party) === undefined) throw new SessionFailed(`party ${party} is not in the peer directory`, [], 400);
+    this.requireKnown(newParties);
     return this.sessions.reshare(keyId, newParties, newThreshold);
+  }
+
+  /** This node's operator approves a keyGen or reshare another member will coordinate; returns the approval's hash. */
+  async approve(op: ApprovableOperation, ttlMs?: number): Promise<{ hash: string; expiresAt: number }> {
+    const hash = await this.authority.approve(op, ttlMs);
+    const approval = await this.store.getApproval(hash);
+    return { hash, expiresAt: approval?.expiresAt ?? 0 };
+  }
+
+  listApprovals(): Promise<Approval[]> {
+    return this.store.listApprovals();
+  }
+
+  revokeApproval(hash: string): Promise<boolean> {
+    return this.store.deleteApproval(hash);
+  }
+
+  private requireKnown(parties: readonly PartyIndex[]): void {
+    for (const party of parties) if (this.directory.byIndex(party) === undefined) throw new SessionError("invalid", `party ${party} is not in the peer directory`);
   }
 
   deleteKey(keyId: string): Promise<boolean> {
@@ -104,7 +127,7 @@ export class NodeService {
    * once from this coordinator; the rest wait their turn, so a burst doesn't
    * starve the rounds already running into timeouts.
    */
-  async sign(keyId: string, request: unknown): Promise<SignResponse> {
+  async sign(keyId: string, request: Record<string, unknown>): Promise<SignResponse> {
     // An online round costs little CPU, so presigned requests get more slots than full signing.
     const entry = this.pool.take(keyId);
     const slots = entry === null ? this.signSlots : this.onlineSlots;
@@ -121,16 +144,18 @@ export class NodeService {
     return this.signSlots.busy || this.onlineSlots.busy;
   }
 
-  private async signNow(keyId: string, request: unknown, entry: PoolEntry | null): Promise<SignResponse> {
+  private async signNow(keyId: string, request: Record<string, unknown>, entry: PoolEntry | null): Promise<SignResponse> {
     const type = typeof request === "object" && request !== null && "type" in request ? String(request.type) : "unknown";
     let result: SignResult;
     try {
       if (entry !== null) {
         try {
-          result = await this.sessions.signPresigned(keyId, request, entry.presignId, entry.signers);
+          result = await this.sessions.signPresigned(keyId, request, entry);
         } catch (error) {
-          // A validator's rejection stands; anything else (a dead signer, a stale presignature) falls back.
-          if (!(error instanceof SessionFailed) || error.status === 422 || error.status === 400) throw error;
+          // Refused before `start`: no signer consumed it, so a refused request costs no presignature.
+          if (error instanceof SessionError && !error.startedProtocol && error.kind === "rejected") this.pool.putBack(keyId, entry);
+          // A rejection of the request stands; anything else (a dead signer, a stale presignature) falls back.
+          if (!(error instanceof SessionError) || ["rejected", "invalid", "unauthorized", "not-found"].includes(error.kind)) throw error;
           this.pool.suspect(error.absentees);
           this.log.warn("presigned signing failed; falling back to full signing", { keyId, absentees: error.absentees });
           result = await this.sessions.signFull(keyId, request, 2, error.absentees);

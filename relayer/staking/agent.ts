@@ -23,7 +23,9 @@ import type { KeyRecord, KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingFrameBody } from "../node/frames.ts";
-import { sameMembers, type MessageAuthenticator, type ProvenFault } from "../node/sessions.ts";
+import { sameMembers, type MessageAuthenticator, type ProvenFault } from "../node/session/index.ts";
+import type { KeyAuthority, OperatorApprovals } from "../node/session/authority.ts";
+import { epochKeyId, StakingKeyAuthority } from "./authority.ts";
 import { AbsenceSlasher, ChainClock, countAbsences } from "./absence.ts";
 import { activeMember, activeMembers, StakingPeerDirectory, type CommitteeView } from "./directory.ts";
 import { MessageSigner, stakingDomainSeparator } from "./message-signer.ts";
@@ -42,7 +44,6 @@ export interface KeyOperations {
   reshare(keyId: string, newParties: PartyIndex[], newThreshold: number): Promise<unknown>;
 }
 
-export const epochKeyId = (epoch: bigint): string => `epoch-${epoch}`;
 
 export interface StakingStatus {
   contract: Address;
@@ -160,6 +161,11 @@ export class StakingAgent {
     const handled =
       message.kind === "vote" ? this.votes.handle(from, message) : message.kind === "removalProposal" ? this.removal.handle(from, message) : this.slasher.handle(from, message);
     void handled.catch((error: unknown) => this.log.warn("staking message failed", { from, kind: message.kind, error: String(error) }));
+  }
+
+  /** Key operations on the relay key must be what RelayStaking elected; other keys need the operator's approvals. */
+  keyAuthority(approvals: OperatorApprovals): KeyAuthority {
+    return new StakingKeyAuthority(this.directory, this.account.address, approvals, this.config.keyId);
   }
 
   /** Signs this node's protocol messages with the operator key and checks each member's against its operator address. */

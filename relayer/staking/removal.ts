@@ -15,7 +15,7 @@
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
-import type { ProvenFault } from "../node/sessions.ts";
+import type { ProvenFault } from "../node/session/index.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import { confirmSuccess, proposalTypedData, type StakingAccess } from "./access.ts";
 import { activeMember, activeMembers } from "./directory.ts";

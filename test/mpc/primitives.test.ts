@@ -55,7 +55,9 @@ describe("Feldman VSS", () => {
     assert.throws(() => normalizeParties([]), InvalidPartiesError);
     assert.throws(() => normalizeParties([70000]), InvalidPartiesError);
     assert.throws(() => checkThreshold(4, 3), /exceeds/);
-    assert.throws(() => checkThreshold(0, 3), />= 1/);
+    assert.throws(() => checkThreshold(0, 3), />= 2/);
+    // t = 1 makes every share the private key: refused everywhere (one rule, MIN_THRESHOLD).
+    assert.throws(() => checkThreshold(1, 3), />= 2/);
     assert.throws(() => lagrangeAtZero(4, [1, 2, 3]), InvalidPartiesError);
   });
 });

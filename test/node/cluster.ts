@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { NodeClient } from "../../relayer/cli/client.ts";
+import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
 
@@ -123,6 +124,8 @@ export class Cluster {
       httpPort: node.httpPort,
       peers,
       timeouts: { prepareMs: o.prepareMs ?? 4_000, roundMs: o.roundMs ?? 8_000, keygenRoundMs: o.keygenRoundMs ?? 20_000 },
+      // Tests refresh right after a keyGen; the product default spaces refreshes out.
+      limits: { minRefreshIntervalMs: 0 },
       presignPoolSize: o.presignPoolSizeFor?.[node.index] ?? o.presignPoolSize ?? 0,
       signAttempts: 3,
       // Tests trade scrypt cost for speed; the product default is 2^17.
@@ -183,6 +186,11 @@ export class Cluster {
         reject(new Error(`node ${index} exited with ${code}: ${stderr.trim()}`));
       });
     });
+  }
+
+  /** Every running node's operator approves `op` (the operators agreed on it out of band). */
+  async approve(op: ApprovableOperation, indices: readonly number[] = [...this.nodes.keys()]): Promise<void> {
+    await Promise.all(indices.filter((i) => this.node(i).process !== null).map((i) => this.client(i).approve(op)));
   }
 
   /** SIGKILL: no cleanup, like a crash. */

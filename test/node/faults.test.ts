@@ -21,6 +21,7 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
   });
 
   it("completes every signing task when a signer is killed mid-sign, and records it absent", async () => {
+    await cluster.approve({ operation: "keygen", keyId: "crash-sign", parties: [1, 2, 3, 4, 5], threshold: 3 });
     const { key } = await cluster.client(1).keygen("crash-sign", 3, [1, 2, 3, 4, 5]);
     // With 3 and 4 frozen, node 1 can only pick {1, 2, 5}: node 5 is surely a signer.
     cluster.pause(3);
@@ -45,6 +46,7 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
 
   it("marks a keyGen interrupted by a crash ERROR everywhere, then a new keyGen succeeds", async () => {
     await cluster.start(5);
+    await cluster.approve({ operation: "keygen", keyId: "crash-keygen", parties: [1, 2, 3, 4, 5], threshold: 3 });
     const pending = cluster.client(1).keygen("crash-keygen", 3, [1, 2, 3, 4, 5]).then(
       () => null,
       (error: Error) => error,
@@ -70,6 +72,7 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     // The killed node finds its PENDING record at restart and marks it ERROR too.
     await cluster.start(5);
     assert.equal((await cluster.client(5).getKey("crash-keygen")).key.status, "ERROR");
+    await cluster.approve({ operation: "keygen", keyId: "crash-keygen", parties: [1, 2, 3, 4, 5], threshold: 3 }, [5]);
     const { key } = await cluster.client(2).keygen("crash-keygen", 3, [1, 2, 3, 4, 5]);
     assert.equal(key.status, "READY");
     for (let i = 1; i <= 5; i++) assert.equal((await cluster.client(i).getKey("crash-keygen")).key.address, key.address);

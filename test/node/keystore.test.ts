@@ -18,14 +18,25 @@ describe("key store", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  const facts = (parties: number[], digest = "aa") => ({ threshold: 2, participants: parties, publicKey: "02ab", address: "0x01", digest, origin: "refresh" as const, notify: [] });
+  /** A READY key: one committed generation `g` holding `share`. */
+  async function ready(store: KeyStore, keyId: string, g: string, share: Uint8Array, parties = [1, 2, 3]): Promise<void> {
+    await store.putPending({ keyId, sessionId: g, threshold: 2, participants: parties });
+    await store.holdGeneration(keyId, g, g, facts(parties), share);
+    await store.commitGeneration(keyId, g);
+  }
+
   it("seals shares, reopens with the passphrase and refuses a wrong one", async () => {
     const path = join(dir, "a");
     const share = new Uint8Array(200).map((_, i) => (i * 7 + 3) & 0xff);
     let store = await KeyStore.open(path, PASS, KDF);
     await store.putPending({ keyId: "k", sessionId: "s1", threshold: 2, participants: [1, 2, 3] });
     assert.equal((await store.getKey("k"))?.status, "PENDING");
-    await assert.rejects(store.readShare("k"), /not READY/);
-    await store.putReady({ keyId: "k", sessionId: "s1", threshold: 2, participants: [1, 2, 3], publicKey: "02ab", address: "0x01" }, share);
+    await assert.rejects(store.readShare("k"), /no share READY/);
+    await store.holdGeneration("k", "g1", "g1", facts([1, 2, 3]), share);
+    assert.equal((await store.getKey("k"))?.status, "PENDING", "held but not committed: not READY");
+    assert.deepEqual(await store.readShare("k", "g1"), share, "a held generation's share is readable by id");
+    await store.commitGeneration("k", "g1");
     await store.close();
 
     await assert.rejects(KeyStore.open(path, "a wrong passphrase", KDF), WrongPassphraseError);
@@ -33,7 +44,8 @@ describe("key store", () => {
     assert.deepEqual(await store.readShare("k"), share);
     const record = await store.getKey("k");
     assert.equal(record?.status, "READY");
-    assert.equal("share" in (record as object), false, "the public record carries no sealed share");
+    assert.equal(record?.generation, "g1");
+    assert.equal(JSON.stringify(record).includes('"ct"'), false, "the public record carries no sealed share");
     await store.close();
 
     for (const file of await readdir(path)) {
@@ -42,30 +54,86 @@ describe("key store", () => {
     }
   });
 
-  it("turns a PENDING key left by a crash into ERROR, and never downgrades a READY key", async () => {
+  it("turns a PENDING key left by a crash into ERROR, keeps a held generation, and never downgrades a READY key", async () => {
     const store = await KeyStore.open(join(dir, "b"), PASS, KDF);
     await store.putPending({ keyId: "p", sessionId: "s1", threshold: 2, participants: [1, 2] });
-    await store.putReady({ keyId: "r", sessionId: "s2", threshold: 2, participants: [1, 2], publicKey: "02", address: "0x" }, new Uint8Array(8));
-    assert.deepEqual(await store.failInterruptedKeys(), ["p"]);
+    await store.putPending({ keyId: "h", sessionId: "s3", threshold: 2, participants: [1, 2] });
+    await store.holdGeneration("h", "s3", "s3", facts([1, 2]), new Uint8Array(8));
+    await ready(store, "r", "s2", new Uint8Array(8), [1, 2]);
+    assert.deepEqual(await store.failInterruptedKeys(), ["p"], "only a keyGen that held nothing is interrupted");
     assert.equal((await store.getKey("p"))?.status, "ERROR");
+    assert.equal((await store.getKey("h"))?.status, "PENDING", "a held generation waits for its confirmations across a restart");
     await store.markError("r", "s2", "late failure");
     assert.equal((await store.getKey("r"))?.status, "READY");
     await store.close();
   });
 
-  it("uses a presignature once, only with its signer set, and drops it when the share changes", async () => {
+  it("keeps the old generation until a newer one commits, then deletes it with its presignatures", async () => {
+    const store = await KeyStore.open(join(dir, "e"), PASS, KDF);
+    const old = new Uint8Array(16).fill(1);
+    const next = new Uint8Array(16).fill(2);
+    await ready(store, "k", "g1", old);
+    await store.putPresign({ keyId: "k", presignId: "p1", owner: 1, signers: [1, 2], generation: "g1" }, new Uint8Array(4));
+    await store.holdGeneration("k", "g2", "g2", facts([1, 2, 3], "bb"), next);
+    let record = (await store.getKey("k"))!;
+    assert.equal(record.generation, "g1", "the old generation keeps signing while g2 is only held");
+    assert.deepEqual(await store.readShare("k"), old);
+    assert.equal((await store.listPresigns("k")).length, 1);
+    assert.deepEqual(await store.commitGeneration("k", "g2"), { deleted: ["g1"], keyDeleted: false });
+    record = (await store.getKey("k"))!;
+    assert.equal(record.generation, "g2");
+    assert.deepEqual(record.generations.map((g) => g.id), ["g2"]);
+    assert.deepEqual(await store.readShare("k"), next);
+    await assert.rejects(store.readShare("k", "g1"), /no share/);
+    assert.deepEqual(await store.listPresigns("k"), [], "the old sharing's presignatures go at the switch");
+    await assert.rejects(store.putPresign({ keyId: "k", presignId: "late", owner: 1, signers: [1, 2], generation: "g1" }, new Uint8Array(4)), /no longer holds/);
+
+    // A ban lands on its own generation; one on a generation that is gone changes nothing.
+    assert.equal(await store.addBan("k", "g1", 3), false);
+    assert.deepEqual(await store.readShare("k"), next);
+    assert.equal(await store.addBan("k", "g2", 3), true);
+    assert.deepEqual((await store.getKey("k"))!.generations[0]!.banned, [3]);
+
+    // A leaver's marker: committing it deletes the key here.
+    await store.holdGeneration("k", "g3", "g3", { ...facts([4, 5]), publicKey: null, address: null, digest: null }, null);
+    assert.deepEqual(await store.commitGeneration("k", "g3"), { deleted: ["g2", "g3"], keyDeleted: true });
+    assert.equal(await store.getKey("k"), null);
+    await store.close();
+  });
+
+  it("serializes concurrent confirmations of one generation", async () => {
+    const store = await KeyStore.open(join(dir, "f"), PASS, KDF);
+    await ready(store, "k", "g1", new Uint8Array(8), [1, 2, 3, 4, 5, 6, 7, 8]);
+    await store.holdGeneration("k", "g2", "g2", facts([1, 2, 3, 4, 5, 6, 7, 8]), new Uint8Array(8));
+    await Promise.all([1, 2, 3, 4, 5, 6, 7, 8].map((party) => store.addConfirmation("k", "g2", party, `sig-${party}`)));
+    const generation = (await store.getKey("k"))!.generations.find((g) => g.id === "g2")!;
+    assert.deepEqual(Object.keys(generation.confirmations).sort(), ["1", "2", "3", "4", "5", "6", "7", "8"]);
+    await store.close();
+  });
+
+  it("uses a presignature once, only with its signer set, even when two calls race", async () => {
     const store = await KeyStore.open(join(dir, "c"), PASS, KDF);
     const presig = new Uint8Array(64).fill(9);
-    await store.putReady({ keyId: "k", sessionId: "s", threshold: 2, participants: [1, 2, 3], publicKey: "02", address: "0x" }, new Uint8Array(8));
-    await store.putPresign({ keyId: "k", presignId: "aa", owner: 1, signers: [1, 2] }, presig);
+    await ready(store, "k", "s", new Uint8Array(8));
+    await store.putPresign({ keyId: "k", presignId: "aa", owner: 1, signers: [1, 2], generation: "s" }, presig);
     await assert.rejects(store.consumePresign("k", "aa", [1, 3]), /another signer set/);
     assert.deepEqual(await store.consumePresign("k", "aa", [2, 1]), presig);
     assert.equal((await store.listPresigns("k"))[0]?.consumed, true, "marked consumed on disk");
     await assert.rejects(store.consumePresign("k", "aa", [1, 2]), /already consumed/);
 
-    await store.putPresign({ keyId: "k", presignId: "bb", owner: 1, signers: [1, 2] }, presig);
-    await store.putReady({ keyId: "k", sessionId: "s2", threshold: 2, participants: [1, 2, 3], publicKey: "02", address: "0x" }, new Uint8Array(8));
-    assert.deepEqual(await store.listPresigns("k"), [], "a new share voids the old presignatures");
+    await store.putPresign({ keyId: "k", presignId: "bb", owner: 1, signers: [1, 2], generation: "s" }, presig);
+    const racing = await Promise.allSettled([store.consumePresign("k", "bb", [1, 2]), store.consumePresign("k", "bb", [1, 2]), store.consumePresign("k", "bb", [2, 1])]);
+    assert.equal(racing.filter((r) => r.status === "fulfilled").length, 1, "exactly one concurrent call gets the presignature");
+    await store.close();
+  });
+
+  it("records a session id once and forgets old ones when pruned", async () => {
+    const store = await KeyStore.open(join(dir, "g"), PASS, KDF);
+    assert.equal(await store.recordSessionId("ab", 1_000), true);
+    assert.equal(await store.recordSessionId("ab", 2_000), false, "a second use of an id is refused");
+    assert.equal(await store.recordSessionId("cd", 5_000), true);
+    assert.equal(await store.pruneSessionIds(3_000), 1);
+    assert.equal(await store.recordSessionId("cd", 6_000), false);
     await store.close();
   });
 

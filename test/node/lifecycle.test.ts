@@ -1,7 +1,7 @@
 /**
  * Five signer-node processes (plus a sixth that joins by resharing):
  * keyGen 3-of-5, sign, 100 concurrent signatures over 3 keys, refresh,
- * reshare to 4 nodes with t=3 keeping the address, keyDelete, restart,
+ * reshare to 4 nodes with t=3 keeping the address, key deletion, restart,
  * wrong passphrase, and no plaintext share on disk or in the logs.
  */
 import assert from "node:assert/strict";
@@ -65,13 +65,15 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
   });
 
   it("generates a 3-of-5 key that every node holds READY, and a repeated keyGen returns it", async () => {
+    await cluster.approve({ operation: "keygen", keyId: "k1", parties: [1, 2, 3, 4, 5], threshold: 3 });
     const { key } = await cluster.client(1).keygen("k1", 3, [1, 2, 3, 4, 5]);
     assert.equal(key.status, "READY");
     assert.match(key.address ?? "", /^0x[0-9a-fA-F]{40}$/);
     address = key.address!;
     for (let i = 1; i <= 5; i++) {
+      // The coordinator answers once it committed; the others commit as the last confirmations reach them.
+      await eventually(async () => assert.equal((await cluster.client(i).getKey("k1")).key.status, "READY"));
       const view = (await cluster.client(i).getKey("k1")).key;
-      assert.equal(view.status, "READY");
       assert.equal(view.address, address);
       assert.deepEqual(view.participants, [1, 2, 3, 4, 5]);
       assert.equal(view.threshold, 3);
@@ -100,6 +102,7 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
   });
 
   it("signs 100 concurrent requests across 3 keys, from the presignature pool where it can", async () => {
+    for (const keyId of ["k2", "k3"]) await cluster.approve({ operation: "keygen", keyId, parties: [1, 2, 3, 4, 5], threshold: 3 });
     const [k2, k3] = await Promise.all([cluster.client(2).keygen("k2", 3, [1, 2, 3, 4, 5]), cluster.client(4).keygen("k3", 3, [1, 2, 3, 4, 5])]);
     const addresses: Record<string, string> = { k1: address, k2: k2.key.address!, k3: k3.key.address! };
     // Warm the pools of coordinator 1 (a key joins the pool on its first signature there).
@@ -128,32 +131,38 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     const before = (await cluster.client(3).getKey("k1")).key;
     const { key } = await cluster.client(3).refresh("k1");
     assert.equal(key.address, address);
-    assert.notEqual(key.sessionId, before.sessionId);
-    for (let i = 1; i <= 5; i++) assert.equal((await cluster.client(i).getKey("k1")).key.sessionId, key.sessionId);
+    assert.notEqual(key.generation, before.generation);
+    for (let i = 1; i <= 5; i++) await eventually(async () => assert.equal((await cluster.client(i).getKey("k1")).key.generation, key.generation));
     await assertSignedBy(await cluster.client(1).sign("k1", relayTx(7)), address, 7);
   });
 
   it("reshares k1 to {2,3,4,6} with t=3, keeping the address; leavers drop their share", async () => {
     await cluster.start(6);
+    const before = (await cluster.client(2).getKey("k1")).key;
+    await cluster.approve({ operation: "reshare", keyId: "k1", publicKey: before.publicKey!, oldParties: [1, 2, 3, 4, 5], newParties: [2, 3, 4, 6], newThreshold: 3 });
     const { key } = await cluster.client(2).reshare("k1", [2, 3, 4, 6], 3);
     assert.ok(key !== null);
     assert.equal(key.address, address);
     assert.deepEqual(key.participants, [2, 3, 4, 6]);
     for (const i of [2, 3, 4, 6]) {
+      await eventually(async () => assert.equal((await cluster.client(i).getKey("k1")).key.generation, key!.generation));
       const view = (await cluster.client(i).getKey("k1")).key;
       assert.equal(view.status, "READY");
       assert.equal(view.address, address);
       assert.deepEqual(view.participants, [2, 3, 4, 6]);
     }
-    for (const i of [1, 5]) await assert.rejects(cluster.client(i).getKey("k1"), /not found/);
+    // Leavers delete their shares once every new holder confirmed the new sharing.
+    for (const i of [1, 5]) await eventually(() => assert.rejects(cluster.client(i).getKey("k1"), /not found/));
     const view = await cluster.client(6).sign("k1", relayTx(66));
     assert.ok(view.signers.every((s) => [2, 3, 4, 6].includes(s)));
     await assertSignedBy(view, address, 66);
   });
 
-  it("deletes a key on every member with keyDelete", async () => {
+  it("deletes a key on a node at its own operator's request only; each operator deletes its own share", async () => {
     assert.deepEqual(await cluster.client(5).deleteKey("k2"), { deleted: true });
-    for (let i = 1; i <= 5; i++) await eventually(() => assert.rejects(cluster.client(i).getKey("k2"), /not found/));
+    await assert.rejects(cluster.client(5).getKey("k2"), /not found/);
+    for (const i of [1, 2, 3, 4]) assert.equal((await cluster.client(i).getKey("k2")).key.status, "READY", `node ${i} keeps its share`);
+    for (const i of [1, 2, 3, 4]) assert.deepEqual(await cluster.client(i).deleteKey("k2"), { deleted: true });
     await assert.rejects(cluster.client(1).sign("k2", relayTx(1)), /not found/);
   });
 

@@ -104,22 +104,23 @@ describe("signer nodes: transport", { timeout: 120_000 }, () => {
       kind: "prepare",
       keyId: "wire-key",
       params: { operation: "keygen", parties: [1, 2, 3], threshold: 2 },
+      generation: null,
     });
     queue.push(new TextEncoder().encode("this is not json"));
     queue.push(new TextEncoder().encode(JSON.stringify({ ...prepare, v: FRAME_VERSION + 1 })));
-    queue.push(encodeFrame(frame(2, randomBytes(32).toString("hex"), { kind: "ready" })));
-    queue.push(encodeFrame(frame(3, randomBytes(32).toString("hex"), { kind: "ready" })));
+    queue.push(encodeFrame(frame(2, randomBytes(32).toString("hex"), { kind: "ready", nonce: "00".repeat(32) })));
+    queue.push(encodeFrame(frame(3, randomBytes(32).toString("hex"), { kind: "ready", nonce: "00".repeat(32) })));
     queue.push(encodeFrame({ ...prepare, ts: Date.now() - 10 * 60_000, id: randomBytes(16).toString("hex") }));
     const bytes = encodeFrame(prepare);
     queue.push(bytes);
     queue.push(bytes);
 
-    // The valid prepare gets exactly one answer (node 1 is ready for a keyGen it hasn't seen).
+    // The valid prepare gets exactly one answer (node 1 refuses a keyGen its operator has not approved).
     await until(async () => received.some((f) => f.sessionId === sessionId), "node 1's answer");
     await new Promise((r) => setTimeout(r, 300));
     const answers = received.filter((f) => f.sessionId === sessionId);
     assert.equal(answers.length, 1, "the replayed prepare is not answered again");
-    assert.equal(answers[0]!.body.kind, "ready");
+    assert.equal(answers[0]!.body.kind, "refuse");
     assert.equal(answers[0]!.from, 1);
 
     const counts = await dropped(cluster, 1);
@@ -139,7 +140,7 @@ describe("signer nodes: transport", { timeout: 120_000 }, () => {
     assert.equal(health.ok, true);
     queue = await open();
     const second = randomBytes(32).toString("hex");
-    queue.push(encodeFrame(frame(3, second, { kind: "prepare", keyId: "wire-key-2", params: { operation: "keygen", parties: [1, 2, 3], threshold: 2 } })));
+    queue.push(encodeFrame(frame(3, second, { kind: "prepare", keyId: "wire-key-2", params: { operation: "keygen", parties: [1, 2, 3], threshold: 2 }, generation: null })));
     await until(async () => received.some((f) => f.sessionId === second), "an answer on a new stream");
     queue.end();
   });

@@ -45,6 +45,7 @@ export async function createEnv(): Promise<Env> {
     await writeFile(node.configPath, JSON.stringify(config, null, 2));
   }
   await cluster.startAll();
+  await cluster.approve({ operation: "keygen", keyId: KEY_ID, parties: [...cluster.nodes.keys()], threshold: 2 });
   const { key } = await cluster.client(1).keygen(KEY_ID, 2);
   const relayAddress = getAddress(key.address as Hex);
   await setRelay(a, relayAddress);

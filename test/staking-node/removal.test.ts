@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress, type Hex } from "viem";
 import { encodeProtocolMessage, type FaultProof, protocolMessageHeader, type ProtocolMessage } from "../../relayer/mpc/index.ts";
-import type { ProvenFault } from "../../relayer/node/sessions.ts";
+import type { ProvenFault } from "../../relayer/node/session/index.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { MessageSigner, recoverSigner, stakingDomainSeparator } from "../../relayer/staking/message-signer.ts";
 import { RemovalProposer, type RemovalMessage } from "../../relayer/staking/removal.ts";

@@ -1,0 +1,126 @@
+/**
+ * Signing: full (presign + online in one session) or online only, from a
+ * presignature the coordinator owns. Each signer rebuilds the digest from the
+ * typed request with its own validators before it answers `ready`; a
+ * presignature is consumed only at `start`, i.e. once every signer validated
+ * the request, so refused requests never drain the pool.
+ */
+import type { PartyIndex } from "../../../mpc/types.ts";
+import { fromHex, type PrepareParams } from "../../frames.ts";
+import type { SignatureLike } from "../../protocols.ts";
+import { RequestRejected } from "../../validators.ts";
+import { sameMembers, uniqueSorted, type SessionEngine } from "../engine.ts";
+import { SessionError } from "../errors.ts";
+import type { OperationHandler } from "../types.ts";
+import { heldGeneration, readyKey } from "./common.ts";
+
+type SignParams = Extract<PrepareParams, { operation: "sign" }>;
+const paramsOf = (params: PrepareParams): SignParams => params as SignParams;
+
+export interface SignResult {
+  signature: SignatureLike;
+  digest: Uint8Array;
+  signers: PartyIndex[];
+  sessionId: string;
+  presigned: boolean;
+  attempts: number;
+}
+
+/** A presignature this node owns, as the pool hands it out. */
+export interface PresignatureRef {
+  readonly presignId: string;
+  readonly signers: PartyIndex[];
+  readonly generation: string;
+}
+
+export const signOperation: OperationHandler = {
+  async prepare(session, ctx) {
+    const params = paramsOf(session.params);
+    const { generation } = await heldGeneration(ctx, session);
+    try {
+      session.digest = (await ctx.validators.digestFor(params.request, { keyId: session.keyId, address: generation.address ?? "" })).digest;
+    } catch (error) {
+      if (error instanceof RequestRejected) throw new SessionError("rejected", error.message, [], { cause: error });
+      throw error;
+    }
+    if (params.presignId !== null) {
+      const presign = await ctx.store.getPresign(session.keyId, params.presignId);
+      if (presign === null || presign.consumed) throw new SessionError("conflict", `presignature ${params.presignId} unavailable`);
+      if (presign.owner !== session.coordinator) throw new SessionError("unauthorized", "presignature belongs to another coordinator");
+      if (presign.generation !== session.generation) throw new SessionError("conflict", "presignature of another generation");
+      if (params.signers === null || !sameMembers(presign.signers, params.signers)) throw new SessionError("invalid", "presignature bound to other signers");
+    }
+  },
+
+  async checkStart(session, participants, _dealers, ctx) {
+    const params = paramsOf(session.params);
+    const { generation } = await heldGeneration(ctx, session);
+    if (participants.length !== generation.threshold || !participants.every((p) => generation.participants.includes(p))) throw new SessionError("invalid", "bad signer set");
+    if (params.presignId !== null && !sameMembers(participants, params.signers ?? [])) throw new SessionError("invalid", "presigned signing must start with the presignature's signers");
+  },
+
+  async instance(session, ctx) {
+    const params = paramsOf(session.params);
+    if (params.presignId !== null) {
+      // Marked consumed on disk before our online partial can leave this node.
+      const bytes = await ctx.store.consumePresign(session.keyId, params.presignId, session.participants);
+      const presignature = ctx.suite.decodePresignature(bytes);
+      bytes.fill(0);
+      return ctx.suite.onlineSign({ sessionId: session.jointId!, keyId: session.keyId, presignature, digest: session.digest! });
+    }
+    const share = await ctx.loadShare(session.keyId, session.generation!);
+    return ctx.suite.sign({ sessionId: session.jointId!, keyId: session.keyId, share, signers: session.participants, digest: session.digest! });
+  },
+
+  async finish(session, result, ctx) {
+    const signature = result as SignatureLike;
+    const { generation } = await heldGeneration(ctx, session);
+    if (!ctx.suite.verify(fromHex(generation.publicKey ?? ""), session.digest!, signature)) throw new Error("the signature does not verify");
+    return { kind: "signature", signature };
+  },
+
+  async release() {},
+};
+
+function signResult(session: { outcome: unknown; digest: Uint8Array | null; participants: PartyIndex[]; id: string | null }, presigned: boolean, attempts: number): SignResult {
+  const outcome = session.outcome as { kind: string; signature?: SignatureLike } | null;
+  if (outcome?.kind !== "signature" || outcome.signature === undefined || session.digest === null) throw new SessionError("failed", "signing produced no signature");
+  return { signature: outcome.signature, digest: session.digest, signers: session.participants, sessionId: session.id!, presigned, attempts };
+}
+
+/** The coordinator plus the first t-1 other ready nodes (ready is in answer order: fastest first). */
+export function pickSigners(ready: readonly PartyIndex[], threshold: number, self: PartyIndex): PartyIndex[] | null {
+  const others = ready.filter((p) => p !== self);
+  if (!ready.includes(self) || others.length < threshold - 1) return null;
+  return uniqueSorted([self, ...others.slice(0, threshold - 1)]);
+}
+
+/** Full signing, retried with other signers when one fails or stays silent. */
+export async function signFull(engine: SessionEngine, keyId: string, request: Record<string, unknown>, attempts: number, firstAttempt = 1, excluded: readonly PartyIndex[] = []): Promise<SignResult> {
+  const key = await readyKey(engine.context, keyId);
+  const avoid = new Set(excluded);
+  let lastError: SessionError | null = null;
+  for (let attempt = firstAttempt; attempt <= Math.max(firstAttempt, attempts); attempt++) {
+    const candidates = key.participants.filter((p) => p === engine.self || !avoid.has(p));
+    if (candidates.length < key.threshold) break;
+    try {
+      const session = await engine.coordinate(keyId, { operation: "sign", request, presignId: null, signers: null }, key.generation, candidates, (ready) =>
+        ready.length >= key.threshold ? pickSigners(ready, key.threshold, engine.self) : null,
+      );
+      return signResult(session, false, attempt);
+    } catch (error) {
+      if (!(error instanceof SessionError) || !error.retryable) throw error;
+      lastError = error;
+      for (const party of error.absentees) avoid.add(party);
+      engine.context.log.warn("sign attempt failed; retrying with other signers", { keyId, attempt, absentees: error.absentees });
+    }
+  }
+  throw lastError ?? new SessionError("unavailable", `fewer than ${key.threshold} signers available`);
+}
+
+/** One online round from a presignature this node owns; the caller falls back to signFull on failure. */
+export async function signPresigned(engine: SessionEngine, keyId: string, request: Record<string, unknown>, presignature: PresignatureRef): Promise<SignResult> {
+  const { presignId, signers, generation } = presignature;
+  const session = await engine.coordinate(keyId, { operation: "sign", request, presignId, signers }, generation, signers, (ready) => (ready.length === signers.length ? [...signers] : null));
+  return signResult(session, true, 1);
+}

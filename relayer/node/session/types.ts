@@ -1,0 +1,131 @@
+/**
+ * What the session engine (engine.ts) and the operations (operations/*.ts)
+ * share: the session record, the operation interface and the ports the node
+ * plugs in (frame sender, operator signatures on protocol messages).
+ */
+import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage } from "../../mpc/types.ts";
+import type { NodeConfig } from "../config.ts";
+import type { Frame, FrameBody, Operation, PrepareParams } from "../frames.ts";
+import type { KeyStore } from "../keystore.ts";
+import type { Logger } from "../log.ts";
+import type { NodeMetrics } from "../metrics.ts";
+import type { ProtocolSuite, ShareFacts, SignatureLike } from "../protocols.ts";
+import type { ValidatorRegistry } from "../validators.ts";
+import type { KeyAuthority } from "./authority.ts";
+import type { CommitTracker } from "./commit.ts";
+
+/** Sends frames to peers (the libp2p transport in the product). */
+export interface FrameSender {
+  send(to: PartyIndex, frame: Frame): void;
+}
+
+/**
+ * Operator signatures on protocol messages (staking nodes, relayer/staking/message-signer.ts).
+ * With one, every protocol message is signed and every received one must carry its sender's signature.
+ */
+export interface MessageAuthenticator {
+  sign(message: ProtocolMessage): string;
+  /** True when `signature` is party `message.from`'s signature of the message. */
+  verify(message: ProtocolMessage, signature: string): boolean;
+}
+
+/** A fault proven by the culprit's own signed messages (relayer/mpc/evidence.ts). */
+export interface ProvenFault {
+  readonly sessionId: string;
+  readonly keyId: string;
+  readonly operation: Operation;
+  readonly proof: FaultProof;
+  /** The culprit's signature of each message of the proof, in order. */
+  readonly signatures: readonly string[];
+}
+
+export type Outcome =
+  | { kind: "generation"; generation: string }
+  | { kind: "signature"; signature: SignatureLike }
+  | { kind: "presignature" };
+
+/** A received protocol message with its sender's operator signature. */
+export interface SignedMessage {
+  readonly message: ProtocolMessage;
+  readonly signature: string;
+}
+
+export interface CoordinatorState {
+  readonly candidates: readonly PartyIndex[];
+  /** Ready parties in answer order (fastest first), with their nonces. */
+  readonly ready: PartyIndex[];
+  readonly nonces: Map<PartyIndex, string>;
+  readonly refused: Map<PartyIndex, { reason: string; code: string }>;
+  readonly done: Map<PartyIndex, { ok: boolean; detail: string }>;
+  readonly highestRound: Map<PartyIndex, number>;
+  wake: () => void;
+}
+
+export interface Session {
+  /** The coordinator's proposal id: routes every frame of the session (frame.sessionId). */
+  readonly routeId: string;
+  readonly keyId: string;
+  readonly params: PrepareParams;
+  /** The generation the operation runs on (null for keyGen). */
+  readonly generation: string | null;
+  readonly coordinator: PartyIndex;
+  /** Our contribution to the joint session id. */
+  readonly nonce: string;
+  state: "prepared" | "running" | "closed";
+  /** The joint session id (hex), once `start` fixed the participants; the protocol runs under it. */
+  id: string | null;
+  jointId: Uint8Array | null;
+  participants: PartyIndex[];
+  dealers: PartyIndex[] | null;
+  instance: ProtocolInstance<unknown> | null;
+  early: { from: PartyIndex; body: Extract<FrameBody, { kind: "protocol" }> }[];
+  /** Signed messages received, kept to back a fault proof with the culprit's signatures. */
+  signed: SignedMessage[];
+  /** Signing: the digest this node validated and will sign. */
+  digest: Uint8Array | null;
+  /** Whether this session reserved the key id (keyGen, reshare) in this process. */
+  reserved: boolean;
+  timer: NodeJS.Timeout | null;
+  startedAt: number;
+  outcome: Outcome | null;
+  failure: string | null;
+  coord: CoordinatorState | null;
+  settle: (() => void) | null;
+}
+
+/** What an operation may use. */
+export interface OperationContext<Share extends ShareFacts = ShareFacts, Presignature = unknown> {
+  readonly self: PartyIndex;
+  readonly store: KeyStore;
+  readonly suite: ProtocolSuite<Share, Presignature>;
+  readonly validators: ValidatorRegistry;
+  readonly authority: KeyAuthority;
+  readonly commits: CommitTracker;
+  readonly timeouts: NodeConfig["timeouts"];
+  readonly limits: NodeConfig["limits"];
+  readonly log: Logger;
+  readonly metrics: NodeMetrics;
+  /** Whether another dealing session of this key is running in this process. */
+  isReserved(keyId: string): boolean;
+  /** Marks the key busy with this dealing session until it closes. */
+  reserve(session: Session): void;
+  /** The share of `generation` with its bans applied. */
+  loadShare(keyId: string, generation: string): Promise<Share>;
+}
+
+/**
+ * One key operation as a participant runs it, in straight-line steps:
+ * authorize and reserve (before `ready`), check the coordinator's `start`,
+ * build the protocol instance, store the result, release on failure.
+ */
+export interface OperationHandler {
+  /** Throws SessionError with the refusal's kind unless this node may and can take part. Reserves what it needs. */
+  prepare(session: Session, ctx: OperationContext): Promise<void>;
+  /** Throws unless the coordinator's participants (and dealers) are what the prepared parameters allow. */
+  checkStart(session: Session, participants: readonly PartyIndex[], dealers: readonly PartyIndex[] | null, ctx: OperationContext): Promise<void>;
+  instance(session: Session, ctx: OperationContext): Promise<ProtocolInstance<unknown>>;
+  /** Stores what the protocol produced. */
+  finish(session: Session, result: unknown, ctx: OperationContext): Promise<Outcome>;
+  /** After a failure here: undo what prepare reserved (a keyGen's PENDING record becomes ERROR). */
+  release(session: Session, reason: string, ctx: OperationContext): Promise<void>;
+}
