@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /** The `mpc-relay` command. */
 import { devnet } from "./commands/devnet.ts";
-import { keyDelete, keygen, keyList, refresh, reshare, sign } from "./commands/keys.ts";
+import { approvals, approve, keyDelete, keygen, keyList, refresh, reshare, sign } from "./commands/keys.ts";
 import { nodeIdentity, nodeStart } from "./commands/node.ts";
 import { relayStart, relayStatus, status } from "./commands/relay.ts";
 import { NodeApiError } from "./client.ts";
 import { CommandRegistry, UsageError } from "./registry.ts";
 
-export const registry = new CommandRegistry().add(devnet, nodeStart, nodeIdentity, keygen, sign, refresh, reshare, keyDelete, keyList, status, relayStart, relayStatus);
+export const registry = new CommandRegistry().add(devnet, nodeStart, nodeIdentity, keygen, approve, approvals, sign, refresh, reshare, keyDelete, keyList, status, relayStart, relayStatus);
 
 async function main(argv: string[]): Promise<number> {
   if (argv.length === 0 || argv[0] === "--help" || argv[0] === "help") {

@@ -27,6 +27,7 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import { NodeApiError, type KeyView } from "../cli/client.ts";
+import { MIN_THRESHOLD } from "../mpc/vss.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
 import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
@@ -119,8 +120,8 @@ export function viemChainFor(chainId: number, rpcUrl: string, name = `chain-${ch
 
 function checkOptions(o: DevnetOptions): void {
   if (!Number.isInteger(o.nodes) || o.nodes < 2 || o.nodes > 32) throw new Error(`--nodes must be an integer in [2, 32], got ${o.nodes}`);
-  if (!Number.isInteger(o.threshold) || o.threshold < 2 || o.threshold > o.nodes)
-    throw new Error(`--threshold must be an integer in [2, nodes=${o.nodes}], got ${o.threshold}`);
+  if (!Number.isInteger(o.threshold) || o.threshold < MIN_THRESHOLD || o.threshold > o.nodes)
+    throw new Error(`--threshold must be an integer in [${MIN_THRESHOLD}, nodes=${o.nodes}], got ${o.threshold}`);
   if (o.chains.length < 2) throw new Error("a devnet needs at least two chains");
   if (new Set(o.chains.map((c) => c.chainId)).size !== o.chains.length) throw new Error("chain ids must differ");
   if (new Set(o.chains.map((c) => c.port)).size !== o.chains.length) throw new Error("chain ports must differ");

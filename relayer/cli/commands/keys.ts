@@ -1,6 +1,7 @@
 /** Key and signing commands: talk to one node's HTTP API, which coordinates. */
 import { readFile } from "node:fs/promises";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { MIN_THRESHOLD } from "../../mpc/vss.ts";
 import { NodeClient } from "../client.ts";
 import { UsageError, type Command } from "../registry.ts";
 
@@ -30,9 +31,9 @@ function parseParties(text: string | undefined, flag: string): number[] | undefi
   return parties;
 }
 
-function parseThreshold(text: string | undefined): number {
+function parseThreshold(text: string | undefined, flag = "--threshold"): number {
   const threshold = Number(text);
-  if (text === undefined || !Number.isInteger(threshold) || threshold < 2) throw new UsageError("--threshold <t >= 2> is required");
+  if (text === undefined || !Number.isInteger(threshold) || threshold < MIN_THRESHOLD) throw new UsageError(`${flag} <t >= ${MIN_THRESHOLD}> is required`);
   return threshold;
 }
 
@@ -89,9 +90,46 @@ export const reshare: Command = {
   },
 };
 
+export const approve: Command = {
+  path: ["approve"],
+  summary: "approve, as this node's operator, a keyGen or reshare another member will coordinate",
+  usage:
+    "mpc-relay approve keygen --key <id> --parties 1,2,3,4,5 --threshold <t> [--ttl-minutes 60]\n" +
+    "mpc-relay approve reshare --key <id> --parties <new committee> --threshold <new t> [--ttl-minutes 60]   (old committee and public key read from the node)",
+  async run(args) {
+    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...apiOptions, parties: { type: "string" }, threshold: { type: "string" }, "ttl-minutes": { type: "string" } } });
+    const kind = positionals[0];
+    const client = clientFrom(values);
+    const keyId = requireKey(values);
+    const parties = parseParties(values.parties, "--parties");
+    if (parties === undefined) throw new UsageError("--parties is required");
+    const threshold = parseThreshold(values.threshold);
+    const ttl = values["ttl-minutes"] === undefined ? undefined : Number(values["ttl-minutes"]);
+    if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) throw new UsageError("--ttl-minutes must be a positive number");
+    const ttlMs = ttl === undefined ? undefined : Math.round(ttl * 60_000);
+    if (kind === "keygen") return print(await client.approve({ operation: "keygen", keyId, parties, threshold }, ttlMs));
+    if (kind === "reshare") {
+      const { key } = await client.getKey(keyId);
+      if (key.publicKey === null) throw new UsageError(`key ${keyId} has no public key on this node yet`);
+      return print(await client.approve({ operation: "reshare", keyId, publicKey: key.publicKey, oldParties: key.participants, newParties: parties, newThreshold: threshold }, ttlMs));
+    }
+    throw new UsageError("approve keygen | approve reshare");
+  },
+};
+
+export const approvals: Command = {
+  path: ["approvals"],
+  summary: "list this node's unexpired approvals",
+  usage: "mpc-relay approvals",
+  async run(args) {
+    const { values } = parseArgs({ args, options: apiOptions });
+    print(await clientFrom(values).approvals());
+  },
+};
+
 export const keyDelete: Command = {
   path: ["key", "delete"],
-  summary: "delete a key on every committee member",
+  summary: "delete this node's share of a key (other members keep theirs; each operator deletes its own)",
   usage: "mpc-relay key delete --key <id>",
   async run(args) {
     const { values } = parseArgs({ args, options: apiOptions });
