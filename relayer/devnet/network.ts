@@ -62,6 +62,8 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
       peers,
       // Generous rounds: a devnet shares a laptop's cores between every node and both chains.
       timeouts: { prepareMs: 2_000, roundMs: 10_000, keygenRoundMs: 20_000 },
+      // A devnet may refresh soon after its keyGen; production spaces refreshes out (default 30 s).
+      limits: { minRefreshIntervalMs: 5_000 },
       presignPoolSize: layout.presignPoolSize,
       // A devnet trades key-store KDF cost for start-up time and memory; production keeps the default 2^17.
       kdfLog2N: 14,

@@ -212,6 +212,33 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     assert.equal(view.address, address);
   });
 
+  it("a member can't wear the others out with refreshes or fill their stores with presignatures", async () => {
+    const { net, address } = await withKey({ parties: ALL, limits: { minRefreshIntervalMs: 60_000, maxPresignaturesPerOwner: 2 } });
+    await assert.rejects(net.manager(ATTACKER).refresh("relay"), (error: unknown) => error instanceof SessionError && error.kind === "conflict" && /less than 60000 ms ago/.test(error.message));
+    // Bypassing its own node's check changes nothing: every honest member refuses by itself.
+    const generation = (await net.node(1).store.getKey("relay"))!.generation;
+    for (const to of HONEST) net.inject(ATTACKER, to, { kind: "prepare", keyId: "relay", params: { operation: "refresh" }, generation }, "f1".repeat(32));
+    await eventually(() => assert.equal(net.frames((e) => e.frame.sessionId === "f1".repeat(32) && e.frame.body.kind === "refuse").length, HONEST.length));
+    const refreshFrames = () => net.frames((e) => HONEST.includes(e.from) && e.frame.body.kind === "protocol" && (e.frame.body as { protocol: string }).protocol === "refresh").length;
+    assert.equal(refreshFrames(), 0, "nobody dealt");
+    await net.manager(ATTACKER).presign("relay");
+    await net.manager(ATTACKER).presign("relay");
+    await assert.rejects(net.manager(ATTACKER).presign("relay"), (error: unknown) => error instanceof SessionError && /already has 2 unused presignatures/.test(error.message));
+    for (const party of HONEST) assert.ok((await net.node(party).store.listPresigns("relay")).filter((p) => p.owner === ATTACKER).length <= 2);
+    await assertKeyUsable(net, "relay", [ATTACKER], 1, address);
+  });
+
+  it("a proposal that never starts keeps no key busy", async () => {
+    const { net, address } = await withKey();
+    const generation = (await net.node(1).store.getKey("relay"))!.generation;
+    for (let i = 0; i < 5; i++) for (const to of HONEST) net.inject(ATTACKER, to, { kind: "prepare", keyId: "relay", params: { operation: "refresh" }, generation }, `f${i}`.repeat(32));
+    await eventually(() => assert.equal(net.frames((e) => e.frame.body.kind === "ready" && /^f\d/.test(e.frame.sessionId)).length, 5 * HONEST.length));
+    // The honest members answered, and the attacker walks away: an honest refresh goes ahead at once.
+    const refreshed = await net.manager(1).refresh("relay");
+    assert.notEqual(refreshed.generation, generation);
+    await assertKeyUsable(net, "relay", [ATTACKER], 2, address);
+  });
+
   it("duplicated, reordered and forged protocol messages end the session cleanly", async () => {
     const { net, publicKey, address } = await withKey({ parties: ALL, timeouts: { roundMs: 1_500, keygenRoundMs: 1_500 } });
     const cases: [string, (to: number, frame: Frame) => Frame[]][] = [

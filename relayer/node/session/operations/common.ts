@@ -83,3 +83,13 @@ export async function settledKey(engine: SessionEngine, session: Session): Promi
   if (settled === "dropped") throw new SessionError("failed", `${session.params.operation} of ${session.keyId}: a party will never hold generation ${session.id}`);
   return ctx.store.getKey(session.keyId);
 }
+
+/**
+ * One dealing session (keyGen, refresh, reshare) per key at a time in this
+ * process, reserved at `start`: a prepare that never starts reserves nothing,
+ * so a member can't keep a key busy by proposing and walking away.
+ */
+export function reserveAtStart(session: Session, ctx: OperationContext): void {
+  if (ctx.isReserved(session.keyId)) throw new SessionError("conflict", `key ${session.keyId} is busy with another keyGen, refresh or reshare`);
+  ctx.reserve(session);
+}

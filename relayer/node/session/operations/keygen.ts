@@ -10,7 +10,7 @@ import type { PrepareParams } from "../../frames.ts";
 import { sameMembers, type SessionEngine } from "../engine.ts";
 import { SessionError } from "../errors.ts";
 import type { OperationHandler } from "../types.ts";
-import { checkCommittee, settledKey, statementOf } from "./common.ts";
+import { checkCommittee, reserveAtStart, settledKey, statementOf } from "./common.ts";
 
 type KeygenParams = Extract<PrepareParams, { operation: "keygen" }>;
 const paramsOf = (params: PrepareParams): KeygenParams => params as KeygenParams;
@@ -24,12 +24,12 @@ export const keygenOperation: OperationHandler = {
     if (key?.status === "READY") throw new SessionError("conflict", `key ${session.keyId} exists`);
     if (key?.status === "PENDING" || ctx.isReserved(session.keyId)) throw new SessionError("conflict", `key ${session.keyId} is PENDING: a keyGen is running or awaiting confirmations`);
     await ctx.authority.authorizeKeygen(session.keyId, parties, threshold);
-    ctx.reserve(session);
     await ctx.store.putPending({ keyId: session.keyId, sessionId: session.routeId, threshold, participants: [...parties] });
   },
 
-  async checkStart(session, participants) {
+  async checkStart(session, participants, _dealers, ctx) {
     if (!sameMembers(participants, paramsOf(session.params).parties)) throw new SessionError("invalid", "keyGen must start with every party");
+    reserveAtStart(session, ctx);
   },
 
   async instance(session, ctx) {
@@ -46,7 +46,6 @@ export const keygenOperation: OperationHandler = {
   },
 
   async release(session, reason, ctx) {
-    if (!session.reserved) return;
     for (const sessionId of [session.routeId, session.id]) if (sessionId !== null) await ctx.store.markError(session.keyId, sessionId, reason);
     const key = await ctx.store.getKey(session.keyId);
     // Held nothing of it: tell the others this keyGen can never commit, so they drop it instead of waiting.

@@ -10,7 +10,7 @@ import type { ShareFacts } from "../../protocols.ts";
 import { sameMembers, type SessionEngine } from "../engine.ts";
 import { SessionError } from "../errors.ts";
 import type { OperationHandler } from "../types.ts";
-import { heldGeneration, readyKey, settledKey, statementOf } from "./common.ts";
+import { heldGeneration, readyKey, reserveAtStart, settledKey, statementOf } from "./common.ts";
 
 export const refreshOperation: OperationHandler = {
   async prepare(session, ctx) {
@@ -19,12 +19,12 @@ export const refreshOperation: OperationHandler = {
     const newest = Math.max(...key.generations.map((g) => g.createdAt));
     const wait = newest + ctx.limits.minRefreshIntervalMs - Date.now();
     if (wait > 0) throw new SessionError("conflict", `key ${session.keyId} got a new sharing less than ${ctx.limits.minRefreshIntervalMs} ms ago (retry in ${wait} ms)`);
-    ctx.reserve(session);
   },
 
   async checkStart(session, participants, _dealers, ctx) {
     const { generation } = await heldGeneration(ctx, session);
     if (!sameMembers(participants, generation.participants)) throw new SessionError("invalid", "refresh must start with the whole committee");
+    reserveAtStart(session, ctx);
   },
 
   async instance(session, ctx) {

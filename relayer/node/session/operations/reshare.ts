@@ -16,7 +16,7 @@ import type { ShareFacts } from "../../protocols.ts";
 import { sameMembers, uniqueSorted, type SessionEngine } from "../engine.ts";
 import { SessionError } from "../errors.ts";
 import type { OperationHandler } from "../types.ts";
-import { checkCommittee, heldGeneration, readyKey, settledKey, statementOf } from "./common.ts";
+import { checkCommittee, heldGeneration, readyKey, reserveAtStart, settledKey, statementOf } from "./common.ts";
 
 type ReshareParams = Extract<PrepareParams, { operation: "reshare" }>;
 const paramsOf = (params: PrepareParams): ReshareParams => params as ReshareParams;
@@ -35,15 +35,13 @@ export const reshareOperation: OperationHandler = {
       if (generation.publicKey !== params.publicKey) throw new SessionError("conflict", "public key mismatch");
       if (!sameMembers(generation.participants, params.oldParties)) throw new SessionError("conflict", "old committee mismatch");
       await ctx.authority.authorizeReshare({ keyId: key.keyId, publicKey: generation.publicKey, address: generation.address, participants: generation.participants }, target);
-      ctx.reserve(session);
-      return;
+        return;
     }
     const key = await ctx.store.getKey(session.keyId);
     if (key?.status === "READY") throw new SessionError("conflict", `this node already holds key ${session.keyId}`);
     if (!params.oldParties.includes(session.coordinator)) throw new SessionError("unauthorized", `party ${session.coordinator} is not in the old committee`);
     const address = ethereumAddress(pointFromBytes(fromHex(params.publicKey)));
     await ctx.authority.authorizeReshare({ keyId: session.keyId, publicKey: params.publicKey, address, participants: params.oldParties }, target);
-    ctx.reserve(session);
     await ctx.store.putPending({ keyId: session.keyId, sessionId: session.routeId, threshold: params.newThreshold, participants: [...params.newParties] });
   },
 
@@ -55,6 +53,7 @@ export const reshareOperation: OperationHandler = {
       if (dealers.length < generation.threshold) throw new SessionError("invalid", `reshare needs at least ${generation.threshold} dealers`);
     }
     if (!sameMembers(participants, uniqueSorted([...dealers, ...params.newParties]))) throw new SessionError("invalid", "reshare participants mismatch");
+    reserveAtStart(session, ctx);
   },
 
   async instance(session, ctx) {
@@ -82,7 +81,7 @@ export const reshareOperation: OperationHandler = {
 
   async release(session, reason, ctx) {
     const params = paramsOf(session.params);
-    if (!session.reserved || params.oldParties.includes(ctx.self)) return;
+    if (params.oldParties.includes(ctx.self)) return;
     for (const sessionId of [session.routeId, session.id]) if (sessionId !== null) await ctx.store.markError(session.keyId, sessionId, reason);
   },
 };
