@@ -28,6 +28,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import { NodeApiError, type KeyView } from "../cli/client.ts";
 import { MIN_THRESHOLD } from "../mpc/vss.ts";
+import { createIdentity, saveIdentity } from "../node/identity.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
 import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
@@ -249,6 +250,11 @@ export class Devnet {
     const o = this.options;
     const relayTargets: Record<string, string[]> = {};
     for (const chain of this.chains) relayTargets[String(chain.chainId)] = [chain.deployment.contracts.TargetGateway];
+    // The relayer speaks to the nodes over libp2p with its own peer id, which every node admits.
+    const relayerDir = join(this.dir, "relayer");
+    await mkdir(relayerDir, { recursive: true, mode: 0o700 });
+    const relayerIdentity = await createIdentity();
+    await saveIdentity(join(relayerDir, "relayer.key"), relayerIdentity);
     this.nodes = await writeNetwork(
       join(this.dir, "nodes"),
       {
@@ -267,6 +273,7 @@ export class Devnet {
         relayTargets,
         presignPoolSize: o.presignPoolSize,
         logLevel: o.logLevel,
+        relayers: [relayerIdentity.peerId],
       },
       this.secrets,
     );
@@ -419,12 +426,12 @@ export class Devnet {
         fromBlock: chain.deployment.deployBlock,
         pollIntervalMs: o.relayerPollMs,
       })),
-      mpc: { keyId: o.keyId, nodes: this.nodes.map((node) => ({ apiUrl: node.apiUrl, token: this.secrets.apiToken })) },
+      mpc: { keyId: o.keyId, identityKeyFile: "./relayer.key", nodes: this.nodes.map((node) => ({ peerId: node.peerId, address: node.address })) },
       delivery: o.delivery === "permissionless" ? { mode: "permissionless", submitterKeyFile: "./submitter.key" } : { mode: "relayAddress" },
       batch: o.batch,
       retry: { initialBackoffMs: 500, maxBackoffMs: 10_000, maxAttempts: 8 },
       storePath: "./db",
-      api: { port: apiPort },
+      api: { host: "127.0.0.1", port: apiPort },
       logLevel: o.logLevel,
     };
     await writeFile(this.relayerConfigPath, JSON.stringify(config, null, 2) + "\n");

@@ -19,6 +19,8 @@ export interface NetworkSecrets {
 export interface DevnetNode {
   index: number;
   peerId: string;
+  /** Where members and the relayer dial it. */
+  address: string;
   configPath: string;
   apiUrl: string;
   client: NodeClient;
@@ -33,6 +35,8 @@ export interface NetworkLayout {
   relayTargets: Record<string, string[]>;
   presignPoolSize: number;
   logLevel: NodeConfig["logLevel"];
+  /** Relayer peer ids the nodes admit to their API over libp2p. */
+  relayers: string[];
 }
 
 /** Writes identities and config files for nodes 1..size under `dir`, on free loopback ports. */
@@ -47,9 +51,10 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
     const listenPort = await freePort();
     const httpPort = await freePort();
     ports.set(index, { listenPort, httpPort });
-    peers.push({ index, peerId: identity.peerId, address: `/ip4/127.0.0.1/tcp/${listenPort}` });
+    const address = `/ip4/127.0.0.1/tcp/${listenPort}`;
+    peers.push({ index, peerId: identity.peerId, address });
     const apiUrl = `http://127.0.0.1:${httpPort}`;
-    nodes.push({ index, peerId: identity.peerId, configPath: join(dir, `node${index}.json`), apiUrl, client: new NodeClient(apiUrl, secrets.apiToken), process: null });
+    nodes.push({ index, peerId: identity.peerId, address, configPath: join(dir, `node${index}.json`), apiUrl, client: new NodeClient(apiUrl, secrets.apiToken), process: null });
   }
   for (const node of nodes) {
     const { listenPort, httpPort } = ports.get(node.index)!;
@@ -57,9 +62,11 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
       index: node.index,
       dataDir: `./data${node.index}`,
       identityKeyFile: `./node${node.index}.key`,
-      listenPort,
+      // The devnet keeps everything on loopback by its own choice.
+      listen: [`/ip4/127.0.0.1/tcp/${listenPort}`],
       httpPort,
       peers,
+      relayers: layout.relayers.map((peerId) => ({ peerId, name: "devnet relayer" })),
       // Generous rounds: a devnet shares a laptop's cores between every node and both chains.
       timeouts: { prepareMs: 2_000, roundMs: 10_000, keygenRoundMs: 20_000 },
       // A devnet may refresh soon after its keyGen; production spaces refreshes out (default 30 s).

@@ -3,21 +3,20 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { allowedRelaysSchema, nodeChainsSchema } from "./chain/config.ts";
+import { bindHostSchema, isLoopbackHost, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
 import { keyIdSchema, partyIndexSchema } from "./frames.ts";
 
-const loopbackAddress = z
-  .string()
-  .regex(/^\/ip4\/127\.0\.0\.1\/tcp\/\d{1,5}$/, "peer addresses must be /ip4/127.0.0.1/tcp/<port> (loopback only)");
+const peerIdSchema = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,128}$/, "a libp2p peer id (base58)");
 
 const stakingSchema = z
   .object({
-    rpcUrl: z.string().regex(/^https?:\/\/127\.0\.0\.1(:\d{1,5})?(\/.*)?$/, "the staking RPC URL must point at 127.0.0.1"),
+    rpcUrl: rpcUrlSchema,
     contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
     /** The operator key: a file holding the hex private key (mode 600), or the name of an env var holding it. */
     operatorKeyFile: z.string().min(1).optional(),
     operatorKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     /** Network address of each member, by libp2p peer id (the contract stores identities, not addresses). */
-    peerAddresses: z.record(z.string().min(10), loopbackAddress).default({}),
+    peerAddresses: z.record(peerIdSchema, peerAddressSchema).default({}),
     /** The key this node submits as each epoch's cluster key once READY; default `epoch-<n>` for epoch n. */
     keyId: keyIdSchema.optional(),
     /** How often the committee, cluster key and own absence records are looked at. */
@@ -38,12 +37,20 @@ export const nodeConfigSchema = z
     index: partyIndexSchema,
     dataDir: z.string().min(1),
     identityKeyFile: z.string().min(1),
-    listenPort: z.number().int().min(0).max(65535),
+    /** Where the node listens for members (and admitted relayers): libp2p multiaddrs. */
+    listen: z.array(peerAddressSchema).min(1).default(["/ip4/0.0.0.0/tcp/4001"]),
+    /** What the node tells peers to dial instead of its listen addresses (behind NAT or a load balancer). */
+    announce: z.array(peerAddressSchema).default([]),
+    /** The operator's HTTP API: host and port; a host other than loopback needs `httpTls`, so the token never travels in clear text. */
+    httpHost: bindHostSchema.default("127.0.0.1"),
     httpPort: z.number().int().min(0).max(65535),
+    httpTls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+    /** Relayers admitted to the API over libp2p (api/p2p.ts), by peer id: they may read keys and status and ask for signatures. */
+    relayers: z.array(z.object({ peerId: peerIdSchema, name: z.string().max(64).optional() }).strict()).default([]),
     /** Bearer token for the HTTP API; the env var MPC_RELAY_API_TOKEN overrides it. */
     apiToken: z.string().min(16).optional(),
     /** The committee when it is fixed by configuration; with `staking` the contract states it and this may be empty. */
-    peers: z.array(z.object({ index: partyIndexSchema, peerId: z.string().min(10), address: loopbackAddress })).default([]),
+    peers: z.array(z.object({ index: partyIndexSchema, peerId: peerIdSchema, address: peerAddressSchema }).strict()).default([]),
     /** Committee, cluster key and slashing from a RelayStaking contract (relayer/staking). */
     staking: stakingSchema.optional(),
     timeouts: z
@@ -83,7 +90,12 @@ export const nodeConfigSchema = z
     /** Relay addresses a rotation may hand over to besides this node's own READY keys. */
     allowedRelays: allowedRelaysSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    if (!isLoopbackHost(config.httpHost) && config.httpTls === undefined) {
+      ctx.addIssue({ code: "custom", path: ["httpTls"], message: `the API on ${config.httpHost} would carry its bearer token in clear text: set httpTls (certFile, keyFile) or bind a loopback host` });
+    }
+  });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 
@@ -99,5 +111,6 @@ export async function loadConfig(path: string): Promise<NodeConfig> {
   const config = parsed.data;
   if (config.staking === undefined && !config.peers.some((peer) => peer.index === config.index)) throw new Error(`config ${path}: own index ${config.index} is not among the peers`);
   const staking = config.staking?.operatorKeyFile === undefined ? config.staking : { ...config.staking, operatorKeyFile: resolve(base, config.staking.operatorKeyFile) };
-  return { ...config, staking, dataDir: resolve(base, config.dataDir), identityKeyFile: resolve(base, config.identityKeyFile) };
+  const httpTls = config.httpTls === undefined ? undefined : { certFile: resolve(base, config.httpTls.certFile), keyFile: resolve(base, config.httpTls.keyFile) };
+  return { ...config, staking, httpTls, dataDir: resolve(base, config.dataDir), identityKeyFile: resolve(base, config.identityKeyFile) };
 }

@@ -6,7 +6,10 @@ import { randomBytes } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
-import { startApi } from "./api.ts";
+import { startHttpApi } from "./api/http.ts";
+import { route } from "./api/routes.ts";
+import { readiness } from "./readiness.ts";
+import { plainTextRpcWarning } from "../shared/addresses.ts";
 import type { NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
 import { identityStatements, loadIdentity } from "./identity.ts";
@@ -77,10 +80,18 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   let sessions: SessionManager<Share, Presignature> | null = null;
   const frameTo = (to: number, body: FrameBody): void =>
     transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body });
+  let apiContext: Parameters<typeof route>[1] | null = null;
+  const relayers = new Set(config.relayers.map((r) => r.peerId));
   const transport = await Transport.start({
     identity,
     directory,
-    listenPort: config.listenPort,
+    listen: config.listen,
+    announce: config.announce,
+    api: {
+      peers: relayers,
+      handle: async (peerId, request) =>
+        apiContext === null ? { status: 503, body: { error: "the node is starting" } } : route({ ...request, body: request.body, principal: { kind: "relayer", peerId } }, apiContext),
+    },
     log,
     events: {
       onFrame: (from, frame) => {
@@ -139,13 +150,28 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     config.maxConcurrentSigns,
   );
   pool.busy = () => service.signingBusy;
-  const server: Server = await startApi({ port: config.httpPort, token: p.apiToken, service, staking, metrics, log });
-  staking?.start(() => transport.dropNonMembers(), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
+  apiContext = { service, staking };
+  const server: Server = await startHttpApi({
+    host: config.httpHost,
+    port: config.httpPort,
+    token: p.apiToken,
+    tls: config.httpTls,
+    context: apiContext,
+    identity: { index: config.index, peerId: identity.peerId },
+    readiness: () => readiness({ self: config.index, keys: () => store.listKeys(), connectedMembers: () => transport.connectedMembers() }),
+    metrics,
+    log,
+  });
+  for (const url of [config.staking?.rpcUrl, ...config.chains.flatMap((c) => c.rpcUrls)]) {
+    const warning = url === undefined ? null : plainTextRpcWarning(url);
+    if (warning !== null) log.warn("RPC endpoint without encryption", { warning });
+  }
+  staking?.start(() => transport.dropNonMembers(relayers), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);
   gauge.unref();
-  log.info("node started", { index: config.index, peerId: identity.peerId, listenPort: config.listenPort, httpPort });
+  log.info("node started", { index: config.index, peerId: identity.peerId, listen: transport.listenAddresses(), httpHost: config.httpHost, httpPort, relayers: [...relayers] });
 
   return {
     service,

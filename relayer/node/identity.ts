@@ -2,7 +2,8 @@
  * Node identity: an Ed25519 libp2p key. Its peer id is how the committee knows
  * the node; Noise proves possession of it on every connection.
  */
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { chmod, writeFile } from "node:fs/promises";
+import { readSecretFile } from "../shared/secrets.ts";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
@@ -26,7 +27,7 @@ export async function saveIdentity(path: string, identity: NodeIdentity): Promis
 }
 
 export async function loadIdentity(path: string): Promise<NodeIdentity> {
-  const text = (await readFile(path, "utf8")).trim();
+  const text = await readSecretFile(path, "identity key");
   const privateKey = privateKeyFromProtobuf(new Uint8Array(Buffer.from(text, "base64")));
   if (privateKey.type !== "Ed25519") throw new Error(`identity key ${path} must be Ed25519, found ${privateKey.type}`);
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };

@@ -1,11 +1,15 @@
 /**
  * Authenticated, encrypted transport between committee members: libp2p over
- * TCP on 127.0.0.1 with Noise (each side proves its Ed25519 peer id) and Yamux.
+ * TCP with Noise (each side proves its Ed25519 peer id) and Yamux, on the
+ * listen addresses the config names, dialing members at whatever multiaddr
+ * (IP or DNS) the directory lists.
  *
- * A connection gater refuses any peer id that is not in the directory, before
- * and after the Noise handshake. Each inbound frame is size-limited by the
- * length-prefix decoder, parsed and schema-checked, its claimed sender must be
- * the authenticated peer, and replays are dropped; only then is it handed on.
+ * A connection gater refuses any peer id that is neither a member (the
+ * directory) nor an admitted relayer, before and after the Noise handshake.
+ * Members speak the frames protocol; relayers only the API protocol
+ * (api/p2p.ts). Each inbound frame is size-limited by the length-prefix
+ * decoder, parsed and schema-checked, its claimed sender must be the
+ * authenticated peer, and replays are dropped; only then is it handed on.
  */
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
@@ -13,6 +17,8 @@ import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import type { Connection, PeerId, Stream } from "@libp2p/interface";
+import { API_PROTOCOL, serveApiStream, type P2pRequest } from "./api/p2p.ts";
+import type { ApiResponse } from "./api/routes.ts";
 import * as lp from "it-length-prefixed";
 import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
@@ -70,21 +76,26 @@ export class Transport {
   static async start(p: {
     identity: NodeIdentity;
     directory: PeerDirectory;
-    listenPort: number;
+    /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4001. */
+    listen: readonly string[];
+    /** Multiaddrs to announce instead of the listen addresses (e.g. behind NAT); empty: the listen addresses. */
+    announce?: readonly string[];
+    /** Relayer peer ids admitted to the API protocol, and the handler of their requests. */
+    api?: { peers: ReadonlySet<string>; handle: (peerId: string, request: P2pRequest) => Promise<ApiResponse> };
     events: TransportEvents;
     log: Logger;
   }): Promise<Transport> {
     const isMember = (peerId: PeerId): boolean => p.directory.byPeerId(peerId.toString()) !== undefined;
+    const isClient = (peerId: PeerId): boolean => p.api?.peers.has(peerId.toString()) === true;
     const node = await createLibp2p({
       privateKey: p.identity.privateKey,
-      addresses: { listen: [`/ip4/127.0.0.1/tcp/${p.listenPort}`] },
+      addresses: { listen: [...p.listen], announce: [...(p.announce ?? [])] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionGater: {
-        denyDialMultiaddr: (address) => !address.toString().startsWith("/ip4/127.0.0.1/"),
         denyDialPeer: (peerId) => !isMember(peerId),
-        denyInboundEncryptedConnection: (peerId) => !isMember(peerId),
+        denyInboundEncryptedConnection: (peerId) => !isMember(peerId) && !isClient(peerId),
         denyOutboundEncryptedConnection: (peerId) => !isMember(peerId),
       },
       connectionMonitor: { enabled: false },
@@ -93,16 +104,43 @@ export class Transport {
     await node.handle(FRAME_PROTOCOL, ({ stream, connection }) => void transport.readStream(stream, connection), {
       maxInboundStreams: 8,
     });
+    const api = p.api;
+    if (api !== undefined) {
+      await node.handle(
+        API_PROTOCOL,
+        ({ stream, connection }) => {
+          const peer = connection.remotePeer.toString();
+          if (!api.peers.has(peer)) {
+            p.events.onDrop("unknown-peer", peer);
+            stream.abort(new Error("not an admitted relayer"));
+            return;
+          }
+          void serveApiStream(stream, peer, api.handle).catch((error: unknown) => p.log.warn("API stream failed", { peer, error: String(error) }));
+        },
+        { maxInboundStreams: 64 },
+      );
+    }
     await node.start();
     return transport;
+  }
+
+  /** The addresses the node listens on, as libp2p resolved them (port 0 replaced by the real port). */
+  listenAddresses(): string[] {
+    return this.node.getMultiaddrs().map((ma) => ma.toString());
   }
 
   get peerId(): string {
     return this.node.peerId.toString();
   }
 
+  /** Members with an open connection (relayers not counted). */
+  connectedMembers(): PartyIndex[] {
+    const indices = this.node.getConnections().flatMap((c) => this.directory.byPeerId(c.remotePeer.toString())?.index ?? []);
+    return [...new Set(indices)].sort((a, b) => a - b);
+  }
+
   connectedPeers(): number {
-    return this.node.getConnections().length;
+    return this.connectedMembers().length;
   }
 
   /**
@@ -132,9 +170,9 @@ export class Transport {
     if (!channel.pumping) void this.pump(to, peerId, channel);
   }
 
-  /** Closes connections to peers the directory no longer lists (the gater only sees new connections). */
-  async dropNonMembers(): Promise<void> {
-    const strangers = this.node.getConnections().filter((c) => this.directory.byPeerId(c.remotePeer.toString()) === undefined);
+  /** Closes connections to peers the directory no longer lists (the gater only sees new connections); relayers keep theirs. */
+  async dropNonMembers(clients: ReadonlySet<string> = new Set()): Promise<void> {
+    const strangers = this.node.getConnections().filter((c) => this.directory.byPeerId(c.remotePeer.toString()) === undefined && !clients.has(c.remotePeer.toString()));
     await Promise.all(strangers.map((c) => c.close().catch(() => c.abort(new Error("not a committee member")))));
   }
 

@@ -1,9 +1,11 @@
 /**
- * Attestation requests to the MPC network over the signer nodes' HTTP API. Any node can coordinate;
+ * Attestation requests to the MPC network over each signer node's API channel (libp2p with the
+ * relayer's peer id, or the local HTTP API: relayer/node/api/channel.ts). Any node can coordinate;
  * when one is down or overloaded the next one is asked. A refusal (422) is the network's answer about
  * the message (e.g. not final on the nodes' view yet) and is returned to the caller to retry later.
  */
 import type { Hex } from "viem";
+import type { ApiChannel } from "../node/api/channel.ts";
 import type { RelayLogger } from "./log.ts";
 
 export interface MpcSignature {
@@ -46,7 +48,7 @@ export class MpcClient {
   private next = 0;
 
   constructor(
-    private readonly nodes: readonly { apiUrl: string; token: string }[],
+    private readonly nodes: readonly ApiChannel[],
     private readonly keyId: string,
     private readonly timeoutMs: number,
     private readonly log: RelayLogger,
@@ -56,18 +58,19 @@ export class MpcClient {
     if (nodes.length === 0) throw new Error("no MPC node configured");
   }
 
+  private signal(): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal]);
+  }
+
   /** The relay key's address, from the first node that answers. */
   async relayAddress(): Promise<Hex> {
     let lastError: unknown = null;
     for (const node of this.nodes) {
       try {
-        const response = await fetch(`${node.apiUrl.replace(/\/$/, "")}/v1/keys/${encodeURIComponent(this.keyId)}`, {
-          headers: { authorization: `Bearer ${node.token}` },
-          signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal]),
-        });
-        const body = (await response.json()) as { key?: { address?: string | null; status?: string }; error?: string };
-        if (response.ok && body.key?.status === "READY" && typeof body.key.address === "string") return body.key.address as Hex;
-        lastError = new Error(body.error ?? `key ${this.keyId} is not READY on ${node.apiUrl}`);
+        const response = await node.request("GET", `/v1/keys/${encodeURIComponent(this.keyId)}`, undefined, this.signal());
+        const body = response.body as { key?: { address?: string | null; status?: string }; error?: string };
+        if (response.status === 200 && body.key?.status === "READY" && typeof body.key.address === "string") return body.key.address as Hex;
+        lastError = new Error(`${node.name}: ${body.error ?? `key ${this.keyId} is not READY`}`);
       } catch (error) {
         lastError = error;
       }
@@ -82,33 +85,22 @@ export class MpcClient {
     let lastError: unknown = null;
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[(start + i) % this.nodes.length]!;
-      let response: Response;
+      let response;
       try {
-        response = await fetch(`${node.apiUrl.replace(/\/$/, "")}/v1/keys/${encodeURIComponent(this.keyId)}/sign`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${node.token}`, "content-type": "application/json" },
-          body: JSON.stringify({ request }),
-          signal: AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopSignal]),
-        });
+        response = await node.request("POST", `/v1/keys/${encodeURIComponent(this.keyId)}/sign`, { request }, this.signal());
       } catch (error) {
         if (this.stopSignal.aborted) throw error;
         lastError = error;
-        this.log.warn("MPC node unreachable; failing over", { node: node.apiUrl, error: String(error) });
+        this.log.warn("MPC node unreachable; failing over", { node: node.name, error: error instanceof Error ? error.message : String(error) });
         continue;
       }
-      const text = await response.text();
-      let body: Record<string, unknown> = {};
-      try {
-        body = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        body = { error: text.slice(0, 200) };
-      }
-      if (response.ok) return body as unknown as MpcSignature;
-      const reason = typeof body.error === "string" ? body.error : `HTTP ${response.status}`;
+      const body = (typeof response.body === "object" && response.body !== null ? response.body : {}) as Record<string, unknown>;
+      if (response.status === 200) return body as unknown as MpcSignature;
+      const reason = typeof body.error === "string" ? body.error : `status ${response.status}`;
       // 4xx other than 409/429: this request itself is refused; asking another coordinator changes nothing.
       if (response.status >= 400 && response.status < 500 && response.status !== 409 && response.status !== 429) throw new AttestationRefused(reason, response.status);
       lastError = new AttestationRefused(reason, response.status);
-      this.log.warn("MPC coordinator could not sign; failing over", { node: node.apiUrl, status: response.status, reason });
+      this.log.warn("MPC coordinator could not sign; failing over", { node: node.name, status: response.status, reason: reason.slice(0, 300) });
     }
     throw lastError instanceof Error ? lastError : new Error(String(lastError));
   }

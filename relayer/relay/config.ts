@@ -4,14 +4,17 @@
  *   {
  *     "chains": [{ "chainId": 31337, "name": "a", "rpcUrls": ["http://127.0.0.1:8545"], "confirmations": 1,
  *                  "sourceGateway": "0x..", "targetGateway": "0x..", "fromBlock": 0, "pollIntervalMs": 1000 }],
- *     "mpc": { "keyId": "relay", "nodes": [{ "apiUrl": "http://127.0.0.1:7001", "token": "..." }   // or "tokenEnv": "VAR"
- *            ], "requestTimeoutMs": 30000 },
+ *     "mpc": { "keyId": "relay",
+ *              "identityKeyFile": "./relayer.key",                                  // the relayer's libp2p identity (chmod 600)
+ *              "nodes": [{ "peerId": "12D3Koo..", "address": "/dns4/node1.example.org/tcp/4001" },   // over libp2p, any host
+ *                        { "apiUrl": "http://127.0.0.1:7001", "tokenEnv": "VAR" }],   // or the HTTP API: loopback, or https
+ *              "requestTimeoutMs": 30000 },
  *     "delivery": { "mode": "permissionless" | "relayAddress",
  *                   "submitterKeyEnv": "RELAYER_KEY" | "submitterKeyFile": "./submitter.key" },   // permissionless only
  *     "batch": { "enabled": false, "maxMessages": 100, "maxWaitMs": 250, "maxGas": 12000000 },
  *     "retry": { "initialBackoffMs": 1000, "maxBackoffMs": 60000, "maxAttempts": 8 },
  *     "storePath": "./relayer-db",
- *     "api": { "port": 7600 },                 // optional: HTTP status API on 127.0.0.1
+ *     "api": { "host": "127.0.0.1", "port": 7600 },   // optional: status, health and metrics API (read-only)
  *     "logLevel": "info"
  *   }
  *
@@ -30,17 +33,16 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { bindHostSchema, isLoopbackHost, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
+import { readSecretFile } from "../shared/secrets.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
-const loopbackHttpUrl = z
-  .string()
-  .regex(/^https?:\/\/(127\.0\.0\.1|localhost)(:\d{1,5})?(\/.*)?$/, "RPC and node URLs must point at 127.0.0.1");
 
 export const relayerChainSchema = z
   .object({
     chainId: z.number().int().positive(),
     name: z.string().min(1),
-    rpcUrls: z.array(loopbackHttpUrl).min(1),
+    rpcUrls: z.array(rpcUrlSchema).min(1),
     /** Blocks a log needs (its own included) before the relayer acts on it. */
     confirmations: z.number().int().min(1).max(1000).default(1),
     sourceGateway: address,
@@ -53,15 +55,30 @@ export const relayerChainSchema = z
   })
   .strict();
 
-export const mpcNodeSchema = z
+/** A node's HTTP API: plain http only on a loopback host, so its bearer token never crosses a network in clear text. */
+const nodeApiUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+  } catch {
+    return false;
+  }
+}, "a node API URL is https, or http on a loopback host (the token must not travel in clear text; across machines use the node's peer id and address)");
+
+const httpNodeSchema = z
   .object({
-    apiUrl: loopbackHttpUrl,
+    apiUrl: nodeApiUrl,
     /** Bearer token of the node's HTTP API, inline (devnets) or from an environment variable. */
     token: z.string().min(16).optional(),
     tokenEnv: z.string().min(1).optional(),
   })
   .strict()
   .refine((node) => (node.token === undefined) !== (node.tokenEnv === undefined), "give exactly one of token, tokenEnv");
+
+/** A node over libp2p: its peer id and a multiaddr to dial (its operator admits the relayer's peer id). */
+const p2pNodeSchema = z.object({ peerId: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,128}$/, "a libp2p peer id"), address: peerAddressSchema }).strict();
+
+export const mpcNodeSchema = z.union([p2pNodeSchema, httpNodeSchema]);
 
 export const relayerConfigSchema = z
   .object({
@@ -71,9 +88,12 @@ export const relayerConfigSchema = z
         /** Key id of the relay key in the MPC network. */
         keyId: z.string().min(1).default("relay"),
         nodes: z.array(mpcNodeSchema).min(1),
+        /** The relayer's libp2p identity (Ed25519, `mpc-relay node identity`), needed for nodes given by peer id. */
+        identityKeyFile: z.string().min(1).optional(),
         requestTimeoutMs: z.number().int().positive().default(30_000),
       })
-      .strict(),
+      .strict()
+      .refine((mpc) => mpc.identityKeyFile !== undefined || mpc.nodes.every((n) => "apiUrl" in n), { message: "nodes given by peer id need mpc.identityKeyFile", path: ["identityKeyFile"] }),
     delivery: z
       .object({
         mode: z.enum(["permissionless", "relayAddress"]).default("permissionless"),
@@ -111,7 +131,8 @@ export const relayerConfigSchema = z
       .strict()
       .default({ initialBackoffMs: 1_000, maxBackoffMs: 60_000, maxAttempts: 8 }),
     storePath: z.string().min(1),
-    api: z.object({ port: z.number().int().min(0).max(65535) }).strict().optional(),
+    /** The read-only status API (message status, health, metrics): no secrets, so any host the operator chooses. */
+    api: z.object({ host: bindHostSchema.default("127.0.0.1"), port: z.number().int().min(0).max(65535) }).strict().optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .strict()
@@ -136,6 +157,7 @@ export function parseRelayerConfig(raw: unknown, baseDir = process.cwd()): Relay
   const config = parsed.data;
   return {
     ...config,
+    mpc: { ...config.mpc, ...(config.mpc.identityKeyFile === undefined ? {} : { identityKeyFile: resolve(baseDir, config.mpc.identityKeyFile) }) },
     storePath: resolve(baseDir, config.storePath),
     delivery: {
       ...config.delivery,
@@ -162,7 +184,7 @@ export async function readSubmitterKey(delivery: RelayerConfig["delivery"]): Pro
     key = process.env[delivery.submitterKeyEnv];
     if (key === undefined || key === "") throw new Error(`environment variable ${delivery.submitterKeyEnv} (submitter key) is not set`);
   } else if (delivery.submitterKeyFile !== undefined) {
-    key = (await readFile(delivery.submitterKeyFile, "utf8")).trim();
+    key = await readSecretFile(delivery.submitterKeyFile, "submitter key");
   } else {
     throw new Error("no submitter key configured");
   }
@@ -171,7 +193,7 @@ export async function readSubmitterKey(delivery: RelayerConfig["delivery"]): Pro
 }
 
 /** A node API token from the config or its environment variable. */
-export function nodeToken(node: RelayerConfig["mpc"]["nodes"][number]): string {
+export function nodeToken(node: Extract<RelayerConfig["mpc"]["nodes"][number], { apiUrl: string }>): string {
   if (node.token !== undefined) return node.token;
   const token = process.env[node.tokenEnv ?? ""];
   if (token === undefined || token.length < 16) throw new Error(`environment variable ${node.tokenEnv} (node API token) is not set or too short`);

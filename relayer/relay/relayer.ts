@@ -4,11 +4,17 @@
  * batches; every step is persisted before the next, and the target gateway's state is consulted
  * before anything is sent, so a restart neither loses nor duplicates a delivery.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { batchDigest, MessageBatch, messageDigest, type Message } from "../sdk/message.ts";
 import { AttestationRefused, MpcClient } from "./attestor.ts";
+import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
+import type { Readiness } from "../node/api/http.ts";
+import { startRelayerApi } from "./api.ts";
+import { RelayMetrics } from "./metrics.ts";
+import { P2pApiClient } from "../node/api/p2p.ts";
+import { loadIdentity } from "../node/identity.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
 import { loadMessage, RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
@@ -43,6 +49,8 @@ export interface Relayer {
 const PARKED = Number.MAX_SAFE_INTEGER;
 const MAX_CONCURRENT_TASKS = 32;
 const TICK_MS = 25;
+/** How often the MPC nodes are asked whether they hold the relay key READY (readiness, metrics). */
+const NODE_PROBE_MS = 10_000;
 
 export async function startRelayer(config: RelayerConfig, options: { log?: RelayLogger } = {}): Promise<Relayer> {
   const log = options.log ?? relayLogger(config.logLevel);
@@ -69,6 +77,13 @@ class Engine implements Relayer {
   private stopped = false;
   /** The store is closed (after stop): only records in memory can be answered. */
   private closed = false;
+  /** The libp2p host the relayer dials nodes with, when any node is given by peer id. */
+  p2p: P2pApiClient | null = null;
+  private channels: ApiChannel[] = [];
+  readonly metrics = new RelayMetrics();
+  /** When each chain's watcher last polled successfully. */
+  private readonly lastPoll = new Map<number, number>();
+  private nodeProbe = { ready: 0, threshold: 0, probedAt: 0 };
   /** The MPC key's address: every attestation must recover to it. */
   private relayAddress: Address = "0x0000000000000000000000000000000000000000";
 
@@ -81,10 +96,14 @@ class Engine implements Relayer {
   ) {}
 
   static async start(config: RelayerConfig, store: RelayStore, log: RelayLogger): Promise<Engine> {
-    const nodes = config.mpc.nodes.map((node) => ({ apiUrl: node.apiUrl, token: nodeToken(node) }));
+    const p2pNodes = config.mpc.nodes.filter((node) => "peerId" in node);
+    const p2p = p2pNodes.length === 0 ? null : await P2pApiClient.start(await loadIdentity(config.mpc.identityKeyFile!), p2pNodes);
+    if (p2p !== null) log.info("speaking to nodes over libp2p", { peerId: p2p.peerId, nodes: p2pNodes.length });
+    const channels = config.mpc.nodes.map((node) => ("peerId" in node ? p2pChannel(p2p!, node) : httpChannel(node.apiUrl, nodeToken(node))));
     const stopping = new AbortController();
-    const mpc = new MpcClient(nodes, config.mpc.keyId, config.mpc.requestTimeoutMs, log, stopping.signal);
+    const mpc = new MpcClient(channels, config.mpc.keyId, config.mpc.requestTimeoutMs, log, stopping.signal);
     const engine = new Engine(config, store, mpc, stopping, log);
+    engine.p2p = p2p;
     engine.relayAddress = getAddress(await mpc.relayAddress());
     const signer: Signer =
       config.delivery.mode === "permissionless"
@@ -117,7 +136,16 @@ class Engine implements Relayer {
       engine.active.set(record.messageId, record);
       for (const watcher of engine.watchers) watcher.adopt(record);
     }
-    if (config.api !== undefined) await engine.startApi(config.api.port);
+    engine.channels = channels;
+    engine.metrics.countBacklog(() => engine.active.values());
+    for (const submitter of engine.submitters.values()) {
+      submitter.onReceipt = (receipt) => {
+        const chain = String(submitter.chainId);
+        engine.metrics.gasUsed.inc({ chain }, Number(receipt.gasUsed));
+        engine.metrics.gasSpentWei.inc({ chain }, Number(receipt.gasUsed * receipt.effectiveGasPrice));
+      };
+    }
+    if (config.api !== undefined) await engine.startApi(config.api);
     engine.run();
     log.info("relayer started", {
       chains: config.chains.map((c) => ({ chainId: c.chainId, name: c.name, confirmations: c.confirmations })),
@@ -155,6 +183,7 @@ class Engine implements Relayer {
     for (const submitter of this.submitters.values()) submitter.halt();
     await Promise.allSettled([...this.tasks, ...this.polls]);
     if (this.server !== null) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    await this.p2p?.stop();
     this.closed = true;
     await this.store.close();
     this.log.info("relayer stopped");
@@ -171,6 +200,7 @@ class Engine implements Relayer {
         this.polls.add(poll);
         try {
           await poll;
+          this.lastPoll.set(watcher.chainId, Date.now());
         } catch (error) {
           if (!this.stopped) this.log.warn("source scan failed; retrying", { chainId: watcher.chainId, error: short(error) });
         } finally {
@@ -180,6 +210,13 @@ class Engine implements Relayer {
       };
       void loop();
     }
+    const probe = (): void => {
+      if (this.stopped) return;
+      void this.probeNodes().finally(() => {
+        if (!this.stopped) this.timers.set("probe", setTimeout(probe, NODE_PROBE_MS));
+      });
+    };
+    probe();
     const tick = (): void => {
       if (this.stopped) return;
       this.schedule();
@@ -285,6 +322,7 @@ class Engine implements Relayer {
       record.signature = signed.signature;
       record.attempts = 0;
       transition(record, "attested", `signed by parties ${signed.signers.join(",")}`);
+      this.counted(record);
       await this.save(record);
     } catch (error) {
       return this.backoff(record, error, "attestation");
@@ -324,6 +362,7 @@ class Engine implements Relayer {
         record.batchIds = ids;
         record.attempts = 0;
         transition(record, "attested", `batch of ${ids.length} signed by parties ${signed.signers.join(",")}`);
+        this.counted(record);
       }
       await this.store.commit(open);
       this.log.info("batch attested", { srcChainId: first.srcChainId, dstChainId: first.dstChainId, messages: ids.length, ms: Date.now() - started });
@@ -460,8 +499,19 @@ class Engine implements Relayer {
       transition(record, outcome.state, outcome.txHash === null ? "found settled on the target" : `tx ${outcome.txHash}`);
       this.log.info(`message ${outcome.state}`, { messageId: record.messageId, srcChainId: record.srcChainId, dstChainId: record.dstChainId, tx: outcome.txHash });
     }
+    this.counted(record);
     await this.save(record);
     if (TERMINAL_STATES.has(record.state)) this.active.delete(record.messageId);
+  }
+
+  /** Counts the state the record just entered; an attestation also records how long it took since the message was final. */
+  private counted(record: MessageRecord): void {
+    const route = { src_chain: String(record.srcChainId), dst_chain: String(record.dstChainId) };
+    this.metrics.transitions.inc({ ...route, state: record.state });
+    if (record.state === "attested") {
+      const final = [...record.history].reverse().find((h) => h.state === "final");
+      if (final !== undefined) this.metrics.attestationSeconds.observe((Date.now() - final.at) / 1000);
+    }
   }
 
   private async noteSent(records: MessageRecord[], hash: Hex, nonce: number, kind: "deliver" | "retry"): Promise<void> {
@@ -490,6 +540,7 @@ class Engine implements Relayer {
 
   /** Schedules the next attempt; members of one batch pass the same `at` so they stay together. */
   private async backoff(record: MessageRecord, error: unknown, step: string, at = Date.now()): Promise<void> {
+    this.metrics.failures.inc({ step });
     record.attempts++;
     record.lastError = `${step}: ${short(error)}`;
     record.nextAttemptAt = at + this.delay(record.attempts);
@@ -515,29 +566,50 @@ class Engine implements Relayer {
     return submitter;
   }
 
-  private async startApi(port: number): Promise<void> {
-    const server = createServer((req, res) => {
-      const reply = (status: number, body: unknown): void => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify(body));
-      };
-      const url = new URL(req.url ?? "/", "http://127.0.0.1");
-      if (req.method !== "GET") return reply(405, { error: "only GET" });
-      if (url.pathname === "/health") return reply(200, { ok: true, active: this.active.size });
-      const match = /^\/v1\/messages\/(0x[0-9a-fA-F]{64})$/.exec(url.pathname);
-      if (match === null) return reply(404, { error: "not found; use /v1/messages/<messageId>" });
-      this.status(match[1] as Hex).then(
-        (status) => (status === null ? reply(404, { error: `message ${match[1]} unknown to this relayer` }) : reply(200, status)),
-        (error: unknown) => reply(500, { error: short(error) }),
-      );
+  private async startApi(api: { host: string; port: number }): Promise<void> {
+    this.server = await startRelayerApi({
+      ...api,
+      status: (id) => this.status(id),
+      readiness: () => this.readiness(),
+      metrics: this.metrics,
+      onError: (error) => this.log.warn("status request failed", { error: short(error) }),
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => resolve());
-    });
-    const address = server.address();
-    this.apiPort = typeof address === "object" && address !== null ? address.port : port;
-    this.server = server;
+    const address = this.server.address();
+    this.apiPort = typeof address === "object" && address !== null ? address.port : api.port;
+  }
+
+  /** Ready: enough MPC nodes hold the relay key READY to sign, and every chain answered its last poll. */
+  readiness(): Readiness {
+    const checks: Readiness["checks"] = {};
+    const { ready, threshold, probedAt } = this.nodeProbe;
+    checks.mpc =
+      probedAt === 0
+        ? { ok: false, detail: "the MPC nodes were not probed yet" }
+        : { ok: ready >= threshold && threshold > 0, detail: `${ready} node(s) hold key ${this.config.mpc.keyId} READY; ${threshold} must sign` };
+    for (const chain of this.config.chains) {
+      const at = this.lastPoll.get(chain.chainId) ?? 0;
+      const fresh = Date.now() - at < 3 * chain.pollIntervalMs + 10_000;
+      checks[`chain-${chain.chainId}`] = { ok: fresh, detail: at === 0 ? "not polled yet" : `last poll ${Date.now() - at} ms ago` };
+    }
+    return { ready: !this.stopped && Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  /** Asks every node how it holds the relay key; the count of READY answers drives readiness and a metric. */
+  private async probeNodes(): Promise<void> {
+    const answers = await Promise.all(
+      this.channels.map(async (channel) => {
+        try {
+          const response = await channel.request("GET", `/v1/keys/${encodeURIComponent(this.config.mpc.keyId)}`, undefined, AbortSignal.timeout(5_000));
+          const key = (response.body as { key?: { status?: string; threshold?: number } }).key;
+          return response.status === 200 && key?.status === "READY" ? (key.threshold ?? 0) : null;
+        } catch {
+          return null;
+        }
+      }),
+    );
+    const ready = answers.filter((a): a is number => a !== null);
+    this.nodeProbe = { ready: ready.length, threshold: Math.max(0, ...ready), probedAt: Date.now() };
+    this.metrics.nodesReady.set(ready.length);
   }
 }
 

@@ -68,6 +68,8 @@ export class ChainSubmitter {
   private nonce: number | null = null;
   private lock: Promise<unknown> = Promise.resolve();
   private halted = false;
+  /** Every mined delivery or retry transaction of this submitter (for the gas-spent metrics). */
+  onReceipt: (receipt: TransactionReceipt) => void = () => {};
 
   constructor(
     chain: RelayerChainConfig,
@@ -267,7 +269,10 @@ export class ChainSubmitter {
     const hashes = [hash];
     for (;;) {
       const receipt = await this.waitForAny(hashes, this.delivery.receiptTimeoutMs);
-      if (receipt !== null) return receipt;
+      if (receipt !== null) {
+        this.onReceipt(receipt);
+        return receipt;
+      }
       // Stuck: the same nonce again with higher fees (nodes require a bump to replace).
       const bump = BigInt(this.delivery.feeBumpPct);
       maxFeePerGas = min((maxFeePerGas * bump) / 100n + 1n, maxFeeCap);

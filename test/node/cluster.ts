@@ -120,7 +120,7 @@ export class Cluster {
       index: node.index,
       dataDir: node.dataDir,
       identityKeyFile: join(this.dir, `node${node.index}.key`),
-      listenPort: node.listenPort,
+      listen: [`/ip4/127.0.0.1/tcp/${node.listenPort}`],
       httpPort: node.httpPort,
       peers,
       timeouts: { prepareMs: o.prepareMs ?? 4_000, roundMs: o.roundMs ?? 8_000, keygenRoundMs: o.keygenRoundMs ?? 20_000 },

@@ -44,7 +44,7 @@ describe("transport: simultaneous dials", { timeout: 30_000 }, () => {
           Transport.start({
             identity,
             directory,
-            listenPort: ports[i]!,
+            listen: [`/ip4/127.0.0.1/tcp/${ports[i]!}`],
             log,
             events: {
               onFrame: (from, f) => {

@@ -29,8 +29,17 @@ describe("relayer config", () => {
     assert.throws(() => parseRelayerConfig({ ...base, chains: [base.chains[0], base.chains[0]] }), /chains: chain ids must be unique/);
     assert.throws(() => parseRelayerConfig({ ...base, delivery: { mode: "permissionless" } }), /exactly one of submitterKeyEnv, submitterKeyFile/);
     assert.throws(() => parseRelayerConfig({ ...base, delivery: { mode: "permissionless", submitterKey: "0x01" } }), /delivery/);
-    assert.throws(() => parseRelayerConfig({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["http://10.0.0.1:8545"] }] }), /127\.0\.0\.1/);
-    assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [{ apiUrl: "http://127.0.0.1:1" }] } }), /exactly one of token, tokenEnv/);
+    assert.throws(() => parseRelayerConfig({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["ftp://rpc.example.org"] }] }), /http\(s\) or ws\(s\) URL/);
+    assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [{ apiUrl: "http://127.0.0.1:1" }] } }), /mpc\.nodes\.0/);
+    // A node's bearer token never travels in clear text: plain http only to a loopback host.
+    assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [{ apiUrl: "http://node1.example.org:7001", token: "t".repeat(16) }] } }), /mpc\.nodes\.0/);
+    assert.doesNotThrow(() => parseRelayerConfig({ ...base, mpc: { nodes: [{ apiUrl: "https://node1.example.org:7001", token: "t".repeat(16) }] } }));
+    // Across machines, nodes by peer id over libp2p, with the relayer's own identity.
+    const p2p = { peerId: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", address: "/dns4/node1.example.org/tcp/4001" };
+    assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [p2p] } }), /identityKeyFile/);
+    assert.throws(() => parseRelayerConfig({ ...base, mpc: { identityKeyFile: "./relayer.key", nodes: [{ ...p2p, address: "node1.example.org:4001" }] } }), /mpc\.nodes\.0/);
+    const remote = parseRelayerConfig({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.example.org"] }], mpc: { identityKeyFile: "./relayer.key", nodes: [p2p, { ...p2p, address: "/ip6/2001:db8::7/tcp/4001" }] } }, "/etc/relayer");
+    assert.equal(remote.mpc.identityKeyFile, "/etc/relayer/relayer.key");
     assert.doesNotThrow(() => parseRelayerConfig({ ...base, delivery: { mode: "relayAddress" } }));
   });
 

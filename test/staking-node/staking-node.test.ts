@@ -178,7 +178,7 @@ describe("staking node: transport follows the contract's committee", () => {
     const transport = await Transport.start({
       identity: own,
       directory,
-      listenPort,
+      listen: [`/ip4/127.0.0.1/tcp/${listenPort}`],
       events: { onFrame: () => {}, onDrop: () => {} },
       log: createLogger({ test: "staking-gater" }, "error"),
     });

@@ -1,0 +1,171 @@
+/**
+ * The node's API, independent of how a request arrived: a method, a path, a
+ * JSON body and who asks (the principal). Two servers carry it:
+ * - http.ts: the operator's API (bearer token), on the host it is bound to;
+ * - p2p.ts: relayers over libp2p, each known by its own peer id, which may
+ *   only read keys and status and ask for signatures.
+ * Every session error kind maps to one status (STATUS_OF).
+ */
+import { z } from "zod";
+import { keyIdSchema, partyIndexSchema, thresholdSchema } from "../frames.ts";
+import type { NodeService } from "../service.ts";
+import { MAX_APPROVAL_TTL_MS } from "../session/authority.ts";
+import { SessionError, type SessionErrorKind } from "../session/index.ts";
+import { RequestRejected } from "../validators.ts";
+import type { StakingAgent } from "../../staking/agent.ts";
+import { ProposalRefused } from "../../staking/votes.ts";
+
+/** Who a request comes from: this node's operator (all routes) or an admitted relayer (reads and signing). */
+export type Principal = { kind: "operator" } | { kind: "relayer"; peerId: string };
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Path without query, e.g. /v1/keys/relay/sign. */
+  readonly path: string;
+  /** Parsed JSON body (undefined when there is none). */
+  readonly body: unknown;
+  readonly principal: Principal;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface ApiContext {
+  readonly service: NodeService;
+  readonly staking: StakingAgent | null;
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+const parties = z.array(partyIndexSchema).min(2).max(256);
+const keygenBody = z.object({ keyId: keyIdSchema, threshold: thresholdSchema, parties: parties.optional() }).strict();
+const signBody = z.object({ request: z.record(z.string(), z.unknown()) }).strict();
+const absenceBody = z.object({ operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/) }).strict();
+const reshareBody = z.object({ newParties: parties, newThreshold: thresholdSchema }).strict();
+const approvalBody = z
+  .object({
+    ttlMs: z.number().int().positive().max(MAX_APPROVAL_TTL_MS).optional(),
+    operation: z.discriminatedUnion("operation", [
+      z.object({ operation: z.literal("keygen"), keyId: keyIdSchema, parties, threshold: thresholdSchema }).strict(),
+      z
+        .object({
+          operation: z.literal("reshare"),
+          keyId: keyIdSchema,
+          publicKey: z.string().regex(/^[0-9a-f]{66}$/),
+          oldParties: parties,
+          newParties: parties,
+          newThreshold: thresholdSchema,
+        })
+        .strict(),
+    ]),
+  })
+  .strict();
+
+/** One HTTP status per kind of session error. */
+export const STATUS_OF: Record<SessionErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 403,
+  "not-found": 404,
+  conflict: 409,
+  rejected: 422,
+  failed: 502,
+  unavailable: 503,
+};
+
+/** The status an error answers with; 500 only for what nobody anticipated. */
+export function statusOf(error: unknown): number {
+  if (error instanceof ApiError) return error.status;
+  if (error instanceof SessionError) return STATUS_OF[error.kind];
+  if (error instanceof RequestRejected || error instanceof ProposalRefused) return 422;
+  return 500;
+}
+
+/** Routes an admitted relayer may use: its relay key's facts and signatures, and the node's status. */
+const RELAYER_ROUTES = [/^GET \/v1\/status$/, /^GET \/v1\/keys\/[^/]+$/, /^POST \/v1\/keys\/[^/]+\/sign$/];
+
+export async function route(request: ApiRequest, context: ApiContext): Promise<ApiResponse> {
+  try {
+    return { status: 200, body: await dispatch(request, context) };
+  } catch (error) {
+    return { status: statusOf(error), body: { error: error instanceof Error ? error.message : String(error) } };
+  }
+}
+
+async function dispatch(request: ApiRequest, { service, staking }: ApiContext): Promise<unknown> {
+  const { method, path } = request;
+  if (!path.startsWith("/v1/")) throw new ApiError(404, "not found");
+  if (request.principal.kind !== "operator" && !RELAYER_ROUTES.some((allowed) => allowed.test(`${method} ${path}`))) {
+    throw new ApiError(403, `${method} ${path} is for this node's operator only`);
+  }
+  if (method === "GET" && path === "/v1/status") return service.status();
+  if (method === "GET" && path === "/v1/absences") return { absences: await service.absences() };
+  if (path.startsWith("/v1/staking")) {
+    if (staking === null) throw new ApiError(404, "this node has no staking config");
+    if (method === "GET" && path === "/v1/staking") return staking.status();
+    if (method === "POST" && path === "/v1/staking/cluster-key") return { submitted: await staking.submitEpochKey() };
+    if (method === "POST" && path === "/v1/staking/absence") {
+      const body = parse(absenceBody, request.body);
+      const result = await staking.proposeAbsence(body.operator as `0x${string}`);
+      return {
+        txHash: result.txHash,
+        signers: result.signers,
+        proposal: { epoch: result.proposal.epoch.toString(), node: result.proposal.node, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString() },
+      };
+    }
+    throw new ApiError(404, "not found");
+  }
+  if (method === "GET" && path === "/v1/approvals") return { approvals: await service.listApprovals() };
+  if (method === "POST" && path === "/v1/approvals") {
+    const body = parse(approvalBody, request.body);
+    return service.approve(body.operation, body.ttlMs);
+  }
+  const approval = /^\/v1\/approvals\/([0-9a-f]{64})$/.exec(path);
+  if (approval !== null && method === "DELETE") return { revoked: await service.revokeApproval(approval[1]!) };
+  if (method === "GET" && path === "/v1/keys") return { keys: await service.listKeys() };
+  if (method === "POST" && path === "/v1/keys") {
+    const body = parse(keygenBody, request.body);
+    return { key: await service.keygen(body.keyId, body.threshold, body.parties) };
+  }
+  const match = /^\/v1\/keys\/([^/]+)(?:\/(sign|refresh|reshare))?$/.exec(path);
+  if (match === null) throw new ApiError(404, "not found");
+  let rawKeyId: string;
+  try {
+    rawKeyId = decodeURIComponent(match[1]!);
+  } catch {
+    throw new ApiError(400, "invalid input: key id: malformed URL encoding");
+  }
+  const keyId = parse(keyIdSchema, rawKeyId);
+  const action = match[2];
+  if (action === undefined && method === "GET") {
+    const key = await service.getKey(keyId);
+    if (key === null) throw new ApiError(404, `key ${keyId} not found`);
+    return { key };
+  }
+  if (action === undefined && method === "DELETE") return { deleted: await service.deleteKey(keyId) };
+  if (action === "sign" && method === "POST") return service.sign(keyId, parse(signBody, request.body).request);
+  if (action === "refresh" && method === "POST") return { key: await service.refresh(keyId) };
+  if (action === "reshare" && method === "POST") {
+    const body = parse(reshareBody, request.body);
+    return { key: await service.reshare(keyId, body.newParties, body.newThreshold) };
+  }
+  throw new ApiError(405, `${method} not allowed on ${path}`);
+}
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ApiError(400, `invalid input: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
