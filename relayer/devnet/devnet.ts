@@ -257,11 +257,14 @@ export class Devnet {
           name: chain.name,
           rpcUrls: [chain.rpcUrl],
           quorum: 1,
-          confirmations: o.confirmations,
+          // Hardhat answers the "finalized" tag with the latest block, so it proves nothing here: the devnet
+          // asks for its own --confirmations instead.
+          finality: { confirmations: o.confirmations },
           sourceGateway: chain.deployment.contracts.SourceGateway,
           targetGateway: chain.deployment.contracts.TargetGateway,
           fromBlock: chain.deployment.deployBlock,
-          rpcTimeoutMs: 5_000,
+          // Inside the 2 s prepare window, with room for a laptop busy with five nodes and two chains.
+          rpcTimeoutMs: 1_500,
         })),
         relayTargets,
         presignPoolSize: o.presignPoolSize,

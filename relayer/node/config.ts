@@ -74,7 +74,17 @@ export const nodeConfigSchema = z
     /** Relay addresses a rotation may hand over to besides this node's own READY keys. */
     allowedRelays: allowedRelaysSchema,
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [i, chain] of config.chains.entries()) {
+      if (chain.rpcTimeoutMs >= config.timeouts.prepareMs)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", i, "rpcTimeoutMs"],
+          message: `rpcTimeoutMs ${chain.rpcTimeoutMs} must be below timeouts.prepareMs ${config.timeouts.prepareMs}: a node checks a request within the prepare window`,
+        });
+    }
+  });
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 

@@ -156,8 +156,8 @@ export interface MessageHint {
 /** What a node reads from chains, through its own RPC endpoints, to attest (chain/validators.ts implements it with viem). */
 export interface SourceChainView {
   /**
-   * The message a SourceGateway on `srcChainId` emitted with this id, once it
-   * has the configured confirmations; null when unknown or not final yet.
+   * The message a SourceGateway on `srcChainId` emitted with this id, once its block is final under
+   * the chain's finality rule; null when unknown or not final yet.
    */
   finalizedMessage(srcChainId: number, id: Hex, hint: MessageHint): Promise<Message | null>;
   /** The TargetGateway this network serves on `chainId`, or null. */
@@ -177,8 +177,13 @@ function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: n
   return getAddress(target);
 }
 
-/** The final message and its id as re-derived by this node (hashed once here, reused by callers). */
+/**
+ * The final message and its id as re-derived by this node (hashed once here, reused by callers): the
+ * check every message passes before anything carrying it is signed.
+ */
 async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<{ message: Message; id: Hex }> {
+  // A SourceGateway never emits a message to its own chain, whatever endpoints claim.
+  if (srcChainId === dstChainId) throw new RequestRejected(`message ${id} would go from chain ${srcChainId} to itself: no gateway sends such a message`);
   const message = await chains.finalizedMessage(srcChainId, id, hint);
   if (message === null) throw new RequestRejected(`message ${id} on chain ${srcChainId} is not seen final by this node`);
   // The node re-derives the id and the route from what it read itself.

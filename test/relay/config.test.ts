@@ -1,4 +1,4 @@
-/** The relayer's and the node's chain configuration: defaults, paths and clear errors for bad input. */
+/** The relayer's and the node's chain configuration: defaults, paths, the safety rules, and clear errors for bad input. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { nodeChainSchema, nodeChainsSchema } from "../../relayer/node/chain/config.ts";
@@ -44,11 +44,29 @@ describe("relayer config", () => {
 });
 
 describe("node chain config", () => {
-  it("defaults the quorum to every endpoint and refuses an impossible quorum", () => {
-    const chain = nodeChainSchema.parse({ chainId: 1, rpcUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"], sourceGateway: gateway, targetGateway: gateway, quorum: 2 });
-    assert.equal(chain.confirmations, 1);
-    assert.throws(() => nodeChainSchema.parse({ ...chain, quorum: 3 }), /quorum exceeds/);
-    assert.throws(() => nodeChainsSchema.parse([chain, chain]), /unique/);
+  const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `http://127.0.0.1:${8545 + i}`);
+  const chain = (extra: Record<string, unknown> = {}) => ({ chainId: 1, rpcUrls: endpoints(3), sourceGateway: gateway, targetGateway: gateway, ...extra });
+
+  it("requires a quorum of more than half the endpoints, and defaults to the smallest majority", () => {
+    for (let n = 1; n <= 6; n++) {
+      assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n) })).quorum, Math.floor(n / 2) + 1, `default quorum of ${n}`);
+      for (let quorum = 1; quorum <= n / 2; quorum++) {
+        assert.throws(() => nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum })), new RegExp(`quorum ${quorum} of ${n} endpoints is not a majority: it must be at least ${Math.floor(n / 2) + 1}`));
+      }
+      assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum: n })).quorum, n);
+    }
+    assert.throws(() => nodeChainSchema.parse(chain({ quorum: 4 })), /quorum 4 exceeds the number of rpcUrls \(3\)/);
+    assert.throws(() => nodeChainsSchema.parse([chain(), chain()]), /unique/);
     assert.deepEqual(nodeChainsSchema.parse(undefined), []);
+  });
+
+  it("attests finalized blocks unless told otherwise, and takes only the finality rules it knows", () => {
+    assert.equal(nodeChainSchema.parse(chain()).finality, "finalized");
+    assert.equal(nodeChainSchema.parse(chain({ finality: "safe" })).finality, "safe");
+    assert.deepEqual(nodeChainSchema.parse(chain({ finality: { confirmations: 12 } })).finality, { confirmations: 12 });
+    assert.throws(() => nodeChainSchema.parse(chain({ finality: "latest" })), /finality/);
+    assert.throws(() => nodeChainSchema.parse(chain({ finality: { confirmations: 0 } })), /finality/);
+    // The old per-chain key is not silently ignored.
+    assert.throws(() => nodeChainSchema.parse(chain({ confirmations: 1 })), /confirmations/);
   });
 });

@@ -1,7 +1,8 @@
 /**
- * One shared environment for the relay tests: chains A (31337, 2 confirmations, read by the nodes
- * through two honest endpoints and one poisoned one, quorum 2) and B (31338, 1 confirmation), and a
- * 3-node MPC network (threshold 2) whose relay key both TargetGateways trust.
+ * One shared environment for the relay tests: chains A (31337, final at 2 confirmations, read by the
+ * nodes through two honest endpoints and one poisoned one, quorum 2) and B (31338, the default
+ * "finalized" finality, which Hardhat answers with its latest block), and a 3-node MPC network
+ * (threshold 2) whose relay key both TargetGateways trust.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { getAddress, zeroAddress, type Address, type Hex } from "viem";
@@ -37,8 +38,16 @@ export async function createEnv(): Promise<Env> {
   for (const node of cluster.nodes.values()) {
     const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
     config.chains = [
-      { chainId: CHAIN_A, rpcUrls: [a.rpcUrl, honest.url, poisoned.url], quorum: 2, confirmations: CONFIRMATIONS_A, sourceGateway: a.source, targetGateway: a.target, fromBlock: a.deployBlock },
-      { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], confirmations: 1, sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
+      {
+        chainId: CHAIN_A,
+        rpcUrls: [a.rpcUrl, honest.url, poisoned.url],
+        finality: { confirmations: CONFIRMATIONS_A },
+        sourceGateway: a.source,
+        targetGateway: a.target,
+        fromBlock: a.deployBlock,
+      },
+      // Hardhat answers "finalized" with its latest block: chain B keeps the default finality.
+      { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
     ];
     config.allowedRelays = [allowedRelay];
     config.policy = { relayTransactionTargets: { [String(CHAIN_A)]: [a.target], [String(CHAIN_B)]: [b.target] }, maxFeeWei: "1000000000000000000" };

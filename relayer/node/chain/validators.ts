@@ -20,8 +20,9 @@ import {
   type SourceChainView,
   type ValidatorRegistry,
 } from "../validators.ts";
-import type { NodeChainConfig } from "./config.ts";
-import { ChainReader, type MessageObservation, type QuorumResult } from "./reader.ts";
+import { describeFinality, type NodeChainConfig } from "./config.ts";
+import { summarize } from "./endpoints.ts";
+import { ChainReader, describeObservation, type MessageObservation, type QuorumResult } from "./reader.ts";
 
 /** Longest a relay-rotation signature may stay valid. */
 const MAX_ROTATION_WINDOW_S = 24n * 3600n;
@@ -93,8 +94,9 @@ function finalOrRefuse(id: Hex, reader: ChainReader, result: QuorumResult<Messag
   const agreed = result?.agreed ?? null;
   if (agreed?.kind === "final") return agreed.message;
   if (agreed?.kind === "absent") throw new RequestRejected(`message ${id} was not sent by SourceGateway ${reader.sourceGateway} on chain ${reader.chainId}: ${agreed.detail}`);
-  if (agreed?.kind === "pending") throw new RequestRejected(`message ${id} on chain ${reader.chainId} is not final yet (${agreed.depth} of ${reader.confirmations} confirmations)`);
-  const summary = (result?.answers ?? []).map((a) => (a instanceof Error ? `error: ${a.message.split("\n")[0]}` : a.kind)).join(", ");
+  if (agreed?.kind === "pending")
+    throw new RequestRejected(`message ${id} on chain ${reader.chainId} is not final yet: its block ${agreed.blockNumber} is past the final block ${agreed.finalBlock} (finality: ${describeFinality(reader.finality)})`);
+  const summary = summarize(result?.answers ?? [], describeObservation);
   throw new RequestRejected(`RPC endpoints of chain ${reader.chainId} do not agree on message ${id} (need ${reader.quorum}; saw ${summary})`);
 }
 
@@ -122,7 +124,10 @@ export class ChainRotationAuthority implements RotationAuthority {
   }
 }
 
-/** Logs every refusal with the request's coordinates, then passes it on. */
+/** Longest excerpt of a refused request that goes into the log (a relay transaction's calldata can be 256 KB). */
+const LOGGED_REQUEST_CHARS = 1_000;
+
+/** Logs every refusal with (the start of) the request, then passes it on. */
 function logged<T extends SignRequest["type"]>(log: Logger, validator: SignValidator<T>): SignValidator<T> {
   return {
     type: validator.type,
@@ -130,7 +135,7 @@ function logged<T extends SignRequest["type"]>(log: Logger, validator: SignValid
       try {
         return await validator.validate(request, context);
       } catch (error) {
-        log.warn("signing request refused", { request, reason: error instanceof Error ? error.message : String(error) });
+        log.warn("signing request refused", { type: request.type, request: JSON.stringify(request).slice(0, LOGGED_REQUEST_CHARS), reason: error instanceof Error ? error.message : String(error) });
         throw error instanceof RequestRejected ? error : new RequestRejected(`chain check failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
