@@ -246,8 +246,6 @@ export class Devnet {
 
   private async startNetwork(): Promise<void> {
     const o = this.options;
-    const relayTargets: Record<string, string[]> = {};
-    for (const chain of this.chains) relayTargets[String(chain.chainId)] = [chain.deployment.contracts.TargetGateway];
     this.nodes = await writeNetwork(
       join(this.dir, "nodes"),
       {
@@ -266,7 +264,6 @@ export class Devnet {
           // Inside the 2 s prepare window, with room for a laptop busy with five nodes and two chains.
           rpcTimeoutMs: 1_500,
         })),
-        relayTargets,
         presignPoolSize: o.presignPoolSize,
         logLevel: o.logLevel,
       },

@@ -7,7 +7,7 @@ import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { startApi } from "./api.ts";
-import type { NodeConfig } from "./config.ts";
+import { relayTransactionLimits, type NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
 import { loadIdentity } from "./identity.ts";
 import { KeyStore } from "./keystore.ts";
@@ -19,7 +19,7 @@ import { NodeService } from "./service.ts";
 import { SessionManager } from "./sessions.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
-import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
+import { ValidatorRegistry } from "./validators.ts";
 import { FRAME_VERSION, isStakingFrame, toHex } from "./frames.ts";
 import { StakingAgent } from "../staking/agent.ts";
 
@@ -147,9 +147,16 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   };
 }
 
-/** The validators a node runs: the chain-free ones plus, with configured chains, the chain-backed ones. */
+/** The validators a node runs, all backed by its configured chains (none without). */
 function nodeValidators(config: NodeConfig, store: KeyStore, log: Logger): ValidatorRegistry {
   const readyAddresses = async (): Promise<string[]> =>
     (await store.listKeys()).flatMap((key) => (key.status === "READY" && key.address !== null ? [key.address] : []));
-  return registerChainValidators(defaultValidators(config), { chains: config.chains, allowedRelays: config.allowedRelays, readyAddresses, log });
+  return registerChainValidators(new ValidatorRegistry(), {
+    chains: config.chains,
+    relayTransactions: relayTransactionLimits(config.policy),
+    feeBudgetPath: join(config.dataDir, "relay-fee-budget.json"),
+    allowedRelays: config.allowedRelays,
+    readyAddresses,
+    log,
+  });
 }

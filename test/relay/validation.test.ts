@@ -14,13 +14,12 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { NodeApiError } from "../../relayer/cli/client.ts";
 import { ChainReader } from "../../relayer/node/chain/reader.ts";
 import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
-import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, type Env } from "./setup.ts";
+import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, refusedByAll, type Env } from "./setup.ts";
 import type { TestChain } from "./fixture.ts";
 
 function sdk(chain: TestChain): MpcRelayClient {
@@ -29,18 +28,6 @@ function sdk(chain: TestChain): MpcRelayClient {
 
 async function send(chain: TestChain, dstChainId: number, receiver: Address, payload: Hex): Promise<SentMessageInfo> {
   return sdk(chain).send({ dstChainId, receiver, payload, gasLimit: 200_000n });
-}
-
-/** Expects every node, asked as coordinator, to refuse `request` with a reason matching `reason`. */
-async function refusedByAll(env: Env, request: Record<string, unknown>, reason: RegExp): Promise<void> {
-  for (const index of env.cluster.nodes.keys()) {
-    await assert.rejects(env.cluster.client(index).sign(KEY_ID, request), (error: unknown) => {
-      assert.ok(error instanceof NodeApiError, String(error));
-      assert.equal(error.status, 422, error.message);
-      assert.match(error.message, reason);
-      return true;
-    });
-  }
 }
 
 function attestation(sent: SentMessageInfo, target: Address, extra: Record<string, unknown> = {}): Record<string, unknown> {

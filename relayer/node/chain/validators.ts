@@ -3,7 +3,7 @@
  * (relayer/node/validators.ts) implemented over each configured chain's RPC quorum. A request names
  * messages only by source coordinates; the node re-derives them here, requires them final and from
  * the configured SourceGateway, and refuses with the precise reason (never sent, not final yet,
- * endpoints disagree) otherwise.
+ * endpoints disagree) otherwise. registerChainValidators registers every request type a node signs.
  */
 import { getAddress, type Address, type Hex } from "viem";
 import type { Message } from "../../sdk/message.ts";
@@ -21,8 +21,10 @@ import {
   type ValidatorRegistry,
 } from "../validators.ts";
 import { describeFinality, type NodeChainConfig } from "./config.ts";
+import { FeeBudget } from "./fee-budget.ts";
 import { summarize } from "./endpoints.ts";
 import { ChainReader, describeObservation, type MessageObservation, type QuorumResult } from "./reader.ts";
+import { relayTransactionValidator, type RelayTransactionLimits } from "./relay-transactions.ts";
 
 /** Longest a relay-rotation signature may stay valid. */
 const MAX_ROTATION_WINDOW_S = 24n * 3600n;
@@ -142,15 +144,27 @@ function logged<T extends SignRequest["type"]>(log: Logger, validator: SignValid
   };
 }
 
-/** Adds the chain-backed validators to `registry` (no-op without configured chains: those types stay refused). */
+/**
+ * Adds every validator to `registry` (no-op without configured chains: every type stays refused).
+ * `relayTransactions` holds the operator's limits per chain id; `feeBudgetPath` is where the fees
+ * charged to relay transactions are kept (the node's dataDir).
+ */
 export function registerChainValidators(
   registry: ValidatorRegistry,
-  p: { chains: readonly NodeChainConfig[]; allowedRelays: readonly string[]; readyAddresses: () => Promise<string[]>; log: Logger },
+  p: {
+    chains: readonly NodeChainConfig[];
+    relayTransactions: ReadonlyMap<number, RelayTransactionLimits>;
+    feeBudgetPath: string;
+    allowedRelays: readonly string[];
+    readyAddresses: () => Promise<string[]>;
+    log: Logger;
+  },
 ): ValidatorRegistry {
   if (p.chains.length === 0) return registry;
   const views = new ChainViews(p.chains);
   registry.register(logged(p.log, messageAttestationValidator(views)));
   registry.register(logged(p.log, batchAttestationValidator(views)));
   registry.register(logged(p.log, relayRotationValidator(views, new ChainRotationAuthority(views, p.readyAddresses, p.allowedRelays))));
+  registry.register(logged(p.log, relayTransactionValidator(views, p.relayTransactions, new FeeBudget(p.feeBudgetPath))));
   return registry;
 }
