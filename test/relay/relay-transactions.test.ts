@@ -5,7 +5,7 @@
  * the fee budget holds across restarts.
  */
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,7 +16,7 @@ import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
 import { setProbeMode, type TestChain } from "./fixture.ts";
-import { CHAIN_A, CHAIN_B, CONFIRMATIONS_A, createEnv, KEY_ID, refusedByAll, RELAY_TRANSACTION_POLICY, type Env } from "./setup.ts";
+import { CHAIN_A, CHAIN_B, CONFIRMATIONS_A, createEnv, KEY_ID, reconfigure, refusedByAll, RELAY_TRANSACTION_POLICY, type Env } from "./setup.ts";
 
 const GAS = 500_000n;
 const ATTACKER = getAddress("0x00000000000000000000000000000000000bad00");
@@ -82,16 +82,11 @@ describe("relay-address transactions (3 node processes, 2 chains)", { timeout: 3
     Promise.all([...env.cluster.nodes.values()].map((node) => readFile(join(node.dataDir, "relay-fee-budget.json"), "utf8").catch(() => null)));
 
   /** Restarts every node with `policy` on chain A; `fresh` also removes what the nodes charged so far (an operator's reset). */
-  async function restartNodes(policy: Record<string, unknown>, fresh: boolean): Promise<void> {
-    for (const node of env.cluster.nodes.values()) {
-      await env.cluster.stop(node.index);
-      if (fresh) await rm(join(node.dataDir, "relay-fee-budget.json"), { force: true });
-      const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
+  const restartNodes = (policy: Record<string, unknown>, fresh: boolean): Promise<void> =>
+    reconfigure(env, async (config, dataDir) => {
+      if (fresh) await rm(join(dataDir, "relay-fee-budget.json"), { force: true });
       config.policy = { relayTransactions: { [String(CHAIN_A)]: policy, [String(CHAIN_B)]: RELAY_TRANSACTION_POLICY } };
-      await writeFile(node.configPath, JSON.stringify(config, null, 2));
-      await env.cluster.start(node.index);
-    }
-  }
+    });
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "mpc-relay-tx-"));

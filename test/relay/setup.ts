@@ -90,3 +90,14 @@ export async function refusedByAll(env: Env, request: Record<string, unknown>, r
     });
   }
 }
+
+/** Restarts every node of `env` with its config file changed by `change`. */
+export async function reconfigure(env: Env, change: (config: Record<string, unknown>, dataDir: string) => Promise<void> | void): Promise<void> {
+  for (const node of env.cluster.nodes.values()) {
+    await env.cluster.stop(node.index);
+    const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
+    await change(config, node.dataDir);
+    await writeFile(node.configPath, JSON.stringify(config, null, 2));
+    await env.cluster.start(node.index);
+  }
+}

@@ -19,7 +19,8 @@ import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
-import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, refusedByAll, type Env } from "./setup.ts";
+import { startRpcProxy } from "../node/rpc-proxy.ts";
+import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, reconfigure, refusedByAll, type Env } from "./setup.ts";
 import type { TestChain } from "./fixture.ts";
 
 function sdk(chain: TestChain): MpcRelayClient {
@@ -153,6 +154,35 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature }), env.relayAddress);
     const forgedId = messageId({ ...sent[0]!.message, gasLimit: 1_999_999n });
     await refusedByAll(env, { ...request, messageIds: [...ids, forgedId] }, /was not sent by SourceGateway/);
+  });
+
+  it("signs through a silent RPC endpoint without waiting for it, and records no honest peer absent", async () => {
+    const silent = await startRpcProxy(env.b.rpcUrl, () => Promise.resolve("silent"));
+    const honest = await startRpcProxy(env.b.rpcUrl);
+    try {
+      // Chain B read through three endpoints, one of which never answers (a majority of two still agrees).
+      await reconfigure(env, (config) => {
+        const chains = config.chains as { chainId: number; rpcUrls: string[] }[];
+        chains.find((c) => c.chainId === CHAIN_B)!.rpcUrls = [env.b.rpcUrl, silent.url, honest.url];
+      });
+      const absences = async (): Promise<number[]> => Promise.all([...env.cluster.nodes.keys()].map(async (i) => (await env.cluster.client(i).absences()).absences.length));
+      const absencesBefore = await absences();
+      for (const index of env.cluster.nodes.keys()) {
+        const sent = await send(env.b, CHAIN_A, env.a.probe, toHex(`silent endpoint ${index}`));
+        // First-time messages: every node reads them through its endpoints within the prepare window.
+        const view = await env.cluster.client(index).sign(KEY_ID, { ...attestation(sent, env.a.target), txHash: undefined });
+        assert.equal(view.digest, messageDigest(sent.message, env.a.target));
+        assert.equal(view.attempts, 1);
+      }
+      assert.ok(silent.unanswered > 0, "the silent endpoint was asked and never answered");
+      assert.deepEqual(await absences(), absencesBefore, "no node recorded a peer absent");
+    } finally {
+      await reconfigure(env, (config) => {
+        const chains = config.chains as { chainId: number; rpcUrls: string[] }[];
+        chains.find((c) => c.chainId === CHAIN_B)!.rpcUrls = [env.b.rpcUrl];
+      });
+      await Promise.all([silent.close(), honest.close()]);
+    }
   });
 
   it("signs a relay rotation only to a known relay at the gateway's current nonce", async () => {
