@@ -248,8 +248,6 @@ export class Devnet {
 
   private async startNetwork(): Promise<void> {
     const o = this.options;
-    const relayTargets: Record<string, string[]> = {};
-    for (const chain of this.chains) relayTargets[String(chain.chainId)] = [chain.deployment.contracts.TargetGateway];
     // The relayer speaks to the nodes over libp2p with its own peer id, which every node admits.
     const relayerDir = join(this.dir, "relayer");
     await mkdir(relayerDir, { recursive: true, mode: 0o700 });
@@ -264,13 +262,15 @@ export class Devnet {
           name: chain.name,
           rpcUrls: [chain.rpcUrl],
           quorum: 1,
-          confirmations: o.confirmations,
+          // Hardhat answers the "finalized" tag with the latest block, so it proves nothing here: the devnet
+          // asks for its own --confirmations instead.
+          finality: { confirmations: o.confirmations },
           sourceGateway: chain.deployment.contracts.SourceGateway,
           targetGateway: chain.deployment.contracts.TargetGateway,
           fromBlock: chain.deployment.deployBlock,
-          rpcTimeoutMs: 5_000,
+          // Inside the 2 s prepare window, with room for a laptop busy with five nodes and two chains.
+          rpcTimeoutMs: 1_500,
         })),
-        relayTargets,
         presignPoolSize: o.presignPoolSize,
         logLevel: o.logLevel,
         relayers: [relayerIdentity.peerId],

@@ -31,8 +31,6 @@ export interface NetworkLayout {
   size: number;
   /** As written to the config file (defaults filled in by the node). */
   chains: z.input<typeof nodeChainSchema>[];
-  /** Contracts relay-address transactions may call, per chain id (the target gateways). */
-  relayTargets: Record<string, string[]>;
   presignPoolSize: number;
   logLevel: NodeConfig["logLevel"];
   /** Relayer peer ids the nodes admit to their API over libp2p. */
@@ -75,7 +73,12 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
       // A devnet trades key-store KDF cost for start-up time and memory; production keeps the default 2^17.
       kdfLog2N: 14,
       logLevel: layout.logLevel,
-      policy: { relayTransactionTargets: layout.relayTargets, maxFeeWei: "1000000000000000000" },
+      // Relay-address transactions on every devnet chain, within what the devnet funds the relay address with (10 ETH).
+      policy: {
+        relayTransactions: Object.fromEntries(
+          layout.chains.map((chain) => [String(chain.chainId), { maxFeeWei: "1000000000000000000", budgetWei: "10000000000000000000", maxTransactions: 10_000 }]),
+        ),
+      },
       chains: layout.chains,
     };
     await writeFile(node.configPath, JSON.stringify(config, null, 2) + "\n");

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { allowedRelaysSchema, nodeChainsSchema } from "./chain/config.ts";
 import { bindHostSchema, isLoopbackHost, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
+import type { RelayTransactionLimits } from "./chain/relay-transactions.ts";
 import { keyIdSchema, partyIndexSchema } from "./frames.ts";
 
 const peerIdSchema = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{40,128}$/, "a libp2p peer id (base58)");
@@ -30,6 +31,25 @@ const stakingSchema = z
   .refine((s) => (s.operatorKeyFile === undefined) !== (s.operatorKeyEnv === undefined), "staking needs exactly one of operatorKeyFile, operatorKeyEnv");
 
 export type StakingConfig = z.infer<typeof stakingSchema>;
+
+const wei = z.string().regex(/^\d{1,78}$/, "a decimal amount of wei");
+
+/**
+ * Each node keeps its own budget, charged for every request it validates: a signature needs t members,
+ * at least one of them honest, so t-1 colluding members can spend at most (n-t+1) x budgetWei per
+ * period across the network.
+ */
+const relayTransactionPolicySchema = z
+  .object({
+    /** Most one transaction may pay (gas * maxFeePerGas). */
+    maxFeeWei: wei.default("100000000000000000"),
+    /** Most the transactions signed within periodS may pay together (each charged its most when signed; kept in dataDir). */
+    budgetWei: wei.default("1000000000000000000"),
+    periodS: z.number().int().min(60).max(30 * 86_400).default(3_600),
+    /** Most transactions signed within periodS (bounds the budget file too). */
+    maxTransactions: z.number().int().min(1).max(10_000).default(3_600),
+  })
+  .strict();
 
 export const nodeConfigSchema = z
   .object({
@@ -79,13 +99,16 @@ export const nodeConfigSchema = z
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
     policy: z
       .object({
-        /** Relay-address transactions may only go to these contracts (target gateways), per chain id. */
-        relayTransactionTargets: z.record(z.string().regex(/^\d+$/), z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/))).default({}),
-        /** Largest fee a relay-address transaction may pay, in wei. */
-        maxFeeWei: z.string().regex(/^\d+$/).default("100000000000000000"),
+        /**
+         * Chains (ids from `chains`) on which this node signs relay-address transactions (calls to the
+         * chain's TargetGateway carrying final messages, see chain/relay-transactions.ts), with the fees
+         * they may cost. A chain not listed gets none.
+         */
+        relayTransactions: z.record(z.string().regex(/^\d+$/, "a chain id"), relayTransactionPolicySchema).default({}),
       })
-      .default({ relayTransactionTargets: {}, maxFeeWei: "100000000000000000" }),
-    /** Chains this node reads to check message/batch attestations and relay rotations (see chain/config.ts). */
+      .strict()
+      .default({ relayTransactions: {} }),
+    /** Chains this node reads to check every signing request (see chain/config.ts). */
     chains: nodeChainsSchema,
     /** Relay addresses a rotation may hand over to besides this node's own READY keys. */
     allowedRelays: allowedRelaysSchema,
@@ -95,7 +118,32 @@ export const nodeConfigSchema = z
     if (!isLoopbackHost(config.httpHost) && config.httpTls === undefined) {
       ctx.addIssue({ code: "custom", path: ["httpTls"], message: `the API on ${config.httpHost} would carry its bearer token in clear text: set httpTls (certFile, keyFile) or bind a loopback host` });
     }
+    const chainIds = new Set(config.chains.map((chain) => chain.chainId));
+    for (const [chainId, limits] of Object.entries(config.policy.relayTransactions)) {
+      if (!chainIds.has(Number(chainId)))
+        ctx.addIssue({ code: "custom", path: ["policy", "relayTransactions", chainId], message: `chain ${chainId} is not in "chains": its TargetGateway and messages could not be checked` });
+      if (BigInt(limits.maxFeeWei) > BigInt(limits.budgetWei))
+        ctx.addIssue({ code: "custom", path: ["policy", "relayTransactions", chainId], message: "maxFeeWei exceeds budgetWei: no transaction at that fee could ever be signed" });
+    }
+    for (const [i, chain] of config.chains.entries()) {
+      if (chain.rpcTimeoutMs >= config.timeouts.prepareMs)
+        ctx.addIssue({
+          code: "custom",
+          path: ["chains", i, "rpcTimeoutMs"],
+          message: `rpcTimeoutMs ${chain.rpcTimeoutMs} must be below timeouts.prepareMs ${config.timeouts.prepareMs}: a node checks a request within the prepare window`,
+        });
+    }
   });
+
+/** The operator's limits for relay-address transactions on one chain; fees in wei. */
+export function relayTransactionLimits(policy: NodeConfig["policy"]): Map<number, RelayTransactionLimits> {
+  return new Map(
+    Object.entries(policy.relayTransactions).map(([chainId, p]) => [
+      Number(chainId),
+      { maxFeeWei: BigInt(p.maxFeeWei), budgetWei: BigInt(p.budgetWei), periodMs: p.periodS * 1000, maxTransactions: p.maxTransactions },
+    ]),
+  );
+}
 
 export type NodeConfig = z.infer<typeof nodeConfigSchema>;
 

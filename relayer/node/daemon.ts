@@ -10,7 +10,7 @@ import { startHttpApi } from "./api/http.ts";
 import { route } from "./api/routes.ts";
 import { readiness } from "./readiness.ts";
 import { plainTextRpcWarning } from "../shared/addresses.ts";
-import type { NodeConfig } from "./config.ts";
+import { relayTransactionLimits, type NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
 import { identityStatements, loadIdentity } from "./identity.ts";
 import { KeyStore } from "./keystore.ts";
@@ -24,7 +24,7 @@ import { OperatorApprovals } from "./session/authority.ts";
 import { CommitTracker } from "./session/commit.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
-import { defaultValidators, type ValidatorRegistry } from "./validators.ts";
+import { ValidatorRegistry } from "./validators.ts";
 import { FRAME_VERSION, isStakingFrame, toHex, type FrameBody } from "./frames.ts";
 import { StakingAgent } from "../staking/agent.ts";
 
@@ -206,9 +206,16 @@ async function prune(store: KeyStore, log: Logger): Promise<void> {
   }
 }
 
-/** The validators a node runs: the chain-free ones plus, with configured chains, the chain-backed ones. */
+/** The validators a node runs, all backed by its configured chains (none without). */
 function nodeValidators(config: NodeConfig, store: KeyStore, log: Logger): ValidatorRegistry {
   const readyAddresses = async (): Promise<string[]> =>
     (await store.listKeys()).flatMap((key) => (key.status === "READY" && key.address !== null ? [key.address] : []));
-  return registerChainValidators(defaultValidators(config), { chains: config.chains, allowedRelays: config.allowedRelays, readyAddresses, log });
+  return registerChainValidators(new ValidatorRegistry(), {
+    chains: config.chains,
+    relayTransactions: relayTransactionLimits(config.policy),
+    feeBudgetPath: join(config.dataDir, "relay-fee-budget.json"),
+    allowedRelays: config.allowedRelays,
+    readyAddresses,
+    log,
+  });
 }

@@ -1,18 +1,16 @@
 /**
  * Typed signing requests and the validators every node runs before it signs.
  *
- * There is no "sign these 32 bytes" request: each node rebuilds the digest
- * from a typed request after its own checks. Types whose check needs a chain
- * (message and batch attestations, relay rotation) get their validators from
- * the relayer, which builds them here from its chain access (SourceChainView,
- * RotationAuthority) and registers them; until then the node refuses those types. The relay-address transaction needs no chain: it is
- * checked against the operator's policy.
+ * There is no "sign these 32 bytes" request: each node rebuilds the digest from a typed request after
+ * its own checks, and every check needs a chain: message and batch attestations, relay rotations and
+ * relay-address transactions are built here or in chain/ from the node's chain access
+ * (SourceChainView, RotationAuthority) and registered by the daemon (chain/validators.ts). A node
+ * without configured chains refuses every request.
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { z } from "zod";
-import { getAddress, keccak256, serializeTransaction, type Address, type Hex } from "viem";
+import { getAddress, type Address, type Hex } from "viem";
 import { batchDigest, messageDigest, messageId, relayRotationDigest, type Message } from "../sdk/message.ts";
-import type { NodeConfig } from "./config.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
 const uint = z.string().regex(/^\d{1,78}$/, "a decimal integer");
@@ -51,7 +49,7 @@ export const signRequestSchema = z.discriminatedUnion("type", [
     /** Unix time after which the gateway refuses the rotation. */
     deadline: uint,
   }),
-  /** An EIP-1559 transaction sent from the relay address itself. */
+  /** An EIP-1559 transaction sent from the relay address itself: a TargetGateway call delivering messages (chain/relay-transactions.ts). */
   z.object({
     type: z.literal("relayTransaction"),
     chainId: z.number().int().positive(),
@@ -62,6 +60,8 @@ export const signRequestSchema = z.discriminatedUnion("type", [
     gas: uint,
     maxFeePerGas: uint,
     maxPriorityFeePerGas: uint,
+    /** Block range of the carried messages' logs on their source chain: it only narrows where a node looks. */
+    sourceBlocks: z.object({ fromBlock: z.number().int().nonnegative(), toBlock: z.number().int().nonnegative() }).strict().optional(),
   }),
 ]);
 
@@ -109,41 +109,7 @@ export class ValidatorRegistry {
   }
 }
 
-/**
- * Relay-address transactions: only to the policy's contracts on the policy's
- * chains, no value, bounded fee. The digest is the EIP-1559 signing hash.
- */
-export function relayTransactionValidator(policy: NodeConfig["policy"]): SignValidator<"relayTransaction"> {
-  const maxFee = BigInt(policy.maxFeeWei);
-  return {
-    type: "relayTransaction",
-    async validate(request) {
-      const allowed = policy.relayTransactionTargets[String(request.chainId)] ?? [];
-      if (!allowed.some((target) => getAddress(target) === getAddress(request.to)))
-        throw new RequestRejected(`relay transactions to ${request.to} on chain ${request.chainId} are not allowed by policy`);
-      if (BigInt(request.value) !== 0n) throw new RequestRejected("relay transactions may not transfer value");
-      const maxFeePerGas = BigInt(request.maxFeePerGas);
-      const maxPriorityFeePerGas = BigInt(request.maxPriorityFeePerGas);
-      if (maxPriorityFeePerGas > maxFeePerGas) throw new RequestRejected("maxPriorityFeePerGas exceeds maxFeePerGas");
-      const gas = BigInt(request.gas);
-      if (gas === 0n || gas * maxFeePerGas > maxFee) throw new RequestRejected(`fee gas*maxFeePerGas outside (0, ${maxFee}] wei`);
-      const serialized = serializeTransaction({
-        type: "eip1559",
-        chainId: request.chainId,
-        nonce: request.nonce,
-        to: getAddress(request.to),
-        data: request.data as Hex,
-        value: 0n,
-        gas,
-        maxFeePerGas,
-        maxPriorityFeePerGas,
-      });
-      return new Uint8Array(Buffer.from(keccak256(serialized).slice(2), "hex"));
-    },
-  };
-}
-
-const toBytes = (hex: Hex): Uint8Array => new Uint8Array(Buffer.from(hex.slice(2), "hex"));
+export const toBytes = (hex: Hex): Uint8Array => new Uint8Array(Buffer.from(hex.slice(2), "hex"));
 
 /** Where a request says a message's log is; it only narrows where a node looks. */
 export interface MessageHint {
@@ -156,8 +122,8 @@ export interface MessageHint {
 /** What a node reads from chains, through its own RPC endpoints, to attest (chain/validators.ts implements it with viem). */
 export interface SourceChainView {
   /**
-   * The message a SourceGateway on `srcChainId` emitted with this id, once it
-   * has the configured confirmations; null when unknown or not final yet.
+   * The message a SourceGateway on `srcChainId` emitted with this id, once its block is final under
+   * the chain's finality rule; null when unknown or not final yet.
    */
   finalizedMessage(srcChainId: number, id: Hex, hint: MessageHint): Promise<Message | null>;
   /** The TargetGateway this network serves on `chainId`, or null. */
@@ -169,7 +135,7 @@ export interface RotationAuthority {
   rotationAuthorized(chainId: number, targetGateway: Address, rotation: { newRelay: Address; nonce: bigint; deadline: bigint }): Promise<boolean>;
 }
 
-function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: number, requested: string): Address {
+export function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: number, requested: string): Address {
   const target = chains.targetGateway(chainId);
   if (target === null || getAddress(target) !== getAddress(requested)) {
     throw new RequestRejected(`${requested} is not the target gateway this network serves on chain ${chainId}`);
@@ -177,8 +143,13 @@ function servedTarget(chains: Pick<SourceChainView, "targetGateway">, chainId: n
   return getAddress(target);
 }
 
-/** The final message and its id as re-derived by this node (hashed once here, reused by callers). */
-async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<{ message: Message; id: Hex }> {
+/**
+ * The final message and its id as re-derived by this node (hashed once here, reused by callers): the
+ * check every message passes before anything carrying it is signed.
+ */
+export async function finalMessage(chains: SourceChainView, srcChainId: number, id: Hex, dstChainId: number, hint: MessageHint): Promise<{ message: Message; id: Hex }> {
+  // A SourceGateway never emits a message to its own chain, whatever endpoints claim.
+  if (srcChainId === dstChainId) throw new RequestRejected(`message ${id} would go from chain ${srcChainId} to itself: no gateway sends such a message`);
   const message = await chains.finalizedMessage(srcChainId, id, hint);
   if (message === null) throw new RequestRejected(`message ${id} on chain ${srcChainId} is not seen final by this node`);
   // The node re-derives the id and the route from what it read itself.
@@ -211,6 +182,16 @@ function batchRoot(ids: readonly Hex[]): Hex {
   ).root as Hex;
 }
 
+/**
+ * Every message of a batch final and bound for `dstChainId`, none twice; returns the ids finalMessage
+ * derived (the root is built from them, as MessageBatch would, without hashing each message again).
+ */
+export async function finalBatch(chains: SourceChainView, srcChainId: number, ids: readonly Hex[], dstChainId: number, hint: MessageHint): Promise<Hex[]> {
+  if (new Set(ids.map((id) => id.toLowerCase())).size !== ids.length) throw new RequestRejected("bad batch: a batch cannot hold the same message twice");
+  const finals = await Promise.all(ids.map((id) => finalMessage(chains, srcChainId, id, dstChainId, hint)));
+  return finals.map((f) => f.id);
+}
+
 /** A batch: every message final and bound for the same target; the digest signs the batch's Merkle root. */
 export function batchAttestationValidator(chains: SourceChainView): SignValidator<"batchAttestation"> {
   return {
@@ -218,11 +199,7 @@ export function batchAttestationValidator(chains: SourceChainView): SignValidato
     async validate(request) {
       const target = servedTarget(chains, request.dstChainId, request.targetGateway);
       const hint = { ...(request.fromBlock !== undefined ? { fromBlock: request.fromBlock } : {}), ...(request.toBlock !== undefined ? { toBlock: request.toBlock } : {}) };
-      const finals = await Promise.all(request.messageIds.map((id) => finalMessage(chains, request.srcChainId, id as Hex, request.dstChainId, hint)));
-      // finalMessage already checked every message goes to request.dstChainId; the root is built from the
-      // ids it derived (as MessageBatch would, without hashing each message again).
-      const ids = finals.map((f) => f.id);
-      if (new Set(ids).size !== ids.length) throw new RequestRejected("bad batch: a batch cannot hold the same message twice");
+      const ids = await finalBatch(chains, request.srcChainId, request.messageIds as Hex[], request.dstChainId, hint);
       return toBytes(batchDigest(batchRoot(ids), request.dstChainId, target));
     },
   };
@@ -240,11 +217,4 @@ export function relayRotationValidator(chains: Pick<SourceChainView, "targetGate
       return toBytes(relayRotationDigest(rotation, request.chainId, target));
     },
   };
-}
-
-/** The validators that need no chain; the relayer adds the chain-backed ones. */
-export function defaultValidators(config: NodeConfig): ValidatorRegistry {
-  const registry = new ValidatorRegistry();
-  registry.register(relayTransactionValidator(config.policy));
-  return registry;
 }

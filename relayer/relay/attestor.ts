@@ -18,6 +18,12 @@ export interface MpcSignature {
   signers: number[];
 }
 
+/** Block range of messages' logs on their source chain: it only narrows where the nodes look. */
+export interface SourceBlocks {
+  fromBlock: number;
+  toBlock: number;
+}
+
 export type AttestationRequest =
   | { type: "messageAttestation"; srcChainId: number; messageId: Hex; txHash?: Hex; logIndex?: number; dstChainId: number; targetGateway: Hex }
   | { type: "batchAttestation"; srcChainId: number; messageIds: Hex[]; dstChainId: number; targetGateway: Hex; fromBlock?: number; toBlock?: number }
@@ -31,6 +37,7 @@ export type AttestationRequest =
       gas: string;
       maxFeePerGas: string;
       maxPriorityFeePerGas: string;
+      sourceBlocks?: SourceBlocks;
     };
 
 /** The network refused the request (the reason comes from the coordinator, often quoting other nodes). */

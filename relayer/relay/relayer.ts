@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { batchDigest, MessageBatch, messageDigest, type Message } from "../sdk/message.ts";
-import { AttestationRefused, MpcClient } from "./attestor.ts";
+import { AttestationRefused, MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";
 import { startRelayerApi } from "./api.ts";
@@ -379,7 +379,7 @@ class Engine implements Relayer {
     const message = loadMessage(record.message);
     try {
       if (await this.settledOnTarget(record, submitter, message)) return;
-      const outcome = await submitter.deliverOne(message, record.signature!, (hash, nonce) => this.noteSent([record], hash, nonce, "deliver"));
+      const outcome = await submitter.deliverOne(message, record.signature!, (hash, nonce) => this.noteSent([record], hash, nonce, "deliver"), sourceBlocks([record]));
       await this.settle(record, outcome);
     } catch (error) {
       await this.deliveryError([record], error);
@@ -430,6 +430,7 @@ class Engine implements Relayer {
               return this.noteSent(group, hash, nonce, "deliver");
             },
             justAttested,
+            sourceBlocks(group),
           );
           this.log.info("batch delivered", { dstChainId: group[0]!.dstChainId, messages: group.length, prepareMs: sentAt - started, minedMs: Date.now() - sentAt });
           for (const record of group) await this.settle(record, outcomes.get(record.messageId)!);
@@ -445,10 +446,15 @@ class Engine implements Relayer {
     const message = loadMessage(record.message);
     try {
       if (record.pendingTx !== undefined) await submitter.settlePending(record.pendingTx.hash);
-      const outcome = await submitter.retry(message, BigInt(record.extraGas), async (hash, nonce) => {
-        if (record.state !== "retried") transition(record, "retried", `retry transaction ${hash}`);
-        await this.noteSent([record], hash, nonce, "retry");
-      });
+      const outcome = await submitter.retry(
+        message,
+        BigInt(record.extraGas),
+        async (hash, nonce) => {
+          if (record.state !== "retried") transition(record, "retried", `retry transaction ${hash}`);
+          await this.noteSent([record], hash, nonce, "retry");
+        },
+        sourceBlocks([record]),
+      );
       if (outcome.state === "stillFailing") {
         if (record.state === "retried") transition(record, "failed", outcome.reason);
         delete record.pendingTx;
@@ -614,6 +620,12 @@ class Engine implements Relayer {
 }
 
 /** The network's signature must be the relay key's over the digest this relayer computed itself. */
+/** The source blocks holding these records' messages. */
+function sourceBlocks(records: readonly MessageRecord[]): SourceBlocks {
+  const blocks = records.map((record) => record.blockNumber);
+  return { fromBlock: Math.min(...blocks), toBlock: Math.max(...blocks) };
+}
+
 async function verifyAttestation(digest: Hex, signature: Hex, relayAddress: Address): Promise<void> {
   const signer = await recoverAddress({ hash: digest, signature });
   if (signer !== relayAddress) throw new Error(`attestation recovers to ${signer}, not the relay address ${relayAddress}`);

@@ -20,7 +20,7 @@ import {
 } from "viem";
 import { targetGatewayAbi } from "../sdk/abi.ts";
 import { messageId, toCompactSignature, type Message } from "../sdk/message.ts";
-import type { MpcClient } from "./attestor.ts";
+import type { MpcClient, SourceBlocks } from "./attestor.ts";
 import type { RelayerChainConfig, RelayerConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";
 
@@ -103,10 +103,13 @@ export class ChainSubmitter {
     return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
   }
 
-  /** receiveMessage with the relay's 65-byte signature (sent in EIP-2098 compact form); per message id the outcome the target recorded. */
-  async deliverOne(message: Message, signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<DeliveryOutcome> {
+  /**
+   * receiveMessage with the relay's 65-byte signature (sent in EIP-2098 compact form); per message id the outcome the target recorded.
+   * `source` (here and below): where the messages' logs are, for the MPC nodes to check a relay-address transaction.
+   */
+  async deliverOne(message: Message, signature: Hex, onSent: (hash: Hex, nonce: number) => Promise<void>, source?: SourceBlocks): Promise<DeliveryOutcome> {
     const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [message, ...toCompactSignature(signature)] });
-    const outcomes = await this.deliverData(data, [message], onSent);
+    const outcomes = await this.deliverData(data, [message], onSent, source);
     return outcomes.get(messageId(message))!;
   }
 
@@ -123,11 +126,12 @@ export class ChainSubmitter {
     signature: Hex,
     onSent: (hash: Hex, nonce: number) => Promise<void>,
     optimistic = false,
+    source?: SourceBlocks,
   ): Promise<Map<Hex, DeliveryOutcome>> {
     const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveBatch", args: [messages, proof, proofFlags, ...toCompactSignature(signature)] });
-    if (!optimistic) return this.deliverData(data, messages, onSent);
+    if (!optimistic) return this.deliverData(data, messages, onSent, source);
     const bound = messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2));
-    const receipt = await this.send(data, min(bound, TX_GAS_CAP), onSent);
+    const receipt = await this.send(data, min(bound, TX_GAS_CAP), onSent, source);
     return this.outcomesFromTarget(messages, receipt);
   }
 
@@ -135,7 +139,7 @@ export class ChainSubmitter {
    * retryMessage with at most the gas the sender paid for (gasLimit plus top-ups) plus overhead.
    * Returns null when the receiver would still revert within that budget (wait and retry, or wait for addGas).
    */
-  async retry(message: Message, extraGas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<DeliveryOutcome | { state: "stillFailing"; reason: string }> {
+  async retry(message: Message, extraGas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>, source?: SourceBlocks): Promise<DeliveryOutcome | { state: "stillFailing"; reason: string }> {
     const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "retryMessage", args: [message] });
     const cap = ((message.gasLimit + extraGas) * 64n) / 63n + RETRY_OVERHEAD_GAS;
     let estimate: bigint;
@@ -148,7 +152,7 @@ export class ChainSubmitter {
     }
     if (estimate > cap) return { state: "stillFailing", reason: `receiver needs ${estimate} gas, more than the ${cap} paid for (top up with addGas)` };
     const gas = min((estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n, cap);
-    const receipt = await this.send(data, gas, onSent);
+    const receipt = await this.send(data, gas, onSent, source);
     const id = messageId(message);
     if (receipt.status === "success" && this.deliveredIds(receipt).has(id)) return { state: "delivered", txHash: receipt.transactionHash };
     return { state: "stillFailing", reason: `retry transaction ${receipt.transactionHash} reverted` };
@@ -162,7 +166,7 @@ export class ChainSubmitter {
     await this.waitForAny([hash], this.delivery.receiptTimeoutMs);
   }
 
-  private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<Map<Hex, DeliveryOutcome>> {
+  private async deliverData(data: Hex, messages: Message[], onSent: (hash: Hex, nonce: number) => Promise<void>, source?: SourceBlocks): Promise<Map<Hex, DeliveryOutcome>> {
     // The gateway needs gasLimit*64/63 + reserve left when it calls each receiver; never send less.
     const reservation = messages.reduce((most, m) => max(most, (m.gasLimit * 64n) / 63n + 10_000n), 0n);
     const floor = reservation + 60_000n;
@@ -179,7 +183,7 @@ export class ChainSubmitter {
       gas = (estimate * BigInt(this.delivery.gasHeadroomPct)) / 100n;
     }
     gas = min(max(gas, floor), TX_GAS_CAP);
-    const receipt = await this.send(data, gas, onSent);
+    const receipt = await this.send(data, gas, onSent, source);
     if (receipt.status !== "success") {
       this.log.warn("delivery transaction reverted; reading the target's state", { chainId: this.chainId, tx: receipt.transactionHash });
     }
@@ -249,7 +253,7 @@ export class ChainSubmitter {
   }
 
   /** Sends with a fresh nonce, then replaces it with higher fees while no version of it is mined. */
-  private async send(data: Hex, gas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>): Promise<TransactionReceipt> {
+  private async send(data: Hex, gas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>, source?: SourceBlocks): Promise<TransactionReceipt> {
     const maxFeeCap = BigInt(this.delivery.maxFeePerGasWei);
     const fees = await this.client.estimateFeesPerGas();
     let maxFeePerGas = min(fees.maxFeePerGas, maxFeeCap);
@@ -257,7 +261,7 @@ export class ChainSubmitter {
     const { hash, nonce } = await this.exclusive(async () => {
       const nonce = this.nonce ?? (await this.client.getTransactionCount({ address: this.from, blockTag: "pending" }));
       try {
-        const hash = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas });
+        const hash = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas }, source);
         this.nonce = nonce + 1;
         return { hash, nonce };
       } catch (error) {
@@ -278,7 +282,7 @@ export class ChainSubmitter {
       maxFeePerGas = min((maxFeePerGas * bump) / 100n + 1n, maxFeeCap);
       maxPriorityFeePerGas = min((maxPriorityFeePerGas * bump) / 100n + 1n, maxFeePerGas);
       try {
-        const replacement = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas });
+        const replacement = await this.signAndSend({ nonce, data, gas, maxFeePerGas, maxPriorityFeePerGas }, source);
         hashes.push(replacement);
         await onSent(replacement, nonce);
         this.log.warn("transaction stuck; replaced with higher fees", { chainId: this.chainId, nonce, hash: replacement, maxFeePerGas });
@@ -289,7 +293,7 @@ export class ChainSubmitter {
     }
   }
 
-  private async signAndSend(tx: { nonce: number; data: Hex; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }): Promise<Hex> {
+  private async signAndSend(tx: { nonce: number; data: Hex; gas: bigint; maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }, source?: SourceBlocks): Promise<Hex> {
     const unsigned = { type: "eip1559" as const, chainId: this.chainId, to: this.targetGateway, value: 0n, ...tx };
     let raw: Hex;
     if (this.signer.kind === "local") {
@@ -305,6 +309,7 @@ export class ChainSubmitter {
         gas: tx.gas.toString(),
         maxFeePerGas: tx.maxFeePerGas.toString(),
         maxPriorityFeePerGas: tx.maxPriorityFeePerGas.toString(),
+        ...(source === undefined ? {} : { sourceBlocks: source }),
       });
       raw = serializeTransaction(unsigned, { r: signed.r, s: signed.s, yParity: signed.v - 27 });
     }

@@ -1,6 +1,8 @@
 /**
  * Test and benchmark helper: n signer-node processes on 127.0.0.1 with
- * ephemeral ports, each started through the real CLI (`mpc-relay node start`).
+ * ephemeral ports, each started through the real CLI (`mpc-relay node start`),
+ * reading two in-process Hardhat chains: every signing request a node accepts
+ * needs a chain (see relayer/node/validators.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -8,6 +10,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { encodeFunctionData, getAddress, getContractAddress, zeroAddress } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { MpcRelayClient } from "../../relayer/sdk/client.ts";
+import { messageId, type Message } from "../../relayer/sdk/message.ts";
+import { startChain, type TestChain } from "../relay/fixture.ts";
 import { NodeClient } from "../../relayer/cli/client.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
@@ -17,9 +25,27 @@ export { freePort };
 
 const CLI = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
 
-/** A gateway address the test policy allows relay transactions to. */
-export const TEST_TARGET = "0x00000000000000000000000000000000000000a1";
-export const TEST_CHAIN_ID = 31337;
+/** The chain relay transactions are signed for, and the chain its one test message comes from. */
+export const TEST_CHAIN_ID = 31400;
+export const TEST_SOURCE_CHAIN_ID = 31401;
+/** A fixed deployer on fresh chains gives fixed addresses (fixture.ts: source gateway first, target gateway second). */
+const DEPLOYER_KEY = "0x7e57000000000000000000000000000000000000000000000000000000000001";
+const DEPLOYER = privateKeyToAccount(DEPLOYER_KEY).address;
+/** The TargetGateway on TEST_CHAIN_ID: the one contract relay transactions may call. */
+export const TEST_TARGET = getContractAddress({ from: DEPLOYER, nonce: 1n });
+/** The message the cluster's source chain sent to TEST_CHAIN_ID (its first, so nonce 0) when the cluster was created. */
+export const TEST_MESSAGE: Message = {
+  nonce: 0n,
+  srcChainId: BigInt(TEST_SOURCE_CHAIN_ID),
+  srcGateway: getContractAddress({ from: DEPLOYER, nonce: 0n }),
+  sender: DEPLOYER,
+  dstChainId: BigInt(TEST_CHAIN_ID),
+  receiver: "0x0000000000000000000000000000000000c0ffee",
+  gasLimit: 100_000n,
+  payload: "0x7465737420636c7573746572",
+};
+/** receiveMessage(TEST_MESSAGE) with a placeholder signature: the nodes check the message, the gateway the signature. */
+export const TEST_RELAY_DATA = encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [TEST_MESSAGE, `0x${"11".repeat(32)}`, `0x${"22".repeat(32)}`] });
 
 export interface ClusterOptions {
   size: number;
@@ -54,7 +80,7 @@ export function relayTx(nonce: number): Record<string, unknown> {
     chainId: TEST_CHAIN_ID,
     nonce,
     to: TEST_TARGET,
-    data: "0x12345678",
+    data: TEST_RELAY_DATA,
     value: "0",
     gas: "200000",
     maxFeePerGas: "2000000000",
@@ -84,11 +110,18 @@ export class Cluster {
   private constructor(
     readonly dir: string,
     private readonly options: ClusterOptions,
+    /** The chains the nodes read: where TEST_MESSAGE was sent, and TEST_CHAIN_ID. */
+    readonly chains: { source: TestChain; destination: TestChain },
   ) {}
 
   static async create(options: ClusterOptions): Promise<Cluster> {
     const dir = await mkdtemp(join(tmpdir(), "mpc-nodes-"));
-    const cluster = new Cluster(dir, options);
+    const source = await startChain(TEST_SOURCE_CHAIN_ID, TEST_CHAIN_ID, zeroAddress, DEPLOYER_KEY);
+    const destination = await startChain(TEST_CHAIN_ID, TEST_SOURCE_CHAIN_ID, zeroAddress, DEPLOYER_KEY);
+    const sdk = new MpcRelayClient({ source: { publicClient: source.publicClient, walletClient: source.wallet as never, gateway: source.source } });
+    const sent = await sdk.send({ dstChainId: TEST_CHAIN_ID, receiver: TEST_MESSAGE.receiver, payload: TEST_MESSAGE.payload, gasLimit: TEST_MESSAGE.gasLimit });
+    if (sent.messageId !== messageId(TEST_MESSAGE) || getAddress(destination.target) !== TEST_TARGET) throw new Error("the test chains did not deploy where relayTx expects them");
+    const cluster = new Cluster(dir, options, { source, destination });
     const total = options.size + (options.dormant?.length ?? 0);
     const entries: { index: number; peerId: string; address: string }[] = [];
     for (let index = 1; index <= total; index++) {
@@ -131,7 +164,14 @@ export class Cluster {
       // Tests trade scrypt cost for speed; the product default is 2^17.
       kdfLog2N: 14,
       logLevel: o.logLevel ?? "info",
-      policy: { relayTransactionTargets: { [String(TEST_CHAIN_ID)]: [TEST_TARGET] }, maxFeeWei: "1000000000000000000" },
+      chains: [this.chains.source, this.chains.destination].map((chain) => ({
+        chainId: chain.chainId,
+        rpcUrls: [chain.rpcUrl],
+        sourceGateway: chain.source,
+        targetGateway: chain.target,
+        fromBlock: chain.deployBlock,
+      })),
+      policy: { relayTransactions: { [String(TEST_CHAIN_ID)]: { maxFeeWei: "1000000000000000000", budgetWei: "100000000000000000000", maxTransactions: 10_000 } } },
     };
     await writeFile(node.configPath, JSON.stringify(config, null, 2));
   }
@@ -223,6 +263,7 @@ export class Cluster {
   async destroy(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((i) => this.stop(i)));
     for (const log of this.logs.values()) await new Promise((r) => log.end(r));
+    await Promise.all([this.chains.source.close(), this.chains.destination.close()]);
     if (process.env.KEEP_TEST_DIRS === undefined) await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -13,7 +13,7 @@ import { getAddress, keccak256, recoverAddress, serializeTransaction, type Hex }
 import { decodeKeyShare } from "../../relayer/mpc/index.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
 import type { SignView } from "../../relayer/cli/client.ts";
-import { Cluster, eventually, relayTx, TEST_CHAIN_ID, TEST_TARGET } from "./cluster.ts";
+import { Cluster, eventually, relayTx, TEST_CHAIN_ID, TEST_RELAY_DATA, TEST_TARGET } from "./cluster.ts";
 
 async function assertSignedBy(view: SignView, address: string, nonce: number): Promise<void> {
   const expectedDigest = keccak256(
@@ -22,7 +22,7 @@ async function assertSignedBy(view: SignView, address: string, nonce: number): P
       chainId: TEST_CHAIN_ID,
       nonce,
       to: getAddress(TEST_TARGET),
-      data: "0x12345678",
+      data: TEST_RELAY_DATA,
       value: 0n,
       gas: 200000n,
       maxFeePerGas: 2000000000n,
@@ -94,10 +94,10 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
 
   it("refuses requests its validators reject (no raw-digest signing)", async () => {
     await assert.rejects(cluster.client(1).sign("k1", { type: "rawDigest", digest: "0x" + "11".repeat(32) }), /invalid signing request/);
-    await assert.rejects(cluster.client(1).sign("k1", { ...relayTx(1), to: "0x00000000000000000000000000000000000000b2" }), /not allowed by policy/);
+    await assert.rejects(cluster.client(1).sign("k1", { ...relayTx(1), to: "0x00000000000000000000000000000000000000b2" }), /is not the target gateway this network serves on chain 31400/);
     await assert.rejects(
       cluster.client(1).sign("k1", { type: "messageAttestation", srcChainId: 1, messageId: "0x" + "22".repeat(32), dstChainId: 2, targetGateway: TEST_TARGET }),
-      /no validator configured/,
+      /is not the target gateway this network serves on chain 2/,
     );
   });
 

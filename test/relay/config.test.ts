@@ -1,7 +1,8 @@
-/** The relayer's and the node's chain configuration: defaults, paths and clear errors for bad input. */
+/** The relayer's and the node's chain configuration: defaults, paths, the safety rules, and clear errors for bad input. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { nodeChainSchema, nodeChainsSchema } from "../../relayer/node/chain/config.ts";
+import { nodeConfigSchema, relayTransactionLimits } from "../../relayer/node/config.ts";
 import { parseRelayerConfig, readSubmitterKey } from "../../relayer/relay/config.ts";
 
 const gateway = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
@@ -53,11 +54,64 @@ describe("relayer config", () => {
 });
 
 describe("node chain config", () => {
-  it("defaults the quorum to every endpoint and refuses an impossible quorum", () => {
-    const chain = nodeChainSchema.parse({ chainId: 1, rpcUrls: ["http://127.0.0.1:1", "http://127.0.0.1:2"], sourceGateway: gateway, targetGateway: gateway, quorum: 2 });
-    assert.equal(chain.confirmations, 1);
-    assert.throws(() => nodeChainSchema.parse({ ...chain, quorum: 3 }), /quorum exceeds/);
-    assert.throws(() => nodeChainsSchema.parse([chain, chain]), /unique/);
+  const endpoints = (n: number) => Array.from({ length: n }, (_, i) => `http://127.0.0.1:${8545 + i}`);
+  const chain = (extra: Record<string, unknown> = {}) => ({ chainId: 1, rpcUrls: endpoints(3), sourceGateway: gateway, targetGateway: gateway, ...extra });
+
+  it("requires a quorum of more than half the endpoints, and defaults to the smallest majority", () => {
+    for (let n = 1; n <= 6; n++) {
+      assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n) })).quorum, Math.floor(n / 2) + 1, `default quorum of ${n}`);
+      for (let quorum = 1; quorum <= n / 2; quorum++) {
+        assert.throws(() => nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum })), new RegExp(`quorum ${quorum} of ${n} endpoints is not a majority: it must be at least ${Math.floor(n / 2) + 1}`));
+      }
+      assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum: n })).quorum, n);
+    }
+    assert.throws(() => nodeChainSchema.parse(chain({ quorum: 4 })), /quorum 4 exceeds the number of rpcUrls \(3\)/);
+    assert.throws(() => nodeChainsSchema.parse([chain(), chain()]), /unique/);
     assert.deepEqual(nodeChainsSchema.parse(undefined), []);
+  });
+
+  it("attests finalized blocks unless told otherwise, and takes only the finality rules it knows", () => {
+    assert.equal(nodeChainSchema.parse(chain()).finality, "finalized");
+    assert.equal(nodeChainSchema.parse(chain({ finality: "safe" })).finality, "safe");
+    assert.deepEqual(nodeChainSchema.parse(chain({ finality: { confirmations: 12 } })).finality, { confirmations: 12 });
+    assert.throws(() => nodeChainSchema.parse(chain({ finality: "latest" })), /finality/);
+    assert.throws(() => nodeChainSchema.parse(chain({ finality: { confirmations: 0 } })), /finality/);
+    // The old per-chain key is not silently ignored.
+    assert.throws(() => nodeChainSchema.parse(chain({ confirmations: 1 })), /confirmations/);
+  });
+});
+
+describe("node config: relay-transaction policy and chain timeouts", () => {
+  const node = (extra: Record<string, unknown>) => ({
+    index: 1,
+    dataDir: "./data",
+    identityKeyFile: "./node.key",
+    listenPort: 0,
+    httpPort: 0,
+    peers: [{ index: 1, peerId: "12D3KooWTestPeerId", address: "/ip4/127.0.0.1/tcp/1" }],
+    chains: [{ chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway }],
+    ...extra,
+  });
+  const issue = (raw: unknown): string => {
+    const parsed = nodeConfigSchema.safeParse(raw);
+    assert.equal(parsed.success, false, "refused");
+    return parsed.error!.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n");
+  };
+
+  it("fills the limits of a chain that allows relay transactions, and allows none elsewhere", () => {
+    const config = nodeConfigSchema.parse(node({ policy: { relayTransactions: { "31337": {} } } }));
+    assert.deepEqual(config.policy.relayTransactions["31337"], { maxFeeWei: "100000000000000000", budgetWei: "1000000000000000000", periodS: 3600, maxTransactions: 3600 });
+    const limits = relayTransactionLimits(config.policy);
+    assert.deepEqual(limits.get(31337), { maxFeeWei: 10n ** 17n, budgetWei: 10n ** 18n, periodMs: 3_600_000, maxTransactions: 3600 });
+    assert.equal(relayTransactionLimits(nodeConfigSchema.parse(node({})).policy).size, 0);
+  });
+
+  it("refuses limits for a chain it cannot read, a per-transaction cap above the budget, the old policy keys, and RPC timeouts past the prepare window", () => {
+    assert.match(issue(node({ policy: { relayTransactions: { "5": {} } } })), /policy\.relayTransactions\.5: chain 5 is not in "chains"/);
+    assert.match(issue(node({ policy: { relayTransactions: { "31337": { maxFeeWei: "2", budgetWei: "1" } } } })), /maxFeeWei exceeds budgetWei/);
+    assert.match(issue(node({ policy: { relayTransactionTargets: { "31337": [gateway] }, maxFeeWei: "1" } })), /relayTransactionTargets/);
+    const slow = node({ chains: [{ chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway, rpcTimeoutMs: 2_000 }] });
+    assert.match(issue(slow), /chains\.0\.rpcTimeoutMs: rpcTimeoutMs 2000 must be below timeouts\.prepareMs 2000/);
+    assert.doesNotThrow(() => nodeConfigSchema.parse({ ...slow, timeouts: { prepareMs: 3_000, roundMs: 5_000, keygenRoundMs: 15_000 } }));
   });
 });

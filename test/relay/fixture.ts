@@ -49,13 +49,13 @@ export interface TestChain {
   close(): Promise<void>;
 }
 
-export async function startChain(chainId: number, remoteChainId: number, initialRelay: Address): Promise<TestChain> {
+/** `deployerKey` fixes the deployer, and so the contracts' addresses (source gateway, target gateway, probe: deployer nonces 0, 1, 2). */
+export async function startChain(chainId: number, remoteChainId: number, initialRelay: Address, deployerKey: Hex = generatePrivateKey()): Promise<TestChain> {
   const server = await network.createServer({ override: { chainId } }, "127.0.0.1", 0);
   const { address, port } = await server.listen();
   const rpcUrl = `http://${address}:${port}`;
   const chain = defineChain({ id: chainId, name: `test-${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
   const publicClient = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 50 }) as PublicClient;
-  const deployerKey = generatePrivateKey();
   const account = privateKeyToAccount(deployerKey);
   const rpc = (method: string, params: unknown[] = []): Promise<unknown> => publicClient.request({ method: method as never, params: params as never });
   await rpc("hardhat_setBalance", [account.address, `0x${parseEther("1000").toString(16)}`]);

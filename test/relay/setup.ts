@@ -1,10 +1,13 @@
 /**
- * One shared environment for the relay tests: chains A (31337, 2 confirmations, read by the nodes
- * through two honest endpoints and one poisoned one, quorum 2) and B (31338, 1 confirmation), and a
- * 3-node MPC network (threshold 2) whose relay key both TargetGateways trust.
+ * One shared environment for the relay tests: chains A (31337, final at 2 confirmations, read by the
+ * nodes through two honest endpoints and one poisoned one, quorum 2) and B (31338, the default
+ * "finalized" finality, which Hardhat answers with its latest block), and a 3-node MPC network
+ * (threshold 2) whose relay key both TargetGateways trust.
  */
+import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { getAddress, zeroAddress, type Address, type Hex } from "viem";
+import { NodeApiError } from "../../relayer/cli/client.ts";
 import { Cluster } from "../node/cluster.ts";
 import { setRelay, startChain, startRpcProxy, type TestChain } from "./fixture.ts";
 
@@ -12,6 +15,8 @@ export const CHAIN_A = 31337;
 export const CHAIN_B = 31338;
 export const CONFIRMATIONS_A = 2;
 export const KEY_ID = "relay";
+/** The nodes' limits for relay-address transactions on both chains. */
+export const RELAY_TRANSACTION_POLICY = { maxFeeWei: "1000000000000000000", budgetWei: "100000000000000000000", maxTransactions: 10_000 };
 
 export interface Env {
   a: TestChain;
@@ -37,11 +42,19 @@ export async function createEnv(): Promise<Env> {
   for (const node of cluster.nodes.values()) {
     const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
     config.chains = [
-      { chainId: CHAIN_A, rpcUrls: [a.rpcUrl, honest.url, poisoned.url], quorum: 2, confirmations: CONFIRMATIONS_A, sourceGateway: a.source, targetGateway: a.target, fromBlock: a.deployBlock },
-      { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], confirmations: 1, sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
+      {
+        chainId: CHAIN_A,
+        rpcUrls: [a.rpcUrl, honest.url, poisoned.url],
+        finality: { confirmations: CONFIRMATIONS_A },
+        sourceGateway: a.source,
+        targetGateway: a.target,
+        fromBlock: a.deployBlock,
+      },
+      // Hardhat answers "finalized" with its latest block: chain B keeps the default finality.
+      { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
     ];
     config.allowedRelays = [allowedRelay];
-    config.policy = { relayTransactionTargets: { [String(CHAIN_A)]: [a.target], [String(CHAIN_B)]: [b.target] }, maxFeeWei: "1000000000000000000" };
+    config.policy = { relayTransactions: { [String(CHAIN_A)]: RELAY_TRANSACTION_POLICY, [String(CHAIN_B)]: RELAY_TRANSACTION_POLICY } };
     await writeFile(node.configPath, JSON.stringify(config, null, 2));
   }
   await cluster.startAll();
@@ -65,4 +78,27 @@ export async function createEnv(): Promise<Env> {
       await Promise.all([a.close(), b.close()]);
     },
   };
+}
+
+/** Expects every node, asked as coordinator, to refuse `request` (nothing signed) with a reason matching `reason`. */
+export async function refusedByAll(env: Env, request: Record<string, unknown>, reason: RegExp): Promise<void> {
+  for (const index of env.cluster.nodes.keys()) {
+    await assert.rejects(env.cluster.client(index).sign(KEY_ID, request), (error: unknown) => {
+      assert.ok(error instanceof NodeApiError, String(error));
+      assert.equal(error.status, 422, error.message);
+      assert.match(error.message, reason);
+      return true;
+    });
+  }
+}
+
+/** Restarts every node of `env` with its config file changed by `change`. */
+export async function reconfigure(env: Env, change: (config: Record<string, unknown>, dataDir: string) => Promise<void> | void): Promise<void> {
+  for (const node of env.cluster.nodes.values()) {
+    await env.cluster.stop(node.index);
+    const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
+    await change(config, node.dataDir);
+    await writeFile(node.configPath, JSON.stringify(config, null, 2));
+    await env.cluster.start(node.index);
+  }
 }

@@ -14,13 +14,13 @@ import {
   type Address,
   type Hex,
 } from "viem";
-import { NodeApiError } from "../../relayer/cli/client.ts";
 import { ChainReader } from "../../relayer/node/chain/reader.ts";
 import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
-import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, type Env } from "./setup.ts";
+import { startRpcProxy } from "../node/rpc-proxy.ts";
+import { CHAIN_A, CHAIN_B, createEnv, KEY_ID, reconfigure, refusedByAll, type Env } from "./setup.ts";
 import type { TestChain } from "./fixture.ts";
 
 function sdk(chain: TestChain): MpcRelayClient {
@@ -29,18 +29,6 @@ function sdk(chain: TestChain): MpcRelayClient {
 
 async function send(chain: TestChain, dstChainId: number, receiver: Address, payload: Hex): Promise<SentMessageInfo> {
   return sdk(chain).send({ dstChainId, receiver, payload, gasLimit: 200_000n });
-}
-
-/** Expects every node, asked as coordinator, to refuse `request` with a reason matching `reason`. */
-async function refusedByAll(env: Env, request: Record<string, unknown>, reason: RegExp): Promise<void> {
-  for (const index of env.cluster.nodes.keys()) {
-    await assert.rejects(env.cluster.client(index).sign(KEY_ID, request), (error: unknown) => {
-      assert.ok(error instanceof NodeApiError, String(error));
-      assert.equal(error.status, 422, error.message);
-      assert.match(error.message, reason);
-      return true;
-    });
-  }
 }
 
 function attestation(sent: SentMessageInfo, target: Address, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -88,7 +76,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     const neverSent = messageId({ ...sent.message, payload: "0x03" });
     await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent, txHash: undefined }), /was not sent by SourceGateway/);
     await refusedByAll(env, attestation(sent, env.a.target, { messageId: neverSent }), /was not sent by SourceGateway/);
-    await refusedByAll(env, attestation(sent, env.b.target, { dstChainId: CHAIN_B }), /goes from chain 31338 to 31337, not 31338 to 31338/);
+    await refusedByAll(env, attestation(sent, env.b.target, { dstChainId: CHAIN_B }), /would go from chain 31338 to itself/);
     await refusedByAll(env, attestation(sent, env.b.target), /is not the target gateway this network serves on chain 31337/);
     await refusedByAll(env, attestation(sent, env.a.target, { srcChainId: 5 }), /chain 5 is not configured on this node/);
     const other = await send(env.b, CHAIN_A, env.a.probe, "0x04");
@@ -97,7 +85,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
 
   it("refuses a message that is not final yet, then signs it once it is", async () => {
     const sent = await send(env.a, CHAIN_B, env.b.probe, "0x05");
-    await refusedByAll(env, attestation(sent, env.b.target), /not final yet \(1 of 2 confirmations\)/);
+    await refusedByAll(env, attestation(sent, env.b.target), /not final yet: its block \d+ is past the final block \d+ \(finality: 2 confirmation\(s\)\)/);
     await env.a.mine(1);
     const view = await env.cluster.client(1).sign(KEY_ID, attestation(sent, env.b.target));
     assert.equal(await recoverAddress({ hash: messageDigest(sent.message, env.b.target), signature: view.signature }), env.relayAddress);
@@ -130,14 +118,14 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     };
     try {
       // The lie is convincing on its own: a reader trusting only the poisoned endpoint sees the forgery as final.
-      const chainA = { chainId: CHAIN_A, sourceGateway: env.a.source, targetGateway: env.a.target, confirmations: 2 };
+      const chainA = { chainId: CHAIN_A, sourceGateway: env.a.source, targetGateway: env.a.target, finality: { confirmations: 2 } };
       const gullible = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.poisonedUrl] }));
       assert.equal((await gullible.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "final");
       const careful = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.honestProxyUrl, env.poisonedUrl], quorum: 2 }));
       assert.equal((await careful.observeMessages([forgedId])).get(forgedId)?.agreed?.kind, "absent");
-      // Even a quorum of one does not pick a side when endpoints contradict each other.
-      const lax = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.poisonedUrl], quorum: 1 }));
-      assert.equal((await lax.observeMessages([forgedId])).get(forgedId)?.agreed, null);
+      // Two endpoints need both to agree: contradicting each other, they agree on nothing.
+      const pair = new ChainReader(nodeChainSchema.parse({ ...chainA, rpcUrls: [env.a.rpcUrl, env.poisonedUrl] }));
+      assert.equal((await pair.observeMessages([forgedId])).get(forgedId)?.agreed, null);
 
       const forgedRequest = { type: "messageAttestation", srcChainId: CHAIN_A, messageId: forgedId, dstChainId: CHAIN_B, targetGateway: env.b.target };
       await refusedByAll(env, forgedRequest, /was not sent by SourceGateway/);
@@ -166,6 +154,35 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature }), env.relayAddress);
     const forgedId = messageId({ ...sent[0]!.message, gasLimit: 1_999_999n });
     await refusedByAll(env, { ...request, messageIds: [...ids, forgedId] }, /was not sent by SourceGateway/);
+  });
+
+  it("signs through a silent RPC endpoint without waiting for it, and records no honest peer absent", async () => {
+    const silent = await startRpcProxy(env.b.rpcUrl, () => Promise.resolve("silent"));
+    const honest = await startRpcProxy(env.b.rpcUrl);
+    try {
+      // Chain B read through three endpoints, one of which never answers (a majority of two still agrees).
+      await reconfigure(env, (config) => {
+        const chains = config.chains as { chainId: number; rpcUrls: string[] }[];
+        chains.find((c) => c.chainId === CHAIN_B)!.rpcUrls = [env.b.rpcUrl, silent.url, honest.url];
+      });
+      const absences = async (): Promise<number[]> => Promise.all([...env.cluster.nodes.keys()].map(async (i) => (await env.cluster.client(i).absences()).absences.length));
+      const absencesBefore = await absences();
+      for (const index of env.cluster.nodes.keys()) {
+        const sent = await send(env.b, CHAIN_A, env.a.probe, toHex(`silent endpoint ${index}`));
+        // First-time messages: every node reads them through its endpoints within the prepare window.
+        const view = await env.cluster.client(index).sign(KEY_ID, { ...attestation(sent, env.a.target), txHash: undefined });
+        assert.equal(view.digest, messageDigest(sent.message, env.a.target));
+        assert.equal(view.attempts, 1);
+      }
+      assert.ok(silent.unanswered > 0, "the silent endpoint was asked and never answered");
+      assert.deepEqual(await absences(), absencesBefore, "no node recorded a peer absent");
+    } finally {
+      await reconfigure(env, (config) => {
+        const chains = config.chains as { chainId: number; rpcUrls: string[] }[];
+        chains.find((c) => c.chainId === CHAIN_B)!.rpcUrls = [env.b.rpcUrl];
+      });
+      await Promise.all([silent.close(), honest.close()]);
+    }
   });
 
   it("signs a relay rotation only to a known relay at the gateway's current nonce", async () => {

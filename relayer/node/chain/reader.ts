@@ -1,161 +1,154 @@
 /**
- * A node's own view of one chain through one or more RPC endpoints. Every question is put to all
- * endpoints in parallel and an answer counts only when `quorum` of them return exactly the same
- * thing, so a single lying or lagging endpoint cannot make the node sign.
+ * A node's own view of one chain through its RPC endpoints (endpoints.ts). A message counts as
+ * final only when a quorum of endpoints report the same MessageSent log of the configured
+ * SourceGateway, in a block each of them still has on its canonical chain and considers final under
+ * the chain's `finality`. Nothing is believed on one endpoint's word, and nothing is remembered as
+ * true: where a message was last seen final only tells the next question where to look again.
  */
-import { createPublicClient, getAddress, http, type Address, type Hex, type PublicClient } from "viem";
+import { BaseError, getAddress, TransactionReceiptNotFoundError, type Address, type Hex, type PublicClient } from "viem";
 import { decodeMessageSent, type Message } from "../../sdk/message.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../sdk/abi.ts";
-import type { NodeChainConfig } from "./config.ts";
+import type { Finality, NodeChainConfig } from "./config.ts";
+import { ChainReadError, Endpoints, summarize, tally, timedOut, type QuorumResult } from "./endpoints.ts";
+
+export { ChainReadError, type QuorumResult } from "./endpoints.ts";
 
 /** What one endpoint says about one message. */
 export type MessageObservation =
   | { kind: "final"; messageId: Hex; message: Message; blockNumber: bigint; blockHash: Hex; txHash: Hex; logIndex: number }
-  | { kind: "pending"; messageId: Hex; depth: bigint }
+  | { kind: "pending"; messageId: Hex; blockNumber: bigint; finalBlock: bigint }
   | { kind: "absent"; messageId: Hex; detail: string };
 
-export class ChainReadError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ChainReadError";
-  }
+/** Where an endpoint looks for the logs: one transaction's receipt, or block ranges. */
+type Where = { txHash: Hex; logIndex?: number } | { ranges: readonly BlockRange[] };
+interface BlockRange {
+  from: number;
+  to: number;
 }
+type Hit = Omit<Extract<MessageObservation, { kind: "final" }>, "kind">;
 
-export interface QuorumResult<T> {
-  /** The answer `quorum` endpoints agreed on, or null. */
-  agreed: T | null;
-  /** Each endpoint's answer (or its error), for the refusal reason. */
-  answers: (T | Error)[];
-}
-
-const MESSAGE_SENT = "MessageSent";
-/** Final messages remembered per chain (oldest forgotten first). */
-const FINAL_CACHE_SIZE = 100_000;
-const DEFAULT_LOG_RANGE = 10_000;
-/** A hinted block range this short is read whole instead of filtered by message id. */
+const MESSAGE_SENT = sourceGatewayAbi.find((item) => item.type === "event" && item.name === "MessageSent") as Extract<(typeof sourceGatewayAbi)[number], { name: "MessageSent" }>;
+/** Message locations remembered per chain (oldest forgotten first). */
+const LOCATION_CACHE_SIZE = 100_000;
+/** A range this short is read whole instead of filtered by many message ids. */
 const SHORT_RANGE = 64;
+/** eth_getLogs calls one endpoint may make for one question (range splits included). */
+const MAX_LOG_CALLS = 256;
+/** After a quorum told its head, how long the other endpoints get to tell theirs. */
+const HEAD_GRACE_MS = 100;
 
 export class ChainReader {
   readonly chainId: number;
   readonly quorum: number;
-  readonly confirmations: number;
+  readonly finality: Finality;
   readonly sourceGateway: Address;
   readonly targetGateway: Address;
-  private readonly clients: PublicClient[];
-  private readonly verifiedChainId = new Set<number>();
-  /** Messages already seen final by a quorum: finality does not go away, so they need no second look. */
-  private readonly finalCache = new Map<Hex, Extract<MessageObservation, { kind: "final" }>>();
+  private readonly endpoints: Endpoints;
+  /** Per endpoint, the eth_getLogs range it accepts (shrunk when it refuses one). */
+  private readonly logRange: number[];
+  /** Block of each message last agreed final: a hint where to look, re-checked like any other. */
+  private readonly locations = new Map<Hex, number>();
 
   constructor(private readonly config: NodeChainConfig) {
     this.chainId = config.chainId;
-    this.quorum = config.quorum ?? config.rpcUrls.length;
-    this.confirmations = config.confirmations;
+    this.quorum = config.quorum;
+    this.finality = config.finality;
     this.sourceGateway = getAddress(config.sourceGateway);
     this.targetGateway = getAddress(config.targetGateway);
-    this.clients = config.rpcUrls.map(
-      // cacheTime 0: a cached block number would make a fresh log look unconfirmed (or hide it).
-      (url) => createPublicClient({ transport: http(url, { timeout: config.rpcTimeoutMs, retryCount: 1 }), cacheTime: 0 }) as PublicClient,
-    );
-  }
-
-  /** Runs `ask` on every endpoint; the agreed answer is one that `quorum` endpoints gave (compared by `key`). */
-  async ask<T>(ask: (client: PublicClient) => Promise<T>, key: (answer: T) => string): Promise<QuorumResult<T>> {
-    const answers = await Promise.all(
-      this.clients.map(async (client, index) => {
-        try {
-          await this.checkChainId(client, index);
-          return await ask(client);
-        } catch (error) {
-          return error instanceof Error ? error : new Error(String(error));
-        }
-      }),
-    );
-    const tally = new Map<string, { answer: T; count: number }>();
-    for (const answer of answers) {
-      if (answer instanceof Error) continue;
-      const k = key(answer);
-      const entry = tally.get(k) ?? { answer, count: 0 };
-      entry.count++;
-      tally.set(k, entry);
-    }
-    return { agreed: this.agreement(tally), answers };
-  }
-
-  /** The one answer given by at least `quorum` endpoints; none if no answer, or more than one (a quorum below a majority), reaches it. */
-  private agreement<T>(tally: Map<string, { answer: T; count: number }>): T | null {
-    const reached = [...tally.values()].filter((entry) => entry.count >= this.quorum);
-    return reached.length === 1 ? reached[0]!.answer : null;
-  }
-
-  private async checkChainId(client: PublicClient, index: number): Promise<void> {
-    if (this.verifiedChainId.has(index)) return;
-    const id = await client.getChainId();
-    if (id !== this.chainId) throw new ChainReadError(`RPC endpoint ${index} serves chain ${id}, not ${this.chainId}`);
-    this.verifiedChainId.add(index);
+    this.endpoints = new Endpoints(config);
+    this.logRange = config.rpcUrls.map(() => config.maxLogRange);
   }
 
   /**
-   * The quorum's view of the MessageSent logs with these ids (by tx hash/log index when given, else by
-   * id from the gateway's first block). Ids no endpoint quorum can vouch for come back as non-final.
+   * The quorum's view of the MessageSent logs with these ids: by transaction when `coordinates` are
+   * given, else where each was last seen final (if inside `range`), else by id within `range`, or
+   * the last maxScanBlocks blocks below the agreed head. One deadline covers the whole question.
    */
   async observeMessages(
     ids: readonly Hex[],
     coordinates?: { txHash: Hex; logIndex?: number },
     range?: { fromBlock?: number; toBlock?: number },
   ): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
+    const deadline = this.endpoints.deadline();
+    if (coordinates !== undefined) return this.observe(ids, coordinates, deadline);
+    if (range?.fromBlock !== undefined && range.toBlock !== undefined && range.fromBlock > range.toBlock) throw new ChainReadError(`block range ${range.fromBlock}..${range.toBlock} is empty`);
     const results = new Map<Hex, QuorumResult<MessageObservation>>();
-    const wanted = ids.filter((id) => {
-      const cached = this.finalCache.get(id);
-      // Coordinates, when given, must name the cached log too: a request is judged as it was made.
-      const usable =
-        cached !== undefined &&
-        (coordinates === undefined ||
-          (cached.txHash.toLowerCase() === coordinates.txHash.toLowerCase() && (coordinates.logIndex === undefined || cached.logIndex === coordinates.logIndex)));
-      if (usable) results.set(id, { agreed: cached, answers: [] });
-      return !usable;
-    });
-    if (wanted.length === 0) return results;
-    const perClient = await Promise.all(
-      this.clients.map(async (client, index) => {
-        try {
-          await this.checkChainId(client, index);
-          return await this.observeOn(client, wanted, coordinates, range);
-        } catch (error) {
-          return error instanceof Error ? error : new Error(String(error));
-        }
-      }),
-    );
-    for (const id of wanted) {
-      const answers = perClient.map((observations) => (observations instanceof Error ? observations : (observations.get(id) as MessageObservation)));
-      const tally = new Map<string, { answer: MessageObservation; count: number }>();
-      for (const answer of answers) {
-        if (answer instanceof Error) continue;
-        const k = observationKey(answer);
-        const entry = tally.get(k) ?? { answer, count: 0 };
-        entry.count++;
-        tally.set(k, entry);
+    const inRange = (block: number): boolean => block >= (range?.fromBlock ?? 0) && block <= (range?.toBlock ?? Number.MAX_SAFE_INTEGER);
+    const located = ids.filter((id) => inRange(this.locations.get(id) ?? -1));
+    if (located.length > 0) {
+      const again = await this.observe(located, { ranges: mergeBlocks(located.map((id) => this.locations.get(id)!), this.config.maxLogRange) }, deadline);
+      for (const [id, result] of again) {
+        if (result.agreed?.kind === "final") results.set(id, result);
+        else this.locations.delete(id);
       }
-      const agreed = this.agreement(tally);
-      if (agreed?.kind === "final") this.remember(agreed);
+    }
+    const rest = ids.filter((id) => !results.has(id));
+    if (rest.length === 0) return results;
+    const window = await this.scanWindow(range, deadline);
+    for (const [id, result] of await this.observe(rest, { ranges: window === null ? [] : [window] }, deadline)) results.set(id, result);
+    return results;
+  }
+
+  /** TargetGateway state for a relay rotation: current relay and rotation nonce, agreed by the quorum. */
+  async targetRelayState(): Promise<QuorumResult<{ relay: Address; rotationNonce: bigint }>> {
+    return this.endpoints.ask(
+      async (client) => {
+        const [relay, rotationNonce] = await Promise.all([
+          client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "relay" }),
+          client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "rotationNonce" }),
+        ]);
+        return { relay: getAddress(relay), rotationNonce };
+      },
+      (state) => `${state.relay}:${state.rotationNonce}`,
+    );
+  }
+
+  /**
+   * The blocks to search by id: the request's range, or the last maxScanBlocks blocks, never past the
+   * highest block a quorum of endpoints has reached (so an endpoint overstating its head cannot make
+   * anyone scan forever). Null when there is nothing to search.
+   */
+  private async scanWindow(range: { fromBlock?: number; toBlock?: number } | undefined, deadline: number): Promise<BlockRange | null> {
+    const quorum = this.quorum;
+    const succeeded = (answers: readonly (bigint | Error | undefined)[]): bigint[] => answers.filter((a): a is bigint => typeof a === "bigint");
+    const answers = await this.endpoints.race((client) => client.getBlockNumber(), (so) => succeeded(so).length >= quorum, deadline, HEAD_GRACE_MS);
+    const heads = succeeded(answers).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    // The quorum-th highest head: at least a quorum, so at least one honest endpoint, has reached it.
+    const head = heads[quorum - 1];
+    if (head === undefined) throw new ChainReadError(`fewer than ${quorum} RPC endpoints of chain ${this.chainId} told their head (${summarize(answers, String)})`);
+    const to = Math.min(Number(head), range?.toBlock ?? Number.MAX_SAFE_INTEGER);
+    const from = Math.max(this.config.fromBlock, range?.fromBlock ?? to - this.config.maxScanBlocks + 1);
+    if (to - from + 1 > this.config.maxScanBlocks) throw new ChainReadError(`blocks ${from}..${to} are more than the ${this.config.maxScanBlocks} this node searches for a message`);
+    return from <= to ? { from, to } : null;
+  }
+
+  private async observe(ids: readonly Hex[], where: Where, deadline: number): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
+    const perEndpoint = await this.endpoints.race(
+      (client, endpoint, signal) => this.observeOn(client, endpoint, signal, ids, where),
+      (so) => ids.every((id) => tally(pick(so, id), observationKey, this.quorum).decided),
+      deadline,
+    );
+    const results = new Map<Hex, QuorumResult<MessageObservation>>();
+    for (const id of ids) {
+      const answers = pick(perEndpoint, id) as (MessageObservation | Error)[];
+      const { agreed } = tally(answers, observationKey, this.quorum);
+      if (agreed?.kind === "final") this.remember(id, Number(agreed.blockNumber));
       results.set(id, { agreed, answers });
     }
     return results;
   }
 
-  private remember(observation: Extract<MessageObservation, { kind: "final" }>): void {
-    if (this.finalCache.size >= FINAL_CACHE_SIZE) this.finalCache.delete(this.finalCache.keys().next().value!);
-    this.finalCache.set(observation.messageId, observation);
+  private remember(id: Hex, block: number): void {
+    this.locations.delete(id);
+    if (this.locations.size >= LOCATION_CACHE_SIZE) this.locations.delete(this.locations.keys().next().value!);
+    this.locations.set(id, block);
   }
 
   /** One endpoint's observation of each id. */
-  private async observeOn(
-    client: PublicClient,
-    ids: readonly Hex[],
-    coordinates?: { txHash: Hex; logIndex?: number },
-    range?: { fromBlock?: number; toBlock?: number },
-  ): Promise<Map<Hex, MessageObservation>> {
-    const head = await client.getBlockNumber();
-    const found = new Map<Hex, { message: Message; blockNumber: bigint; blockHash: Hex; txHash: Hex; logIndex: number }>();
+  private async observeOn(client: PublicClient, endpoint: number, signal: AbortSignal, ids: readonly Hex[], where: Where): Promise<Map<Hex, MessageObservation>> {
+    const finalBlock = this.finalBlockOn(client);
+    finalBlock.catch(() => undefined);
+    const found = new Map<Hex, Hit>();
     const wanted = new Set(ids.map((id) => id.toLowerCase()));
     const consider = (log: { address: Address; topics: readonly Hex[]; data: Hex; blockNumber: bigint | null; blockHash: Hex | null; transactionHash: Hex | null; logIndex: number | null; removed?: boolean }): void => {
       if (log.removed === true || log.blockNumber === null || log.blockHash === null || log.transactionHash === null || log.logIndex === null) return;
@@ -168,57 +161,84 @@ export class ChainReader {
       } catch {
         return;
       }
-      if (!wanted.has(decoded.messageId.toLowerCase())) return;
-      found.set(decoded.messageId, { message: decoded.message, blockNumber: log.blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex: log.logIndex });
+      if (!wanted.has(decoded.messageId.toLowerCase()) || getAddress(decoded.message.srcGateway) !== this.sourceGateway) return;
+      found.set(decoded.messageId, { messageId: decoded.messageId, message: decoded.message, blockNumber: log.blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex: log.logIndex });
     };
-    if (coordinates !== undefined) {
-      const receipt = await client.getTransactionReceipt({ hash: coordinates.txHash }).catch(() => null);
-      for (const log of receipt?.logs ?? []) if (coordinates.logIndex === undefined || log.logIndex === coordinates.logIndex) consider(log);
+    if ("txHash" in where) {
+      const receipt = await client.getTransactionReceipt({ hash: where.txHash }).catch((error: unknown) => {
+        // "No such transaction" is an answer; any other failure is not, and casts no vote.
+        if (error instanceof BaseError && error.walk((e) => e instanceof TransactionReceiptNotFoundError) !== null) return null;
+        throw error;
+      });
+      for (const log of receipt?.logs ?? []) if (where.logIndex === undefined || log.logIndex === where.logIndex) consider(log);
     } else {
-      const event = sourceGatewayAbi.find((item) => item.type === "event" && item.name === MESSAGE_SENT) as Extract<(typeof sourceGatewayAbi)[number], { name: "MessageSent" }>;
-      const last = Math.min(Number(head), range?.toBlock ?? Number.MAX_SAFE_INTEGER);
-      const step = this.config.maxLogRange ?? DEFAULT_LOG_RANGE;
-      const first = Math.max(this.config.fromBlock, range?.fromBlock ?? 0);
-      // Within a short hinted range every MessageSent log is fetched and matched here: endpoints answer
-      // that faster than a filter over many ids. Otherwise the endpoint filters by id.
-      const byId = ids.length === 1 || range?.fromBlock === undefined || range.toBlock === undefined || last - first >= SHORT_RANGE;
-      for (let from = first; from <= last; from += step) {
-        const to = Math.min(last, from + step - 1);
-        const logs = await client.getLogs({ address: this.sourceGateway, event, ...(byId ? { args: { messageId: [...ids] } } : {}), fromBlock: BigInt(from), toBlock: BigInt(to) });
-        for (const log of logs) consider(log as never);
-      }
+      for (const range of where.ranges) for (const log of await this.logsIn(client, endpoint, signal, ids, range)) consider(log as never);
     }
     // A log is only as good as its block: make sure the block is still on this endpoint's canonical chain.
-    const canonical = new Map<bigint, Hex>();
-    for (const { blockNumber } of found.values()) {
-      if (!canonical.has(blockNumber)) canonical.set(blockNumber, (await client.getBlock({ blockNumber })).hash);
-    }
+    const blocks = [...new Set([...found.values()].map((hit) => hit.blockNumber))];
+    const hashes = new Map(await Promise.all(blocks.map(async (blockNumber) => [blockNumber, (await client.getBlock({ blockNumber })).hash] as const)));
+    const final = found.size === 0 ? 0n : await finalBlock;
     const observations = new Map<Hex, MessageObservation>();
     for (const id of ids) {
       const hit = found.get(id);
-      if (hit === undefined || canonical.get(hit.blockNumber) !== hit.blockHash) {
-        observations.set(id, { kind: "absent", messageId: id, detail: coordinates === undefined ? "no MessageSent log with this id" : `no MessageSent log with this id in tx ${coordinates.txHash}${coordinates.logIndex === undefined ? "" : ` at log index ${coordinates.logIndex}`}` });
-        continue;
-      }
-      const depth = head - hit.blockNumber + 1n;
-      observations.set(id, depth >= BigInt(this.config.confirmations) ? { kind: "final", messageId: id, ...hit } : { kind: "pending", messageId: id, depth });
+      if (hit === undefined || hashes.get(hit.blockNumber) !== hit.blockHash) observations.set(id, { kind: "absent", messageId: id, detail: `no MessageSent log with this id ${describeWhere(where)}` });
+      else if (hit.blockNumber <= final) observations.set(id, { kind: "final", ...hit });
+      else observations.set(id, { kind: "pending", messageId: id, blockNumber: hit.blockNumber, finalBlock: final });
     }
     return observations;
   }
 
-  /** TargetGateway state for a relay rotation: current relay and rotation nonce, agreed by the quorum. */
-  async targetRelayState(): Promise<QuorumResult<{ relay: Address; rotationNonce: bigint }>> {
-    return this.ask(
-      async (client) => {
-        const [relay, rotationNonce] = await Promise.all([
-          client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "relay" }),
-          client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "rotationNonce" }),
-        ]);
-        return { relay: getAddress(relay), rotationNonce };
-      },
-      (state) => `${state.relay}:${state.rotationNonce}`,
-    );
+  /** The highest block this endpoint considers final under the chain's finality rule. */
+  private async finalBlockOn(client: PublicClient): Promise<bigint> {
+    if (typeof this.finality === "string") return (await client.getBlock({ blockTag: this.finality })).number;
+    return (await client.getBlockNumber()) - BigInt(this.finality.confirmations) + 1n;
   }
+
+  /**
+   * MessageSent logs in `range` on one endpoint, in calls of at most the range it accepts: a refused
+   * call is split (providers cap eth_getLogs ranges), a timed-out one ends this endpoint's answer.
+   */
+  private async logsIn(client: PublicClient, endpoint: number, signal: AbortSignal, ids: readonly Hex[], range: BlockRange) {
+    const byId = ids.length === 1 || range.to - range.from >= SHORT_RANGE;
+    const logs = [];
+    let calls = 0;
+    for (let from = range.from; from <= range.to; ) {
+      if (signal.aborted) throw new ChainReadError("the question ended");
+      if (++calls > MAX_LOG_CALLS) throw new ChainReadError(`more than ${MAX_LOG_CALLS} eth_getLogs calls for blocks ${range.from}..${range.to} (accepted range ${this.logRange[endpoint]})`);
+      const span = this.logRange[endpoint]!;
+      const to = Math.min(range.to, from + span - 1);
+      try {
+        logs.push(...(await client.getLogs({ address: this.sourceGateway, event: MESSAGE_SENT, ...(byId ? { args: { messageId: [...ids] } } : {}), fromBlock: BigInt(from), toBlock: BigInt(to) })));
+        from = to + 1;
+      } catch (error) {
+        if (timedOut(error) || span === 1) throw error;
+        this.logRange[endpoint] = Math.max(1, Math.floor(Math.min(span, to - from + 1) / 2));
+      }
+    }
+    return logs;
+  }
+}
+
+/** Each endpoint's answer about one id (an endpoint's error stands for all of its ids). */
+function pick(perEndpoint: readonly (Map<Hex, MessageObservation> | Error | undefined)[], id: Hex): (MessageObservation | Error | undefined)[] {
+  return perEndpoint.map((answer) => (answer === undefined || answer instanceof Error ? answer : answer.get(id)));
+}
+
+/** Ranges covering `blocks`, each at most `span` blocks long. */
+function mergeBlocks(blocks: readonly number[], span: number): BlockRange[] {
+  const ranges: BlockRange[] = [];
+  for (const block of [...new Set(blocks)].sort((a, b) => a - b)) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && block - last.from < span) last.to = block;
+    else ranges.push({ from: block, to: block });
+  }
+  return ranges;
+}
+
+function describeWhere(where: Where): string {
+  if ("txHash" in where) return `in tx ${where.txHash}${where.logIndex === undefined ? "" : ` at log index ${where.logIndex}`}`;
+  if (where.ranges.length === 0) return "(no block to search)";
+  return `in blocks ${where.ranges.map((r) => `${r.from}..${r.to}`).join(", ")}`;
 }
 
 /** Two endpoints agree on a final message only if they saw the same log in the same block. */
@@ -231,4 +251,8 @@ function observationKey(observation: MessageObservation): string {
     case "absent":
       return `absent:${observation.messageId}`;
   }
+}
+
+export function describeObservation(observation: MessageObservation): string {
+  return observation.kind === "pending" ? `pending (block ${observation.blockNumber}, final up to ${observation.finalBlock})` : observation.kind;
 }

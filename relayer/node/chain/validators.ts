@@ -3,7 +3,7 @@
  * (relayer/node/validators.ts) implemented over each configured chain's RPC quorum. A request names
  * messages only by source coordinates; the node re-derives them here, requires them final and from
  * the configured SourceGateway, and refuses with the precise reason (never sent, not final yet,
- * endpoints disagree) otherwise.
+ * endpoints disagree) otherwise. registerChainValidators registers every request type a node signs.
  */
 import { getAddress, type Address, type Hex } from "viem";
 import type { Message } from "../../sdk/message.ts";
@@ -20,8 +20,11 @@ import {
   type SourceChainView,
   type ValidatorRegistry,
 } from "../validators.ts";
-import type { NodeChainConfig } from "./config.ts";
-import { ChainReader, type MessageObservation, type QuorumResult } from "./reader.ts";
+import { describeFinality, type NodeChainConfig } from "./config.ts";
+import { FeeBudget } from "./fee-budget.ts";
+import { summarize } from "./endpoints.ts";
+import { ChainReader, describeObservation, type MessageObservation, type QuorumResult } from "./reader.ts";
+import { relayTransactionValidator, type RelayTransactionLimits } from "./relay-transactions.ts";
 
 /** Longest a relay-rotation signature may stay valid. */
 const MAX_ROTATION_WINDOW_S = 24n * 3600n;
@@ -93,8 +96,9 @@ function finalOrRefuse(id: Hex, reader: ChainReader, result: QuorumResult<Messag
   const agreed = result?.agreed ?? null;
   if (agreed?.kind === "final") return agreed.message;
   if (agreed?.kind === "absent") throw new RequestRejected(`message ${id} was not sent by SourceGateway ${reader.sourceGateway} on chain ${reader.chainId}: ${agreed.detail}`);
-  if (agreed?.kind === "pending") throw new RequestRejected(`message ${id} on chain ${reader.chainId} is not final yet (${agreed.depth} of ${reader.confirmations} confirmations)`);
-  const summary = (result?.answers ?? []).map((a) => (a instanceof Error ? `error: ${a.message.split("\n")[0]}` : a.kind)).join(", ");
+  if (agreed?.kind === "pending")
+    throw new RequestRejected(`message ${id} on chain ${reader.chainId} is not final yet: its block ${agreed.blockNumber} is past the final block ${agreed.finalBlock} (finality: ${describeFinality(reader.finality)})`);
+  const summary = summarize(result?.answers ?? [], describeObservation);
   throw new RequestRejected(`RPC endpoints of chain ${reader.chainId} do not agree on message ${id} (need ${reader.quorum}; saw ${summary})`);
 }
 
@@ -122,7 +126,10 @@ export class ChainRotationAuthority implements RotationAuthority {
   }
 }
 
-/** Logs every refusal with the request's coordinates, then passes it on. */
+/** Longest excerpt of a refused request that goes into the log (a relay transaction's calldata can be 256 KB). */
+const LOGGED_REQUEST_CHARS = 1_000;
+
+/** Logs every refusal with (the start of) the request, then passes it on. */
 function logged<T extends SignRequest["type"]>(log: Logger, validator: SignValidator<T>): SignValidator<T> {
   return {
     type: validator.type,
@@ -130,22 +137,34 @@ function logged<T extends SignRequest["type"]>(log: Logger, validator: SignValid
       try {
         return await validator.validate(request, context);
       } catch (error) {
-        log.warn("signing request refused", { request, reason: error instanceof Error ? error.message : String(error) });
+        log.warn("signing request refused", { type: request.type, request: JSON.stringify(request).slice(0, LOGGED_REQUEST_CHARS), reason: error instanceof Error ? error.message : String(error) });
         throw error instanceof RequestRejected ? error : new RequestRejected(`chain check failed: ${error instanceof Error ? error.message : String(error)}`);
       }
     },
   };
 }
 
-/** Adds the chain-backed validators to `registry` (no-op without configured chains: those types stay refused). */
+/**
+ * Adds every validator to `registry` (no-op without configured chains: every type stays refused).
+ * `relayTransactions` holds the operator's limits per chain id; `feeBudgetPath` is where the fees
+ * charged to relay transactions are kept (the node's dataDir).
+ */
 export function registerChainValidators(
   registry: ValidatorRegistry,
-  p: { chains: readonly NodeChainConfig[]; allowedRelays: readonly string[]; readyAddresses: () => Promise<string[]>; log: Logger },
+  p: {
+    chains: readonly NodeChainConfig[];
+    relayTransactions: ReadonlyMap<number, RelayTransactionLimits>;
+    feeBudgetPath: string;
+    allowedRelays: readonly string[];
+    readyAddresses: () => Promise<string[]>;
+    log: Logger;
+  },
 ): ValidatorRegistry {
   if (p.chains.length === 0) return registry;
   const views = new ChainViews(p.chains);
   registry.register(logged(p.log, messageAttestationValidator(views)));
   registry.register(logged(p.log, batchAttestationValidator(views)));
   registry.register(logged(p.log, relayRotationValidator(views, new ChainRotationAuthority(views, p.readyAddresses, p.allowedRelays))));
+  registry.register(logged(p.log, relayTransactionValidator(views, p.relayTransactions, new FeeBudget(p.feeBudgetPath))));
   return registry;
 }
