@@ -26,14 +26,15 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     // With 3 and 4 frozen, node 1 can only pick {1, 2, 5}: node 5 is surely a signer.
     cluster.pause(3);
     cluster.pause(4);
-    // Node 5 checks the request against its chains before it answers `ready`: it is mid-sign once frames
-    // beyond the `prepare` (the coordinator's `start`, then protocol messages) reach it.
+    // Node 5 checks the request against its chains before it answers `ready`: it is mid-sign once the
+    // coordinator's `start` (its second frame) reached it; it is frozen at once, then killed.
     const framesAt5 = async (): Promise<number> =>
       Number(/^mpc_frames_received_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${cluster.node(5).httpPort}/metrics`)).text())?.[1] ?? 0);
     const framesBefore = await framesAt5();
     const task = cluster.client(1).sign("crash-sign", relayTx(1));
     try {
-      for (let i = 0; i < 400 && (await framesAt5()) < framesBefore + 3; i++) await new Promise((r) => setTimeout(r, 5));
+      for (let i = 0; i < 2_000 && (await framesAt5()) < framesBefore + 2; i++) await new Promise((r) => setTimeout(r, 1));
+      cluster.pause(5);
       await cluster.kill(5);
     } finally {
       cluster.resume(3);

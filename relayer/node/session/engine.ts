@@ -90,10 +90,12 @@ export class SessionEngine {
     session.coord = coord;
     const operation = params.operation;
     try {
-      await this.handler(session).prepare(session, this.context);
+      // The candidates check the proposal on their own, so ours runs alongside theirs instead of before.
+      const ownPrepare = this.handler(session).prepare(session, this.context);
+      for (const party of candidates) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "prepare", keyId, params, generation });
+      await ownPrepare;
       coord.ready.push(this.self);
       coord.nonces.set(this.self, session.nonce);
-      for (const party of candidates) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "prepare", keyId, params, generation });
 
       // Readiness: stop as soon as the choice is possible (signing needs only the fastest t), or everyone answered, or time is up.
       let chosen = choose([...coord.ready]);
@@ -131,7 +133,9 @@ export class SessionEngine {
       this.context.metrics.sessions.inc({ operation, outcome: "ok" });
       return session;
     } catch (error) {
-      for (const party of coord.ready) if (party !== this.self && !session.participants.includes(party)) this.sendFrame(party, session.routeId, { kind: "abort", reason: "session failed" });
+      // Before `start` every candidate may hold a prepared session: release them all.
+      const release = session.id === null ? candidates : coord.ready;
+      for (const party of release) if (party !== this.self && !session.participants.includes(party)) this.sendFrame(party, session.routeId, { kind: "abort", reason: "session failed" });
       if (session.state !== "closed") await this.fail(session, error instanceof Error ? error.message : String(error), false);
       this.context.metrics.sessions.inc({ operation, outcome: "failed" });
       const failure = asSessionError(error, "failed");
