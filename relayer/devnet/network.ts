@@ -64,7 +64,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
       listen: [`/ip4/127.0.0.1/tcp/${listenPort}`],
       httpPort,
       peers,
-      relayers: layout.relayers.map((peerId) => ({ peerId, name: "devnet relayer" })),
+      apiPeers: layout.relayers.map((peerId) => ({ peerId, role: "relayer", name: "devnet relayer" })),
       // Generous rounds: a devnet shares a laptop's cores between every node and both chains.
       timeouts: { prepareMs: 2_000, roundMs: 10_000, keygenRoundMs: 20_000 },
       // A devnet may refresh soon after its keyGen; production spaces refreshes out (default 30 s).

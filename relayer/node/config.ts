@@ -65,8 +65,11 @@ export const nodeConfigSchema = z
     httpHost: bindHostSchema.default("127.0.0.1"),
     httpPort: z.number().int().min(0).max(65535),
     httpTls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
-    /** Relayers admitted to the API over libp2p (api/p2p.ts), by peer id: they may read keys and status and ask for signatures. */
-    relayers: z.array(z.object({ peerId: peerIdSchema, name: z.string().max(64).optional() }).strict()).default([]),
+    /**
+     * Peers admitted to the API over libp2p (api/p2p.ts), by peer id: a `relayer` may read keys and status and ask
+     * for signatures; an `operator` may do what the bearer token allows (remote administration without TLS).
+     */
+    apiPeers: z.array(z.object({ peerId: peerIdSchema, role: z.enum(["relayer", "operator"]), name: z.string().max(64).optional() }).strict()).default([]),
     /** Bearer token for the HTTP API; the env var MPC_RELAY_API_TOKEN overrides it. */
     apiToken: z.string().min(16).optional(),
     /** The committee when it is fixed by configuration; with `staking` the contract states it and this may be empty. */

@@ -81,16 +81,17 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   const frameTo = (to: number, body: FrameBody): void =>
     transportRef?.send(to, { v: FRAME_VERSION, id: toHex(randomBytes(16)), ts: Date.now(), from: config.index, sessionId: toHex(randomBytes(32)), body });
   let apiContext: Parameters<typeof route>[1] | null = null;
-  const relayers = new Set(config.relayers.map((r) => r.peerId));
+  const apiRoles = new Map(config.apiPeers.map((peer) => [peer.peerId, peer.role]));
+  const apiPeers = new Set(apiRoles.keys());
   const transport = await Transport.start({
     identity,
     directory,
     listen: config.listen,
     announce: config.announce,
     api: {
-      peers: relayers,
+      peers: apiPeers,
       handle: async (peerId, request) =>
-        apiContext === null ? { status: 503, body: { error: "the node is starting" } } : route({ ...request, body: request.body, principal: { kind: "relayer", peerId } }, apiContext),
+        apiContext === null ? { status: 503, body: { error: "the node is starting" } } : route({ ...request, body: request.body, principal: { kind: apiRoles.get(peerId)!, peerId } }, apiContext),
     },
     log,
     events: {
@@ -166,12 +167,12 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     const warning = url === undefined ? null : plainTextRpcWarning(url);
     if (warning !== null) log.warn("RPC endpoint without encryption", { warning });
   }
-  staking?.start(() => transport.dropNonMembers(relayers), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
+  staking?.start(() => transport.dropNonMembers(apiPeers), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);
   gauge.unref();
-  log.info("node started", { index: config.index, peerId: identity.peerId, listen: transport.listenAddresses(), httpHost: config.httpHost, httpPort, relayers: [...relayers] });
+  log.info("node started", { index: config.index, peerId: identity.peerId, listen: transport.listenAddresses(), httpHost: config.httpHost, httpPort, apiPeers: config.apiPeers.map((p) => `${p.role} ${p.peerId}`) });
 
   return {
     service,
@@ -214,6 +215,7 @@ function nodeValidators(config: NodeConfig, store: KeyStore, log: Logger): Valid
     chains: config.chains,
     relayTransactions: relayTransactionLimits(config.policy),
     feeBudgetPath: join(config.dataDir, "relay-fee-budget.json"),
+    rotations: store,
     allowedRelays: config.allowedRelays,
     readyAddresses,
     log,

@@ -86,6 +86,30 @@ export async function pruneSessionIds(db: Db, before: number): Promise<number> {
   return count;
 }
 
+// ---- relay rotations this node agreed to sign (one new relay per gateway nonce) ----
+
+export interface RotationClaim {
+  newRelay: string;
+  /** Unix seconds: after it, a signature of this rotation is worthless on chain. */
+  deadline: string;
+}
+
+/**
+ * Records that this node signs rotation `claim` for `slot` (chain, gateway, nonce), durably, before it
+ * signs. Returns the claim already recorded for another new relay while that one can still land (its
+ * deadline not passed), else null. The same new relay may be signed again (any deadline: both can
+ * only hand the gateway to the same relay).
+ */
+export async function claimRotation(db: Db, slot: string, claim: RotationClaim, nowSeconds: bigint): Promise<RotationClaim | null> {
+  const key = `rotation/${slot}`;
+  const text = await db.get(key);
+  const previous = text === undefined ? null : (JSON.parse(text) as RotationClaim);
+  if (previous !== null && previous.newRelay.toLowerCase() !== claim.newRelay.toLowerCase() && BigInt(previous.deadline) >= nowSeconds) return previous;
+  const latest = previous !== null && previous.newRelay.toLowerCase() === claim.newRelay.toLowerCase() && BigInt(previous.deadline) > BigInt(claim.deadline) ? previous : claim;
+  await db.put(key, JSON.stringify(latest), DURABLE);
+  return null;
+}
+
 // ---- operator approvals ----
 
 export async function putApproval(db: Db, approval: Approval): Promise<void> {

@@ -22,7 +22,7 @@ import * as journal from "./journal.ts";
 import { DEFAULT_KDF, open, seal, unlock, type KdfParams, type Sealed } from "./sealing.ts";
 
 export { DEFAULT_KDF, WrongPassphraseError, type KdfParams } from "./sealing.ts";
-export type { AbsenceRecord, Approval, ClockObservation, MalformedEntry } from "./journal.ts";
+export type { AbsenceRecord, Approval, ClockObservation, MalformedEntry, RotationClaim } from "./journal.ts";
 
 export type KeyStatus = "PENDING" | "READY" | "ERROR";
 
@@ -405,6 +405,9 @@ export class KeyStore {
   }
   pruneSessionIds(before: number): Promise<number> {
     return journal.pruneSessionIds(this.db, before);
+  }
+  claimRotation(slot: string, claim: journal.RotationClaim, nowSeconds = BigInt(Math.floor(Date.now() / 1000))): Promise<journal.RotationClaim | null> {
+    return journal.claimRotation(this.db, slot, claim, nowSeconds);
   }
   putApproval(approval: journal.Approval): Promise<void> {
     return journal.putApproval(this.db, approval);

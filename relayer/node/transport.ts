@@ -80,7 +80,7 @@ export class Transport {
     listen: readonly string[];
     /** Multiaddrs to announce instead of the listen addresses (e.g. behind NAT); empty: the listen addresses. */
     announce?: readonly string[];
-    /** Relayer peer ids admitted to the API protocol, and the handler of their requests. */
+    /** Peer ids admitted to the API protocol (relayers, remote operators), and the handler of their requests. */
     api?: { peers: ReadonlySet<string>; handle: (peerId: string, request: P2pRequest) => Promise<ApiResponse> };
     events: TransportEvents;
     log: Logger;
@@ -112,7 +112,7 @@ export class Transport {
           const peer = connection.remotePeer.toString();
           if (!api.peers.has(peer)) {
             p.events.onDrop("unknown-peer", peer);
-            stream.abort(new Error("not an admitted relayer"));
+            stream.abort(new Error("not admitted to the API"));
             return;
           }
           void serveApiStream(stream, peer, api.handle).catch((error: unknown) => p.log.warn("API stream failed", { peer, error: String(error) }));
@@ -170,7 +170,7 @@ export class Transport {
     if (!channel.pumping) void this.pump(to, peerId, channel);
   }
 
-  /** Closes connections to peers the directory no longer lists (the gater only sees new connections); relayers keep theirs. */
+  /** Closes connections to peers the directory no longer lists (the gater only sees new connections); API peers keep theirs. */
   async dropNonMembers(clients: ReadonlySet<string> = new Set()): Promise<void> {
     const strangers = this.node.getConnections().filter((c) => this.directory.byPeerId(c.remotePeer.toString()) === undefined && !clients.has(c.remotePeer.toString()));
     await Promise.all(strangers.map((c) => c.close().catch(() => c.abort(new Error("not a committee member")))));

@@ -28,6 +28,8 @@ export interface Env {
   poisonedUrl: string;
   honestProxyUrl: string;
   allowedRelay: Address;
+  /** A second relay the nodes may rotate to (for the one-relay-per-nonce rule). */
+  otherAllowedRelay: Address;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,7 @@ export async function createEnv(): Promise<Env> {
   const honest = await startRpcProxy(a.rpcUrl);
   const poisoned = await startRpcProxy(a.rpcUrl, (method, params, result) => (poison.rewrite === null ? result : poison.rewrite(method, params, result)));
   const allowedRelay = getAddress("0x00000000000000000000000000000000000a110e");
+  const otherAllowedRelay = getAddress("0x00000000000000000000000000000000000a110f");
   const cluster = await Cluster.create({ size: 3, presignPoolSize: 2, logLevel: "info" });
   for (const node of cluster.nodes.values()) {
     const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
@@ -53,7 +56,7 @@ export async function createEnv(): Promise<Env> {
       // Hardhat answers "finalized" with its latest block: chain B keeps the default finality.
       { chainId: CHAIN_B, rpcUrls: [b.rpcUrl], sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
     ];
-    config.allowedRelays = [allowedRelay];
+    config.allowedRelays = [allowedRelay, otherAllowedRelay];
     config.policy = { relayTransactions: { [String(CHAIN_A)]: RELAY_TRANSACTION_POLICY, [String(CHAIN_B)]: RELAY_TRANSACTION_POLICY } };
     await writeFile(node.configPath, JSON.stringify(config, null, 2));
   }
@@ -72,6 +75,7 @@ export async function createEnv(): Promise<Env> {
     poisonedUrl: poisoned.url,
     honestProxyUrl: honest.url,
     allowedRelay,
+    otherAllowedRelay,
     async close() {
       await cluster.destroy();
       await Promise.all([honest.close(), poisoned.close()]);

@@ -187,7 +187,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
 
   it("signs a relay rotation only to a known relay at the gateway's current nonce", async () => {
     const nonce = await env.b.publicClient.readContract({ address: env.b.target, abi: targetGatewayAbi, functionName: "rotationNonce" });
-    const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 1800);
     const rotation = { type: "relayRotation", chainId: CHAIN_B, targetGateway: env.b.target, newRelay: env.allowedRelay, nonce: nonce.toString(), deadline: deadline.toString() };
     await refusedByAll(env, { ...rotation, newRelay: getAddress(keccak256("0x01").slice(0, 42)) }, /neither a READY key of this node nor an allowed relay/);
     await refusedByAll(env, { ...rotation, nonce: (nonce + 1n).toString() }, /is not the gateway's current nonce/);
@@ -202,5 +202,18 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
       args: [env.allowedRelay, deadline, view.signature],
       account: env.b.deployer,
     });
+  });
+
+  it("signs at most one new relay per gateway nonce, so two valid rotations never race", async () => {
+    const nonce = await env.b.publicClient.readContract({ address: env.b.target, abi: targetGatewayAbi, functionName: "rotationNonce" });
+    const deadline = BigInt(Math.floor(Date.now() / 1000) + 1800);
+    const rotation = { type: "relayRotation", chainId: CHAIN_B, targetGateway: env.b.target, newRelay: env.allowedRelay, nonce: nonce.toString(), deadline: deadline.toString() };
+    // Every node signs this nonce's rotation to allowedRelay once (each validates what it coordinates)...
+    for (const index of [1, 2, 3]) await env.cluster.client(index).sign(KEY_ID, rotation);
+    // ...and then refuses to sign the same nonce to another relay.
+    await refusedByAll(env, { ...rotation, newRelay: env.otherAllowedRelay }, /already signs rotation nonce/);
+    // The same new relay again (here with a later deadline) is harmless: both hand the gateway to it.
+    const again = await env.cluster.client(3).sign(KEY_ID, { ...rotation, deadline: (deadline + 60n).toString() });
+    assert.equal(again.digest, relayRotationDigest({ newRelay: env.allowedRelay, nonce, deadline: deadline + 60n }, CHAIN_B, env.b.target));
   });
 });

@@ -15,8 +15,8 @@ import { RequestRejected } from "../validators.ts";
 import type { StakingAgent } from "../../staking/agent.ts";
 import { ProposalRefused } from "../../staking/votes.ts";
 
-/** Who a request comes from: this node's operator (all routes) or an admitted relayer (reads and signing). */
-export type Principal = { kind: "operator" } | { kind: "relayer"; peerId: string };
+/** Who a request comes from: this node's operator (all routes; bearer token or an operator peer id) or an admitted relayer (reads and signing). */
+export type Principal = { kind: "operator"; peerId?: string } | { kind: "relayer"; peerId: string };
 
 export interface ApiRequest {
   readonly method: string;

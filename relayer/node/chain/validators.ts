@@ -26,8 +26,12 @@ import { summarize } from "./endpoints.ts";
 import { ChainReader, describeObservation, type MessageObservation, type QuorumResult } from "./reader.ts";
 import { relayTransactionValidator, type RelayTransactionLimits } from "./relay-transactions.ts";
 
-/** Longest a relay-rotation signature may stay valid. */
-const MAX_ROTATION_WINDOW_S = 24n * 3600n;
+/**
+ * Longest a relay-rotation signature may stay valid. Short, because a node signs one new relay per
+ * nonce until the recorded rotation's deadline: a coordinator that gets different members to record
+ * different relays delays the rotation by at most this long.
+ */
+const MAX_ROTATION_WINDOW_S = 3600n;
 
 interface PendingLookup {
   ids: Set<Hex>;
@@ -102,19 +106,27 @@ function finalOrRefuse(id: Hex, reader: ChainReader, result: QuorumResult<Messag
   throw new RequestRejected(`RPC endpoints of chain ${reader.chainId} do not agree on message ${id} (need ${reader.quorum}; saw ${summary})`);
 }
 
+/** Where a node records the rotation it agreed to sign for each gateway nonce (the key store's journal). */
+export interface RotationLedger {
+  claimRotation(slot: string, claim: { newRelay: string; deadline: string }): Promise<{ newRelay: string; deadline: string } | null>;
+}
+
 /**
  * A rotation may hand the target's trust only to one of this node's own READY keys or an
  * operator-allowed address, at the gateway's current rotation nonce (read through the quorum),
- * with a deadline no further than a day away.
+ * with a deadline no further than a day away; and for one nonce, to one new relay only: the node
+ * records the rotation durably before it signs and refuses another new relay for that nonce while
+ * the recorded one can still land (two valid rotations of one nonce would let either be used).
  */
 export class ChainRotationAuthority implements RotationAuthority {
   constructor(
     private readonly views: ChainViews,
     private readonly readyAddresses: () => Promise<string[]>,
     private readonly allowedRelays: readonly string[],
+    private readonly ledger: RotationLedger,
   ) {}
 
-  async rotationAuthorized(chainId: number, _targetGateway: Address, rotation: { newRelay: Address; nonce: bigint; deadline: bigint }): Promise<boolean> {
+  async rotationAuthorized(chainId: number, targetGateway: Address, rotation: { newRelay: Address; nonce: bigint; deadline: bigint }): Promise<boolean> {
     const known = new Set([...(await this.readyAddresses()), ...this.allowedRelays].map((a) => getAddress(a)));
     if (!known.has(getAddress(rotation.newRelay))) throw new RequestRejected(`new relay ${rotation.newRelay} is neither a READY key of this node nor an allowed relay`);
     if (rotation.deadline > BigInt(Math.floor(Date.now() / 1000)) + MAX_ROTATION_WINDOW_S) throw new RequestRejected(`rotation deadline more than ${MAX_ROTATION_WINDOW_S} s away`);
@@ -122,6 +134,9 @@ export class ChainRotationAuthority implements RotationAuthority {
     if (state.agreed === null) throw new RequestRejected(`RPC endpoints of chain ${chainId} do not agree on the TargetGateway's relay state`);
     if (getAddress(rotation.newRelay) === state.agreed.relay) throw new RequestRejected("the new relay is already the current relay");
     if (rotation.nonce !== state.agreed.rotationNonce) throw new RequestRejected(`rotation nonce ${rotation.nonce} is not the gateway's current nonce ${state.agreed.rotationNonce}`);
+    const slot = `${chainId}/${getAddress(targetGateway)}/${rotation.nonce}`;
+    const other = await this.ledger.claimRotation(slot, { newRelay: getAddress(rotation.newRelay), deadline: rotation.deadline.toString() });
+    if (other !== null) throw new RequestRejected(`this node already signs rotation nonce ${rotation.nonce} to ${other.newRelay} (valid until ${other.deadline}): one new relay per nonce`);
     return true;
   }
 }
@@ -157,6 +172,7 @@ export function registerChainValidators(
     feeBudgetPath: string;
     allowedRelays: readonly string[];
     readyAddresses: () => Promise<string[]>;
+    rotations: RotationLedger;
     log: Logger;
   },
 ): ValidatorRegistry {
@@ -164,7 +180,7 @@ export function registerChainValidators(
   const views = new ChainViews(p.chains);
   registry.register(logged(p.log, messageAttestationValidator(views)));
   registry.register(logged(p.log, batchAttestationValidator(views)));
-  registry.register(logged(p.log, relayRotationValidator(views, new ChainRotationAuthority(views, p.readyAddresses, p.allowedRelays))));
+  registry.register(logged(p.log, relayRotationValidator(views, new ChainRotationAuthority(views, p.readyAddresses, p.allowedRelays, p.rotations))));
   registry.register(logged(p.log, relayTransactionValidator(views, p.relayTransactions, new FeeBudget(p.feeBudgetPath))));
   return registry;
 }
