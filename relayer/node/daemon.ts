@@ -179,6 +179,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     httpPort,
     peerId: identity.peerId,
     async stop() {
+      const left = await service.drain(STOP_GRACE_MS);
+      if (left.inFlight > 0 || left.sessions > 0) log.warn("stopping with work still under way", left);
       clearInterval(gauge);
       clearInterval(housekeeping);
       await staking?.stop();
@@ -193,6 +195,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
 }
 
 const HOUSEKEEPING_MS = 60 * 60 * 1000;
+/** How long a graceful stop waits for signing requests and sessions under way. */
+const STOP_GRACE_MS = 30_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Bounds what the store keeps: used session ids for a week, absences for a month, expired approvals not at all. */

@@ -55,6 +55,8 @@ class Slots {
 }
 
 export class NodeService {
+  private inFlight = 0;
+  private draining = false;
   private readonly signSlots: Slots;
   private readonly onlineSlots: Slots;
 
@@ -128,15 +130,32 @@ export class NodeService {
    * starve the rounds already running into timeouts.
    */
   async sign(keyId: string, request: Record<string, unknown>): Promise<SignResponse> {
-    // An online round costs little CPU, so presigned requests get more slots than full signing.
-    const entry = this.pool.take(keyId);
-    const slots = entry === null ? this.signSlots : this.onlineSlots;
-    await slots.acquire();
+    if (this.draining) throw new SessionError("unavailable", "this node is stopping; ask another node");
+    this.inFlight += 1;
     try {
-      return await this.signNow(keyId, request, entry);
+      // An online round costs little CPU, so presigned requests get more slots than full signing.
+      const entry = this.pool.take(keyId);
+      const slots = entry === null ? this.signSlots : this.onlineSlots;
+      await slots.acquire();
+      try {
+        return await this.signNow(keyId, request, entry);
+      } finally {
+        slots.release();
+      }
     } finally {
-      slots.release();
+      this.inFlight -= 1;
     }
+  }
+
+  /**
+   * A graceful stop: new signing requests are turned away, and this waits (up to `ms`) until the
+   * requests under way and every session this node takes part in have finished.
+   */
+  async drain(ms: number): Promise<{ inFlight: number; sessions: number }> {
+    this.draining = true;
+    const deadline = Date.now() + ms;
+    while ((this.inFlight > 0 || this.sessions.activeSessions() > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    return { inFlight: this.inFlight, sessions: this.sessions.activeSessions() };
   }
 
   /** True while this node coordinates or queues signing work (the pool refills only when idle). */

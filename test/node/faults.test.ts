@@ -83,4 +83,20 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     assert.equal(key.status, "READY");
     for (let i = 1; i <= 5; i++) assert.equal((await cluster.client(i).getKey("crash-keygen")).key.address, key.address);
   });
+
+  it("a graceful stop finishes the signing requests under way before the node exits", async () => {
+    for (const i of [1, 2, 3, 4, 5]) if (cluster.node(i).process === null) await cluster.start(i);
+    // With 2, 3 and 4 frozen, node 1's request waits for a second co-signer; node 1 is told to stop meanwhile.
+    for (const i of [2, 3, 4]) cluster.pause(i);
+    const task = cluster.client(1).sign("crash-sign", relayTx(500));
+    await new Promise((r) => setTimeout(r, 300));
+    const stopped = cluster.stop(1);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const i of [2, 3, 4]) cluster.resume(i);
+    const view = await task;
+    assert.match(view.signature, /^0x[0-9a-f]{130}$/, "the request under way was answered");
+    await stopped;
+    assert.equal(cluster.node(1).process, null, "then the node exited");
+    await cluster.start(1);
+  });
 });
