@@ -70,6 +70,17 @@ export const sourceGatewayAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGuardian",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "NothingToWithdraw",
     "type": "error"
@@ -153,6 +164,11 @@ export const sourceGatewayAbi = [
   {
     "inputs": [],
     "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroDestinationChain",
     "type": "error"
   },
   {
@@ -280,6 +296,19 @@ export const sourceGatewayAbi = [
       }
     ],
     "name": "GasAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "guardian",
+        "type": "address"
+      }
+    ],
+    "name": "GuardianSet",
     "type": "event"
   },
   {
@@ -440,6 +469,19 @@ export const sourceGatewayAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_GAS_LIMIT",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -507,6 +549,19 @@ export const sourceGatewayAbi = [
   {
     "inputs": [],
     "name": "feeRecipient",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "guardian",
     "outputs": [
       {
         "internalType": "address",
@@ -822,6 +877,19 @@ export const sourceGatewayAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "newGuardian",
+        "type": "address"
+      }
+    ],
+    "name": "setGuardian",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "newMaxPayloadBytes",
         "type": "uint32"
@@ -945,6 +1013,17 @@ export const targetGatewayAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "blockGasLimit",
+        "type": "uint256"
+      }
+    ],
+    "name": "GasLimitAboveBlock",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "required",
         "type": "uint256"
       },
@@ -998,6 +1077,17 @@ export const targetGatewayAbi = [
       }
     ],
     "name": "NotFailed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGuardian",
     "type": "error"
   },
   {
@@ -1086,6 +1176,19 @@ export const targetGatewayAbi = [
     ],
     "name": "WrongDestinationChain",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "guardian",
+        "type": "address"
+      }
+    ],
+    "name": "GuardianSet",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -1354,6 +1457,19 @@ export const targetGatewayAbi = [
         "internalType": "enum ITargetGateway.FailedState",
         "name": "",
         "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "guardian",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -1700,6 +1816,13 @@ export const targetGatewayAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "revokeRelay",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -1733,6 +1856,19 @@ export const targetGatewayAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "newGuardian",
+        "type": "address"
+      }
+    ],
+    "name": "setGuardian",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
