@@ -152,6 +152,8 @@ interface IRelayStaking {
         address indexed relay, bytes32 indexed messageId, bytes32 digest, address indexed prover, uint256 slashed,
         uint256 reward
     );
+    /// @notice Governance registered (zero: removed) the verifier of a remote source chain's forgeries.
+    event SourceVerifierSet(uint64 indexed chainId, address verifier);
     /// @notice `relay` signed two rotations naming different new relays for one nonce of one gateway.
     event ConflictingRotationsProven(
         address indexed relay, uint256 chainId, address indexed targetGateway, uint256 nonce, uint256 slashed,
@@ -270,6 +272,8 @@ interface IRelayStaking {
     error SourceGatewayNotSet();
     /// @notice The message does not name this chain and its SourceGateway as its source.
     error NotFromThisSource();
+    /// @notice No verifier is registered for this source chain (or it is this chain, or the verifier serves another).
+    error RouteNotProvable(uint64 chainId);
     /// @notice The signer is no relay address any epoch confirmed.
     error NotARelay(address signer);
     /// @notice The SourceGateway did send this message: it is no forgery.

@@ -13,8 +13,8 @@ import {CourtBase} from "./CourtBase.sol";
 ///           leaf of a signed batch root (proveForgedBatch);
 ///         - two rotations of one target gateway naming different new relays for one nonce
 ///           (proveConflictingRotations): holders that sign both can hand the gateway to either.
-/// @dev Only this chain's SourceGateway can be asked whether a message was sent: a forgery claiming another source
-///      chain is not provable here (contracts/staking/README.md, "Routes").
+/// @dev Only this chain's SourceGateway can be asked whether a message was sent directly; forgeries claiming another
+///      source chain go through RemoteForgeryProofs (contracts/staking/README.md, "Routes").
 abstract contract ForgeryProofs is CourtBase {
     /// @notice Proves a relay key signed a message claiming this chain's SourceGateway as source that the gateway
     ///         never sent; slashes forgerySlashBps of every member of the key's lineage.
