@@ -19,7 +19,8 @@
  * The proposer submits SlashingCourt.slashAbsence once the signers meet the
  * court's rule (votes.ts). A proposal the others do not back is not repeated
  * until the proposer has new records and a backoff has passed (ProposalBackoff).
- * Records older than the lookback are never read: no window can reach them.
+ * Records older than the lookback never count (no window reaches them back
+ * there); deleting them from the key store is the key store's job.
  */
 import { getAddress, hashTypedData, type Address, type Hex } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";

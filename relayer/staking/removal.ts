@@ -55,6 +55,9 @@ function headersOf(evidence: RemovalEvidence): Hex[] {
 export class RemovalProposer {
   /** Operators this node has proposed to remove, so that every session proving the same fault doesn't start a proposal. */
   private readonly proposed = new Set<Address>();
+  /** Operators with a removal proposed and not yet seen executed or dismissed, and the next block to scan for more. */
+  private readonly accused = new Set<Address>();
+  private accusationsScannedTo: bigint | null = null;
 
   constructor(
     private readonly p: StakingAccess & {
@@ -190,18 +193,21 @@ export class RemovalProposer {
     }
   }
 
-  /** Executes every undisputed removal of a current member whose challenge period is over; returns the operators. */
+  /**
+   * Executes every undisputed removal whose challenge period is over; returns the operators. The court's
+   * RemovalProposed events since the last call say who is accused, so only those records are read.
+   */
   async executeDue(): Promise<Address[]> {
     const court = this.p.directory.court;
-    const views = [this.p.directory.committee, this.p.directory.previous].filter((v) => v !== null);
-    const candidates = [...new Set(views.flatMap((v) => activeMembers(v).map((m) => m.operator)))];
-    const now = (await this.p.client.getBlock()).timestamp;
+    const [now] = await Promise.all([this.p.client.getBlock().then((b) => b.timestamp), this.readAccusations()]);
     const executed: Address[] = [];
-    for (const operator of candidates) {
+    for (const operator of this.accused) {
       const [, deadline, disputed] = await this.p.client.readContract({ address: court, abi: slashingCourtAbi, functionName: "pendingRemoval", args: [operator] });
+      if (deadline === 0n) this.accused.delete(operator); // executed or dismissed
       if (deadline === 0n || disputed || now < deadline) continue;
       const txHash = await this.p.wallet.writeContract({ address: court, abi: slashingCourtAbi, functionName: "executeRemoval", args: [operator], account: this.p.account, chain: this.p.chain });
       await confirmSuccess(this.p.client, txHash, "executeRemoval");
+      this.accused.delete(operator);
       executed.push(operator);
     }
     return executed;
@@ -209,8 +215,10 @@ export class RemovalProposer {
 
   /** Disputes a pending removal against this node within its challenge period; the transaction hash, or null. */
   async answerAccusation(): Promise<Hex | null> {
-    const court = this.p.directory.court;
+    await this.readAccusations();
     const self = getAddress(this.p.account.address);
+    if (!this.accused.has(self)) return null;
+    const court = this.p.directory.court;
     const [[, deadline, disputed], block] = await Promise.all([
       this.p.client.readContract({ address: court, abi: slashingCourtAbi, functionName: "pendingRemoval", args: [self] }),
       this.p.client.getBlock(),
@@ -219,6 +227,17 @@ export class RemovalProposer {
     const txHash = await this.p.wallet.writeContract({ address: court, abi: slashingCourtAbi, functionName: "disputeRemoval", args: [self], account: this.p.account, chain: this.p.chain });
     await confirmSuccess(this.p.client, txHash, "disputeRemoval");
     return txHash;
+  }
+
+  /** Adds the operators the court's RemovalProposed events name since the last look (from the oldest current epoch's start). */
+  private async readAccusations(): Promise<void> {
+    const head = await this.p.client.getBlockNumber();
+    const views = [this.p.directory.committee, this.p.directory.previous].filter((v) => v !== null);
+    const from = this.accusationsScannedTo ?? views.reduce((oldest, v) => (v.startBlock < oldest ? v.startBlock : oldest), head);
+    if (head < from) return;
+    const events = await this.p.client.getContractEvents({ address: this.p.directory.court, abi: slashingCourtAbi, eventName: "RemovalProposed", fromBlock: from, toBlock: head });
+    for (const event of events) if (event.args.operator !== undefined) this.accused.add(getAddress(event.args.operator));
+    this.accusationsScannedTo = head + 1n;
   }
 }
 
