@@ -32,6 +32,8 @@ import {MessageLib} from "./MessageLib.sol";
 ///
 ///      Pause: same events and errors as OpenZeppelin's Pausable, but the flag shares the relay's storage slot,
 ///      because every delivery reads both and a separate cold slot would cost each message 2,100 gas.
+///      Longer than most files on purpose: the assembly hot path and the plain path it falls back to must be read
+///      side by side, and splitting them into a library would cost every delivery its call overhead.
 contract TargetGateway is ITargetGateway, GuardianRole {
     /// @dev Gas kept back between the gas check and the CALL opcode (a few stack operations and the CALL's
     ///      warm-account cost), so the callee always gets its full gasLimit.
