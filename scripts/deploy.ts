@@ -7,12 +7,14 @@
  *   await configureRoute({ rpcUrl, deployment: a, remote: b });
  *
  * CLI:
- *   npx tsx scripts/deploy.ts --rpc http://127.0.0.1:8545 --network localA [--relay 0x..] [--owner 0x..]
+ *   npx tsx scripts/deploy.ts --rpc http://127.0.0.1:8545 --network localA [--relay 0x..] [--owner 0x..] [--guardian 0x..]
  *     signs with DEPLOYER_PRIVATE_KEY if set, else with the node's first unlocked account (hardhat node).
  *   npx hardhat run scripts/deploy.ts --network sepolia
  *     uses the network's configured account (configVariable: env or the Hardhat keystore).
- *   RELAY_ADDRESS, OWNER_ADDRESS, FEE_RECIPIENT may replace the flags. Without a relay address the target
- *   gateway starts with none and the owner sets it with setRelay after the MPC network's keyGen.
+ *   RELAY_ADDRESS, OWNER_ADDRESS, GUARDIAN_ADDRESS, FEE_RECIPIENT may replace the flags. Without a relay address
+ *   the target gateway starts with none and the owner sets it with setRelay after the MPC network's keyGen.
+ *   The guardian (pause and revoke at once, nothing else) is appointed here only while the deployer owns the
+ *   gateways; with another owner (a timelock), that owner appoints it (setGuardian).
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -37,7 +39,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { pingPongAbi, sourceGatewayAbi } from "../relayer/sdk/abi.ts";
+import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "../relayer/sdk/abi.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const deploymentsDir = path.join(repoRoot, "deployments");
@@ -95,6 +97,8 @@ export interface DeployOptions extends SignerOptions {
   relayAddress?: Address;
   /** Owner of all contracts (a timelock in production); defaults to the deployer. */
   owner?: Address;
+  /** Guardian of both gateways (pause, revoke at once); needs the deployer to be the owner. */
+  guardian?: Address;
   /** Receiver of message fees; defaults to the owner. */
   feeRecipient?: Address;
   maxPayloadBytes?: number;
@@ -172,6 +176,9 @@ export async function deployAll(options: DeployOptions): Promise<Deployment> {
   const minRotationDelay = options.minRotationDelay ?? 86_400n;
   const retentionWindow = options.retentionWindow ?? 3_600n;
   if (retentionWindow > minRotationDelay) throw new RangeError("retentionWindow must not exceed minRotationDelay");
+  if (options.guardian !== undefined && owner !== getAddress(deployer)) {
+    throw new Error(`the owner ${owner} must appoint the guardian (setGuardian); the deployer cannot`);
+  }
 
   const source = await deployContract(clients, "SourceGateway", [
     owner,
@@ -180,6 +187,12 @@ export async function deployAll(options: DeployOptions): Promise<Deployment> {
   ]);
   const target = await deployContract(clients, "TargetGateway", [owner, relayAddress, minRotationDelay, retentionWindow]);
   const pingPong = await deployContract(clients, "PingPong", [source.address, target.address, owner]);
+  if (options.guardian !== undefined) {
+    const account = clients.walletClient.account;
+    for (const [address, abi] of [[source.address, sourceGatewayAbi], [target.address, targetGatewayAbi]] as const) {
+      await send(clients, { address, abi, functionName: "setGuardian", args: [options.guardian], account, chain: clients.chain });
+    }
+  }
 
   const deployment: Deployment = {
     network: options.networkName,
@@ -255,6 +268,7 @@ async function main(): Promise<void> {
       network: { type: "string" },
       relay: { type: "string" },
       owner: { type: "string" },
+      guardian: { type: "string" },
       "fee-recipient": { type: "string" },
     },
     strict: false,
@@ -268,6 +282,7 @@ async function main(): Promise<void> {
   };
   const relayAddress = optionalAddress(flag("relay") ?? process.env.RELAY_ADDRESS, "relay address");
   const owner = optionalAddress(flag("owner") ?? process.env.OWNER_ADDRESS, "owner");
+  const guardian = optionalAddress(flag("guardian") ?? process.env.GUARDIAN_ADDRESS, "guardian");
   const feeRecipient = optionalAddress(flag("fee-recipient") ?? process.env.FEE_RECIPIENT, "fee recipient");
 
   let deployment: Deployment;
@@ -281,6 +296,7 @@ async function main(): Promise<void> {
       ...(deployerKey ? { deployerKey } : {}),
       ...(relayAddress ? { relayAddress } : {}),
       ...(owner ? { owner } : {}),
+      ...(guardian ? { guardian } : {}),
       ...(feeRecipient ? { feeRecipient } : {}),
     });
   } else {
@@ -297,6 +313,7 @@ async function main(): Promise<void> {
       networkName: connection.networkName,
       ...(relayAddress ? { relayAddress } : {}),
       ...(owner ? { owner } : {}),
+      ...(guardian ? { guardian } : {}),
       ...(feeRecipient ? { feeRecipient } : {}),
     });
   }

@@ -2,9 +2,9 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ISourceGateway} from "../interfaces/ISourceGateway.sol";
+import {GuardianRole} from "./GuardianRole.sol";
 import {MessageLib} from "./MessageLib.sol";
 
 /// @title SourceGateway
@@ -18,8 +18,13 @@ import {MessageLib} from "./MessageLib.sol";
 ///      and the target stores the message as failed; anyone may then call TargetGateway.retryMessage with as
 ///      much gas as needed. addGas lets the sender pay the relayer for that retry: it emits GasAdded, which the
 ///      relayer reads to retry with gasLimit + all extraGas paid so far. No new attestation is ever needed.
-///      In production the owner is a timelock.
-contract SourceGateway is ISourceGateway, Ownable2Step, Pausable {
+///      A destination's maxGasLimit is capped at MAX_GAS_LIMIT, which every supported chain's blocks can forward.
+///      In production the owner is a timelock; the guardian (GuardianRole) may pause at once, only the owner resumes.
+contract SourceGateway is ISourceGateway, GuardianRole, Pausable {
+    /// @notice Largest maxGasLimit a destination may allow: a receiver call this large, with the delivery's own
+    ///         cost, fits in the blocks of every chain the relay serves (30M gas and more).
+    uint32 public constant MAX_GAS_LIMIT = 15_000_000;
+
     mapping(uint64 dstChainId => DestinationConfig) private _destinations;
     mapping(uint64 dstChainId => uint64) private _nextNonce;
     /// @dev Destination chain of every sent message (non-zero), so isSent costs one slot and addGas can price.
@@ -81,11 +86,15 @@ contract SourceGateway is ISourceGateway, Ownable2Step, Pausable {
         _transfer(recipient, amount);
     }
 
-    /// @notice Configure fees and the gas bound for a destination chain; maxGasLimit == 0 removes it.
+    /// @notice Configure fees and the gas bound (at most MAX_GAS_LIMIT) for a destination chain other than this
+    ///         one and 0; maxGasLimit == 0 removes it.
     /// @param dstChainId Destination chain id.
     /// @param config Fee schedule and gas bound.
     function setDestination(uint64 dstChainId, DestinationConfig calldata config) external onlyOwner {
+        // Chain id 0 is how _sentTo says "never sent": a route to it would make its messages read as unsent.
+        if (dstChainId == 0) revert ZeroDestinationChain();
         if (dstChainId == block.chainid) revert DestinationIsSourceChain();
+        if (config.maxGasLimit > MAX_GAS_LIMIT) revert InvalidGasLimit(config.maxGasLimit, MAX_GAS_LIMIT);
         _destinations[dstChainId] = config;
         emit DestinationConfigured(dstChainId, config);
     }
@@ -105,12 +114,12 @@ contract SourceGateway is ISourceGateway, Ownable2Step, Pausable {
         emit FeeRecipientSet(newFeeRecipient);
     }
 
-    /// @notice Stop accepting messages and gas top-ups (emergency).
-    function pause() external onlyOwner {
+    /// @notice Stop accepting messages and gas top-ups (emergency; guardian or owner).
+    function pause() external onlyGuardian {
         _pause();
     }
 
-    /// @notice Accept messages again.
+    /// @notice Accept messages again (governance only).
     function unpause() external onlyOwner {
         _unpause();
     }

@@ -2,12 +2,12 @@
 pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
-import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {IMessageReceiver} from "../interfaces/IMessageReceiver.sol";
 import {ITargetGateway} from "../interfaces/ITargetGateway.sol";
+import {GuardianRole} from "./GuardianRole.sol";
 import {MessageLib} from "./MessageLib.sol";
 
 /// @title TargetGateway
@@ -16,22 +16,35 @@ import {MessageLib} from "./MessageLib.sol";
 ///         of verification does not depend on the committee size.
 /// @dev Exactly-once delivery: every (srcChainId, srcGateway, nonce) is marked received in a bitmap before
 ///      the receiver runs; a reverting receiver leaves the message in the Failed state, from which it can be
-///      retried (anyone, any gas) until it succeeds, or abandoned by its receiver. A submitter cannot starve
-///      the receiver: the call needs gas for the full gasLimit to be forwarded, else the whole call reverts and
-///      nothing is consumed.
+///      retried (anyone, at least its gasLimit) until it succeeds, or abandoned by its receiver. A submitter
+///      cannot starve the receiver, neither on first delivery nor on retry: the call needs gas for the full
+///      gasLimit to be forwarded, else the whole call reverts and nothing is consumed. A gasLimit that even a
+///      whole block could not forward (see _undeliverable) is recorded as failed at once, so the message is not
+///      stranded: its receiver can abandon it, or it is retried should the chain's block gas limit grow.
 ///
 ///      Relay rotation: the current relay signs RelayRotation(newRelay, nonce, deadline); rotations are at
 ///      least MIN_ROTATION_DELAY apart and the previous relay stays valid for RETENTION_WINDOW
 ///      (<= MIN_ROTATION_DELAY, so at most one previous key is live) to let in-flight attestations land.
-///      The owner can also set the relay directly (initial setup after keyGen, or emergency revocation, which
-///      drops the previous key at once). In production the owner is a timelock.
+///      No signed rotation goes through while paused. Roles (GuardianRole): the owner (governance, a timelock)
+///      sets the relay (initial setup after keyGen, replacement) and unpauses; the guardian pauses, or revokes
+///      the relay, at once. The relay's holders must never sign two rotations naming different new relays for
+///      one nonce: RelayStaking slashes that (proveConflictingRotations).
 ///
 ///      Pause: same events and errors as OpenZeppelin's Pausable, but the flag shares the relay's storage slot,
 ///      because every delivery reads both and a separate cold slot would cost each message 2,100 gas.
-contract TargetGateway is ITargetGateway, Ownable2Step {
+///      Longer than most files on purpose: the assembly hot path and the plain path it falls back to must be read
+///      side by side, and splitting them into a library would cost every delivery its call overhead.
+contract TargetGateway is ITargetGateway, GuardianRole {
     /// @dev Gas kept back between the gas check and the CALL opcode (a few stack operations and the CALL's
     ///      warm-account cost), so the callee always gets its full gasLimit.
     uint256 private constant CALL_RESERVE = 1_000;
+    /// @dev Gas a delivery transaction spends besides the receiver's call (intrinsic cost, calldata, checks): a
+    ///      gasLimit whose required gas plus this exceeds the block gas limit cannot be delivered by anyone.
+    uint256 private constant UNDELIVERABLE_MARGIN = 200_000;
+    /// @dev How a delivery that did not succeed ended (_recordFailure).
+    uint256 private constant NOT_CALLED = 0;
+    uint256 private constant REVERTED = 1;
+    uint256 private constant UNDELIVERABLE = 2;
     /// @dev Longest revert reason copied into MessageFailed, so a receiver cannot bloat the event.
     uint256 private constant MAX_REASON_BYTES = 256;
     /// @dev Largest s of a non-malleable signature: half the secp256k1 group order, as in OpenZeppelin's ECDSA.
@@ -108,19 +121,21 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     // solhint-disable-next-line function-max-lines
     function receiveMessage(MessageLib.Message calldata message, bytes32 r, bytes32 vs) external {
         uint256 payloadLength;
-        bool standard;
-        assembly ("memory-safe") {
-            // Standard layout, and the payload inside calldata (its length bounded first so the sum cannot wrap).
-            payloadLength := calldataload(PAYLOAD_AT)
-            standard := and(
-                and(eq(message, MESSAGE_AT), eq(calldataload(add(MESSAGE_AT, 0xe0)), sub(PAYLOAD_AT, MESSAGE_AT))),
-                and(
-                    lt(payloadLength, 0x100000000),
-                    iszero(gt(add(add(PAYLOAD_AT, 0x20), payloadLength), calldatasize()))
+        {
+            bool standard;
+            assembly ("memory-safe") {
+                // Standard layout, and the payload inside calldata (its length bounded first so the sum cannot wrap).
+                payloadLength := calldataload(PAYLOAD_AT)
+                standard := and(
+                    and(eq(message, MESSAGE_AT), eq(calldataload(add(MESSAGE_AT, 0xe0)), sub(PAYLOAD_AT, MESSAGE_AT))),
+                    and(
+                        lt(payloadLength, 0x100000000),
+                        iszero(gt(add(add(PAYLOAD_AT, 0x20), payloadLength), calldatasize()))
+                    )
                 )
-            )
+            }
+            if (!standard) return _receivePlain(message, r, vs);
         }
-        if (!standard) return _receivePlain(message, r, vs);
 
         uint256 callData;
         uint256 callSize;
@@ -189,47 +204,59 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
                 )
             }
         }
-        uint256 bitmapSlot;
-        uint256 bitmap;
-        assembly ("memory-safe") {
-            // Replay bitmap: the nonce's bit in the word at keccak256(abi.encode(srcChainId, srcGateway,
-            // nonce >> 8)) (see _bitmapSlot). Read here, written once every check passed. Usual: not yet set.
-            let scratch := add(callData, callSize)
-            let nonce := calldataload(MESSAGE_AT)
-            calldatacopy(scratch, add(MESSAGE_AT, 0x20), 0x40) // srcChainId, srcGateway
-            mstore(add(scratch, 0x40), shr(8, nonce))
-            bitmapSlot := keccak256(scratch, 0x60)
-            let bit := shl(and(nonce, 0xff), 1)
-            bitmap := sload(bitmapSlot)
-            usual := and(usual, iszero(and(bitmap, bit)))
-            bitmap := or(bitmap, bit)
-        }
-        if (!usual) return _receivePlain(message, r, vs);
+        {
+            uint256 bitmapSlot;
+            uint256 bitmap;
+            assembly ("memory-safe") {
+                // Replay bitmap: the nonce's bit in the word at keccak256(abi.encode(srcChainId, srcGateway,
+                // nonce >> 8)) (see _bitmapSlot). Read here, written once every check passed. Usual: not yet set.
+                let scratch := add(callData, callSize)
+                let nonce := calldataload(MESSAGE_AT)
+                calldatacopy(scratch, add(MESSAGE_AT, 0x20), 0x40) // srcChainId, srcGateway
+                mstore(add(scratch, 0x40), shr(8, nonce))
+                bitmapSlot := keccak256(scratch, 0x60)
+                let bit := shl(and(nonce, 0xff), 1)
+                bitmap := sload(bitmapSlot)
+                usual := and(usual, iszero(and(bitmap, bit)))
+                bitmap := or(bitmap, bit)
+            }
+            if (!usual) return _receivePlain(message, r, vs);
 
-        bytes4 insufficientGas = InsufficientGas.selector;
-        bytes32 delivered = MessageDelivered.selector;
-        assembly ("memory-safe") {
-            sstore(bitmapSlot, bitmap)
-            // First delivery: the receiver gets exactly gasLimit (see _deliver; gasLimit < 2^64 once signed).
-            let receiver := calldataload(add(MESSAGE_AT, 0xa0))
-            if extcodesize(receiver) {
-                let gasLimit := calldataload(add(MESSAGE_AT, 0xc0))
-                let required := add(div(mul(gasLimit, 64), 63), CALL_RESERVE)
-                if lt(gas(), required) {
-                    mstore(0x00, insufficientGas)
-                    mstore(0x04, required)
-                    mstore(0x24, gas())
-                    revert(0x00, 0x44)
-                }
-                // Delivered: emit MessageDelivered(id) and end the call here, without unwinding Solidity's stack.
-                if call(gasLimit, receiver, 0, callData, callSize, 0, 0) {
-                    log2(0, 0, delivered, id)
-                    return(0, 0)
+            bytes4 insufficientGas = InsufficientGas.selector;
+            bytes32 delivered = MessageDelivered.selector;
+            uint256 outcome = NOT_CALLED;
+            assembly ("memory-safe") {
+                sstore(bitmapSlot, bitmap)
+                // First delivery: the receiver gets exactly gasLimit (see _deliver; gasLimit < 2^64 once signed).
+                let receiver := calldataload(add(MESSAGE_AT, 0xa0))
+                if extcodesize(receiver) {
+                    let gasLimit := calldataload(add(MESSAGE_AT, 0xc0))
+                    let required := add(div(mul(gasLimit, 64), 63), CALL_RESERVE)
+                    switch lt(gas(), required)
+                    case 0 {
+                        // Delivered: emit MessageDelivered(id) and end the call here, without unwinding
+                        // Solidity's stack.
+                        if call(gasLimit, receiver, 0, callData, callSize, 0, 0) {
+                            log2(0, 0, delivered, id)
+                            return(0, 0)
+                        }
+                        outcome := REVERTED
+                    }
+                    default {
+                        // Too little gas: the whole call reverts, unless no transaction could carry it
+                        // (_undeliverable); then the receiver is not called and the message is kept as failed.
+                        if iszero(gt(add(required, UNDELIVERABLE_MARGIN), gaslimit())) {
+                            mstore(0x00, insufficientGas)
+                            mstore(0x04, required)
+                            mstore(0x24, gas())
+                            revert(0x00, 0x44)
+                        }
+                        outcome := UNDELIVERABLE
+                    }
                 }
             }
+            _recordFailure(id, message.srcChainId, message.receiver, outcome);
         }
-        address receiver = message.receiver;
-        _recordFailure(id, message.srcChainId, receiver, receiver.code.length != 0);
     }
 
     /// @inheritdoc ITargetGateway
@@ -261,8 +288,10 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     }
 
     /// @inheritdoc ITargetGateway
-    /// @dev The receiver gets all gas the caller supplies; if it reverts again the whole call reverts and the
-    ///      message stays Failed, so a retry with too little gas costs the retrier only.
+    /// @dev The receiver gets all gas the caller supplies, and at least the message's gasLimit: the same check as
+    ///      first delivery, right before the CALL, so a squeezed retry cannot run a "catch and continue" receiver
+    ///      with its inner action starved. If the receiver reverts again the whole call reverts and the message
+    ///      stays Failed, so a failed retry costs the retrier only.
     function retryMessage(MessageLib.Message calldata message) external {
         if (_current.paused) revert EnforcedPause();
         bytes32 id = MessageLib.messageIdCalldata(message);
@@ -270,7 +299,10 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         delete _failed[id];
         address receiver = message.receiver;
         if (receiver.code.length == 0) revert RetryFailed(id, "");
-        if (!_call(receiver, gasleft(), _encodeOnMessage(message))) revert RetryFailed(id, _revertReason());
+        bytes memory data = _encodeOnMessage(message);
+        uint256 required = _requiredGas(message.gasLimit);
+        if (gasleft() < required) revert InsufficientGas(required, gasleft());
+        if (!_call(receiver, gasleft(), data)) revert RetryFailed(id, _revertReason());
         emit MessageDelivered(id);
     }
 
@@ -287,6 +319,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     function rotateRelay(address newRelay, uint256 deadline, bytes calldata signature) external {
         if (block.timestamp > deadline) revert RotationExpired(deadline);
         RelaySlot memory slot = _current;
+        if (slot.paused) revert EnforcedPause();
         address current = slot.relay;
         if (newRelay == address(0) || newRelay == current) revert InvalidRelay(newRelay);
         uint256 earliest = uint256(slot.lastRotationAt) + MIN_ROTATION_DELAY;
@@ -300,7 +333,7 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         uint64 expiresAt = uint64(block.timestamp) + RETENTION_WINDOW;
         _previousRelay = current;
         _previousRelayExpiresAt = expiresAt;
-        _current = RelaySlot({relay: newRelay, lastRotationAt: uint64(block.timestamp), paused: slot.paused});
+        _current = RelaySlot({relay: newRelay, lastRotationAt: uint64(block.timestamp), paused: false});
         emit RelayChanged(current, newRelay, expiresAt);
     }
 
@@ -315,14 +348,24 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
         emit RelayChanged(current, newRelay, 0);
     }
 
-    /// @notice Stop deliveries and retries (emergency). Rotation and abandoning stay possible.
-    function pause() external onlyOwner {
+    /// @inheritdoc ITargetGateway
+    function revokeRelay() external onlyGuardian {
+        address current = _current.relay;
+        ++rotationNonce;
+        delete _previousRelay;
+        delete _previousRelayExpiresAt;
+        _current.relay = address(0);
+        emit RelayChanged(current, address(0), 0);
+    }
+
+    /// @notice Stop deliveries, retries and signed rotations (emergency; guardian or owner). Abandoning stays possible.
+    function pause() external onlyGuardian {
         if (_current.paused) revert EnforcedPause();
         _current.paused = true;
         emit Paused(msg.sender);
     }
 
-    /// @notice Resume deliveries and retries.
+    /// @notice Resume deliveries, retries and rotations (governance only).
     function unpause() external onlyOwner {
         if (!_current.paused) revert ExpectedPause();
         _current.paused = false;
@@ -425,26 +468,43 @@ contract TargetGateway is ITargetGateway, Ownable2Step {
     ///      A receiver without code fails, so a message to a not-yet-deployed contract can be retried later.
     function _deliver(MessageLib.Message calldata message, bytes32 id) private {
         address receiver = message.receiver;
-        bool called = receiver.code.length != 0;
-        bool ok;
-        if (called) {
+        uint256 outcome = NOT_CALLED;
+        if (receiver.code.length != 0) {
             bytes memory data = _encodeOnMessage(message);
             uint256 gasLimit = message.gasLimit;
-            uint256 required = (gasLimit * 64) / 63 + CALL_RESERVE;
-            if (gasleft() < required) revert InsufficientGas(required, gasleft());
-            ok = _call(receiver, gasLimit, data);
+            uint256 required = _requiredGas(gasLimit);
+            if (gasleft() < required) {
+                if (!_undeliverable(required)) revert InsufficientGas(required, gasleft());
+                outcome = UNDELIVERABLE;
+            } else if (_call(receiver, gasLimit, data)) {
+                emit MessageDelivered(id);
+                return;
+            } else {
+                outcome = REVERTED;
+            }
         }
-        if (ok) {
-            emit MessageDelivered(id);
-        } else {
-            _recordFailure(id, message.srcChainId, receiver, called);
-        }
+        _recordFailure(id, message.srcChainId, receiver, outcome);
     }
 
-    /// @dev The receiver reverted (`called`) or has no code: keep the message for retryMessage.
-    function _recordFailure(bytes32 id, uint64 srcChainId, address receiver, bool called) private {
+    /// @dev Gas needed at the CALL for the callee to get `gasLimit` (EIP-150 keeps back 1/64).
+    function _requiredGas(uint256 gasLimit) private pure returns (uint256) {
+        return (gasLimit * 64) / 63 + CALL_RESERVE;
+    }
+
+    /// @dev True when no transaction could reach the CALL with `required` gas: it would not fit in a block with
+    ///      the delivery's own cost (UNDELIVERABLE_MARGIN). receiveMessage's hot path inlines the same test.
+    function _undeliverable(uint256 required) private view returns (bool) {
+        return required + UNDELIVERABLE_MARGIN > block.gaslimit;
+    }
+
+    /// @dev Keep the message for retryMessage: the receiver reverted, has no code, or its gasLimit is undeliverable
+    ///      (the reason is then GasLimitAboveBlock, so the relayer and the receiver see why).
+    function _recordFailure(bytes32 id, uint64 srcChainId, address receiver, uint256 outcome) private {
         _failed[id] = FailedState.Failed;
-        emit MessageFailed(id, srcChainId, receiver, called ? _revertReason() : new bytes(0));
+        bytes memory reason;
+        if (outcome == REVERTED) reason = _revertReason();
+        else if (outcome == UNDELIVERABLE) reason = abi.encodeWithSelector(GasLimitAboveBlock.selector, block.gaslimit);
+        emit MessageFailed(id, srcChainId, receiver, reason);
     }
 
     /// @dev abi.encodeCall(IMessageReceiver.onMessage, (srcChainId, sender, payload)), the payload copied

@@ -47,11 +47,13 @@ interface ISourceGateway {
     error UnsupportedDestination(uint64 dstChainId);
     /// @notice The destination is this chain itself.
     error DestinationIsSourceChain();
+    /// @notice Destination chain id 0, which the sent records use for "never sent".
+    error ZeroDestinationChain();
     /// @notice A receiver of address(0).
     error ZeroReceiver();
     /// @notice The payload is longer than maxPayloadBytes.
     error PayloadTooLarge(uint256 length, uint256 maxLength);
-    /// @notice The gas limit is zero or above the destination's maxGasLimit.
+    /// @notice The gas limit is zero or above the destination's maxGasLimit (or a maxGasLimit above MAX_GAS_LIMIT).
     error InvalidGasLimit(uint64 gasLimit, uint64 maxGasLimit);
     /// @notice msg.value is below the fee.
     error InsufficientFee(uint256 required, uint256 provided);

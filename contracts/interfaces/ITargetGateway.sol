@@ -25,10 +25,10 @@ interface ITargetGateway {
     event RelayChanged(address indexed previousRelay, address indexed newRelay, uint64 previousRelayExpiresAt);
 
     // Same signatures as OpenZeppelin Pausable's events, so pause monitors work unchanged.
-    /// @notice Deliveries and retries were stopped by `account`.
+    /// @notice Deliveries, retries and rotations were stopped by `account`.
     // solhint-disable-next-line gas-indexed-events
     event Paused(address account);
-    /// @notice Deliveries and retries resumed by `account`.
+    /// @notice Deliveries, retries and rotations resumed by `account`.
     // solhint-disable-next-line gas-indexed-events
     event Unpaused(address account);
 
@@ -44,6 +44,8 @@ interface ITargetGateway {
     error AlreadyReceived(bytes32 messageId);
     /// @notice The submitter did not provide enough gas to forward the message's gas limit to the receiver.
     error InsufficientGas(uint256 required, uint256 available);
+    /// @notice Not raised: the reason MessageFailed carries for a gasLimit no transaction on this chain can forward.
+    error GasLimitAboveBlock(uint256 blockGasLimit);
     /// @notice retryMessage or abandonMessage on a message that is not in the failed state.
     error NotFailed(bytes32 messageId);
     /// @notice abandonMessage called by someone other than the message's receiver.
@@ -76,17 +78,23 @@ interface ITargetGateway {
         bytes32 vs
     ) external;
 
-    /// @notice Run a failed message again with all the gas the caller supplies. Callable by anyone.
+    /// @notice Run a failed message again with all the gas the caller supplies, at least its gasLimit (else
+    ///         InsufficientGas). Callable by anyone.
     function retryMessage(MessageLib.Message calldata message) external;
 
     /// @notice Mark a failed message as dead; only its receiver may do so.
     function abandonMessage(MessageLib.Message calldata message) external;
 
-    /// @notice Hand over to `newRelay`, authorised by the current relay key's EIP-712 signature.
+    /// @notice Hand over to `newRelay`, authorised by the current relay key's EIP-712 signature. Not while paused.
     function rotateRelay(address newRelay, uint256 deadline, bytes calldata signature) external;
 
-    /// @notice Owner path to set the relay key (initial setup after keyGen, or emergency revocation).
+    /// @notice Governance sets the relay key (initial setup after keyGen, or a replacement); the previous key
+    ///         is dropped at once and pending signed rotations die.
     function setRelay(address newRelay) external;
+
+    /// @notice The guardian (or owner) revokes the relay key at once: no key is accepted until governance
+    ///         sets one, the previous key is dropped and pending signed rotations die.
+    function revokeRelay() external;
 
     /// @notice True iff the message at (srcChainId, srcGateway, nonce) bound for this chain was received.
     function isReceived(uint64 srcChainId, address srcGateway, uint64 nonce) external view returns (bool);
@@ -94,7 +102,7 @@ interface ITargetGateway {
     /// @notice Failure state of a received message id.
     function failedState(bytes32 messageId) external view returns (FailedState);
 
-    /// @notice Whether deliveries and retries are stopped.
+    /// @notice Whether deliveries, retries and rotations are stopped.
     function paused() external view returns (bool);
 
     /// @notice Current relay address.

@@ -28,7 +28,7 @@ import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import { NodeApiError, type KeyView } from "../cli/client.ts";
 import { MIN_THRESHOLD } from "../mpc/vss.ts";
-import { createIdentity, saveIdentity } from "../node/identity.ts";
+import { createIdentity, loadIdentity, saveIdentity } from "../node/identity.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
 import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
@@ -296,7 +296,8 @@ export class Devnet {
       this.nodes.map(async (node) => {
         const key = generatePrivateKey();
         await writeFile(join(dir, `operator${node.index}.key`), `${key}\n`, { mode: 0o600 });
-        return { account: privateKeyToAccount(key), peerId: node.peerId, stake: parseEther("1000") };
+        // The node's libp2p key signs the registration's identity proof.
+        return { account: privateKeyToAccount(key), identity: await loadIdentity(join(dir, `node${node.index}.key`)), stake: parseEther("1000") };
       }),
     );
     this.staking = await setupStaking({
@@ -492,7 +493,7 @@ export class Devnet {
       staking:
         this.staking === null
           ? null
-          : { chain: this.chains[0]!.name, contract: this.staking.staking, token: this.staking.token, epoch: this.staking.epoch.toString(), members: this.staking.members },
+          : { chain: this.chains[0]!.name, contract: this.staking.staking, court: this.staking.court, token: this.staking.token, epoch: this.staking.epoch.toString(), members: this.staking.members },
       secrets: join(this.dir, "secrets.json"),
     };
     await writeFile(join(this.dir, "devnet.json"), JSON.stringify(summary, null, 2) + "\n");

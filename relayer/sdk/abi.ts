@@ -70,6 +70,17 @@ export const sourceGatewayAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGuardian",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "NothingToWithdraw",
     "type": "error"
@@ -153,6 +164,11 @@ export const sourceGatewayAbi = [
   {
     "inputs": [],
     "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroDestinationChain",
     "type": "error"
   },
   {
@@ -280,6 +296,19 @@ export const sourceGatewayAbi = [
       }
     ],
     "name": "GasAdded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "guardian",
+        "type": "address"
+      }
+    ],
+    "name": "GuardianSet",
     "type": "event"
   },
   {
@@ -440,6 +469,19 @@ export const sourceGatewayAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_GAS_LIMIT",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "acceptOwnership",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -507,6 +549,19 @@ export const sourceGatewayAbi = [
   {
     "inputs": [],
     "name": "feeRecipient",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "guardian",
     "outputs": [
       {
         "internalType": "address",
@@ -822,6 +877,19 @@ export const sourceGatewayAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "newGuardian",
+        "type": "address"
+      }
+    ],
+    "name": "setGuardian",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "newMaxPayloadBytes",
         "type": "uint32"
@@ -945,6 +1013,17 @@ export const targetGatewayAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "blockGasLimit",
+        "type": "uint256"
+      }
+    ],
+    "name": "GasLimitAboveBlock",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "required",
         "type": "uint256"
       },
@@ -998,6 +1077,17 @@ export const targetGatewayAbi = [
       }
     ],
     "name": "NotFailed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGuardian",
     "type": "error"
   },
   {
@@ -1086,6 +1176,19 @@ export const targetGatewayAbi = [
     ],
     "name": "WrongDestinationChain",
     "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "guardian",
+        "type": "address"
+      }
+    ],
+    "name": "GuardianSet",
+    "type": "event"
   },
   {
     "anonymous": false,
@@ -1354,6 +1457,19 @@ export const targetGatewayAbi = [
         "internalType": "enum ITargetGateway.FailedState",
         "name": "",
         "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "guardian",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -1700,6 +1816,13 @@ export const targetGatewayAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "revokeRelay",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -1733,6 +1856,19 @@ export const targetGatewayAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "newGuardian",
+        "type": "address"
+      }
+    ],
+    "name": "setGuardian",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -2277,12 +2413,27 @@ export const relayStakingAbi = [
           },
           {
             "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
             "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
             "type": "uint64"
           },
           {
             "internalType": "uint16",
             "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
             "type": "uint16"
           },
           {
@@ -2301,13 +2452,40 @@ export const relayStakingAbi = [
             "type": "uint16"
           }
         ],
-        "internalType": "struct RelayStaking.Params",
+        "internalType": "struct IRelayStaking.Params",
         "name": "params_",
         "type": "tuple"
       }
     ],
     "stateMutability": "nonpayable",
     "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "AbsenceCapReached",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "accused",
+        "type": "address"
+      }
+    ],
+    "name": "AccusedCannotSign",
+    "type": "error"
   },
   {
     "inputs": [
@@ -2333,6 +2511,28 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ChallengeOver",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ChallengeRunning",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "operator",
         "type": "address"
@@ -2349,7 +2549,7 @@ export const relayStakingAbi = [
         "type": "uint64"
       }
     ],
-    "name": "EpochNotConfirmed",
+    "name": "EpochNotCurrent",
     "type": "error"
   },
   {
@@ -2361,6 +2561,17 @@ export const relayStakingAbi = [
       }
     ],
     "name": "EpochNotPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "EvidenceDismissed",
     "type": "error"
   },
   {
@@ -2382,28 +2593,17 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "identityHash",
-        "type": "bytes32"
-      }
-    ],
-    "name": "IdentityTaken",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
         "internalType": "uint256",
-        "name": "signedStake",
+        "name": "signedWeight",
         "type": "uint256"
       },
       {
         "internalType": "uint256",
-        "name": "committeeStake",
+        "name": "othersWeight",
         "type": "uint256"
       }
     ],
-    "name": "InsufficientSignedStake",
+    "name": "InsufficientSignedWeight",
     "type": "error"
   },
   {
@@ -2460,18 +2660,19 @@ export const relayStakingAbi = [
     "type": "error"
   },
   {
-    "inputs": [],
+    "inputs": [
+      {
+        "internalType": "enum IRelayStaking.Param",
+        "name": "which",
+        "type": "uint8"
+      }
+    ],
     "name": "InvalidParams",
     "type": "error"
   },
   {
     "inputs": [],
     "name": "InvalidPublicKey",
-    "type": "error"
-  },
-  {
-    "inputs": [],
-    "name": "InvalidRelaySignature",
     "type": "error"
   },
   {
@@ -2530,6 +2731,28 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "KeyLineageFull",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "KeyRetired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "messageId",
         "type": "bytes32"
@@ -2541,6 +2764,17 @@ export const relayStakingAbi = [
   {
     "inputs": [],
     "name": "NoConfirmedEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NoPendingRemoval",
     "type": "error"
   },
   {
@@ -2562,6 +2796,33 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      }
+    ],
+    "name": "NotARelay",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NotAccused",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "epoch",
         "type": "uint64"
@@ -2577,7 +2838,39 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
+    "name": "NotConflicting",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotCourt",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotEquivocation",
+    "type": "error"
+  },
+  {
+    "inputs": [],
     "name": "NotFromThisSource",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGovernance",
     "type": "error"
   },
   {
@@ -2664,6 +2957,22 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "requested",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "activatesAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ParamsNotReady",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "index",
         "type": "uint256"
@@ -2675,6 +2984,50 @@ export const relayStakingAbi = [
   {
     "inputs": [],
     "name": "ReentrancyGuardReentrantCall",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalIsDisputed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalNotDisputed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      }
+    ],
+    "name": "RouteNotProvable",
     "type": "error"
   },
   {
@@ -2707,12 +3060,39 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "StakeLocked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "str",
         "type": "string"
       }
     ],
     "name": "StringTooLong",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "threshold",
+        "type": "uint256"
+      }
+    ],
+    "name": "TooFewSigners",
     "type": "error"
   },
   {
@@ -2783,6 +3163,22 @@ export const relayStakingAbi = [
       }
     ],
     "name": "WindowOutsideEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "oldestAllowed",
+        "type": "uint64"
+      }
+    ],
+    "name": "WindowTooOld",
     "type": "error"
   },
   {
@@ -2883,9 +3279,58 @@ export const relayStakingAbi = [
         "internalType": "uint16",
         "name": "threshold",
         "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256[]",
+        "name": "weights",
+        "type": "uint256[]"
       }
     ],
     "name": "CommitteeElected",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reward",
+        "type": "uint256"
+      }
+    ],
+    "name": "ConflictingRotationsProven",
     "type": "event"
   },
   {
@@ -2918,9 +3363,9 @@ export const relayStakingAbi = [
     "inputs": [
       {
         "indexed": true,
-        "internalType": "uint64",
-        "name": "epoch",
-        "type": "uint64"
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
       },
       {
         "indexed": true,
@@ -2944,6 +3389,12 @@ export const relayStakingAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "slashed",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reward",
         "type": "uint256"
       }
     ],
@@ -2975,6 +3426,12 @@ export const relayStakingAbi = [
         "indexed": false,
         "internalType": "bytes",
         "name": "identity",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "identityProof",
         "type": "bytes"
       }
     ],
@@ -3067,12 +3524,27 @@ export const relayStakingAbi = [
           },
           {
             "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
             "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
             "type": "uint64"
           },
           {
             "internalType": "uint16",
             "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
             "type": "uint16"
           },
           {
@@ -3092,7 +3564,78 @@ export const relayStakingAbi = [
           }
         ],
         "indexed": false,
-        "internalType": "struct RelayStaking.Params",
+        "internalType": "struct IRelayStaking.Params",
+        "name": "params",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "activatesAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ParamsRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minStake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "removalSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "forgerySlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "proverRewardBps",
+            "type": "uint16"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IRelayStaking.Params",
         "name": "params",
         "type": "tuple"
       }
@@ -3123,6 +3666,94 @@ export const relayStakingAbi = [
       }
     ],
     "name": "RelayConfirmed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "RelayRetired",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RemovalDismissed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "by",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalDisputed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "RemovalProposed",
     "type": "event"
   },
   {
@@ -3193,6 +3824,25 @@ export const relayStakingAbi = [
       }
     ],
     "name": "SourceGatewaySet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "SourceVerifierSet",
     "type": "event"
   },
   {
@@ -3279,12 +3929,12 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
-    "name": "ABSENCE_SLASH_TYPEHASH",
+    "name": "BPS",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "internalType": "uint256",
         "name": "",
-        "type": "bytes32"
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -3292,12 +3942,64 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
-    "name": "BPS",
+    "name": "LOCKED",
     "outputs": [
       {
-        "internalType": "uint256",
+        "internalType": "uint64",
         "name": "",
-        "type": "uint256"
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ABSENCE_LOOKBACK",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ABSENCE_SLASHES_PER_EPOCH",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_ABSENCE_SLASH_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_CHALLENGE_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -3318,7 +4020,7 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
-    "name": "MAX_EVIDENCE_MESSAGES",
+    "name": "MAX_EPOCHS_PER_KEY",
     "outputs": [
       {
         "internalType": "uint256",
@@ -3344,6 +4046,123 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_IDENTITY_PROOF_LENGTH",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_PROVER_REWARD_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_UNBONDING_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_WEIGHT_MULTIPLE",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_ABSENCE_WINDOW",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_CHALLENGE_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_FORGERY_SLASH_BPS",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_THRESHOLD",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_UNBONDING_PERIOD",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "OPERATOR_REGISTRATION_TYPEHASH",
     "outputs": [
       {
@@ -3357,43 +4176,11 @@ export const relayStakingAbi = [
   },
   {
     "inputs": [],
-    "name": "PROTOCOL_MESSAGE_TYPEHASH",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "REMOVAL_TYPEHASH",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
-        "name": "operator",
-        "type": "address"
-      }
-    ],
-    "name": "absenceSlashedUntil",
+    "name": "PARAMS_DELAY",
     "outputs": [
       {
         "internalType": "uint64",
-        "name": "nextBlock",
+        "name": "",
         "type": "uint64"
       }
     ],
@@ -3418,6 +4205,71 @@ export const relayStakingAbi = [
       }
     ],
     "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minStake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "removalSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "forgerySlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "proverRewardBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IRelayStaking.Params",
+        "name": "params_",
+        "type": "tuple"
+      }
+    ],
+    "name": "applyParams",
+    "outputs": [],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -3467,19 +4319,13 @@ export const relayStakingAbi = [
     "type": "function"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint64",
-        "name": "epoch",
-        "type": "uint64"
-      }
-    ],
-    "name": "committeeStake",
+    "inputs": [],
+    "name": "court",
     "outputs": [
       {
-        "internalType": "uint256",
-        "name": "total",
-        "type": "uint256"
+        "internalType": "address",
+        "name": "",
+        "type": "address"
       }
     ],
     "stateMutability": "view",
@@ -3568,27 +4414,59 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes[]",
-        "name": "evidence",
-        "type": "bytes[]"
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
       }
     ],
-    "name": "evidenceHash",
+    "name": "epochInfo",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "components": [
+          {
+            "internalType": "uint16",
+            "name": "threshold",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "activeCount",
+            "type": "uint16"
+          },
+          {
+            "internalType": "address",
+            "name": "relay",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "startBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "endBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint256",
+            "name": "activeWeight",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct IRelayStaking.EpochInfo",
         "name": "",
-        "type": "bytes32"
+        "type": "tuple"
       }
     ],
-    "stateMutability": "pure",
+    "stateMutability": "view",
     "type": "function"
   },
   {
     "inputs": [
       {
         "internalType": "bytes32",
-        "name": "digest",
+        "name": "claim",
         "type": "bytes32"
       }
     ],
@@ -3632,6 +4510,11 @@ export const relayStakingAbi = [
           },
           {
             "internalType": "uint64",
+            "name": "lastEpoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
             "name": "unbondingReleaseTime",
             "type": "uint64"
           },
@@ -3649,9 +4532,14 @@ export const relayStakingAbi = [
             "internalType": "bytes",
             "name": "identity",
             "type": "bytes"
+          },
+          {
+            "internalType": "bytes",
+            "name": "identityProof",
+            "type": "bytes"
           }
         ],
-        "internalType": "struct RelayStaking.Node",
+        "internalType": "struct IRelayStaking.Node",
         "name": "",
         "type": "tuple"
       }
@@ -3662,17 +4550,17 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
-        "internalType": "bytes32",
-        "name": "identityHash",
-        "type": "bytes32"
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
       }
     ],
-    "name": "identityTaken",
+    "name": "identityClaim",
     "outputs": [
       {
-        "internalType": "bool",
+        "internalType": "bytes",
         "name": "",
-        "type": "bool"
+        "type": "bytes"
       }
     ],
     "stateMutability": "view",
@@ -3716,6 +4604,44 @@ export const relayStakingAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "lineage",
+    "outputs": [
+      {
+        "internalType": "uint64[]",
+        "name": "",
+        "type": "uint64[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "lockedUntil",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "nodeCount",
     "outputs": [
@@ -3723,6 +4649,35 @@ export const relayStakingAbi = [
         "internalType": "uint16",
         "name": "",
         "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "nodeStatus",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "staker",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "removed",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "lastEpoch",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -3757,12 +4712,27 @@ export const relayStakingAbi = [
       },
       {
         "internalType": "uint64",
+        "name": "challengePeriod",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
         "name": "minAbsenceWindow",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "absenceLookback",
         "type": "uint64"
       },
       {
         "internalType": "uint16",
         "name": "absenceSlashBps",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint16",
+        "name": "maxAbsenceSlashes",
         "type": "uint16"
       },
       {
@@ -3798,153 +4768,29 @@ export const relayStakingAbi = [
     "type": "function"
   },
   {
-    "inputs": [
+    "inputs": [],
+    "name": "pendingParamsAt",
+    "outputs": [
       {
         "internalType": "uint64",
-        "name": "epoch",
+        "name": "",
         "type": "uint64"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "nonce",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "srcChainId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "srcGateway",
-            "type": "address"
-          },
-          {
-            "internalType": "address",
-            "name": "sender",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "dstChainId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "receiver",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gasLimit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "bytes",
-            "name": "payload",
-            "type": "bytes"
-          }
-        ],
-        "internalType": "struct MessageLib.Message",
-        "name": "message",
-        "type": "tuple"
-      },
-      {
-        "internalType": "address",
-        "name": "targetGateway",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "root",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32[]",
-        "name": "proof",
-        "type": "bytes32[]"
-      },
-      {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
       }
     ],
-    "name": "proveForgedBatch",
-    "outputs": [],
-    "stateMutability": "nonpayable",
+    "stateMutability": "view",
     "type": "function"
   },
   {
-    "inputs": [
+    "inputs": [],
+    "name": "pendingParamsHash",
+    "outputs": [
       {
-        "internalType": "uint64",
-        "name": "epoch",
-        "type": "uint64"
-      },
-      {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "nonce",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "srcChainId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "srcGateway",
-            "type": "address"
-          },
-          {
-            "internalType": "address",
-            "name": "sender",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "dstChainId",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "receiver",
-            "type": "address"
-          },
-          {
-            "internalType": "uint64",
-            "name": "gasLimit",
-            "type": "uint64"
-          },
-          {
-            "internalType": "bytes",
-            "name": "payload",
-            "type": "bytes"
-          }
-        ],
-        "internalType": "struct MessageLib.Message",
-        "name": "message",
-        "type": "tuple"
-      },
-      {
-        "internalType": "address",
-        "name": "targetGateway",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes",
-        "name": "signature",
-        "type": "bytes"
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
       }
     ],
-    "name": "proveForgery",
-    "outputs": [],
-    "stateMutability": "nonpayable",
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -3962,6 +4808,11 @@ export const relayStakingAbi = [
       {
         "internalType": "bytes",
         "name": "operatorSignature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "identityProof",
         "type": "bytes"
       }
     ],
@@ -4016,53 +4867,62 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
-        "components": [
-          {
-            "internalType": "uint64",
-            "name": "epoch",
-            "type": "uint64"
-          },
-          {
-            "internalType": "address",
-            "name": "node",
-            "type": "address"
-          },
-          {
-            "internalType": "bytes32",
-            "name": "evidenceHash",
-            "type": "bytes32"
-          }
-        ],
-        "internalType": "struct RelayStaking.RemovalProposal",
-        "name": "proposal",
-        "type": "tuple"
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "relayReleaseTime",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "removalPending",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
       },
       {
-        "components": [
-          {
-            "internalType": "bytes[]",
-            "name": "messages",
-            "type": "bytes[]"
-          },
-          {
-            "internalType": "bytes[]",
-            "name": "payloads",
-            "type": "bytes[]"
-          },
-          {
-            "internalType": "bytes[]",
-            "name": "signatures",
-            "type": "bytes[]"
-          }
-        ],
-        "internalType": "struct RelayStaking.Evidence",
-        "name": "evidence",
-        "type": "tuple"
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
       },
       {
-        "internalType": "bytes[]",
-        "name": "signatures",
-        "type": "bytes[]"
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "submitter",
+        "type": "address"
       }
     ],
     "name": "removeNode",
@@ -4073,6 +4933,71 @@ export const relayStakingAbi = [
   {
     "inputs": [],
     "name": "renounceOwnership",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minStake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "removalSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "forgerySlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "proverRewardBps",
+            "type": "uint16"
+          }
+        ],
+        "internalType": "struct IRelayStaking.Params",
+        "name": "params_",
+        "type": "tuple"
+      }
+    ],
+    "name": "requestParams",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -4117,49 +5042,17 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
-        "components": [
-          {
-            "internalType": "uint256",
-            "name": "minStake",
-            "type": "uint256"
-          },
-          {
-            "internalType": "uint64",
-            "name": "unbondingPeriod",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint64",
-            "name": "minAbsenceWindow",
-            "type": "uint64"
-          },
-          {
-            "internalType": "uint16",
-            "name": "absenceSlashBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "removalSlashBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "forgerySlashBps",
-            "type": "uint16"
-          },
-          {
-            "internalType": "uint16",
-            "name": "proverRewardBps",
-            "type": "uint16"
-          }
-        ],
-        "internalType": "struct RelayStaking.Params",
-        "name": "params_",
-        "type": "tuple"
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "pending",
+        "type": "bool"
       }
     ],
-    "name": "setParams",
+    "name": "setRemovalPending",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"
@@ -4215,18 +5108,63 @@ export const relayStakingAbi = [
             "type": "uint64"
           }
         ],
-        "internalType": "struct RelayStaking.AbsenceProposal",
+        "internalType": "struct IRelayStaking.AbsenceProposal",
         "name": "proposal",
         "type": "tuple"
       },
       {
-        "internalType": "bytes[]",
-        "name": "signatures",
-        "type": "bytes[]"
+        "internalType": "address",
+        "name": "submitter",
+        "type": "address"
       }
     ],
-    "name": "slashAbsence",
-    "outputs": [],
+    "name": "slashAbsent",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "claim",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "messageId",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      }
+    ],
+    "name": "slashLineage",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "reward",
+        "type": "uint256"
+      }
+    ],
     "stateMutability": "nonpayable",
     "type": "function"
   },
@@ -4364,6 +5302,30 @@ export const relayStakingAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "votingWeight",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "weight",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "operator",
         "type": "address"
@@ -4372,6 +5334,2137 @@ export const relayStakingAbi = [
     "name": "withdraw",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  }
+] as const;
+
+export const slashingCourtAbi = [
+  {
+    "inputs": [
+      {
+        "internalType": "contract IStakingRecords",
+        "name": "staking",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "constructor"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "AbsenceCapReached",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "accused",
+        "type": "address"
+      }
+    ],
+    "name": "AccusedCannotSign",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "stake",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "minStake",
+        "type": "uint256"
+      }
+    ],
+    "name": "BelowMinimumStake",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ChallengeOver",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ChallengeRunning",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "DuplicateMember",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "EpochNotCurrent",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "EpochNotPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "EvidenceDismissed",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "EvidenceMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "digest",
+        "type": "bytes32"
+      }
+    ],
+    "name": "ForgeryAlreadyClaimed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "signedWeight",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "othersWeight",
+        "type": "uint256"
+      }
+    ],
+    "name": "InsufficientSignedWeight",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "available",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "requested",
+        "type": "uint256"
+      }
+    ],
+    "name": "InsufficientStake",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidCommitteeSize",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidEvidence",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidEvidenceSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidIdentity",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidOperatorSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "enum IRelayStaking.Param",
+        "name": "which",
+        "type": "uint8"
+      }
+    ],
+    "name": "InvalidParams",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "InvalidPublicKey",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidSignature",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "threshold",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "size",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidThreshold",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "toBlock",
+        "type": "uint64"
+      }
+    ],
+    "name": "InvalidWindow",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "KeyAlreadySubmitted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "KeyLineageFull",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      }
+    ],
+    "name": "KeyRetired",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "messageId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "MessageWasSent",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NoConfirmedEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NoPendingRemoval",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NodeIdsExhausted",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NodeIsRemoved",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "signer",
+        "type": "address"
+      }
+    ],
+    "name": "NotARelay",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NotAccused",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "NotCommitteeMember",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotConflicting",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotCourt",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotEquivocation",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotFromThisSource",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      }
+    ],
+    "name": "NotGovernance",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "messageId",
+        "type": "bytes32"
+      }
+    ],
+    "name": "NotInBatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "caller",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NotStaker",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NothingToClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "NothingToSlash",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NothingToWithdraw",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorTaken",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "requested",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint64",
+        "name": "activatesAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ParamsNotReady",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "PayloadMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalIsDisputed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalNotDisputed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalPending",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      }
+    ],
+    "name": "RouteNotProvable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "SignersNotSorted",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "SourceGatewayNotSet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "StakeLocked",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "signers",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "threshold",
+        "type": "uint256"
+      }
+    ],
+    "name": "TooFewSigners",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnbondingNotFinished",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnknownEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "UnknownOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "slashedUntil",
+        "type": "uint64"
+      }
+    ],
+    "name": "WindowAlreadySlashed",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "startBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "endBlock",
+        "type": "uint64"
+      }
+    ],
+    "name": "WindowOutsideEpoch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "fromBlock",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "oldestAllowed",
+        "type": "uint64"
+      }
+    ],
+    "name": "WindowTooOld",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAddress",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "ZeroAmount",
+    "type": "error"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "fromBlock",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "toBlock",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "submitter",
+        "type": "address"
+      }
+    ],
+    "name": "AbsenceSlashed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "member",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "publicKey",
+        "type": "bytes"
+      }
+    ],
+    "name": "ClusterKeySubmitted",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address[]",
+        "name": "members",
+        "type": "address[]"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "threshold",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256[]",
+        "name": "weights",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "CommitteeElected",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reward",
+        "type": "uint256"
+      }
+    ],
+    "name": "ConflictingRotationsProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "endBlock",
+        "type": "uint64"
+      }
+    ],
+    "name": "EpochEnded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "messageId",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "digest",
+        "type": "bytes32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "prover",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "slashed",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "reward",
+        "type": "uint256"
+      }
+    ],
+    "name": "ForgeryProven",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "staker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint16",
+        "name": "id",
+        "type": "uint16"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "identity",
+        "type": "bytes"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "identityProof",
+        "type": "bytes"
+      }
+    ],
+    "name": "NodeRegistered",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "submitter",
+        "type": "address"
+      }
+    ],
+    "name": "NodeRemoved",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minStake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "removalSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "forgerySlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "proverRewardBps",
+            "type": "uint16"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IRelayStaking.Params",
+        "name": "params",
+        "type": "tuple"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "activatesAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ParamsRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "minStake",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint64",
+            "name": "unbondingPeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "challengePeriod",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "minAbsenceWindow",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "absenceLookback",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint16",
+            "name": "absenceSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "maxAbsenceSlashes",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "removalSlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "forgerySlashBps",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint16",
+            "name": "proverRewardBps",
+            "type": "uint16"
+          }
+        ],
+        "indexed": false,
+        "internalType": "struct IRelayStaking.Params",
+        "name": "params",
+        "type": "tuple"
+      }
+    ],
+    "name": "ParamsSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes",
+        "name": "publicKey",
+        "type": "bytes"
+      }
+    ],
+    "name": "RelayConfirmed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "relay",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "RelayRetired",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "RemovalDismissed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "by",
+        "type": "address"
+      }
+    ],
+    "name": "RemovalDisputed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "RemovalProposed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardAccrued",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "RewardsClaimed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "Slashed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "sourceGateway",
+        "type": "address"
+      }
+    ],
+    "name": "SourceGatewaySet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "address",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "SourceVerifierSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "Staked",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "treasury",
+        "type": "address"
+      }
+    ],
+    "name": "TreasurySet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "releaseTime",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnbondRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "staker",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "Withdrawn",
+    "type": "event"
+  },
+  {
+    "inputs": [],
+    "name": "ABSENCE_SLASH_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MAX_EVIDENCE_MESSAGES",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "PROTOCOL_MESSAGE_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "REMOVAL_TYPEHASH",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "STAKING",
+    "outputs": [
+      {
+        "internalType": "contract IStakingRecords",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "absenceSlashCount",
+    "outputs": [
+      {
+        "internalType": "uint16",
+        "name": "count",
+        "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "absenceSlashedUntil",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "nextBlock",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "name": "dismissedEvidence",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "disputeRemoval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes[]",
+        "name": "evidence",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "evidenceHash",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "executeRemoval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "pendingRemoval",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "epoch",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      },
+      {
+        "internalType": "bool",
+        "name": "disputed",
+        "type": "bool"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "evidenceHash",
+        "type": "bytes32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "node",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "evidenceHash",
+            "type": "bytes32"
+          }
+        ],
+        "internalType": "struct IRelayStaking.RemovalProposal",
+        "name": "proposal",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "bytes[]",
+            "name": "messages",
+            "type": "bytes[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "payloads",
+            "type": "bytes[]"
+          },
+          {
+            "internalType": "bytes[]",
+            "name": "signatures",
+            "type": "bytes[]"
+          }
+        ],
+        "internalType": "struct IRelayStaking.Evidence",
+        "name": "evidence",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes[]",
+        "name": "signatures",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "proposeRemoval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "chainId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "newRelay",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signature",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct IRelayStaking.SignedRotation",
+        "name": "first",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "newRelay",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "deadline",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "signature",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct IRelayStaking.SignedRotation",
+        "name": "second",
+        "type": "tuple"
+      }
+    ],
+    "name": "proveConflictingRotations",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "srcChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "srcGateway",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "sender",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "dstChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "receiver",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gasLimit",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes",
+            "name": "payload",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct MessageLib.Message",
+        "name": "message",
+        "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      }
+    ],
+    "name": "proveForgedBatch",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "srcChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "srcGateway",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "sender",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "dstChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "receiver",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gasLimit",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes",
+            "name": "payload",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct MessageLib.Message",
+        "name": "message",
+        "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      }
+    ],
+    "name": "proveForgery",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "srcChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "srcGateway",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "sender",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "dstChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "receiver",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gasLimit",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes",
+            "name": "payload",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct MessageLib.Message",
+        "name": "message",
+        "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "root",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "bytes32[]",
+        "name": "proof",
+        "type": "bytes32[]"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "stateProof",
+        "type": "bytes"
+      }
+    ],
+    "name": "proveRemoteForgedBatch",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "srcChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "srcGateway",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "sender",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "dstChainId",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "receiver",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "gasLimit",
+            "type": "uint64"
+          },
+          {
+            "internalType": "bytes",
+            "name": "payload",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct MessageLib.Message",
+        "name": "message",
+        "type": "tuple"
+      },
+      {
+        "internalType": "address",
+        "name": "targetGateway",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes",
+        "name": "signature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "stateProof",
+        "type": "bytes"
+      }
+    ],
+    "name": "proveRemoteForgery",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "offender",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes",
+        "name": "first",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "second",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "firstSignature",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "secondSignature",
+        "type": "bytes"
+      }
+    ],
+    "name": "removeForEquivocation",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      },
+      {
+        "internalType": "bool",
+        "name": "upheld",
+        "type": "bool"
+      }
+    ],
+    "name": "resolveRemoval",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      },
+      {
+        "internalType": "contract ISourceVerifier",
+        "name": "verifier",
+        "type": "address"
+      }
+    ],
+    "name": "setSourceVerifier",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "epoch",
+            "type": "uint64"
+          },
+          {
+            "internalType": "address",
+            "name": "node",
+            "type": "address"
+          },
+          {
+            "internalType": "uint64",
+            "name": "fromBlock",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "toBlock",
+            "type": "uint64"
+          }
+        ],
+        "internalType": "struct IRelayStaking.AbsenceProposal",
+        "name": "proposal",
+        "type": "tuple"
+      },
+      {
+        "internalType": "bytes[]",
+        "name": "signatures",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "slashAbsence",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "chainId",
+        "type": "uint64"
+      }
+    ],
+    "name": "sourceVerifier",
+    "outputs": [
+      {
+        "internalType": "contract ISourceVerifier",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   }
 ] as const;

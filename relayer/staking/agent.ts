@@ -5,12 +5,14 @@
  * - once this node holds the READY key `epoch-<n>` of the pending epoch n (or
  *   the key named by `staking.keyId`), it submits that key as the epoch's
  *   cluster key from its operator account;
- * - when its own records show a member absent at least `minAbsences` times
- *   since that member's last slashed window, it proposes the absence slash,
- *   gathers the other members' signatures over the transport and submits it;
+ * - when its own records show a member absent at least `minAbsences` times,
+ *   spread over the minimum window, since that member's last slashed window,
+ *   it proposes the absence slash, gathers the other members' signatures over
+ *   the transport and submits it (AbsenceSlasher.slashDue, with backoff);
  * - it signs its protocol messages with the operator key and checks the
  *   members' (messageAuthenticator); a peer's fault proven by its own signed
- *   messages becomes a removal proposal (RemovalProposer);
+ *   messages becomes a removal (RemovalProposer); it disputes a removal
+ *   proposed against itself and executes others' undisputed ones when due;
  * - it watches the TargetGateway of every chain in its `chains` config and
  *   proves forgeries of messages from the staking chain (ForgeryWatcher).
  */
@@ -21,12 +23,12 @@ import type { NodeChainConfig } from "../node/chain/config.ts";
 import type { StakingConfig } from "../node/config.ts";
 import type { KeyRecord, KeyStore } from "../node/keystore.ts";
 import type { Logger } from "../node/log.ts";
-import { relayStakingAbi } from "../sdk/abi.ts";
 import type { StakingFrameBody } from "../node/frames.ts";
 import { sameMembers, type MessageAuthenticator, type ProvenFault } from "../node/session/index.ts";
 import type { KeyAuthority, OperatorApprovals } from "../node/session/authority.ts";
 import { epochKeyId, StakingKeyAuthority } from "./authority.ts";
-import { AbsenceSlasher, ChainClock, countAbsences } from "./absence.ts";
+import { AbsenceSlasher } from "./absence.ts";
+import { ChainClock } from "./chain-clock.ts";
 import { activeMember, activeMembers, StakingPeerDirectory, type CommitteeView } from "./directory.ts";
 import { MessageSigner, stakingDomainSeparator } from "./message-signer.ts";
 import { clusterKeyStatus, loadOperatorKey, submitClusterKey } from "./operator.ts";
@@ -107,7 +109,7 @@ export class StakingAgent {
       chainId: chain.chainId,
       client: (chain.chainId === chainId ? client : createPublicClient({ transport: http(chain.rpcUrls[0]!, { timeout: chain.rpcTimeoutMs }), cacheTime: 0 })) as PublicClient,
       targetGateway: getAddress(chain.targetGateway),
-      source: chain.chainId === chainId ? { gateway: getAddress(chain.sourceGateway), staking: directory.staking, wallet } : undefined,
+      source: chain.chainId === chainId ? { gateway: getAddress(chain.sourceGateway), staking: directory.staking, court: directory.court, wallet } : undefined,
       fromBlock: BigInt(chain.fromBlock),
     }));
     const watcher = watched.some((chain) => chain.source !== undefined) ? new ForgeryWatcher(watched, account, p.log) : null;
@@ -184,7 +186,10 @@ export class StakingAgent {
     void this.removal
       .proposeAndSubmit(fault, this.config.proposalTimeoutMs)
       .then((result) => {
-        if (result !== null) this.log.warn("member removed for a proven fault", { operator: result.proposal.node, fault: fault.proof.kind, sessionId: fault.sessionId, signers: result.signers, txHash: result.txHash });
+        if (result !== null) {
+          const what = result.challenged ? "removal of a member proposed; its challenge period runs" : "member removed for a proven fault";
+          this.log.warn(what, { operator: result.proposal.node, fault: fault.proof.kind, sessionId: fault.sessionId, signers: result.signers, txHash: result.txHash });
+        }
       })
       .catch((error: unknown) => {
         const level = error instanceof ProposalRefused || String(error).includes("NodeIsRemoved") ? "info" : "warn";
@@ -240,6 +245,7 @@ export class StakingAgent {
       await this.handOver();
       await this.submitEpochKey();
       await this.slashAbsentees();
+      await this.removalDuties();
     } catch (error) {
       this.log.warn("staking duty failed", { error: error instanceof Error ? error.message : String(error) });
     }
@@ -287,28 +293,24 @@ export class StakingAgent {
     }
   }
 
-  /** Members this node saw absent `minAbsences` times since their last slashed window get proposed. */
+  /** Members this node saw absent, sustained over the minimum window, get proposed (AbsenceSlasher.slashDue). */
   private async slashAbsentees(): Promise<void> {
-    const view = this.directory.committee;
-    const self = activeMember(view, this.account.address);
-    if (self === undefined || view.relay === null) return;
-    const records = await this.store.listAbsences(10_000);
-    const latest = await this.client.getBlockNumber();
-    this.clock.observe(latest);
-    for (const member of view.members) {
-      if (member.index === self.index || member.removed) continue;
-      const slashedUntil = await this.client.readContract({ address: this.directory.staking, abi: relayStakingAbi, functionName: "absenceSlashedUntil", args: [member.operator] });
-      const from = slashedUntil > view.startBlock ? slashedUntil : view.startBlock;
-      if (countAbsences(records, member.index, this.clock, from, latest) < this.config.minAbsences) continue;
-      try {
-        const result = await this.proposeAbsence(member.operator);
-        this.log.warn("absence slashed", { operator: member.operator, party: member.index, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString(), signers: result.signers, txHash: result.txHash });
-      } catch (error) {
-        // Several members may propose the same window at once; the first submission wins.
-        const level = error instanceof ProposalRefused || String(error).includes("WindowAlreadySlashed") ? "info" : "warn";
-        this.log[level]("absence slash not submitted", { operator: member.operator, party: member.index, error: error instanceof Error ? error.message : String(error) });
+    for (const outcome of await this.slasher.slashDue(this.config.proposalTimeoutMs)) {
+      const fields = { operator: outcome.operator, party: outcome.party };
+      if ("slashed" in outcome) {
+        const { proposal, signers, txHash } = outcome.slashed;
+        this.log.warn("absence slashed", { ...fields, fromBlock: proposal.fromBlock.toString(), toBlock: proposal.toBlock.toString(), signers, txHash });
+      } else {
+        this.log[outcome.refused ? "info" : "warn"]("absence slash not submitted; backing off", { ...fields, error: outcome.notSubmitted });
       }
     }
+  }
+
+  /** Disputes a removal proposed against this node, and executes others' undisputed removals once due. */
+  private async removalDuties(): Promise<void> {
+    const disputed = await this.removal.answerAccusation();
+    if (disputed !== null) this.log.warn("a removal was proposed against this node: disputed, governance decides", { txHash: disputed });
+    for (const operator of await this.removal.executeDue()) this.log.warn("member removed after its challenge period", { operator });
   }
 }
 

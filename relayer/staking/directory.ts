@@ -15,6 +15,9 @@
  * member was removed (RelayStaking `NodeRemoved`): a removed member keeps its
  * position (party index) but is no peer any more. The transport's connection
  * gater asks the directory on every connection, so it follows at once.
+ * Identities are not reserved on chain (nobody can lock a node out by
+ * registering its peer id first): each registration carries the libp2p key's
+ * signature of its identity claim, and a member whose proof fails is no peer.
  */
 import { base58btc } from "multiformats/bases/base58";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -22,11 +25,14 @@ import { getAddress, hexToBytes, type Address, type Hex, type PublicClient } fro
 import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory, PeerEntry } from "../node/directory.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
+import { identityClaim, verifyIdentityProof } from "./operator.ts";
 
 export interface StakingMember extends PeerEntry {
   readonly operator: Address;
   /** Removed for a proven fault: still at its position in the committee, but no longer a peer. */
   readonly removed: boolean;
+  /** Its registration's identity proof is the peer id's key's signature: only then is it a peer. */
+  readonly identityVerified: boolean;
 }
 
 export interface CommitteeView {
@@ -46,12 +52,13 @@ export function peerIdFromIdentity(identity: Hex): string {
   return peerIdFromString(text).toString();
 }
 
-/** Reads the committee of `epoch` and each member's registered identity. */
+/** Reads the committee of `epoch` and each member's registered identity, checking its identity proof. */
 export async function readCommittee(
   client: PublicClient,
   staking: Address,
   epoch: bigint,
   addresses: Readonly<Record<string, string>>,
+  chainId: number,
 ): Promise<CommitteeView> {
   const [operators, threshold, relay, startBlock, endBlock] = await client.readContract({
     address: staking,
@@ -63,7 +70,8 @@ export async function readCommittee(
     operators.map(async (operator): Promise<StakingMember> => {
       const node = await client.readContract({ address: staking, abi: relayStakingAbi, functionName: "getNode", args: [operator] });
       const peerId = peerIdFromIdentity(node.identity);
-      return { index: node.id, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator), removed: node.removed };
+      const identityVerified = await verifyIdentityProof(peerId, identityClaim(chainId, staking, getAddress(operator)), node.identityProof);
+      return { index: node.id, peerId, address: addresses[peerId] ?? "", operator: getAddress(operator), removed: node.removed, identityVerified };
     }),
   );
   return { epoch, threshold, relay: relay === ZERO_ADDRESS ? null : getAddress(relay), startBlock, endBlock, members };
@@ -85,12 +93,16 @@ export class StakingPeerDirectory implements PeerDirectory {
   private constructor(
     private readonly client: PublicClient,
     readonly staking: Address,
+    /** The SlashingCourt RelayStaking created: where slashes, removals and forgery proofs are submitted. */
+    readonly court: Address,
+    private readonly chainId: number,
     private readonly addresses: Readonly<Record<string, string>>,
   ) {}
 
   /** Reads the latest epoch's committee; throws when no committee was elected yet. */
   static async load(client: PublicClient, staking: Address, addresses: Readonly<Record<string, string>>): Promise<StakingPeerDirectory> {
-    const directory = new StakingPeerDirectory(client, getAddress(staking), addresses);
+    const [court, chainId] = await Promise.all([client.readContract({ address: getAddress(staking), abi: relayStakingAbi, functionName: "court" }), client.getChainId()]);
+    const directory = new StakingPeerDirectory(client, getAddress(staking), getAddress(court), chainId, addresses);
     await directory.refresh();
     if (directory.view.epoch === 0n) throw new Error(`no committee elected yet on RelayStaking ${staking}`);
     return directory;
@@ -116,12 +128,12 @@ export class StakingPeerDirectory implements PeerDirectory {
     if (epoch === 0n) return false;
     const removal = await this.memberRemovedSince(head);
     if (epoch === this.view.epoch && this.view.relay !== null && !removal) return false;
-    const view = await readCommittee(this.client, this.staking, epoch, this.addresses);
-    const previous = view.relay === null && active !== 0n && active !== epoch ? await readCommittee(this.client, this.staking, active, this.addresses) : null;
+    const view = await readCommittee(this.client, this.staking, epoch, this.addresses, this.chainId);
+    const previous = view.relay === null && active !== 0n && active !== epoch ? await readCommittee(this.client, this.staking, active, this.addresses, this.chainId) : null;
     if (sameView(view, this.view) && sameView(previous, this.previousView)) return false;
     this.view = view;
     this.previousView = previous;
-    this.byIndexMap = new Map([...view.members, ...(previous?.members ?? [])].filter((m) => !m.removed).map((m) => [m.index, m]));
+    this.byIndexMap = new Map([...view.members, ...(previous?.members ?? [])].filter((m) => !m.removed && m.identityVerified).map((m) => [m.index, m]));
     this.peers = [...this.byIndexMap.values()].sort((a, b) => a.index - b.index);
     this.byPeerMap = new Map(this.peers.map((m) => [m.peerId, m]));
     this.onChange(view);
@@ -159,7 +171,7 @@ export class StakingPeerDirectory implements PeerDirectory {
     return this.previousView?.epoch === epoch ? this.previousView : null;
   }
 
-  /** The peers: members (not removed) of the latest epoch and, during a hand-over, of the active one. */
+  /** The peers: members (not removed, identity proven) of the latest epoch and, during a hand-over, of the active one. */
   members(): readonly StakingMember[] {
     return this.peers;
   }

@@ -1,14 +1,17 @@
 /**
  * The operator account (the EVM key a node signs staking transactions and
- * proposals with) and the cluster-key step of an epoch.
+ * proposals with), the proof that a node's libp2p identity belongs to its
+ * registration, and the cluster-key step of an epoch.
  *
  * The key never sits in a committed file: the node config names a key file
  * (one 0x-prefixed hex private key, readable by the owner only) or an
  * environment variable holding it.
  */
 import { readFile, stat } from "node:fs/promises";
+import { peerIdFromString } from "@libp2p/peer-id";
+import type { PrivateKey } from "@libp2p/interface";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, getAddress, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
+import { bytesToHex, encodePacked, getAddress, hexToBytes, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import { confirmSuccess } from "./access.ts";
@@ -54,6 +57,30 @@ export function clusterKeyBytes(publicKey: string): Hex {
 /** The EVM address of a cluster key, as the contract derives it. */
 export function clusterKeyAddress(publicKey: string): Address {
   return getAddress(`0x${keccak256(clusterKeyBytes(publicKey)).slice(-40)}`);
+}
+
+/**
+ * What a node's libp2p key signs so that its registration under `operator` proves it holds that identity
+ * (RelayStaking.identityClaim: a tag, the chain, the contract and the operator). Nobody else can produce it,
+ * so registering someone else's peer id gains nothing: governance and every node's directory check it.
+ */
+export function identityClaim(chainId: number | bigint, staking: Address, operator: Address): Hex {
+  return encodePacked(["string", "uint256", "address", "address"], ["mpc-relay/operator-identity/v1", BigInt(chainId), staking, operator]);
+}
+
+/** The identity proof for a registration: the node's libp2p key's signature of identityClaim. */
+export async function signIdentityClaim(identityKey: PrivateKey, claim: Hex): Promise<Hex> {
+  return bytesToHex(await identityKey.sign(hexToBytes(claim)));
+}
+
+/** True when `proof` is the signature of `claim` by the key behind `peerId` (false for anything malformed). */
+export async function verifyIdentityProof(peerId: string, claim: Hex, proof: Hex): Promise<boolean> {
+  try {
+    const key = peerIdFromString(peerId).publicKey;
+    return key !== undefined && (await key.verify(hexToBytes(claim), hexToBytes(proof)));
+  } catch {
+    return false;
+  }
 }
 
 export interface ClusterKeyStatus {

@@ -3,20 +3,28 @@
  *
  * A node whose session aborted with a fault proof (relayer/mpc/evidence.ts)
  * holds the culprit's operator signatures of the messages in it (every
- * protocol message is signed, message-signer.ts). It proposes
- * `Removal(epoch, culprit, evidenceHash)` to the other members with the
- * messages and signatures; each member checks everything itself - the
- * signatures recover to the accused's operator, the messages prove the
- * fault, the accused is a member of the current epoch and not removed yet -
- * and only then signs. Once the signers hold a stake majority the proposer
- * submits RelayStaking.removeNode, which re-checks authorship and the
- * majority on chain.
+ * protocol message is signed, message-signer.ts). What happens next depends on
+ * what the SlashingCourt can check itself:
+ * - equivocation (two signed messages for one slot): the court checks all of
+ *   it, so the node submits removeForEquivocation at once, no votes needed;
+ * - a Feldman share or commitment-opening fault: the node proposes
+ *   `Removal(epoch, culprit, evidenceHash)` to the other members with the
+ *   messages and signatures; each member checks everything itself - the
+ *   signatures recover to the accused's operator, the messages prove the
+ *   fault, the accused is an active member of the epoch - and only then signs.
+ *   Once the signers meet the court's rule the proposer submits proposeRemoval,
+ *   which re-checks authorship and the majority and opens a challenge period.
+ *   The accused may dispute it (then governance decides); an undisputed removal
+ *   is executed by any member once the period is over (executeDue).
+ * A node disputes every pending removal against itself (answerAccusation): it
+ * does not take a majority's word that it is faulty; governance re-runs the
+ * check (relayer/mpc/evidence.ts) and decides.
  */
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
 import type { ProvenFault } from "../node/session/index.ts";
-import { relayStakingAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, slashingCourtAbi } from "../sdk/abi.ts";
 import { confirmSuccess, proposalTypedData, type StakingAccess } from "./access.ts";
 import { activeMember, activeMembers } from "./directory.ts";
 import type { MessageSigner } from "./message-signer.ts";
@@ -47,6 +55,9 @@ function headersOf(evidence: RemovalEvidence): Hex[] {
 export class RemovalProposer {
   /** Operators this node has proposed to remove, so that every session proving the same fault doesn't start a proposal. */
   private readonly proposed = new Set<Address>();
+  /** Operators with a removal proposed and not yet seen executed or dismissed, and the next block to scan for more. */
+  private readonly accused = new Set<Address>();
+  private accusationsScannedTo: bigint | null = null;
 
   constructor(
     private readonly p: StakingAccess & {
@@ -124,26 +135,40 @@ export class RemovalProposer {
   }
 
   /**
-   * Proposes the culprit's removal to every other member, gathers a stake
-   * majority of signatures and submits removeNode. Null when this node already
-   * proposed that culprit's removal.
+   * Has the culprit removed: an equivocation at once (removeForEquivocation), any other fault by proposing it to
+   * every other member, gathering the court's quorum and opening its challenge (proposeRemoval). Null when this
+   * node already proposed that culprit's removal.
    */
-  async proposeAndSubmit(fault: ProvenFault, timeoutMs: number): Promise<{ txHash: Hex; proposal: RemovalProposal; signers: Address[] } | null> {
+  async proposeAndSubmit(fault: ProvenFault, timeoutMs: number): Promise<RemovalOutcome | null> {
     const { proposal, evidence } = this.proposalFor(fault);
     if (this.proposed.has(proposal.node)) return null;
     this.proposed.add(proposal.node);
     try {
-      const own = await this.sign(proposal, evidence);
+      const refusal = await this.check(proposal, evidence);
+      if (refusal !== null) throw new ProposalRefused(refusal);
+      const headers = headersOf(evidence);
+      if (evidence.fault === "equivocation") {
+        const txHash = await this.p.wallet.writeContract({
+          address: this.p.directory.court,
+          abi: slashingCourtAbi,
+          functionName: "removeForEquivocation",
+          args: [proposal.node, headers[0]!, headers[1]!, evidence.signatures[0]!, evidence.signatures[1]!],
+          account: this.p.account,
+          chain: this.p.chain,
+        });
+        await confirmSuccess(this.p.client, txHash, "removeForEquivocation");
+        return { txHash, proposal, signers: [], challenged: false };
+      }
+      const own = await this.p.account.signTypedData(proposalTypedData(this.p, "Removal", proposal));
       const wire: RemovalMessage = {
         kind: "removalProposal",
         proposal: { epoch: proposal.epoch.toString(), node: proposal.node, evidenceHash: proposal.evidenceHash },
         fault: evidence.fault,
         evidence: evidence.messages.map((m, i) => ({ message: Buffer.from(encodeProtocolMessage(m)).toString("base64"), signature: evidence.signatures[i]! })),
       };
-      const self = getAddress(this.p.account.address);
       const signed = await this.p.votes.gather({
         digest: this.digest(proposal),
-        own: { signer: self, signature: own },
+        own: { signer: getAddress(this.p.account.address), signature: own },
         epoch: proposal.epoch,
         electorate: activeMembers(this.p.directory.committeeOf(proposal.epoch)!),
         accused: proposal.node,
@@ -152,25 +177,76 @@ export class RemovalProposer {
         what: `removing ${proposal.node}`,
       });
       const txHash = await this.p.wallet.writeContract({
-        address: this.p.directory.staking,
-        abi: relayStakingAbi,
-        functionName: "removeNode",
-        args: [
-          proposal,
-          { messages: headersOf(evidence), payloads: evidence.messages.map((m) => bytesToHex(m.payload)), signatures: evidence.signatures },
-          signed.map((s) => s.signature),
-        ],
+        address: this.p.directory.court,
+        abi: slashingCourtAbi,
+        functionName: "proposeRemoval",
+        args: [proposal, { messages: headers, payloads: evidence.messages.map((m) => bytesToHex(m.payload)), signatures: evidence.signatures }, signed.map((s) => s.signature)],
         account: this.p.account,
         chain: this.p.chain,
       });
-      await confirmSuccess(this.p.client, txHash, "removeNode");
-      return { txHash, proposal, signers: signed.map((s) => s.signer) };
+      await confirmSuccess(this.p.client, txHash, "proposeRemoval");
+      return { txHash, proposal, signers: signed.map((s) => s.signer), challenged: true };
     } catch (error) {
       // Another member's proposal may have won; a refused or failed one may be retried on the next proven fault.
       this.proposed.delete(proposal.node);
       throw error;
     }
   }
+
+  /**
+   * Executes every undisputed removal whose challenge period is over; returns the operators. The court's
+   * RemovalProposed events since the last call say who is accused, so only those records are read.
+   */
+  async executeDue(): Promise<Address[]> {
+    const court = this.p.directory.court;
+    const [now] = await Promise.all([this.p.client.getBlock().then((b) => b.timestamp), this.readAccusations()]);
+    const executed: Address[] = [];
+    for (const operator of this.accused) {
+      const [, deadline, disputed] = await this.p.client.readContract({ address: court, abi: slashingCourtAbi, functionName: "pendingRemoval", args: [operator] });
+      if (deadline === 0n) this.accused.delete(operator); // executed or dismissed
+      if (deadline === 0n || disputed || now < deadline) continue;
+      const txHash = await this.p.wallet.writeContract({ address: court, abi: slashingCourtAbi, functionName: "executeRemoval", args: [operator], account: this.p.account, chain: this.p.chain });
+      await confirmSuccess(this.p.client, txHash, "executeRemoval");
+      this.accused.delete(operator);
+      executed.push(operator);
+    }
+    return executed;
+  }
+
+  /** Disputes a pending removal against this node within its challenge period; the transaction hash, or null. */
+  async answerAccusation(): Promise<Hex | null> {
+    await this.readAccusations();
+    const self = getAddress(this.p.account.address);
+    if (!this.accused.has(self)) return null;
+    const court = this.p.directory.court;
+    const [[, deadline, disputed], block] = await Promise.all([
+      this.p.client.readContract({ address: court, abi: slashingCourtAbi, functionName: "pendingRemoval", args: [self] }),
+      this.p.client.getBlock(),
+    ]);
+    if (deadline === 0n || disputed || block.timestamp >= deadline) return null;
+    const txHash = await this.p.wallet.writeContract({ address: court, abi: slashingCourtAbi, functionName: "disputeRemoval", args: [self], account: this.p.account, chain: this.p.chain });
+    await confirmSuccess(this.p.client, txHash, "disputeRemoval");
+    return txHash;
+  }
+
+  /** Adds the operators the court's RemovalProposed events name since the last look (from the oldest current epoch's start). */
+  private async readAccusations(): Promise<void> {
+    const head = await this.p.client.getBlockNumber();
+    const views = [this.p.directory.committee, this.p.directory.previous].filter((v) => v !== null);
+    const from = this.accusationsScannedTo ?? views.reduce((oldest, v) => (v.startBlock < oldest ? v.startBlock : oldest), head);
+    if (head < from) return;
+    const events = await this.p.client.getContractEvents({ address: this.p.directory.court, abi: slashingCourtAbi, eventName: "RemovalProposed", fromBlock: from, toBlock: head });
+    for (const event of events) if (event.args.operator !== undefined) this.accused.add(getAddress(event.args.operator));
+    this.accusationsScannedTo = head + 1n;
+  }
+}
+
+/** A removal this node submitted: done at once (equivocation), or opened for its challenge period. */
+export interface RemovalOutcome {
+  txHash: Hex;
+  proposal: RemovalProposal;
+  signers: Address[];
+  challenged: boolean;
 }
 
 function decodeOrRefuse(base64: string, index: number): ProtocolMessage {

@@ -1,10 +1,10 @@
 /**
  * Staking bootstrap for local chains (devnet, tests): deploys TestStakeToken
- * and RelayStaking, funds each operator account with gas and stake, has each
- * operator register itself (staker = operator, consent signed with its key)
- * with its node's libp2p peer id in the given order (node id = party index =
- * position + 1), stakes, and elects them (or the first `elected`) as epoch 1's
- * committee.
+ * and RelayStaking (which creates its SlashingCourt), funds each operator
+ * account with gas and stake, has each operator register itself (staker =
+ * operator, consent signed with its key, identity proven by the node's libp2p
+ * key) in the given order (node id = party index = position + 1), stakes, and
+ * elects them (or the first `elected`) as epoch 1's committee.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -23,15 +23,22 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
+import type { NodeIdentity } from "../node/identity.ts";
 import { relayStakingAbi, testStakeTokenAbi } from "../sdk/abi.ts";
+import { identityClaim, signIdentityClaim } from "./operator.ts";
 import { stakingDomain, stakingTypes } from "./typed-data.ts";
 
+/** Within RelayStaking's bounds (StakingParams); windows sized for a devnet with 1-second blocks. */
 export const DEVNET_STAKING_PARAMS = {
   minStake: parseEther("100"),
   unbondingPeriod: 86_400n,
-  /** Short enough for a devnet with 1-second blocks. */
+  challengePeriod: 3_600n,
+  /** Absence must last at least this many blocks: the window, and the spread of each node's own records over it. */
   minAbsenceWindow: 5n,
+  /** Windows start at most 10 minutes back. */
+  absenceLookback: 600n,
   absenceSlashBps: 1_000,
+  maxAbsenceSlashes: 1,
   removalSlashBps: 5_000,
   forgerySlashBps: 5_000,
   proverRewardBps: 2_000,
@@ -39,12 +46,15 @@ export const DEVNET_STAKING_PARAMS = {
 
 export interface StakingOperator {
   account: PrivateKeyAccount;
-  peerId: string;
+  /** The node's libp2p identity: registered, and its key signs the registration's identity proof. */
+  identity: NodeIdentity;
   stake: bigint;
 }
 
 export interface StakingSetup {
   staking: Address;
+  /** The SlashingCourt RelayStaking created: where absence slashes, removals and forgery proofs go. */
+  court: Address;
   token: Address;
   chainId: number;
   epoch: bigint;
@@ -110,7 +120,8 @@ export async function setupStaking(p: {
 
   // One at a time: the registration order gives the node ids, which must be the nodes' party indices 1..n.
   for (const operator of p.operators) {
-    const identity = identityBytes(operator.peerId);
+    const identity = identityBytes(operator.identity.peerId);
+    const proof = await signIdentityClaim(operator.identity.privateKey, identityClaim(chainId, staking.address, operator.account.address));
     const consent = await operator.account.signTypedData({
       domain,
       types: stakingTypes,
@@ -119,7 +130,7 @@ export async function setupStaking(p: {
     });
     const own = createWalletClient({ transport, account: operator.account });
     await confirm(
-      await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent], chain: null, account: operator.account }),
+      await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent, proof], chain: null, account: operator.account }),
       `registering operator ${operator.account.address}`,
     );
   }
@@ -141,7 +152,10 @@ export async function setupStaking(p: {
     await wallet.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "electCommittee", args: [members, p.threshold], chain: null, account: deployer }),
     "electCommittee",
   );
-  const epoch = await client.readContract({ address: staking.address, abi: relayStakingAbi, functionName: "latestEpoch" });
+  const [epoch, court] = await Promise.all([
+    client.readContract({ address: staking.address, abi: relayStakingAbi, functionName: "latestEpoch" }),
+    client.readContract({ address: staking.address, abi: relayStakingAbi, functionName: "court" }),
+  ]);
   progress(`committee of epoch ${epoch} elected: ${members.length} members, threshold ${p.threshold}`);
-  return { staking: staking.address, token: token.address, chainId, epoch, members, deployBlock: staking.block };
+  return { staking: staking.address, court: getAddress(court), token: token.address, chainId, epoch, members, deployBlock: staking.block };
 }

@@ -1,9 +1,11 @@
 /**
  * Gathering members' signatures of a proposal (absence slash, removal) until
- * the signers hold more than half of the committee's slashable stake, the rule
- * RelayStaking applies. A vote is a member's EIP-712 signature of the
- * proposal's digest, or its refusal with a reason; a signature counts only
- * when it recovers to that member's operator address.
+ * they meet the rule the SlashingCourt applies (court/MajorityApproval.sol):
+ * at least the epoch's threshold of signers other than the accused, holding
+ * more than half of the snapshot voting weight of the members other than the
+ * accused (removed members neither sign nor count). A vote is a member's
+ * EIP-712 signature of the proposal's digest, or its refusal with a reason; a
+ * signature counts only when it recovers to that member's operator address.
  */
 import { getAddress, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";
@@ -72,16 +74,16 @@ export class VoteCollector {
   /**
    * Asks every other member of `electorate` (the epoch's committee, removed
    * members left out; through `ask`) and waits until the signatures, ours
-   * included, hold a stake majority of `epoch`; returns them
-   * sorted by signer as the contract wants. Throws ProposalRefused when every
-   * member answered or `timeoutMs` passed without a majority.
+   * included, meet the court's rule for `epoch` and `accused`; returns them
+   * sorted by signer as the court wants. Throws ProposalRefused when every
+   * member answered or `timeoutMs` passed without it.
    */
   async gather(p: {
     digest: Hex;
     own: { signer: Address; signature: Hex };
     epoch: bigint;
     electorate: readonly StakingMember[];
-    /** The accused, who is not asked. */
+    /** The accused, who is not asked and whose weight does not count. */
     accused: Address;
     ask: (member: StakingMember) => void;
     timeoutMs: number;
@@ -92,13 +94,13 @@ export class VoteCollector {
     try {
       const others = p.electorate.filter((m) => m.operator !== getAddress(p.own.signer) && m.operator !== getAddress(p.accused));
       for (const member of others) p.ask(member);
-      const weights = await this.stakeWeights(p.epoch, p.electorate);
+      const rule = await this.quorumRule(p.epoch, p.electorate, getAddress(p.accused));
       const deadline = Date.now() + p.timeoutMs;
-      while (!hasMajority(pending, weights)) {
+      while (!meetsQuorum(pending, rule)) {
         const answered = pending.votes.size - 1 + pending.refusals.size;
         if (answered >= others.length || Date.now() >= deadline) {
           const refusals = [...pending.refusals].map(([party, reason]) => `${party}: ${reason}`).join("; ");
-          throw new ProposalRefused(`no stake majority for ${p.what} (${pending.votes.size} signature(s)${refusals ? `; refused by ${refusals}` : ""})`);
+          throw new ProposalRefused(`no quorum for ${p.what} (${pending.votes.size} signature(s), ${rule.threshold} and a weight majority needed${refusals ? `; refused by ${refusals}` : ""})`);
         }
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
@@ -114,18 +116,33 @@ export class VoteCollector {
     }
   }
 
-  private async stakeWeights(epoch: bigint, members: readonly StakingMember[]): Promise<{ total: bigint; of: Map<Address, bigint> }> {
+  /** The epoch's threshold, the snapshot weights of its members, and the weight the others hold (accused left out). */
+  private async quorumRule(epoch: bigint, members: readonly StakingMember[], accused: Address): Promise<QuorumRule> {
     const staking = this.directory.staking;
-    const [total, ...stakes] = await Promise.all([
-      this.client.readContract({ address: staking, abi: relayStakingAbi, functionName: "committeeStake", args: [epoch] }),
-      ...members.map((m) => this.client.readContract({ address: staking, abi: relayStakingAbi, functionName: "slashableStake", args: [m.operator] })),
+    const weightOf = (operator: Address) => this.client.readContract({ address: staking, abi: relayStakingAbi, functionName: "votingWeight", args: [epoch, operator] });
+    const [info, accusedWeight, ...weights] = await Promise.all([
+      this.client.readContract({ address: staking, abi: relayStakingAbi, functionName: "epochInfo", args: [epoch] }),
+      weightOf(accused),
+      ...members.map((m) => weightOf(m.operator)),
     ]);
-    return { total, of: new Map(members.map((m, i) => [m.operator, stakes[i]!])) };
+    return { threshold: info.threshold, othersWeight: info.activeWeight - accusedWeight, accused, of: new Map(members.map((m, i) => [m.operator, weights[i]!])) };
   }
 }
 
-function hasMajority(pending: Pending, weights: { total: bigint; of: Map<Address, bigint> }): boolean {
+interface QuorumRule {
+  threshold: number;
+  othersWeight: bigint;
+  accused: Address;
+  of: Map<Address, bigint>;
+}
+
+function meetsQuorum(pending: Pending, rule: QuorumRule): boolean {
   let signed = 0n;
-  for (const signer of pending.votes.keys()) signed += weights.of.get(signer) ?? 0n;
-  return signed * 2n > weights.total;
+  let count = 0;
+  for (const signer of pending.votes.keys()) {
+    if (signer === rule.accused) continue;
+    signed += rule.of.get(signer) ?? 0n;
+    count++;
+  }
+  return count >= rule.threshold && signed * 2n > rule.othersWeight;
 }

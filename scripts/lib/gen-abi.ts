@@ -16,6 +16,7 @@ export const abiSources = {
   pingPongAbi: "contracts/examples/PingPong.sol/PingPong.json",
   messageReceiverAbi: "contracts/interfaces/IMessageReceiver.sol/IMessageReceiver.json",
   relayStakingAbi: "contracts/staking/RelayStaking.sol/RelayStaking.json",
+  slashingCourtAbi: "contracts/staking/SlashingCourt.sol/SlashingCourt.json",
   testStakeTokenAbi: "contracts/staking/TestStakeToken.sol/TestStakeToken.json",
 } as const;
 

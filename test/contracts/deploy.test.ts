@@ -59,6 +59,16 @@ describe("scripts/deploy.ts", async () => {
     assert.ok(deploymentA.deployBlock >= 1);
   });
 
+  it("appoints the guardian of both gateways while the deployer owns them, and refuses to for another owner", async () => {
+    const guardian = testAccount("guardian").address;
+    const deployment = await deployAll({ rpcUrl: a.rpcUrl, networkName: "testGuarded", guardian, outDir: null });
+    const client = createPublicClient({ transport: http(a.rpcUrl) });
+    for (const [address, abi] of [[deployment.contracts.SourceGateway, sourceGatewayAbi], [deployment.contracts.TargetGateway, targetGatewayAbi]] as const) {
+      assert.equal(await client.readContract({ address, abi, functionName: "guardian" }), guardian);
+    }
+    await assert.rejects(deployAll({ rpcUrl: a.rpcUrl, networkName: "testOwned", owner: testAccount("timelock").address, guardian, outDir: null }), /must appoint the guardian/);
+  });
+
   it("refuses a route whose deployment is for another chain", async () => {
     const deploymentA = await readDeployment("testA", outDir);
     await assert.rejects(

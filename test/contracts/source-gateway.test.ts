@@ -160,10 +160,11 @@ describe("SourceGateway", () => {
 
     it("is stopped by pause (sends and gas top-ups)", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomError(
+      await viem.assertions.revertWithCustomErrorWithArgs(
         gateway.write.pause({ account: stranger!.account }),
         gateway,
-        "OwnableUnauthorizedAccount",
+        "NotGuardian",
+        [getAddress(stranger!.account.address)],
       );
       await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
       const { sent } = await send(gateway, "0x", 10_000n, fee(0, 10_000n));
@@ -238,13 +239,22 @@ describe("SourceGateway", () => {
   });
 
   describe("administration", () => {
-    it("configures destinations (owner only, never this chain) and payload bound", async () => {
+    it("configures destinations (owner only, never this chain or chain 0, gas bound capped) and payload bound", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       await viem.assertions.revertWithCustomError(
         gateway.write.setDestination([chainId, config]),
         gateway,
         "DestinationIsSourceChain",
       );
+      await viem.assertions.revertWithCustomError(gateway.write.setDestination([0n, config]), gateway, "ZeroDestinationChain");
+      const cap = await gateway.read.MAX_GAS_LIMIT();
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        gateway.write.setDestination([5n, { ...config, maxGasLimit: cap + 1 }]),
+        gateway,
+        "InvalidGasLimit",
+        [BigInt(cap + 1), BigInt(cap)],
+      );
+      await gateway.write.setDestination([5n, { ...config, maxGasLimit: cap }]);
       await viem.assertions.revertWithCustomError(
         gateway.write.setDestination([5n, config], { account: stranger!.account }),
         gateway,

@@ -249,12 +249,13 @@ describe("TargetGateway", () => {
       assert.equal(await gateway.read.failedState([messageId(message)]), 1);
     });
 
-    it("is stopped by pause and resumed by unpause, both owner-only", async () => {
+    it("is stopped by pause (guardian or owner) and resumed by unpause (owner only)", async () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomError(
+      await viem.assertions.revertWithCustomErrorWithArgs(
         gateway.write.pause({ account: stranger!.account }),
         gateway,
-        "OwnableUnauthorizedAccount",
+        "NotGuardian",
+        [getAddress(stranger!.account.address)],
       );
       await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
       await viem.assertions.emitWithArgs(gateway.write.pause(), gateway, "Paused", [getAddress(owner!.account.address)]);

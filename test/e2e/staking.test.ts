@@ -58,11 +58,14 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
     const sent = await sendMessages(a, b, await deployProbeReceiver(b), 2);
     await waitForAll(b, sent.map((m) => m.messageId), 60_000);
     // A refresh needs every member: each remaining member that coordinates one records the offline node's silence.
+    // A member's own records must span the minimum absence window (5 blocks) before it proposes or corroborates
+    // the slash, so the rounds pause.
     const refreshWithout = async (index: number): Promise<void> => {
       // A refresh soon after the keyGen waits out the devnet's minimum interval between refreshes.
       await eventually(() => assert.rejects(devnet.node(index).client.refresh(devnet.options.keyId), new RegExp(`no answer from: ${OFFLINE}`)), 15_000, 500);
     };
-    for (let round = 0; round < MIN_ABSENCES; round++) {
+    for (let round = 0; round <= MIN_ABSENCES; round++) {
+      if (round > 0) await new Promise((r) => setTimeout(r, 2_000));
       for (const index of [1, 2, 3, 4]) await refreshWithout(index);
     }
     await eventually(async () => {
@@ -72,9 +75,10 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
     const slashes = await a.publicClient.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "AbsenceSlashed", fromBlock: setup.deployBlock });
     assert.equal(slashes.length, 1);
     assert.equal(getAddress(slashes[0]!.args.operator!), offline);
-    const rewards = await Promise.all(setup.members.slice(0, OFFLINE - 1).map((member) => read<bigint>("rewards", member)));
-    assert.ok(rewards.filter((r) => r > 0n).length >= 3, `the signers (a stake majority) were paid: ${rewards.join(", ")}`);
-    assert.equal(await read<bigint>("rewards", offline), 0n);
+    // The slash goes to the treasury (the devnet's deployer): no member earns from voting for it.
+    const rewards = await Promise.all(setup.members.map((member) => read<bigint>("rewards", member)));
+    assert.deepEqual(rewards, setup.members.map(() => 0n));
+    assert.equal(await read<bigint>("rewards", await a.publicClient.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "treasury" })), stakeBefore / 10n);
 
     // Every node watches the deliveries for forgeries (every 2 s): genuine messages are never proven.
     await new Promise((r) => setTimeout(r, 4_500));

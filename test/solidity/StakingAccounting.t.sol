@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {RelayStaking} from "../../contracts/staking/RelayStaking.sol";
+import {SlashingCourt} from "../../contracts/staking/SlashingCourt.sol";
+import {IRelayStaking} from "../../contracts/staking/IRelayStaking.sol";
 import {TestStakeToken} from "../../contracts/staking/TestStakeToken.sol";
 import {SourceGateway} from "../../contracts/gateway/SourceGateway.sol";
 import {ISourceGateway} from "../../contracts/interfaces/ISourceGateway.sol";
@@ -19,10 +21,10 @@ interface ICheatcodes {
 }
 
 /// @title StakingAccountingTest
-/// @notice Fuzzes sequences of stake, unbond, withdraw, slash (absence, removal, forgery), claim and parameter
-///         changes, and checks after every step that no stake is created or lost: the staking contract holds
-///         exactly the sum of all stakes, unbonding stakes and unclaimed rewards, and every minted token is
-///         either there or with a participant.
+/// @notice Fuzzes sequences of stake, unbond, withdraw, slashing (absence, removal, forgery), claims, parameter
+///         changes and key hand-overs, and checks after every step that no stake is created or lost: the staking
+///         contract holds exactly the sum of all stakes, unbonding stakes and unclaimed rewards, and every minted
+///         token is either there or with a participant.
 // Test names follow the testFuzz_ convention of Solidity test runners; `<=` states the rules as written.
 // solhint-disable func-name-mixedcase, gas-strict-inequalities
 contract StakingAccountingTest {
@@ -32,46 +34,30 @@ contract StakingAccountingTest {
 
     ICheatcodes private constant VM = ICheatcodes(address(uint160(uint256(keccak256("hevm cheat code")))));
     uint256 private constant NODES = 4;
-    uint256 private constant RELAY_KEY = 1; // public key = the generator G
-    bytes private constant RELAY_PUBLIC_KEY = abi.encodePacked(
-        uint256(0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798),
-        uint256(0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
-    );
+    uint256 private constant MAX_KEYS = 4;
     uint64 private constant DST_CHAIN_ID = 999;
     address private constant TARGET_GATEWAY = address(0xAA);
 
     TestStakeToken private token;
     RelayStaking private staking;
+    SlashingCourt private court;
     SourceGateway private gateway;
     uint256[NODES] private operatorKeys;
     address[NODES] private operators;
     address[NODES] private stakers;
     address private treasury = address(0x7EA5);
     address private prover = address(0xB0B);
-    address private relay;
+    uint256 private relayKey = 1; // the live cluster key; its public key is relayKey * G
     uint256 private minted;
     uint64 private forgeryNonce;
+    uint256 private equivocations;
 
     function setUp() public {
         token = new TestStakeToken("Stake", "STK", address(this));
-        staking = new RelayStaking(
-            token,
-            address(this),
-            treasury,
-            RelayStaking.Params({
-                minStake: 1 ether,
-                unbondingPeriod: 1 days,
-                minAbsenceWindow: 5,
-                absenceSlashBps: 1_000,
-                removalSlashBps: 5_000,
-                forgerySlashBps: 5_000,
-                proverRewardBps: 2_000
-            })
-        );
+        staking = new RelayStaking(token, address(this), treasury, _params(1_000, 5_000));
+        court = SlashingCourt(staking.court());
         gateway = new SourceGateway(address(this), address(this), 1024);
         staking.setSourceGateway(ISourceGateway(address(gateway)));
-
-        address[] memory members = new address[](NODES);
         for (uint256 i = 0; i < NODES; ++i) {
             operatorKeys[i] = 0xA11CE + i;
             operators[i] = VM.addr(operatorKeys[i]);
@@ -79,16 +65,10 @@ contract StakingAccountingTest {
             bytes memory identity = abi.encodePacked("peer-", i);
             bytes32 digest = staking.registrationDigest(stakers[i], identity);
             VM.prank(stakers[i]);
-            staking.register(operators[i], identity, _sign(operatorKeys[i], digest));
+            staking.register(operators[i], identity, _sign(operatorKeys[i], digest), hex"01");
             _stake(i, 10 ether * (i + 1));
-            members[i] = operators[i];
         }
-        staking.electCommittee(members, 3);
-        for (uint256 i = 0; i < NODES; ++i) {
-            VM.prank(operators[i]);
-            staking.submitClusterKey(1, RELAY_PUBLIC_KEY);
-        }
-        relay = staking.currentRelay();
+        _handOver(false);
         _checkAccounting();
     }
 
@@ -98,28 +78,30 @@ contract StakingAccountingTest {
             uint256 action = actions[i];
             uint256 node = (action >> 8) % NODES;
             uint256 amount = (action >> 16) % 50 ether;
-            uint256 op = action % 8;
+            uint256 op = action % 9;
             uint256 slashableBefore = _totalSlashable();
             if (op == 0) {
                 if (!staking.getNode(operators[node]).removed) _stake(node, amount);
             } else if (op == 1) {
                 _requestUnbond(node, amount);
             } else if (op == 2) {
-                VM.warp(block.timestamp + (action >> 80) % 2 days);
+                VM.warp(block.timestamp + (action >> 80) % 20 days);
                 _withdraw(node);
             } else if (op == 3) {
                 _slashAbsence(node);
                 _requireNoStakeCreated(slashableBefore);
             } else if (op == 4) {
-                _removeNode(node);
+                _removeForEquivocation(node);
                 _requireNoStakeCreated(slashableBefore);
             } else if (op == 5) {
                 _proveForgery();
                 _requireNoStakeCreated(slashableBefore);
             } else if (op == 6) {
                 _claim(node);
+            } else if (op == 7) {
+                _setSlashBps(uint16((action >> 96) % 1_001), uint16(1_000 + (action >> 112) % 9_001));
             } else {
-                _setSlashBps(uint16((action >> 96) % 10_001), uint16((action >> 112) % 10_001));
+                _handOver((action >> 128) % 2 == 0);
             }
             _checkAccounting();
         }
@@ -127,14 +109,14 @@ contract StakingAccountingTest {
 
     /// @notice Slashing takes exactly its share of active plus unbonding stake, active stake first.
     function testFuzz_SlashTakesItsShare(uint96 active, uint96 unbonding, uint16 bps) public {
-        bps = uint16(bps % 10_001);
+        bps = uint16(bps % 1_001);
         uint256 node = 0;
         _stake(node, uint256(active) + unbonding);
         _requestUnbond(node, unbonding);
-        RelayStaking.Node memory before = staking.getNode(operators[node]);
-        _setSlashBps(bps, 0);
+        IRelayStaking.Node memory before = staking.getNode(operators[node]);
+        _setSlashBps(bps, 5_000);
         _slashAbsence(node);
-        RelayStaking.Node memory afterwards = staking.getNode(operators[node]);
+        IRelayStaking.Node memory afterwards = staking.getNode(operators[node]);
         uint256 expected = ((before.stake + before.unbonding) * bps) / staking.BPS();
         uint256 taken = before.stake + before.unbonding - afterwards.stake - afterwards.unbonding;
         if (taken != expected) revert AccountingBroken(taken, expected);
@@ -142,6 +124,21 @@ contract StakingAccountingTest {
             revert AccountingBroken(afterwards.unbonding, before.unbonding);
         }
         _checkAccounting();
+    }
+
+    function _params(uint16 absenceBps, uint16 forgeryBps) private pure returns (IRelayStaking.Params memory) {
+        return IRelayStaking.Params({
+            minStake: 1 ether,
+            unbondingPeriod: 1 days,
+            challengePeriod: 1 hours,
+            minAbsenceWindow: 5,
+            absenceLookback: 1_000,
+            absenceSlashBps: absenceBps,
+            maxAbsenceSlashes: 3,
+            removalSlashBps: 5_000,
+            forgerySlashBps: forgeryBps,
+            proverRewardBps: 2_000
+        });
     }
 
     function _stake(uint256 node, uint256 amount) private {
@@ -155,7 +152,7 @@ contract StakingAccountingTest {
     }
 
     function _requestUnbond(uint256 node, uint256 amount) private {
-        RelayStaking.Node memory record = staking.getNode(operators[node]);
+        IRelayStaking.Node memory record = staking.getNode(operators[node]);
         amount = record.stake == 0 ? 0 : amount % (record.stake + 1);
         if (amount == 0) return;
         VM.prank(stakers[node]);
@@ -163,68 +160,77 @@ contract StakingAccountingTest {
     }
 
     function _withdraw(uint256 node) private {
-        RelayStaking.Node memory record = staking.getNode(operators[node]);
+        IRelayStaking.Node memory record = staking.getNode(operators[node]);
         if (record.unbonding == 0 || block.timestamp < record.unbondingReleaseTime) return;
+        if (block.timestamp < staking.lockedUntil(operators[node])) return;
         VM.prank(stakers[node]);
         staking.withdraw(operators[node]);
     }
 
+    /// @dev Elects every member still electable, with the live key (a hand-over) or a fresh one (retiring it).
+    function _handOver(bool fresh) private {
+        address[] memory electable = new address[](NODES);
+        uint256 count;
+        for (uint256 i = 0; i < NODES; ++i) {
+            IRelayStaking.Node memory record = staking.getNode(operators[i]);
+            if (!record.removed && record.stake >= 1 ether) electable[count++] = operators[i];
+        }
+        if (count < 2) return;
+        if (fresh && relayKey < MAX_KEYS) ++relayKey;
+        uint64 latest = staking.latestEpoch();
+        if (!fresh && staking.lineage(VM.addr(relayKey)).length == staking.MAX_EPOCHS_PER_KEY()) return;
+        assembly ("memory-safe") {
+            mstore(electable, count)
+        }
+        uint64 epoch = staking.electCommittee(electable, 2);
+        bytes memory publicKey = _publicKey(relayKey);
+        for (uint256 i = 0; i < count; ++i) {
+            VM.prank(electable[i]);
+            staking.submitClusterKey(epoch, publicKey);
+        }
+        if (staking.relayAddress(epoch) != VM.addr(relayKey) || epoch != latest + 1) revert AccountingBroken(epoch, 0);
+    }
+
     function _slashAbsence(uint256 node) private {
-        (,, uint64 minWindow,,,,) = staking.params();
-        (,,, uint64 startBlock,) = staking.committee(1);
-        uint64 fromBlock = staking.absenceSlashedUntil(operators[node]);
-        if (fromBlock < startBlock) fromBlock = startBlock;
+        uint64 epoch = staking.activeEpoch();
+        if (!staking.isMember(epoch, operators[node]) || staking.getNode(operators[node]).removed) return;
+        (,,, uint64 minWindow,,,,,,) = staking.params();
+        IRelayStaking.EpochInfo memory info = staking.epochInfo(epoch);
+        uint64 fromBlock = court.absenceSlashedUntil(operators[node]);
+        if (fromBlock < info.startBlock) fromBlock = info.startBlock;
         uint64 toBlock = fromBlock + minWindow - 1;
         if (block.number <= toBlock) VM.roll(toBlock + 1);
         if (staking.slashableStake(operators[node]) == 0) return;
-        RelayStaking.AbsenceProposal memory proposal = RelayStaking.AbsenceProposal({
-            epoch: 1,
-            node: operators[node],
-            fromBlock: fromBlock,
-            toBlock: toBlock
-        });
-        VM.prank(relay);
-        try staking.slashAbsence(proposal, new bytes[](0)) {
+        IRelayStaking.AbsenceProposal memory proposal =
+            IRelayStaking.AbsenceProposal({epoch: epoch, node: operators[node], fromBlock: fromBlock, toBlock: toBlock});
+        bytes32 digest = _stakingDigest(
+            keccak256(abi.encode(court.ABSENCE_SLASH_TYPEHASH(), epoch, operators[node], fromBlock, toBlock))
+        );
+        bytes[] memory signatures = _signByOthers(epoch, node, digest);
+        try court.slashAbsence(proposal, signatures) {
             return;
         } catch (bytes memory reason) {
-            // Only a slash that rounds to zero may be refused.
-            if (bytes4(reason) != RelayStaking.NothingToSlash.selector) _bubble(reason);
+            // Refusals the rules allow: a slash rounding to zero, the cap, too few members left, an old window.
+            bytes4 selector = bytes4(reason);
+            if (
+                selector != IRelayStaking.NothingToSlash.selector && selector != IRelayStaking.AbsenceCapReached.selector
+                    && selector != IRelayStaking.TooFewSigners.selector && selector != IRelayStaking.WindowTooOld.selector
+            ) _bubble(reason);
         }
     }
 
-    /// @dev All other active members sign; when the offender holds half the stake or more that is no majority.
-    function _removeNode(uint256 offender) private {
-        if (staking.getNode(operators[offender]).removed) return;
-        // Headers end in the SHA-256 of their payload, as the nodes' signed message headers do.
-        RelayStaking.Evidence memory evidence = RelayStaking.Evidence({
-            messages: new bytes[](2), payloads: new bytes[](2), signatures: new bytes[](2)
-        });
-        evidence.payloads[0] = abi.encodePacked("commitment from ", offender);
-        evidence.payloads[1] = abi.encodePacked("bad share from ", offender);
-        for (uint256 i = 0; i < 2; ++i) {
-            evidence.messages[i] = abi.encodePacked("header ", offender, i, sha256(evidence.payloads[i]));
-            evidence.signatures[i] = _sign(
-                operatorKeys[offender],
-                _stakingDigest(
-                    keccak256(abi.encode(staking.PROTOCOL_MESSAGE_TYPEHASH(), keccak256(evidence.messages[i])))
-                )
-            );
-        }
-        bytes32 evidenceHash =
-            keccak256(abi.encodePacked(keccak256(evidence.messages[0]), keccak256(evidence.messages[1])));
-        RelayStaking.RemovalProposal memory proposal =
-            RelayStaking.RemovalProposal({epoch: 1, node: operators[offender], evidenceHash: evidenceHash});
-        bytes32 digest = _stakingDigest(
-            keccak256(abi.encode(staking.REMOVAL_TYPEHASH(), uint64(1), operators[offender], evidenceHash))
+    function _removeForEquivocation(uint256 node) private {
+        if (staking.getNode(operators[node]).removed) return;
+        ++equivocations;
+        bytes memory first = abi.encodePacked("envelope ", equivocations, sha256("share a"));
+        bytes memory second = abi.encodePacked("envelope ", equivocations, sha256("share b"));
+        court.removeForEquivocation(
+            operators[node],
+            first,
+            second,
+            _sign(operatorKeys[node], _headerDigest(first)),
+            _sign(operatorKeys[node], _headerDigest(second))
         );
-        (bytes[] memory signatures, address submitter) = _signSorted(offender, digest);
-        if (submitter == address(0)) return;
-        VM.prank(submitter);
-        try staking.removeNode(proposal, evidence, signatures) {
-            return;
-        } catch (bytes memory reason) {
-            if (bytes4(reason) != RelayStaking.InsufficientSignedStake.selector) _bubble(reason);
-        }
     }
 
     function _proveForgery() private {
@@ -239,9 +245,9 @@ contract StakingAccountingTest {
             payload: "forged"
         });
         ++forgeryNonce;
-        bytes memory signature = _sign(RELAY_KEY, MessageLib.digest(message, TARGET_GATEWAY));
+        bytes memory signature = _sign(relayKey, MessageLib.digest(message, TARGET_GATEWAY));
         VM.prank(prover);
-        staking.proveForgery(1, message, TARGET_GATEWAY, signature);
+        court.proveForgery(message, TARGET_GATEWAY, signature);
     }
 
     function _claim(uint256 node) private {
@@ -252,26 +258,18 @@ contract StakingAccountingTest {
         staking.claimRewards();
     }
 
+    /// @dev Requests bounded slash rates and applies them once their delay has passed.
     function _setSlashBps(uint16 absenceBps, uint16 forgeryBps) private {
-        (uint256 minStake, uint64 unbondingPeriod, uint64 minWindow,, uint16 removalBps,, uint16 rewardBps) =
-            staking.params();
-        staking.setParams(
-            RelayStaking.Params({
-                minStake: minStake,
-                unbondingPeriod: unbondingPeriod,
-                minAbsenceWindow: minWindow,
-                absenceSlashBps: absenceBps,
-                removalSlashBps: removalBps,
-                forgerySlashBps: forgeryBps,
-                proverRewardBps: rewardBps
-            })
-        );
+        IRelayStaking.Params memory next = _params(absenceBps, forgeryBps);
+        staking.requestParams(next);
+        VM.warp(block.timestamp + staking.PARAMS_DELAY());
+        staking.applyParams(next);
     }
 
     function _checkAccounting() private view {
         uint256 owed = _totalSlashable();
-        uint256 outside = token.balanceOf(prover) + token.balanceOf(treasury) + token.balanceOf(relay);
-        owed += staking.rewards(prover) + staking.rewards(treasury) + staking.rewards(relay);
+        uint256 outside = token.balanceOf(prover) + token.balanceOf(treasury);
+        owed += staking.rewards(prover) + staking.rewards(treasury);
         for (uint256 i = 0; i < NODES; ++i) {
             owed += staking.rewards(stakers[i]);
             outside += token.balanceOf(stakers[i]);
@@ -292,13 +290,12 @@ contract StakingAccountingTest {
         }
     }
 
-    /// @dev Signatures of every non-removed member but `skip`, ordered by signer address as the contract
-    ///      requires, and one of those signers to submit them (zero if there is none).
-    function _signSorted(uint256 skip, bytes32 digest) private returns (bytes[] memory signatures, address submitter) {
+    /// @dev Signatures of every non-removed member of `epoch` but `skip`, ordered by signer address.
+    function _signByOthers(uint64 epoch, uint256 skip, bytes32 digest) private returns (bytes[] memory signatures) {
         uint256[] memory order = new uint256[](NODES);
         uint256 count;
         for (uint256 i = 0; i < NODES; ++i) {
-            if (i == skip || staking.getNode(operators[i]).removed) continue;
+            if (i == skip || !staking.isMember(epoch, operators[i]) || staking.getNode(operators[i]).removed) continue;
             uint256 j = count;
             ++count;
             while (j > 0 && operators[order[j - 1]] > operators[i]) {
@@ -311,20 +308,45 @@ contract StakingAccountingTest {
         for (uint256 k = 0; k < count; ++k) {
             signatures[k] = _sign(operatorKeys[order[k]], digest);
         }
-        if (count != 0) submitter = operators[order[0]];
+    }
+
+    function _headerDigest(bytes memory header) private view returns (bytes32) {
+        return _stakingDigest(keccak256(abi.encode(court.PROTOCOL_MESSAGE_TYPEHASH(), keccak256(header))));
     }
 
     function _stakingDigest(bytes32 structHash) private view returns (bytes32) {
         bytes32 domainSeparator = keccak256(
             abi.encode(
-                MessageLib.DOMAIN_TYPEHASH,
-                keccak256("MpcRelayStaking"),
-                keccak256("1"),
-                block.chainid,
-                address(staking)
+                MessageLib.DOMAIN_TYPEHASH, keccak256("MpcRelayStaking"), keccak256("1"), block.chainid, address(staking)
             )
         );
         return keccak256(abi.encodePacked(hex"1901", domainSeparator, structHash));
+    }
+
+    /// @dev x || y of key * G, for the small keys used here (the generator's multiples, precomputed).
+    function _publicKey(uint256 key) private pure returns (bytes memory) {
+        if (key == 1) {
+            return abi.encodePacked(
+                uint256(0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798),
+                uint256(0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
+            );
+        }
+        if (key == 2) {
+            return abi.encodePacked(
+                uint256(0xC6047F9441ED7D6D3045406E95C07CD85C778E4B8CEF3CA7ABAC09B95C709EE5),
+                uint256(0x1AE168FEA63DC339A3C58419466CEAEEF7F632653266D0E1236431A950CFE52A)
+            );
+        }
+        if (key == 3) {
+            return abi.encodePacked(
+                uint256(0xF9308A019258C31049344F85F89D5229B531C845836F99B08601F113BCE036F9),
+                uint256(0x388F7B0F632DE8140FE337E62A37F3566500A99934C2231B6CB9FD7584B8E672)
+            );
+        }
+        return abi.encodePacked(
+            uint256(0xE493DBF1C10D80F3581E4904930B1404CC6C13900EE0758474FA94ABE8C4CD13),
+            uint256(0x51ED993EA0D455B75642E2098EA51448D967AE33BFBDFE40CFE97BDC47739922)
+        );
     }
 
     function _sign(uint256 privateKey, bytes32 digest) private returns (bytes memory) {

@@ -235,4 +235,87 @@ contract TargetGatewayTest is GatewayTestBase {
             require(bytes4(reason) == ITargetGateway.InvalidSignature.selector, "wrong error for stale rotation");
         }
     }
+
+    /// @notice A retry either reverts whole, leaving the message failed, or gives the receiver at least the
+    ///         message's gasLimit, whatever gas the retrier offers (finding 9: no squeezed retries).
+    function testFuzz_retryForwardsAtLeastGasLimit(uint64 gasLimit, uint256 offered) external {
+        gasLimit = uint64(_bound(gasLimit, 30_000, 2_000_000));
+        offered = _bound(offered, 30_000, 3_000_000);
+        MessageLib.Message memory message = _message(3, 1, address(0xCAFE), hex"0102");
+        message.gasLimit = gasLimit;
+        probe.setMode(ProbeReceiver.Mode.Revert);
+        (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
+        gateway.receiveMessage(message, r, vs);
+        bytes32 id = MessageLib.messageId(message);
+        require(gateway.failedState(id) == ITargetGateway.FailedState.Failed, "not failed");
+        probe.setMode(ProbeReceiver.Mode.Accept);
+
+        (bool ok,) = address(gateway).call{gas: offered}(abi.encodeCall(gateway.retryMessage, (message)));
+        if (ok) {
+            // The probe reads gasleft() a few hundred gas into its call.
+            require(probe.lastGasAtEntry() + 2_000 >= gasLimit, "receiver got less than its gasLimit");
+            require(gateway.failedState(id) == ITargetGateway.FailedState.None, "delivered but still failed");
+        } else {
+            require(probe.received() == 0, "a reverted retry ran the receiver");
+            require(gateway.failedState(id) == ITargetGateway.FailedState.Failed, "a reverted retry lost the message");
+        }
+    }
+
+    /// @notice First delivery, single or batched, either reverts whole (nothing received), or runs the receiver
+    ///         with at least its gasLimit, or records a gasLimit no block can carry as failed without a call.
+    function testFuzz_firstDeliveryForwardsGasLimitOrRecordsUndeliverable(
+        uint64 gasLimit,
+        uint256 offered,
+        bool batched,
+        bool huge
+    ) external {
+        // A limit the receiver (counting only) never runs out of, so a failure can only be "not called"; half
+        // the runs beyond what a block can carry.
+        gasLimit = uint64(huge ? _bound(gasLimit, block.gaslimit, type(uint64).max) : _bound(gasLimit, 100_000, 3_000_000));
+        offered = _bound(offered, 60_000, 3_000_000);
+        probe.setMode(ProbeReceiver.Mode.CountOnly);
+        MessageLib.Message memory message = _message(4, 1, address(0xCAFE), hex"0102");
+        message.gasLimit = gasLimit;
+        bytes memory call;
+        if (batched) {
+            MessageLib.Message[] memory messages = new MessageLib.Message[](1);
+            messages[0] = message;
+            bytes32 root = MessageLib.leaf(MessageLib.messageId(message));
+            (bytes32 r, bytes32 vs) =
+                _signCompact(RELAY_KEY, MessageLib.batchDigest(root, uint64(block.chainid), address(gateway)));
+            call = abi.encodeCall(gateway.receiveBatch, (messages, new bytes32[](0), new bool[](0), r, vs));
+        } else {
+            (bytes32 r, bytes32 vs) = _signed(message, RELAY_KEY);
+            call = abi.encodeCall(gateway.receiveMessage, (message, r, vs));
+        }
+        (bool ok,) = address(gateway).call{gas: offered}(call);
+        bytes32 id = MessageLib.messageId(message);
+        bool undeliverable = (uint256(gasLimit) * 64) / 63 + 1_000 + 200_000 > block.gaslimit;
+        if (!ok) {
+            require(!gateway.isReceived(1, address(0xCAFE), 4), "a reverted delivery consumed the nonce");
+        } else if (probe.received() == 1) {
+            require(probe.lastGasAtEntry() + 2_000 >= gasLimit, "receiver got less than its gasLimit");
+        } else {
+            require(undeliverable, "a deliverable message was recorded failed without its gas");
+            require(gateway.failedState(id) == ITargetGateway.FailedState.Failed, "undeliverable not recorded");
+        }
+    }
+
+    /// @notice While paused, no signed rotation lands, whoever submits it; after unpausing the same one does.
+    function testFuzz_noRotationWhilePaused(uint256 newKey) external {
+        newKey = _bound(newKey, 1, SECP256K1_N - 1);
+        VM.assume(newKey != RELAY_KEY);
+        address newRelay = VM.addr(newKey);
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory signature = _sign(
+            RELAY_KEY, MessageLib.relayRotationDigest(newRelay, 0, deadline, block.chainid, address(gateway))
+        );
+        gateway.pause();
+        VM.expectRevert(abi.encodeWithSelector(ITargetGateway.EnforcedPause.selector));
+        gateway.rotateRelay(newRelay, deadline, signature);
+        require(gateway.relay() == VM.addr(RELAY_KEY), "rotated while paused");
+        gateway.unpause();
+        gateway.rotateRelay(newRelay, deadline, signature);
+        require(gateway.relay() == newRelay, "not rotated");
+    }
 }

@@ -1,5 +1,6 @@
 // Contract types come from the artifacts Hardhat generates on compile (tsconfig does not include artifacts/).
 /// <reference path="../../artifacts/contracts/staking/RelayStaking.sol/artifacts.d.ts" />
+/// <reference path="../../artifacts/contracts/staking/SlashingCourt.sol/artifacts.d.ts" />
 /// <reference path="../../artifacts/contracts/staking/TestStakeToken.sol/artifacts.d.ts" />
 /// <reference path="../../artifacts/contracts/gateway/SourceGateway.sol/artifacts.d.ts" />
 /**
@@ -10,6 +11,7 @@ import { network } from "hardhat";
 import { bytesToHex, keccak256, parseEther, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
+import { identityClaim, signIdentityClaim } from "../../relayer/staking/operator.ts";
 import { DEVNET_STAKING_PARAMS, identityBytes } from "../../relayer/staking/setup.ts";
 import { stakingDomain, stakingTypes } from "../../relayer/staking/typed-data.ts";
 
@@ -49,14 +51,16 @@ export async function deployWithOperators() {
       primaryType: "OperatorRegistration",
       message: { staker: staker.account!.address, identityHash: keccak256(registeredIdentity) },
     });
-    await staking.write.register([account.address, registeredIdentity, consent], { account: staker.account! });
+    const proof = await signIdentityClaim(identity.privateKey, identityClaim(chainId, staking.address, account.address));
+    await staking.write.register([account.address, registeredIdentity, consent, proof], { account: staker.account! });
     const amount = parseEther(String(100 * (i + 1)));
     await token.write.mint([staker.account!.address, amount]);
     await token.write.approve([staking.address, amount], { account: staker.account! });
     await staking.write.stake([account.address, amount], { account: staker.account! });
     operators.push({ privateKey, account, staker, identity });
   }
-  return { owner, treasury, publicClient, chainId, token, staking, domain, operators, wallet: owner };
+  const court = await viem.getContractAt("SlashingCourt", await staking.read.court());
+  return { owner, treasury, publicClient, chainId, token, staking, court, domain, operators, wallet: owner };
 }
 
 export type Deployment = Awaited<ReturnType<typeof deployWithOperators>>;

@@ -112,14 +112,20 @@ describe("staking node: operator signatures on protocol messages", () => {
 });
 
 describe("staking node: removal for a proven fault", () => {
-  it("removes a dealer whose signed share fails its Feldman commitments, through the members' own votes", async () => {
+  it("proposes a Feldman-share fault through the members' own votes; undisputed, a member executes it after the challenge", async () => {
     const { d, byParty } = await elect();
     const culprit = getAddress(d.operators[3]!.account.address);
     const fault = badShareFault(byParty, "removal-bad-share");
     const result = await byParty.get(1)!.removal.proposeAndSubmit(fault, 10_000);
-    assert.ok(result !== null);
+    assert.ok(result !== null && result.challenged);
     assert.equal(result.proposal.node, culprit);
-    assert.ok(!result.signers.includes(culprit) && result.signers.length >= 2);
+    assert.ok(!result.signers.includes(culprit) && result.signers.length >= 3);
+    const [, deadline, disputed] = await d.court.read.pendingRemoval([culprit]);
+    assert.equal(disputed, false);
+    assert.equal((await d.staking.read.getNode([culprit])).removed, false, "nothing happens before the challenge is over");
+    assert.deepEqual(await byParty.get(2)!.removal.executeDue(), []);
+    await networkHelpers.time.increaseTo(deadline);
+    assert.deepEqual(await byParty.get(2)!.removal.executeDue(), [culprit]);
     const node = await d.staking.read.getNode([culprit]);
     assert.equal(node.removed, true);
     assert.equal(node.stake, 0n, "what was not slashed went to unbonding");
@@ -129,6 +135,40 @@ describe("staking node: removal for a proven fault", () => {
     // The same fault proven again (in another session) starts no second proposal here, and others refuse it now.
     assert.equal(await byParty.get(1)!.removal.proposeAndSubmit(badShareFault(byParty, "removal-bad-share-2"), 5_000), null);
     await assert.rejects(byParty.get(2)!.removal.proposeAndSubmit(fault, 5_000), /removed already/);
+  });
+
+  it("lets the accused dispute its removal: then only governance decides", async () => {
+    const { d, byParty } = await elect();
+    const culprit = getAddress(d.operators[3]!.account.address);
+    await byParty.get(1)!.removal.proposeAndSubmit(badShareFault(byParty, "removal-disputed"), 10_000);
+    assert.equal(await byParty.get(2)!.removal.answerAccusation(), null, "only the accused answers");
+    assert.notEqual(await byParty.get(4)!.removal.answerAccusation(), null);
+    assert.equal(await byParty.get(4)!.removal.answerAccusation(), null, "once");
+    const [, deadline, disputed] = await d.court.read.pendingRemoval([culprit]);
+    assert.equal(disputed, true);
+    await networkHelpers.time.increaseTo(deadline);
+    assert.deepEqual(await byParty.get(2)!.removal.executeDue(), [], "a disputed removal waits for governance");
+    assert.equal((await d.staking.read.getNode([culprit])).removed, false);
+    // Governance re-runs the check (relayer/mpc/evidence.ts) and upholds it.
+    await d.court.write.resolveRemoval([culprit, true]);
+    assert.equal((await d.staking.read.getNode([culprit])).removed, true);
+  });
+
+  it("removes an equivocating member at once, on its two signed messages for one slot, without votes", async () => {
+    const { d, byParty } = await elect();
+    const sent: ProtocolMessage[] = [];
+    const { signatureOf } = signedKeygen(byParty, "removal-equivocation", (m) => {
+      sent.push(m);
+      return m;
+    });
+    const original = sent.find((m) => m.from === 4 && m.round === 2 && m.to === 1)!;
+    const twin = { ...original, payload: flipByte(original.payload, 40) };
+    const proof: FaultProof = { kind: "equivocation", culprit: 4, messages: [original, twin] };
+    const fault: ProvenFault = { sessionId: "eq", keyId: KEY_ID, operation: "keygen", proof, signatures: [signatureOf(original), byParty.get(4)!.signer.sign(twin)] };
+    const result = await byParty.get(2)!.removal.proposeAndSubmit(fault, 5_000);
+    assert.ok(result !== null && !result.challenged);
+    assert.deepEqual(result.signers, []);
+    assert.equal((await d.staking.read.getNode([d.operators[3]!.account.address])).removed, true);
   });
 
   it("members refuse evidence that proves nothing, is signed by someone else, or names the wrong member", async () => {
@@ -168,5 +208,6 @@ describe("staking node: removal for a proven fault", () => {
     assert.match((await byParty.get(4)!.removal.check(genuine.proposal, genuine.evidence)) ?? "", /its own removal/);
     assert.equal((await member3.check(genuine.proposal, genuine.evidence)), null, "the genuine proposal passes");
     for (const operator of d.operators) assert.equal((await d.staking.read.getNode([operator.account.address])).removed, false, "nobody was removed");
+    for (const operator of d.operators) assert.equal((await d.court.read.pendingRemoval([operator.account.address]))[1], 0n, "nor proposed for removal");
   });
 });

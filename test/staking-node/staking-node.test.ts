@@ -6,27 +6,26 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { bytesToHex, getAddress, keccak256, toHex, type Address, type PublicClient } from "viem";
+import { bytesToHex, getAddress, keccak256, parseEther, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { MessageBatch, batchDigest, messageId, messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
-import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
-import { network } from "hardhat";
-import { sourceGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import type { NodeIdentity } from "../../relayer/node/identity.ts";
+import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { createLogger } from "../../relayer/node/log.ts";
 import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
-import { AbsenceSlasher, ChainClock, type AbsenceProposalMessage } from "../../relayer/staking/absence.ts";
+import { AbsenceSlasher, ProposalBackoff, type AbsenceProposalMessage } from "../../relayer/staking/absence.ts";
+import { ChainClock } from "../../relayer/staking/chain-clock.ts";
 import { ProposalRefused, VoteCollector, type VoteMessage } from "../../relayer/staking/votes.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
-import { clusterKeyAddress, clusterKeyStatus, submitClusterKey } from "../../relayer/staking/operator.ts";
+import { clusterKeyAddress, clusterKeyStatus, identityClaim, signIdentityClaim, submitClusterKey } from "../../relayer/staking/operator.ts";
+import { identityBytes } from "../../relayer/staking/setup.ts";
+import { stakingTypes } from "../../relayer/staking/typed-data.ts";
 import { addressesOf, deployWithOperators, networkHelpers, viem, type Deployment } from "./fixture.ts";
 
 function randomClusterKey(): string {
@@ -44,17 +43,26 @@ async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoc
   return { epoch, relay: clusterKeyAddress(key) };
 }
 
+/**
+ * The node's looks at the chain, in wall time from RECORDS_AT: blocks head-25 and head-23 around the early records,
+ * head-5 before the late ones; so a member's early and late records lie 18 blocks apart for sure.
+ */
+function observedClock(head: bigint): ChainClock {
+  const clock = new ChainClock();
+  clock.observe(head - 25n, RECORDS_AT);
+  clock.observe(head - 23n, RECORDS_AT + 100);
+  clock.observe(head - 5n, RECORDS_AT + 200);
+  return clock;
+}
+
 /** One in-memory member per elected operator (party = node id = registration order here); messages are delivered asynchronously, like the transport. */
-async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>) {
+async function slashers(d: Deployment, members: number[], records: Map<number, AbsenceRecord[]>, backoff?: () => ProposalBackoff) {
   const byParty = new Map<number, AbsenceSlasher>();
   const collectors = new Map<number, VoteCollector>();
   const head = await d.publicClient.getBlockNumber();
   for (const [position, operatorIndex] of members.entries()) {
     const party = position + 1;
     const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, {});
-    // Each member saw the chain's head before the records (stamped RECORDS_AT onwards) were made.
-    const clock = new ChainClock();
-    clock.observe(head, RECORDS_AT - 1);
     const votes = new VoteCollector(d.publicClient, directory);
     collectors.set(party, votes);
     const slasher: AbsenceSlasher = new AbsenceSlasher({
@@ -65,13 +73,14 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
       chainId: d.chainId,
       directory,
       records: { listAbsences: async () => records.get(party) ?? [] },
-      clock,
+      clock: observedClock(head),
       minAbsences: 3,
       votes,
       // Routed as the staking agent routes them: proposals to the slasher, votes to the collector.
       send: (to: number, message: AbsenceProposalMessage | VoteMessage) => {
         setImmediate(() => void (message.kind === "vote" ? collectors.get(to)?.handle(party, message) : byParty.get(to)?.handle(party, message)));
       },
+      ...(backoff === undefined ? {} : { backoff: backoff() }),
     });
     byParty.set(party, slasher);
   }
@@ -81,8 +90,20 @@ async function slashers(d: Deployment, members: number[], records: Map<number, A
 /** Absence records are stamped with the wall clock, a little in the past. */
 const RECORDS_AT = Date.now() - 60_000;
 
-function absent(party: number, times: number, at: number): AbsenceRecord[] {
-  return Array.from({ length: times }, (_, i) => ({ sessionId: `s${party}-${i}`, keyId: "epoch-1", operation: "sign", absentees: [party], at: at + i }));
+/** `times` records of `party`'s absence: split between early and late (sustained), or all early (a burst). */
+function absent(party: number, times: number, shape: "sustained" | "burst" = "sustained"): AbsenceRecord[] {
+  return Array.from({ length: times }, (_, i) => {
+    const late = shape === "sustained" && i >= times / 2;
+    return { sessionId: `s${party}-${i}`, keyId: "epoch-1", operation: "sign", absentees: [party], at: RECORDS_AT + (late ? 300 : 50) + i };
+  });
+}
+
+/** An elected and confirmed committee of operators 0-3, with enough blocks behind it for the observed clock. */
+async function absenceFixture() {
+  const d = await networkHelpers.loadFixture(deployWithOperators);
+  await electAndConfirm(d, [0, 1, 2, 3]);
+  await networkHelpers.mine(30);
+  return d;
 }
 
 describe("staking node: committee from RelayStaking", () => {
@@ -168,6 +189,33 @@ async function peer(identity: NodeIdentity): Promise<Libp2p> {
   return node;
 }
 
+describe("staking node: identities proven by their own key", () => {
+  it("keeps a member whose identity proof fails out of the peers: registering another node's peer id gains nothing", async () => {
+    const d = await networkHelpers.loadFixture(deployWithOperators);
+    // A squatter registers operator 0's peer id under its own operator key; its proof is signed by another libp2p key.
+    const wallets = await viem.getWalletClients();
+    const staker = wallets[10]!;
+    const squatter = privateKeyToAccount(keccak256(toHex("squatter")));
+    const ownKey = await createIdentity();
+    const stolen = identityBytes(d.operators[0]!.identity.peerId);
+    const consent = await squatter.signTypedData({ domain: d.domain, types: stakingTypes, primaryType: "OperatorRegistration", message: { staker: staker.account!.address, identityHash: keccak256(stolen) } });
+    const proof = await signIdentityClaim(ownKey.privateKey, identityClaim(d.chainId, d.staking.address, squatter.address));
+    await d.staking.write.register([squatter.address, stolen, consent, proof], { account: staker.account! });
+    await d.token.write.mint([staker.account!.address, parseEther("100")]);
+    await d.token.write.approve([d.staking.address, parseEther("100")], { account: staker.account! });
+    await d.staking.write.stake([squatter.address, parseEther("100")], { account: staker.account! });
+    // The real owner registered first here, but the order does not matter: nothing is reserved on chain.
+    assert.equal((await d.staking.read.getNode([d.operators[0]!.account.address])).identity, stolen);
+    await d.staking.write.electCommittee([[squatter.address, ...addressesOf(d.operators.slice(1, 4))], 3]);
+    const directory = await StakingPeerDirectory.load(d.publicClient, d.staking.address, {});
+    const member = directory.committee.members.find((m) => m.operator === getAddress(squatter.address))!;
+    assert.equal(member.identityVerified, false);
+    assert.equal(directory.byPeerId(d.operators[0]!.identity.peerId), undefined, "the squatted peer id maps to nobody");
+    assert.deepEqual(directory.members().map((m) => m.index), [2, 3, 4], "the members with proven identities are the peers");
+    assert.ok(directory.committee.members.filter((m) => m.operator !== getAddress(squatter.address)).every((m) => m.identityVerified));
+  });
+});
+
 describe("staking node: transport follows the contract's committee", () => {
   it("admits elected peers and refuses the others, before and after a re-election", async () => {
     const d = await networkHelpers.loadFixture(deployWithOperators);
@@ -209,181 +257,74 @@ describe("staking node: transport follows the contract's committee", () => {
 
 describe("staking node: absence slashing", () => {
   it("refuses to sign a proposal its own records do not corroborate", async () => {
-    const d = await networkHelpers.loadFixture(deployWithOperators);
-    await electAndConfirm(d, [0, 1, 2, 3]);
-    await networkHelpers.mine(10);
-    const now = RECORDS_AT;
+    const d = await absenceFixture();
     // Party 4 (operator 3) was seen absent by party 1 only; party 2 saw it twice, below the threshold of 3.
     const records = new Map([
-      [1, absent(4, 5, now)],
-      [2, absent(4, 2, now)],
-      [3, absent(2, 5, now)],
+      [1, absent(4, 6)],
+      [2, absent(4, 2)],
+      [3, absent(2, 6)],
     ]);
-    await networkHelpers.mine(1);
     const members = await slashers(d, [0, 1, 2, 3], records);
     const proposal = await members.get(1)!.proposalAgainst(d.operators[3]!.account.address);
     assert.match((await members.get(2)!.check(proposal)) ?? "", /absent 2 time\(s\) in the window, 3 needed/);
     assert.match((await members.get(3)!.check(proposal)) ?? "", /absent 0 time\(s\)/);
     await assert.rejects(members.get(3)!.sign(proposal), ProposalRefused);
     assert.match((await members.get(4)!.check(proposal)) ?? "", /its own absence/);
-    // Records the node cannot place inside the window do not count: it saw the chain past block from+5 before them.
-    const late = { ...proposal, toBlock: proposal.fromBlock + 5n };
-    await assert.rejects(members.get(1)!.sign(late), /absent 0 time\(s\)/);
-    await assert.rejects(members.get(1)!.proposeAndSubmit(d.operators[3]!.account.address, 5_000), /no stake majority/);
-    const node = await d.staking.read.getNode([d.operators[3]!.account.address]);
-    assert.equal(node.stake, 400n * 10n ** 18n, "nothing was slashed");
+    // Records the node cannot place inside the window do not count: it saw the chain past the window's end before them.
+    const early = { ...proposal, toBlock: proposal.fromBlock + 5n };
+    await assert.rejects(members.get(1)!.sign(early), /absent 0 time\(s\)/);
+    await assert.rejects(members.get(1)!.proposeAndSubmit(d.operators[3]!.account.address, 5_000), /no quorum/);
+    assert.equal((await d.staking.read.getNode([d.operators[3]!.account.address])).stake, 400n * 10n ** 18n, "nothing was slashed");
   });
 
-  it("slashes the absent member once signers hold a stake majority, and pays the signers", async () => {
-    const d = await networkHelpers.loadFixture(deployWithOperators);
-    await electAndConfirm(d, [0, 1, 2, 3]);
-    await networkHelpers.mine(10);
-    const now = RECORDS_AT;
-    // Party 2 (operator 1, stake 200) is absent; parties 1, 3, 4 hold 100 + 300 + 400 of 1000.
-    const records = new Map([
-      [1, absent(2, 3, now)],
-      [3, absent(2, 4, now)],
-      [4, absent(2, 3, now)],
-    ]);
-    await networkHelpers.mine(1);
+  it("counts a short outage as no absence: the records must span the minimum window", async () => {
+    const d = await absenceFixture();
+    // Every other member saw party 2 absent five times, all within two blocks.
+    const records = new Map([1, 3, 4].map((party) => [party, absent(2, 5, "burst")]));
     const members = await slashers(d, [0, 1, 2, 3], records);
-    const accused = d.operators[1]!.account.address;
-    const result = await members.get(1)!.proposeAndSubmit(accused, 10_000);
-    assert.ok(result.signers.length >= 2 && !result.signers.includes(getAddress(accused)));
-    const node = await d.staking.read.getNode([accused]);
-    assert.equal(node.stake, 180n * 10n ** 18n, "10 % of 200 slashed");
-    const paid = await Promise.all(result.signers.map((signer) => {
-      const staker = d.operators.find((o) => getAddress(o.account.address) === signer)!.staker.account!.address;
-      return d.staking.read.rewards([staker]);
-    }));
-    for (const amount of paid) assert.ok(amount > 0n, "every signer's staker was paid");
-    assert.equal(await d.staking.read.absenceSlashedUntil([accused]), result.proposal.toBlock + 1n);
-    // The same window cannot be proposed again.
-    await assert.rejects(members.get(3)!.proposeAndSubmit(accused, 5_000), /shorter than the minimum|already slashed/);
-  });
-});
-
-describe("staking node: forged-attestation watcher", () => {
-  /** Epoch 1 confirmed on a relay key the test holds (no product backdoor), and gateways trusting it. */
-  async function forgingCommittee() {
-    const d = await networkHelpers.loadFixture(deployWithOperators);
-    const relayAccount = privateKeyToAccount(keccak256(toHex("forging relay key")));
-    await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
-    for (const operator of d.operators.slice(0, 4)) {
-      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: relayAccount.publicKey });
-    }
-    const owner = d.owner.account!.address;
-    const source = await viem.deployContract("SourceGateway", [owner, owner, 1024]);
-    const target = await viem.deployContract("TargetGateway", [owner, relayAccount.address, 3_600n, 600n]);
-    await d.staking.write.setSourceGateway([source.address]);
-    const fromBlock = await d.publicClient.getBlockNumber();
-    const prover = d.operators[4]!.account;
-    const watcher = new ForgeryWatcher(
-      [{ chainId: d.chainId, client: d.publicClient, targetGateway: target.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock }],
-      prover,
-      { info: () => {}, warn: () => {} },
-    );
-    const stakes = () => Promise.all(d.operators.slice(0, 4).map(async (o) => (await d.staking.read.getNode([o.account.address])).stake));
-    return { d, relayAccount, owner, source, target, prover, watcher, stakes };
-  }
-
-  it("proves a delivered message the source never sent and slashes the committee whose relay signed it", async () => {
-    const { d, relayAccount, owner, source, target, prover, watcher, stakes } = await forgingCommittee();
-    const forged: Message = {
-      nonce: 7n,
-      srcChainId: BigInt(d.chainId),
-      srcGateway: source.address,
-      sender: owner,
-      dstChainId: BigInt(d.chainId),
-      receiver: "0x00000000000000000000000000000000000000b2",
-      gasLimit: 100_000n,
-      payload: "0x1234",
-    };
-    const signature = await relayAccount.signTypedData(messageTypedData(forged, target.address));
-    await target.write.receiveMessage([forged, ...toCompactSignature(signature)]);
-
-    const stakesBefore = await stakes();
-    const proofs = await watcher.scan();
-    assert.equal(proofs.length, 1);
-    assert.equal(proofs[0]!.epoch, 1n);
-    assert.equal(proofs[0]!.messageId, messageId(forged));
-    for (const [i, o] of d.operators.slice(0, 4).entries()) {
-      assert.equal((await d.staking.read.getNode([o.account.address])).stake, stakesBefore[i]! / 2n, `member ${i} lost half its stake`);
-    }
-    assert.ok((await d.staking.read.rewards([prover.address])) > 0n, "the prover was paid");
-    assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
+    const proposal = await members.get(1)!.proposalAgainst(d.operators[1]!.account.address);
+    for (const party of [1, 3, 4]) assert.match((await members.get(party)!.check(proposal)) ?? "", /span 0 block\(s\), 5 needed/);
+    assert.deepEqual(await members.get(1)!.slashDue(5_000), [], "nothing is even proposed");
+    assert.equal((await d.staking.read.getNode([d.operators[1]!.account.address])).stake, 200n * 10n ** 18n);
   });
 
-  it("answers whether a delivered message was sent from the source's MessageSent logs, not with a call per message", async () => {
-    const { d, relayAccount, source, target: targetA, prover } = await forgingCommittee();
-    // Chain b, where chain a's messages are delivered.
-    const b = await network.create({ override: { chainId: 31338 } });
-    const bClient = (await b.viem.getPublicClient()) as unknown as PublicClient;
-    const [bOwner] = await b.viem.getWalletClients();
-    const targetB = await b.viem.deployContract("TargetGateway", [bOwner!.account.address, relayAccount.address, 3_600n, 600n]);
-    await source.write.setDestination([31338n, { baseFee: 0n, gasPrice: 0n, byteFee: 0n, maxGasLimit: 1_000_000 }]);
-    const fromBlock = await d.publicClient.getBlockNumber();
-    const receiver = "0x00000000000000000000000000000000000000b2";
-    for (let i = 0; i < 3; i++) await source.write.sendMessage([31338n, receiver, toHex(`sent ${i}`), 100_000n]);
-    const sentLogs = await d.publicClient.getContractEvents({ address: source.address, abi: sourceGatewayAbi, eventName: "MessageSent", fromBlock });
-    const forged: Message = { ...sentLogs[0]!.args.message!, nonce: 99n, payload: "0xbad0" };
-    for (const message of [...sentLogs.map((log) => log.args.message!), forged]) {
-      const signature = await relayAccount.signTypedData(messageTypedData(message, targetB.address));
-      await targetB.write.receiveMessage([message, ...toCompactSignature(signature)]);
-    }
-    const watcher = new ForgeryWatcher(
-      [
-        { chainId: d.chainId, client: d.publicClient, targetGateway: targetA.address, source: { gateway: source.address, staking: d.staking.address, wallet: d.wallet }, fromBlock },
-        { chainId: 31338, client: bClient, targetGateway: targetB.address, fromBlock: 0n },
-      ],
-      prover,
-      { info: () => {}, warn: () => {} },
-    );
-    const proofs = await watcher.scan();
-    assert.deepEqual(proofs.map((p) => p.messageId), [messageId(forged)]);
-    assert.deepEqual(watcher.checks, { fromLogs: 3, byCall: 1 }, "only the unsent message cost an isSent call");
+  it("slashes the absent member once the signers meet the court's rule, and pays the treasury, not them", async () => {
+    const d = await absenceFixture();
+    // Party 2 (operator 1, stake 200) is absent; parties 1, 3, 4 (the threshold of 3) all saw it.
+    const records = new Map([1, 3, 4].map((party) => [party, absent(2, 4)]));
+    const members = await slashers(d, [0, 1, 2, 3], records);
+    const accused = getAddress(d.operators[1]!.account.address);
+    const [outcome] = await members.get(1)!.slashDue(10_000);
+    assert.ok(outcome !== undefined && "slashed" in outcome, JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+    assert.equal(outcome.slashed.signers.length, 3);
+    assert.ok(!outcome.slashed.signers.includes(accused));
+    assert.equal((await d.staking.read.getNode([accused])).stake, 180n * 10n ** 18n, "10 % of 200 slashed");
+    assert.equal(await d.staking.read.rewards([d.treasury.account!.address]), 20n * 10n ** 18n);
+    for (const o of d.operators.slice(0, 4)) assert.equal(await d.staking.read.rewards([o.staker.account!.address]), 0n, "no signer earns from it");
+    assert.equal(await d.court.read.absenceSlashedUntil([accused]), outcome.slashed.proposal.toBlock + 1n);
+    // The devnet's cap is one absence slash per member and epoch.
+    await assert.rejects(members.get(3)!.proposalAgainst(accused), /the cap/);
+    assert.deepEqual(await members.get(3)!.slashDue(5_000), []);
   });
 
-  it("proves a forged member of a partly delivered batch, and of a batch delivered whole", async () => {
-    const { d, relayAccount, owner, source, target, watcher, stakes } = await forgingCommittee();
-    const message = (nonce: bigint, srcChainId = BigInt(d.chainId)): Message => ({
-      nonce,
-      srcChainId,
-      srcGateway: source.address,
-      sender: owner,
-      dstChainId: BigInt(d.chainId),
-      receiver: "0x00000000000000000000000000000000000000b2",
-      gasLimit: 100_000n,
-      payload: toHex(`batch member ${nonce}`),
-    });
-    // Source and target share this one Hardhat chain, where nothing can be sent to itself: the honest
-    // delivered member comes from a chain the watcher does not watch (the contract tests cover a sent one).
-    const foreign = message(1n, 5n);
-    const forged = message(2n);
-    const partial = new MessageBatch([message(0n), foreign, forged, message(3n)]);
-    const delivered = partial.multiProof([foreign, forged]);
-    assert.ok(delivered.proof.length > 0, "a partial delivery carries proof hashes");
-    const partialSignature = await relayAccount.signTypedData(partial.typedData(target.address));
-    await target.write.receiveBatch([delivered.messages, delivered.proof, delivered.proofFlags, ...toCompactSignature(partialSignature)]);
-
-    const before = await stakes();
-    const proofs = await watcher.scan();
-    assert.deepEqual(proofs.map((p) => [p.messageId, p.batch, p.epoch]), [[messageId(forged), true, 1n]]);
-    assert.equal(await d.staking.read.forgeryClaimed([batchDigest(partial.root, BigInt(d.chainId), target.address)]), true);
-    const after = await stakes();
-    for (const [i, stake] of after.entries()) assert.equal(stake, before[i]! / 2n, `member ${i} lost half its stake`);
-
-    // Delivered whole (no proof hashes): one proof per signed root, however many unsent members it holds.
-    const whole = new MessageBatch([message(10n), message(11n), message(12n)]);
-    const all = whole.multiProof();
-    assert.equal(all.proof.length, 0);
-    const wholeSignature = await relayAccount.signTypedData(whole.typedData(target.address));
-    await target.write.receiveBatch([all.messages, all.proof, all.proofFlags, ...toCompactSignature(wholeSignature)]);
-    const wholeProofs = await watcher.scan();
-    assert.equal(wholeProofs.length, 1);
-    assert.ok(whole.ids.includes(wholeProofs[0]!.messageId));
-    for (const [i, stake] of (await stakes()).entries()) assert.equal(stake, after[i]! / 2n, `member ${i} slashed again`);
-    assert.deepEqual(await watcher.scan(), [], "nothing new to prove");
+  it("backs off after a refused proposal, and proposes again only after the delay and with new records", async () => {
+    const d = await absenceFixture();
+    const records = new Map([[1, absent(4, 6)]]);
+    const members = await slashers(d, [0, 1, 2, 3], records, () => new ProposalBackoff({ first: 60_000, max: 120_000 }));
+    const [refused] = await members.get(1)!.slashDue(2_000);
+    assert.ok(refused !== undefined && "notSubmitted" in refused && refused.refused, "the others do not corroborate it");
+    assert.deepEqual(await members.get(1)!.slashDue(2_000), [], "not again at once");
+    const backoff = new ProposalBackoff({ first: 1_000, max: 4_000 });
+    const accused = getAddress(d.operators[3]!.account.address);
+    backoff.failed(accused, 100, 0);
+    assert.equal(backoff.due(accused, 100, 500), false);
+    assert.equal(backoff.due(accused, 100, 5_000), false, "no new record");
+    assert.equal(backoff.due(accused, 101, 5_000), true);
+    backoff.failed(accused, 101, 5_000);
+    assert.equal(backoff.due(accused, 102, 6_500), false, "the delay doubled");
+    assert.equal(backoff.due(accused, 102, 7_000), true);
+    backoff.succeeded(accused);
+    assert.equal(backoff.due(accused, 0, 0), true);
   });
 });
 

@@ -11,7 +11,7 @@ import { after, before, describe, it } from "node:test";
 import { ClassicLevel } from "classic-level";
 import { KeyStore, type ClockObservation } from "../../relayer/node/keystore.ts";
 import { createLogger, type Logger } from "../../relayer/node/log.ts";
-import { ChainClock, type ClockJournal } from "../../relayer/staking/absence.ts";
+import { ChainClock, type ClockJournal } from "../../relayer/staking/chain-clock.ts";
 
 const KDF = { N: 2 ** 12, r: 8, p: 1 };
 const PASS = "operator passphrase 1";
