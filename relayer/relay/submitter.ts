@@ -39,6 +39,13 @@ export function batchMessageGas(message: { gasLimit: bigint | string; payload: H
   const payloadBytes = BigInt((message.payload.length - 2) / 2);
   return (BigInt(message.gasLimit) * 64n) / 63n + BATCH_MESSAGE_OVERHEAD_GAS + 16n * (payloadBytes + 512n);
 }
+/** Intrinsic gas of calldata: 16 per non-zero byte, 4 per zero byte. */
+function calldataGas(data: Hex): bigint {
+  let gas = 0n;
+  for (let i = 2; i < data.length; i += 2) gas += data.slice(i, i + 2) === "00" ? 4n : 16n;
+  return gas;
+}
+
 /** EIP-7825 per-transaction gas cap. */
 const TX_GAS_CAP = 16_777_216n;
 const RECEIPT_POLL_MS = 100;
@@ -141,7 +148,8 @@ export class ChainSubmitter {
    */
   async retry(message: Message, extraGas: bigint, onSent: (hash: Hex, nonce: number) => Promise<void>, source?: SourceBlocks): Promise<DeliveryOutcome | { state: "stillFailing"; reason: string }> {
     const data = encodeFunctionData({ abi: targetGatewayAbi, functionName: "retryMessage", args: [message] });
-    const cap = ((message.gasLimit + extraGas) * 64n) / 63n + RETRY_OVERHEAD_GAS;
+    // The gateway forwards at least the whole limit on a retry too, and the calldata (the message) costs besides.
+    const cap = ((message.gasLimit + extraGas) * 64n) / 63n + RETRY_OVERHEAD_GAS + calldataGas(data);
     let estimate: bigint;
     try {
       estimate = await this.client.estimateContractGas({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "retryMessage", args: [message], account: this.from });

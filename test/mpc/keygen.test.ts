@@ -78,7 +78,7 @@ describe("keygen", () => {
   it("rejects bad parameters with clear errors", () => {
     const base = { sessionId: sessionIdFrom("params"), keyId: KEY_ID, self: 1, parties: [1, 2, 3], threshold: 2 };
     assert.throws(() => createKeygen({ ...base, threshold: 4 }), /exceeds/);
-    assert.throws(() => createKeygen({ ...base, threshold: 0 }), />= 1/);
+    assert.throws(() => createKeygen({ ...base, threshold: 0 }), />= 2/);
     assert.throws(() => createKeygen({ ...base, parties: [1, 2, 2] }), InvalidPartiesError);
     assert.throws(() => createKeygen({ ...base, parties: [0, 1, 2] }), InvalidPartiesError);
     assert.throws(() => createKeygen({ ...base, self: 4 }), /not in the committee/);
