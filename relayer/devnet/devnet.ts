@@ -34,9 +34,10 @@ import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
 import { setupStaking, type StakingSetup } from "../staking/setup.ts";
 import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
+import { compiledCli, projectRoot } from "./runtime.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
-export const projectRoot = resolve(import.meta.dirname, "..", "..");
+export { projectRoot };
 
 /** Hardhat's well-known development keys (public test mnemonic): only ever funded on local chains. */
 export const devAccounts = {
@@ -441,7 +442,7 @@ export class Devnet {
     this.relayer = await this.supervisor.start({
       name: "relayer",
       command: process.execPath,
-      args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "relay", "start", "--config", this.relayerConfigPath],
+      args: [await compiledCli(), "relay", "start", "--json", "--config", this.relayerConfigPath],
       cwd: projectRoot,
       logPath: join(this.dir, "relayer", "relayer.log"),
       readyLine: (line) => line.includes('"event":"relayer-listening"'),

@@ -7,6 +7,7 @@ import type { nodeChainSchema } from "../node/chain/config.ts";
 import type { NodeConfig } from "../node/config.ts";
 import { createIdentity, saveIdentity } from "../node/identity.ts";
 import { freePort } from "./chains.ts";
+import { compiledCli } from "./runtime.ts";
 import type { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
 export interface NetworkSecrets {
@@ -76,7 +77,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
   return nodes;
 }
 
-/** Starts one node process through the real CLI and waits for its "listening" line. */
+/** Starts one node process through the compiled CLI and waits for its "listening" line. */
 export async function startNodeProcess(
   supervisor: ProcessSupervisor,
   node: DevnetNode,
@@ -88,7 +89,7 @@ export async function startNodeProcess(
   node.process = await supervisor.start({
     name: `node-${node.index}`,
     command: process.execPath,
-    args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "node", "start", "--config", node.configPath],
+    args: [await compiledCli(), "node", "start", "--json", "--config", node.configPath],
     cwd: projectRoot,
     env: { ...process.env, MPC_RELAY_PASSPHRASE: secrets.passphrase, MPC_RELAY_API_TOKEN: secrets.apiToken },
     logPath: join(logDir, `node${node.index}.log`),

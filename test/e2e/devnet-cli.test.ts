@@ -15,13 +15,14 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { createPublicClient, getAddress, http, type Hex } from "viem";
 import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { alive } from "./helpers.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const CLI = join(root, "relayer", "cli", "main.ts");
+const CLI = await compiledCli();
 
 function runDevnet(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "devnet", "--no-compile", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "devnet", "--no-compile", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const waiters: (() => void)[] = [];
   let stderr = "";

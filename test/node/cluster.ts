@@ -1,21 +1,21 @@
 /**
  * Test and benchmark helper: n signer-node processes on 127.0.0.1 with
- * ephemeral ports, each started through the real CLI (`mpc-relay node start`).
+ * ephemeral ports, each started through the compiled CLI (`mpc-relay node start`,
+ * built first if the sources changed: relayer/devnet/runtime.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { NodeClient } from "../../relayer/cli/client.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
 
 export { freePort };
-
-const CLI = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
 
 /** A gateway address the test policy allows relay transactions to. */
 export const TEST_TARGET = "0x00000000000000000000000000000000000000a1";
@@ -153,7 +153,8 @@ export class Cluster {
 
   /**
    * Starts a node process and waits for its "listening" line; rejects with its stderr if it exits first.
-   * `entry` replaces the CLI's `node start` with a script taking `--config` (a dishonest node, in tests).
+   * `entry` replaces the CLI's `node start` with a TypeScript script taking `--config` (a dishonest node, in tests),
+   * run under the tsx loader.
    */
   async start(index: number, passphrase = this.passphrase, entry?: string): Promise<void> {
     const node = this.node(index);
@@ -163,8 +164,8 @@ export class Cluster {
       log = createWriteStream(node.logPath, { flags: "a" });
       this.logs.set(index, log);
     }
-    const command = entry === undefined ? [CLI, "node", "start"] : [entry];
-    const child = spawn(process.execPath, ["--import", "tsx", ...command, "--config", node.configPath], {
+    const command = entry === undefined ? [await compiledCli(), "node", "start", "--json"] : ["--import", "tsx", entry];
+    const child = spawn(process.execPath, [...command, "--config", node.configPath], {
       env: { ...process.env, MPC_RELAY_PASSPHRASE: passphrase, MPC_RELAY_API_TOKEN: this.token },
       stdio: ["ignore", "pipe", "pipe"],
     });
