@@ -81,6 +81,7 @@ describe("mpc-relay devnet", () => {
       assert.equal(output.match(/delivered {2}tx 0x[0-9a-f]{64}/g)?.length, 2, "both demo messages arrive, each with its delivery tx");
       assert.match(output, /TargetGateway\.setRelay\(0x[0-9a-fA-F]{40}\) {2}tx 0x[0-9a-f]{64}/);
       assert.match(output, /has received 1 pong/);
+      assert.match(output, /staking on chain a: RelayStaking/, "staking is on unless --no-staking");
       const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 2 + 5 + 1, "two chains, five nodes and the relayer");
       assert.ok(pids.every(alive), "all devnet processes run until Ctrl-C");

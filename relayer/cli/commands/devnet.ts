@@ -20,8 +20,9 @@ interface DevnetFlags {
   delivery: DevnetOptions["delivery"];
   batch?: boolean;
   logLevel: DevnetOptions["logLevel"];
-  compile: boolean;
-  staking: boolean;
+  /** false with --no-compile, --no-staking; commander leaves them unset otherwise, as these options are defined late. */
+  compile?: boolean;
+  staking?: boolean;
   exitAfterDemo?: boolean;
 }
 
@@ -69,8 +70,8 @@ function devnetOptions(d: DevnetOptions, f: DevnetFlags): DevnetOptions {
     delivery: f.delivery,
     batch: { ...d.batch, enabled: f.batch === true },
     logLevel: f.logLevel,
-    compile: f.compile,
-    staking: f.staking,
+    compile: f.compile !== false,
+    staking: f.staking !== false,
   };
 }
 
