@@ -39,9 +39,9 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { projectRoot as repoRoot } from "../relayer/devnet/runtime.ts";
 import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "../relayer/sdk/abi.ts";
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const deploymentsDir = path.join(repoRoot, "deployments");
 
 const artifactPaths = {

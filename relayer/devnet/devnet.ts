@@ -26,7 +26,7 @@ import {
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
-import { NodeApiError, type KeyView } from "../cli/client.ts";
+import { NodeApiError, type KeyView } from "../node/api/client.ts";
 import { MIN_THRESHOLD } from "../mpc/vss.ts";
 import { createIdentity, loadIdentity, saveIdentity } from "../node/identity.ts";
 import type { RelayerConfig } from "../relay/config.ts";
@@ -35,9 +35,10 @@ import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
 import { setupStaking, type StakingSetup } from "../staking/setup.ts";
 import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
+import { compiledCli, projectRoot } from "./runtime.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
-export const projectRoot = resolve(import.meta.dirname, "..", "..");
+export { projectRoot };
 
 /** Hardhat's well-known development keys (public test mnemonic): only ever funded on local chains. */
 export const devAccounts = {
@@ -449,7 +450,7 @@ export class Devnet {
     this.relayer = await this.supervisor.start({
       name: "relayer",
       command: process.execPath,
-      args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "relay", "start", "--config", this.relayerConfigPath],
+      args: [await compiledCli(), "relay", "start", "--json", "--config", this.relayerConfigPath],
       cwd: projectRoot,
       logPath: join(this.dir, "relayer", "relayer.log"),
       readyLine: (line) => line.includes('"event":"relayer-listening"'),

@@ -1,12 +1,13 @@
 /** The devnet's MPC network: identities, config files and `mpc-relay node start` processes. */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { NodeClient } from "../cli/client.ts";
+import { NodeClient } from "../node/api/client.ts";
 import type { z } from "zod";
 import type { nodeChainSchema } from "../node/chain/config.ts";
 import type { NodeConfig } from "../node/config.ts";
 import { createIdentity, saveIdentity } from "../node/identity.ts";
 import { freePort } from "./chains.ts";
+import { compiledCli } from "./runtime.ts";
 import type { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
 export interface NetworkSecrets {
@@ -52,7 +53,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
     const address = `/ip4/127.0.0.1/tcp/${listenPort}`;
     peers.push({ index, peerId: identity.peerId, address });
     const apiUrl = `http://127.0.0.1:${httpPort}`;
-    nodes.push({ index, peerId: identity.peerId, address, configPath: join(dir, `node${index}.json`), apiUrl, client: new NodeClient(apiUrl, secrets.apiToken), process: null });
+    nodes.push({ index, peerId: identity.peerId, address, configPath: join(dir, `node${index}.json`), apiUrl, client: NodeClient.http(apiUrl, secrets.apiToken), process: null });
   }
   for (const node of nodes) {
     const { listenPort, httpPort } = ports.get(node.index)!;
@@ -86,7 +87,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, secrets: 
   return nodes;
 }
 
-/** Starts one node process through the real CLI and waits for its "listening" line. */
+/** Starts one node process through the compiled CLI and waits for its "listening" line. */
 export async function startNodeProcess(
   supervisor: ProcessSupervisor,
   node: DevnetNode,
@@ -98,7 +99,7 @@ export async function startNodeProcess(
   node.process = await supervisor.start({
     name: `node-${node.index}`,
     command: process.execPath,
-    args: ["--import", "tsx", join(projectRoot, "relayer", "cli", "main.ts"), "node", "start", "--config", node.configPath],
+    args: [await compiledCli(), "node", "start", "--json", "--config", node.configPath],
     cwd: projectRoot,
     env: { ...process.env, MPC_RELAY_PASSPHRASE: secrets.passphrase, MPC_RELAY_API_TOKEN: secrets.apiToken },
     logPath: join(logDir, `node${node.index}.log`),

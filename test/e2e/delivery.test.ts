@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Address, Hex } from "viem";
-import { NodeApiError } from "../../relayer/cli/client.ts";
+import { NodeApiError } from "../../relayer/node/api/client.ts";
 import { mineBlocks, setMining } from "../../relayer/devnet/chains.ts";
 import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
 import {

@@ -15,13 +15,14 @@ import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { createPublicClient, getAddress, http, type Hex } from "viem";
 import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { alive } from "./helpers.ts";
 
 const root = resolve(import.meta.dirname, "../..");
-const CLI = join(root, "relayer", "cli", "main.ts");
+const CLI = await compiledCli();
 
 function runDevnet(args: string[]) {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, "devnet", "--no-compile", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, "devnet", "--no-compile", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
   const lines: string[] = [];
   const waiters: (() => void)[] = [];
   let stderr = "";
@@ -80,6 +81,7 @@ describe("mpc-relay devnet", () => {
       assert.equal(output.match(/delivered {2}tx 0x[0-9a-f]{64}/g)?.length, 2, "both demo messages arrive, each with its delivery tx");
       assert.match(output, /TargetGateway\.setRelay\(0x[0-9a-fA-F]{40}\) {2}tx 0x[0-9a-f]{64}/);
       assert.match(output, /has received 1 pong/);
+      assert.match(output, /staking on chain a: RelayStaking/, "staking is on unless --no-staking");
       const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 2 + 5 + 1, "two chains, five nodes and the relayer");
       assert.ok(pids.every(alive), "all devnet processes run until Ctrl-C");

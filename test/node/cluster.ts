@@ -1,14 +1,15 @@
 /**
  * Test and benchmark helper: n signer-node processes on 127.0.0.1 with
- * ephemeral ports, each started through the real CLI (`mpc-relay node start`),
- * reading two in-process Hardhat chains: every signing request a node accepts
- * needs a chain (see relayer/node/validators.ts).
+ * ephemeral ports, each started through the compiled CLI (`mpc-relay node start`,
+ * built first if the sources changed: relayer/devnet/runtime.ts), reading two
+ * in-process Hardhat chains: every signing request a node accepts needs a chain
+ * (see relayer/node/validators.ts).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { encodeFunctionData, getAddress, getContractAddress, zeroAddress } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -16,14 +17,13 @@ import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient } from "../../relayer/sdk/client.ts";
 import { messageId, type Message } from "../../relayer/sdk/message.ts";
 import { startChain, type TestChain } from "../relay/fixture.ts";
-import { NodeClient } from "../../relayer/cli/client.ts";
+import { NodeClient } from "../../relayer/node/api/client.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { freePort } from "../../relayer/devnet/chains.ts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
 
 export { freePort };
-
-const CLI = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
 
 /** The chain relay transactions are signed for, and the chain its one test message comes from. */
 export const TEST_CHAIN_ID = 31400;
@@ -140,7 +140,7 @@ export class Cluster {
         listenPort,
         httpPort,
         process: null,
-        client: new NodeClient(`http://127.0.0.1:${httpPort}`, cluster.token),
+        client: NodeClient.http(`http://127.0.0.1:${httpPort}`, cluster.token),
       });
     }
     for (const node of cluster.nodes.values()) await cluster.writeConfig(node, entries);
@@ -193,7 +193,8 @@ export class Cluster {
 
   /**
    * Starts a node process and waits for its "listening" line; rejects with its stderr if it exits first.
-   * `entry` replaces the CLI's `node start` with a script taking `--config` (a dishonest node, in tests).
+   * `entry` replaces the CLI's `node start` with a TypeScript script taking `--config` (a dishonest node, in tests),
+   * run under the tsx loader.
    */
   async start(index: number, passphrase = this.passphrase, entry?: string): Promise<void> {
     const node = this.node(index);
@@ -203,8 +204,8 @@ export class Cluster {
       log = createWriteStream(node.logPath, { flags: "a" });
       this.logs.set(index, log);
     }
-    const command = entry === undefined ? [CLI, "node", "start"] : [entry];
-    const child = spawn(process.execPath, ["--import", "tsx", ...command, "--config", node.configPath], {
+    const command = entry === undefined ? [await compiledCli(), "node", "start", "--json"] : ["--import", "tsx", entry];
+    const child = spawn(process.execPath, [...command, "--config", node.configPath], {
       env: { ...process.env, MPC_RELAY_PASSPHRASE: passphrase, MPC_RELAY_API_TOKEN: this.token },
       stdio: ["ignore", "pipe", "pipe"],
     });

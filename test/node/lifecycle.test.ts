@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { getAddress, keccak256, recoverAddress, serializeTransaction, type Hex } from "viem";
 import { decodeKeyShare } from "../../relayer/mpc/index.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
-import type { SignView } from "../../relayer/cli/client.ts";
+import type { SignView } from "../../relayer/node/api/client.ts";
 import { Cluster, eventually, relayTx, TEST_CHAIN_ID, TEST_RELAY_DATA, TEST_TARGET } from "./cluster.ts";
 
 async function assertSignedBy(view: SignView, address: string, nonce: number): Promise<void> {

@@ -5,10 +5,7 @@
  * from the cluster config; node process 3 is never started).
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { resolve } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import { createLibp2p, type Libp2p } from "libp2p";
 import { tcp } from "@libp2p/tcp";
@@ -143,18 +140,5 @@ describe("signer nodes: transport", { timeout: 120_000 }, () => {
     queue.push(encodeFrame(frame(3, second, { kind: "prepare", keyId: "wire-key-2", params: { operation: "keygen", parties: [1, 2, 3], threshold: 2 }, generation: null })));
     await until(async () => received.some((f) => f.sessionId === second), "an answer on a new stream");
     queue.end();
-  });
-
-  it("answers the mpc-relay CLI (status, key list) and rejects a wrong token", async () => {
-    const cli = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
-    const run = (args: string[], token = cluster.token) =>
-      promisify(execFile)(process.execPath, ["--import", "tsx", cli, ...args], {
-        env: { ...process.env, MPC_RELAY_API: `http://127.0.0.1:${cluster.node(2).httpPort}`, MPC_RELAY_API_TOKEN: token },
-      });
-    const status = JSON.parse((await run(["status"])).stdout) as { index: number; keys: unknown[] };
-    assert.equal(status.index, 2);
-    assert.deepEqual(JSON.parse((await run(["key", "list"])).stdout), { keys: [] });
-    await assert.rejects(run(["status"], "a-wrong-token-0123456789"), /node API error \(401\)/);
-    await assert.rejects(run(["keygen", "--key", "x"]), /--threshold/);
   });
 });

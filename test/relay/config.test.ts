@@ -81,14 +81,16 @@ describe("node chain config", () => {
   });
 });
 
+const PEER = "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+
 describe("node config: relay-transaction policy and chain timeouts", () => {
   const node = (extra: Record<string, unknown>) => ({
     index: 1,
     dataDir: "./data",
     identityKeyFile: "./node.key",
-    listenPort: 0,
+    listen: ["/ip4/127.0.0.1/tcp/0"],
     httpPort: 0,
-    peers: [{ index: 1, peerId: "12D3KooWTestPeerId", address: "/ip4/127.0.0.1/tcp/1" }],
+    peers: [{ index: 1, peerId: PEER, address: "/ip4/127.0.0.1/tcp/1" }],
     chains: [{ chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway }],
     ...extra,
   });
@@ -113,5 +115,51 @@ describe("node config: relay-transaction policy and chain timeouts", () => {
     const slow = node({ chains: [{ chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway, rpcTimeoutMs: 2_000 }] });
     assert.match(issue(slow), /chains\.0\.rpcTimeoutMs: rpcTimeoutMs 2000 must be below timeouts\.prepareMs 2000/);
     assert.doesNotThrow(() => nodeConfigSchema.parse({ ...slow, timeouts: { prepareMs: 3_000, roundMs: 5_000, keygenRoundMs: 15_000 } }));
+  });
+});
+
+describe("node config: any host, but no token in clear text", () => {
+  const base = {
+    index: 1,
+    dataDir: "./data",
+    identityKeyFile: "./node.key",
+    httpPort: 8701,
+    peers: [{ index: 1, peerId: PEER, address: "/ip4/127.0.0.1/tcp/1" }],
+    chains: [{ chainId: 31337, rpcUrls: ["http://127.0.0.1:8545"], sourceGateway: gateway, targetGateway: gateway }],
+  };
+  const problems = (raw: unknown): string => {
+    const parsed = nodeConfigSchema.safeParse(raw);
+    return parsed.success ? "" : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n");
+  };
+
+  it("takes peers, listen and announce addresses and RPC URLs on any host", () => {
+    const config = nodeConfigSchema.parse({
+      ...base,
+      listen: ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"],
+      announce: ["/dns4/node1.example.org/tcp/4001"],
+      peers: [
+        { index: 1, peerId: PEER, address: "/dns4/node1.example.org/tcp/4001" },
+        { index: 2, peerId: "12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5STiGwxBhgFRcw3UERE", address: "/ip4/203.0.113.7/tcp/4001" },
+        { index: 3, peerId: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", address: "/ip6/2001:db8::3/tcp/4001" },
+        { index: 4, peerId: "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq", address: "/dnsaddr/node4.example.org" },
+      ],
+      chains: [{ chainId: 11155111, rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.sepolia.example.org", "https://another.example.net/v3/key"], sourceGateway: gateway, targetGateway: gateway }],
+      apiPeers: [{ peerId: PEER, role: "relayer" }],
+    });
+    assert.deepEqual(config.listen, ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"]);
+    assert.equal(config.httpHost, "127.0.0.1", "the operator's API stays on loopback unless told otherwise");
+    assert.deepEqual(nodeConfigSchema.parse(base).listen, ["/ip4/0.0.0.0/tcp/4001"]);
+  });
+
+  it("refuses addresses that are not dialable multiaddrs, and an API off loopback without TLS", () => {
+    const peer = (address: string) => ({ ...base, peers: [{ index: 1, peerId: PEER, address }] });
+    assert.match(problems(peer("127.0.0.1:4001")), /peers\.0\.address: 127\.0\.0\.1:4001: a peer address starts with/);
+    assert.match(problems(peer("/ip4/10.0.0.1/udp/4001")), /expected \/<ip4\|ip6\|dns4\|dns6\|dns>\/<host>\/tcp\/<port>/);
+    assert.match(problems(peer(`/ip4/10.0.0.1/tcp/4001/p2p/${PEER}`)), /leave out \/p2p/);
+    assert.match(problems({ ...base, peers: [{ index: 1, peerId: "not a peer id", address: "/ip4/10.0.0.1/tcp/4001" }] }), /peers\.0\.peerId: a libp2p peer id/);
+    assert.match(problems({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["ftp://rpc.example.org"] }] }), /chains\.0\.rpcUrls\.0: an http\(s\) or ws\(s\) URL/);
+    assert.match(problems({ ...base, httpHost: "0.0.0.0" }), /httpTls: the API on 0\.0\.0\.0 would carry its bearer token in clear text/);
+    assert.equal(problems({ ...base, httpHost: "0.0.0.0", httpTls: { certFile: "api.crt", keyFile: "api.key" } }), "");
+    assert.equal(problems({ ...base, httpHost: "::1" }), "");
   });
 });

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, getAddress, parseEventLogs, serializeTransaction, toHex, type Address, type Hex } from "viem";
-import type { SignView } from "../../relayer/cli/client.ts";
+import type { SignView } from "../../relayer/node/api/client.ts";
 import { parseRelayerConfig, startRelayer } from "../../relayer/relay/index.ts";
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";

@@ -7,18 +7,19 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { getAddress, parseEventLogs, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { parseRelayerConfig, startRelayer, type Relayer } from "../../relayer/relay/index.ts";
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { probeReceived, setProbeMode, type TestChain } from "./fixture.ts";
 import { CHAIN_A, CHAIN_B, CONFIRMATIONS_A, createEnv, KEY_ID, type Env } from "./setup.ts";
 
-const CLI = resolve(import.meta.dirname, "../../relayer/cli/main.ts");
+const CLI = await compiledCli();
 const SUBMITTER_ENV = "MPC_RELAY_TEST_SUBMITTER_KEY";
 
 function client(env: Env, from: TestChain, relayerApi?: string): MpcRelayClient {
@@ -120,7 +121,7 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
       const viaSdk = await client(env, env.a, api).status(aToB.messageId);
       assert.equal(viaSdk.target, "delivered");
       assert.equal(viaSdk.relayer?.state, "delivered");
-      const cli = spawn(process.execPath, ["--import", "tsx", CLI, "status", aToB.messageId, "--api", api], { stdio: ["ignore", "pipe", "pipe"] });
+      const cli = spawn(process.execPath, [CLI, "status", aToB.messageId, "--api", api, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       cli.stdout.on("data", (c: Buffer) => (out += c.toString()));
       assert.equal(await new Promise((r) => cli.once("exit", r)), 0);
@@ -274,7 +275,7 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     const path = join(dir, "crash.json");
     await writeFile(path, JSON.stringify(cfg));
     const start = async (): Promise<{ child: ChildProcess; api: string }> => {
-      const child = spawn(process.execPath, ["--import", "tsx", CLI, "relay", "start", "--config", path], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
+      const child = spawn(process.execPath, [CLI, "relay", "start", "--json", "--config", path], { stdio: ["ignore", "pipe", "pipe"], env: process.env });
       const api = await new Promise<string>((resolveApi, reject) => {
         createInterface({ input: child.stdout! }).on("line", (line) => {
           if (line.includes('"relayer-listening"')) resolveApi(`http://127.0.0.1:${(JSON.parse(line) as { apiPort: number }).apiPort}`);

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { getAddress, zeroAddress, type Address, type Hex } from "viem";
-import { NodeApiError } from "../../relayer/cli/client.ts";
+import { NodeApiError } from "../../relayer/node/api/client.ts";
 import { Cluster } from "../node/cluster.ts";
 import { setRelay, startChain, startRpcProxy, type TestChain } from "./fixture.ts";
 

@@ -1,159 +1,149 @@
 /** Key and signing commands: talk to one node's HTTP API, which coordinates. */
 import { readFile } from "node:fs/promises";
-import { parseArgs, type ParseArgsConfig } from "node:util";
-import { MIN_THRESHOLD } from "../../mpc/vss.ts";
-import { NodeClient } from "../client.ts";
-import { UsageError, type Command } from "../registry.ts";
+import { Argument, type Command } from "commander";
+import type { KeyView, NodeStatusView, SignView } from "../../node/api/client.ts";
+import { nodeClient, partiesArg, positiveNumberArg, thresholdArg, usageError, withJson, withNodeApi, type JsonOption, type NodeApiOptions } from "../options.ts";
+import { emit, fields, list, megabytes, table, time } from "../output.ts";
 
-const apiOptions = {
-  api: { type: "string" },
-  token: { type: "string" },
-  key: { type: "string" },
-} as const satisfies ParseArgsConfig["options"];
+type KeyOptions = NodeApiOptions & JsonOption & { key: string };
 
-function clientFrom(values: { api?: string; token?: string }): NodeClient {
-  const api = values.api ?? process.env.MPC_RELAY_API;
-  const token = values.token ?? process.env.MPC_RELAY_API_TOKEN;
-  if (api === undefined) throw new UsageError("--api <http://127.0.0.1:port> (or MPC_RELAY_API) is required");
-  if (token === undefined) throw new UsageError("--token (or MPC_RELAY_API_TOKEN) is required");
-  return new NodeClient(api.replace(/\/$/, ""), token);
+/** The key as a short paragraph. */
+export function describeKey(key: KeyView): string {
+  const head = `key ${key.keyId}: ${key.status}, ${key.threshold}-of-${key.participants.length} (parties ${list(key.participants)})`;
+  const generation = key.generations.find((g) => g.id === key.generation);
+  return [
+    head,
+    fields([
+      ["address", key.address ?? "none yet"],
+      ["public key", key.publicKey ?? "none yet"],
+      ["generation", key.generation === null ? "none committed" : `${key.generation.slice(0, 16)}… (${generation?.origin ?? "?"}, ${key.generations.length} held)`],
+      ...(key.error === null ? [] : [["error", key.error] as const]),
+      ["updated", time(key.updatedAt)],
+    ]),
+  ].join("\n");
 }
 
-function requireKey(values: { key?: string }): string {
-  if (values.key === undefined) throw new UsageError("--key <keyId> is required");
-  return values.key;
+function describeSignature(s: SignView): string {
+  return [
+    `signature ${s.signature}`,
+    fields([
+      ["key", `${s.keyId} (${s.address})`],
+      ["digest", s.digest],
+      ["r, s, v", `${s.r}, ${s.s}, ${s.v}`],
+      ["signers", list(s.signers)],
+      ["presigned", s.presigned ? "yes" : "no"],
+      ["attempts", String(s.attempts)],
+    ]),
+  ].join("\n");
 }
 
-function parseParties(text: string | undefined, flag: string): number[] | undefined {
-  if (text === undefined) return undefined;
-  const parties = text.split(",").map((part) => Number(part.trim()));
-  if (parties.some((p) => !Number.isInteger(p) || p < 1)) throw new UsageError(`${flag} must be a comma-separated list of party indices`);
-  return parties;
+export function describeNodeStatus(s: NodeStatusView): string {
+  const lines = [
+    `node ${s.index} (peer id ${s.peerId})`,
+    fields([
+      ["peers", `${s.peers.length} in the committee (${list(s.peers.map((p) => p.index))}), ${s.connectedPeers} connected`],
+      ["sessions", `${s.activeSessions} active`],
+      ["memory", `${megabytes(s.rssBytes)} RSS`],
+      ["keys", s.keys.length === 0 ? "none" : String(s.keys.length)],
+    ]),
+  ];
+  if (s.keys.length > 0) lines.push("", keyTable(s.keys, s.presignPool));
+  return lines.join("\n");
 }
 
-function parseThreshold(text: string | undefined, flag = "--threshold"): number {
-  const threshold = Number(text);
-  if (text === undefined || !Number.isInteger(threshold) || threshold < MIN_THRESHOLD) throw new UsageError(`${flag} <t >= ${MIN_THRESHOLD}> is required`);
-  return threshold;
+function keyTable(keys: readonly KeyView[], pool: Record<string, number> = {}): string {
+  return table([
+    ["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL"],
+    ...keys.map((k) => [k.keyId, k.status, `${k.threshold}-of-${k.participants.length}`, list(k.participants), k.address ?? "-", String(pool[k.keyId] ?? "-")]),
+  ]);
 }
 
-const print = (value: unknown): void => void process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+async function readRequest(command: Command, text: string): Promise<Record<string, unknown>> {
+  const json = text.startsWith("@") ? await readFile(text.slice(1), "utf8") : text;
+  let request: unknown;
+  try {
+    request = JSON.parse(json);
+  } catch {
+    usageError(command, `--request is not valid JSON${text.startsWith("@") ? ` (${text.slice(1)})` : ""}`);
+  }
+  if (typeof request !== "object" || request === null || Array.isArray(request)) usageError(command, "--request must be a JSON object");
+  return request as Record<string, unknown>;
+}
 
-export const keygen: Command = {
-  path: ["keygen"],
-  summary: "generate a threshold key (t-of-n) across the committee",
-  usage: "mpc-relay keygen --key <id> --threshold <t> [--parties 1,2,3,4,5] [--api URL] [--token T]",
-  async run(args) {
-    const { values } = parseArgs({ args, options: { ...apiOptions, threshold: { type: "string" }, parties: { type: "string" } } });
-    print(await clientFrom(values).keygen(requireKey(values), parseThreshold(values.threshold), parseParties(values.parties, "--parties")));
-  },
-};
+const keyCommand = (parent: Command, name: string, description: string): Command =>
+  withJson(withNodeApi(parent.command(name).description(description).requiredOption("--key <id>", "key id")));
 
-export const sign: Command = {
-  path: ["sign"],
-  summary: "sign a typed request (JSON, or @file)",
-  usage: `mpc-relay sign --key <id> --request '{"type":"relayTransaction",...}' | --request @request.json`,
-  async run(args) {
-    const { values } = parseArgs({ args, options: { ...apiOptions, request: { type: "string" } } });
-    if (values.request === undefined) throw new UsageError("--request is required");
-    const text = values.request.startsWith("@") ? await readFile(values.request.slice(1), "utf8") : values.request;
-    let request: unknown;
-    try {
-      request = JSON.parse(text);
-    } catch {
-      throw new UsageError("--request is not valid JSON");
-    }
-    if (typeof request !== "object" || request === null || Array.isArray(request)) throw new UsageError("--request must be a JSON object");
-    print(await clientFrom(values).sign(requireKey(values), request as Record<string, unknown>));
-  },
-};
+export function registerKeyCommands(program: Command): void {
+  keyCommand(program, "keygen", "generate a threshold key (t-of-n) across the committee")
+    .requiredOption("--threshold <t>", "signers needed", thresholdArg)
+    .option("--parties <list>", "the committee, e.g. 1,2,3,4,5 (default: every peer)", partiesArg)
+    .action(async (o: KeyOptions & { threshold: number; parties?: number[] }) => {
+      const { key } = await nodeClient(o).keygen(o.key, o.threshold, o.parties);
+      emit(o, { key }, () => describeKey(key));
+    });
 
-export const refresh: Command = {
-  path: ["refresh"],
-  summary: "refresh a key's shares (same public key)",
-  usage: "mpc-relay refresh --key <id>",
-  async run(args) {
-    const { values } = parseArgs({ args, options: apiOptions });
-    print(await clientFrom(values).refresh(requireKey(values)));
-  },
-};
+  keyCommand(program, "approve", "approve, as this node's operator, a keyGen or reshare another member will coordinate")
+    .addArgument(new Argument("<operation>", "what to approve").choices(["keygen", "reshare"]))
+    .requiredOption("--parties <list>", "keygen: the committee; reshare: the new committee", partiesArg)
+    .requiredOption("--threshold <t>", "keygen: the threshold; reshare: the new threshold", thresholdArg)
+    .option("--ttl-minutes <minutes>", "how long the approval stands (node default: 60)", positiveNumberArg)
+    .addHelpText("after", "\nA reshare's old committee and public key are read from this node.")
+    .action(async (operation: "keygen" | "reshare", o: KeyOptions & { parties: number[]; threshold: number; ttlMinutes?: number }, command: Command) => {
+      const client = nodeClient(o);
+      const ttlMs = o.ttlMinutes === undefined ? undefined : Math.round(o.ttlMinutes * 60_000);
+      let approved: { hash: string; expiresAt: number };
+      if (operation === "keygen") {
+        approved = await client.approve({ operation: "keygen", keyId: o.key, parties: o.parties, threshold: o.threshold }, ttlMs);
+      } else {
+        const { key } = await client.getKey(o.key);
+        if (key.publicKey === null) usageError(command, `key ${o.key} has no public key on this node yet: nothing to reshare`);
+        approved = await client.approve(
+          { operation: "reshare", keyId: o.key, publicKey: key.publicKey, oldParties: key.participants, newParties: o.parties, newThreshold: o.threshold },
+          ttlMs,
+        );
+      }
+      emit(o, approved, (a) => `approved ${operation} of ${o.key} (parties ${list(o.parties)}, threshold ${o.threshold}) until ${time(a.expiresAt)}\n  hash ${a.hash}`);
+    });
 
-export const reshare: Command = {
-  path: ["reshare"],
-  summary: "move a key to a new committee and threshold (same address)",
-  usage: "mpc-relay reshare --key <id> --parties 1,2,3,4 --threshold <t>",
-  async run(args) {
-    const { values } = parseArgs({ args, options: { ...apiOptions, parties: { type: "string" }, threshold: { type: "string" } } });
-    const parties = parseParties(values.parties, "--parties");
-    if (parties === undefined) throw new UsageError("--parties is required");
-    print(await clientFrom(values).reshare(requireKey(values), parties, parseThreshold(values.threshold)));
-  },
-};
+  withJson(withNodeApi(program.command("approvals").description("list this node's unexpired approvals"))).action(async (o: NodeApiOptions & JsonOption) => {
+    const answer = await nodeClient(o).approvals();
+    emit(o, answer, ({ approvals }) =>
+      approvals.length === 0
+        ? "no approvals"
+        : table([
+            ["HASH", "EXPIRES", "OPERATION"],
+            ...approvals.map((a) => [`${a.hash.slice(0, 18)}…`, time(a.expiresAt), Object.entries(a.operation).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`).join(" ")]),
+          ]),
+    );
+  });
 
-export const approve: Command = {
-  path: ["approve"],
-  summary: "approve, as this node's operator, a keyGen or reshare another member will coordinate",
-  usage:
-    "mpc-relay approve keygen --key <id> --parties 1,2,3,4,5 --threshold <t> [--ttl-minutes 60]\n" +
-    "mpc-relay approve reshare --key <id> --parties <new committee> --threshold <new t> [--ttl-minutes 60]   (old committee and public key read from the node)",
-  async run(args) {
-    const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...apiOptions, parties: { type: "string" }, threshold: { type: "string" }, "ttl-minutes": { type: "string" } } });
-    const kind = positionals[0];
-    const client = clientFrom(values);
-    const keyId = requireKey(values);
-    const parties = parseParties(values.parties, "--parties");
-    if (parties === undefined) throw new UsageError("--parties is required");
-    const threshold = parseThreshold(values.threshold);
-    const ttl = values["ttl-minutes"] === undefined ? undefined : Number(values["ttl-minutes"]);
-    if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) throw new UsageError("--ttl-minutes must be a positive number");
-    const ttlMs = ttl === undefined ? undefined : Math.round(ttl * 60_000);
-    if (kind === "keygen") return print(await client.approve({ operation: "keygen", keyId, parties, threshold }, ttlMs));
-    if (kind === "reshare") {
-      const { key } = await client.getKey(keyId);
-      if (key.publicKey === null) throw new UsageError(`key ${keyId} has no public key on this node yet`);
-      return print(await client.approve({ operation: "reshare", keyId, publicKey: key.publicKey, oldParties: key.participants, newParties: parties, newThreshold: threshold }, ttlMs));
-    }
-    throw new UsageError("approve keygen | approve reshare");
-  },
-};
+  keyCommand(program, "sign", "sign a typed request (JSON, or @file)")
+    .requiredOption("--request <json|@file>", `e.g. '{"type":"relayTransaction",...}' or @request.json`)
+    .action(async (o: KeyOptions & { request: string }, command: Command) => {
+      const request = await readRequest(command, o.request);
+      emit(o, await nodeClient(o).sign(o.key, request), describeSignature);
+    });
 
-export const approvals: Command = {
-  path: ["approvals"],
-  summary: "list this node's unexpired approvals",
-  usage: "mpc-relay approvals",
-  async run(args) {
-    const { values } = parseArgs({ args, options: apiOptions });
-    print(await clientFrom(values).approvals());
-  },
-};
+  keyCommand(program, "refresh", "refresh a key's shares (same public key)").action(async (o: KeyOptions) => {
+    const { key } = await nodeClient(o).refresh(o.key);
+    emit(o, { key }, () => `refreshed\n${describeKey(key)}`);
+  });
 
-export const keyDelete: Command = {
-  path: ["key", "delete"],
-  summary: "delete this node's share of a key (other members keep theirs; each operator deletes its own)",
-  usage: "mpc-relay key delete --key <id>",
-  async run(args) {
-    const { values } = parseArgs({ args, options: apiOptions });
-    print(await clientFrom(values).deleteKey(requireKey(values)));
-  },
-};
+  keyCommand(program, "reshare", "move a key to a new committee and threshold (same address)")
+    .requiredOption("--parties <list>", "the new committee, e.g. 1,2,3,4", partiesArg)
+    .requiredOption("--threshold <t>", "the new threshold", thresholdArg)
+    .action(async (o: KeyOptions & { parties: number[]; threshold: number }) => {
+      const { key } = await nodeClient(o).reshare(o.key, o.parties, o.threshold);
+      emit(o, { key }, () => (key === null ? `reshared; this node is not in the new committee and keeps no share of ${o.key}` : `reshared\n${describeKey(key)}`));
+    });
 
-export const keyList: Command = {
-  path: ["key", "list"],
-  summary: "list the keys a node holds",
-  usage: "mpc-relay key list",
-  async run(args) {
-    const { values } = parseArgs({ args, options: apiOptions });
-    print(await clientFrom(values).listKeys());
-  },
-};
-
-export const status: Command = {
-  path: ["status"],
-  summary: "a node's status: peers, keys, presignature pools, sessions",
-  usage: "mpc-relay status [--key <id>]",
-  async run(args) {
-    const { values } = parseArgs({ args, options: apiOptions });
-    const client = clientFrom(values);
-    print(values.key === undefined ? await client.status() : await client.getKey(values.key));
-  },
-};
+  const key = program.command("key").description("this node's keys");
+  keyCommand(key, "delete", "delete this node's share of a key (other members keep theirs; each operator deletes its own)").action(async (o: KeyOptions) => {
+    const answer = await nodeClient(o).deleteKey(o.key);
+    emit(o, answer, ({ deleted }) => (deleted ? `deleted this node's share of ${o.key}` : `this node holds no share of ${o.key}`));
+  });
+  withJson(withNodeApi(key.command("list").description("list the keys a node holds"))).action(async (o: NodeApiOptions & JsonOption) => {
+    const answer = await nodeClient(o).listKeys();
+    emit(o, answer, ({ keys }) => (keys.length === 0 ? "no keys" : keyTable(keys)));
+  });
+}

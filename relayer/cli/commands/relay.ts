@@ -1,62 +1,102 @@
-/** `mpc-relay relay start`, `relay status <messageId>` and `status <messageId>`: run the relayer, query it. */
-import { parseArgs } from "node:util";
-import { loadRelayerConfig } from "../../relay/config.ts";
-import { startRelayer } from "../../relay/index.ts";
-import { UsageError, type Command } from "../registry.ts";
-import { status as nodeStatus } from "./keys.ts";
+/** `mpc-relay relay start`, `relay status <messageId>` and `status [messageId]`: run the relayer, query it or a node. */
+import type { Command } from "commander";
+import { ApiError, fetchApi } from "../../shared/http.ts";
+import { httpUrlArg, messageIdArg, MESSAGE_ID, nodeClient, usageError, withJson, withOptionalNodeApi, type JsonOption } from "../options.ts";
+import { emit, emitEvent, fields, time } from "../output.ts";
+import { describeKey, describeNodeStatus } from "./keys.ts";
+import type { MessageStatus } from "../../relay/index.ts";
 
-const MESSAGE_ID = /^0x[0-9a-fA-F]{64}$/;
-
-export const relayStart: Command = {
-  path: ["relay", "start"],
-  summary: "run the relayer (watch sources, get attestations, deliver)",
-  usage: "mpc-relay relay start --config <file>   (submitter key from the env var or file the config names)",
-  async run(args) {
-    const { values } = parseArgs({ args, options: { config: { type: "string" } } });
-    if (values.config === undefined) throw new UsageError("--config is required");
-    const config = await loadRelayerConfig(values.config);
-    const relayer = await startRelayer(config);
-    // Tools that start the relayer read this line to learn the API port.
-    process.stdout.write(JSON.stringify({ event: "relayer-listening", apiPort: relayer.apiPort }) + "\n");
-    const shutdown = (): void => {
-      void relayer.stop().then(() => process.exit(0));
-    };
-    process.once("SIGINT", shutdown);
-    process.once("SIGTERM", shutdown);
-    await new Promise<never>(() => {});
-  },
-};
-
-async function printMessageStatus(args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { api: { type: "string" }, config: { type: "string" } } });
-  const id = positionals[0];
-  if (id === undefined || !MESSAGE_ID.test(id)) throw new UsageError("a 32-byte 0x message id is required");
-  let api = values.api ?? process.env.MPC_RELAY_RELAYER_API;
-  if (api === undefined && values.config !== undefined) {
-    const config = await loadRelayerConfig(values.config);
-    if (config.api === undefined) throw new UsageError(`relayer config ${values.config} has no api.port`);
-    api = `http://127.0.0.1:${config.api.port}`;
-  }
-  if (api === undefined) throw new UsageError("say where the relayer is: --api <url>, --config <relayer config> or MPC_RELAY_RELAYER_API");
-  const response = await fetch(`${api.replace(/\/$/, "")}/v1/messages/${id.toLowerCase()}`);
-  const body = (await response.json()) as Record<string, unknown>;
-  if (!response.ok) throw new Error(typeof body.error === "string" ? body.error : `relayer API answered ${response.status}`);
-  process.stdout.write(JSON.stringify(body, null, 2) + "\n");
+function describeMessage(m: MessageStatus): string {
+  return [
+    `message ${m.messageId}: ${m.state}`,
+    fields([
+      ["route", `chain ${m.srcChainId} -> chain ${m.dstChainId}${m.batched ? " (batched)" : ""}`],
+      ["source tx", `${m.sourceTxHash} (block ${m.blockNumber})`],
+      ["delivery tx", m.deliveryTxHash ?? "none yet"],
+      ["attempts", String(m.attempts)],
+      ...(m.lastError === null ? [] : [["last error", m.lastError] as const]),
+      ...m.history.map((h, i) => [i === 0 ? "history" : "", `${time(h.at)}  ${h.state}${h.detail === undefined ? "" : `  ${h.detail}`}`] as const),
+    ]),
+  ].join("\n");
 }
 
-export const relayStatus: Command = {
-  path: ["relay", "status"],
-  summary: "a message's delivery status from the relayer",
-  usage: "mpc-relay relay status <messageId> [--api <url> | --config <relayer config>]",
-  run: printMessageStatus,
-};
+interface MessageQuery extends JsonOption {
+  api?: string;
+  config?: string;
+}
 
-/** `status <messageId>` asks the relayer; `status` without a message id is the node status. */
-export const status: Command = {
-  path: ["status"],
-  summary: "`status <messageId>`: a message's delivery status; otherwise a node's status",
-  usage: `mpc-relay status <messageId> [--api <url> | --config <relayer config>]  |  ${nodeStatus.usage}`,
-  run(args) {
-    return args[0] !== undefined && MESSAGE_ID.test(args[0]) ? printMessageStatus(args) : nodeStatus.run(args);
-  },
-};
+/** The relayer's API URL: --api, else the relayer config's api.port, else MPC_RELAY_RELAYER_API. */
+async function relayerApi(command: Command, o: MessageQuery): Promise<string> {
+  if (o.api !== undefined) return o.api;
+  if (o.config !== undefined) {
+    const { loadRelayerConfig } = await import("../../relay/config.ts");
+    const config = await loadRelayerConfig(o.config);
+    if (config.api === undefined) usageError(command, `relayer config ${o.config} has no api.port`);
+    const host = config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host;
+    return `http://${host.includes(":") ? `[${host}]` : host}:${config.api.port}`;
+  }
+  const fromEnv = process.env.MPC_RELAY_RELAYER_API;
+  if (fromEnv !== undefined) return httpUrlArg(fromEnv);
+  usageError(command, "say where the relayer is: --api <url>, --config <relayer config> or MPC_RELAY_RELAYER_API");
+}
+
+async function printMessageStatus(command: Command, id: `0x${string}`, o: MessageQuery): Promise<void> {
+  const api = await relayerApi(command, o);
+  const path = `/v1/messages/${id}`;
+  const response = await fetchApi("relayer API", api, path);
+  const body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!response.ok) throw new ApiError("relayer API", api + path, response.status, typeof body.error === "string" ? body.error : response.statusText);
+  emit(o, body as unknown as MessageStatus, describeMessage);
+}
+
+const messageQueryOptions = (command: Command): Command =>
+  withJson(command.option("--api <url>", "the relayer's status API (else env MPC_RELAY_RELAYER_API)", httpUrlArg).option("--config <file>", "the relayer's config (its api.port)"));
+
+export function registerRelayCommands(program: Command): void {
+  const relay = program.command("relay").description("run the relayer, ask it about a message");
+
+  withJson(relay.command("start").description("run the relayer (watch sources, get attestations, deliver)"))
+    .requiredOption("--config <file>", "the relayer's config (JSON; check it with `mpc-relay config check`)")
+    .addHelpText("after", "\nThe submitter key comes from the env var or file the config names.")
+    .action(async (o: JsonOption & { config: string }) => {
+      const [{ loadRelayerConfig }, { startRelayer }] = await Promise.all([import("../../relay/config.ts"), import("../../relay/index.ts")]);
+      const relayer = await startRelayer(await loadRelayerConfig(o.config));
+      // Tools that start the relayer (devnet, tests) read this line, with --json, to learn the API port.
+      emitEvent(o, { event: "relayer-listening", apiPort: relayer.apiPort }, (l) => `relayer listening${l.apiPort === null ? " (no status API)" : `: status API on port ${l.apiPort}`}`);
+      const shutdown = (): void => {
+        void relayer.stop().then(() => process.exit(0));
+      };
+      process.once("SIGINT", shutdown);
+      process.once("SIGTERM", shutdown);
+      await new Promise<never>(() => {});
+    });
+
+  messageQueryOptions(relay.command("status").description("a message's delivery status from the relayer").argument("<messageId>", "0x and 64 hex digits", messageIdArg)).action(
+    (id: `0x${string}`, o: MessageQuery, command: Command) => printMessageStatus(command, id, o),
+  );
+
+  // `status <messageId>` asks the relayer; `status` alone (or with --key) asks a node.
+  withOptionalNodeApi(
+    withJson(program.command("status").description("`status <messageId>`: a message's delivery status from the relayer; `status`: a node's status"))
+      .argument("[messageId]", "a message id (0x and 64 hex digits)")
+      .option("--key <id>", "a node's record of one key")
+      .option("--config <file>", "with a message id: the relayer's config (its api.port)"),
+  )
+    .addHelpText("after", "\nWith a message id, --api is the relayer's API (else --config or MPC_RELAY_RELAYER_API);\nwithout one, --api and --token are a node's (or MPC_RELAY_API and MPC_RELAY_API_TOKEN).")
+    .action(async (id: string | undefined, o: MessageQuery & { token?: string; key?: string }, command: Command) => {
+      if (id !== undefined) {
+        if (!MESSAGE_ID.test(id)) usageError(command, `"${id}" is not a message id (0x and 64 hex digits)`);
+        // MPC_RELAY_API names a node, never the relayer.
+        const api = command.getOptionValueSource("api") === "cli" ? o.api : undefined;
+        return printMessageStatus(command, messageIdArg(id), { ...o, api });
+      }
+      if (o.api === undefined) usageError(command, "--api <node API URL> (or MPC_RELAY_API) is required");
+      if (o.token === undefined) usageError(command, "--token (or MPC_RELAY_API_TOKEN) is required");
+      const client = nodeClient({ api: o.api, token: o.token });
+      if (o.key === undefined) emit(o, await client.status(), describeNodeStatus);
+      else {
+        const answer = await client.getKey(o.key);
+        emit(o, answer, ({ key }) => describeKey(key));
+      }
+    });
+}

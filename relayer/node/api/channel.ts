@@ -4,6 +4,7 @@
  * with the operator's bearer token (loopback, or HTTPS elsewhere: the token
  * never crosses a network in clear text). Errors name the node and the cause.
  */
+import { ApiUnreachableError, fetchApi, fetchFailureReason } from "../../shared/http.ts";
 import type { NodeAddress, P2pApiClient, P2pRequest } from "./p2p.ts";
 import type { ApiResponse } from "./routes.ts";
 
@@ -13,44 +14,17 @@ export interface ApiChannel {
   request(method: P2pRequest["method"], path: string, body: unknown, signal: AbortSignal): Promise<ApiResponse>;
 }
 
-export class NodeUnreachable extends Error {
-  constructor(
-    readonly node: string,
-    options: { cause: unknown },
-  ) {
-    super(`cannot reach node API ${node}: ${describeCause(options.cause)}`, options);
-    this.name = "NodeUnreachable";
-  }
-}
-
-/** The innermost useful message of a fetch or socket error (fetch says only "fetch failed"). */
-export function describeCause(error: unknown): string {
-  let current: unknown = error;
-  const parts: string[] = [];
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as NodeJS.ErrnoException).code;
-    if (current.message !== "fetch failed") parts.push(code !== undefined && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
-    current = current.cause;
-  }
-  return parts.length === 0 ? String(error) : parts.join(": ");
-}
-
 export function httpChannel(apiUrl: string, token: string): ApiChannel {
   const base = apiUrl.replace(/\/$/, "");
   return {
     name: base,
     async request(method, path, body, signal) {
-      let response: Response;
-      try {
-        response = await fetch(base + path, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal,
-        });
-      } catch (error) {
-        throw new NodeUnreachable(base, { cause: error });
-      }
+      const response = await fetchApi("node API", base, path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
       const text = await response.text();
       try {
         return { status: response.status, body: JSON.parse(text) as unknown };
@@ -69,7 +43,8 @@ export function p2pChannel(client: P2pApiClient, node: NodeAddress): ApiChannel 
       try {
         return await client.request(node, { method, path, ...(body === undefined ? {} : { body }) }, signal);
       } catch (error) {
-        throw new NodeUnreachable(name, { cause: (error as Error).cause ?? error });
+        const cause = (error as Error).cause ?? error;
+        throw new ApiUnreachableError("node API", name, fetchFailureReason(cause), { cause });
       }
     },
   };

@@ -3,6 +3,7 @@
  * the operator's HTTP API with its bearer token, or libp2p with the caller's
  * own peer id (a relayer, or a remote operator the node admitted).
  */
+import { ApiError } from "../../shared/http.ts";
 import type { Approval, KeyRecord } from "../keystore.ts";
 import type { SignResponse } from "../service.ts";
 import type { ApprovableOperation } from "../session/ids.ts";
@@ -12,15 +13,24 @@ export type KeyView = KeyRecord;
 export type SignView = SignResponse;
 
 /** The node answered with an error status; `message` is its reason. */
-export class NodeApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly node: string,
-  ) {
-    super(message);
+export class NodeApiError extends ApiError {
+  constructor(url: string, status: number, message: string) {
+    super("node API", url, status, message);
     this.name = "NodeApiError";
   }
+}
+
+/** GET /v1/status of a node. */
+export interface NodeStatusView {
+  index: number;
+  peerId: string;
+  peers: { index: number; peerId: string; address: string }[];
+  connectedPeers: number;
+  activeSessions: number;
+  /** Presignatures ready per key this node coordinates. */
+  presignPool: Record<string, number>;
+  keys: KeyView[];
+  rssBytes: number;
 }
 
 export class NodeClient {
@@ -34,7 +44,11 @@ export class NodeClient {
     return new NodeClient(httpChannel(baseUrl, token));
   }
 
-  status(): Promise<Record<string, unknown>> {
+  /** Liveness of the node (its HTTP API; over libp2p, `status` answers instead). */
+  health(): Promise<{ ok: boolean; index: number; peerId: string }> {
+    return this.call("GET", "/health");
+  }
+  status(): Promise<NodeStatusView> {
     return this.call("GET", "/v1/status");
   }
   listKeys(): Promise<{ keys: KeyView[] }> {
@@ -79,7 +93,7 @@ export class NodeClient {
     const response = await this.channel.request(method, path, body, AbortSignal.timeout(this.timeoutMs));
     if (response.status < 200 || response.status >= 300) {
       const reason = typeof response.body === "object" && response.body !== null && "error" in response.body ? String(response.body.error) : JSON.stringify(response.body);
-      throw new NodeApiError(response.status, reason, this.channel.name);
+      throw new NodeApiError(this.channel.name + path, response.status, reason);
     }
     return response.body as T;
   }

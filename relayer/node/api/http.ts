@@ -13,7 +13,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createTlsServer } from "node:https";
 import type { Logger } from "../log.ts";
 import type { NodeMetrics } from "../metrics.ts";
-import { ApiError, route, statusOf, type ApiContext } from "./routes.ts";
+import { route, RouteError, statusOf, type ApiContext } from "./routes.ts";
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -77,8 +77,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, p: HttpApiOptio
     res.end(await p.metrics.registry.metrics());
     return;
   }
-  if (!path.startsWith("/v1/")) throw new ApiError(404, "not found");
-  if (!authorized(req)) throw new ApiError(401, "missing or wrong bearer token");
+  if (!path.startsWith("/v1/")) throw new RouteError(404, "not found");
+  if (!authorized(req)) throw new RouteError(401, "missing or wrong bearer token");
   const body = method === "GET" || method === "DELETE" ? undefined : await readJson(req);
   const response = await route({ method, path, body, principal: { kind: "operator" } }, p.context);
   send(res, response.status, response.body);
@@ -89,14 +89,14 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new ApiError(413, "request body too large");
+    if (size > MAX_BODY_BYTES) throw new RouteError(413, "request body too large");
     chunks.push(chunk as Buffer);
   }
   if (size === 0) return undefined;
   try {
     return JSON.parse(Buffer.concat(chunks).toString("utf8"));
   } catch {
-    throw new ApiError(400, "request body is not JSON");
+    throw new RouteError(400, "request body is not JSON");
   }
 }
 

@@ -37,13 +37,13 @@ export interface ApiContext {
   readonly staking: StakingAgent | null;
 }
 
-export class ApiError extends Error {
+export class RouteError extends Error {
   constructor(
     readonly status: number,
     message: string,
   ) {
     super(message);
-    this.name = "ApiError";
+    this.name = "RouteError";
   }
 }
 
@@ -84,7 +84,7 @@ export const STATUS_OF: Record<SessionErrorKind, number> = {
 
 /** The status an error answers with; 500 only for what nobody anticipated. */
 export function statusOf(error: unknown): number {
-  if (error instanceof ApiError) return error.status;
+  if (error instanceof RouteError) return error.status;
   if (error instanceof SessionError) return STATUS_OF[error.kind];
   if (error instanceof RequestRejected || error instanceof ProposalRefused) return 422;
   return 500;
@@ -103,14 +103,14 @@ export async function route(request: ApiRequest, context: ApiContext): Promise<A
 
 async function dispatch(request: ApiRequest, { service, staking }: ApiContext): Promise<unknown> {
   const { method, path } = request;
-  if (!path.startsWith("/v1/")) throw new ApiError(404, "not found");
+  if (!path.startsWith("/v1/")) throw new RouteError(404, "not found");
   if (request.principal.kind !== "operator" && !RELAYER_ROUTES.some((allowed) => allowed.test(`${method} ${path}`))) {
-    throw new ApiError(403, `${method} ${path} is for this node's operator only`);
+    throw new RouteError(403, `${method} ${path} is for this node's operator only`);
   }
   if (method === "GET" && path === "/v1/status") return service.status();
   if (method === "GET" && path === "/v1/absences") return { absences: await service.absences() };
   if (path.startsWith("/v1/staking")) {
-    if (staking === null) throw new ApiError(404, "this node has no staking config");
+    if (staking === null) throw new RouteError(404, "this node has no staking config");
     if (method === "GET" && path === "/v1/staking") return staking.status();
     if (method === "POST" && path === "/v1/staking/cluster-key") return { submitted: await staking.submitEpochKey() };
     if (method === "POST" && path === "/v1/staking/absence") {
@@ -122,7 +122,7 @@ async function dispatch(request: ApiRequest, { service, staking }: ApiContext): 
         proposal: { epoch: result.proposal.epoch.toString(), node: result.proposal.node, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString() },
       };
     }
-    throw new ApiError(404, "not found");
+    throw new RouteError(404, "not found");
   }
   if (method === "GET" && path === "/v1/approvals") return { approvals: await service.listApprovals() };
   if (method === "POST" && path === "/v1/approvals") {
@@ -137,18 +137,18 @@ async function dispatch(request: ApiRequest, { service, staking }: ApiContext): 
     return { key: await service.keygen(body.keyId, body.threshold, body.parties) };
   }
   const match = /^\/v1\/keys\/([^/]+)(?:\/(sign|refresh|reshare))?$/.exec(path);
-  if (match === null) throw new ApiError(404, "not found");
+  if (match === null) throw new RouteError(404, "not found");
   let rawKeyId: string;
   try {
     rawKeyId = decodeURIComponent(match[1]!);
   } catch {
-    throw new ApiError(400, "invalid input: key id: malformed URL encoding");
+    throw new RouteError(400, "invalid input: key id: malformed URL encoding");
   }
   const keyId = parse(keyIdSchema, rawKeyId);
   const action = match[2];
   if (action === undefined && method === "GET") {
     const key = await service.getKey(keyId);
-    if (key === null) throw new ApiError(404, `key ${keyId} not found`);
+    if (key === null) throw new RouteError(404, `key ${keyId} not found`);
     return { key };
   }
   if (action === undefined && method === "DELETE") return { deleted: await service.deleteKey(keyId) };
@@ -158,14 +158,14 @@ async function dispatch(request: ApiRequest, { service, staking }: ApiContext): 
     const body = parse(reshareBody, request.body);
     return { key: await service.reshare(keyId, body.newParties, body.newThreshold) };
   }
-  throw new ApiError(405, `${method} not allowed on ${path}`);
+  throw new RouteError(405, `${method} not allowed on ${path}`);
 }
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ApiError(400, `invalid input: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
+    throw new RouteError(400, `invalid input: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);
   }
   return parsed.data;
 }
