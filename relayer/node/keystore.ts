@@ -234,7 +234,8 @@ export class KeyStore {
       keyId,
       (previous, now) => {
         const target = previous?.generations.find((g) => g.id === id);
-        if (previous === null || target === undefined) return null;
+        // Committed already (concurrent confirmations each try): nothing to do.
+        if (previous === null || target === undefined || target.committed) return null;
         const older = previous.generations.filter((g) => g.seq < target.seq);
         const newer = previous.generations.filter((g) => g.seq > target.seq);
         if (!target.holder && !newer.some((g) => g.holder)) {

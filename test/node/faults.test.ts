@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { getAddress, recoverAddress, type Hex } from "viem";
+import { resolve } from "node:path";
 import { Cluster, eventually, relayTx } from "./cluster.ts";
+
+const STALLING_NODE = resolve(import.meta.dirname, "stalling-node.ts");
 
 describe("signer nodes: crashes", { timeout: 180_000 }, () => {
   let cluster: Cluster;
@@ -23,18 +26,21 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
   it("completes every signing task when a signer is killed mid-sign, and records it absent", async () => {
     await cluster.approve({ operation: "keygen", keyId: "crash-sign", parties: [1, 2, 3, 4, 5], threshold: 3 });
     const { key } = await cluster.client(1).keygen("crash-sign", 3, [1, 2, 3, 4, 5]);
-    // With 3 and 4 frozen, node 1 can only pick {1, 2, 5}: node 5 is surely a signer.
-    cluster.pause(3);
-    cluster.pause(4);
-    // Node 5 checks the request against its chains before it answers `ready`: it is mid-sign once the
-    // coordinator's `start` (its second frame) reached it; it is frozen at once, then killed.
+    // Node 5 comes back as a node that falls silent in the middle of a signature; with 3 and 4 frozen,
+    // node 1 can only pick {1, 2, 5}, so node 5 is surely a signer, and is killed while it is mid-sign.
+    await cluster.stop(5);
+    await cluster.start(5, undefined, STALLING_NODE);
+    // The others notice the restart when they next talk to it: a signature from each settles the connections.
+    for (const index of [1, 2]) await cluster.client(index).sign("crash-sign", relayTx(index + 1_000));
     const framesAt5 = async (): Promise<number> =>
       Number(/^mpc_frames_received_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${cluster.node(5).httpPort}/metrics`)).text())?.[1] ?? 0);
     const framesBefore = await framesAt5();
+    cluster.pause(3);
+    cluster.pause(4);
     const task = cluster.client(1).sign("crash-sign", relayTx(1));
     try {
-      for (let i = 0; i < 2_000 && (await framesAt5()) < framesBefore + 2; i++) await new Promise((r) => setTimeout(r, 1));
-      cluster.pause(5);
+      // Past `prepare` and `start`, with protocol messages arriving: node 5 is mid-sign (and stays silent there).
+      for (let i = 0; i < 2_000 && (await framesAt5()) < framesBefore + 3; i++) await new Promise((r) => setTimeout(r, 5));
       await cluster.kill(5);
     } finally {
       cluster.resume(3);
@@ -42,7 +48,7 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     }
     const view = await task;
     assert.equal(await recoverAddress({ hash: view.digest, signature: view.signature as Hex }), getAddress(key.address!));
-    assert.ok(view.attempts >= 2, "the task was retried");
+    assert.ok(view.attempts >= 2, `the task was retried (signers ${view.signers.join(",")}, attempt ${view.attempts})`);
     assert.ok(!view.signers.includes(5), "the retry avoids the dead node");
     const absences = (await cluster.client(1).absences()).absences;
     assert.ok(absences.some((a) => a.operation === "sign" && a.absentees.includes(5)), "the dead node is recorded absent");

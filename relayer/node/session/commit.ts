@@ -74,6 +74,7 @@ export class CommitTracker {
   private readonly waiters = new Map<string, ((settled: Settlement) => void)[]>();
   private readonly nextQuery = new Map<string, { at: number; delay: number }>();
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
 
   constructor(
     private readonly self: PartyIndex,
@@ -91,7 +92,9 @@ export class CommitTracker {
     this.timer.unref();
   }
 
+  /** Stops the sweep and turns away frames that arrive later (the store is about to close). */
   stop(): void {
+    this.stopped = true;
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
   }
@@ -136,6 +139,7 @@ export class CommitTracker {
   }
 
   handle(from: PartyIndex, body: CommitFrameBody): void {
+    if (this.stopped) return;
     const work =
       body.kind === "confirm"
         ? this.onConfirm(from, body)
