@@ -18,7 +18,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { freePort, mineBlocks, setMining } from "../relayer/devnet/chains.ts";
+import { mineBlocks, setMining } from "../relayer/devnet/chains.ts";
+import { freePort } from "../relayer/shared/ports.ts";
 import { defaultDevnetOptions, Devnet, type DevnetChain } from "../relayer/devnet/devnet.ts";
 import { deployProbeReceiver, sendMessages, waitForAll, type SentMessage } from "../relayer/devnet/traffic.ts";
 

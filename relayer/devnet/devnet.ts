@@ -33,8 +33,10 @@ import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
 import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
 import { setupStaking, type StakingSetup } from "../staking/setup.ts";
-import { freePort, launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
+import { launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
+import { loopback, urlHost, type Placement } from "./placement.ts";
+import { P2pApiClient } from "../node/api/p2p.ts";
 import { compiledCli, projectRoot } from "./runtime.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
@@ -165,10 +167,16 @@ export class Devnet {
   staking: StakingSetup | null = null;
   relayer: ManagedProcess | null = null;
   relayerApiUrl: string | null = null;
+  /** The devnet's own libp2p client of the nodes' API (it is their operator). */
+  private operator: P2pApiClient | null = null;
   private stopped = false;
   readonly secrets: NetworkSecrets = { apiToken: randomBytes(24).toString("hex"), passphrase: randomBytes(24).toString("hex") };
 
-  constructor(readonly options: DevnetOptions) {}
+  constructor(
+    readonly options: DevnetOptions,
+    /** Where each process runs; the devnet's own choice is every process on this machine's loopback. */
+    readonly placement: Placement = loopback,
+  ) {}
 
   get dir(): string {
     return resolve(this.options.dir);
@@ -192,7 +200,7 @@ export class Devnet {
     if (o.compile) await compileContracts(this.report);
 
     this.report(`starting ${o.chains.length} Hardhat chains: ${o.chains.map((c) => `${c.name} (chain id ${c.chainId}, 127.0.0.1:${c.port})`).join(", ")}`);
-    const launched = await Promise.all(o.chains.map((spec) => launchChain(this.supervisor, spec, projectRoot, this.dir)));
+    const launched = await Promise.all(o.chains.map((spec) => launchChain(this.supervisor, spec, projectRoot, this.dir, this.placement)));
     for (const chain of launched) this.report(`  chain ${chain.name} ready at ${chain.rpcUrl} (pid ${chain.process.pid})`);
 
     this.report("deploying SourceGateway, TargetGateway and PingPong on every chain");
@@ -249,11 +257,15 @@ export class Devnet {
 
   private async startNetwork(): Promise<void> {
     const o = this.options;
-    // The relayer speaks to the nodes over libp2p with its own peer id, which every node admits.
+    // The relayer and the devnet itself (the nodes' operator) speak to the nodes over libp2p, each with its
+    // own peer id, which every node admits in its role.
     const relayerDir = join(this.dir, "relayer");
     await mkdir(relayerDir, { recursive: true, mode: 0o700 });
     const relayerIdentity = await createIdentity();
     await saveIdentity(join(relayerDir, "relayer.key"), relayerIdentity);
+    const operatorIdentity = await createIdentity();
+    await saveIdentity(join(this.dir, "operator.key"), operatorIdentity);
+    this.operator = await P2pApiClient.start(operatorIdentity, []);
     this.nodes = await writeNetwork(
       join(this.dir, "nodes"),
       {
@@ -274,9 +286,13 @@ export class Devnet {
         })),
         presignPoolSize: o.presignPoolSize,
         logLevel: o.logLevel,
-        relayers: [relayerIdentity.peerId],
+        apiPeers: [
+          { peerId: relayerIdentity.peerId, role: "relayer", name: "devnet relayer" },
+          { peerId: operatorIdentity.peerId, role: "operator", name: "the devnet" },
+        ],
       },
-      this.secrets,
+      this.placement,
+      this.operator,
     );
     if (o.staking) await this.setupStaking();
     this.report(`starting ${o.nodes} MPC signer nodes (configs in ${join(this.dir, "nodes")})`);
@@ -345,7 +361,7 @@ export class Devnet {
   }
 
   async startNode(index: number): Promise<void> {
-    await startNodeProcess(this.supervisor, this.node(index), this.secrets, projectRoot, join(this.dir, "nodes"));
+    await startNodeProcess(this.supervisor, this.node(index), this.secrets, projectRoot, join(this.dir, "nodes"), this.placement);
   }
 
   /** SIGTERM (graceful) or SIGKILL (crash) one node. */
@@ -415,7 +431,9 @@ export class Devnet {
     const dir = join(this.dir, "relayer");
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(join(dir, "submitter.key"), devAccounts.submitter + "\n", { mode: 0o600 });
-    this.relayerApiUrl ??= `http://127.0.0.1:${await freePort()}`;
+    const site = { kind: "relayer" } as const;
+    const apiHost = this.placement.host(site);
+    this.relayerApiUrl ??= `http://${urlHost(apiHost)}:${await this.placement.port(site, "relayer API")}`;
     const apiPort = Number(new URL(this.relayerApiUrl).port);
     const config = {
       chains: this.chains.map((chain) => ({
@@ -433,7 +451,7 @@ export class Devnet {
       batch: o.batch,
       retry: { initialBackoffMs: 500, maxBackoffMs: 10_000, maxAttempts: 8 },
       storePath: "./db",
-      api: { host: "127.0.0.1", port: apiPort },
+      api: { host: apiHost, port: apiPort },
       logLevel: o.logLevel,
     };
     await writeFile(this.relayerConfigPath, JSON.stringify(config, null, 2) + "\n");
@@ -449,8 +467,7 @@ export class Devnet {
     this.report(`starting the relayer (${this.options.delivery} delivery${this.options.batch.enabled ? ", batches" : ""}; status API ${this.relayerApiUrl})`);
     this.relayer = await this.supervisor.start({
       name: "relayer",
-      command: process.execPath,
-      args: [await compiledCli(), "relay", "start", "--json", "--config", this.relayerConfigPath],
+      ...this.placement.command({ kind: "relayer" }, process.execPath, [await compiledCli(), "relay", "start", "--json", "--config", this.relayerConfigPath]),
       cwd: projectRoot,
       logPath: join(this.dir, "relayer", "relayer.log"),
       readyLine: (line) => line.includes('"event":"relayer-listening"'),
@@ -505,5 +522,6 @@ export class Devnet {
     if (this.stopped) return;
     this.stopped = true;
     await this.supervisor.stopAll();
+    await this.operator?.stop();
   }
 }

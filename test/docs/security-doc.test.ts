@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { describe, it } from "node:test";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const REFERENCE = /`([\w./-]+\.ts) › ([^`]+)`/g;
+const REFERENCE = /`([\w./-]+\.(?:ts|sol)) › ([^`]+)`/g;
 
 describe("docs/security.md", () => {
   it("names only tests that exist", async () => {
@@ -35,7 +35,7 @@ describe("docs/security.md", () => {
     const ruleRows = rows.filter((line) => line.split("|").length === 4);
     for (const row of ruleRows) {
       const [, , tests] = row.split("|");
-      assert.match(tests ?? "", /`[\w./-]+\.ts( › [^`]+)?`/, `a rule without a test: ${row.slice(0, 120)}`);
+      assert.match(tests ?? "", /`[\w./-]+\.(?:ts|sol)( › [^`]+)?`/, `a rule without a test: ${row.slice(0, 120)}`);
     }
   });
 });

@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, it } from "node:test";
 import { createPublicClient, getAddress, http, type Hex } from "viem";
-import { assertPortFree, freePort } from "../../relayer/devnet/chains.ts";
+import { assertPortFree, freePort } from "../../relayer/shared/ports.ts";
 import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { alive } from "./helpers.ts";
 

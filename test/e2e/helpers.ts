@@ -3,7 +3,7 @@ import { appendFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../relayer/devnet/chains.ts";
+import { freePort } from "../../relayer/shared/ports.ts";
 import { defaultDevnetOptions, Devnet, type DevnetOptions } from "../../relayer/devnet/devnet.ts";
 
 /** Starts a devnet on free ports in a temporary folder; progress goes to <dir>/progress.log. */

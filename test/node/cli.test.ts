@@ -77,7 +77,7 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
 
   it("config check lists every problem of a node config at once, each with its path, as text and as JSON", async () => {
     const file = join(dir, "bad-node.json");
-    await writeFile(file, JSON.stringify({ index: 0, dataDir: "", identityKeyFile: "./node.key", listenPort: 4001, httpPort: 8701, peers: [{ index: 1, peerId: "short", address: "/ip4/127.0.0.1/tcp/4001" }], logLevel: "loud", colour: "blue" }));
+    await writeFile(file, JSON.stringify({ index: 0, dataDir: "", identityKeyFile: "./node.key", listen: ["/ip4/127.0.0.1/tcp/4001"], httpPort: 8701, peers: [{ index: 1, peerId: "short", address: "/ip4/127.0.0.1/tcp/4001" }], logLevel: "loud", colour: "blue" }));
     const text = await mpcRelay(["config", "check", file]);
     assert.equal(text.code, 1);
     const lines = text.stdout.trim().split("\n");
@@ -106,7 +106,7 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
 
     const identity = await mpcRelay(["node", "identity", "--out", join(dir, "good.key"), "--json"]);
     const { peerId } = JSON.parse(identity.stdout) as { peerId: string };
-    const node = (index: number) => ({ index, dataDir: "./data", identityKeyFile: "./good.key", listenPort: 4001, httpPort: 8701, peers: [{ index: 1, peerId, address: "/ip4/127.0.0.1/tcp/4001" }] });
+    const node = (index: number) => ({ index, dataDir: "./data", identityKeyFile: "./good.key", listen: ["/ip4/127.0.0.1/tcp/4001"], httpPort: 8701, peers: [{ index: 1, peerId, address: "/ip4/127.0.0.1/tcp/4001" }] });
     const good = join(dir, "good.json");
     await writeFile(good, JSON.stringify(node(1)));
     assert.deepEqual(await mpcRelay(["config", "check", good]), { code: 0, stdout: `node config ${good}: ok\n`, stderr: "" });

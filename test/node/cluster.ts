@@ -20,7 +20,7 @@ import { startChain, type TestChain } from "../relay/fixture.ts";
 import { NodeClient } from "../../relayer/node/api/client.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { createIdentity, saveIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
-import { freePort } from "../../relayer/devnet/chains.ts";
+import { freePort } from "../../relayer/shared/ports.ts";
 import { compiledCli } from "../../relayer/devnet/runtime.ts";
 
 export { freePort };

@@ -17,7 +17,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { createLogger } from "../../relayer/node/log.ts";
 import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
-import { freePort } from "../../relayer/devnet/chains.ts";
+import { freePort } from "../../relayer/shared/ports.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";
 import { AbsenceSlasher, ProposalBackoff, type AbsenceProposalMessage } from "../../relayer/staking/absence.ts";
 import { ChainClock } from "../../relayer/staking/chain-clock.ts";

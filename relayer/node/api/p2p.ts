@@ -73,7 +73,10 @@ export class NodeApiUnreachable extends Error {
 
 /** The relayer's side: a dial-only libp2p host with the relayer's identity, which dials only its configured nodes. */
 export class P2pApiClient {
-  private constructor(private readonly host: Libp2p) {}
+  private constructor(
+    private readonly host: Libp2p,
+    private readonly allowed: Set<string>,
+  ) {}
 
   static async start(identity: NodeIdentity, nodes: readonly NodeAddress[]): Promise<P2pApiClient> {
     const allowed = new Set(nodes.map((n) => n.peerId));
@@ -90,7 +93,12 @@ export class P2pApiClient {
       connectionMonitor: { enabled: false },
     });
     await host.start();
-    return new P2pApiClient(host);
+    return new P2pApiClient(host, allowed);
+  }
+
+  /** Lets this client dial one more node. */
+  admit(node: NodeAddress): void {
+    this.allowed.add(node.peerId);
   }
 
   get peerId(): string {

@@ -91,7 +91,7 @@ export function statusOf(error: unknown): number {
 }
 
 /** Routes an admitted relayer may use: its relay key's facts and signatures, and the node's status. */
-const RELAYER_ROUTES = [/^GET \/v1\/status$/, /^GET \/v1\/keys\/[^/]+$/, /^POST \/v1\/keys\/[^/]+\/sign$/];
+const RELAYER_ROUTES = [/^GET \/health$/, /^GET \/v1\/status$/, /^GET \/v1\/keys\/[^/]+$/, /^POST \/v1\/keys\/[^/]+\/sign$/];
 
 export async function route(request: ApiRequest, context: ApiContext): Promise<ApiResponse> {
   try {
@@ -103,6 +103,7 @@ export async function route(request: ApiRequest, context: ApiContext): Promise<A
 
 async function dispatch(request: ApiRequest, { service, staking }: ApiContext): Promise<unknown> {
   const { method, path } = request;
+  if (method === "GET" && path === "/health") return { ok: true, index: service.self, peerId: service.peerId };
   if (!path.startsWith("/v1/")) throw new RouteError(404, "not found");
   if (request.principal.kind !== "operator" && !RELAYER_ROUTES.some((allowed) => allowed.test(`${method} ${path}`))) {
     throw new RouteError(403, `${method} ${path} is for this node's operator only`);
