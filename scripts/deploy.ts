@@ -39,7 +39,7 @@ import {
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { projectRoot as repoRoot } from "../relayer/devnet/runtime.ts";
+import { projectRoot as repoRoot } from "../relayer/shared/project.ts";
 import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "../relayer/sdk/abi.ts";
 
 export const deploymentsDir = path.join(repoRoot, "deployments");

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
-import { projectRoot } from "../devnet/runtime.ts";
+import { projectRoot } from "../shared/project.ts";
 import { ApiError } from "../shared/http.ts";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDevnetCommand } from "./commands/devnet.ts";

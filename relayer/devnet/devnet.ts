@@ -4,6 +4,7 @@
  * all as separate processes on 127.0.0.1 under one ProcessSupervisor.
  * Used by `mpc-relay devnet`, the end-to-end tests and bench/e2e.ts.
  */
+import { confirmSuccess } from "../shared/transactions.ts";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -37,10 +38,10 @@ import { launchChain, setMining, type ChainSpec, type LocalChain } from "./chain
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";
 import { loopback, urlHost, type Placement } from "./placement.ts";
 import { P2pApiClient } from "../node/api/p2p.ts";
-import { compiledCli, projectRoot } from "./runtime.ts";
+import { compiledCli } from "./runtime.ts";
+import { projectRoot } from "../shared/project.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
-export { projectRoot };
 
 /** Hardhat's well-known development keys (public test mnemonic): only ever funded on local chains. */
 export const devAccounts = {
@@ -250,8 +251,7 @@ export class Devnet {
 
   private async transfer(chain: DevnetChain, to: Address, value: bigint): Promise<Hex> {
     const hash = await chain.ownerWallet.sendTransaction({ to, value });
-    const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`transfer to ${to} on chain ${chain.name} failed (${hash})`);
+    await confirmSuccess(chain.publicClient, hash, `transfer to ${to} on chain ${chain.name}`);
     return hash;
   }
 

@@ -6,20 +6,11 @@
  * script), which returns at once when nothing changed; code running from dist/ is that build.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { projectRoot } from "../shared/project.ts";
 
-/** The nearest folder above this file with a package.json: the repository, from the sources and from dist/ alike. */
-function findProjectRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${from}`);
-  }
-}
-
-export const projectRoot = findProjectRoot(import.meta.dirname);
 
 /** The `bin` entry of package.json. */
 export const compiledCliPath = join(projectRoot, "dist", "relayer", "cli", "main.js");

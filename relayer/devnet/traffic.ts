@@ -1,9 +1,11 @@
 /** Message traffic on a running devnet, for the end-to-end tests and bench/e2e.ts. */
+import { confirmSuccess } from "../shared/transactions.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { getAddress, parseEventLogs, type Abi, type Address, type Hex } from "viem";
 import { sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
-import { projectRoot, type DevnetChain } from "./devnet.ts";
+import type { DevnetChain } from "./devnet.ts";
+import { projectRoot } from "../shared/project.ts";
 
 /** A receiver that records deliveries and can be told to revert (contracts/examples/testing/ProbeReceiver.sol). */
 export const probeReceiverAbi = [
@@ -25,8 +27,7 @@ export async function deployProbeReceiver(chain: DevnetChain): Promise<Address> 
 
 export async function setProbeMode(chain: DevnetChain, probe: Address, mode: number): Promise<void> {
   const hash = await chain.ownerWallet.writeContract({ address: probe, abi: probeReceiverAbi, functionName: "setMode", args: [mode] });
-  const receipt = await chain.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
-  if (receipt.status !== "success") throw new Error(`setMode on ${probe} reverted (${hash})`);
+  await confirmSuccess(chain.publicClient, hash, `setMode on ${probe}`, 50);
 }
 
 export interface SentMessage {

@@ -14,7 +14,7 @@ import { relayTransactionLimits, type NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
 import { identityStatements, loadIdentity } from "./identity.ts";
 import { KeyStore } from "./keystore.ts";
-import { createLogger, type Logger } from "./log.ts";
+import { createLogger, type Logger } from "../shared/log.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { PresignPool } from "./pool.ts";
 import type { ProtocolSuite, ShareFacts } from "./protocols.ts";
@@ -26,7 +26,7 @@ import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
 import { ValidatorRegistry } from "./validators.ts";
 import { FRAME_VERSION, isStakingFrame, toHex, type FrameBody } from "./frames.ts";
-import { StakingAgent } from "../staking/agent.ts";
+import type { NodePlugin, PluginFactory } from "./plugin.ts";
 
 export interface RunningNode {
   readonly service: NodeService;
@@ -42,6 +42,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   suite: ProtocolSuite<Share, Presignature>;
   directory?: PeerDirectory;
   validators?: ValidatorRegistry;
+  /** The extension a `staking` config section needs (relayer/staking/plugin.ts). */
+  plugin?: PluginFactory;
   log?: Logger;
 }): Promise<RunningNode> {
   const { config } = p;
@@ -57,16 +59,14 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   const metrics = new NodeMetrics();
   const identity = await loadIdentity(config.identityKeyFile);
   let transportRef: Transport | null = null;
-  const staking =
-    config.staking === undefined
+  if (config.staking !== undefined && p.plugin === undefined) {
+    await store.close();
+    throw new Error("this node's config has a staking section, but no staking extension was given to start it with");
+  }
+  const staking: NodePlugin | null =
+    config.staking === undefined || p.plugin === undefined
       ? null
-      : await StakingAgent.create({
-          config: config.staking,
-          chains: config.chains,
-          store,
-          log,
-          send: (to, body) => frameTo(to, body),
-        }).catch(async (error: unknown) => {
+      : await p.plugin({ config: config.staking, chains: config.chains, store, log, send: (to, body) => frameTo(to, body) }).catch(async (error: unknown) => {
           await store.close();
           throw error;
         });
@@ -128,7 +128,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     staking?.messageAuthenticator() ?? null,
     config.signAttempts,
   );
-  sessions.onFault = (fault) => staking?.removeForFault(fault);
+  sessions.onFault = (fault) => staking?.onFault(fault);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
   commits.onChange = (keyId) => pool.forget(keyId);
   await pool.load();
@@ -151,7 +151,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     config.maxConcurrentSigns,
   );
   pool.busy = () => service.signingBusy;
-  apiContext = { service, staking };
+  apiContext = { service, plugin: staking };
   const server: Server = await startHttpApi({
     host: config.httpHost,
     port: config.httpPort,
@@ -159,7 +159,13 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     tls: config.httpTls,
     context: apiContext,
     identity: { index: config.index, peerId: identity.peerId },
-    readiness: () => readiness({ self: config.index, keys: () => store.listKeys(), connectedMembers: () => transport.connectedMembers() }),
+    readiness: () =>
+      readiness({
+        self: config.index,
+        keys: () => store.listKeys(),
+        connectedMembers: () => transport.connectedMembers(),
+        ...(staking === null ? {} : { staking: () => staking.readiness() }),
+      }),
     metrics,
     log,
   });
@@ -167,7 +173,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     const warning = url === undefined ? null : plainTextRpcWarning(url);
     if (warning !== null) log.warn("RPC endpoint without encryption", { warning });
   }
-  staking?.start(() => transport.dropNonMembers(apiPeers), { reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
+  staking?.start({ dropNonMembers: () => transport.dropNonMembers(apiPeers), reshare: (keyId, parties, threshold) => sessions!.reshare(keyId, parties, threshold) });
   const address = server.address();
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);

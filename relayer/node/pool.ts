@@ -8,7 +8,7 @@
  */
 import type { PartyIndex } from "../mpc/types.ts";
 import type { KeyStore } from "./keystore.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import type { PresignatureRef } from "./session/index.ts";
 

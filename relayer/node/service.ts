@@ -7,7 +7,7 @@ import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
 import { toHex } from "./frames.ts";
 import type { Approval, KeyRecord, KeyStore } from "./keystore.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import type { PoolEntry, PresignPool } from "./pool.ts";
 import { SessionError, type SessionManager, type SignResult } from "./session/index.ts";

@@ -24,7 +24,7 @@ import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
 import type { NodeIdentity } from "./identity.ts";
 import { FrameError, MAX_FRAME_BYTES, ReplayGuard, decodeFrame, encodeFrame, type Frame } from "./frames.ts";
-import type { Logger } from "./log.ts";
+import type { Logger } from "../shared/log.ts";
 
 export const FRAME_PROTOCOL = "/mpc-relay/frames/1.0.0";
 

@@ -34,7 +34,7 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import { bindHostSchema, isLoopbackHost, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
-import { readSecretFile } from "../shared/secrets.ts";
+import { readSecret } from "../shared/secrets.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
 
@@ -179,15 +179,7 @@ export async function loadRelayerConfig(path: string): Promise<RelayerConfig> {
 
 /** The submitter's private key from its env var or file (permissionless mode). */
 export async function readSubmitterKey(delivery: RelayerConfig["delivery"]): Promise<`0x${string}`> {
-  let key: string | undefined;
-  if (delivery.submitterKeyEnv !== undefined) {
-    key = process.env[delivery.submitterKeyEnv];
-    if (key === undefined || key === "") throw new Error(`environment variable ${delivery.submitterKeyEnv} (submitter key) is not set`);
-  } else if (delivery.submitterKeyFile !== undefined) {
-    key = await readSecretFile(delivery.submitterKeyFile, "submitter key");
-  } else {
-    throw new Error("no submitter key configured");
-  }
+  const key = await readSecret({ file: delivery.submitterKeyFile, env: delivery.submitterKeyEnv }, "submitter key");
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error("the submitter key must be 32 bytes of 0x-prefixed hex");
   return key as `0x${string}`;
 }

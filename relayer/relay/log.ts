@@ -1,5 +1,5 @@
 /** Structured JSON logs for the relayer: the node's logger, tagged component "relayer". */
-import { createLogger, type Logger, type LogLevel } from "../node/log.ts";
+import { createLogger, type Logger, type LogLevel } from "../shared/log.ts";
 
 export type { LogLevel };
 

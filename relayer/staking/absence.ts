@@ -24,9 +24,10 @@
  */
 import { getAddress, hashTypedData, type Address, type Hex } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";
-import type { AbsenceRecord } from "../node/keystore.ts";
+import type { AbsenceRecord } from "../node/plugin.ts";
 import { slashingCourtAbi } from "../sdk/abi.ts";
-import { confirmSuccess, proposalTypedData, readParams, type StakingAccess, type StakingParams } from "./access.ts";
+import { confirmSuccess } from "../shared/transactions.ts";
+import { proposalTypedData, readParams, type StakingAccess, type StakingParams } from "./access.ts";
 import type { ChainClock } from "./chain-clock.ts";
 import { activeMember, activeMembers, type CommitteeView } from "./directory.ts";
 import type { AbsenceProposal } from "./typed-data.ts";

@@ -48,9 +48,3 @@ export async function readParams(client: PublicClient, staking: Address): Promis
     await client.readContract({ address: staking, abi: relayStakingAbi, functionName: "params" });
   return { minStake, unbondingPeriod, challengePeriod, minAbsenceWindow, absenceLookback, absenceSlashBps, maxAbsenceSlashes, removalSlashBps, forgerySlashBps, proverRewardBps };
 }
-
-/** Waits for a transaction and throws when it reverted. */
-export async function confirmSuccess(client: PublicClient, hash: Hex, what: string): Promise<void> {
-  const receipt = await client.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${what} reverted (${hash})`);
-}

@@ -19,13 +19,19 @@
 import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "../mpc/types.ts";
-import type { NodeChainConfig } from "../node/chain/config.ts";
-import type { StakingConfig } from "../node/config.ts";
-import type { KeyRecord, KeyStore } from "../node/keystore.ts";
-import type { Logger } from "../node/log.ts";
-import type { StakingFrameBody } from "../node/frames.ts";
-import { sameMembers, type MessageAuthenticator, type ProvenFault } from "../node/session/index.ts";
-import type { KeyAuthority, OperatorApprovals } from "../node/session/authority.ts";
+import type { Logger } from "../shared/log.ts";
+import {
+  sameMembers,
+  type KeyAuthority,
+  type KeyRecord,
+  type KeyStore,
+  type MessageAuthenticator,
+  type NodeChainConfig,
+  type OperatorApprovals,
+  type ProvenFault,
+  type StakingConfig,
+  type StakingFrameBody,
+} from "../node/plugin.ts";
 import { epochKeyId, StakingKeyAuthority } from "./authority.ts";
 import { AbsenceSlasher } from "./absence.ts";
 import { ChainClock } from "./chain-clock.ts";

@@ -15,10 +15,7 @@
  */
 import { getAddress, type Address } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";
-import type { KeyRecord } from "../node/keystore.ts";
-import type { KeyAuthority, OperatorApprovals, ReshareTarget } from "../node/session/authority.ts";
-import { SessionError } from "../node/session/errors.ts";
-import { operationHash, type ApprovableOperation } from "../node/session/ids.ts";
+import { SessionError, operationHash, type ApprovableOperation, type KeyAuthority, type KeyRecord, type OperatorApprovals, type ReshareTarget } from "../node/plugin.ts";
 import { activeMember, activeMembers, type CommitteeView, type StakingPeerDirectory } from "./directory.ts";
 
 export const epochKeyId = (epoch: bigint): string => `epoch-${epoch}`;

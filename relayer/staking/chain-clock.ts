@@ -4,8 +4,8 @@
  * each between the blocks the node saw before and after it, since block
  * timestamps may run ahead of wall time (relayer/staking/absence.ts).
  */
-import type { ClockObservation, MalformedEntry } from "../node/keystore.ts";
-import type { Logger } from "../node/log.ts";
+import type { ClockObservation, MalformedEntry } from "../node/plugin.ts";
+import type { Logger } from "../shared/log.ts";
 
 /** About 50,000 blocks' worth (two observations per block at most). */
 const DEFAULT_CLOCK_CAPACITY = 100_000;

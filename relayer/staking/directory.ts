@@ -23,7 +23,7 @@ import { base58btc } from "multiformats/bases/base58";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, hexToBytes, type Address, type Hex, type PublicClient } from "viem";
 import type { PartyIndex } from "../mpc/types.ts";
-import type { PeerDirectory, PeerEntry } from "../node/directory.ts";
+import type { PeerDirectory, PeerEntry } from "../node/plugin.ts";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import { identityClaim, verifyIdentityProof } from "./operator.ts";
 
@@ -118,8 +118,17 @@ export class StakingPeerDirectory implements PeerDirectory {
     return this.previousView;
   }
 
+  /** When the contract was last read successfully (ms since the epoch). */
+  syncedAt = 0;
+
   /** Re-reads the latest epoch; returns true when the view changed. */
   async refresh(): Promise<boolean> {
+    const changed = await this.read();
+    this.syncedAt = Date.now();
+    return changed;
+  }
+
+  private async read(): Promise<boolean> {
     const [epoch, active, head] = await Promise.all([
       this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "latestEpoch" }),
       this.client.readContract({ address: this.staking, abi: relayStakingAbi, functionName: "activeEpoch" }),

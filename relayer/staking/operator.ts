@@ -7,14 +7,14 @@
  * (one 0x-prefixed hex private key, readable by the owner only) or an
  * environment variable holding it.
  */
-import { readFile, stat } from "node:fs/promises";
+import { readSecret } from "../shared/secrets.ts";
 import { peerIdFromString } from "@libp2p/peer-id";
 import type { PrivateKey } from "@libp2p/interface";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, encodePacked, getAddress, hexToBytes, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi } from "../sdk/abi.ts";
-import { confirmSuccess } from "./access.ts";
+import { confirmSuccess } from "../shared/transactions.ts";
 
 export interface OperatorKeySource {
   /** Path of a file holding the hex private key. */
@@ -31,18 +31,7 @@ export async function loadOperatorAccount(source: OperatorKeySource, env: NodeJS
 
 /** The operator's private key (for the libsecp256k1 signer of protocol messages, message-signer.ts). */
 export async function loadOperatorKey(source: OperatorKeySource, env: NodeJS.ProcessEnv = process.env): Promise<Hex> {
-  let text: string;
-  if (source.keyFile !== undefined) {
-    const info = await stat(source.keyFile);
-    if ((info.mode & 0o077) !== 0) throw new Error(`operator key file ${source.keyFile} must be readable by its owner only (chmod 600)`);
-    text = (await readFile(source.keyFile, "utf8")).trim();
-  } else if (source.keyEnv !== undefined) {
-    const value = env[source.keyEnv];
-    if (value === undefined) throw new Error(`environment variable ${source.keyEnv} (operator key) is not set`);
-    text = value.trim();
-  } else {
-    throw new Error("the operator key needs keyFile or keyEnv");
-  }
+  const text = await readSecret({ file: source.keyFile, env: source.keyEnv }, "operator key", env);
   if (!PRIVATE_KEY.test(text)) throw new Error("the operator key must be a 0x-prefixed 32-byte hex private key");
   return text as Hex;
 }

@@ -23,9 +23,10 @@
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex } from "viem";
 import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
 import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
-import type { ProvenFault } from "../node/session/index.ts";
+import type { ProvenFault } from "../node/plugin.ts";
 import { relayStakingAbi, slashingCourtAbi } from "../sdk/abi.ts";
-import { confirmSuccess, proposalTypedData, type StakingAccess } from "./access.ts";
+import { confirmSuccess } from "../shared/transactions.ts";
+import { proposalTypedData, type StakingAccess } from "./access.ts";
 import { activeMember, activeMembers } from "./directory.ts";
 import type { MessageSigner } from "./message-signer.ts";
 import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash, type RemovalProposal } from "./typed-data.ts";

@@ -6,6 +6,7 @@
  * key) in the given order (node id = party index = position + 1), stakes, and
  * elects them (or the first `elected`) as epoch 1's committee.
  */
+import { confirmSuccess } from "../shared/transactions.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
@@ -23,7 +24,7 @@ import {
   type PublicClient,
 } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import type { NodeIdentity } from "../node/identity.ts";
+import type { NodeIdentity } from "../node/plugin.ts";
 import { relayStakingAbi, testStakeTokenAbi } from "../sdk/abi.ts";
 import { identityClaim, signIdentityClaim } from "./operator.ts";
 import { stakingDomain, stakingTypes } from "./typed-data.ts";
@@ -90,10 +91,7 @@ export async function setupStaking(p: {
   const chainId = await client.getChainId();
   const deployer = privateKeyToAccount(p.deployerKey);
   const wallet = createWalletClient({ transport, account: deployer });
-  const confirm = async (hash: Hex, what: string): Promise<void> => {
-    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
-    if (receipt.status !== "success") throw new Error(`${what} reverted (${hash})`);
-  };
+  const confirm = async (hash: Hex, what: string): Promise<void> => void (await confirmSuccess(client, hash, what, 100));
   const deploy = async (path: string, args: readonly unknown[]): Promise<{ address: Address; block: bigint }> => {
     const { abi, bytecode } = await artifact(p.projectRoot, path);
     const hash = await wallet.deployContract({ abi, bytecode, args, chain: null, account: deployer });

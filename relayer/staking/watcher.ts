@@ -58,7 +58,7 @@ import {
 } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi, slashingCourtAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
-import { confirmSuccess } from "./access.ts";
+import { confirmSuccess } from "../shared/transactions.ts";
 import { batchDigest, fromCompactSignature, messageDigest, messageId, messageLeaf, type Message } from "../sdk/message.ts";
 
 export interface WatchedChain {

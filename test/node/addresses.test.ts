@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import { StaticPeerDirectory } from "../../relayer/node/directory.ts";
 import { FRAME_VERSION, toHex, type Frame } from "../../relayer/node/frames.ts";
 import { createIdentity } from "../../relayer/node/identity.ts";
-import { createLogger } from "../../relayer/node/log.ts";
+import { createLogger } from "../../relayer/shared/log.ts";
 import { Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
 import { eventually } from "./inprocess.ts";

@@ -12,7 +12,7 @@ import type { ProtocolInstance, ProtocolMessage } from "../../relayer/mpc/types.
 import { StaticPeerDirectory } from "../../relayer/node/directory.ts";
 import { DEALING_ROUNDS } from "../../relayer/mpc/dkg.ts";
 import type { Frame, FrameBody } from "../../relayer/node/frames.ts";
-import { createLogger } from "../../relayer/node/log.ts";
+import { createLogger } from "../../relayer/shared/log.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import { PresignPool } from "../../relayer/node/pool.ts";
 import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts";

@@ -22,7 +22,7 @@ import { StaticPeerDirectory } from "../../relayer/node/directory.ts";
 import { decodeFrame, encodeFrame, FRAME_VERSION, toHex as bytesToHex, type Frame, type FrameBody } from "../../relayer/node/frames.ts";
 import { createIdentity, identityStatements, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
-import { createLogger } from "../../relayer/node/log.ts";
+import { createLogger } from "../../relayer/shared/log.ts";
 import { NodeMetrics } from "../../relayer/node/metrics.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts";

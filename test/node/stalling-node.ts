@@ -12,6 +12,7 @@ import type { ProtocolInstance } from "../../relayer/mpc/types.ts";
 import { loadConfig } from "../../relayer/node/config.ts";
 import { startNode } from "../../relayer/node/daemon.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
+import { stakingPlugin } from "../../relayer/staking/plugin.ts";
 
 /** Sends what start() sends, then nothing more. */
 function silentAfterFirstRound<R>(instance: ProtocolInstance<R>): ProtocolInstance<R> {
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     passphrase: process.env.MPC_RELAY_PASSPHRASE!,
     apiToken: process.env.MPC_RELAY_API_TOKEN!,
     suite: { ...mpcSuite, sign: (p) => silentAfterFirstRound(mpcSuite.sign(p)) },
+    plugin: stakingPlugin,
   });
   process.stdout.write(JSON.stringify({ event: "listening", index: config.index, peerId: node.peerId, httpPort: node.httpPort }) + "\n");
   process.once("SIGTERM", () => void node.stop().then(() => process.exit(0)));

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { StaticPeerDirectory, type PeerEntry } from "../../relayer/node/directory.ts";
 import { FRAME_VERSION, type Frame } from "../../relayer/node/frames.ts";
-import { createLogger } from "../../relayer/node/log.ts";
+import { createLogger } from "../../relayer/shared/log.ts";
 import { Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "./cluster.ts";
 

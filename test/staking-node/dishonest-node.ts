@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../../relayer/node/config.ts";
 import { startNode } from "../../relayer/node/daemon.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
+import { stakingPlugin } from "../../relayer/staking/plugin.ts";
 import { withBadShareTo } from "../mpc/harness.ts";
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     passphrase: process.env.MPC_RELAY_PASSPHRASE!,
     apiToken: process.env.MPC_RELAY_API_TOKEN!,
     suite: { ...mpcSuite, keygen: (p) => withBadShareTo(1, mpcSuite.keygen(p)) },
+    plugin: stakingPlugin,
   });
   process.stdout.write(JSON.stringify({ event: "listening", index: config.index, peerId: node.peerId, httpPort: node.httpPort }) + "\n");
   process.once("SIGTERM", () => void node.stop().then(() => process.exit(0)));

@@ -15,7 +15,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
-import { createLogger } from "../../relayer/node/log.ts";
+import { createLogger } from "../../relayer/shared/log.ts";
 import { FRAME_PROTOCOL, Transport } from "../../relayer/node/transport.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
 import type { AbsenceRecord } from "../../relayer/node/keystore.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ClassicLevel } from "classic-level";
 import { KeyStore, type ClockObservation } from "../../relayer/node/keystore.ts";
-import { createLogger, type Logger } from "../../relayer/node/log.ts";
+import { createLogger, type Logger } from "../../relayer/shared/log.ts";
 import { ChainClock, type ClockJournal } from "../../relayer/staking/chain-clock.ts";
 
 const KDF = { N: 2 ** 12, r: 8, p: 1 };

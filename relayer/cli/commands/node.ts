@@ -21,7 +21,8 @@ export function registerNodeCommands(program: Command): void {
       if (passphrase === undefined || passphrase === "") usageError(command, "no passphrase: use --passphrase-file or MPC_RELAY_PASSPHRASE");
       const apiToken = process.env.MPC_RELAY_API_TOKEN ?? config.apiToken;
       if (apiToken === undefined) usageError(command, "no API token: set MPC_RELAY_API_TOKEN or apiToken in the config");
-      const running = await startNode({ config, passphrase, apiToken, suite: mpcSuite });
+      const plugin = config.staking === undefined ? undefined : (await import("../../staking/plugin.ts")).stakingPlugin;
+      const running = await startNode({ config, passphrase, apiToken, suite: mpcSuite, ...(plugin === undefined ? {} : { plugin }) });
       // Tools that start nodes (devnet, tests) read this line, with --json, to learn the HTTP port.
       const listening = { event: "listening", index: config.index, peerId: running.peerId, httpPort: running.httpPort };
       emitEvent(o, listening, (l) => `node ${l.index} listening: peer id ${l.peerId}, HTTP API on port ${l.httpPort}`);

@@ -11,7 +11,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../shared/log.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import { route, RouteError, statusOf, type ApiContext } from "./routes.ts";
 

@@ -12,8 +12,7 @@ import type { NodeService } from "../service.ts";
 import { MAX_APPROVAL_TTL_MS } from "../session/authority.ts";
 import { SessionError, type SessionErrorKind } from "../session/index.ts";
 import { RequestRejected } from "../validators.ts";
-import type { StakingAgent } from "../../staking/agent.ts";
-import { ProposalRefused } from "../../staking/votes.ts";
+import type { NodePlugin } from "../plugin.ts";
 
 /** Who a request comes from: this node's operator (all routes; bearer token or an operator peer id) or an admitted relayer (reads and signing). */
 export type Principal = { kind: "operator"; peerId?: string } | { kind: "relayer"; peerId: string };
@@ -34,7 +33,8 @@ export interface ApiResponse {
 
 export interface ApiContext {
   readonly service: NodeService;
-  readonly staking: StakingAgent | null;
+  /** The node's extension (staking), answering the routes under its prefix. */
+  readonly plugin: NodePlugin | null;
 }
 
 export class RouteError extends Error {
@@ -50,7 +50,6 @@ export class RouteError extends Error {
 const parties = z.array(partyIndexSchema).min(2).max(256);
 const keygenBody = z.object({ keyId: keyIdSchema, threshold: thresholdSchema, parties: parties.optional() }).strict();
 const signBody = z.object({ request: z.record(z.string(), z.unknown()) }).strict();
-const absenceBody = z.object({ operator: z.string().regex(/^0x[0-9a-fA-F]{40}$/) }).strict();
 const reshareBody = z.object({ newParties: parties, newThreshold: thresholdSchema }).strict();
 const approvalBody = z
   .object({
@@ -86,7 +85,7 @@ export const STATUS_OF: Record<SessionErrorKind, number> = {
 export function statusOf(error: unknown): number {
   if (error instanceof RouteError) return error.status;
   if (error instanceof SessionError) return STATUS_OF[error.kind];
-  if (error instanceof RequestRejected || error instanceof ProposalRefused) return 422;
+  if (error instanceof RequestRejected) return 422;
   return 500;
 }
 
@@ -95,13 +94,19 @@ const RELAYER_ROUTES = [/^GET \/health$/, /^GET \/v1\/status$/, /^GET \/v1\/keys
 
 export async function route(request: ApiRequest, context: ApiContext): Promise<ApiResponse> {
   try {
+    const { plugin } = context;
+    if (plugin !== null && request.path.startsWith(plugin.routePrefix) && request.principal.kind === "operator") {
+      const answer = await plugin.route(request.method, request.path, request.body);
+      if (answer !== null) return answer;
+      throw new RouteError(404, "not found");
+    }
     return { status: 200, body: await dispatch(request, context) };
   } catch (error) {
     return { status: statusOf(error), body: { error: error instanceof Error ? error.message : String(error) } };
   }
 }
 
-async function dispatch(request: ApiRequest, { service, staking }: ApiContext): Promise<unknown> {
+async function dispatch(request: ApiRequest, { service }: ApiContext): Promise<unknown> {
   const { method, path } = request;
   if (method === "GET" && path === "/health") return { ok: true, index: service.self, peerId: service.peerId };
   if (!path.startsWith("/v1/")) throw new RouteError(404, "not found");
@@ -110,21 +115,7 @@ async function dispatch(request: ApiRequest, { service, staking }: ApiContext): 
   }
   if (method === "GET" && path === "/v1/status") return service.status();
   if (method === "GET" && path === "/v1/absences") return { absences: await service.absences() };
-  if (path.startsWith("/v1/staking")) {
-    if (staking === null) throw new RouteError(404, "this node has no staking config");
-    if (method === "GET" && path === "/v1/staking") return staking.status();
-    if (method === "POST" && path === "/v1/staking/cluster-key") return { submitted: await staking.submitEpochKey() };
-    if (method === "POST" && path === "/v1/staking/absence") {
-      const body = parse(absenceBody, request.body);
-      const result = await staking.proposeAbsence(body.operator as `0x${string}`);
-      return {
-        txHash: result.txHash,
-        signers: result.signers,
-        proposal: { epoch: result.proposal.epoch.toString(), node: result.proposal.node, fromBlock: result.proposal.fromBlock.toString(), toBlock: result.proposal.toBlock.toString() },
-      };
-    }
-    throw new RouteError(404, "not found");
-  }
+  if (path.startsWith("/v1/staking")) throw new RouteError(404, "this node has no staking config");
   if (method === "GET" && path === "/v1/approvals") return { approvals: await service.listApprovals() };
   if (method === "POST" && path === "/v1/approvals") {
     const body = parse(approvalBody, request.body);

@@ -7,7 +7,7 @@
  */
 import { getAddress, type Address, type Hex } from "viem";
 import type { Message } from "../../sdk/message.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../shared/log.ts";
 import {
   batchAttestationValidator,
   messageAttestationValidator,

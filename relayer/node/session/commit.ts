@@ -29,7 +29,7 @@ import { Transcript } from "../../mpc/transcript.ts";
 import { fromHex, toHex, type Certificate, type CommitFrameBody, type FrameBody } from "../frames.ts";
 import type { StatementSigner } from "../identity.ts";
 import type { Generation, KeyRecord, KeyStore } from "../keystore.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../shared/log.ts";
 import type { KeyAuthority } from "./authority.ts";
 
 /** The public facts a holder confirms. */

@@ -9,7 +9,7 @@
 import { bytesEqual } from "../../mpc/encoding.ts";
 import type { FaultProof, PartyIndex, ProtocolMessage } from "../../mpc/types.ts";
 import { fromBase64, fromHex, toBase64, type FrameBody, type Operation } from "../frames.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../shared/log.ts";
 import type { MessageAuthenticator, ProvenFault, SignedMessage } from "./types.ts";
 
 /** How long, and for how many sessions, signed broadcasts are kept after a failure, to compare with the other parties'. */

@@ -7,7 +7,7 @@ import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage } from "
 import type { NodeConfig } from "../config.ts";
 import type { Frame, FrameBody, Operation, PrepareParams } from "../frames.ts";
 import type { KeyStore } from "../keystore.ts";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../../shared/log.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import type { ProtocolSuite, ShareFacts, SignatureLike } from "../protocols.ts";
 import type { ValidatorRegistry } from "../validators.ts";
