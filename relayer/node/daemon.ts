@@ -24,6 +24,7 @@ import { OperatorApprovals } from "./session/authority.ts";
 import { CommitTracker } from "./session/commit.ts";
 import { Transport } from "./transport.ts";
 import { registerChainValidators } from "./chain/validators.ts";
+import { chainsReadiness } from "./chain/health.ts";
 import { ValidatorRegistry } from "./validators.ts";
 import { FRAME_VERSION, isStakingFrame, toHex, type FrameBody } from "./frames.ts";
 import type { NodePlugin, PluginFactory } from "./plugin.ts";
@@ -152,6 +153,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   );
   pool.busy = () => service.signingBusy;
   apiContext = { service, plugin: staking };
+  const chainsCheck = chainsReadiness(config.chains);
   const server: Server = await startHttpApi({
     host: config.httpHost,
     port: config.httpPort,
@@ -164,6 +166,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
         self: config.index,
         keys: () => store.listKeys(),
         connectedMembers: () => transport.connectedMembers(),
+        chains: chainsCheck,
         ...(staking === null ? {} : { staking: () => staking.readiness() }),
       }),
     metrics,

@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { batchDigest, MessageBatch, messageDigest, type Message } from "../sdk/message.ts";
-import { AttestationRefused, MpcClient, type SourceBlocks } from "./attestor.ts";
+import { MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";
 import { startRelayerApi } from "./api.ts";
@@ -551,7 +551,8 @@ class Engine implements Relayer {
     record.lastError = `${step}: ${short(error)}`;
     record.nextAttemptAt = at + this.delay(record.attempts);
     record.updatedAt = Date.now();
-    const level = error instanceof AttestationRefused || record.attempts < 3 ? "info" : "warn";
+    // A first refusal or two is routine (a node not yet at the message's final block); one that persists is not.
+    const level = record.attempts < 3 ? "info" : "warn";
     this.log[level](`${step} failed; backing off`, { messageId: record.messageId, attempts: record.attempts, error: record.lastError });
     if (!this.stopped) await this.save(record);
   }

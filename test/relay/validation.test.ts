@@ -156,7 +156,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
     await refusedByAll(env, { ...request, messageIds: [...ids, forgedId] }, /was not sent by SourceGateway/);
   });
 
-  it("signs through a silent RPC endpoint without waiting for it, and records no honest peer absent", async () => {
+  it("signs through a silent RPC endpoint without waiting for it, records no honest peer absent, and is not ready once a quorum falls silent", async () => {
     const silent = await startRpcProxy(env.b.rpcUrl, () => Promise.resolve("silent"));
     const honest = await startRpcProxy(env.b.rpcUrl);
     try {
@@ -176,6 +176,26 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
       }
       assert.ok(silent.unanswered > 0, "the silent endpoint was asked and never answered");
       assert.deepEqual(await absences(), absencesBefore, "no node recorded a peer absent");
+
+      // Readiness follows the quorum: ready while two of the three endpoints answer, not once only one does.
+      const node = env.cluster.nodes.get(1)!;
+      const ready = async (): Promise<{ status: number; chains: { ok: boolean; detail: string } }> => {
+        const response = await fetch(`http://127.0.0.1:${node.httpPort}/health/ready`);
+        const body = (await response.json()) as { checks: { chains: { ok: boolean; detail: string } } };
+        return { status: response.status, chains: body.checks.chains };
+      };
+      const before = await ready();
+      assert.equal(before.status, 200, before.chains.detail);
+      assert.match(before.chains.detail, /chain 31338: 2 of 3 endpoints answer \(quorum 2\)/);
+      honest.behaviour = () => Promise.resolve("silent");
+      let after = await ready();
+      for (const until = Date.now() + 20_000; after.status === 200 && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 500));
+        after = await ready();
+      }
+      assert.equal(after.status, 503);
+      assert.equal(after.chains.ok, false);
+      assert.match(after.chains.detail, /chain 31338: 1 of 3 endpoints answer \(quorum 2\)/);
     } finally {
       await reconfigure(env, (config) => {
         const chains = config.chains as { chainId: number; rpcUrls: string[] }[];

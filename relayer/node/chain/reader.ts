@@ -104,6 +104,22 @@ export class ChainReader {
   }
 
   /**
+   * Whether this chain can be read now: `quorum` endpoints serve the configured chain id and tell
+   * their final block (each endpoint's own; heads need not agree for the chain to be readable).
+   */
+  async health(): Promise<{ ok: boolean; detail: string }> {
+    const answers = await this.endpoints.race(
+      (client) => this.finalBlockOn(client),
+      (so) => so.filter((a) => typeof a === "bigint").length >= this.quorum || so.filter((a) => a instanceof Error).length > this.endpoints.count - this.quorum,
+      this.endpoints.deadline(),
+      HEAD_GRACE_MS,
+    );
+    const answered = answers.filter((a) => typeof a === "bigint").length;
+    const detail = `chain ${this.chainId}: ${answered} of ${this.endpoints.count} endpoints answer (quorum ${this.quorum}); ${summarize(answers, (block) => `final block ${block}`)}`;
+    return { ok: answered >= this.quorum, detail };
+  }
+
+  /**
    * The blocks to search by id: the request's range, or the last maxScanBlocks blocks, never past the
    * highest block a quorum of endpoints has reached (so an endpoint overstating its head cannot make
    * anyone scan forever). Null when there is nothing to search.
