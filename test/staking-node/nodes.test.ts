@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, toHex, type Address, type PublicClient } from "viem";
@@ -18,6 +18,7 @@ import { relayStakingAbi, slashingCourtAbi } from "../../relayer/sdk/abi.ts";
 import type { StakingStatus } from "../../relayer/staking/agent.ts";
 import { setupStaking, type StakingSetup } from "../../relayer/staking/setup.ts";
 import { Cluster, eventually, freePort, relayTx } from "../node/cluster.ts";
+import { honest, startRpcProxy } from "../node/rpc-proxy.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const DEPLOYER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
@@ -73,7 +74,7 @@ describe("staking node processes", { timeout: 180_000 }, () => {
       await cluster.writeConfig(node, []);
       const keyFile = join(cluster.dir, `operator${node.index}.key`);
       await writeFile(keyFile, `${keccak256(toHex(`staking node test operator ${node.index - 1}`))}\n`, { mode: 0o600 });
-      const config = JSON.parse(await import("node:fs/promises").then((fs) => fs.readFile(node.configPath, "utf8"))) as Record<string, unknown>;
+      const config = JSON.parse(await readFile(node.configPath, "utf8")) as Record<string, unknown>;
       config.staking = { rpcUrl, contract: setup.staking, operatorKeyFile: keyFile, peerAddresses, pollMs: 500, minAbsences: MIN_ABSENCES, proposalTimeoutMs: 5_000 };
       await writeFile(node.configPath, JSON.stringify(config, null, 2));
     }
@@ -98,6 +99,33 @@ describe("staking node processes", { timeout: 180_000 }, () => {
       for (let i = 1; i <= SIZE; i++) assert.equal((await stakingStatus(cluster, i)).confirmedRelay, getAddress(key.address!));
     }, 30_000);
     assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" }), getAddress(key.address!));
+  });
+
+  it("starts a member during its staking RPC's outage: it waits for the RPC, then serves", async () => {
+    const node = cluster.node(2);
+    const config = JSON.parse(await readFile(node.configPath, "utf8")) as { staking: { rpcUrl: string } };
+    const rpcUrl = config.staking.rpcUrl;
+    const outage = await startRpcProxy(rpcUrl, () => Promise.reject(new Error("upstream down")));
+    try {
+      await cluster.stop(2);
+      config.staking.rpcUrl = outage.url;
+      await writeFile(node.configPath, JSON.stringify(config, null, 2));
+      let started = false;
+      const starting = cluster.start(2).then(() => (started = true));
+      await eventually(async () => assert.ok(outage.calls.length >= 3, "retried the RPC"), 20_000);
+      assert.equal(started, false, "not serving before it read its committee");
+      outage.behaviour = honest;
+      await starting;
+      assert.equal((await stakingStatus(cluster, 2)).epoch, "1");
+      await cluster.client(2).sign("epoch-1", relayTx(1));
+      assert.match(await readFile(node.logPath, "utf8"), /staking RPC unreachable; waiting for it before starting/);
+    } finally {
+      await cluster.stop(2);
+      config.staking.rpcUrl = rpcUrl;
+      await writeFile(node.configPath, JSON.stringify(config, null, 2));
+      await cluster.start(2);
+      await outage.close();
+    }
   });
 
   it("slashes a member that stays offline through the members' own proposals", async () => {
