@@ -364,6 +364,24 @@ export class Devnet {
     await startNodeProcess(this.supervisor, this.node(index), this.secrets, projectRoot, join(this.dir, "nodes"), this.placement);
   }
 
+  /**
+   * Starts again a node or the relayer that exited on its own (a chain is not restarted: its state
+   * would be gone) and returns its new pid. Rejects when the process is not one of those, or would not start.
+   */
+  async restart(name: string): Promise<number> {
+    if (name === "relayer") {
+      this.relayer = null;
+      await this.startRelayer();
+      return this.relayer!.pid;
+    }
+    const match = /^node-(\d+)$/.exec(name);
+    if (match === null) throw new Error(`${name} cannot be restarted: its state would be lost`);
+    const node = this.node(Number(match[1]));
+    node.process = null;
+    await this.startNode(node.index);
+    return node.process!.pid;
+  }
+
   /** SIGTERM (graceful) or SIGKILL (crash) one node. */
   async stopNode(index: number, crash = false): Promise<void> {
     const node = this.node(index);

@@ -58,7 +58,7 @@ function leftovers(dir: string, ports: number[]): string[] {
 }
 
 describe("mpc-relay devnet", () => {
-  it("runs the demo both ways, then stops every process on Ctrl-C", { timeout: 240_000 }, async () => {
+  it("runs the demo both ways, starts a node and the relayer again when they die, then stops every process on Ctrl-C", { timeout: 240_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "mpc-devnet-cli-"));
     const ports = [await freePort(), await freePort()];
     // The relay address itself sends the deliveries (MPC-signed EIP-1559 transactions); the other mode runs in delivery.test.ts.
@@ -85,6 +85,17 @@ describe("mpc-relay devnet", () => {
       const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
       assert.equal(pids.length, 2 + 5 + 1, "two chains, five nodes and the relayer");
       assert.ok(pids.every(alive), "all devnet processes run until Ctrl-C");
+
+      // A node or the relayer that dies is started again, as a service manager would.
+      const node3 = Number(/node 3: .*\(pid (\d+)\)/.exec(output)![1]);
+      const relayer = Number(/relayer running \(pid (\d+)\)/.exec(output)![1]);
+      process.kill(node3, "SIGKILL");
+      process.kill(relayer, "SIGKILL");
+      const again = await Promise.all([run.waitForLine(/node-3 running again \(pid \d+\)/, 90_000), run.waitForLine(/relayer running again \(pid \d+\)/, 90_000)]);
+      const restarted = again.map((line) => Number(/\(pid (\d+)\)/.exec(line)![1]));
+      assert.ok(restarted.every(alive));
+      assert.match(run.lines.join("\n"), /node-3 \(pid \d+\) exited with code -1; starting it again/);
+      pids.push(...restarted);
 
       run.child.kill("SIGINT");
       assert.equal(await run.exited, 0);

@@ -75,6 +75,26 @@ function devnetOptions(d: DevnetOptions, f: DevnetFlags): DevnetOptions {
   };
 }
 
+/** A node or the relayer is started again at most this often within the window; then the devnet stops. */
+const RESTARTS_PER_PROCESS = 5;
+const RESTART_WINDOW_MS = 10 * 60_000;
+
+/** How many restarts each process has left within a sliding window. */
+class RestartBudget {
+  private readonly times = new Map<string, number[]>();
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+  take(name: string): boolean {
+    const now = Date.now();
+    const recent = (this.times.get(name) ?? []).filter((t) => now - t < this.windowMs);
+    if (recent.length >= this.limit) return false;
+    this.times.set(name, [...recent, now]);
+    return true;
+  }
+}
+
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 
 async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitAfterDemo: boolean): Promise<void> {
@@ -112,11 +132,11 @@ async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitA
   }, 1_000).unref();
   // Last resort if the devnet dies of an uncaught error: no orphaned children.
   process.once("exit", () => net.supervisor.killAllNow());
-  const failure = new Promise<never>((_, reject) => {
-    net.supervisor.onUnexpectedExit = (child, code) => {
-      reject(new Error(`${child.name} (pid ${child.pid}) exited unexpectedly with code ${code}; its log: ${child.spec.logPath}\n${child.recentOutput().split("\n").slice(-15).join("\n")}`));
-    };
-  });
+  let failWith: (error: Error) => void = () => {};
+  const failure = new Promise<never>((_, reject) => (failWith = reject));
+  net.supervisor.onUnexpectedExit = (child, code) => {
+    failWith(new Error(`${child.name} (pid ${child.pid}) exited unexpectedly with code ${code}; its log: ${child.spec.logPath}\n${child.recentOutput().split("\n").slice(-15).join("\n")}`));
+  };
   failure.catch(() => {});
 
   try {
@@ -133,6 +153,20 @@ async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitA
     await shutdown("--exit-after-demo");
     process.exit(0);
   }
+  // Running: a node or the relayer that dies is started again (a few times), as an operator's service manager would.
+  const restarts = new RestartBudget(RESTARTS_PER_PROCESS, RESTART_WINDOW_MS);
+  net.supervisor.onUnexpectedExit = (child, code) => {
+    const log = `its log: ${child.spec.logPath}`;
+    if (stopping !== null) return;
+    if (child.name.startsWith("chain") || !restarts.take(child.name)) {
+      return failWith(new Error(`${child.name} (pid ${child.pid}) exited unexpectedly with code ${code}; ${log}\n${child.recentOutput().split("\n").slice(-15).join("\n")}`));
+    }
+    say(`${child.name} (pid ${child.pid}) exited with code ${code}; starting it again (${log})`);
+    net.restart(child.name).then(
+      (pid) => say(`${child.name} running again (pid ${pid})`),
+      (error: unknown) => failWith(new Error(`${child.name} would not start again: ${error instanceof Error ? error.message : String(error)}`)),
+    );
+  };
   say("running; press Ctrl-C to stop every process");
   say(`try: npm run mpc-relay -- status --api ${net.nodes[0]!.apiUrl} --token <apiToken from ${net.dir}/secrets.json>`);
   await Promise.race([new Promise<never>(() => {}), failure]).catch(async (error: unknown) => {
