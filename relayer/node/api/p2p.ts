@@ -1,9 +1,9 @@
 /**
- * The node API over libp2p, for relayers on other machines: Noise
+ * The node API over libp2p, for relayers and operators on other machines: Noise
  * authenticates both ends by their Ed25519 peer ids and encrypts the stream,
  * so no token or certificate authority is needed and nothing crosses the
- * network in clear text. A node serves only the relayer peer ids its operator
- * admitted (config `relayers`), and only the relayer routes (routes.ts).
+ * network in clear text. A node serves only the peer ids its operator
+ * admitted (config `apiPeers`), each in its role: a relayer only the relayer routes (routes.ts).
  *
  * One request per stream: a length-prefixed JSON {method, path, body}, then a
  * length-prefixed JSON {status, body}.
