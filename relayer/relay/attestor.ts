@@ -53,6 +53,11 @@ export class AttestationRefused extends Error {
 
 export class MpcClient {
   private next = 0;
+  /**
+   * Nodes whose last request or probe got no answer (down, or a host cut off without a reset): asked
+   * after the others, so one dead coordinator does not cost every request a full timeout.
+   */
+  private readonly silent = new Set<number>();
 
   constructor(
     private readonly nodes: readonly ApiChannel[],
@@ -85,18 +90,32 @@ export class MpcClient {
     throw new Error(`cannot learn the relay address of key ${this.keyId}: ${lastError instanceof Error ? lastError.message : String(lastError)}`);
   }
 
-  /** Asks coordinators in turn (round robin start) until one answers; refusals are not retried on another node. */
-  async sign(request: AttestationRequest): Promise<MpcSignature> {
+  /** Records whether node `index` (in config order) answered a probe. */
+  noteProbe(index: number, answered: boolean): void {
+    if (answered) this.silent.delete(index);
+    else this.silent.add(index);
+  }
+
+  /** Coordinators to ask, in turn from a rotating start, those that last answered first. */
+  private coordinators(): number[] {
     const start = this.next;
     this.next = (this.next + 1) % this.nodes.length;
+    const order = this.nodes.map((_, i) => (start + i) % this.nodes.length);
+    return [...order.filter((i) => !this.silent.has(i)), ...order.filter((i) => this.silent.has(i))];
+  }
+
+  /** Asks coordinators in turn until one answers; refusals are not retried on another node. */
+  async sign(request: AttestationRequest): Promise<MpcSignature> {
     let lastError: unknown = null;
-    for (let i = 0; i < this.nodes.length; i++) {
-      const node = this.nodes[(start + i) % this.nodes.length]!;
+    for (const index of this.coordinators()) {
+      const node = this.nodes[index]!;
       let response;
       try {
         response = await node.request("POST", `/v1/keys/${encodeURIComponent(this.keyId)}/sign`, { request }, this.signal());
+        this.silent.delete(index);
       } catch (error) {
         if (this.stopSignal.aborted) throw error;
+        this.silent.add(index);
         lastError = error;
         this.log.warn("MPC node unreachable; failing over", { node: node.name, error: error instanceof Error ? error.message : String(error) });
         continue;

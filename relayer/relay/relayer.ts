@@ -604,12 +604,14 @@ class Engine implements Relayer {
   /** Asks every node how it holds the relay key; the count of READY answers drives readiness and a metric. */
   private async probeNodes(): Promise<void> {
     const answers = await Promise.all(
-      this.channels.map(async (channel) => {
+      this.channels.map(async (channel, index) => {
         try {
           const response = await channel.request("GET", `/v1/keys/${encodeURIComponent(this.config.mpc.keyId)}`, undefined, AbortSignal.timeout(5_000));
+          this.mpc.noteProbe(index, true);
           const key = (response.body as { key?: { status?: string; threshold?: number } }).key;
           return response.status === 200 && key?.status === "READY" ? (key.threshold ?? 0) : null;
         } catch {
+          this.mpc.noteProbe(index, false);
           return null;
         }
       }),
@@ -620,13 +622,13 @@ class Engine implements Relayer {
   }
 }
 
-/** The network's signature must be the relay key's over the digest this relayer computed itself. */
 /** The source blocks holding these records' messages. */
 function sourceBlocks(records: readonly MessageRecord[]): SourceBlocks {
   const blocks = records.map((record) => record.blockNumber);
   return { fromBlock: Math.min(...blocks), toBlock: Math.max(...blocks) };
 }
 
+/** The network's signature must be the relay key's over the digest this relayer computed itself. */
 async function verifyAttestation(digest: Hex, signature: Hex, relayAddress: Address): Promise<void> {
   const signer = await recoverAddress({ hash: digest, signature });
   if (signer !== relayAddress) throw new Error(`attestation recovers to ${signer}, not the relay address ${relayAddress}`);
