@@ -3,6 +3,9 @@
  * each, an n-node MPC network holding one t-of-n relay key, and a relayer,
  * all as separate processes on 127.0.0.1 under one ProcessSupervisor.
  * Used by `mpc-relay devnet`, the end-to-end tests and bench/e2e.ts.
+ *
+ * Longer than our ~400-line rule: it is the devnet's start-up script, read top to bottom in the order
+ * things start; processes, chains, nodes, placement and the demo live in their own files.
  */
 import { confirmSuccess } from "../shared/transactions.ts";
 import { execFile } from "node:child_process";

@@ -20,6 +20,9 @@
  *  3. broadcast: echo of the transcript hash (every broadcast seen, the public
  *     key and public shares), so equivocation is detected; direct: setup flow 2.
  *  4.. direct: remaining setup flows. The result is ready after the last one.
+ *
+ * Longer than our ~400-line rule: one protocol as one straight-line state machine, its rounds in
+ * order, so a reviewer checks it against the paper top to bottom.
  */
 import {
   add,

@@ -24,6 +24,9 @@
  * s choice bits through a selective failure (DKLs19 Section 5 / DKLs23 Section 5).
  * Every hash, PRG expansion and check is bound to the setup sid and the
  * per-use sid, so a setup can serve any number of signatures.
+ *
+ * Longer than our ~400-line rule: one protocol as one straight-line state machine, its rounds in
+ * order, so a reviewer checks it against the paper top to bottom.
  */
 import { CURVE_ORDER, randomScalar } from "./curve.ts";
 import type { RandomBytes } from "./types.ts";

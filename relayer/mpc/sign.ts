@@ -8,6 +8,9 @@
  * against the committed R_i and pk_i. u_i and v_i are additive shares of r*phi
  * and sk*phi; the online phase reveals w_i = m*phi_i + r_x*v_i and u_i, and
  * s = sum w / sum u.
+ *
+ * Longer than our ~400-line rule: one protocol as one straight-line state machine, its rounds in
+ * order, so a reviewer checks it against the paper top to bottom.
  */
 import {
   addScalars,

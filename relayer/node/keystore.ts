@@ -14,6 +14,10 @@
  * the passphrase; every multi-record change is one LevelDB batch, so a crash
  * never leaves a half-written key. Writes to one key are serialized, so
  * concurrent confirmations can't overwrite each other.
+ *
+ * Longer than our ~400-line rule: every change to a key's records is one batch written here, and
+ * keeping them in one file keeps the invariants above checkable in one place (journal.ts and
+ * sealing.ts hold what does not touch key records).
  */
 import { ClassicLevel } from "classic-level";
 import { access } from "node:fs/promises";

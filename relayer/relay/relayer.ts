@@ -3,6 +3,10 @@
  * final -> attested -> delivered (or failed -> retried -> delivered) with backoff, singly or in
  * batches; every step is persisted before the next, and the target gateway's state is consulted
  * before anything is sent, so a restart neither loses nor duplicates a delivery.
+ *
+ * Longer than our ~400-line rule on purpose: the steps are one state machine over a record and share
+ * its in-flight bookkeeping; the I/O each step needs lives in watcher.ts, attestor.ts, submitter.ts,
+ * store.ts and api.ts.
  */
 import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";

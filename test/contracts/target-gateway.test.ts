@@ -1,3 +1,7 @@
+/**
+ * TargetGateway, function by function (delivery, batches, retries, rotation, pause, gas rules). Longer
+ * than our ~400-line rule: one contract's behaviour in one place, its fixture shared by every case.
+ */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";

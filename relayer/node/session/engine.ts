@@ -16,6 +16,9 @@
  *   until every holder confirmed it (commit.ts).
  * A round without progress ends the session; participants that held it up are
  * recorded absent, and so are candidates whose silence stopped it.
+ *
+ * Longer than our ~400-line rule: the session state machine reads as one flow; what varies per
+ * operation lives in operations/*.ts, confirmations in commit.ts, evidence in evidence.ts.
  */
 import { randomBytes } from "node:crypto";
 import { BroadcastMismatch, ProtocolAbort, type PartyIndex, type ProtocolMessage } from "../../mpc/types.ts";
