@@ -55,17 +55,19 @@ export const prepareParamsSchema = z.discriminatedUnion("operation", [
 ]);
 export type PrepareParams = z.infer<typeof prepareParamsSchema>;
 
+/** The public facts of one generation that its holders confirm (session/commit.ts). */
+const generationFacts = {
+  keyId: keyIdSchema,
+  generation: generationSchema,
+  threshold: thresholdSchema,
+  parties: partyList,
+  publicKey: hex(33),
+  digest: hex(32),
+};
+
 /** Every holder's signed confirmation that it holds one generation (session/commit.ts). */
 export const certificateSchema = z
-  .object({
-    keyId: keyIdSchema,
-    generation: generationSchema,
-    threshold: thresholdSchema,
-    parties: partyList,
-    publicKey: hex(33),
-    digest: hex(32),
-    confirmations: z.array(z.object({ party: partyIndexSchema, signature: ed25519Signature }).strict()).min(1).max(256),
-  })
+  .object({ ...generationFacts, confirmations: z.array(z.object({ party: partyIndexSchema, signature: ed25519Signature }).strict()).min(1).max(256) })
   .strict();
 export type Certificate = z.infer<typeof certificateSchema>;
 
@@ -128,18 +130,7 @@ const bodySchema = z.discriminatedUnion("kind", [
     .strict(),
   z.object({ kind: z.literal("abort"), reason: z.string().max(500) }).strict(),
   /** A holder's signed confirmation that it holds this generation (session/commit.ts). */
-  z
-    .object({
-      kind: z.literal("confirm"),
-      keyId: keyIdSchema,
-      generation: generationSchema,
-      threshold: thresholdSchema,
-      parties: partyList,
-      publicKey: hex(33),
-      digest: hex(32),
-      signature: ed25519Signature,
-    })
-    .strict(),
+  z.object({ kind: z.literal("confirm"), ...generationFacts, signature: ed25519Signature }).strict(),
   /** Every holder's confirmation of a generation: whoever holds it commits it. */
   z.object({ kind: z.literal("certificate"), certificate: certificateSchema }).strict(),
   /** A keyGen participant's signed statement that it will never hold this generation (its keyGen failed). */

@@ -5,14 +5,9 @@
  *
  * Usage: as `mpc-relay node start` (see Cluster.start's `entry`).
  */
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import type { ProtocolInstance } from "../../relayer/mpc/types.ts";
-import { loadConfig } from "../../relayer/node/config.ts";
-import { startNode } from "../../relayer/node/daemon.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
-import { stakingPlugin } from "../../relayer/staking/plugin.ts";
+import { runTestNode } from "./node-entry.ts";
 
 /** Sends what start() sends, then nothing more. */
 function silentAfterFirstRound<R>(instance: ProtocolInstance<R>): ProtocolInstance<R> {
@@ -25,19 +20,4 @@ function silentAfterFirstRound<R>(instance: ProtocolInstance<R>): ProtocolInstan
   });
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { config: { type: "string" } } });
-  const config = await loadConfig(values.config!);
-  const node = await startNode({
-    config,
-    passphrase: process.env.MPC_RELAY_PASSPHRASE!,
-    apiToken: process.env.MPC_RELAY_API_TOKEN!,
-    suite: { ...mpcSuite, sign: (p) => silentAfterFirstRound(mpcSuite.sign(p)) },
-    plugin: stakingPlugin,
-  });
-  process.stdout.write(JSON.stringify({ event: "listening", index: config.index, peerId: node.peerId, httpPort: node.httpPort }) + "\n");
-  process.once("SIGTERM", () => void node.stop().then(() => process.exit(0)));
-}
-
-// The test runner imports every file under test/; only a process started on this script runs a node.
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+await runTestNode(import.meta.url, { ...mpcSuite, sign: (p) => silentAfterFirstRound(mpcSuite.sign(p)) });
