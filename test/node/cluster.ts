@@ -58,6 +58,8 @@ export interface ClusterOptions {
   keygenRoundMs?: number;
   prepareMs?: number;
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** The multiaddr peers dial for a node listening on `listenPort` (a delay relay in front of it, in benchmarks). */
+  peerAddress?: (listenPort: number) => Promise<string>;
 }
 
 export interface ClusterNode {
@@ -130,7 +132,8 @@ export class Cluster {
       await saveIdentity(identityPath, identity);
       const listenPort = await freePort();
       const httpPort = await freePort();
-      entries.push({ index, peerId: identity.peerId, address: `/ip4/127.0.0.1/tcp/${listenPort}` });
+      const address = (await options.peerAddress?.(listenPort)) ?? `/ip4/127.0.0.1/tcp/${listenPort}`;
+      entries.push({ index, peerId: identity.peerId, address });
       cluster.nodes.set(index, {
         index,
         identity,
