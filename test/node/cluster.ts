@@ -108,6 +108,8 @@ export class Cluster {
   readonly passphrase = "correct horse battery staple";
   readonly nodes = new Map<number, ClusterNode>();
   private logs = new Map<number, WriteStream>();
+  /** Every node process still open, whichever index it was started for: destroy() leaves none behind. */
+  private readonly children = new Set<ChildProcess>();
 
   private constructor(
     readonly dir: string,
@@ -213,6 +215,8 @@ export class Cluster {
       stdio: ["ignore", "pipe", "pipe"],
     });
     node.process = child;
+    this.children.add(child);
+    child.once("close", () => this.children.delete(child));
     let stderr = "";
     const sink = log;
     child.stderr!.on("data", (chunk: Buffer) => {
@@ -226,7 +230,8 @@ export class Cluster {
         if (line.includes('"event":"listening"')) resolveStart();
       });
       child.once("close", (code) => {
-        node.process = null;
+        // A stopped node's streams may close after its replacement started: forget only this child.
+        if (node.process === child) node.process = null;
         reject(new Error(`node ${index} exited with ${code}: ${stderr.trim()}`));
       });
     });
@@ -244,7 +249,7 @@ export class Cluster {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGKILL");
     await exited;
-    this.node(index).process = null;
+    if (this.node(index).process === child) this.node(index).process = null;
   }
 
   /** SIGSTOP / SIGCONT: the node stays connected but answers nothing meanwhile. */
@@ -261,11 +266,13 @@ export class Cluster {
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGTERM");
     await exited;
-    this.node(index).process = null;
+    if (this.node(index).process === child) this.node(index).process = null;
   }
 
   async destroy(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((i) => this.stop(i)));
+    // A test that lost track of a process must not keep the test runner waiting on its pipes.
+    await Promise.all([...this.children].map((child) => new Promise((r) => { child.once("close", r); child.kill("SIGKILL"); })));
     for (const log of this.logs.values()) await new Promise((r) => log.end(r));
     await Promise.all([this.chains.source.close(), this.chains.destination.close()]);
     if (process.env.KEEP_TEST_DIRS === undefined) await rm(this.dir, { recursive: true, force: true });
