@@ -200,6 +200,9 @@ export class CommitTracker {
     const key = await this.store.getKey(keyId);
     if (key === null) return;
     let generation = key.generations.find((g) => g.id === certificate.generation);
+    // Committed here already: it holds every confirmation, so the certificate can teach nothing. Skipping the
+    // n signature checks matters: every holder sends one to every other, n^2 certificates after each commit.
+    if (generation?.committed === true) return;
     if (generation === undefined) {
       // A reshare that left this node out without it dealing: keep a marker; the authority decides when the share goes.
       if (certificate.parties.includes(this.self) || key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase()) return this.ignore("certificate for a generation this node can't hold", { keyId });
