@@ -17,7 +17,7 @@ import {
   relayRotationDigest,
   type Message,
 } from "../../relayer/sdk/message.ts";
-import { abiModulePath, renderAbiModule } from "../../scripts/lib/gen-abi.ts";
+import { abiModulePath, bytecodeModulePath, renderAbiModule, renderBytecodeModule } from "../../scripts/lib/gen-abi.ts";
 
 const { viem } = await network.create();
 const harness = await viem.deployContract("MessageLibHarness");
@@ -131,5 +131,9 @@ describe("message hashing: TypeScript SDK equals MessageLib", () => {
 
   it("relayer/sdk/abi.ts matches the compiled contracts (regenerate with scripts/lib/gen-abi.ts)", async () => {
     assert.equal(await readFile(abiModulePath, "utf8"), await renderAbiModule());
+  });
+
+  it("relayer/testkit/bytecode.ts is the compiled gateways' creation code (regenerate with scripts/lib/gen-abi.ts)", async () => {
+    assert.equal(await readFile(bytecodeModulePath, "utf8"), await renderBytecodeModule());
   });
 });
