@@ -48,6 +48,8 @@ export interface KitChain extends KitChainClients {
   source: Address;
   /** TargetGateway: delivers to receivers on this chain. */
   target: Address;
+  /** First block whose messages the kit delivers (a fork's history belongs to the live network's relayers). */
+  fromBlock: bigint;
 }
 
 export interface TestKitOptions {
@@ -96,9 +98,17 @@ export class TestKitError extends Error {
 
 const standardErrors = parseAbi(["error Error(string)", "error Panic(uint256)"]);
 
+/** A live network to fork: its RPC URL (from env or the Hardhat keystore, never the repository) and its deployment. */
+export interface ForkSpec {
+  url: string;
+  /** deployments/<network>.json, as scripts/deploy.ts writes it. */
+  deployment: { chainId: number; contracts: { SourceGateway: string; TargetGateway: string } };
+  blockNumber?: bigint;
+}
+
 /** Hardhat 3's network manager, as far as the kit uses it. */
 interface HardhatNetworkManager {
-  create(params: { override: { chainId: number } }): Promise<{
+  create(params: { override: { chainId: number; forking?: { url: string; blockNumber?: bigint } } }): Promise<{
     viem: { getPublicClient(): Promise<PublicClient>; getWalletClients(): Promise<Wallet[]>; getTestClient(): Promise<TestClient> };
   }>;
 }
@@ -137,7 +147,7 @@ export class MpcRelayTestKit {
         c,
         await c.walletClient.deployContract({ abi: targetGatewayAbi, bytecode: targetGatewayBytecode, args: [owner, attester.address, options.rotationDelay ?? 3600n, options.retentionWindow ?? 600n], chain: c.walletClient.chain }),
       );
-      chains.set(chainId, { ...c, chainId, source, target });
+      chains.set(chainId, { ...c, chainId, source, target, fromBlock: 0n });
     }
     const fees = { baseFee: 10n ** 12n, gasPrice: 10n ** 6n, byteFee: 10n ** 9n, maxGasLimit: 5_000_000, ...options.destination };
     for (const from of chains.values()) {
@@ -145,6 +155,43 @@ export class MpcRelayTestKit {
         if (to === from.chainId) continue;
         await mined(from, await from.walletClient.writeContract({ address: from.source, abi: sourceGatewayAbi, functionName: "setDestination", args: [to, fees], chain: from.walletClient.chain }));
       }
+    }
+    return new MpcRelayTestKit(chains, attester, options);
+  }
+
+  /**
+   * In-process forks of live networks whose gateways are deployed already (addresses from
+   * deployments/<network>.json). The kit's attester becomes each target gateway's relay (the owner is
+   * impersonated for setRelay: the gateway trusts that one address), and only messages sent on the
+   * forks are delivered. Routes between the networks must be open on the live gateways.
+   */
+  static async fromForks(network: HardhatNetworkManager, forks: readonly ForkSpec[], options: TestKitOptions = {}): Promise<MpcRelayTestKit> {
+    if (forks.length < 2) throw new TestKitError("a test kit needs at least two chains");
+    const attester = options.attester ?? testKeyAttester();
+    const chains = new Map<bigint, KitChain>();
+    for (const fork of forks) {
+      const chainId = BigInt(fork.deployment.chainId);
+      if (chains.has(chainId)) throw new TestKitError(`two forks share chain id ${chainId}`);
+      const forking = { url: fork.url, ...(fork.blockNumber === undefined ? {} : { blockNumber: fork.blockNumber }) };
+      const { viem } = await network.create({ override: { chainId: Number(chainId), forking } }).catch((cause: unknown) => {
+        throw new TestKitError(`cannot fork chain ${chainId} from ${fork.url}`, { cause });
+      });
+      const [walletClient] = await viem.getWalletClients();
+      if (walletClient === undefined) throw new TestKitError(`fork of chain ${chainId} has no funded account`);
+      const clients = { publicClient: await viem.getPublicClient(), walletClient, testClient: await viem.getTestClient() };
+      // Calls at the fork block itself need the remote chain's hardfork history, which Hardhat lacks for
+      // chains it does not know; blocks mined on the fork run under the configured hardfork.
+      await clients.testClient.mine({ blocks: 1 });
+      const fromBlock = await clients.publicClient.getBlockNumber();
+      const source = getAddress(fork.deployment.contracts.SourceGateway);
+      const target = getAddress(fork.deployment.contracts.TargetGateway);
+      for (const [name, address] of [["SourceGateway", source], ["TargetGateway", target]] as const) {
+        if ((await clients.publicClient.getCode({ address })) === undefined) throw new TestKitError(`${name} ${address} has no code on chain ${chainId} at the fork block: wrong deployment file or URL?`);
+      }
+      await installRelay(clients, target, attester.address).catch((cause: unknown) => {
+        throw new TestKitError(`cannot make the kit's relay the relay of TargetGateway ${target} on chain ${chainId}: is it a TargetGateway?`, { cause });
+      });
+      chains.set(chainId, { ...clients, chainId, source, target, fromBlock });
     }
     return new MpcRelayTestKit(chains, attester, options);
   }
@@ -198,7 +245,7 @@ export class MpcRelayTestKit {
     const sentById = new Map((await this.sent()).map((s) => [s.messageId, s.message]));
     const out: Failure[] = [];
     for (const chain of this.chains.values()) {
-      const logs = await chain.publicClient.getContractEvents({ address: chain.target, abi: targetGatewayAbi, eventName: "MessageFailed", fromBlock: 0n });
+      const logs = await chain.publicClient.getContractEvents({ address: chain.target, abi: targetGatewayAbi, eventName: "MessageFailed", fromBlock: chain.fromBlock });
       const latest = new Map<Hex, (typeof logs)[number]>();
       for (const log of logs) latest.set(log.args.messageId!, log);
       for (const [messageId, log] of latest) {
@@ -259,7 +306,7 @@ export class MpcRelayTestKit {
   private async sent(): Promise<SentMessage[]> {
     const out: SentMessage[] = [];
     for (const chain of this.chains.values()) {
-      const logs = await chain.publicClient.getContractEvents({ address: chain.source, abi: sourceGatewayAbi, eventName: "MessageSent", fromBlock: 0n });
+      const logs = await chain.publicClient.getContractEvents({ address: chain.source, abi: sourceGatewayAbi, eventName: "MessageSent", fromBlock: chain.fromBlock });
       out.push(...logs.map((log) => decodeMessageSent(log)));
     }
     return out;
@@ -306,4 +353,17 @@ async function deployed(chain: KitChainClients, hash: Hex): Promise<Address> {
   const receipt = await mined(chain, hash);
   if (receipt.contractAddress == null) throw new TestKitError(`deployment ${hash} created no contract`);
   return getAddress(receipt.contractAddress);
+}
+
+/** Makes `relay` the target's relay on a fork, as its owner (impersonated, funded for gas) would. */
+async function installRelay(chain: KitChainClients, target: Address, relay: Address): Promise<void> {
+  const owner = await chain.publicClient.readContract({ address: target, abi: targetGatewayAbi, functionName: "owner" });
+  await chain.testClient.impersonateAccount({ address: owner });
+  await chain.testClient.setBalance({ address: owner, value: 10n ** 18n });
+  try {
+    const hash = await chain.walletClient.writeContract({ address: target, abi: targetGatewayAbi, functionName: "setRelay", args: [relay], account: owner, chain: chain.walletClient.chain });
+    await mined(chain, hash);
+  } finally {
+    await chain.testClient.stopImpersonatingAccount({ address: owner });
+  }
 }
