@@ -5,8 +5,10 @@
  * - every vector checks out with ethers v6 alone, following the document (no project code, no viem): ids and
  *   leaves by keccak256 and AbiCoder, digests by TypedDataEncoder, the batch tree and its multiproofs rebuilt
  *   and verified in a few lines, signatures by recoverAddress;
+ * - the document quotes the same constants (type hashes, selectors, the worked example);
  * - and on chain: a TargetGateway deployed in-process with the test key as relay accepts the vectors' own
- *   calldata (a single message, two multiproofs of the batch, the signed relay rotation).
+ *   calldata (single messages, two multiproofs of the batch, the signed relay rotation) and refuses the
+ *   signatures' high-s twins and a rotation signature with v as 0/1.
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -214,6 +216,29 @@ const gatewayInterface = new Interface([
 describe("docs/wire-format.md test vectors", () => {
   it("are what scripts/lib/gen-wire-vectors.ts renders from the project's code (npx tsx scripts/lib/gen-wire-vectors.ts)", async () => {
     assert.equal(committed, await renderWireVectors());
+  });
+
+  it("docs/wire-format.md quotes the constants the vectors and ethers give", async () => {
+    const doc = await readFile(new URL("../../docs/wire-format.md", import.meta.url), "utf8");
+    const quoted = [
+      ...Object.values(vectors.typeHashes),
+      vectors.domain.nameHash,
+      vectors.domain.versionHash,
+      vectors.deployment.targetGateway,
+      vectors.deployment.receiver,
+      vectors.messages[0]!.id,
+      vectors.messages[0]!.digest,
+      `0x${HALF_N.toString(16)}`,
+    ];
+    gatewayInterface.forEachFunction((f) => quoted.push(f.selector));
+    gatewayInterface.forEachEvent((e) => e.name === "MessageDelivered" && quoted.push(e.topicHash));
+    quoted.push(new Interface(["function onMessage(uint64 srcChainId, address sender, bytes payload)"]).getFunction("onMessage")!.selector);
+    quoted.push(
+      new Interface([`event MessageSent(bytes32 indexed messageId, uint64 indexed dstChainId, address indexed sender, ${messageTuple} message, uint256 fee)`]).getEvent("MessageSent")!
+        .topicHash,
+    );
+    quoted.push(new Interface([`function retryMessage(${messageTuple} message)`]).getFunction("retryMessage")!.selector);
+    for (const text of [...quoted, ...Object.values(vectors.types)]) assert.ok(doc.includes(text), `docs/wire-format.md lacks ${text}`);
   });
 
   describe("checked with ethers v6 alone", () => {
