@@ -2,7 +2,8 @@
  * The one TypeScript implementation of the mpc-relay message format and of every hash the MPC network
  * signs: message id, EIP-712 message digest, batch Merkle root and multiproof, relay-rotation digest.
  * contracts/gateway/MessageLib.sol is its Solidity twin; test/contracts/message-equivalence.test.ts keeps
- * the two equal.
+ * the two equal. docs/wire-format.md specifies the format for other implementations (test vectors:
+ * test/vectors/wire-format.json, from scripts/lib/gen-wire-vectors.ts).
  */
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import {
