@@ -1,6 +1,8 @@
 import { createRequire } from "node:module";
 import { configVariable, defineConfig } from "hardhat/config";
 import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+import hardhatEthers from "@nomicfoundation/hardhat-ethers";
+import hardhatTypechain from "@nomicfoundation/hardhat-typechain";
 
 // Compile offline with the solc npm package instead of downloading a compiler.
 const require = createRequire(import.meta.url);
@@ -18,7 +20,8 @@ function testnet(name: string, chainId: number) {
 }
 
 export default defineConfig({
-  plugins: [hardhatToolboxViem],
+  // viem for the project's own code; ethers and TypeChain typings (types/ethers-contracts) for dapps on ethers.
+  plugins: [hardhatToolboxViem, hardhatEthers, hardhatTypechain],
   solidity: {
     version: "0.8.30",
     path: solcJsPath,
