@@ -36,13 +36,15 @@ import { sourceGatewayBytecode, targetGatewayBytecode } from "./bytecode.ts";
 type Wallet = WalletClient<Transport, Chain | undefined, Account>;
 
 /** What the kit needs of each chain: a reader, a funded account that deploys and submits, and time travel. */
-export interface KitChainClients {
+export interface KitChainClients<C = undefined> {
   publicClient: PublicClient;
   walletClient: Wallet;
   testClient: TestClient;
+  /** The Hardhat network connection the chain runs in, when the kit made it: its `ethers`, `networkHelpers`, ... */
+  connection?: C;
 }
 
-export interface KitChain extends KitChainClients {
+export interface KitChain<C = undefined> extends KitChainClients<C> {
   chainId: bigint;
   /** SourceGateway: dapps call sendMessage here. */
   source: Address;
@@ -106,38 +108,40 @@ export interface ForkSpec {
   blockNumber?: bigint;
 }
 
-/** Hardhat 3's network manager, as far as the kit uses it. */
-interface HardhatNetworkManager {
-  create(params: { override: { chainId: number; forking?: { url: string; blockNumber?: bigint } } }): Promise<{
-    viem: { getPublicClient(): Promise<PublicClient>; getWalletClients(): Promise<Wallet[]>; getTestClient(): Promise<TestClient> };
-  }>;
+/** A Hardhat 3 network connection, as far as the kit uses it (hardhat-viem's clients). */
+interface HardhatConnection {
+  viem: { getPublicClient(): Promise<PublicClient>; getWalletClients(): Promise<Wallet[]>; getTestClient(): Promise<TestClient> };
 }
 
-export class MpcRelayTestKit {
+/** Hardhat 3's network manager (`import { network } from "hardhat"`), as far as the kit uses it. */
+interface HardhatNetworkManager<C extends HardhatConnection> {
+  create(params: { override: { chainId: number; forking?: { url: string; blockNumber?: bigint } } }): Promise<C>;
+}
+
+async function clientsOf<C extends HardhatConnection>(connection: C, what: string): Promise<KitChainClients<C>> {
+  const [walletClient] = await connection.viem.getWalletClients();
+  if (walletClient === undefined) throw new TestKitError(`${what} has no funded account`);
+  return { publicClient: await connection.viem.getPublicClient(), walletClient, testClient: await connection.viem.getTestClient(), connection };
+}
+
+export class MpcRelayTestKit<C = undefined> {
   private constructor(
-    private readonly chains: ReadonlyMap<bigint, KitChain>,
+    private readonly chains: ReadonlyMap<bigint, KitChain<C>>,
     private attesterNow: Attester,
     private readonly options: TestKitOptions,
   ) {}
 
   /** New in-process Hardhat chains, one per chain id, with the gateways deployed on each. */
-  static async fromHardhat(network: HardhatNetworkManager, chainIds: readonly number[], options: TestKitOptions = {}): Promise<MpcRelayTestKit> {
-    const clients = await Promise.all(
-      chainIds.map(async (chainId) => {
-        const { viem } = await network.create({ override: { chainId } });
-        const [walletClient] = await viem.getWalletClients();
-        if (walletClient === undefined) throw new TestKitError(`chain ${chainId} has no funded account`);
-        return { publicClient: await viem.getPublicClient(), walletClient, testClient: await viem.getTestClient() };
-      }),
-    );
+  static async fromHardhat<C extends HardhatConnection>(network: HardhatNetworkManager<C>, chainIds: readonly number[], options: TestKitOptions = {}): Promise<MpcRelayTestKit<C>> {
+    const clients = await Promise.all(chainIds.map(async (chainId) => clientsOf(await network.create({ override: { chainId } }), `chain ${chainId}`)));
     return MpcRelayTestKit.deploy(clients, options);
   }
 
   /** Deploys a SourceGateway and a TargetGateway on each chain and routes every chain to every other. */
-  static async deploy(clients: readonly KitChainClients[], options: TestKitOptions = {}): Promise<MpcRelayTestKit> {
+  static async deploy<C = undefined>(clients: readonly KitChainClients<C>[], options: TestKitOptions = {}): Promise<MpcRelayTestKit<C>> {
     if (clients.length < 2) throw new TestKitError("a test kit needs at least two chains");
     const attester = options.attester ?? testKeyAttester();
-    const chains = new Map<bigint, KitChain>();
+    const chains = new Map<bigint, KitChain<C>>();
     for (const c of clients) {
       const chainId = BigInt(await c.publicClient.getChainId());
       if (chains.has(chainId)) throw new TestKitError(`two chains share chain id ${chainId}`);
@@ -165,20 +169,18 @@ export class MpcRelayTestKit {
    * impersonated for setRelay: the gateway trusts that one address), and only messages sent on the
    * forks are delivered. Routes between the networks must be open on the live gateways.
    */
-  static async fromForks(network: HardhatNetworkManager, forks: readonly ForkSpec[], options: TestKitOptions = {}): Promise<MpcRelayTestKit> {
+  static async fromForks<C extends HardhatConnection>(network: HardhatNetworkManager<C>, forks: readonly ForkSpec[], options: TestKitOptions = {}): Promise<MpcRelayTestKit<C>> {
     if (forks.length < 2) throw new TestKitError("a test kit needs at least two chains");
     const attester = options.attester ?? testKeyAttester();
-    const chains = new Map<bigint, KitChain>();
+    const chains = new Map<bigint, KitChain<C>>();
     for (const fork of forks) {
       const chainId = BigInt(fork.deployment.chainId);
       if (chains.has(chainId)) throw new TestKitError(`two forks share chain id ${chainId}`);
       const forking = { url: fork.url, ...(fork.blockNumber === undefined ? {} : { blockNumber: fork.blockNumber }) };
-      const { viem } = await network.create({ override: { chainId: Number(chainId), forking } }).catch((cause: unknown) => {
+      const connection = await network.create({ override: { chainId: Number(chainId), forking } }).catch((cause: unknown) => {
         throw new TestKitError(`cannot fork chain ${chainId} from ${fork.url}`, { cause });
       });
-      const [walletClient] = await viem.getWalletClients();
-      if (walletClient === undefined) throw new TestKitError(`fork of chain ${chainId} has no funded account`);
-      const clients = { publicClient: await viem.getPublicClient(), walletClient, testClient: await viem.getTestClient() };
+      const clients = await clientsOf(connection, `the fork of chain ${chainId}`);
       // Calls at the fork block itself need the remote chain's hardfork history, which Hardhat lacks for
       // chains it does not know; blocks mined on the fork run under the configured hardfork.
       await clients.testClient.mine({ blocks: 1 });
@@ -201,7 +203,7 @@ export class MpcRelayTestKit {
     return this.attesterNow.address;
   }
 
-  chain(chainId: bigint | number): KitChain {
+  chain(chainId: bigint | number): KitChain<C> {
     const chain = this.chains.get(BigInt(chainId));
     if (chain === undefined) throw new TestKitError(`no kit chain with id ${chainId} (kit chains: ${[...this.chains.keys()].join(", ")})`);
     return chain;
@@ -312,7 +314,7 @@ export class MpcRelayTestKit {
     return out;
   }
 
-  private destinationOf(message: Message): KitChain {
+  private destinationOf(message: Message): KitChain<C> {
     const to = this.chains.get(message.dstChainId);
     if (to === undefined) throw new TestKitError(`message to chain ${message.dstChainId}, which is not a kit chain`);
     return to;
@@ -323,7 +325,7 @@ export class MpcRelayTestKit {
     return to.publicClient.readContract({ address: to.target, abi: targetGatewayAbi, functionName: "isReceived", args: [message.srcChainId, message.srcGateway, message.nonce] });
   }
 
-  private async outcome(to: KitChain, sent: SentMessage, txHash: Hex): Promise<Delivery> {
+  private async outcome(to: KitChain<C>, sent: SentMessage, txHash: Hex): Promise<Delivery> {
     const receipt = await mined(to, txHash);
     const [failed] = parseEventLogs({ abi: targetGatewayAbi, logs: receipt.logs, eventName: "MessageFailed" });
     return { messageId: sent.messageId, message: sent.message, txHash, outcome: failed === undefined ? "delivered" : "failed", reason: failed === undefined ? null : this.decodeReason(failed.args.reason) };
@@ -343,20 +345,20 @@ export class MpcRelayTestKit {
   }
 }
 
-async function mined(chain: KitChainClients, hash: Hex) {
+async function mined(chain: KitChainClients<unknown>, hash: Hex) {
   const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new TestKitError(`transaction ${hash} reverted`);
   return receipt;
 }
 
-async function deployed(chain: KitChainClients, hash: Hex): Promise<Address> {
+async function deployed(chain: KitChainClients<unknown>, hash: Hex): Promise<Address> {
   const receipt = await mined(chain, hash);
   if (receipt.contractAddress == null) throw new TestKitError(`deployment ${hash} created no contract`);
   return getAddress(receipt.contractAddress);
 }
 
 /** Makes `relay` the target's relay on a fork, as its owner (impersonated, funded for gas) would. */
-async function installRelay(chain: KitChainClients, target: Address, relay: Address): Promise<void> {
+async function installRelay(chain: KitChainClients<unknown>, target: Address, relay: Address): Promise<void> {
   const owner = await chain.publicClient.readContract({ address: target, abi: targetGatewayAbi, functionName: "owner" });
   await chain.testClient.impersonateAccount({ address: owner });
   await chain.testClient.setBalance({ address: owner, value: 10n ** 18n });

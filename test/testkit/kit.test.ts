@@ -8,26 +8,27 @@ import hre, { network } from "hardhat";
 import { getAddress, parseEther, recoverTypedDataAddress, stringToHex, type Abi, type Address, type Hex } from "viem";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { messageTypedData } from "../../relayer/sdk/message.ts";
+import { ProbeReceiver__factory, SourceGateway__factory } from "../../types/ethers-contracts/index.js";
 import { MpcRelayTestKit, mpcAttester, testKeyAttester, TestKitError, type KitChain } from "../../relayer/testkit/index.ts";
 
 const A = 31337;
 const B = 31338;
 
 /** Deploys one of the project's example contracts on a kit chain, as a dapp deploys its own. */
-async function deployOn(chain: KitChain, name: string, args: readonly unknown[]): Promise<{ address: Address; abi: Abi }> {
+async function deployOn(chain: KitChain<unknown>, name: string, args: readonly unknown[]): Promise<{ address: Address; abi: Abi }> {
   const { abi, bytecode } = await hre.artifacts.readArtifact(name);
   const hash = await chain.walletClient.deployContract({ abi, bytecode: bytecode as Hex, args, chain: chain.walletClient.chain });
   const { contractAddress } = await chain.publicClient.waitForTransactionReceipt({ hash });
   return { address: getAddress(contractAddress!), abi };
 }
 
-async function write(chain: KitChain, address: Address, abi: Abi, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
+async function write(chain: KitChain<unknown>, address: Address, abi: Abi, functionName: string, args: readonly unknown[], value?: bigint): Promise<void> {
   const hash = await chain.walletClient.writeContract({ address, abi, functionName, args, value, chain: chain.walletClient.chain });
   const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
   assert.equal(receipt.status, "success");
 }
 
-async function sendToProbe(from: KitChain, probe: Address, to: bigint, payload: Hex): Promise<void> {
+async function sendToProbe(from: KitChain<unknown>, probe: Address, to: bigint, payload: Hex): Promise<void> {
   const fee = await from.publicClient.readContract({ address: from.source, abi: sourceGatewayAbi, functionName: "quoteFee", args: [to, BigInt((payload.length - 2) / 2), 200_000n] });
   await write(from, from.source, sourceGatewayAbi, "sendMessage", [to, probe, payload, 200_000n], fee);
 }
@@ -120,6 +121,20 @@ describe("test kit", () => {
     await kit.increaseTime(3600);
     await kit.rotateRelay(testKeyAttester("later"));
     assert.equal(await b.publicClient.readContract({ address: b.target, abi: targetGatewayAbi, functionName: "relay" }), testKeyAttester("later").address);
+  });
+
+  it("serves ethers users: each kit chain's Hardhat connection carries ethers, and TypeChain factories deploy on it", async () => {
+    const kit = await MpcRelayTestKit.fromHardhat(network, [A, B]);
+    const { ethers: ethersA } = kit.chain(A).connection!;
+    const { ethers: ethersB } = kit.chain(B).connection!;
+    const [senderA] = await ethersA.getSigners();
+    const [deployerB] = await ethersB.getSigners();
+    const probe = await new ProbeReceiver__factory(deployerB).deploy(kit.chain(B).target);
+    const source = SourceGateway__factory.connect(kit.chain(A).source, senderA);
+    const fee = await source.quoteFee(BigInt(B), 2n, 200_000n);
+    await (await source["sendMessage(uint64,address,bytes,uint64)"](BigInt(B), await probe.getAddress(), "0xbeef", 200_000n, { value: fee })).wait();
+    assert.equal((await kit.deliverAll())[0]!.outcome, "delivered");
+    assert.equal(await probe.lastPayload(), "0xbeef");
   });
 
   it("refuses fewer than two chains and two chains with one chain id", async () => {
