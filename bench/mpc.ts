@@ -18,7 +18,8 @@ const CONFIGS: [t: number, n: number, signatures: number][] = [
 const sessionId = () => globalThis.crypto.getRandomValues(new Uint8Array(32));
 
 function ok<R>(outcome: RunOutcome<R>): RunOutcome<R> {
-  if (outcome.aborts.size > 0) throw [...outcome.aborts.values()][0];
+  const [abort] = outcome.aborts.values();
+  if (abort !== undefined) throw abort;
   return outcome;
 }
 

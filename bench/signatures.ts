@@ -40,7 +40,8 @@ function recorded<R>(instances: Map<number, ProtocolInstance<R>>): [RunOutcome<R
       return [m];
     }),
   );
-  if (outcome.aborts.size > 0) throw [...outcome.aborts.values()][0];
+  const [abort] = outcome.aborts.values();
+  if (abort !== undefined) throw abort;
   return [outcome, ms, delivered];
 }
 

@@ -4,7 +4,7 @@
  * transactions from its operator account. Shared by the absence slasher, the
  * removal proposer and the agent.
  */
-import type { Address, Chain, Hex, PublicClient, WalletClient } from "viem";
+import type { Address, Chain, PublicClient, WalletClient } from "viem";
 import { relayStakingAbi } from "../sdk/abi.ts";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { StakingPeerDirectory } from "./directory.ts";

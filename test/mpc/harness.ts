@@ -148,7 +148,8 @@ export function keygen(parties: number[], threshold: number, label: string, tamp
 /** Keygen that must succeed; returns the shares. */
 export function keygenOk(parties: number[], threshold: number, label: string): Map<number, KeyShare> {
   const outcome = keygen(parties, threshold, label);
-  if (outcome.aborts.size > 0) throw [...outcome.aborts.values()][0];
+  const [abort] = outcome.aborts.values();
+  if (abort !== undefined) throw abort;
   return outcome.results;
 }
 

@@ -126,7 +126,7 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
       cli.stdout.on("data", (c: Buffer) => (out += c.toString()));
       assert.equal(await new Promise((r) => cli.once("exit", r)), 0);
       assert.equal((JSON.parse(out) as { state: string }).state, "delivered");
-      assert.equal((await (await fetch(`${api}/v1/messages/0x${"ab".repeat(32)}`)).status), 404);
+      assert.equal((await fetch(`${api}/v1/messages/0x${"ab".repeat(32)}`)).status, 404);
     });
 
     it("stores a reverting receiver's message as failed, retries it later and delivers it once", async () => {

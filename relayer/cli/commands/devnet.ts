@@ -111,6 +111,8 @@ async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitA
     })();
     return stopping;
   };
+  // Read through a call: TypeScript's narrowing does not see the handlers assign it.
+  const currentShutdown = (): Promise<void> | null => stopping;
   let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (stopping !== null) {
@@ -144,7 +146,9 @@ async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitA
     say(`devnet up in ${options.dir}: addresses in devnet.json, API token and key-store passphrase in secrets.json, logs beside them`);
     await Promise.race([runDemo(net, say), failure]);
   } catch (error) {
-    if (stopping !== null) return await stopping;
+    // A signal started the shutdown while the devnet was starting: wait for it instead of reporting a failure.
+    const stoppedBySignal = currentShutdown();
+    if (stoppedBySignal !== null) return await stoppedBySignal;
     say(`error: ${error instanceof Error ? error.message : String(error)}`);
     await shutdown("devnet failed");
     throw new Error("the devnet did not complete; see the messages and logs above");

@@ -74,7 +74,6 @@ export class Endpoints {
     const answers: (T | Error | undefined)[] = this.clients.map(() => undefined);
     const stop = new AbortController();
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout;
       let graceTimer: NodeJS.Timeout | null = null;
       const finish = (unanswered: string): void => {
         if (stop.signal.aborted) return;
@@ -83,7 +82,7 @@ export class Endpoints {
         stop.abort();
         resolve(answers.map((answer) => answer ?? new ChainReadError(unanswered)));
       };
-      timer = setTimeout(() => finish(`no answer within ${this.timeoutMs} ms`), Math.max(0, deadline - Date.now()));
+      const timer = setTimeout(() => finish(`no answer within ${this.timeoutMs} ms`), Math.max(0, deadline - Date.now()));
       const settled = (): void => finish("no answer by the time the others had decided");
       this.clients.forEach((client, endpoint) => {
         this.checkChainId(client, endpoint)
