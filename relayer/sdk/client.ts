@@ -177,7 +177,7 @@ export class MpcRelayClient {
   async status(messageId: Hex, p: { errorAbi?: Abi } = {}): Promise<MessageStatus> {
     const [located, relayer] = await Promise.all([this.findSent(messageId), relayerView(this.options.relayerApi, messageId, this.options.relayerTimeoutMs)]);
     if (located === null) {
-      const head = await this.options.source.publicClient.getBlockNumber();
+      const head = await this.options.source.publicClient.getBlockNumber({ cacheTime: 0 });
       throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: head });
     }
     return this.statusOf(located, relayer, p.errorAbi);
@@ -266,7 +266,7 @@ export class MpcRelayClient {
   private async requireSent(messageId: Hex): Promise<Message> {
     const located = await this.findSent(messageId);
     if (located !== null) return located.message;
-    throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: await this.options.source.publicClient.getBlockNumber() });
+    throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: await this.options.source.publicClient.getBlockNumber({ cacheTime: 0 }) });
   }
 
   private destination(message: Message, what: string): { publicClient: PublicClient; gateway: Address; walletClient?: Wallet } {
@@ -287,7 +287,7 @@ export class MpcRelayClient {
     const client = this.options.source.publicClient;
     const finality = this.options.source.finality ?? "finalized";
     if (typeof finality === "string") return (await client.getBlock({ blockTag: finality })).number;
-    return (await client.getBlockNumber()) - BigInt(finality.confirmations) + 1n;
+    return (await client.getBlockNumber({ cacheTime: 0 })) - BigInt(finality.confirmations) + 1n;
   }
 
   private async targetView(message: Message, messageId: Hex, errorAbi: Abi | undefined): Promise<TargetView> {

@@ -46,7 +46,8 @@ export class LogScanner {
    * the head it searched from.
    */
   async findNewest(address: Address, topics: readonly (Hex | readonly Hex[] | null)[], toBlock?: bigint): Promise<{ logs: Log[]; head: bigint }> {
-    const head = toBlock ?? (await this.client.getBlockNumber());
+    // Not viem's cached block number (kept for a polling interval): a message mined just now must be found.
+    const head = toBlock ?? (await this.client.getBlockNumber({ cacheTime: 0 }));
     if (head < this.fromBlock) return { logs: [], head };
     const logs = await scanLogs<Log>({
       from: Number(this.fromBlock),
