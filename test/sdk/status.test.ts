@@ -4,9 +4,13 @@
  * so each view can be put ahead or behind the others on purpose.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { concat, encodeAbiParameters, toHex, type Abi, type Hex } from "viem";
+import { concat, encodeAbiParameters, keccak256, stringToHex, toHex, type Abi, type Hex } from "viem";
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { GatewayCallRevertedError, MessageNotFoundError, MpcRelayClient, NoMessageInTransactionError, type MessageStatus, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
@@ -14,11 +18,22 @@ import { testAccount } from "../contracts/helpers.ts";
 import { setProbeMode, startChain, type TestChain } from "../relay/fixture.ts";
 import { startRpcProxy, type RpcProxy } from "../node/rpc-proxy.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
+import { compiledCli } from "../../relayer/devnet/runtime.ts";
+
+const CLI = await compiledCli();
+
+function mpcRelay(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => resolve({ code: error === null ? 0 : Number(error.code ?? 1), stdout, stderr }));
+  });
+}
 
 const A = 41_001;
 const B = 41_002;
 const CONFIRMATIONS = 3;
 const relay = testAccount("sdk status relay");
+/** Chain B's deployer, also the CLI's destination wallet. */
+const WALLET_KEY = keccak256(stringToHex("mpc-relay test key: sdk status wallet"));
 
 const messageTuple = targetGatewayAbi.find((i) => i.type === "function" && i.name === "retryMessage")!.inputs;
 /** ProbeReceiver's custom error and its abandon(message), which calls the gateway as the receiver. */
@@ -81,7 +96,7 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
 
   before(async () => {
     a = await startChain(A, B, relay.address);
-    b = await startChain(B, A, relay.address);
+    b = await startChain(B, A, relay.address, WALLET_KEY);
     stub = await startRelayerStub();
   });
   after(async () => {
@@ -226,5 +241,71 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     assert.ok(refused > 0 && refused <= 10, `${refused} refused calls: the accepted range is learnt, not re-tried every chunk`);
     const calls = proxy.calls.filter((c) => c.method === "eth_getLogs").length;
     assert.ok(calls <= 40, `${calls} eth_getLogs calls for ~2,500 blocks at 100 per call, newest first`);
+  });
+  it("the CLI: status by id or tx (text and --json), retry, abandon, with the relayer down", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "mpc-relay-status-"));
+    try {
+      const config = (apiPort: number) => ({
+        chains: [
+          { chainId: A, name: "a", rpcUrls: [a.rpcUrl], confirmations: CONFIRMATIONS, sourceGateway: a.source, targetGateway: a.target, fromBlock: a.deployBlock },
+          { chainId: B, name: "b", rpcUrls: [b.rpcUrl], confirmations: CONFIRMATIONS, sourceGateway: b.source, targetGateway: b.target, fromBlock: b.deployBlock },
+        ],
+        mpc: { nodes: [{ apiUrl: "http://127.0.0.1:1", token: "t".repeat(16) }] },
+        delivery: { submitterKeyEnv: "UNUSED" },
+        storePath: "./db",
+        api: { port: apiPort },
+      });
+      const downPort = await freePort();
+      const cfg = join(dir, "relayer.json");
+      await writeFile(cfg, JSON.stringify(config(downPort)));
+      await writeFile(join(dir, "errors.json"), JSON.stringify(probeAbi));
+      const keyFile = join(dir, "wallet.key");
+      const walletKey = WALLET_KEY;
+      await writeFile(keyFile, walletKey);
+      await chmod(keyFile, 0o600);
+
+      await setProbeMode(b, 1);
+      const sent = await send("cli");
+      await a.mine(CONFIRMATIONS);
+      await deliver(sent.message);
+
+      const text = await mpcRelay(["status", sent.messageId, "--config", cfg, "--error-abi", join(dir, "errors.json")]);
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, new RegExp(`^message ${sent.messageId}: failed\n`));
+      assert.match(text.stdout, new RegExp(`target +failed \\(tx 0x[0-9a-f]{64}\\): ProbeRejected\\(${toHex("cli")}\\)`));
+      assert.match(text.stdout, new RegExp(`relayer +unavailable: connection refused \\(http://127\\.0\\.0\\.1:${downPort}/v1/messages/${sent.messageId}\\)`));
+
+      await setProbeMode(b, 0);
+      const json = await mpcRelay(["status", sent.txHash, "--config", cfg, "--json", "--api", stub.url]);
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout) as { messageId: string; state: string; behind: string | null; source: { blockNumber: string } };
+      assert.deepEqual([parsed.messageId, parsed.state, parsed.behind], [sent.messageId, "retryable", "relayer"]);
+
+      const noKey = await mpcRelay(["retry", sent.messageId, "--config", cfg]);
+      assert.equal(noKey.code, 2);
+      const retried = await mpcRelay(["retry", sent.messageId, "--config", cfg, "--key-file", keyFile, "--json"]);
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.equal((JSON.parse(retried.stdout) as { state: string }).state, "delivered");
+
+      await setProbeMode(b, 1);
+      const doomed = await send("cli abandon");
+      await a.mine(CONFIRMATIONS);
+      await deliver(doomed.message);
+      const refused = await mpcRelay(["abandon", doomed.messageId, "--config", cfg, "--key-env", "MPC_RELAY_TEST_WALLET"], { MPC_RELAY_TEST_WALLET: walletKey });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /abandonMessage for 0x[0-9a-f]{64} would revert: NotReceiver\(/);
+      const abandoned = await mpcRelay(["abandon", doomed.messageId, "--config", cfg, "--key-env", "MPC_RELAY_TEST_WALLET", "--via-receiver", "abandon"], { MPC_RELAY_TEST_WALLET: walletKey });
+      assert.equal(abandoned.code, 0, abandoned.stderr);
+      assert.match(abandoned.stdout, /abandoned in tx 0x[0-9a-f]{64}; now abandoned\n$/);
+      await setProbeMode(b, 0);
+
+      const rpcDown = `http://127.0.0.1:${await freePort()}`;
+      await writeFile(cfg, JSON.stringify({ ...config(downPort), chains: config(downPort).chains.map((c) => ({ ...c, rpcUrls: [rpcDown] })) }));
+      const down = await mpcRelay(["status", sent.messageId, "--config", cfg]);
+      assert.equal(down.code, 1);
+      assert.match(down.stderr, new RegExp(`^error: reading (transaction|message) ${sent.messageId} \\(RPC ${rpcDown.replace(/\./g, "\\.")}/?\\): connection refused\n$`));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
