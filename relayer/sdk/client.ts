@@ -139,9 +139,7 @@ export class MpcRelayClient {
 
   /** The MessageSent log with this id, searched newest first from the head down to source.fromBlock, or null. */
   async findSent(messageId: Hex): Promise<LocatedMessage | null> {
-    const { logs } = await this.sourceScanner.findNewest(this.sourceGateway, [MESSAGE_SENT_TOPIC, messageId.toLowerCase() as Hex]);
-    const located = logs.map((log) => this.locate(log)).filter((m) => m !== null && m.messageId.toLowerCase() === messageId.toLowerCase());
-    return located[located.length - 1] ?? null;
+    return (await this.searchSent(messageId)).located;
   }
 
   /** The message a source gateway emitted under this id, or null. */
@@ -175,11 +173,7 @@ export class MpcRelayClient {
    * the relayer, if configured, is asked too, and reported unavailable rather than thrown when down.
    */
   async status(messageId: Hex, p: { errorAbi?: Abi } = {}): Promise<MessageStatus> {
-    const [located, relayer] = await Promise.all([this.findSent(messageId), relayerView(this.options.relayerApi, messageId, this.options.relayerTimeoutMs)]);
-    if (located === null) {
-      const head = await this.options.source.publicClient.getBlockNumber({ cacheTime: 0 });
-      throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: head });
-    }
+    const [located, relayer] = await Promise.all([this.requireSent(messageId), relayerView(this.options.relayerApi, messageId, this.options.relayerTimeoutMs)]);
     return this.statusOf(located, relayer, p.errorAbi);
   }
 
@@ -201,7 +195,7 @@ export class MpcRelayClient {
    * GatewayCallRevertedError with the decoded reason and costs nothing.
    */
   async retry(messageId: Hex, p: { errorAbi?: Abi; gas?: bigint } = {}): Promise<Hex> {
-    const message = await this.requireSent(messageId);
+    const { message } = await this.requireSent(messageId);
     return this.gatewayCall("retryMessage", message, { address: this.destination(message, "destination client").gateway, abi: targetGatewayAbi, functionName: "retryMessage" }, p);
   }
 
@@ -211,7 +205,7 @@ export class MpcRelayClient {
    * the receiver's own function that takes the message and calls abandonMessage (its access rules apply).
    */
   async abandon(messageId: Hex, p: { viaReceiver?: { abi: Abi; functionName: string }; errorAbi?: Abi; gas?: bigint } = {}): Promise<Hex> {
-    const message = await this.requireSent(messageId);
+    const { message } = await this.requireSent(messageId);
     const call = p.viaReceiver === undefined ? { address: this.destination(message, "destination client").gateway, abi: targetGatewayAbi as Abi, functionName: "abandonMessage" } : { address: message.receiver, ...p.viaReceiver };
     return this.gatewayCall("abandonMessage", message, call, p);
   }
@@ -263,10 +257,17 @@ export class MpcRelayClient {
     }
   }
 
-  private async requireSent(messageId: Hex): Promise<Message> {
-    const located = await this.findSent(messageId);
-    if (located !== null) return located.message;
-    throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: await this.options.source.publicClient.getBlockNumber({ cacheTime: 0 }) });
+  private async searchSent(messageId: Hex): Promise<{ located: LocatedMessage | null; head: bigint }> {
+    const { logs, head } = await this.sourceScanner.findNewest(this.sourceGateway, [MESSAGE_SENT_TOPIC, messageId.toLowerCase() as Hex]);
+    // The indexed id only preselects: the id that counts is the one derived from the decoded message.
+    const located = logs.map((log) => this.locate(log)).filter((m) => m !== null && m.messageId.toLowerCase() === messageId.toLowerCase());
+    return { located: located[located.length - 1] ?? null, head };
+  }
+
+  private async requireSent(messageId: Hex): Promise<LocatedMessage> {
+    const { located, head } = await this.searchSent(messageId);
+    if (located !== null) return located;
+    throw new MessageNotFoundError(messageId, { chainId: await this.sourceChainId(), fromBlock: this.sourceScanner.fromBlock, toBlock: head });
   }
 
   private destination(message: Message, what: string): { publicClient: PublicClient; gateway: Address; walletClient?: Wallet } {

@@ -42,7 +42,11 @@ export type TargetView =
       state: TargetDeliveryState;
       /** The transaction of the newest MessageDelivered / MessageFailed / MessageAbandoned, if found. */
       txHash: Hex | null;
-      /** The receiver's revert, decoded from the newest MessageFailed (null if it never failed or the log was not found). */
+      /**
+       * The receiver's revert, decoded from the newest MessageFailed: set for failed/retryable (a failed retry
+       * reverts and leaves no event, so that log is the newest); null if it never failed, or for a delivered or
+       * abandoned message whose MessageFailed lies in an older scan range than its newest event.
+       */
       reason: DecodedRevert | null;
       /** For a failed message: whether retryMessage would succeed now, else why not. */
       retry: { possible: boolean; error: DecodedRevert | null } | null;
