@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -200,15 +200,29 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     await assert.rejects(client().retry(sent.messageId), (e: unknown) => e instanceof GatewayCallRevertedError && /NotFailed/.test(e.message));
   });
 
-  it("looks a message up by its source transaction", async () => {
+  it("looks messages up by their source transaction: all of them in log order, or the index-th", async () => {
     const sent = await send("by tx");
     const [byTx, ...rest] = await client().statusOfTransaction(sent.txHash);
     assert.equal(rest.length, 0);
     assert.equal(byTx!.messageId, sent.messageId);
-    assert.equal((await client().statusOfTransaction(sent.txHash, { index: 0 }))[0]!.messageId, sent.messageId);
     await assert.rejects(client().statusOfTransaction(sent.txHash, { index: 1 }), (e: unknown) => e instanceof NoMessageInTransactionError && /has 1 MessageSent log\(s\); there is no index 1/.test(e.message));
     await assert.rejects(client().statusOfTransaction(`0x${"77".repeat(32)}`), NoMessageInTransactionError);
     await assert.rejects(client().status(`0x${"78".repeat(32)}`), MessageNotFoundError);
+
+    // Three messages in one transaction (equal lengths, so each pays the same fee).
+    const artifact = JSON.parse(await readFile(join(import.meta.dirname, "../../artifacts/contracts/examples/testing/MultiSender.sol/MultiSender.json"), "utf8")) as { abi: Abi; bytecode: Hex };
+    const deployTx = await a.wallet.deployContract({ abi: artifact.abi, bytecode: artifact.bytecode, args: [a.source], account: a.wallet.account!, chain: a.chain });
+    const multi = (await a.publicClient.waitForTransactionReceipt({ hash: deployTx })).contractAddress!;
+    const payloads = ["one", "two", "six"].map((p) => toHex(p));
+    const fee = await client().quoteFee({ dstChainId: B, payload: payloads[0]!, gasLimit: 200_000n });
+    const hash = await a.wallet.writeContract({ address: multi, abi: artifact.abi, functionName: "sendAll", args: [BigInt(B), b.probe, payloads, 200_000n], value: fee * 3n, account: a.wallet.account!, chain: a.chain });
+    assert.equal((await a.publicClient.waitForTransactionReceipt({ hash })).status, "success");
+    const all = await client().statusOfTransaction(hash);
+    assert.deepEqual(all.map((s) => s.message.payload), payloads);
+    assert.ok(all.every((s) => s.source.txHash === hash && s.state === "sent"));
+    const second = await client().statusOfTransaction(hash, { index: 1 });
+    assert.deepEqual(second.map((s) => s.messageId), [all[1]!.messageId]);
+    assert.equal((await client().status(all[2]!.messageId)).source.logIndex, all[2]!.source.logIndex);
   });
 
   it("answers from the chains when the relayer is down, naming the relayer's URL and the cause", async () => {
