@@ -7,8 +7,8 @@
  *   sent       MessageSent is on the source chain, its block not final yet (the client's finality
  *              rule), and the target has not received it.
  *   final      its block is final; the target has not received it; no relayer reports an attestation.
- *   attested   the target has not received it, and the relayer reports it attested (or further:
- *              then the target view is reported behind).
+ *   attested   the target has not received it (or is not read), and the relayer reports it attested
+ *              or further (a relayer ahead of the target chain: the target view is reported behind).
  *   delivered  the target ran the receiver successfully (first delivery or a retry).
  *   failed     the target stored it failed (MessageFailed; `target.reason` is the receiver's decoded
  *              revert) and a retry now would revert: the receiver still reverts, has no code, or the
@@ -92,7 +92,8 @@ export function mergeStatus(p: { messageId: Hex; message: Message; source: Sourc
     if (relayerRank >= 2 && rank <= 1) state = "attested";
     if (relayerRank < rank || (relayerRank === -1 && r !== "dropped")) [behind, note] = ["relayer", `relayer says ${r}, the chains say ${chain}`];
     else if (r === "dropped") [behind, note] = ["relayer", `relayer says dropped (a reorg it saw), but the source chain has the message`];
-    else if (relayerRank >= 3 && relayerRank > rank && targetRead) [behind, note] = ["target", `relayer says ${r}, the target chain says ${p.target.kind === "read" ? p.target.state : "?"} (its RPC lags, or a reorg)`];
+    else if (relayerRank >= 3 && !targetRead) note = `relayer says ${r}; the target chain is not read (no destination client for chain ${p.target.chainId}), so the status stops at attested`;
+    else if (relayerRank >= 3 && relayerRank > rank) [behind, note] = ["target", `relayer says ${r}, the target chain says ${p.target.kind === "read" ? p.target.state : "?"} (its RPC lags, or a reorg)`];
     else if (relayerRank >= 1 && rank === 0) [behind, note] = ["source", `relayer says ${r}, the source block is not final yet under this client's finality rule`];
     else if (relayerRank === rank && relayerRank === 4 && r !== chain) [behind, note] = ["relayer", `relayer says ${r}, the target chain says ${chain}`];
   }

@@ -14,6 +14,7 @@ import { concat, encodeAbiParameters, keccak256, stringToHex, toHex, type Abi, t
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { GatewayCallRevertedError, MessageNotFoundError, MpcRelayClient, NoMessageInTransactionError, type MessageStatus, type SentMessageInfo } from "../../relayer/sdk/client.ts";
 import { messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { mergeStatus, type RelayerView, type TargetView } from "../../relayer/sdk/status.ts";
 import { testAccount } from "../contracts/helpers.ts";
 import { setProbeMode, startChain, type TestChain } from "../relay/fixture.ts";
 import { startRpcProxy, type RpcProxy } from "../node/rpc-proxy.ts";
@@ -323,3 +324,28 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     }
   });
 });
+
+describe("mergeStatus", () => {
+  const message = { nonce: 0n, srcChainId: 1n, srcGateway: `0x${"11".repeat(20)}`, sender: `0x${"22".repeat(20)}`, dstChainId: 2n, receiver: `0x${"33".repeat(20)}`, gasLimit: 1n, payload: "0x" } as Message;
+  const source = { chainId: 1, txHash: `0x${"44".repeat(32)}`, blockNumber: 10n, logIndex: 0, finalBlock: 10n, final: true } as const;
+  const merge = (target: TargetView, relayer: RelayerView) => mergeStatus({ messageId: `0x${"55".repeat(32)}`, message, source, target, relayer });
+  const known = (state: string): RelayerView => ({ kind: "known", url: "u", state, deliveryTxHash: null, lastError: null, history: [] });
+  const unreceived: TargetView = { kind: "read", chainId: 2, state: "unreceived", txHash: null, reason: null, retry: null };
+
+  it("without a target view, stops at attested whatever the relayer claims, and says so", () => {
+    const s = merge({ kind: "not-configured", chainId: 2 }, known("delivered"));
+    assert.deepEqual([s.state, s.behind], ["attested", null]);
+    assert.match(s.note!, /no destination client for chain 2/);
+  });
+
+  it("a relayer that is down or saw a reorg the chain does not show", () => {
+    assert.deepEqual(only2(merge(unreceived, { kind: "unavailable", url: "u", reason: "connection refused" })), ["final", null]);
+    assert.deepEqual(only2(merge(unreceived, known("dropped"))), ["final", "relayer"]);
+    assert.deepEqual(only2(merge(unreceived, { kind: "unknown", url: "u" })), ["final", "relayer"]);
+    assert.deepEqual(only2(merge({ ...unreceived, state: "failed", retry: { possible: true, error: null } }, known("delivered"))), ["retryable", "target"]);
+  });
+});
+
+function only2(s: { state: string; behind: string | null }): [string, string | null] {
+  return [s.state, s.behind];
+}
