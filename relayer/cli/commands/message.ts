@@ -9,7 +9,7 @@ import { BaseError, createPublicClient, createWalletClient, defineChain, fallbac
 import { privateKeyToAccount } from "viem/accounts";
 import type { RelayerConfig } from "../../relay/config.ts";
 import { targetGatewayAbi } from "../../sdk/abi.ts";
-import { MessageNotFoundError, MpcRelayClient, NoMessageInTransactionError, type MessageStatus, type MpcRelayClientOptions } from "../../sdk/client.ts";
+import { MessageNotFoundError, MpcRelayClient, MpcRelayError, NoMessageInTransactionError, type MessageStatus, type MpcRelayClientOptions } from "../../sdk/client.ts";
 import { fetchFailureReason } from "../../shared/http.ts";
 import { readSecret } from "../../shared/secrets.ts";
 import { integerArg, messageIdArg, usageError, withJson, type JsonOption } from "../options.ts";
@@ -128,8 +128,11 @@ async function act(kind: "retry" | "abandon", command: Command, id: Hex, o: Wall
   const client = found.find((c) => c !== null);
   if (client === undefined || client === null) throw new Error(`message ${id} not found on the source chain(s) of ${o.config} (searched from each chain's fromBlock)`);
   const viaReceiver = o.viaReceiver === undefined ? undefined : receiverFunction(o.viaReceiver);
-  const txHash = kind === "retry" ? await client.retry(id) : await client.abandon(id, viaReceiver === undefined ? {} : { viaReceiver });
-  const status = await client.status(id);
+  const txHash = await (kind === "retry" ? client.retry(id) : client.abandon(id, viaReceiver === undefined ? {} : { viaReceiver })).catch((error: unknown) => {
+    if (error instanceof MpcRelayError) throw error; // already one line with the decoded reason
+    throw new ChainRequestError(`${kind} ${id}`, error);
+  });
+  const status = await client.status(id).catch((error: unknown) => rethrow(error, `message ${id}`));
   emit(o, { messageId: id, txHash, state: status.state }, (v) => `message ${v.messageId}: ${kind === "retry" ? "retried" : "abandoned"} in tx ${v.txHash}; now ${v.state}`);
 }
 
