@@ -12,6 +12,7 @@ import { registerConfigCommands } from "./commands/config.ts";
 import { registerDevnetCommand } from "./commands/devnet.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
+import { registerMessageCommands } from "./commands/message.ts";
 import { registerRelayCommands } from "./commands/relay.ts";
 import { EXIT } from "./options.ts";
 
@@ -33,7 +34,7 @@ const program = new Command("mpc-relay")
     `
 Output is text for people; add --json to a command for JSON.
 Environment: MPC_RELAY_API and MPC_RELAY_API_TOKEN (a node's API, for --api and --token),
-  MPC_RELAY_RELAYER_API (the relayer's API, for status <messageId>), MPC_RELAY_PASSPHRASE (node start).
+  MPC_RELAY_RELAYER_API (the relayer's API, for status <messageId|txHash>), MPC_RELAY_PASSPHRASE (node start).
 Exit codes: 0 done; 1 failed (refused, unreachable, a config with problems); 2 usage error.
 Run \`mpc-relay <command> --help\` for a command's options.`,
   );
@@ -42,6 +43,7 @@ registerDevnetCommand(program);
 registerNodeCommands(program);
 registerKeyCommands(program);
 registerRelayCommands(program);
+registerMessageCommands(program);
 registerConfigCommands(program);
 
 /** One line naming what failed: which API and URL, and why. */

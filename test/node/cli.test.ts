@@ -32,7 +32,7 @@ async function mpcRelay(args: string[], env: Record<string, string> = {}): Promi
   });
 }
 
-const COMMANDS = ["devnet", "node start", "node identity", "keygen", "approve", "approvals", "sign", "refresh", "reshare", "key delete", "key list", "relay start", "relay status", "status", "config check"];
+const COMMANDS = ["devnet", "node start", "node identity", "keygen", "approve", "approvals", "sign", "refresh", "reshare", "key delete", "key list", "relay start", "relay status", "status", "retry", "abandon", "config check"];
 
 describe("mpc-relay CLI", { timeout: 120_000 }, () => {
   let dir: string;

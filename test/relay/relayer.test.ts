@@ -119,8 +119,9 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
       const viaApi = (await (await fetch(`${api}/v1/messages/${aToB.messageId}`)).json()) as { state: string };
       assert.equal(viaApi.state, "delivered");
       const viaSdk = await client(env, env.a, api).status(aToB.messageId);
-      assert.equal(viaSdk.target, "delivered");
-      assert.equal(viaSdk.relayer?.state, "delivered");
+      assert.equal(viaSdk.state, "delivered");
+      assert.equal(viaSdk.relayer.kind === "known" && viaSdk.relayer.state, "delivered");
+      assert.equal(viaSdk.behind, null);
       const cli = spawn(process.execPath, [CLI, "status", aToB.messageId, "--api", api, "--json"], { stdio: ["ignore", "pipe", "pipe"] });
       let out = "";
       cli.stdout.on("data", (c: Buffer) => (out += c.toString()));

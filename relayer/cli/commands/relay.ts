@@ -1,7 +1,7 @@
 /** `mpc-relay relay start`, `relay status <messageId>` and `status [messageId]`: run the relayer, query it or a node. */
 import type { Command } from "commander";
 import { ApiError, fetchApi } from "../../shared/http.ts";
-import { httpUrlArg, messageIdArg, MESSAGE_ID, nodeClient, usageError, withJson, withOptionalNodeApi, type JsonOption } from "../options.ts";
+import { httpUrlArg, integerArg, messageIdArg, MESSAGE_ID, nodeClient, usageError, withJson, withOptionalNodeApi, type JsonOption } from "../options.ts";
 import { emit, emitEvent, fields, time } from "../output.ts";
 import { describeKey, describeNodeStatus } from "./keys.ts";
 import type { MessageStatus } from "../../relay/index.ts";
@@ -75,20 +75,30 @@ export function registerRelayCommands(program: Command): void {
     (id: `0x${string}`, o: MessageQuery, command: Command) => printMessageStatus(command, id, o),
   );
 
-  // `status <messageId>` asks the relayer; `status` alone (or with --key) asks a node.
+  // `status <hash>` with --config reads the chains (and asks the relayer); with only --api, the relayer; `status` alone (or with --key) asks a node.
   withOptionalNodeApi(
-    withJson(program.command("status").description("`status <messageId>`: a message's delivery status from the relayer; `status`: a node's status"))
-      .argument("[messageId]", "a message id (0x and 64 hex digits)")
+    withJson(program.command("status").description("`status <messageId|txHash>`: a message's one status (chains and relayer); `status`: a node's status"))
+      .argument("[hash]", "a message id, or the source transaction that sent it (0x and 64 hex digits)")
       .option("--key <id>", "a node's record of one key")
-      .option("--config <file>", "with a message id: the relayer's config (its api.port)"),
+      .option("--config <file>", "with a hash: the relayer's config (chains, RPC URLs, gateways, fromBlock, api.port)")
+      .option("--source-chain <chainId>", "with a hash: only look on this source chain", integerArg(1))
+      .option("--index <n>", "with a transaction hash: only its n-th MessageSent (0-based; default all)", integerArg(0))
+      .option("--error-abi <file>", "with a hash: a JSON ABI with the receiver's custom errors, to decode its revert reason"),
   )
-    .addHelpText("after", "\nWith a message id, --api is the relayer's API (else --config or MPC_RELAY_RELAYER_API);\nwithout one, --api and --token are a node's (or MPC_RELAY_API and MPC_RELAY_API_TOKEN).")
-    .action(async (id: string | undefined, o: MessageQuery & { token?: string; key?: string }, command: Command) => {
-      if (id !== undefined) {
-        if (!MESSAGE_ID.test(id)) usageError(command, `"${id}" is not a message id (0x and 64 hex digits)`);
+    .addHelpText(
+      "after",
+      "\nWith a hash and --config, the status comes from the chains of the relayer config and, if reachable, the relayer\n(--api, else the config's api.port, else MPC_RELAY_RELAYER_API): sent, final, attested, delivered, failed, retryable\nor abandoned, and which view is behind. With a message id and no --config, only the relayer's record (--api).\nWithout a hash, --api and --token are a node's (or MPC_RELAY_API and MPC_RELAY_API_TOKEN).",
+    )
+    .action(async (hash: string | undefined, o: MessageQuery & { token?: string; key?: string; sourceChain?: number; index?: number; errorAbi?: string }, command: Command) => {
+      if (hash !== undefined) {
+        if (!MESSAGE_ID.test(hash)) usageError(command, `"${hash}" is not a message id or transaction hash (0x and 64 hex digits)`);
         // MPC_RELAY_API names a node, never the relayer.
         const api = command.getOptionValueSource("api") === "cli" ? o.api : undefined;
-        return printMessageStatus(command, messageIdArg(id), { ...o, api });
+        if (o.config !== undefined) {
+          const { printChainStatus } = await import("./message.ts");
+          return printChainStatus(command, messageIdArg(hash), { ...o, config: o.config, ...(api === undefined ? {} : { api }) });
+        }
+        return printMessageStatus(command, messageIdArg(hash), { ...o, api });
       }
       if (o.api === undefined) usageError(command, "--api <node API URL> (or MPC_RELAY_API) is required");
       if (o.token === undefined) usageError(command, "--token (or MPC_RELAY_API_TOKEN) is required");

@@ -9,6 +9,7 @@ import { BaseError, getAddress, TransactionReceiptNotFoundError, type Address, t
 import { decodeMessageSent, type Message } from "../../sdk/message.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../sdk/abi.ts";
 import type { Finality, NodeChainConfig } from "./config.ts";
+import { scanLogs, type BlockSpan } from "../../shared/log-ranges.ts";
 import { ChainReadError, Endpoints, summarize, tally, timedOut, type QuorumResult } from "./endpoints.ts";
 
 export { ChainReadError, type QuorumResult } from "./endpoints.ts";
@@ -45,7 +46,7 @@ export class ChainReader {
   readonly targetGateway: Address;
   private readonly endpoints: Endpoints;
   /** Per endpoint, the eth_getLogs range it accepts (shrunk when it refuses one). */
-  private readonly logRange: number[];
+  private readonly logRange: BlockSpan[];
   /** Block of each message last agreed final: a hint where to look, re-checked like any other. */
   private readonly locations = new Map<Hex, number>();
 
@@ -56,7 +57,7 @@ export class ChainReader {
     this.sourceGateway = getAddress(config.sourceGateway);
     this.targetGateway = getAddress(config.targetGateway);
     this.endpoints = new Endpoints(config);
-    this.logRange = config.rpcUrls.map(() => config.maxLogRange);
+    this.logRange = config.rpcUrls.map(() => ({ value: config.maxLogRange }));
   }
 
   /**
@@ -211,27 +212,22 @@ export class ChainReader {
   }
 
   /**
-   * MessageSent logs in `range` on one endpoint, in calls of at most the range it accepts: a refused
-   * call is split (providers cap eth_getLogs ranges), a timed-out one ends this endpoint's answer.
+   * MessageSent logs in `range` on one endpoint, in calls of at most the range it accepts (the
+   * shared splitting rule, shared/log-ranges.ts).
    */
   private async logsIn(client: PublicClient, endpoint: number, signal: AbortSignal, ids: readonly Hex[], range: BlockRange) {
     const byId = ids.length === 1 || range.to - range.from >= SHORT_RANGE;
-    const logs = [];
-    let calls = 0;
-    for (let from = range.from; from <= range.to; ) {
-      if (signal.aborted) throw new ChainReadError("the question ended");
-      if (++calls > MAX_LOG_CALLS) throw new ChainReadError(`more than ${MAX_LOG_CALLS} eth_getLogs calls for blocks ${range.from}..${range.to} (accepted range ${this.logRange[endpoint]})`);
-      const span = this.logRange[endpoint]!;
-      const to = Math.min(range.to, from + span - 1);
-      try {
-        logs.push(...(await client.getLogs({ address: this.sourceGateway, event: MESSAGE_SENT, ...(byId ? { args: { messageId: [...ids] } } : {}), fromBlock: BigInt(from), toBlock: BigInt(to) })));
-        from = to + 1;
-      } catch (error) {
-        if (timedOut(error) || span === 1) throw error;
-        this.logRange[endpoint] = Math.max(1, Math.floor(Math.min(span, to - from + 1) / 2));
-      }
-    }
-    return logs;
+    return scanLogs({
+      from: range.from,
+      to: range.to,
+      span: this.logRange[endpoint]!,
+      getLogs: (from, to) => client.getLogs({ address: this.sourceGateway, event: MESSAGE_SENT, ...(byId ? { args: { messageId: [...ids] } } : {}), fromBlock: BigInt(from), toBlock: BigInt(to) }),
+      // Any answer but a timeout may be a refused range: split it (a timed-out call ends this endpoint's answer).
+      splits: (error) => !timedOut(error),
+      maxCalls: MAX_LOG_CALLS,
+      signal,
+      fail: (message) => new ChainReadError(message === "the scan was aborted" ? "the question ended" : message),
+    });
   }
 }
 
