@@ -6,7 +6,7 @@
  *   const kit = await MpcRelayTestKit.fromHardhat(network, [31337, 31338]);
  *   const { source } = kit.chain(31337);                // send through it from your contract
  *   await kit.deliverAll();                             // every message sent so far, both ways
- *   const [failure] = await kit.failures();             // failure.reason.message: "Error: not allowed"
+ *   const [failure] = await kit.failures();             // failure.reason.summary: 'Error("not allowed")'
  *
  * Delivery takes the same path as production: the attester signs the message's EIP-712 digest for the
  * target gateway, and anyone submits it with receiveMessage.
@@ -14,9 +14,7 @@
 import {
   BaseError,
   ContractFunctionRevertedError,
-  decodeErrorResult,
   getAddress,
-  parseAbi,
   parseEventLogs,
   type Abi,
   type Account,
@@ -29,6 +27,7 @@ import {
   type WalletClient,
 } from "viem";
 import { sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { decodeRevertReason, type DecodedRevert } from "../sdk/revert.ts";
 import { decodeMessageSent, messageTypedData, relayRotationTypedData, toCompactSignature, type Message, type SentMessage } from "../sdk/message.ts";
 import { testKeyAttester, type Attester } from "./attesters.ts";
 import { sourceGatewayBytecode, targetGatewayBytecode } from "./bytecode.ts";
@@ -63,14 +62,8 @@ export interface TestKitOptions {
   /** TargetGateway's minimum time between signed relay rotations, and how long the previous relay stays valid. */
   rotationDelay?: bigint;
   retentionWindow?: bigint;
-  /** Receivers' ABIs, so that their custom errors decode in failures (Error and Panic always do). */
+  /** Receivers' ABIs, so that their custom errors decode in failures (Error, Panic and the gateway's always do). */
   errorAbis?: readonly Abi[];
-}
-
-/** A revert reason as the receiver raised it: `Error: text`, `Panic: 0x11`, `Custom(args)`, or raw hex. */
-export interface RevertReason {
-  data: Hex;
-  message: string;
 }
 
 export interface Delivery {
@@ -80,14 +73,14 @@ export interface Delivery {
   txHash: Hex | null;
   outcome: "delivered" | "failed";
   /** Set when the receiver reverted: the target stored the message as failed, to be retried. */
-  reason: RevertReason | null;
+  reason: DecodedRevert | null;
 }
 
 export interface Failure {
   messageId: Hex;
   message: Message;
   receiver: Address;
-  reason: RevertReason;
+  reason: DecodedRevert;
 }
 
 /** Thrown for a message id no kit chain's source gateway sent, or one already delivered. */
@@ -97,8 +90,6 @@ export class TestKitError extends Error {
     this.name = "TestKitError";
   }
 }
-
-const standardErrors = parseAbi(["error Error(string)", "error Panic(uint256)"]);
 
 /** A live network to fork: its RPC URL (from env or the Hardhat keystore, never the repository) and its deployment. */
 export interface ForkSpec {
@@ -331,18 +322,10 @@ export class MpcRelayTestKit<C = undefined> {
     return { messageId: sent.messageId, message: sent.message, txHash, outcome: failed === undefined ? "delivered" : "failed", reason: failed === undefined ? null : this.decodeReason(failed.args.reason) };
   }
 
-  private decodeReason(data: Hex): RevertReason {
-    for (const abi of [standardErrors, ...(this.options.errorAbis ?? [])]) {
-      try {
-        const { errorName, args } = decodeErrorResult({ abi, data });
-        const shown = (args ?? []).map((a) => (typeof a === "bigint" && errorName === "Panic" ? `0x${a.toString(16)}` : String(a)));
-        return { data, message: errorName === "Error" || errorName === "Panic" ? `${errorName}: ${shown.join(", ")}` : `${errorName}(${shown.join(", ")})` };
-      } catch {
-        // Not an error of this ABI: try the next.
-      }
-    }
-    return { data, message: data === "0x" ? "reverted without a reason" : `unknown error ${data}` };
+  private decodeReason(data: Hex): DecodedRevert {
+    return decodeRevertReason(data, this.options.errorAbis?.flat() ?? []);
   }
+
 }
 
 async function mined(chain: KitChainClients<unknown>, hash: Hex) {

@@ -69,14 +69,14 @@ describe("test kit", () => {
 
     const [delivery] = await kit.deliverAll();
     assert.equal(delivery!.outcome, "failed");
-    assert.equal(delivery!.reason!.message, `ProbeRejected(${stringToHex("hello")})`);
+    assert.equal(delivery!.reason!.summary, `ProbeRejected(${stringToHex("hello")})`);
     const [failure] = await kit.failures();
     assert.equal(failure!.messageId, delivery!.messageId);
     assert.equal(failure!.receiver, probe.address);
     assert.deepEqual(await kit.pending(), [], "a failed message is received: only a retry runs it again");
 
     const refused = await kit.retry(delivery!.messageId);
-    assert.deepEqual([refused.outcome, refused.txHash, refused.reason!.message], ["failed", null, `ProbeRejected(${stringToHex("hello")})`]);
+    assert.deepEqual([refused.outcome, refused.txHash, refused.reason!.summary], ["failed", null, `ProbeRejected(${stringToHex("hello")})`]);
     await write(b, probe.address, probe.abi, "setMode", [0]); // Accept
     const retried = await kit.retry(delivery!.messageId);
     assert.equal(retried.outcome, "delivered");
@@ -91,7 +91,7 @@ describe("test kit", () => {
     await write(kit.chain(B), probe.address, probe.abi, "setMode", [1]);
     await sendToProbe(kit.chain(A), probe.address, BigInt(B), "0x01");
     const [delivery] = await kit.deliverAll();
-    assert.match(delivery!.reason!.message, /^unknown error 0x[0-9a-f]{8}/);
+    assert.match(delivery!.reason!.summary, /^undecoded revert data 0x[0-9a-f]{8}/);
   });
 
   it("attests with a real 2-of-3 threshold key, and rotates the relay to another key over time", async () => {
