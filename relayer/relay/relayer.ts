@@ -11,7 +11,7 @@
 import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { batchDigest, MessageBatch, messageDigest, type Message } from "../sdk/message.ts";
+import { batchDigest, MessageBatch, messageDigest, messageFromJson, type Message } from "../sdk/message.ts";
 import { MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";
@@ -21,7 +21,7 @@ import { P2pApiClient } from "../node/api/p2p.ts";
 import { loadIdentity } from "../node/identity.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
-import { loadMessage, RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
+import { RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
 import { batchMessageGas, ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
 import { SourceWatcher } from "./watcher.ts";
 
@@ -310,7 +310,7 @@ class Engine implements Relayer {
 
   private async attestOne(record: MessageRecord): Promise<void> {
     const submitter = this.submitter(record);
-    const message = loadMessage(record.message);
+    const message = messageFromJson(record.message);
     try {
       if (await this.settledOnTarget(record, submitter, message)) return;
       const signed = await this.mpc.sign({
@@ -358,7 +358,7 @@ class Engine implements Relayer {
       });
       // Build the tree while the network signs.
       signing.catch(() => undefined);
-      batch = new MessageBatch(open.map((r) => loadMessage(r.message)));
+      batch = new MessageBatch(open.map((r) => messageFromJson(r.message)));
       const signed = await signing;
       await verifyAttestation(batchDigest(batch.root, first.dstChainId, submitter.targetGateway), signed.signature, this.relayAddress);
       for (const record of open) {
@@ -380,7 +380,7 @@ class Engine implements Relayer {
 
   private async deliverOne(record: MessageRecord): Promise<void> {
     const submitter = this.submitter(record);
-    const message = loadMessage(record.message);
+    const message = messageFromJson(record.message);
     try {
       if (await this.settledOnTarget(record, submitter, message)) return;
       const outcome = await submitter.deliverOne(message, record.signature!, (hash, nonce) => this.noteSent([record], hash, nonce, "deliver"), sourceBlocks([record]));
@@ -410,7 +410,7 @@ class Engine implements Relayer {
         for (const id of records[0]!.batchIds!) {
           const member = await this.lookup(id);
           if (member === null) throw new Error(`batch member ${id} missing from the store`);
-          members.push(loadMessage(member.message));
+          members.push(messageFromJson(member.message));
         }
         batch = new MessageBatch(members);
         open = await this.unsettled(records, submitter);
@@ -421,7 +421,7 @@ class Engine implements Relayer {
     await Promise.all(
       this.gasBoundGroups(open).map(async (group) => {
         try {
-          const { messages, proof, proofFlags } = batch.multiProof(group.map((r) => loadMessage(r.message)));
+          const { messages, proof, proofFlags } = batch.multiProof(group.map((r) => messageFromJson(r.message)));
           const started = Date.now();
           let sentAt = 0;
           const outcomes = await submitter.deliverBatch(
@@ -447,7 +447,7 @@ class Engine implements Relayer {
 
   private async retry(record: MessageRecord): Promise<void> {
     const submitter = this.submitter(record);
-    const message = loadMessage(record.message);
+    const message = messageFromJson(record.message);
     try {
       if (record.pendingTx !== undefined) await submitter.settlePending(record.pendingTx.hash);
       const outcome = await submitter.retry(
@@ -493,7 +493,7 @@ class Engine implements Relayer {
 
   /** The records the target has not received yet (the others are settled on the way), checked in parallel. */
   private async unsettled(records: MessageRecord[], submitter: ChainSubmitter): Promise<MessageRecord[]> {
-    const settled = await Promise.all(records.map((record) => this.settledOnTarget(record, submitter, loadMessage(record.message))));
+    const settled = await Promise.all(records.map((record) => this.settledOnTarget(record, submitter, messageFromJson(record.message))));
     return records.filter((_, i) => !settled[i]);
   }
 

@@ -4,8 +4,8 @@
  * from the store and the target gateway's own replay state, never from memory.
  */
 import { ClassicLevel } from "classic-level";
-import type { Address, Hex } from "viem";
-import type { Message } from "../sdk/message.ts";
+import type { Hex } from "viem";
+import type { JsonMessage } from "../sdk/message.ts";
 
 /**
  * seen: log observed, not final yet; final: confirmed, waiting for attestation; attested: signature held,
@@ -17,22 +17,11 @@ export type MessageState = "seen" | "final" | "attested" | "delivered" | "failed
 
 export const TERMINAL_STATES: ReadonlySet<MessageState> = new Set(["delivered", "dropped", "abandoned"]);
 
-export interface StoredMessage {
-  nonce: string;
-  srcChainId: string;
-  srcGateway: Address;
-  sender: Address;
-  dstChainId: string;
-  receiver: Address;
-  gasLimit: string;
-  payload: Hex;
-}
-
 export interface MessageRecord {
   messageId: Hex;
   srcChainId: number;
   dstChainId: number;
-  message: StoredMessage;
+  message: JsonMessage;
   txHash: Hex;
   logIndex: number;
   blockNumber: number;
@@ -51,32 +40,6 @@ export interface MessageRecord {
   lastError?: string;
   history: { state: MessageState; at: number; detail?: string }[];
   updatedAt: number;
-}
-
-export function storeMessage(message: Message): StoredMessage {
-  return {
-    nonce: message.nonce.toString(),
-    srcChainId: message.srcChainId.toString(),
-    srcGateway: message.srcGateway,
-    sender: message.sender,
-    dstChainId: message.dstChainId.toString(),
-    receiver: message.receiver,
-    gasLimit: message.gasLimit.toString(),
-    payload: message.payload,
-  };
-}
-
-export function loadMessage(stored: StoredMessage): Message {
-  return {
-    nonce: BigInt(stored.nonce),
-    srcChainId: BigInt(stored.srcChainId),
-    srcGateway: stored.srcGateway,
-    sender: stored.sender,
-    dstChainId: BigInt(stored.dstChainId),
-    receiver: stored.receiver,
-    gasLimit: BigInt(stored.gasLimit),
-    payload: stored.payload,
-  };
 }
 
 const MESSAGE_PREFIX = "m:";

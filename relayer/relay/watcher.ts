@@ -6,10 +6,10 @@
  * counting (GasAdded top-ups included).
  */
 import { getAddress, parseAbiItem, type Address, type Hex, type PublicClient } from "viem";
-import { decodeMessageSent } from "../sdk/message.ts";
+import { decodeMessageSent, messageToJson } from "../sdk/message.ts";
 import type { RelayerChainConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";
-import { storeMessage, transition, type MessageRecord, type RelayStore } from "./store.ts";
+import { transition, type MessageRecord, type RelayStore } from "./store.ts";
 
 const messageSentEvent = parseAbiItem(
   "event MessageSent(bytes32 indexed messageId, uint64 indexed dstChainId, address indexed sender, (uint64 nonce, uint64 srcChainId, address srcGateway, address sender, uint64 dstChainId, address receiver, uint64 gasLimit, bytes payload) message, uint256 fee)",
@@ -101,7 +101,7 @@ export class SourceWatcher {
           messageId: id,
           srcChainId: this.chainId,
           dstChainId,
-          message: storeMessage(sent.message),
+          message: messageToJson(sent.message),
           txHash: log.transactionHash,
           logIndex: log.logIndex,
           blockNumber,

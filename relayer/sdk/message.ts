@@ -287,3 +287,41 @@ export function decodeMessageSent(log: { data: Hex; topics: readonly Hex[] }): S
   }
   return { messageId: id, message: sent, fee };
 }
+
+/** A message in JSON: uint64 fields as decimal strings, since they do not fit a JSON number. */
+export interface JsonMessage {
+  nonce: string;
+  srcChainId: string;
+  srcGateway: Address;
+  sender: Address;
+  dstChainId: string;
+  receiver: Address;
+  gasLimit: string;
+  payload: Hex;
+}
+
+export function messageToJson(message: Message): JsonMessage {
+  return {
+    nonce: message.nonce.toString(),
+    srcChainId: message.srcChainId.toString(),
+    srcGateway: message.srcGateway,
+    sender: message.sender,
+    dstChainId: message.dstChainId.toString(),
+    receiver: message.receiver,
+    gasLimit: message.gasLimit.toString(),
+    payload: message.payload,
+  };
+}
+
+export function messageFromJson(json: JsonMessage): Message {
+  return {
+    nonce: BigInt(json.nonce),
+    srcChainId: BigInt(json.srcChainId),
+    srcGateway: json.srcGateway,
+    sender: json.sender,
+    dstChainId: BigInt(json.dstChainId),
+    receiver: json.receiver,
+    gasLimit: BigInt(json.gasLimit),
+    payload: json.payload,
+  };
+}

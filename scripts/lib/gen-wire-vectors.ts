@@ -32,6 +32,7 @@ import {
   messageDigest,
   messageId,
   messageLeaf,
+  messageToJson,
   messageTypedData,
   relayRotationDigest,
   relayRotationTypedData,
@@ -127,20 +128,6 @@ const rotation: RelayRotation = {
   deadline: 4_102_444_800n, // 2100-01-01T00:00:00Z
 };
 
-/** A message with its numbers as decimal strings (uint64 does not fit a JSON number). */
-function jsonMessage(message: Message) {
-  return {
-    nonce: message.nonce.toString(),
-    srcChainId: message.srcChainId.toString(),
-    srcGateway: message.srcGateway,
-    sender: message.sender,
-    dstChainId: message.dstChainId.toString(),
-    receiver: message.receiver,
-    gasLimit: message.gasLimit.toString(),
-    payload: message.payload,
-  };
-}
-
 function jsonDomain(chainId: bigint, targetGateway: Address) {
   const domain = gatewayDomain(chainId, targetGateway);
   return { name: domain.name, version: domain.version, chainId: domain.chainId.toString(), verifyingContract: domain.verifyingContract };
@@ -163,7 +150,7 @@ export async function renderWireVectors(): Promise<string> {
     messages.push({
       name,
       deliverable,
-      message: jsonMessage(message),
+      message: messageToJson(message),
       id: messageId(message),
       domain: jsonDomain(message.dstChainId, TARGET_GATEWAY),
       domainSeparator: gatewayDomainSeparator(message.dstChainId, TARGET_GATEWAY),
@@ -230,7 +217,7 @@ export async function renderWireVectors(): Promise<string> {
     },
     messages,
     batch: {
-      messages: batchMessages.map(jsonMessage),
+      messages: batchMessages.map(messageToJson),
       ids: batch.ids,
       leaves: batch.ids.map(messageLeaf),
       tree: batch.tree.dump().tree,

@@ -1,28 +1,17 @@
 /**
  * The ethers path a dapp on ethers v6 takes: TypeChain factories deploy and type the gateways, a message
- * is sent on one chain and delivered on another with an ethers Wallet's EIP-712 signature built from
- * docs/wire-format.md alone (no project code), and the typed events and views read it back.
+ * is sent on one chain and delivered on another with an ethers Wallet's EIP-712 signature over the
+ * SDK's message types, and the typed events and views read it back.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { Signature, TypedDataEncoder, Wallet, id as keccakText } from "ethers";
+import { messageTypes } from "../../relayer/sdk/message.ts";
 import { ProbeReceiver__factory, SourceGateway__factory, TargetGateway__factory } from "../../types/ethers-contracts/index.js";
 
 const A = 31337n;
 const B = 31338n;
-const MESSAGE_TYPES = {
-  Message: [
-    { name: "nonce", type: "uint64" },
-    { name: "srcChainId", type: "uint64" },
-    { name: "srcGateway", type: "address" },
-    { name: "sender", type: "address" },
-    { name: "dstChainId", type: "uint64" },
-    { name: "receiver", type: "address" },
-    { name: "gasLimit", type: "uint64" },
-    { name: "payload", type: "bytes" },
-  ],
-};
 
 describe("ethers and TypeChain", () => {
   it("sends with SourceGateway__factory on one chain and delivers with an ethers signature on the other", async () => {
@@ -43,10 +32,10 @@ describe("ethers and TypeChain", () => {
     const [sent] = await source.queryFilter(source.filters.MessageSent(), receipt!.blockNumber, receipt!.blockNumber);
     const m = sent!.args.message;
     const message = { nonce: m.nonce, srcChainId: m.srcChainId, srcGateway: m.srcGateway, sender: m.sender, dstChainId: m.dstChainId, receiver: m.receiver, gasLimit: m.gasLimit, payload: m.payload };
-    assert.equal(TypedDataEncoder.hashStruct("Message", MESSAGE_TYPES, message), sent!.args.messageId, "the message id is the EIP-712 struct hash");
+    assert.equal(TypedDataEncoder.hashStruct("Message", { Message: [...messageTypes.Message] }, message), sent!.args.messageId, "the message id is the EIP-712 struct hash");
 
     const domain = { name: "MpcRelayGateway", version: "1", chainId: B, verifyingContract: await target.getAddress() };
-    const signature = Signature.from(await relay.signTypedData(domain, MESSAGE_TYPES, message));
+    const signature = Signature.from(await relay.signTypedData(domain, { Message: [...messageTypes.Message] }, message));
     await (await target.receiveMessage(message, signature.r, signature.yParityAndS)).wait();
 
     assert.equal(await target.isReceived(A, await source.getAddress(), message.nonce), true);
