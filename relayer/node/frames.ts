@@ -10,7 +10,8 @@
 import { z } from "zod";
 import { MAX_PARTY_INDEX, MIN_THRESHOLD } from "../mpc/vss.ts";
 
-export const FRAME_VERSION = 3;
+/** 4: protocol frames carry the sender's joint session id; full signing may start without `start` (session/direct.ts). */
+export const FRAME_VERSION = 4;
 /** Upper bound for one frame; key generation's OT setup flows are the largest (tens of KiB). */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -100,12 +101,25 @@ const bodySchema = z.discriminatedUnion("kind", [
       protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
       round: z.number().int().min(0).max(1000),
       to: partyIndexSchema.nullable(),
+      /** The joint session id the sender runs under: a receiver under another id (the nonces it got differed) ends the session without blaming the sender. */
+      sid: hex(32),
       payload: base64,
       /** Staking nodes: the sender's operator signature of the message (relayer/staking/message-signer.ts), else null. */
       sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
     })
     .strict(),
-  z.object({ kind: z.literal("done"), ok: z.boolean(), detail: z.string().max(500) }).strict(),
+  z
+    .object({
+      kind: z.literal("done"),
+      ok: z.boolean(),
+      detail: z.string().max(500),
+      /**
+       * Direct start (session/direct.ts): the named signers the sender could not run with, a ready that
+       * never reached it or another joint session id. The coordinator records neither side absent.
+       */
+      disputed: z.array(partyIndexSchema).max(256).optional(),
+    })
+    .strict(),
   /**
    * After an echo showed that parties saw different broadcasts: the signed broadcasts this node
    * received in the session, so that the others can find the sender of two versions.

@@ -25,7 +25,7 @@ function frame(from: number, round: number, seq: number): Frame {
     ts: Date.now(),
     from,
     sessionId: randomBytes(32).toString("hex"),
-    body: { kind: "protocol", protocol: "keygen", round, to: seq, payload: "", sig: null },
+    body: { kind: "protocol", protocol: "keygen", round, to: seq, sid: "00".repeat(32), payload: "", sig: null },
   };
 }
 

@@ -106,7 +106,8 @@ describe("signer nodes: transport", { timeout: 120_000 }, () => {
     queue.push(new TextEncoder().encode("this is not json"));
     queue.push(new TextEncoder().encode(JSON.stringify({ ...prepare, v: FRAME_VERSION + 1 })));
     queue.push(encodeFrame(frame(2, randomBytes(32).toString("hex"), { kind: "ready", nonce: "00".repeat(32) })));
-    queue.push(encodeFrame(frame(3, randomBytes(32).toString("hex"), { kind: "ready", nonce: "00".repeat(32) })));
+    // (A `ready` for an unknown session is kept a while instead: a direct-start signer may be ready before the prepare arrives.)
+    queue.push(encodeFrame(frame(3, randomBytes(32).toString("hex"), { kind: "done", ok: true, detail: "" })));
     queue.push(encodeFrame({ ...prepare, ts: Date.now() - 10 * 60_000, id: randomBytes(16).toString("hex") }));
     const bytes = encodeFrame(prepare);
     queue.push(bytes);

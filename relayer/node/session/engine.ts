@@ -12,19 +12,25 @@
  *   and records it durably before its first protocol message, so no run ever
  *   reuses an id and no two runs' messages can be paired into a fault proof.
  * - the protocol instance (relayer/mpc) runs under the joint id, its messages
- *   in `protocol` frames; a keyGen, refresh or reshare result is only held
- *   until every holder confirmed it (commit.ts).
+ *   in `protocol` frames that carry the sender's joint id (a receiver under
+ *   another one, given other nonces, ends the session and blames nobody);
+ *   a keyGen, refresh or reshare result is only held until every holder
+ *   confirmed it (commit.ts).
  * A round without progress ends the session; participants that held it up are
  * recorded absent, and so are candidates whose silence stopped it.
+ * Full signing with the signers named in `prepare` skips `start`: each signer
+ * starts once it holds every signer's `ready` (direct.ts).
  *
  * Longer than our ~400-line rule: the session state machine reads as one flow; what varies per
- * operation lives in operations/*.ts, confirmations in commit.ts, evidence in evidence.ts.
+ * operation lives in operations/*.ts, confirmations in commit.ts, evidence in evidence.ts,
+ * direct start's readies, early-ready buffers and blame in direct.ts.
  */
 import { randomBytes } from "node:crypto";
 import { BroadcastMismatch, ProtocolAbort, type PartyIndex, type ProtocolMessage } from "../../mpc/types.ts";
 import { FRAME_VERSION, fromBase64, toHex, type Frame, type FrameBody, type Operation, type PrepareParams } from "../frames.ts";
 import { asSessionError, refusalKind, SessionError, type SessionErrorKind } from "./errors.ts";
 import { FaultReporter, type SignedRecord } from "./evidence.ts";
+import { DirectStart, directBlame, namedSigners } from "./direct.ts";
 import { jointSessionId } from "./ids.ts";
 import type { CoordinatorState, FrameSender, MessageAuthenticator, OperationContext, OperationHandler, Session } from "./types.ts";
 
@@ -40,6 +46,7 @@ export class SessionEngine {
   private readonly work: (() => void)[] = [];
   readonly faults: FaultReporter;
   readonly context: OperationContext;
+  readonly direct: DirectStart;
 
   constructor(
     context: Omit<OperationContext, "isReserved" | "reserve" | "loadShare">,
@@ -50,6 +57,15 @@ export class SessionEngine {
     private readonly proposalId: () => string = () => toHex(randomBytes(32)),
   ) {
     this.faults = new FaultReporter(auth, context.log);
+    this.direct = new DirectStart({
+      self: context.self,
+      prepareMs: context.timeouts.prepareMs,
+      send: (to, routeId, body) => this.sendFrame(to, routeId, body),
+      begin: (session, participants, nonces) => void this.begin(session, participants, null, nonces).catch((error: unknown) => this.fail(session, String(error), true)),
+      fail: (session, reason, report) => void this.fail(session, reason, report),
+      armTimer: (session, ms, reason) => this.armTimer(session, ms, reason),
+      drop: (reason) => this.drop(reason),
+    });
     this.context = {
       ...context,
       isReserved: (keyId) => this.reservedKeys.has(keyId),
@@ -88,6 +104,7 @@ export class SessionEngine {
    * can, runs the protocol and returns the finished session. Throws SessionError.
    */
   async coordinate(keyId: string, params: PrepareParams, generation: string | null, candidates: readonly PartyIndex[], choose: (ready: PartyIndex[]) => Choice | null): Promise<Session> {
+    if (namedSigners(params) !== null) return this.coordinateDirect(keyId, params, generation);
     const session = this.open(this.proposalId(), keyId, params, generation, this.self);
     const coord: CoordinatorState = { candidates, ready: [], nonces: new Map(), refused: new Map(), done: new Map(), highestRound: new Map(), wake: () => {} };
     session.coord = coord;
@@ -149,6 +166,43 @@ export class SessionEngine {
     }
   }
 
+  /** Direct start (direct.ts): prepare the named signers, who exchange readies and start without `start`. */
+  private async coordinateDirect(keyId: string, params: PrepareParams, generation: string | null): Promise<Session> {
+    const session = this.open(this.proposalId(), keyId, params, generation, this.self);
+    const signers = [...new Set(session.direct!.signers)];
+    const coord: CoordinatorState = { candidates: signers, ready: [], nonces: new Map(), refused: new Map(), done: new Map(), highestRound: new Map(), wake: () => {} };
+    session.coord = coord;
+    const finished = new Promise<void>((resolve) => (session.settle = resolve));
+    try {
+      const ownPrepare = this.handler(session).prepare(session, this.context);
+      for (const party of signers) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "prepare", keyId, params, generation });
+      await ownPrepare;
+      if (session.state === "prepared") this.direct.prepared(session);
+      await finished;
+      // A signer still waiting for a ready reports it within a prepare window of our start (its own ready
+      // reached us before we started): wait for that, or its first protocol message, before blaming anyone.
+      const heardBy = session.startedAt + 2 * this.context.timeouts.prepareMs;
+      const unheard = () => session.participants.some((p) => p !== this.self && !coord.done.has(p) && !coord.highestRound.has(p));
+      while (session.failure !== null && session.id !== null && session.direct!.disputed.size === 0 && unheard() && Date.now() < heardBy) await this.waitForWake(coord, heardBy - Date.now());
+      if (session.failure !== null) {
+        const { absent, avoid } = directBlame(session, coord, this.self, () => this.absentees(session));
+        await this.recordAbsence(session, absent);
+        const refusal = session.direct!.refusal;
+        const kind = refusal !== null ? refusalKind(refusal.code) : session.id === null ? "unavailable" : "failed";
+        throw new SessionError(kind, `${params.operation} failed: ${session.failure}`, absent, { avoid, startedProtocol: session.id !== null });
+      }
+      this.context.metrics.sessions.inc({ operation: params.operation, outcome: "ok" });
+      return session;
+    } catch (error) {
+      for (const party of signers) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "abort", reason: "session failed" });
+      if (session.state !== "closed") await this.fail(session, error instanceof Error ? error.message : String(error), false);
+      this.context.metrics.sessions.inc({ operation: params.operation, outcome: "failed" });
+      throw asSessionError(error, "failed");
+    } finally {
+      this.close(session);
+    }
+  }
+
   /** Why too few nodes are ready: the strongest refusal kind, or silence (the silent ones are recorded absent). */
   private async notEnoughReady(session: Session, coord: CoordinatorState): Promise<SessionError> {
     const silent = coord.candidates.filter((p) => !coord.ready.includes(p) && !coord.refused.has(p));
@@ -179,10 +233,17 @@ export class SessionEngine {
     coord.wake();
   }
 
-  private onDone(session: Session, from: PartyIndex, ok: boolean, detail: string): void {
+  private onDone(session: Session, from: PartyIndex, body: Extract<FrameBody, { kind: "done" }>): void {
     const coord = session.coord;
-    if (coord === null || !session.participants.includes(from)) return this.drop("unexpected-done");
-    coord.done.set(from, { ok, detail });
+    const direct = session.direct;
+    if (coord === null || !(session.participants.includes(from) || (direct !== null && direct.signers.includes(from) && from !== this.self))) return this.drop("unexpected-done");
+    coord.done.set(from, { ok: body.ok, detail: body.detail });
+    const disputed = (body.disputed ?? []).filter((p) => direct?.signers.includes(p) === true);
+    if (direct !== null && !body.ok && disputed.length > 0 && session.id !== null) {
+      // Started, and a named signer could not run with another: both sides are left out of the retry, neither recorded (directBlame).
+      for (const party of [from, ...disputed]) direct.disputed.add(party);
+      if (session.state === "running") void this.fail(session, `party ${from} failed: ${body.detail}`, false);
+    }
     coord.wake();
   }
 
@@ -226,18 +287,22 @@ export class SessionEngine {
       return;
     }
     const session = this.sessions.get(frame.sessionId);
-    if (session === undefined) return this.drop("unknown-session");
+    if (session === undefined) {
+      // A named signer may be ready before this node got the coordinator's prepare (direct.ts).
+      if (body.kind === "ready") return this.direct.keepEarly(from, frame.sessionId, body.nonce);
+      return this.drop("unknown-session");
+    }
     switch (body.kind) {
       case "ready":
       case "refuse":
-        return this.onReadiness(session, from, body);
+        return session.direct !== null ? this.direct.onReadiness(session, from, body) : this.onReadiness(session, from, body);
       case "start":
-        if (from !== session.coordinator || session.state !== "prepared") return this.drop("unexpected-start");
+        if (from !== session.coordinator || session.state !== "prepared" || session.direct !== null) return this.drop("unexpected-start");
         return void this.begin(session, body.participants, body.dealers, body.nonces).catch((error: unknown) => this.fail(session, String(error), true));
       case "protocol":
         return this.onProtocol(session, from, body);
       case "done":
-        return this.onDone(session, from, body.ok, body.detail);
+        return this.onDone(session, from, body);
       case "abort":
         if (from === session.coordinator) void this.fail(session, `aborted by the coordinator: ${body.reason}`, false, null, body.reason === "not selected");
         return;
@@ -258,13 +323,16 @@ export class SessionEngine {
         await this.handler(session).release(session, session.failure ?? "aborted", this.context);
         return;
       }
+      if (session.direct !== null) return this.direct.prepared(session);
       this.armTimer(session, this.context.timeouts.prepareMs * 2, "no start from the coordinator");
       this.sendFrame(from, routeId, { kind: "ready", nonce: session.nonce });
     } catch (error) {
       const refusal = asSessionError(error, "conflict");
       this.context.metrics.refusals.inc({ operation: params.operation, kind: refusal.kind });
       this.context.log.info("prepare refused", { sessionId: routeId, keyId, operation: params.operation, from, kind: refusal.kind, reason: refusal.message.slice(0, 300) });
-      this.sendFrame(from, routeId, { kind: "refuse", reason: refusal.message.slice(0, 500), code: refusal.kind });
+      // Direct start: the other named signers stop waiting for our ready (not when the signer list itself is bad).
+      const told = session.direct !== null && refusal.kind !== "invalid" ? new Set([from, ...session.direct.signers]) : [from];
+      for (const party of told) if (party !== this.self) this.sendFrame(party, routeId, { kind: "refuse", reason: refusal.message.slice(0, 500), code: refusal.kind });
       this.close(session);
     }
   }
@@ -315,7 +383,14 @@ export class SessionEngine {
     const op = session.params.operation;
     if (body.protocol !== op && !(op === "sign" && body.protocol === "presign")) return this.drop("wrong-protocol");
     if (body.to !== null && body.to !== this.self) return this.drop("wrong-recipient");
-    if (session.state === "closed") return;
+    if (session.state === "closed") {
+      // Progress that came after the session failed here still shows who took part (absentees).
+      if (session.coord !== null && session.participants.includes(from)) {
+        session.coord.highestRound.set(from, Math.max(session.coord.highestRound.get(from) ?? 0, body.round));
+        session.coord.wake();
+      }
+      return;
+    }
     if (session.instance === null) {
       if (session.early.length >= EARLY_LIMIT) return this.drop("early-overflow");
       session.early.push({ from, body });
@@ -350,6 +425,12 @@ export class SessionEngine {
     const instance = session.instance;
     if (instance === null || session.state !== "running" || session.jointId === null) return;
     if (!session.participants.includes(from)) return this.drop("not-a-participant");
+    if (body.sid !== session.id) {
+      // The sender runs under another joint id: it got other nonces (a signer or coordinator told us apart). Nobody is blamed.
+      session.direct?.disputed.add(from);
+      void this.fail(session, `party ${from} runs under another joint session id: the participants were given different nonces`, true);
+      return;
+    }
     const coord = session.coord;
     if (coord !== null) coord.highestRound.set(from, Math.max(coord.highestRound.get(from) ?? 0, body.round));
     const message: ProtocolMessage = { sessionId: session.jointId, keyId: session.keyId, protocol: body.protocol, round: body.round, from, to: body.to, payload: fromBase64(body.payload) };
@@ -388,7 +469,7 @@ export class SessionEngine {
 
   private dispatch(session: Session, messages: ProtocolMessage[]): void {
     for (const message of messages) {
-      const body: FrameBody = { kind: "protocol", protocol: message.protocol, round: message.round, to: message.to, payload: Buffer.from(message.payload).toString("base64"), sig: this.auth?.sign(message) ?? null };
+      const body: FrameBody = { kind: "protocol", protocol: message.protocol, round: message.round, to: message.to, sid: session.id!, payload: Buffer.from(message.payload).toString("base64"), sig: this.auth?.sign(message) ?? null };
       if (message.to === null) {
         for (const party of session.participants) if (party !== this.self) this.sendFrame(party, session.routeId, body);
       } else {
@@ -427,7 +508,9 @@ export class SessionEngine {
     await this.handler(session)
       .release(session, reason, this.context)
       .catch((error: unknown) => this.context.log.error("releasing a failed session failed", { ...fields, error: String(error) }));
-    if (report && session.coordinator !== this.self) this.sendFrame(session.coordinator, session.routeId, { kind: "done", ok: false, detail: reason.slice(0, 500) });
+    if (session.direct !== null && session.id === null) for (const party of this.direct.missing(session)) session.direct.disputed.add(party);
+    const disputed = session.direct !== null && session.direct.disputed.size > 0 ? { disputed: [...session.direct.disputed] } : {};
+    if (report && session.coordinator !== this.self) this.sendFrame(session.coordinator, session.routeId, { kind: "done", ok: false, detail: reason.slice(0, 500), ...disputed });
     this.settle(session);
     if (session.coordinator !== this.self) this.close(session);
   }
@@ -468,6 +551,7 @@ export class SessionEngine {
       outcome: null,
       failure: null,
       coord: null,
+      direct: this.direct.open(routeId, params),
       settle: null,
     };
     this.sessions.set(routeId, session);

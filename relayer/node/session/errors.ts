@@ -30,19 +30,26 @@ export class SessionError extends Error {
     message: string,
     /** Participants that held the session up (recorded absent). */
     readonly absentees: readonly PartyIndex[] = [],
-    options?: { cause?: unknown; startedProtocol?: boolean },
+    options?: { cause?: unknown; startedProtocol?: boolean; avoid?: readonly PartyIndex[] },
   ) {
     super(message, options);
     this.name = "SessionError";
     this.startedProtocol = options?.startedProtocol ?? true;
+    this.avoid = options?.avoid ?? absentees;
   }
+
+  /**
+   * Parties a retry should go without: the absentees, and after a direct-start signing (direct.ts) also
+   * a refusing signer or both sides of a dispute, which are not recorded absent (nobody can tell who lied).
+   */
+  readonly avoid: readonly PartyIndex[];
 
   /** False when the session ended before `start`: no participant ran the protocol. */
   readonly startedProtocol: boolean;
 
   /** The same error, marked as ended before the protocol started. */
   beforeStart(): SessionError {
-    return new SessionError(this.kind, this.message, this.absentees, { cause: this.cause, startedProtocol: false });
+    return new SessionError(this.kind, this.message, this.absentees, { cause: this.cause, startedProtocol: false, avoid: this.avoid });
   }
 
   /** Transient failures: another attempt, with other signers or later, can succeed. */

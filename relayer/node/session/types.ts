@@ -61,6 +61,20 @@ export interface CoordinatorState {
   wake: () => void;
 }
 
+/** Full signing with the signers named in `prepare` (session/direct.ts): no `start`, each signer starts on its own. */
+export interface DirectState {
+  /** The signers the coordinator named, as `prepare` lists them. */
+  readonly signers: readonly PartyIndex[];
+  /** Each named signer's nonce, from the first `ready` it sent this node (this node's own once it prepared). */
+  readonly nonces: Map<PartyIndex, string>;
+  /** This node's own prepare passed and its `ready` went to the other signers. */
+  prepared: boolean;
+  /** Signers this node could not run with (no ready by the deadline, or another joint id); reported to the coordinator. */
+  readonly disputed: Set<PartyIndex>;
+  /** The first named signer that refused. */
+  refusal: { party: PartyIndex; reason: string; code: string } | null;
+}
+
 export interface Session {
   /** The coordinator's proposal id: routes every frame of the session (frame.sessionId). */
   readonly routeId: string;
@@ -90,6 +104,8 @@ export interface Session {
   outcome: Outcome | null;
   failure: string | null;
   coord: CoordinatorState | null;
+  /** Direct start (full signing with named signers), else null. */
+  direct: DirectState | null;
   settle: (() => void) | null;
 }
 

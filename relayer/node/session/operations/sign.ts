@@ -4,8 +4,14 @@
  * typed request with its own validators before it answers `ready`; a
  * presignature is consumed only at `start`, i.e. once every signer validated
  * the request, so refused requests never drain the pool.
+ *
+ * Full signing first names its signers in `prepare` and starts without `start`
+ * (session/direct.ts); if that attempt fails, the retries ask every candidate
+ * and take the fastest t, as before.
  */
 import type { PartyIndex } from "../../../mpc/types.ts";
+import { InvalidPartiesError, normalizeParties } from "../../../mpc/vss.ts";
+import type { Generation } from "../../keystore.ts";
 import { fromHex, type PrepareParams } from "../../frames.ts";
 import type { SignatureLike } from "../../protocols.ts";
 import { RequestRejected } from "../../validators.ts";
@@ -43,6 +49,7 @@ export const signOperation: OperationHandler = {
       if (error instanceof RequestRejected) throw new SessionError("rejected", error.message, [], { cause: error });
       throw error;
     }
+    if (params.signers !== null) checkSignerSet(generation, params.signers, session.coordinator, ctx.self);
     if (params.presignId !== null) {
       const presign = await ctx.store.getPresign(session.keyId, params.presignId);
       if (presign === null || presign.consumed) throw new SessionError("conflict", `presignature ${params.presignId} unavailable`);
@@ -55,7 +62,7 @@ export const signOperation: OperationHandler = {
   async checkStart(session, participants, _dealers, ctx) {
     const params = paramsOf(session.params);
     const { generation } = await heldGeneration(ctx, session);
-    if (participants.length !== generation.threshold || !participants.every((p) => generation.participants.includes(p))) throw new SessionError("invalid", "bad signer set");
+    checkSignerSet(generation, participants, session.coordinator, ctx.self);
     if (params.presignId !== null && !sameMembers(participants, params.signers ?? [])) throw new SessionError("invalid", "presigned signing must start with the presignature's signers");
   },
 
@@ -88,6 +95,27 @@ function signResult(session: { outcome: unknown; digest: Uint8Array | null; part
   return { signature: outcome.signature, digest: session.digest, signers: session.participants, sessionId: session.id!, presigned, attempts };
 }
 
+/**
+ * The one rule for a signer set, named in `prepare` or started: t distinct members of the generation,
+ * the coordinator and this node among them, none banned here.
+ */
+export function checkSignerSet(generation: Generation, signers: readonly PartyIndex[], coordinator: PartyIndex, self: PartyIndex): void {
+  let sorted: PartyIndex[];
+  try {
+    sorted = normalizeParties(signers, "signers");
+  } catch (error) {
+    if (error instanceof InvalidPartiesError) throw new SessionError("invalid", `bad signer set: ${error.message}`);
+    throw error;
+  }
+  if (sorted.length !== generation.threshold) throw new SessionError("invalid", `bad signer set: ${sorted.length} signers for threshold ${generation.threshold}`);
+  const outsiders = sorted.filter((p) => !generation.participants.includes(p));
+  if (outsiders.length > 0) throw new SessionError("invalid", `bad signer set: ${outsiders.join(", ")} not in the committee`);
+  if (!sorted.includes(coordinator)) throw new SessionError("invalid", "bad signer set: without the coordinator");
+  if (!sorted.includes(self)) throw new SessionError("invalid", "bad signer set: without this node");
+  const banned = sorted.filter((p) => generation.banned.includes(p));
+  if (banned.length > 0) throw new SessionError("invalid", `bad signer set: ${banned.join(", ")} banned here for this generation`);
+}
+
 /** The coordinator plus the first t-1 other ready nodes (ready is in answer order: fastest first). */
 export function pickSigners(ready: readonly PartyIndex[], threshold: number, self: PartyIndex): PartyIndex[] | null {
   const others = ready.filter((p) => p !== self);
@@ -95,24 +123,38 @@ export function pickSigners(ready: readonly PartyIndex[], threshold: number, sel
   return uniqueSorted([self, ...others.slice(0, threshold - 1)]);
 }
 
-/** Full signing, retried with other signers when one fails or stays silent. */
+/**
+ * Full signing, retried with other signers when one fails, refuses or stays silent. The first attempt
+ * names its signers (direct start, no `start` round trip); a direct attempt that ended before the
+ * protocol ran here costs no attempt. Retries ask every candidate and take the fastest t.
+ */
 export async function signFull(engine: SessionEngine, keyId: string, request: Record<string, unknown>, attempts: number, firstAttempt = 1, excluded: readonly PartyIndex[] = []): Promise<SignResult> {
   const key = await readyKey(engine.context, keyId);
+  const banned = key.generations.find((g) => g.id === key.generation)?.banned ?? [];
   const avoid = new Set(excluded);
   let lastError: SessionError | null = null;
+  let direct = true;
   for (let attempt = firstAttempt; attempt <= Math.max(firstAttempt, attempts); attempt++) {
     const candidates = key.participants.filter((p) => p === engine.self || !avoid.has(p));
     if (candidates.length < key.threshold) break;
+    const signers = direct ? engine.direct.pick(candidates, key.threshold, banned) : null;
+    direct = false;
     try {
-      const session = await engine.coordinate(keyId, { operation: "sign", request, presignId: null, signers: null }, key.generation, candidates, (ready) =>
-        ready.length >= key.threshold ? pickSigners(ready, key.threshold, engine.self) : null,
-      );
+      const session =
+        signers !== null
+          ? await engine.coordinate(keyId, { operation: "sign", request, presignId: null, signers }, key.generation, signers, () => signers)
+          : await engine.coordinate(keyId, { operation: "sign", request, presignId: null, signers: null }, key.generation, candidates, (ready) =>
+              ready.length >= key.threshold ? pickSigners(ready, key.threshold, engine.self) : null,
+            );
       return signResult(session, false, attempt);
     } catch (error) {
-      if (!(error instanceof SessionError) || !error.retryable) throw error;
+      // A direct attempt's refusal puts only the refuser out: the classic retry takes any t that are ready.
+      if (!(error instanceof SessionError) || !(error.retryable || (signers !== null && error.avoid.length > 0))) throw error;
       lastError = error;
-      for (const party of error.absentees) avoid.add(party);
-      engine.context.log.warn("sign attempt failed; retrying with other signers", { keyId, attempt, absentees: error.absentees });
+      for (const party of error.avoid) avoid.add(party);
+      if (signers !== null) engine.direct.suspect(error.avoid);
+      engine.context.log.warn("sign attempt failed; retrying with other signers", { keyId, attempt, direct: signers !== null, absentees: error.absentees, avoid: error.avoid });
+      if (signers !== null && !error.startedProtocol) attempt--;
     }
   }
   throw lastError ?? new SessionError("unavailable", `fewer than ${key.threshold} signers available`);
