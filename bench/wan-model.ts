@@ -5,7 +5,9 @@
  * Prediction. A session (relayer/node/session/engine.ts) sends prepare
  * (coordinator to candidates), ready (back) and start (to the participants)
  * before any peer can send a protocol message: the joint session id needs
- * every participant's nonce. Then the protocol runs its own depth of one-way
+ * every participant's nonce. Full signing names its signers in prepare and
+ * skips start (session/direct.ts): each signer starts once every signer's
+ * ready reached it. Then the protocol runs its own depth of one-way
  * delays (protocol-depth.ts, read off relayer/mpc). A keyGen ends when every
  * holder's confirmation reached the coordinator (commit.ts), a pooled presign
  * when every signer's `done` did; a signature ends with the coordinator's own
@@ -19,6 +21,8 @@ import type { ProtocolDepths } from "./protocol-depth.ts";
 
 /** prepare, ready, start. */
 export const SESSION_SETUP_HOPS = 3;
+/** prepare, then readies between the named signers (direct start). */
+const DIRECT_SETUP_HOPS = 2;
 /** A confirmation or `done` from each participant back to the coordinator. */
 const REPORT_BACK_HOPS = 1;
 
@@ -28,7 +32,7 @@ export function expectedRoundTrips(depths: ProtocolDepths): Record<OperationName
   const rtts = (hops: number) => hops / 2;
   return {
     keygen: rtts(SESSION_SETUP_HOPS + depths.keygen + REPORT_BACK_HOPS),
-    sign: rtts(SESSION_SETUP_HOPS + depths.sign),
+    sign: rtts(DIRECT_SETUP_HOPS + depths.sign),
     presigned: rtts(SESSION_SETUP_HOPS + depths.online),
     presign: rtts(SESSION_SETUP_HOPS + depths.presign + REPORT_BACK_HOPS),
   };
