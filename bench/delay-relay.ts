@@ -80,10 +80,13 @@ class DelayedPipe {
   private schedule(): void {
     const head = this.queue[0];
     if (head === undefined || this.timer !== null) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.flush();
-    }, Math.max(0, head.due - performance.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.flush();
+      },
+      Math.max(0, head.due - performance.now()),
+    );
   }
 
   private flush(): void {

@@ -56,8 +56,7 @@ async function compileBaseline(): Promise<{ abi: Abi; bytecode: Hex }> {
     sources: { [sourceName]: { content: await readFile(path.join(root, sourceName), "utf8") } },
     settings: { ...settings, outputSelection: { [sourceName]: { MultisigGateway: ["abi", "evm.bytecode.object"] } } },
   };
-  const resolve = (importPath: string) =>
-    importPath.startsWith("@") ? require.resolve(importPath) : path.join(root, importPath);
+  const resolve = (importPath: string) => (importPath.startsWith("@") ? require.resolve(importPath) : path.join(root, importPath));
   const readSync = (importPath: string) => {
     try {
       return { contents: require("node:fs").readFileSync(resolve(importPath), "utf8") as string };
@@ -185,9 +184,7 @@ async function main(): Promise<void> {
       }
     }
     const excluded = (address: Address) => address === getAddress(wallet.account.address) || BigInt(address) <= 0x11n;
-    return [...slots]
-      .filter(([address, keys]) => !excluded(address) && (address !== getAddress(to) || keys.size > 0))
-      .map(([address, keys]) => ({ address, storageKeys: [...keys] }));
+    return [...slots].filter(([address, keys]) => !excluded(address) && (address !== getAddress(to) || keys.size > 0)).map(([address, keys]) => ({ address, storageKeys: [...keys] }));
   };
   const submit = async (to: Address, data: Hex, mode: Mode): Promise<Hex> => {
     const tx = { to, data, account: wallet.account, chain: wallet.chain };
@@ -283,10 +280,7 @@ async function main(): Promise<void> {
     ["sendMessage (steady; first to a destination)", `${sendSteady} (${sendFirst})`],
     ["receiveMessage overhead: first nonce of a bitmap word", `${firstInWord}`],
     ["receiveMessage overhead: steady state", `${steadyGas}`],
-    [
-      "  of which: intrinsic / calldata / gateway execution",
-      `21000 / ${steady.calldata} / ${steadyGas - 21000n - steady.calldata}  (receiver's own frame: ${steady.receiver}, excluded)`,
-    ],
+    ["  of which: intrinsic / calldata / gateway execution", `21000 / ${steady.calldata} / ${steadyGas - 21000n - steady.calldata}  (receiver's own frame: ${steady.receiver}, excluded)`],
     [
       "  gateway execution: fixed-price opcodes / the rest",
       `${steady.fixedPrice} / ${steadyGas - 21000n - steady.calldata - steady.fixedPrice}  (storage, account, precompile, call, log / decoding, hashing, memory, stack)`,

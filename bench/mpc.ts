@@ -44,9 +44,7 @@ for (const [t, n, count] of CONFIGS) {
   const parties = Array.from({ length: n }, (_, i) => i + 1);
   const keyId = `bench-${t}-of-${n}`;
   const dkgSession = sessionId();
-  const [keygen, dkgMs] = timed(() =>
-    ok(run(new Map(parties.map((self) => [self, createKeygen({ sessionId: dkgSession, keyId, self, parties, threshold: t })])))),
-  );
+  const [keygen, dkgMs] = timed(() => ok(run(new Map(parties.map((self) => [self, createKeygen({ sessionId: dkgSession, keyId, self, parties, threshold: t })])))));
   const shares = keygen.results as Map<number, KeyShare>;
   const signers = parties.slice(0, t);
   let presignMs = 0;
@@ -55,15 +53,11 @@ for (const [t, n, count] of CONFIGS) {
   let onlineBytes = 0;
   for (let i = 0; i < count; i++) {
     const presignSession = sessionId();
-    const [pre, p] = timed(() =>
-      ok(run(new Map(signers.map((self) => [self, createPresign({ sessionId: presignSession, keyId, share: shares.get(self)!, signers })])))),
-    );
+    const [pre, p] = timed(() => ok(run(new Map(signers.map((self) => [self, createPresign({ sessionId: presignSession, keyId, share: shares.get(self)!, signers })])))));
     const digest = globalThis.crypto.getRandomValues(new Uint8Array(32));
     const onlineSession = sessionId();
     const presignatures = pre.results as Map<number, Presignature>;
-    const [sig, o] = timed(() =>
-      ok(run(new Map([...presignatures].map(([self, presignature]) => [self, createOnlineSign({ sessionId: onlineSession, keyId, presignature, digest })])))),
-    );
+    const [sig, o] = timed(() => ok(run(new Map([...presignatures].map(([self, presignature]) => [self, createOnlineSign({ sessionId: onlineSession, keyId, presignature, digest })])))));
     if ((sig.results as Map<number, Signature>).size !== t) throw new Error("missing signature");
     // The first iteration warms up the JIT; keep it out of the averages when there are several.
     if (i === 0 && count > 1) continue;

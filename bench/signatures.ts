@@ -86,16 +86,12 @@ const add = (total: typeof presignCost, one: typeof presignCost) => {
 };
 for (let i = 0; i < ROUNDS; i++) {
   const presignSession = sessionId();
-  const [pre, pMs, preMessages] = recorded<Presignature>(
-    new Map(signers.map((self) => [self, createPresign({ sessionId: presignSession, keyId, share: keygen.results.get(self)!, signers })])),
-  );
+  const [pre, pMs, preMessages] = recorded<Presignature>(new Map(signers.map((self) => [self, createPresign({ sessionId: presignSession, keyId, share: keygen.results.get(self)!, signers })])));
   presignMs += pMs;
   add(presignCost, signatureCost(preMessages));
   const digest = hexToBytes(keccak256(toHex(`bench digest ${i}`)));
   const onlineSession = sessionId();
-  const [, oMs, onlineMessages] = recorded(
-    new Map(signers.map((self) => [self, createOnlineSign({ sessionId: onlineSession, keyId, presignature: pre.results.get(self)!, digest })])),
-  );
+  const [, oMs, onlineMessages] = recorded(new Map(signers.map((self) => [self, createOnlineSign({ sessionId: onlineSession, keyId, presignature: pre.results.get(self)!, digest })])));
   onlineMs += oMs;
   add(onlineCost, signatureCost(onlineMessages));
 }

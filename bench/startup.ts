@@ -83,9 +83,10 @@ try {
   await cluster.destroy();
 }
 
-const figures = Object.fromEntries(
-  (Object.keys(samples) as Runtime[]).map((runtime) => [runtime, { startMs: median(samples[runtime].startMs), rssMb: median(samples[runtime].rssMb) }]),
-) as Record<Runtime, { startMs: number; rssMb: number }>;
+const figures = Object.fromEntries((Object.keys(samples) as Runtime[]).map((runtime) => [runtime, { startMs: median(samples[runtime].startMs), rssMb: median(samples[runtime].rssMb) }])) as Record<
+  Runtime,
+  { startMs: number; rssMb: number }
+>;
 for (const runtime of Object.keys(figures) as Runtime[]) {
   console.log(`${runtime.padEnd(8)} start to "listening" p50 ${figures[runtime].startMs.toFixed(0)} ms, RSS after keyGen p50 ${figures[runtime].rssMb.toFixed(1)} MB`);
 }

@@ -137,9 +137,7 @@ async function connect(options: SignerOptions): Promise<Clients> {
     if (!unlocked) throw new Error(`no deployer: set DEPLOYER_PRIVATE_KEY (${options.rpcUrl} has no unlocked account)`);
     account = { address: unlocked, type: "json-rpc" };
   }
-  const walletClient = options.walletClient
-    ? (options.walletClient as WalletClient<Transport, Chain, Account>)
-    : createWalletClient({ chain, transport, account });
+  const walletClient = options.walletClient ? (options.walletClient as WalletClient<Transport, Chain, Account>) : createWalletClient({ chain, transport, account });
   return { publicClient, walletClient, chain };
 }
 
@@ -180,16 +178,15 @@ export async function deployAll(options: DeployOptions): Promise<Deployment> {
     throw new Error(`the owner ${owner} must appoint the guardian (setGuardian); the deployer cannot`);
   }
 
-  const source = await deployContract(clients, "SourceGateway", [
-    owner,
-    getAddress(options.feeRecipient ?? owner),
-    options.maxPayloadBytes ?? 10_000,
-  ]);
+  const source = await deployContract(clients, "SourceGateway", [owner, getAddress(options.feeRecipient ?? owner), options.maxPayloadBytes ?? 10_000]);
   const target = await deployContract(clients, "TargetGateway", [owner, relayAddress, minRotationDelay, retentionWindow]);
   const pingPong = await deployContract(clients, "PingPong", [source.address, target.address, owner]);
   if (options.guardian !== undefined) {
     const account = clients.walletClient.account;
-    for (const [address, abi] of [[source.address, sourceGatewayAbi], [target.address, targetGatewayAbi]] as const) {
+    for (const [address, abi] of [
+      [source.address, sourceGatewayAbi],
+      [target.address, targetGatewayAbi],
+    ] as const) {
       await send(clients, { address, abi, functionName: "setGuardian", args: [options.guardian], account, chain: clients.chain });
     }
   }

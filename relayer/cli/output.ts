@@ -23,7 +23,11 @@ export function fields(entries: readonly (readonly [string, string])[], indent =
   return entries.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`).join("\n");
 }
 
-export const time = (ms: number): string => new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+export const time = (ms: number): string =>
+  new Date(ms)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
 
 export const list = (values: readonly (string | number)[]): string => (values.length === 0 ? "none" : values.join(","));
 

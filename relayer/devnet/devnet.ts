@@ -45,7 +45,6 @@ import { compiledCli } from "./runtime.ts";
 import { projectRoot } from "../shared/project.ts";
 import { ManagedProcess, ProcessSupervisor } from "./supervisor.ts";
 
-
 /** Hardhat's well-known development keys (public test mnemonic): only ever funded on local chains. */
 export const devAccounts = {
   deployer: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
@@ -209,9 +208,7 @@ export class Devnet {
 
     this.report("deploying SourceGateway, TargetGateway and PingPong on every chain");
     const deployments = await Promise.all(
-      launched.map((chain) =>
-        deployAll({ rpcUrl: chain.rpcUrl, deployerKey: devAccounts.deployer, networkName: chain.name, outDir: join(this.dir, "deployments") }),
-      ),
+      launched.map((chain) => deployAll({ rpcUrl: chain.rpcUrl, deployerKey: devAccounts.deployer, networkName: chain.name, outDir: join(this.dir, "deployments") })),
     );
     for (const [i, chain] of launched.entries()) this.chains.push(this.connectChain(chain, deployments[i]!));
     for (const chain of this.chains) {
@@ -233,9 +230,7 @@ export class Devnet {
     await this.writeRelayerConfig();
     await this.startRelayer();
     for (const chain of this.chains) await setMining(chain.rpcUrl, { automine: o.automine, intervalMs: o.blockTimeMs });
-    this.report(
-      `mining: ${o.blockTimeMs > 0 ? `a block every ${o.blockTimeMs} ms` : "no interval"}${o.automine ? ", plus one per transaction" : ""}; ${o.confirmations} confirmation(s)`,
-    );
+    this.report(`mining: ${o.blockTimeMs > 0 ? `a block every ${o.blockTimeMs} ms` : "no interval"}${o.automine ? ", plus one per transaction" : ""}; ${o.confirmations} confirmation(s)`);
     await this.writeSummary();
   }
 

@@ -85,9 +85,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, placement
       logLevel: layout.logLevel,
       // Relay-address transactions on every devnet chain, within what the devnet funds the relay address with (10 ETH).
       policy: {
-        relayTransactions: Object.fromEntries(
-          layout.chains.map((chain) => [String(chain.chainId), { maxFeeWei: "1000000000000000000", budgetWei: "10000000000000000000", maxTransactions: 10_000 }]),
-        ),
+        relayTransactions: Object.fromEntries(layout.chains.map((chain) => [String(chain.chainId), { maxFeeWei: "1000000000000000000", budgetWei: "10000000000000000000", maxTransactions: 10_000 }])),
       },
       chains: layout.chains,
     };
@@ -97,14 +95,7 @@ export async function writeNetwork(dir: string, layout: NetworkLayout, placement
 }
 
 /** Starts one node process through the compiled CLI and waits for its "listening" line. */
-export async function startNodeProcess(
-  supervisor: ProcessSupervisor,
-  node: DevnetNode,
-  secrets: NetworkSecrets,
-  projectRoot: string,
-  logDir: string,
-  placement: Placement,
-): Promise<ManagedProcess> {
+export async function startNodeProcess(supervisor: ProcessSupervisor, node: DevnetNode, secrets: NetworkSecrets, projectRoot: string, logDir: string, placement: Placement): Promise<ManagedProcess> {
   if (node.process?.running === true) throw new Error(`node ${node.index} is already running`);
   node.process = await supervisor.start({
     name: `node-${node.index}`,

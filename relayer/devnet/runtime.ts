@@ -11,7 +11,6 @@ import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { projectRoot } from "../shared/project.ts";
 
-
 /** The `bin` entry of package.json. */
 export const compiledCliPath = join(projectRoot, "dist", "relayer", "cli", "main.js");
 

@@ -67,8 +67,7 @@ export async function sendMessages(src: DevnetChain, dst: DevnetChain, receiver:
     );
   }
   // One nonce poll instead of a receipt poller per transaction: bursts stay cheap for the chain.
-  while ((await src.publicClient.getTransactionCount({ address: account, blockTag: "latest" })) < firstNonce + count)
-    await new Promise((r) => setTimeout(r, 25));
+  while ((await src.publicClient.getTransactionCount({ address: account, blockTag: "latest" })) < firstNonce + count) await new Promise((r) => setTimeout(r, 25));
   const minedAt = Date.now();
   return Promise.all(
     hashes.map(async (hash) => {

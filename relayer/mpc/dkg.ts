@@ -24,24 +24,10 @@
  * Longer than our ~400-line rule: one protocol as one straight-line state machine, its rounds in
  * order, so a reviewer checks it against the paper top to bottom.
  */
-import {
-  add,
-  type Point,
-  IdentityPointError,
-  mulBase,
-  pointsEqual,
-  addScalars,
-  sum,
-} from "./curve.ts";
+import { add, type Point, IdentityPointError, mulBase, pointsEqual, addScalars, sum } from "./curve.ts";
 import { bytesEqual, Reader, Writer } from "./encoding.ts";
 import { ethereumAddress, type KeyShare } from "./keyshare.ts";
-import {
-  type AliceSetup,
-  type BobSetup,
-  createMulSetup,
-  MUL_SETUP_FLOWS,
-  type MulSetupParty,
-} from "./multiply.ts";
+import { type AliceSetup, type BobSetup, createMulSetup, MUL_SETUP_FLOWS, type MulSetupParty } from "./multiply.ts";
 import { RoundProtocol, type RoundInput, type RoundOutput, type RoundShape } from "./rounds.ts";
 import { proveKnowledge, readProof, type SchnorrProof, verifyKnowledge, writeProof } from "./schnorr.ts";
 import { Transcript } from "./transcript.ts";
@@ -220,11 +206,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
   constructor(private readonly config: DealingConfig) {
     const participants = [...new Set([...config.dealers, ...config.receivers])].sort((a, b) => a - b);
     super(config.protocol, config.sessionId, config.keyId, config.self, participants, DEALING_ROUNDS);
-    this.envelopeBinding = new Transcript("dealing-envelope")
-      .absorb("session", config.sessionId)
-      .absorb("key", config.keyId)
-      .absorb("protocol", config.protocol)
-      .digest();
+    this.envelopeBinding = new Transcript("dealing-envelope").absorb("session", config.sessionId).absorb("key", config.keyId).absorb("protocol", config.protocol).digest();
     this.isDealer = config.dealers.includes(config.self);
     this.isReceiver = config.receivers.includes(config.self);
     this.receiverPeers = this.isReceiver ? config.receivers.filter((p) => p !== config.self) : [];
@@ -377,11 +359,7 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     return opening;
   }
 
-  private consumeRound2(
-    broadcast: ReadonlyMap<PartyIndex, Uint8Array>,
-    direct: ReadonlyMap<PartyIndex, DirectPayload>,
-    rawDirect: ReadonlyMap<PartyIndex, Uint8Array>,
-  ): void {
+  private consumeRound2(broadcast: ReadonlyMap<PartyIndex, Uint8Array>, direct: ReadonlyMap<PartyIndex, DirectPayload>, rawDirect: ReadonlyMap<PartyIndex, Uint8Array>): void {
     const openings = new Map<PartyIndex, DealerOpening>();
     if (this.isDealer) openings.set(this.self, this.opening!);
     for (const [from, bytes] of broadcast) {
@@ -559,4 +537,3 @@ export class DealingProtocol extends RoundProtocol<KeyShare | null> {
     this.seedContributions.clear();
   }
 }
-

@@ -54,7 +54,14 @@ export function encodeProtocolMessage(m: ProtocolMessage): Uint8Array {
 
 /** Tag, session, key, protocol, round, sender and recipient (0: broadcast); the payload part follows. */
 function writeEnvelope(tag: string, m: ProtocolMessage): Writer {
-  return new Writer().string(tag).bytes(m.sessionId).string(m.keyId).string(m.protocol).u32(m.round).u32(m.from).u32(m.to ?? 0);
+  return new Writer()
+    .string(tag)
+    .bytes(m.sessionId)
+    .string(m.keyId)
+    .string(m.protocol)
+    .u32(m.round)
+    .u32(m.from)
+    .u32(m.to ?? 0);
 }
 
 export function decodeProtocolMessage(bytes: Uint8Array): ProtocolMessage {

@@ -19,27 +19,10 @@ import type { PartyIndex, ProtocolInstance, RandomBytes } from "./types.ts";
 import { checkThreshold, InvalidPartiesError, lagrangeAtZero, normalizeParties } from "./vss.ts";
 
 export { decodeKeyShare, encodeKeyShare, ethereumAddress, type KeyShare, sharingDigest, withBan } from "./keyshare.ts";
-export {
-  BannedPartyAbort,
-  decodePresignature,
-  encodePresignature,
-  InvalidDigestError,
-  Presignature,
-  PresignatureConsumedError,
-  type Signature,
-} from "./sign.ts";
+export { BannedPartyAbort, decodePresignature, encodePresignature, InvalidDigestError, Presignature, PresignatureConsumedError, type Signature } from "./sign.ts";
 export { InvalidPartiesError, MIN_THRESHOLD } from "./vss.ts";
 export { DecodeError } from "./encoding.ts";
-export {
-  BroadcastMismatch,
-  type FaultKind,
-  type FaultProof,
-  type PartyIndex,
-  ProtocolAbort,
-  type ProtocolInstance,
-  type ProtocolMessage,
-  type RandomBytes,
-} from "./types.ts";
+export { BroadcastMismatch, type FaultKind, type FaultProof, type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
 export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof, protocolMessageHeader } from "./evidence.ts";
 
 export class InvalidParameterError extends Error {
@@ -71,14 +54,7 @@ function checkMember(self: PartyIndex, set: readonly PartyIndex[], what: string)
   if (!set.includes(self)) throw new InvalidPartiesError(`party ${self} is not in ${what}`);
 }
 
-export function createKeygen(p: {
-  sessionId: Uint8Array;
-  keyId: string;
-  self: PartyIndex;
-  parties: PartyIndex[];
-  threshold: number;
-  rng?: RandomBytes;
-}): ProtocolInstance<KeyShare> {
+export function createKeygen(p: { sessionId: Uint8Array; keyId: string; self: PartyIndex; parties: PartyIndex[]; threshold: number; rng?: RandomBytes }): ProtocolInstance<KeyShare> {
   checkSession(p.sessionId, p.keyId);
   const parties = normalizeParties(p.parties);
   checkThreshold(p.threshold, parties.length);
@@ -115,39 +91,21 @@ function checkSigners(share: KeyShare, keyId: string, signers: PartyIndex[]): Pa
   return sorted;
 }
 
-export function createPresign(p: {
-  sessionId: Uint8Array;
-  keyId: string;
-  share: KeyShare;
-  signers: PartyIndex[];
-  rng?: RandomBytes;
-}): ProtocolInstance<Presignature> {
+export function createPresign(p: { sessionId: Uint8Array; keyId: string; share: KeyShare; signers: PartyIndex[]; rng?: RandomBytes }): ProtocolInstance<Presignature> {
   checkSession(p.sessionId, p.keyId);
   const signers = checkSigners(p.share, p.keyId, p.signers);
   return new PresignProtocol(Uint8Array.from(p.sessionId), p.share, signers, p.rng ?? cryptoRandomBytes);
 }
 
 /** One broadcast round. Consumes the presignature: a second call with it throws. */
-export function createOnlineSign(p: {
-  sessionId: Uint8Array;
-  keyId: string;
-  presignature: Presignature;
-  digest: Uint8Array;
-}): ProtocolInstance<Signature> {
+export function createOnlineSign(p: { sessionId: Uint8Array; keyId: string; presignature: Presignature; digest: Uint8Array }): ProtocolInstance<Signature> {
   checkSession(p.sessionId, p.keyId);
   const digest = checkDigest(p.digest);
   if (p.presignature.keyId !== p.keyId) throw new InvalidParameterError(`the presignature is for key ${p.presignature.keyId}, not ${p.keyId}`);
   return new OnlineSignProtocol(Uint8Array.from(p.sessionId), p.presignature, digest);
 }
 
-export function createSign(p: {
-  sessionId: Uint8Array;
-  keyId: string;
-  share: KeyShare;
-  signers: PartyIndex[];
-  digest: Uint8Array;
-  rng?: RandomBytes;
-}): ProtocolInstance<Signature> {
+export function createSign(p: { sessionId: Uint8Array; keyId: string; share: KeyShare; signers: PartyIndex[]; digest: Uint8Array; rng?: RandomBytes }): ProtocolInstance<Signature> {
   checkSession(p.sessionId, p.keyId);
   const digest = checkDigest(p.digest);
   const signers = checkSigners(p.share, p.keyId, p.signers);

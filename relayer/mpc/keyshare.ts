@@ -7,14 +7,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { type Point, pointToUncompressed } from "./curve.ts";
 import { DecodeError, Reader, toHex, Writer } from "./encoding.ts";
 import { Transcript } from "./transcript.ts";
-import {
-  type AliceSetup,
-  type BobSetup,
-  decodeAliceSetup,
-  decodeBobSetup,
-  encodeAliceSetup,
-  encodeBobSetup,
-} from "./multiply.ts";
+import { type AliceSetup, type BobSetup, decodeAliceSetup, decodeBobSetup, encodeAliceSetup, encodeBobSetup } from "./multiply.ts";
 import type { PartyIndex } from "./types.ts";
 import { checkThreshold, normalizeParties } from "./vss.ts";
 

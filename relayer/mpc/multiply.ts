@@ -33,19 +33,7 @@ import type { RandomBytes } from "./types.ts";
 import { BASE_OT_COUNT, SEED_BYTES, VsotReceiver, VsotSender } from "./ot/base-ot.ts";
 import { equalBytes } from "./ot/bits.ts";
 import { MulSetupError, OtExtensionCheckError } from "./ot/errors.ts";
-import {
-  NONCE_BYTES,
-  OTE_BATCH,
-  OTE_MESSAGE_BYTES,
-  correlateReceive,
-  correlateSend,
-  oteReceive,
-  oteSend,
-  readCanonicalScalar,
-  receiverPads,
-  scalarsFromBytes,
-  writeScalar,
-} from "./ot/extension.ts";
+import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, correlateReceive, correlateSend, oteReceive, oteSend, readCanonicalScalar, receiverPads, scalarsFromBytes, writeScalar } from "./ot/extension.ts";
 import { oracle, u32 } from "./ot/oracle.ts";
 
 export { MulSetupError, OtExtensionCheckError } from "./ot/errors.ts";
@@ -343,13 +331,7 @@ export function mulBobStart(setup: BobSetup, sid: Uint8Array, rng: RandomBytes):
 }
 
 /** Flow 2 (alice -> bob). Invariant: aliceShares[k] + bobShares[k] == inputs[k] * chi (mod q). */
-export function mulAliceRespond(
-  setup: AliceSetup,
-  sid: Uint8Array,
-  inputs: readonly bigint[],
-  message: Uint8Array,
-  rng: RandomBytes,
-): { shares: bigint[]; message: Uint8Array } {
+export function mulAliceRespond(setup: AliceSetup, sid: Uint8Array, inputs: readonly bigint[], message: Uint8Array, rng: RandomBytes): { shares: bigint[]; message: Uint8Array } {
   checkAliceSetup(setup);
   requireSid(sid, "multiplication sid");
   if (inputs.length !== MUL_ELL) throw new RangeError(`expected ${MUL_ELL} inputs, got ${inputs.length}`);

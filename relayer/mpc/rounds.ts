@@ -91,8 +91,7 @@ export abstract class RoundProtocol<Result> implements ProtocolInstance<Result> 
     try {
       return step();
     } catch (error) {
-      const abort =
-        error instanceof ProtocolAbort ? error : new ProtocolAbort(`${this.protocol}: ${(error as Error).message ?? String(error)}`);
+      const abort = error instanceof ProtocolAbort ? error : new ProtocolAbort(`${this.protocol}: ${(error as Error).message ?? String(error)}`);
       this.aborted = abort;
       this.wipe();
       throw abort;

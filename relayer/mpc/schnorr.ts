@@ -14,11 +14,7 @@ export interface SchnorrProof {
 }
 
 function challenge(context: Uint8Array, statement: Point, commitment: Point): bigint {
-  const digest = new Transcript("schnorr-pok")
-    .absorb("context", context)
-    .absorb("statement", statement)
-    .absorb("commitment", commitment)
-    .digest();
+  const digest = new Transcript("schnorr-pok").absorb("context", context).absorb("statement", statement).absorb("commitment", commitment).digest();
   return scalarFromHash(digest);
 }
 

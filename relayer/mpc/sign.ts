@@ -34,15 +34,7 @@ import {
 } from "./curve.ts";
 import { bytesEqual, DecodeError, Reader, toHex, Writer } from "./encoding.ts";
 import { type KeyShare, withBan } from "./keyshare.ts";
-import {
-  type BobMulState,
-  MUL_ELL,
-  mulAliceRespond,
-  mulBobFinish,
-  mulBobStart,
-  MultiplicationCheckError,
-  OtExtensionCheckError,
-} from "./multiply.ts";
+import { type BobMulState, MUL_ELL, mulAliceRespond, mulBobFinish, mulBobStart, MultiplicationCheckError, OtExtensionCheckError } from "./multiply.ts";
 import { RoundProtocol, type RoundInput, type RoundOutput, type RoundShape } from "./rounds.ts";
 import { Transcript } from "./transcript.ts";
 import { BroadcastMismatch, type PartyIndex, ProtocolAbort, type RandomBytes } from "./types.ts";
@@ -229,7 +221,10 @@ class PresignCore {
 
   round1(): RoundOutput {
     const self = this.share.self;
-    const broadcast = new Writer().raw(this.share.epoch).raw(this.commitR(self, this.Ri, this.salt)).finish();
+    const broadcast = new Writer()
+      .raw(this.share.epoch)
+      .raw(this.commitR(self, this.Ri, this.salt))
+      .finish();
     const direct = new Map<PartyIndex, Uint8Array>();
     for (const j of this.peers) {
       const started = mulBobStart(this.share.mulBob.get(j)!, this.pairSid(j, self), this.rng);
@@ -255,7 +250,14 @@ class PresignCore {
         throw new ProtocolAbort(`presign: party ${from} holds a share of another sharing (old or new epoch) of this key`, from);
       }
     }
-    this.logRound(1, input.broadcast, new Writer().raw(this.share.epoch).raw(this.commitR(self, this.Ri, this.salt)).finish());
+    this.logRound(
+      1,
+      input.broadcast,
+      new Writer()
+        .raw(this.share.epoch)
+        .raw(this.commitR(self, this.Ri, this.salt))
+        .finish(),
+    );
 
     const lambda = lagrangeAtZero(self, this.signers);
     const zeta = deriveZeroShare(self, this.signers, this.share.zeroSeeds, this.sid);

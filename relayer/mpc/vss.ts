@@ -2,19 +2,7 @@
  * Shamir sharing with Feldman commitments over secp256k1, plus the party-index
  * and Lagrange helpers every protocol uses.
  */
-import {
-  addScalars,
-  CURVE_ORDER,
-  invScalar,
-  mul,
-  mulBase,
-  mulScalars,
-  type Point,
-  pointsEqual,
-  randomScalar,
-  subScalars,
-  sum,
-} from "./curve.ts";
+import { addScalars, CURVE_ORDER, invScalar, mul, mulBase, mulScalars, type Point, pointsEqual, randomScalar, subScalars, sum } from "./curve.ts";
 import type { PartyIndex, RandomBytes } from "./types.ts";
 
 /** Largest accepted party index (evaluation point); keeps encodings and loops bounded. */

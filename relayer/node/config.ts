@@ -15,7 +15,10 @@ const stakingSchema = z
     contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
     /** The operator key: a file holding the hex private key (mode 600), or the name of an env var holding it. */
     operatorKeyFile: z.string().min(1).optional(),
-    operatorKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    operatorKeyEnv: z
+      .string()
+      .regex(/^[A-Z_][A-Z0-9_]*$/)
+      .optional(),
     /** Network address of each member, by libp2p peer id (the contract stores identities, not addresses). */
     peerAddresses: z.record(peerIdSchema, peerAddressSchema).default({}),
     /** The key this node submits as each epoch's cluster key once READY; default `epoch-<n>` for epoch n. */
@@ -45,7 +48,12 @@ const relayTransactionPolicySchema = z
     maxFeeWei: wei.default("100000000000000000"),
     /** Most the transactions signed within periodS may pay together (each charged its most when signed; kept in dataDir). */
     budgetWei: wei.default("1000000000000000000"),
-    periodS: z.number().int().min(60).max(30 * 86_400).default(3_600),
+    periodS: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .default(3_600),
     /** Most transactions signed within periodS (bounds the budget file too). */
     maxTransactions: z.number().int().min(1).max(10_000).default(3_600),
   })
@@ -64,7 +72,10 @@ export const nodeConfigSchema = z
     /** The operator's HTTP API: host and port; a host other than loopback needs `httpTls`, so the token never travels in clear text. */
     httpHost: bindHostSchema.default("127.0.0.1"),
     httpPort: z.number().int().min(0).max(65535),
-    httpTls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+    httpTls: z
+      .object({ certFile: z.string().min(1), keyFile: z.string().min(1) })
+      .strict()
+      .optional(),
     /**
      * Peers admitted to the API over libp2p (api/p2p.ts), by peer id: a `relayer` may read keys and status and ask
      * for signatures; an `operator` may do what the bearer token allows (remote administration without TLS).
@@ -87,7 +98,12 @@ export const nodeConfigSchema = z
     limits: z
       .object({
         /** A key is refreshed at most this often: each refresh costs every member a dealing. */
-        minRefreshIntervalMs: z.number().int().min(0).max(7 * 24 * 3_600_000).default(30_000),
+        minRefreshIntervalMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(7 * 24 * 3_600_000)
+          .default(30_000),
         /** Unused presignatures one coordinator may have this node keep per key. */
         maxPresignaturesPerOwner: z.number().int().min(1).max(10_000).default(256),
       })

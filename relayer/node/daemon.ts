@@ -181,7 +181,14 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   const httpPort = typeof address === "object" && address !== null ? address.port : config.httpPort;
   const gauge = setInterval(() => metrics.connectedPeers.set(transport.connectedPeers()), 5_000);
   gauge.unref();
-  log.info("node started", { index: config.index, peerId: identity.peerId, listen: transport.listenAddresses(), httpHost: config.httpHost, httpPort, apiPeers: config.apiPeers.map((p) => `${p.role} ${p.peerId}`) });
+  log.info("node started", {
+    index: config.index,
+    peerId: identity.peerId,
+    listen: transport.listenAddresses(),
+    httpHost: config.httpHost,
+    httpPort,
+    apiPeers: config.apiPeers.map((p) => `${p.role} ${p.peerId}`),
+  });
 
   return {
     service,
@@ -222,8 +229,7 @@ async function prune(store: KeyStore, log: Logger): Promise<void> {
 
 /** The validators a node runs, all backed by its configured chains (none without). */
 function nodeValidators(config: NodeConfig, store: KeyStore, log: Logger): ValidatorRegistry {
-  const readyAddresses = async (): Promise<string[]> =>
-    (await store.listKeys()).flatMap((key) => (key.status === "READY" && key.address !== null ? [key.address] : []));
+  const readyAddresses = async (): Promise<string[]> => (await store.listKeys()).flatMap((key) => (key.status === "READY" && key.address !== null ? [key.address] : []));
   return registerChainValidators(new ValidatorRegistry(), {
     chains: config.chains,
     relayTransactions: relayTransactionLimits(config.policy),

@@ -16,7 +16,10 @@ export const FRAME_VERSION = 4;
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 const hex = (bytes: number) => z.string().regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`));
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/).max(Math.ceil((MAX_FRAME_BYTES * 4) / 3));
+const base64 = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/)
+  .max(Math.ceil((MAX_FRAME_BYTES * 4) / 3));
 export const partyIndexSchema = z.number().int().min(1).max(MAX_PARTY_INDEX);
 export const keyIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "keyId: 1-128 chars of [A-Za-z0-9._:-]");
 /** A threshold: at least MIN_THRESHOLD (relayer/mpc/vss.ts), the one rule everywhere. */
@@ -68,7 +71,13 @@ const generationFacts = {
 
 /** Every holder's signed confirmation that it holds one generation (session/commit.ts). */
 export const certificateSchema = z
-  .object({ ...generationFacts, confirmations: z.array(z.object({ party: partyIndexSchema, signature: ed25519Signature }).strict()).min(1).max(256) })
+  .object({
+    ...generationFacts,
+    confirmations: z
+      .array(z.object({ party: partyIndexSchema, signature: ed25519Signature }).strict())
+      .min(1)
+      .max(256),
+  })
   .strict();
 export type Certificate = z.infer<typeof certificateSchema>;
 
@@ -92,7 +101,10 @@ const bodySchema = z.discriminatedUnion("kind", [
       /** Reshare only: the old parties that deal (t of them). */
       dealers: partyList.nullable(),
       /** Every participant's nonce from its `ready` (the coordinator's too): the joint session id is their hash. */
-      nonces: z.array(z.object({ party: partyIndexSchema, nonce: hex(32) }).strict()).min(2).max(256),
+      nonces: z
+        .array(z.object({ party: partyIndexSchema, nonce: hex(32) }).strict())
+        .min(2)
+        .max(256),
     })
     .strict(),
   z
@@ -105,7 +117,10 @@ const bodySchema = z.discriminatedUnion("kind", [
       sid: hex(32),
       payload: base64,
       /** Staking nodes: the sender's operator signature of the message (relayer/staking/message-signer.ts), else null. */
-      sig: z.string().regex(/^0x[0-9a-f]{130}$/).nullable(),
+      sig: z
+        .string()
+        .regex(/^0x[0-9a-f]{130}$/)
+        .nullable(),
     })
     .strict(),
   z
@@ -170,7 +185,10 @@ const bodySchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("vote"),
     digest: z.string().regex(/^0x[0-9a-f]{64}$/),
-    signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/).nullable(),
+    signature: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{130}$/)
+      .nullable(),
     reason: z.string().max(500),
   }),
 ]);
@@ -204,7 +222,10 @@ export function isStakingFrame(body: FrameBody): body is StakingFrameBody {
 }
 
 export class FrameError extends Error {
-  constructor(readonly reason: "oversized" | "malformed" | "schema", message: string) {
+  constructor(
+    readonly reason: "oversized" | "malformed" | "schema",
+    message: string,
+  ) {
     super(message);
     this.name = "FrameError";
   }

@@ -73,7 +73,11 @@ export async function pruneAbsences(db: Db, before: number): Promise<number> {
 export async function recordSessionId(db: Db, sessionId: string, at: number): Promise<boolean> {
   const key = `sid/${sessionId}`;
   if ((await db.get(key)) !== undefined) return false;
-  await db.batch().put(key, String(at)).put(timeKey("sid-at/", at, sessionId), sessionId).write(DURABLE);
+  await db
+    .batch()
+    .put(key, String(at))
+    .put(timeKey("sid-at/", at, sessionId), sessionId)
+    .write(DURABLE);
   return true;
 }
 

@@ -153,7 +153,7 @@ export class KeyStore {
   /** Decrypts a generation's share (default: the signing generation). */
   async readShare(keyId: string, generation?: string): Promise<Uint8Array> {
     const stored = await this.read(keyId);
-    const id = generation ?? (stored === null ? null : signingGeneration(stored)?.id ?? null);
+    const id = generation ?? (stored === null ? null : (signingGeneration(stored)?.id ?? null));
     const found = stored?.generations.find((g) => g.id === id && g.holder);
     if (stored === null || id === null || found === undefined) throw new Error(`key ${keyId} has no share${generation === undefined ? " READY" : ` of generation ${generation}`} here`);
     const text = await this.db.get(shareRecordId(keyId, id));
@@ -183,13 +183,7 @@ export class KeyStore {
    * Stores a generation this node now holds (with its sealed share) or, with
    * `share` null, a leaver's marker. It is uncommitted until every holder confirms.
    */
-  async holdGeneration(
-    keyId: string,
-    sessionId: string,
-    id: string,
-    facts: SharingFacts & Pick<Generation, "origin" | "notify">,
-    share: Uint8Array | null,
-  ): Promise<Generation> {
+  async holdGeneration(keyId: string, sessionId: string, id: string, facts: SharingFacts & Pick<Generation, "origin" | "notify">, share: Uint8Array | null): Promise<Generation> {
     let held: Generation | null = null;
     await this.update(
       keyId,

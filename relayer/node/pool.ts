@@ -49,7 +49,10 @@ export class PresignPool {
       const own = (await this.store.listPresigns(key.keyId)).filter((p) => p.owner === this.self && !p.consumed && p.generation === key.generation);
       await this.store.deleteConsumedPresigns(key.keyId);
       if (own.length === 0) continue;
-      this.entries.set(key.keyId, own.map((p) => ({ presignId: p.presignId, signers: p.signers, generation: p.generation })));
+      this.entries.set(
+        key.keyId,
+        own.map((p) => ({ presignId: p.presignId, signers: p.signers, generation: p.generation })),
+      );
       this.active.add(key.keyId);
       this.metrics.presignPool.set({ key_id: key.keyId }, own.length);
     }

@@ -33,7 +33,12 @@ export async function readiness(sources: ReadinessSources): Promise<Readiness> {
     const reachable = key.participants.filter((p) => p !== sources.self && connected.has(p)).length;
     return reachable >= key.threshold - 1 ? [] : [`${key.keyId}: ${reachable} of the ${key.threshold - 1} other signers connected`];
   });
-  checks.peers = keys.length === 0 ? { ok: false, detail: `${connected.size} members connected` } : short.length === 0 ? { ok: true, detail: `${connected.size} members connected` } : { ok: false, detail: short.join("; ") };
+  checks.peers =
+    keys.length === 0
+      ? { ok: false, detail: `${connected.size} members connected` }
+      : short.length === 0
+        ? { ok: true, detail: `${connected.size} members connected` }
+        : { ok: false, detail: short.join("; ") };
   if (sources.chains !== undefined) checks.chains = await sources.chains().catch((error: unknown) => ({ ok: false, detail: String(error) }));
   if (sources.staking !== undefined) checks.staking = sources.staking();
   return { ready: Object.values(checks).every((c) => c.ok), checks };

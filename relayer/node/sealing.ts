@@ -73,9 +73,7 @@ export async function unlock(metaPath: string, passphrase: string, kdf: KdfParam
 
 function deriveKey(passphrase: string, salt: Buffer, params: KdfParams): Promise<Buffer> {
   return new Promise((resolve, reject) =>
-    scrypt(passphrase.normalize("NFKC"), salt, 32, { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 }, (error, key) =>
-      error ? reject(error) : resolve(key),
-    ),
+    scrypt(passphrase.normalize("NFKC"), salt, 32, { ...params, maxmem: 256 * params.N * params.r + 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key))),
   );
 }
 

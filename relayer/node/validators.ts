@@ -55,7 +55,10 @@ export const signRequestSchema = z.discriminatedUnion("type", [
     chainId: z.number().int().positive(),
     nonce: z.number().int().nonnegative(),
     to: address,
-    data: z.string().regex(/^0x([0-9a-fA-F]{2})*$/).max(2 + 2 * 128 * 1024),
+    data: z
+      .string()
+      .regex(/^0x([0-9a-fA-F]{2})*$/)
+      .max(2 + 2 * 128 * 1024),
     value: uint,
     gas: uint,
     maxFeePerGas: uint,

@@ -132,7 +132,10 @@ export const relayerConfigSchema = z
       .default({ initialBackoffMs: 1_000, maxBackoffMs: 60_000, maxAttempts: 8 }),
     storePath: z.string().min(1),
     /** The read-only status API (message status, health, metrics): no secrets, so any host the operator chooses. */
-    api: z.object({ host: bindHostSchema.default("127.0.0.1"), port: z.number().int().min(0).max(65535) }).strict().optional(),
+    api: z
+      .object({ host: bindHostSchema.default("127.0.0.1"), port: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
     logLevel: z.enum(["debug", "info", "warn", "error"]).default("info"),
   })
   .strict()

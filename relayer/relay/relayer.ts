@@ -110,9 +110,7 @@ class Engine implements Relayer {
     engine.p2p = p2p;
     engine.relayAddress = getAddress(await mpc.relayAddress());
     const signer: Signer =
-      config.delivery.mode === "permissionless"
-        ? { kind: "local", account: privateKeyToAccount(await readSubmitterKey(config.delivery)) }
-        : { kind: "mpc", mpc, address: engine.relayAddress };
+      config.delivery.mode === "permissionless" ? { kind: "local", account: privateKeyToAccount(await readSubmitterKey(config.delivery)) } : { kind: "mpc", mpc, address: engine.relayAddress };
     const clients = new Map<number, PublicClient>();
     for (const chain of config.chains) {
       const client = createPublicClient({
@@ -127,11 +125,17 @@ class Engine implements Relayer {
     }
     for (const chain of config.chains) {
       engine.watchers.push(
-        new SourceWatcher(chain, clients.get(chain.chainId)!, store, {
-          lookup: (id) => engine.lookup(id),
-          changed: (records) => engine.adopt(records),
-          isRoutable: (dstChainId) => engine.submitters.has(dstChainId),
-        }, log),
+        new SourceWatcher(
+          chain,
+          clients.get(chain.chainId)!,
+          store,
+          {
+            lookup: (id) => engine.lookup(id),
+            changed: (records) => engine.adopt(records),
+            isRoutable: (dstChainId) => engine.submitters.has(dstChainId),
+          },
+          log,
+        ),
       );
     }
     for (const record of await store.all()) {
@@ -210,7 +214,11 @@ class Engine implements Relayer {
         } finally {
           this.polls.delete(poll);
         }
-        if (!this.stopped) this.timers.set(`watch:${watcher.chainId}`, setTimeout(() => void loop(), chain.pollIntervalMs));
+        if (!this.stopped)
+          this.timers.set(
+            `watch:${watcher.chainId}`,
+            setTimeout(() => void loop(), chain.pollIntervalMs),
+          );
       };
       void loop();
     }
@@ -342,7 +350,13 @@ class Engine implements Relayer {
     try {
       // Fresh messages skip the target check: receiveBatch itself skips anything already received.
       const fresh = records.filter((r) => r.attempts === 0 && r.pendingTx === undefined);
-      open.push(...fresh, ...(await this.unsettled(records.filter((r) => !fresh.includes(r)), submitter)));
+      open.push(
+        ...fresh,
+        ...(await this.unsettled(
+          records.filter((r) => !fresh.includes(r)),
+          submitter,
+        )),
+      );
       if (open.length === 0) return;
       const ids = open.map((r) => r.messageId);
       const blocks = open.map((r) => r.blockNumber);

@@ -209,7 +209,10 @@ export class ChainSubmitter {
     }
     // Some nodes refuse to estimate when a receiver runs out of its own gas limit (which the gateway
     // records as a failed message). Simulate with the most the messages can need; a real revert still shows.
-    const budget = min(messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2)), TX_GAS_CAP);
+    const budget = min(
+      messages.reduce((sum, m) => sum + batchMessageGas(m), 21_000n + 16n * BigInt((data.length - 2) / 2)),
+      TX_GAS_CAP,
+    );
     try {
       await this.client.call({ account: this.from, to: this.targetGateway, data, gas: budget });
     } catch (callError) {

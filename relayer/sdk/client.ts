@@ -131,7 +131,15 @@ export class MpcRelayClient {
   async addGas(messageId: Hex, extraGas: bigint): Promise<Hex> {
     const wallet = this.wallet();
     const value = await this.quoteAddGas(messageId, extraGas);
-    const hash = await wallet.writeContract({ address: this.sourceGateway, abi: sourceGatewayAbi, functionName: "addGas", args: [messageId, extraGas], value, account: wallet.account!, chain: wallet.chain });
+    const hash = await wallet.writeContract({
+      address: this.sourceGateway,
+      abi: sourceGatewayAbi,
+      functionName: "addGas",
+      args: [messageId, extraGas],
+      value,
+      account: wallet.account!,
+      chain: wallet.chain,
+    });
     const receipt = await this.options.source.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 100 });
     if (receipt.status !== "success") throw new Error(`addGas transaction ${hash} reverted`);
     return hash;
@@ -153,7 +161,8 @@ export class MpcRelayClient {
     try {
       receipt = await this.options.source.publicClient.getTransactionReceipt({ hash: txHash });
     } catch (error) {
-      if (error instanceof BaseError && error.walk((e) => e instanceof TransactionReceiptNotFoundError) !== null) throw new NoMessageInTransactionError(txHash, "no such transaction (or not mined yet) on the source chain", { cause: error });
+      if (error instanceof BaseError && error.walk((e) => e instanceof TransactionReceiptNotFoundError) !== null)
+        throw new NoMessageInTransactionError(txHash, "no such transaction (or not mined yet) on the source chain", { cause: error });
       throw error;
     }
     return receipt.logs.map((log) => this.locate(log)).filter((m) => m !== null);
@@ -162,7 +171,12 @@ export class MpcRelayClient {
   /** The target gateway's record of the message (needs a destination client for its chain). */
   async targetState(message: Message): Promise<TargetDeliveryState> {
     const destination = this.destination(message, "destination client");
-    const received = await destination.publicClient.readContract({ address: destination.gateway, abi: targetGatewayAbi, functionName: "isReceived", args: [message.srcChainId, message.srcGateway, message.nonce] });
+    const received = await destination.publicClient.readContract({
+      address: destination.gateway,
+      abi: targetGatewayAbi,
+      functionName: "isReceived",
+      args: [message.srcChainId, message.srcGateway, message.nonce],
+    });
     if (!received) return "unreceived";
     const failed = await destination.publicClient.readContract({ address: destination.gateway, abi: targetGatewayAbi, functionName: "failedState", args: [idOf(message)] });
     return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
@@ -206,7 +220,10 @@ export class MpcRelayClient {
    */
   async abandon(messageId: Hex, p: { viaReceiver?: { abi: Abi; functionName: string }; errorAbi?: Abi; gas?: bigint } = {}): Promise<Hex> {
     const { message } = await this.requireSent(messageId);
-    const call = p.viaReceiver === undefined ? { address: this.destination(message, "destination client").gateway, abi: targetGatewayAbi as Abi, functionName: "abandonMessage" } : { address: message.receiver, ...p.viaReceiver };
+    const call =
+      p.viaReceiver === undefined
+        ? { address: this.destination(message, "destination client").gateway, abi: targetGatewayAbi as Abi, functionName: "abandonMessage" }
+        : { address: message.receiver, ...p.viaReceiver };
     return this.gatewayCall("abandonMessage", message, call, p);
   }
 
@@ -279,7 +296,14 @@ export class MpcRelayClient {
   private async statusOf(located: LocatedMessage, relayer: MessageStatus["relayer"], errorAbi: Abi | undefined): Promise<MessageStatus> {
     const { message, messageId } = located;
     const finalBlock = await this.finalBlock();
-    const source: SourceView = { chainId: Number(message.srcChainId), txHash: located.txHash, blockNumber: located.blockNumber, logIndex: located.logIndex, finalBlock, final: located.blockNumber <= finalBlock };
+    const source: SourceView = {
+      chainId: Number(message.srcChainId),
+      txHash: located.txHash,
+      blockNumber: located.blockNumber,
+      logIndex: located.logIndex,
+      finalBlock,
+      final: located.blockNumber <= finalBlock,
+    };
     const target = await this.targetView(message, messageId, errorAbi ?? this.options.errorAbi);
     return mergeStatus({ messageId, message, source, target, relayer });
   }
@@ -304,7 +328,12 @@ export class MpcRelayClient {
     const reason = failedEvent?.eventName === "MessageFailed" ? decodeRevertReason(failedEvent.args.reason, errorAbi) : null;
     let retry: Extract<TargetView, { kind: "read" }>["retry"] = null;
     if (state === "failed") {
-      const error = await this.simulate(message, { address: destination.gateway, abi: targetGatewayAbi, functionName: "retryMessage" }, destination.walletClient?.account?.address ?? zeroAddress, errorAbi);
+      const error = await this.simulate(
+        message,
+        { address: destination.gateway, abi: targetGatewayAbi, functionName: "retryMessage" },
+        destination.walletClient?.account?.address ?? zeroAddress,
+        errorAbi,
+      );
       retry = { possible: error === null, error };
     }
     return { kind: "read", chainId, state, txHash: newest?.transactionHash ?? null, reason, retry };

@@ -57,6 +57,9 @@ function show(value: unknown): string {
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "string") return value.startsWith("0x") ? value : JSON.stringify(value);
   if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`;
-  if (typeof value === "object" && value !== null) return `{${Object.entries(value).map(([k, v]) => `${k}: ${show(v)}`).join(", ")}}`;
+  if (typeof value === "object" && value !== null)
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join(", ")}}`;
   return String(value);
 }

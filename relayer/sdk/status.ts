@@ -93,7 +93,8 @@ export function mergeStatus(p: { messageId: Hex; message: Message; source: Sourc
     if (relayerRank < rank || (relayerRank === -1 && r !== "dropped")) [behind, note] = ["relayer", `relayer says ${r}, the chains say ${chain}`];
     else if (r === "dropped") [behind, note] = ["relayer", `relayer says dropped (a reorg it saw), but the source chain has the message`];
     else if (relayerRank >= 3 && !targetRead) note = `relayer says ${r}; the target chain is not read (no destination client for chain ${p.target.chainId}), so the status stops at attested`;
-    else if (relayerRank >= 3 && relayerRank > rank) [behind, note] = ["target", `relayer says ${r}, the target chain says ${p.target.kind === "read" ? p.target.state : "?"} (its RPC lags, or a reorg)`];
+    else if (relayerRank >= 3 && relayerRank > rank)
+      [behind, note] = ["target", `relayer says ${r}, the target chain says ${p.target.kind === "read" ? p.target.state : "?"} (its RPC lags, or a reorg)`];
     else if (relayerRank >= 1 && rank === 0) [behind, note] = ["source", `relayer says ${r}, the source block is not final yet under this client's finality rule`];
     else if (relayerRank === rank && relayerRank === 4 && r !== chain) [behind, note] = ["relayer", `relayer says ${r}, the target chain says ${chain}`];
   }

@@ -14,11 +14,7 @@ export interface Logger {
   child(fields: Record<string, unknown>): Logger;
 }
 
-export function createLogger(
-  base: Record<string, unknown> = {},
-  minLevel: LogLevel = "info",
-  write: (line: string) => void = (line) => process.stdout.write(line + "\n"),
-): Logger {
+export function createLogger(base: Record<string, unknown> = {}, minLevel: LogLevel = "info", write: (line: string) => void = (line) => process.stdout.write(line + "\n")): Logger {
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>): void => {
     if (LEVEL_RANK[level] < LEVEL_RANK[minLevel]) return;
     write(JSON.stringify({ ts: new Date().toISOString(), level, msg, ...base, ...fields }, jsonSafe));

@@ -10,8 +10,7 @@ export async function assertPortFree(port: number, purpose: string): Promise<voi
   await new Promise<void>((resolveFree, reject) => {
     const server = createServer();
     server.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE")
-        reject(new Error(`port ${port} on 127.0.0.1 (${purpose}) is already in use: stop what runs there or choose another port`));
+      if (error.code === "EADDRINUSE") reject(new Error(`port ${port} on 127.0.0.1 (${purpose}) is already in use: stop what runs there or choose another port`));
       else reject(new Error(`cannot use port ${port} on 127.0.0.1 (${purpose}): ${error.message}`));
     });
     server.listen(port, "127.0.0.1", () => server.close(() => resolveFree()));

@@ -109,8 +109,7 @@ export class ProposalBackoff {
 }
 
 export type AbsenceOutcome =
-  | { operator: Address; party: PartyIndex; slashed: { txHash: Hex; proposal: AbsenceProposal; signers: Address[] } }
-  | { operator: Address; party: PartyIndex; notSubmitted: string; refused: boolean };
+  { operator: Address; party: PartyIndex; slashed: { txHash: Hex; proposal: AbsenceProposal; signers: Address[] } } | { operator: Address; party: PartyIndex; notSubmitted: string; refused: boolean };
 
 export class AbsenceSlasher {
   private readonly backoff: ProposalBackoff;
@@ -180,7 +179,11 @@ export class AbsenceSlasher {
   async handle(from: PartyIndex, message: AbsenceProposalMessage): Promise<void> {
     if (this.p.directory.byIndex(from) === undefined) return;
     const proposal = fromWire(message.proposal);
-    await answerProposal((vote) => this.p.send(from, vote), this.digest(proposal), () => this.sign(proposal));
+    await answerProposal(
+      (vote) => this.p.send(from, vote),
+      this.digest(proposal),
+      () => this.sign(proposal),
+    );
   }
 
   /**

@@ -52,7 +52,6 @@ export interface KeyOperations {
   reshare(keyId: string, newParties: PartyIndex[], newThreshold: number): Promise<unknown>;
 }
 
-
 export interface StakingStatus {
   contract: Address;
   operator: Address;
@@ -166,8 +165,7 @@ export class StakingAgent {
   }
 
   handle(from: PartyIndex, message: StakingFrameBody): void {
-    const handled =
-      message.kind === "vote" ? this.votes.handle(from, message) : message.kind === "removalProposal" ? this.removal.handle(from, message) : this.slasher.handle(from, message);
+    const handled = message.kind === "vote" ? this.votes.handle(from, message) : message.kind === "removalProposal" ? this.removal.handle(from, message) : this.slasher.handle(from, message);
     void handled.catch((error: unknown) => this.log.warn("staking message failed", { from, kind: message.kind, error: String(error) }));
   }
 

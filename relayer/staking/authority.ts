@@ -61,7 +61,14 @@ export class StakingKeyAuthority implements KeyAuthority {
     await this.directory.refresh();
     const view = this.directory.committee;
     if (view.relay === null || key.address === null || getAddress(key.address) !== view.relay) return false;
-    return activeMember(view, this.operator) === undefined && sameSet(activeMembers(view).map((m) => m.index), target.newParties) && target.newThreshold === view.threshold;
+    return (
+      activeMember(view, this.operator) === undefined &&
+      sameSet(
+        activeMembers(view).map((m) => m.index),
+        target.newParties,
+      ) &&
+      target.newThreshold === view.threshold
+    );
   }
 
   async authorizeDelete(key: KeyRecord): Promise<void> {

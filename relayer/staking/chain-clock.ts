@@ -153,9 +153,11 @@ export class ChainClock {
     const persist = this.options.persist;
     if (persist === undefined) return;
     // Chained, so writes land in order; a lost write only leaves the stored series sparser, which places fewer records.
-    this.writes = this.writes.then(() => write(persist.journal)).then(
-      () => undefined,
-      (error: unknown) => persist.log.warn("chain clock observation not persisted", { error: error instanceof Error ? error.message : String(error) }),
-    );
+    this.writes = this.writes
+      .then(() => write(persist.journal))
+      .then(
+        () => undefined,
+        (error: unknown) => persist.log.warn("chain clock observation not persisted", { error: error instanceof Error ? error.message : String(error) }),
+      );
   }
 }

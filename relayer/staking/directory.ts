@@ -53,13 +53,7 @@ export function peerIdFromIdentity(identity: Hex): string {
 }
 
 /** Reads the committee of `epoch` and each member's registered identity, checking its identity proof. */
-export async function readCommittee(
-  client: PublicClient,
-  staking: Address,
-  epoch: bigint,
-  addresses: Readonly<Record<string, string>>,
-  chainId: number,
-): Promise<CommitteeView> {
+export async function readCommittee(client: PublicClient, staking: Address, epoch: bigint, addresses: Readonly<Record<string, string>>, chainId: number): Promise<CommitteeView> {
   const [operators, threshold, relay, startBlock, endBlock] = await client.readContract({
     address: staking,
     abi: relayStakingAbi,

@@ -46,7 +46,11 @@ export const stakingPlugin: PluginFactory = async (deps) => {
         const { proposal } = result;
         return {
           status: 200,
-          body: { txHash: result.txHash, signers: result.signers, proposal: { epoch: proposal.epoch.toString(), node: proposal.node, fromBlock: proposal.fromBlock.toString(), toBlock: proposal.toBlock.toString() } },
+          body: {
+            txHash: result.txHash,
+            signers: result.signers,
+            proposal: { epoch: proposal.epoch.toString(), node: proposal.node, fromBlock: proposal.fromBlock.toString(), toBlock: proposal.toBlock.toString() },
+          },
         };
       } catch (error) {
         if (error instanceof ProposalRefused) return { status: 422, body: { error: error.message } };

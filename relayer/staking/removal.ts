@@ -125,14 +125,18 @@ export class RemovalProposer {
       node: getAddress(message.proposal.node),
       evidenceHash: message.proposal.evidenceHash as Hex,
     };
-    await answerProposal((vote) => this.p.send(from, vote), this.digest(proposal), () => {
-      const evidence: RemovalEvidence = {
-        fault: message.fault,
-        messages: message.evidence.map((e, i) => decodeOrRefuse(e.message, i)),
-        signatures: message.evidence.map((e) => e.signature as Hex),
-      };
-      return this.sign(proposal, evidence);
-    });
+    await answerProposal(
+      (vote) => this.p.send(from, vote),
+      this.digest(proposal),
+      () => {
+        const evidence: RemovalEvidence = {
+          fault: message.fault,
+          messages: message.evidence.map((e, i) => decodeOrRefuse(e.message, i)),
+          signatures: message.evidence.map((e) => e.signature as Hex),
+        };
+        return this.sign(proposal, evidence);
+      },
+    );
   }
 
   /**

@@ -10,19 +10,7 @@ import { confirmSuccess } from "../shared/transactions.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
-import {
-  bytesToHex,
-  createPublicClient,
-  createWalletClient,
-  getAddress,
-  http,
-  keccak256,
-  parseEther,
-  type Abi,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from "viem";
+import { bytesToHex, createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { NodeIdentity } from "../node/plugin.ts";
 import { relayStakingAbi, testStakeTokenAbi } from "../sdk/abi.ts";
@@ -111,7 +99,15 @@ export async function setupStaking(p: {
   for (const operator of p.operators) {
     funding.push(await wallet.sendTransaction({ to: operator.account.address, value: parseEther("10"), chain: null, account: deployer, nonce: nonce++ }));
     funding.push(
-      await wallet.writeContract({ address: token.address, abi: testStakeTokenAbi, functionName: "mint", args: [operator.account.address, operator.stake], chain: null, account: deployer, nonce: nonce++ }),
+      await wallet.writeContract({
+        address: token.address,
+        abi: testStakeTokenAbi,
+        functionName: "mint",
+        args: [operator.account.address, operator.stake],
+        chain: null,
+        account: deployer,
+        nonce: nonce++,
+      }),
     );
   }
   for (const hash of funding) await confirm(hash, "funding an operator");
@@ -128,7 +124,14 @@ export async function setupStaking(p: {
     });
     const own = createWalletClient({ transport, account: operator.account });
     await confirm(
-      await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "register", args: [operator.account.address, identity, consent, proof], chain: null, account: operator.account }),
+      await own.writeContract({
+        address: staking.address,
+        abi: relayStakingAbi,
+        functionName: "register",
+        args: [operator.account.address, identity, consent, proof],
+        chain: null,
+        account: operator.account,
+      }),
       `registering operator ${operator.account.address}`,
     );
   }
@@ -137,8 +140,24 @@ export async function setupStaking(p: {
       const own = createWalletClient({ transport, account: operator.account });
       let next = await client.getTransactionCount({ address: operator.account.address, blockTag: "pending" });
       const sent = [
-        await own.writeContract({ address: token.address, abi: testStakeTokenAbi, functionName: "approve", args: [staking.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
-        await own.writeContract({ address: staking.address, abi: relayStakingAbi, functionName: "stake", args: [operator.account.address, operator.stake], chain: null, account: operator.account, nonce: next++ }),
+        await own.writeContract({
+          address: token.address,
+          abi: testStakeTokenAbi,
+          functionName: "approve",
+          args: [staking.address, operator.stake],
+          chain: null,
+          account: operator.account,
+          nonce: next++,
+        }),
+        await own.writeContract({
+          address: staking.address,
+          abi: relayStakingAbi,
+          functionName: "stake",
+          args: [operator.account.address, operator.stake],
+          chain: null,
+          account: operator.account,
+          nonce: next++,
+        }),
       ];
       for (const hash of sent) await confirm(hash, `staking for operator ${operator.account.address}`);
     }),

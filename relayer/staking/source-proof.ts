@@ -67,13 +67,7 @@ function mappingSlot(key: Hex | bigint, slot: bigint): Hex {
  * The proof SourceStateVerifier.provenUnsent takes for `message` at source block `blockNumber` (one the verifier's
  * oracle vouches for): that block's header, the gateway's account proof and the proofs of its two records.
  */
-export async function sourceStateProof(p: {
-  client: PublicClient;
-  gateway: Address;
-  message: Message;
-  blockNumber: bigint;
-  slots?: { nextNonce: bigint; sentTo: bigint };
-}): Promise<Hex> {
+export async function sourceStateProof(p: { client: PublicClient; gateway: Address; message: Message; blockNumber: bigint; slots?: { nextNonce: bigint; sentTo: bigint } }): Promise<Hex> {
   const slots = p.slots ?? SOURCE_GATEWAY_SLOTS;
   const [block, proof] = await Promise.all([
     p.client.getBlock({ blockNumber: p.blockNumber }),

@@ -45,17 +45,7 @@
  * through another contract is reported, not proven). A batch root is one
  * signed forgery: once proven, its other unsent members are skipped.
  */
-import {
-  concat,
-  decodeFunctionData,
-  getAddress,
-  keccak256,
-  recoverAddress,
-  type Address,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { concat, decodeFunctionData, getAddress, keccak256, recoverAddress, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
 import { relayStakingAbi, slashingCourtAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
 import { confirmSuccess } from "../shared/transactions.ts";
@@ -348,7 +338,14 @@ export class ForgeryWatcher {
     if (claimed) return null;
     const proofTx =
       batch === null
-        ? await source.wallet.writeContract({ address: source.court, abi: slashingCourtAbi, functionName: "proveForgery", args: [message, chain.targetGateway, signature], account: this.prover, chain: null })
+        ? await source.wallet.writeContract({
+            address: source.court,
+            abi: slashingCourtAbi,
+            functionName: "proveForgery",
+            args: [message, chain.targetGateway, signature],
+            account: this.prover,
+            chain: null,
+          })
         : await source.wallet.writeContract({
             address: source.court,
             abi: slashingCourtAbi,

@@ -137,10 +137,18 @@ export class MpcRelayTestKit<C = undefined> {
       const chainId = BigInt(await c.publicClient.getChainId());
       if (chains.has(chainId)) throw new TestKitError(`two chains share chain id ${chainId}`);
       const owner = c.walletClient.account.address;
-      const source = await deployed(c, await c.walletClient.deployContract({ abi: sourceGatewayAbi, bytecode: sourceGatewayBytecode, args: [owner, owner, options.maxPayloadBytes ?? 16_384], chain: c.walletClient.chain }));
+      const source = await deployed(
+        c,
+        await c.walletClient.deployContract({ abi: sourceGatewayAbi, bytecode: sourceGatewayBytecode, args: [owner, owner, options.maxPayloadBytes ?? 16_384], chain: c.walletClient.chain }),
+      );
       const target = await deployed(
         c,
-        await c.walletClient.deployContract({ abi: targetGatewayAbi, bytecode: targetGatewayBytecode, args: [owner, attester.address, options.rotationDelay ?? 3600n, options.retentionWindow ?? 600n], chain: c.walletClient.chain }),
+        await c.walletClient.deployContract({
+          abi: targetGatewayAbi,
+          bytecode: targetGatewayBytecode,
+          args: [owner, attester.address, options.rotationDelay ?? 3600n, options.retentionWindow ?? 600n],
+          chain: c.walletClient.chain,
+        }),
       );
       chains.set(chainId, { ...c, chainId, source, target, fromBlock: 0n });
     }
@@ -178,8 +186,12 @@ export class MpcRelayTestKit<C = undefined> {
       const fromBlock = await clients.publicClient.getBlockNumber();
       const source = getAddress(fork.deployment.contracts.SourceGateway);
       const target = getAddress(fork.deployment.contracts.TargetGateway);
-      for (const [name, address] of [["SourceGateway", source], ["TargetGateway", target]] as const) {
-        if ((await clients.publicClient.getCode({ address })) === undefined) throw new TestKitError(`${name} ${address} has no code on chain ${chainId} at the fork block: wrong deployment file or URL?`);
+      for (const [name, address] of [
+        ["SourceGateway", source],
+        ["TargetGateway", target],
+      ] as const) {
+        if ((await clients.publicClient.getCode({ address })) === undefined)
+          throw new TestKitError(`${name} ${address} has no code on chain ${chainId} at the fork block: wrong deployment file or URL?`);
       }
       await installRelay(clients, target, attester.address).catch((cause: unknown) => {
         throw new TestKitError(`cannot make the kit's relay the relay of TargetGateway ${target} on chain ${chainId}: is it a TargetGateway?`, { cause });
@@ -214,7 +226,13 @@ export class MpcRelayTestKit<C = undefined> {
     if (await this.isReceived(sent.message)) throw new TestKitError(`message ${messageId} was delivered already`);
     const to = this.destinationOf(sent.message);
     const signature = await this.attesterNow.signTypedData(messageTypedData(sent.message, to.target));
-    const txHash = await to.walletClient.writeContract({ address: to.target, abi: targetGatewayAbi, functionName: "receiveMessage", args: [sent.message, ...toCompactSignature(signature)], chain: to.walletClient.chain });
+    const txHash = await to.walletClient.writeContract({
+      address: to.target,
+      abi: targetGatewayAbi,
+      functionName: "receiveMessage",
+      args: [sent.message, ...toCompactSignature(signature)],
+      chain: to.walletClient.chain,
+    });
     return this.outcome(to, sent, txHash);
   }
 
@@ -283,7 +301,16 @@ export class MpcRelayTestKit<C = undefined> {
       const { timestamp } = await chain.publicClient.getBlock();
       const rotation = { newRelay: next.address, nonce, deadline: timestamp + validForSeconds };
       const signature = await this.attesterNow.signTypedData(relayRotationTypedData(rotation, chain.chainId, chain.target));
-      await mined(chain, await chain.walletClient.writeContract({ address: chain.target, abi: targetGatewayAbi, functionName: "rotateRelay", args: [next.address, rotation.deadline, signature], chain: chain.walletClient.chain }));
+      await mined(
+        chain,
+        await chain.walletClient.writeContract({
+          address: chain.target,
+          abi: targetGatewayAbi,
+          functionName: "rotateRelay",
+          args: [next.address, rotation.deadline, signature],
+          chain: chain.walletClient.chain,
+        }),
+      );
     }
     this.attesterNow = next;
   }
@@ -319,13 +346,18 @@ export class MpcRelayTestKit<C = undefined> {
   private async outcome(to: KitChain<C>, sent: SentMessage, txHash: Hex): Promise<Delivery> {
     const receipt = await mined(to, txHash);
     const [failed] = parseEventLogs({ abi: targetGatewayAbi, logs: receipt.logs, eventName: "MessageFailed" });
-    return { messageId: sent.messageId, message: sent.message, txHash, outcome: failed === undefined ? "delivered" : "failed", reason: failed === undefined ? null : this.decodeReason(failed.args.reason) };
+    return {
+      messageId: sent.messageId,
+      message: sent.message,
+      txHash,
+      outcome: failed === undefined ? "delivered" : "failed",
+      reason: failed === undefined ? null : this.decodeReason(failed.args.reason),
+    };
   }
 
   private decodeReason(data: Hex): DecodedRevert {
     return decodeRevertReason(data, this.options.errorAbis?.flat() ?? []);
   }
-
 }
 
 async function mined(chain: KitChainClients<unknown>, hash: Hex) {

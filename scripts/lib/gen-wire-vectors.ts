@@ -9,17 +9,7 @@
 import { writeFile, mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
-import {
-  encodeFunctionData,
-  getAddress,
-  getContractAddress,
-  keccak256,
-  parseSignature,
-  stringToHex,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { encodeFunctionData, getAddress, getContractAddress, keccak256, parseSignature, stringToHex, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import {

@@ -41,10 +41,7 @@ describe("scripts/deploy.ts", async () => {
 
     const clientA = createPublicClient({ transport: http(a.rpcUrl) });
     const clientB = createPublicClient({ transport: http(b.rpcUrl) });
-    assert.equal(
-      await clientA.readContract({ address: deploymentA.contracts.TargetGateway, abi: targetGatewayAbi, functionName: "relay" }),
-      relay.address,
-    );
+    assert.equal(await clientA.readContract({ address: deploymentA.contracts.TargetGateway, abi: targetGatewayAbi, functionName: "relay" }), relay.address);
     const destination = await clientB.readContract({
       address: deploymentB.contracts.SourceGateway,
       abi: sourceGatewayAbi,
@@ -52,10 +49,7 @@ describe("scripts/deploy.ts", async () => {
       args: [31337n],
     });
     assert.deepEqual(destination, defaultRouteFee);
-    assert.equal(
-      await clientA.readContract({ address: deploymentA.contracts.PingPong, abi: pingPongAbi, functionName: "peers", args: [31338n] }),
-      deploymentB.contracts.PingPong,
-    );
+    assert.equal(await clientA.readContract({ address: deploymentA.contracts.PingPong, abi: pingPongAbi, functionName: "peers", args: [31338n] }), deploymentB.contracts.PingPong);
     assert.ok(deploymentA.deployBlock >= 1);
   });
 
@@ -63,7 +57,10 @@ describe("scripts/deploy.ts", async () => {
     const guardian = testAccount("guardian").address;
     const deployment = await deployAll({ rpcUrl: a.rpcUrl, networkName: "testGuarded", guardian, outDir: null });
     const client = createPublicClient({ transport: http(a.rpcUrl) });
-    for (const [address, abi] of [[deployment.contracts.SourceGateway, sourceGatewayAbi], [deployment.contracts.TargetGateway, targetGatewayAbi]] as const) {
+    for (const [address, abi] of [
+      [deployment.contracts.SourceGateway, sourceGatewayAbi],
+      [deployment.contracts.TargetGateway, targetGatewayAbi],
+    ] as const) {
       assert.equal(await client.readContract({ address, abi, functionName: "guardian" }), guardian);
     }
     await assert.rejects(deployAll({ rpcUrl: a.rpcUrl, networkName: "testOwned", owner: testAccount("timelock").address, guardian, outDir: null }), /must appoint the guardian/);
@@ -71,9 +68,6 @@ describe("scripts/deploy.ts", async () => {
 
   it("refuses a route whose deployment is for another chain", async () => {
     const deploymentA = await readDeployment("testA", outDir);
-    await assert.rejects(
-      configureRoute({ rpcUrl: b.rpcUrl, deployment: deploymentA, remote: deploymentA }),
-      /is chain 31338, the deployment is for 31337/,
-    );
+    await assert.rejects(configureRoute({ rpcUrl: b.rpcUrl, deployment: deploymentA, remote: deploymentA }), /is chain 31338, the deployment is for 31337/);
   });
 });

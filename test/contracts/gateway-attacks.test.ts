@@ -49,11 +49,7 @@ describe("gateway attacks", () => {
       assert.equal(await catching.read.handled(), 0n, "the squeezed retry did not consume the message");
     }
     const required = (message.gasLimit * 64n) / 63n + 1_000n;
-    await viem.assertions.revertWithCustomError(
-      gateway.write.retryMessage([message], { account: attacker!.account, gas: required }),
-      gateway,
-      "InsufficientGas",
-    );
+    await viem.assertions.revertWithCustomError(gateway.write.retryMessage([message], { account: attacker!.account, gas: required }), gateway, "InsufficientGas");
     // A retry that carries the message's gasLimit to the receiver runs the work.
     await gateway.write.retryMessage([message], { gas: 600_000n });
     assert.equal(await catching.read.handled(), 1n);
@@ -93,11 +89,7 @@ describe("gateway attacks", () => {
 
     // And sources cannot open such a route any more.
     const source = await viem.deployContract("SourceGateway", [owner!.account.address, owner!.account.address, 1024]);
-    await viem.assertions.revertWithCustomError(
-      source.write.setDestination([5n, { baseFee: 0n, gasPrice: 0n, byteFee: 0n, maxGasLimit: 4_000_000_000 }]),
-      source,
-      "InvalidGasLimit",
-    );
+    await viem.assertions.revertWithCustomError(source.write.setDestination([5n, { baseFee: 0n, gasPrice: 0n, byteFee: 0n, maxGasLimit: 4_000_000_000 }]), source, "InvalidGasLimit");
   });
 
   it("finding 11: the guardian pauses and revokes at once; only governance sets relays and unpauses", async () => {
@@ -107,10 +99,7 @@ describe("gateway attacks", () => {
     for (const call of [gateway.write.pause(asAttacker), gateway.write.revokeRelay(asAttacker)]) {
       await viem.assertions.revertWithCustomErrorWithArgs(call, gateway, "NotGuardian", [getAddress(attacker!.account.address)]);
     }
-    for (const call of [
-      gateway.write.setRelay([attacker!.account.address], asGuardian),
-      gateway.write.setGuardian([attacker!.account.address], asGuardian),
-    ]) {
+    for (const call of [gateway.write.setRelay([attacker!.account.address], asGuardian), gateway.write.setGuardian([attacker!.account.address], asGuardian)]) {
       await viem.assertions.revertWithCustomError(call, gateway, "OwnableUnauthorizedAccount");
     }
     assert.equal(await gateway.read.guardian(), getAddress(guardian!.account.address));

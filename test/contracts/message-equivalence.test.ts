@@ -8,15 +8,7 @@ import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { bytesToHex, getAddress, keccak256, numberToHex, type Address, type Hex } from "viem";
-import {
-  batchDigest,
-  messageDigest,
-  messageId,
-  messageLeaf,
-  MessageBatch,
-  relayRotationDigest,
-  type Message,
-} from "../../relayer/sdk/message.ts";
+import { batchDigest, messageDigest, messageId, messageLeaf, MessageBatch, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
 import { abiModulePath, bytecodeModulePath, renderAbiModule, renderBytecodeModule } from "../../scripts/lib/gen-abi.ts";
 
 const { viem } = await network.create();
@@ -110,10 +102,7 @@ describe("message hashing: TypeScript SDK equals MessageLib", () => {
       const rotation = { newRelay: random.address(), nonce: random.uint(64), deadline: random.uint(40) };
       const chainId = random.uint(32);
       const target = random.address();
-      assert.equal(
-        await harness.read.relayRotationDigest([rotation.newRelay, rotation.nonce, rotation.deadline, chainId, target]),
-        relayRotationDigest(rotation, chainId, target),
-      );
+      assert.equal(await harness.read.relayRotationDigest([rotation.newRelay, rotation.nonce, rotation.deadline, chainId, target]), relayRotationDigest(rotation, chainId, target));
     }
   });
 

@@ -86,17 +86,9 @@ describe("multi-chain delivery", async () => {
     const [sent] = sentMessages(a, await a.publicClient.waitForTransactionReceipt({ hash }));
     assert.ok(sent);
     const forB = await signMessage(relay, sent.message, b.target.address);
-    await a.viem.assertions.revertWithCustomError(
-      a.target.write.receiveMessage([sent.message, ...toCompactSignature(forB)]),
-      a.target,
-      "WrongDestinationChain",
-    );
+    await a.viem.assertions.revertWithCustomError(a.target.write.receiveMessage([sent.message, ...toCompactSignature(forB)]), a.target, "WrongDestinationChain");
     // Rewriting the destination to A breaks the signature: the chain id is inside the signed id and domain.
-    await a.viem.assertions.revertWithCustomError(
-      a.target.write.receiveMessage([{ ...sent.message, dstChainId: CHAIN_A }, ...toCompactSignature(forB)]),
-      a.target,
-      "InvalidSignature",
-    );
+    await a.viem.assertions.revertWithCustomError(a.target.write.receiveMessage([{ ...sent.message, dstChainId: CHAIN_A }, ...toCompactSignature(forB)]), a.target, "InvalidSignature");
     await relayMessage(a, b, sent);
     assert.equal(await b.probe.read.lastPayload(), "0x01");
   });

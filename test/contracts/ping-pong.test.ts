@@ -23,46 +23,27 @@ async function deployFixture() {
   return { source, target, pingPong };
 }
 
-const payload = (kind: number, pingId: bigint) =>
-  encodeAbiParameters([{ type: "uint8" }, { type: "uint256" }], [kind, pingId]);
+const payload = (kind: number, pingId: bigint) => encodeAbiParameters([{ type: "uint8" }, { type: "uint256" }], [kind, pingId]);
 
 describe("PingPong and MessageReceiverBase", () => {
   it("rejects zero gateways at deployment", async () => {
     const { source, target, pingPong } = await networkHelpers.loadFixture(deployFixture);
-    await viem.assertions.revertWithCustomError(
-      viem.deployContract("PingPong", [zeroAddress, target.address, owner!.account.address]),
-      pingPong,
-      "ZeroGateway",
-    );
-    await viem.assertions.revertWithCustomError(
-      viem.deployContract("PingPong", [source.address, zeroAddress, owner!.account.address]),
-      pingPong,
-      "ZeroGateway",
-    );
+    await viem.assertions.revertWithCustomError(viem.deployContract("PingPong", [zeroAddress, target.address, owner!.account.address]), pingPong, "ZeroGateway");
+    await viem.assertions.revertWithCustomError(viem.deployContract("PingPong", [source.address, zeroAddress, owner!.account.address]), pingPong, "ZeroGateway");
   });
 
   it("only the target gateway may call onMessage", async () => {
     const { pingPong } = await networkHelpers.loadFixture(deployFixture);
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      pingPong.write.onMessage([REMOTE, REMOTE_PEER, payload(2, 0n)], { account: stranger!.account }),
-      pingPong,
-      "NotGateway",
-      [getAddress(stranger!.account.address)],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(pingPong.write.onMessage([REMOTE, REMOTE_PEER, payload(2, 0n)], { account: stranger!.account }), pingPong, "NotGateway", [
+      getAddress(stranger!.account.address),
+    ]);
   });
 
   it("pings only known peers and lets only the owner set them", async () => {
     const { pingPong, source } = await networkHelpers.loadFixture(deployFixture);
     await viem.assertions.revertWithCustomErrorWithArgs(pingPong.write.ping([REMOTE]), pingPong, "UnknownPeer", [REMOTE]);
-    await viem.assertions.revertWithCustomError(
-      pingPong.write.setPeer([REMOTE, REMOTE_PEER], { account: stranger!.account }),
-      pingPong,
-      "OwnableUnauthorizedAccount",
-    );
-    await viem.assertions.emitWithArgs(pingPong.write.setPeer([REMOTE, REMOTE_PEER]), pingPong, "PeerSet", [
-      REMOTE,
-      REMOTE_PEER,
-    ]);
+    await viem.assertions.revertWithCustomError(pingPong.write.setPeer([REMOTE, REMOTE_PEER], { account: stranger!.account }), pingPong, "OwnableUnauthorizedAccount");
+    await viem.assertions.emitWithArgs(pingPong.write.setPeer([REMOTE, REMOTE_PEER]), pingPong, "PeerSet", [REMOTE, REMOTE_PEER]);
     const fee = await pingPong.read.quotePing([REMOTE]);
     await viem.assertions.emit(pingPong.write.ping([REMOTE], { value: fee }), source, "MessageSent");
     assert.equal(await pingPong.read.pingsSent(), 1n);
@@ -73,21 +54,12 @@ describe("PingPong and MessageReceiverBase", () => {
     await pingPong.write.setPeer([REMOTE, REMOTE_PEER]);
     const ping = makeMessage({ dstChainId: chainId, receiver: pingPong.address, sender: REMOTE_PEER, payload: payload(1, 7n), gasLimit: 300_000n });
     // Unfunded: the pong cannot be paid, the ping is kept as failed with the reason.
-    await viem.assertions.emit(
-      target.write.receiveMessage([ping, ...toCompactSignature(await signMessage(relay, ping, target.address))]),
-      target,
-      "MessageFailed",
-    );
+    await viem.assertions.emit(target.write.receiveMessage([ping, ...toCompactSignature(await signMessage(relay, ping, target.address))]), target, "MessageFailed");
     await networkHelpers.setBalance(pingPong.address, parseEther("1"));
     await viem.assertions.emit(target.write.retryMessage([ping]), source, "MessageSent");
     assert.equal(await pingPong.read.pingsReceived(), 1n);
     const pong = makeMessage({ nonce: 1n, dstChainId: chainId, receiver: pingPong.address, sender: REMOTE_PEER, payload: payload(2, 7n) });
-    await viem.assertions.emitWithArgs(
-      target.write.receiveMessage([pong, ...toCompactSignature(await signMessage(relay, pong, target.address))]),
-      pingPong,
-      "PongReceived",
-      [REMOTE, 7n],
-    );
+    await viem.assertions.emitWithArgs(target.write.receiveMessage([pong, ...toCompactSignature(await signMessage(relay, pong, target.address))]), pingPong, "PongReceived", [REMOTE, 7n]);
     assert.equal(await pingPong.read.pongsReceived(), 1n);
   });
 
@@ -100,16 +72,9 @@ describe("PingPong and MessageReceiverBase", () => {
       await target.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, target.address))]);
       assert.equal(await target.read.failedState([messageId(message)]), 1);
     }
-    const startsWith = (signature: string) => (reason: unknown) =>
-      typeof reason === "string" && reason.startsWith(toFunctionSelector(signature));
-    await viem.assertions.revertWithCustomErrorWithArgs(target.write.retryMessage([forged]), target, "RetryFailed", [
-      messageId(forged),
-      startsWith("UntrustedSender(uint64,address)"),
-    ]);
-    await viem.assertions.revertWithCustomErrorWithArgs(target.write.retryMessage([odd]), target, "RetryFailed", [
-      messageId(odd),
-      startsWith("UnknownMessageKind(uint8)"),
-    ]);
+    const startsWith = (signature: string) => (reason: unknown) => typeof reason === "string" && reason.startsWith(toFunctionSelector(signature));
+    await viem.assertions.revertWithCustomErrorWithArgs(target.write.retryMessage([forged]), target, "RetryFailed", [messageId(forged), startsWith("UntrustedSender(uint64,address)")]);
+    await viem.assertions.revertWithCustomErrorWithArgs(target.write.retryMessage([odd]), target, "RetryFailed", [messageId(odd), startsWith("UnknownMessageKind(uint8)")]);
     assert.equal(await pingPong.read.pongsReceived(), 0n);
   });
 });

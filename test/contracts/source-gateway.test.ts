@@ -19,23 +19,14 @@ function fee(payloadBytes: number, gasLimit: bigint): bigint {
 }
 
 async function deployFixture() {
-  const gateway = await viem.deployContract("SourceGateway", [
-    owner!.account.address,
-    feeRecipient!.account.address,
-    MAX_PAYLOAD,
-  ]);
+  const gateway = await viem.deployContract("SourceGateway", [owner!.account.address, feeRecipient!.account.address, MAX_PAYLOAD]);
   await gateway.write.setDestination([DST, config]);
   // A contract without receive(): refunds and fee withdrawals to it fail (TransferFailed).
   const rejecter = await viem.deployContract("NoopReceiver");
   return { gateway, rejecter };
 }
 
-async function send(
-  gateway: Awaited<ReturnType<typeof deployFixture>>["gateway"],
-  payload: Hex,
-  gasLimit: bigint,
-  value: bigint,
-) {
+async function send(gateway: Awaited<ReturnType<typeof deployFixture>>["gateway"], payload: Hex, gasLimit: bigint, value: bigint) {
   const hash = await gateway.write.sendMessage([DST, RECEIVER, payload, gasLimit], {
     value,
     account: dapp!.account,
@@ -49,11 +40,7 @@ async function send(
 describe("SourceGateway", () => {
   it("rejects a zero fee recipient at deployment", async () => {
     const { gateway } = await networkHelpers.loadFixture(deployFixture);
-    await viem.assertions.revertWithCustomError(
-      viem.deployContract("SourceGateway", [owner!.account.address, zeroAddress, MAX_PAYLOAD]),
-      gateway,
-      "ZeroAddress",
-    );
+    await viem.assertions.revertWithCustomError(viem.deployContract("SourceGateway", [owner!.account.address, zeroAddress, MAX_PAYLOAD]), gateway, "ZeroAddress");
   });
 
   describe("sendMessage", () => {
@@ -84,10 +71,9 @@ describe("SourceGateway", () => {
     it("keeps the fee and refunds the excess to the sender or to a chosen refund address", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const required = fee(1, 70_000n);
-      await viem.assertions.balancesHaveChanged(
-        gateway.write.sendMessage([DST, RECEIVER, "0x01", 70_000n], { value: required + 500n, account: dapp!.account }),
-        [{ address: gateway.address, amount: required }],
-      );
+      await viem.assertions.balancesHaveChanged(gateway.write.sendMessage([DST, RECEIVER, "0x01", 70_000n], { value: required + 500n, account: dapp!.account }), [
+        { address: gateway.address, amount: required },
+      ]);
       await viem.assertions.emitWithArgs(
         gateway.write.sendMessage([DST, RECEIVER, "0x01", 70_000n, stranger!.account.address], {
           value: required + 9n,
@@ -103,52 +89,24 @@ describe("SourceGateway", () => {
     it("checks the fee, the destination, the receiver, the payload size and the gas limit", async () => {
       const { gateway, rejecter } = await networkHelpers.loadFixture(deployFixture);
       const required = fee(2, 10_000n);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.sendMessage([DST, RECEIVER, "0xabcd", 10_000n], { value: required - 1n }),
-        gateway,
-        "InsufficientFee",
-        [required, required - 1n],
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.sendMessage([DST + 1n, RECEIVER, "0x", 10_000n]),
-        gateway,
-        "UnsupportedDestination",
-        [DST + 1n],
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.sendMessage([DST, zeroAddress, "0x", 10_000n], { value: required }),
-        gateway,
-        "ZeroReceiver",
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.sendMessage([DST, RECEIVER, "0xabcd", 10_000n], { value: required - 1n }), gateway, "InsufficientFee", [
+        required,
+        required - 1n,
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.sendMessage([DST + 1n, RECEIVER, "0x", 10_000n]), gateway, "UnsupportedDestination", [DST + 1n]);
+      await viem.assertions.revertWithCustomError(gateway.write.sendMessage([DST, zeroAddress, "0x", 10_000n], { value: required }), gateway, "ZeroReceiver");
       const tooLong = `0x${"ab".repeat(MAX_PAYLOAD + 1)}` as Hex;
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.sendMessage([DST, RECEIVER, tooLong, 10_000n], { value: 10n ** 18n }),
-        gateway,
-        "PayloadTooLarge",
-        [BigInt(MAX_PAYLOAD + 1), BigInt(MAX_PAYLOAD)],
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.sendMessage([DST, RECEIVER, "0x", 1_000_001n], { value: 10n ** 18n }),
-        gateway,
-        "InvalidGasLimit",
-        [1_000_001n, 1_000_000n],
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.sendMessage([DST, RECEIVER, "0x", 0n], { value: 10n ** 18n }),
-        gateway,
-        "InvalidGasLimit",
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n, zeroAddress], { value: required }),
-        gateway,
-        "ZeroAddress",
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n, rejecter.address], { value: required }),
-        gateway,
-        "TransferFailed",
-        [rejecter.address, required - fee(0, 10_000n)],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.sendMessage([DST, RECEIVER, tooLong, 10_000n], { value: 10n ** 18n }), gateway, "PayloadTooLarge", [
+        BigInt(MAX_PAYLOAD + 1),
+        BigInt(MAX_PAYLOAD),
+      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.sendMessage([DST, RECEIVER, "0x", 1_000_001n], { value: 10n ** 18n }), gateway, "InvalidGasLimit", [1_000_001n, 1_000_000n]);
+      await viem.assertions.revertWithCustomError(gateway.write.sendMessage([DST, RECEIVER, "0x", 0n], { value: 10n ** 18n }), gateway, "InvalidGasLimit");
+      await viem.assertions.revertWithCustomError(gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n, zeroAddress], { value: required }), gateway, "ZeroAddress");
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n, rejecter.address], { value: required }), gateway, "TransferFailed", [
+        rejecter.address,
+        required - fee(0, 10_000n),
+      ]);
     });
 
     it("accepts the largest payload and gas limit allowed", async () => {
@@ -160,25 +118,12 @@ describe("SourceGateway", () => {
 
     it("is stopped by pause (sends and gas top-ups)", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.pause({ account: stranger!.account }),
-        gateway,
-        "NotGuardian",
-        [getAddress(stranger!.account.address)],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.pause({ account: stranger!.account }), gateway, "NotGuardian", [getAddress(stranger!.account.address)]);
       await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
       const { sent } = await send(gateway, "0x", 10_000n, fee(0, 10_000n));
       await gateway.write.pause();
-      await viem.assertions.revertWithCustomError(
-        gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n], { value: fee(0, 10_000n) }),
-        gateway,
-        "EnforcedPause",
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.addGas([sent.messageId, 1n], { value: config.gasPrice }),
-        gateway,
-        "EnforcedPause",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.sendMessage([DST, RECEIVER, "0x", 10_000n], { value: fee(0, 10_000n) }), gateway, "EnforcedPause");
+      await viem.assertions.revertWithCustomError(gateway.write.addGas([sent.messageId, 1n], { value: config.gasPrice }), gateway, "EnforcedPause");
       await gateway.write.unpause();
       await send(gateway, "0x", 10_000n, fee(0, 10_000n));
     });
@@ -189,11 +134,7 @@ describe("SourceGateway", () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       assert.equal(await gateway.read.quoteFee([DST, 100n, 200_000n]), fee(100, 200_000n));
       await viem.assertions.revertWithCustomError(gateway.read.quoteFee([7n, 0n, 1n]), gateway, "UnsupportedDestination");
-      await viem.assertions.revertWithCustomError(
-        gateway.read.quoteFee([DST, BigInt(MAX_PAYLOAD + 1), 1n]),
-        gateway,
-        "PayloadTooLarge",
-      );
+      await viem.assertions.revertWithCustomError(gateway.read.quoteFee([DST, BigInt(MAX_PAYLOAD + 1), 1n]), gateway, "PayloadTooLarge");
       await viem.assertions.revertWithCustomError(gateway.read.quoteFee([DST, 0n, 0n]), gateway, "InvalidGasLimit");
     });
   });
@@ -209,66 +150,35 @@ describe("SourceGateway", () => {
         account: stranger!.account,
       });
       await viem.assertions.emitWithArgs(hash, gateway, "GasAdded", [sent.messageId, extra, extra * config.gasPrice]);
-      assert.equal(
-        await publicClient.getBalance({ address: gateway.address }),
-        fee(0, 20_000n) + extra * config.gasPrice,
-      );
+      assert.equal(await publicClient.getBalance({ address: gateway.address }), fee(0, 20_000n) + extra * config.gasPrice);
     });
 
     it("rejects unknown messages, zero gas and underpayment", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const unknown = `0x${"00".repeat(31)}01` as Hex;
-      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.addGas([unknown, 1n]), gateway, "UnknownMessage", [
-        unknown,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.addGas([unknown, 1n]), gateway, "UnknownMessage", [unknown]);
       const { sent } = await send(gateway, "0x", 20_000n, fee(0, 20_000n));
       await viem.assertions.revertWithCustomError(gateway.write.addGas([sent.messageId, 0n]), gateway, "ZeroExtraGas");
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.addGas([sent.messageId, 10n], { value: 29n }),
-        gateway,
-        "InsufficientFee",
-        [30n, 29n],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.addGas([sent.messageId, 10n], { value: 29n }), gateway, "InsufficientFee", [30n, 29n]);
       await gateway.write.setDestination([DST, { baseFee: 0n, gasPrice: 0n, byteFee: 0n, maxGasLimit: 0 }]);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.addGas([sent.messageId, 10n], { value: 30n }),
-        gateway,
-        "UnsupportedDestination",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.addGas([sent.messageId, 10n], { value: 30n }), gateway, "UnsupportedDestination");
     });
   });
 
   describe("administration", () => {
     it("configures destinations (owner only, never this chain or chain 0, gas bound capped) and payload bound", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.setDestination([chainId, config]),
-        gateway,
-        "DestinationIsSourceChain",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.setDestination([chainId, config]), gateway, "DestinationIsSourceChain");
       await viem.assertions.revertWithCustomError(gateway.write.setDestination([0n, config]), gateway, "ZeroDestinationChain");
       const cap = await gateway.read.MAX_GAS_LIMIT();
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.setDestination([5n, { ...config, maxGasLimit: cap + 1 }]),
-        gateway,
-        "InvalidGasLimit",
-        [BigInt(cap + 1), BigInt(cap)],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.setDestination([5n, { ...config, maxGasLimit: cap + 1 }]), gateway, "InvalidGasLimit", [BigInt(cap + 1), BigInt(cap)]);
       await gateway.write.setDestination([5n, { ...config, maxGasLimit: cap }]);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.setDestination([5n, config], { account: stranger!.account }),
-        gateway,
-        "OwnableUnauthorizedAccount",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.setDestination([5n, config], { account: stranger!.account }), gateway, "OwnableUnauthorizedAccount");
       await viem.assertions.emit(gateway.write.setDestination([5n, config]), gateway, "DestinationConfigured");
       assert.deepEqual(await gateway.read.destination([5n]), config);
       await viem.assertions.emitWithArgs(gateway.write.setMaxPayloadBytes([10]), gateway, "MaxPayloadBytesSet", [10]);
       assert.equal(await gateway.read.maxPayloadBytes(), 10);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.setMaxPayloadBytes([10], { account: stranger!.account }),
-        gateway,
-        "OwnableUnauthorizedAccount",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.setMaxPayloadBytes([10], { account: stranger!.account }), gateway, "OwnableUnauthorizedAccount");
     });
 
     it("withdraws collected fees to the configured recipient only", async () => {
@@ -281,19 +191,10 @@ describe("SourceGateway", () => {
         { address: gateway.address, amount: -required },
       ]);
       await viem.assertions.revertWithCustomError(gateway.write.setFeeRecipient([zeroAddress]), gateway, "ZeroAddress");
-      await viem.assertions.revertWithCustomError(
-        gateway.write.setFeeRecipient([stranger!.account.address], { account: stranger!.account }),
-        gateway,
-        "OwnableUnauthorizedAccount",
-      );
-      await viem.assertions.emitWithArgs(gateway.write.setFeeRecipient([rejecter.address]), gateway, "FeeRecipientSet", [
-        rejecter.address,
-      ]);
+      await viem.assertions.revertWithCustomError(gateway.write.setFeeRecipient([stranger!.account.address], { account: stranger!.account }), gateway, "OwnableUnauthorizedAccount");
+      await viem.assertions.emitWithArgs(gateway.write.setFeeRecipient([rejecter.address]), gateway, "FeeRecipientSet", [rejecter.address]);
       await send(gateway, "0x", 10_000n, required);
-      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.withdrawFees(), gateway, "TransferFailed", [
-        rejecter.address,
-        required,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.withdrawFees(), gateway, "TransferFailed", [rejecter.address, required]);
     });
   });
 });

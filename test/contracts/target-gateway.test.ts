@@ -6,24 +6,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { getAddress, numberToHex, zeroAddress, zeroHash, type Address } from "viem";
-import {
-  fromCompactSignature,
-  gatewayDomainSeparator,
-  MessageBatch,
-  messageId,
-  relayRotationTypedData,
-  toCompactSignature,
-  type Message,
-} from "../../relayer/sdk/message.ts";
-import {
-  makeMessage,
-  malleate,
-  RETENTION_WINDOW,
-  ROTATION_DELAY,
-  signBatch,
-  signMessage,
-  testAccount,
-} from "./helpers.ts";
+import { fromCompactSignature, gatewayDomainSeparator, MessageBatch, messageId, relayRotationTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { makeMessage, malleate, RETENTION_WINDOW, ROTATION_DELAY, signBatch, signMessage, testAccount } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();
@@ -36,12 +20,7 @@ const nextRelay = testAccount("next relay");
 const forger = testAccount("forger");
 
 async function deployFixture() {
-  const gateway = await viem.deployContract("TargetGateway", [
-    owner!.account.address,
-    relay.address,
-    ROTATION_DELAY,
-    RETENTION_WINDOW,
-  ]);
+  const gateway = await viem.deployContract("TargetGateway", [owner!.account.address, relay.address, ROTATION_DELAY, RETENTION_WINDOW]);
   const probe = await viem.deployContract("ProbeReceiver", [gateway.address]);
   return { gateway, probe };
 }
@@ -54,11 +33,7 @@ describe("TargetGateway", () => {
   describe("constructor", () => {
     it("rejects a retention window longer than the rotation delay", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomError(
-        viem.deployContract("TargetGateway", [owner!.account.address, relay.address, 10n, 11n]),
-        gateway,
-        "InvalidConfig",
-      );
+      await viem.assertions.revertWithCustomError(viem.deployContract("TargetGateway", [owner!.account.address, relay.address, 10n, 11n]), gateway, "InvalidConfig");
     });
 
     it("may start without a relay, accepting nothing until the owner sets one", async () => {
@@ -68,16 +43,8 @@ describe("TargetGateway", () => {
       assert.equal(await gateway.read.isRelay([zeroAddress]), false);
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
-        gateway,
-        "InvalidSignature",
-      );
-      await viem.assertions.emitWithArgs(gateway.write.setRelay([relay.address]), gateway, "RelayChanged", [
-        zeroAddress,
-        relay.address,
-        0n,
-      ]);
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, ...toCompactSignature(signature)]), gateway, "InvalidSignature");
+      await viem.assertions.emitWithArgs(gateway.write.setRelay([relay.address]), gateway, "RelayChanged", [zeroAddress, relay.address, 0n]);
       await gateway.write.receiveMessage([message, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
     });
@@ -97,12 +64,7 @@ describe("TargetGateway", () => {
       assert.equal(await probe.read.lastPayload(), message.payload);
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, message.nonce]), true);
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, 1n]), false);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
-        gateway,
-        "AlreadyReceived",
-        [id],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveMessage([message, ...toCompactSignature(signature)]), gateway, "AlreadyReceived", [id]);
     });
 
     it("forwards exactly the message's gas limit to the receiver", async () => {
@@ -169,24 +131,11 @@ describe("TargetGateway", () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(probe.address);
       const forged = await signMessage(forger, message, gateway.address);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, ...toCompactSignature(forged)]),
-        gateway,
-        "InvalidSignature",
-        [forger.address],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveMessage([message, ...toCompactSignature(forged)]), gateway, "InvalidSignature", [forger.address]);
       const otherGateway = await signMessage(relay, message, probe.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, ...toCompactSignature(otherGateway)]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, ...toCompactSignature(otherGateway)]), gateway, "InvalidSignature");
       const signature = await signMessage(relay, message, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([{ ...message, gasLimit: message.gasLimit + 1n }, ...toCompactSignature(signature)]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([{ ...message, gasLimit: message.gasLimit + 1n }, ...toCompactSignature(signature)]), gateway, "InvalidSignature");
     });
 
     it("rejects malleable (high-s) and malformed signatures", async () => {
@@ -200,18 +149,9 @@ describe("TargetGateway", () => {
       // An s in (n/2, 2^255) does fit: the gateway refuses it as OpenZeppelin does.
       const [r] = toCompactSignature(signature);
       const highS = numberToHex(HALF_ORDER + 1n, { size: 32 });
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([message, r, highS]),
-        gateway,
-        "ECDSAInvalidSignatureS",
-        [highS],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveMessage([message, r, highS]), gateway, "ECDSAInvalidSignatureS", [highS]);
       const [, vs] = toCompactSignature(signature);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, zeroHash, vs]),
-        gateway,
-        "ECDSAInvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, zeroHash, vs]), gateway, "ECDSAInvalidSignature");
     });
 
     it("stores a reverting receiver's message as failed instead of losing it", async () => {
@@ -219,11 +159,7 @@ describe("TargetGateway", () => {
       await probe.write.setMode([1]);
       const message = messageTo(probe.address);
       const id = messageId(message);
-      await viem.assertions.emit(
-        gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]),
-        gateway,
-        "MessageFailed",
-      );
+      await viem.assertions.emit(gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]), gateway, "MessageFailed");
       assert.equal(await gateway.read.failedState([id]), 1);
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, message.nonce]), true);
     });
@@ -240,11 +176,7 @@ describe("TargetGateway", () => {
       await probe.write.setMode([2]);
       const message = messageTo(probe.address, { gasLimit: 500_000n });
       const signature = await signMessage(relay, message, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas: 400_000n }),
-        gateway,
-        "InsufficientGas",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas: 400_000n }), gateway, "InsufficientGas");
       assert.equal(await gateway.read.isReceived([message.srcChainId, message.srcGateway, message.nonce]), false);
       // With enough gas the receiver burns its whole limit and the message is recorded as failed.
       const hash = await gateway.write.receiveMessage([message, ...toCompactSignature(signature)], { gas: 700_000n });
@@ -255,28 +187,15 @@ describe("TargetGateway", () => {
 
     it("is stopped by pause (guardian or owner) and resumed by unpause (owner only)", async () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.pause({ account: stranger!.account }),
-        gateway,
-        "NotGuardian",
-        [getAddress(stranger!.account.address)],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.pause({ account: stranger!.account }), gateway, "NotGuardian", [getAddress(stranger!.account.address)]);
       await viem.assertions.revertWithCustomError(gateway.write.unpause(), gateway, "ExpectedPause");
       await viem.assertions.emitWithArgs(gateway.write.pause(), gateway, "Paused", [getAddress(owner!.account.address)]);
       assert.equal(await gateway.read.paused(), true);
       await viem.assertions.revertWithCustomError(gateway.write.pause(), gateway, "EnforcedPause");
       const message = messageTo(probe.address);
       const signature = await signMessage(relay, message, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, ...toCompactSignature(signature)]),
-        gateway,
-        "EnforcedPause",
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.unpause({ account: stranger!.account }),
-        gateway,
-        "OwnableUnauthorizedAccount",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, ...toCompactSignature(signature)]), gateway, "EnforcedPause");
+      await viem.assertions.revertWithCustomError(gateway.write.unpause({ account: stranger!.account }), gateway, "OwnableUnauthorizedAccount");
       await viem.assertions.emit(gateway.write.unpause(), gateway, "Unpaused");
       await gateway.write.receiveMessage([message, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
@@ -297,17 +216,10 @@ describe("TargetGateway", () => {
       await viem.assertions.revertWithCustomError(gateway.write.retryMessage([message]), gateway, "RetryFailed");
       assert.equal(await gateway.read.failedState([id]), 1);
       await probe.write.setMode([0]);
-      await viem.assertions.emitWithArgs(
-        gateway.write.retryMessage([message], { account: stranger!.account }),
-        gateway,
-        "MessageDelivered",
-        [id],
-      );
+      await viem.assertions.emitWithArgs(gateway.write.retryMessage([message], { account: stranger!.account }), gateway, "MessageDelivered", [id]);
       assert.equal(await probe.read.received(), 1n);
       assert.equal(await gateway.read.failedState([id]), 0);
-      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "NotFailed", [
-        id,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "NotFailed", [id]);
     });
 
     it("gives a retry all the gas its caller supplies (a gas top-up needs no new attestation)", async () => {
@@ -324,10 +236,7 @@ describe("TargetGateway", () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const message = messageTo(getAddress("0x000000000000000000000000000000000000c0de"));
       await gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]);
-      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "RetryFailed", [
-        messageId(message),
-        "0x",
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.retryMessage([message]), gateway, "RetryFailed", [messageId(message), "0x"]);
       assert.equal(await gateway.read.failedState([messageId(message)]), 1);
     });
 
@@ -341,16 +250,11 @@ describe("TargetGateway", () => {
 
     it("lets only the receiver abandon a failed message, which then can never run", async () => {
       const { gateway, probe, message, id } = await networkHelpers.loadFixture(failedMessageFixture);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.abandonMessage([message], { account: stranger!.account }),
-        gateway,
-        "NotReceiver",
-        [getAddress(stranger!.account.address), probe.address],
-      );
-      await viem.assertions.emitWithArgs(probe.write.abandon([message]), gateway, "MessageAbandoned", [
-        id,
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.abandonMessage([message], { account: stranger!.account }), gateway, "NotReceiver", [
+        getAddress(stranger!.account.address),
         probe.address,
       ]);
+      await viem.assertions.emitWithArgs(probe.write.abandon([message]), gateway, "MessageAbandoned", [id, probe.address]);
       assert.equal(await gateway.read.failedState([id]), 2);
       await probe.write.setMode([0]);
       await viem.assertions.revertWithCustomError(gateway.write.retryMessage([message]), gateway, "NotFailed");
@@ -367,9 +271,7 @@ describe("TargetGateway", () => {
   describe("receiveBatch", () => {
     async function batchFixture() {
       const { gateway, probe } = await deployFixture();
-      const messages = Array.from({ length: 5 }, (_, i) =>
-        messageTo(probe.address, { nonce: BigInt(i), payload: `0x0${i}` }),
-      );
+      const messages = Array.from({ length: 5 }, (_, i) => messageTo(probe.address, { nonce: BigInt(i), payload: `0x0${i}` }));
       const batch = new MessageBatch(messages);
       return { gateway, probe, batch, signature: await signBatch(relay, batch, gateway.address) };
     }
@@ -398,11 +300,7 @@ describe("TargetGateway", () => {
       const { gateway, probe, batch, signature } = await networkHelpers.loadFixture(batchFixture);
       const { messages, proof, proofFlags } = batch.multiProof(batch.messages.slice(0, 1));
       const outsider = messageTo(probe.address, { nonce: 99n });
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([[outsider], proof, proofFlags, ...toCompactSignature(signature)]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveBatch([[outsider], proof, proofFlags, ...toCompactSignature(signature)]), gateway, "InvalidSignature");
       await gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(signature)]);
       assert.equal(await probe.read.received(), 1n);
     });
@@ -411,30 +309,12 @@ describe("TargetGateway", () => {
       const { gateway, probe, batch } = await networkHelpers.loadFixture(batchFixture);
       const { messages, proof, proofFlags } = batch.multiProof();
       const forged = await signBatch(forger, batch, gateway.address);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(forged)]),
-        gateway,
-        "InvalidSignature",
-        [forger.address],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveBatch([messages, proof, proofFlags, ...toCompactSignature(forged)]), gateway, "InvalidSignature", [forger.address]);
       const signature = await signBatch(relay, batch, gateway.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([[], [], [], ...toCompactSignature(signature)]),
-        gateway,
-        "EmptyBatch",
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveBatch([messages, proof, [...proofFlags, true], ...toCompactSignature(signature)]),
-        gateway,
-        "MerkleProofInvalidMultiproof",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveBatch([[], [], [], ...toCompactSignature(signature)]), gateway, "EmptyBatch");
+      await viem.assertions.revertWithCustomError(gateway.write.receiveBatch([messages, proof, [...proofFlags, true], ...toCompactSignature(signature)]), gateway, "MerkleProofInvalidMultiproof");
       const foreign = messageTo(probe.address, { dstChainId: chainId + 1n });
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveBatch([[foreign], [], [], ...toCompactSignature(signature)]),
-        gateway,
-        "WrongDestinationChain",
-        [chainId + 1n],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveBatch([[foreign], [], [], ...toCompactSignature(signature)]), gateway, "WrongDestinationChain", [chainId + 1n]);
     });
 
     it("stores failing messages of a batch as failed and delivers the rest", async () => {
@@ -454,9 +334,7 @@ describe("TargetGateway", () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const deadline = BigInt(await networkHelpers.time.latest()) + deadlineOffset;
       const nonce = await gateway.read.rotationNonce();
-      const signature = await signer.signTypedData(
-        relayRotationTypedData({ newRelay, nonce, deadline }, chainId, gateway.address),
-      );
+      const signature = await signer.signTypedData(relayRotationTypedData({ newRelay, nonce, deadline }, chainId, gateway.address));
       return { deadline, signature };
     }
 
@@ -465,11 +343,7 @@ describe("TargetGateway", () => {
       const inFlight = messageTo(probe.address, { nonce: 7n });
       const oldSignature = await signMessage(relay, inFlight, gateway.address);
       const { deadline, signature } = await signRotation();
-      await viem.assertions.emit(
-        gateway.write.rotateRelay([nextRelay.address, deadline, signature], { account: stranger!.account }),
-        gateway,
-        "RelayChanged",
-      );
+      await viem.assertions.emit(gateway.write.rotateRelay([nextRelay.address, deadline, signature], { account: stranger!.account }), gateway, "RelayChanged");
       assert.equal(await gateway.read.relay(), nextRelay.address);
       assert.equal(await gateway.read.rotationNonce(), 1n);
       assert.equal(await gateway.read.lastRotationAt(), BigInt(await networkHelpers.time.latest()));
@@ -486,12 +360,9 @@ describe("TargetGateway", () => {
       // After the window the old key is refused.
       await networkHelpers.time.increase(RETENTION_WINDOW);
       const late = messageTo(probe.address, { nonce: 9n });
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.receiveMessage([late, ...toCompactSignature(await signMessage(relay, late, gateway.address))]),
-        gateway,
-        "InvalidSignature",
-        [relay.address],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.receiveMessage([late, ...toCompactSignature(await signMessage(relay, late, gateway.address))]), gateway, "InvalidSignature", [
+        relay.address,
+      ]);
       assert.equal(await gateway.read.isRelay([relay.address]), false);
     });
 
@@ -501,21 +372,11 @@ describe("TargetGateway", () => {
       await gateway.write.rotateRelay([nextRelay.address, deadline, signature]);
       const third = testAccount("third relay");
       const nonce = await gateway.read.rotationNonce();
-      const next = await nextRelay.signTypedData(
-        relayRotationTypedData({ newRelay: third.address, nonce, deadline: deadline + ROTATION_DELAY }, chainId, gateway.address),
-      );
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([third.address, deadline + ROTATION_DELAY, next]),
-        gateway,
-        "RotationTooSoon",
-      );
+      const next = await nextRelay.signTypedData(relayRotationTypedData({ newRelay: third.address, nonce, deadline: deadline + ROTATION_DELAY }, chainId, gateway.address));
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([third.address, deadline + ROTATION_DELAY, next]), gateway, "RotationTooSoon");
       await networkHelpers.time.increase(ROTATION_DELAY);
       // The first rotation's signature names nonce 0 and the old relay: useless now.
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([nextRelay.address, deadline + ROTATION_DELAY, signature]),
-        gateway,
-        "InvalidRelay",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([nextRelay.address, deadline + ROTATION_DELAY, signature]), gateway, "InvalidRelay");
       await gateway.write.rotateRelay([third.address, deadline + ROTATION_DELAY, next]);
       assert.equal(await gateway.read.relay(), third.address);
     });
@@ -523,37 +384,15 @@ describe("TargetGateway", () => {
     it("refuses rotations signed by another key, expired, or to zero / the same relay", async () => {
       const { gateway } = await networkHelpers.loadFixture(deployFixture);
       const forged = await signRotation(forger);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.rotateRelay([nextRelay.address, forged.deadline, forged.signature]),
-        gateway,
-        "InvalidSignature",
-        [forger.address],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.rotateRelay([nextRelay.address, forged.deadline, forged.signature]), gateway, "InvalidSignature", [forger.address]);
       const valid = await signRotation();
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([testAccount("other").address, valid.deadline, valid.signature]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([testAccount("other").address, valid.deadline, valid.signature]), gateway, "InvalidSignature");
       await networkHelpers.time.increaseTo(valid.deadline + 1n);
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.rotateRelay([nextRelay.address, valid.deadline, valid.signature]),
-        gateway,
-        "RotationExpired",
-        [valid.deadline],
-      );
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.rotateRelay([nextRelay.address, valid.deadline, valid.signature]), gateway, "RotationExpired", [valid.deadline]);
       const toZero = await signRotation(relay, zeroAddress);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([zeroAddress, toZero.deadline, toZero.signature]),
-        gateway,
-        "InvalidRelay",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([zeroAddress, toZero.deadline, toZero.signature]), gateway, "InvalidRelay");
       const toSelf = await signRotation(relay, relay.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([relay.address, toSelf.deadline, toSelf.signature]),
-        gateway,
-        "InvalidRelay",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([relay.address, toSelf.deadline, toSelf.signature]), gateway, "InvalidRelay");
     });
 
     it("lets only the current key hand over, not the previous one inside its window", async () => {
@@ -563,43 +402,20 @@ describe("TargetGateway", () => {
       await networkHelpers.time.increase(ROTATION_DELAY);
       const back = testAccount("attacker relay");
       const deadline = BigInt(await networkHelpers.time.latest()) + 100n;
-      const signature = await relay.signTypedData(
-        relayRotationTypedData({ newRelay: back.address, nonce: 1n, deadline }, chainId, gateway.address),
-      );
-      await viem.assertions.revertWithCustomErrorWithArgs(
-        gateway.write.rotateRelay([back.address, deadline, signature]),
-        gateway,
-        "InvalidSignature",
-        [relay.address],
-      );
+      const signature = await relay.signTypedData(relayRotationTypedData({ newRelay: back.address, nonce: 1n, deadline }, chainId, gateway.address));
+      await viem.assertions.revertWithCustomErrorWithArgs(gateway.write.rotateRelay([back.address, deadline, signature]), gateway, "InvalidSignature", [relay.address]);
     });
 
     it("lets the owner set the relay directly, revoking the previous key at once and burning signed rotations", async () => {
       const { gateway, probe } = await networkHelpers.loadFixture(deployFixture);
       const pending = await signRotation();
-      await viem.assertions.revertWithCustomError(
-        gateway.write.setRelay([nextRelay.address], { account: stranger!.account }),
-        gateway,
-        "OwnableUnauthorizedAccount",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.setRelay([nextRelay.address], { account: stranger!.account }), gateway, "OwnableUnauthorizedAccount");
       await viem.assertions.revertWithCustomError(gateway.write.setRelay([zeroAddress]), gateway, "InvalidRelay");
-      await viem.assertions.emitWithArgs(gateway.write.setRelay([nextRelay.address]), gateway, "RelayChanged", [
-        relay.address,
-        nextRelay.address,
-        0n,
-      ]);
+      await viem.assertions.emitWithArgs(gateway.write.setRelay([nextRelay.address]), gateway, "RelayChanged", [relay.address, nextRelay.address, 0n]);
       const message = messageTo(probe.address);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.receiveMessage([message, ...toCompactSignature(await signMessage(relay, message, gateway.address))]), gateway, "InvalidSignature");
       await gateway.write.setRelay([relay.address]);
-      await viem.assertions.revertWithCustomError(
-        gateway.write.rotateRelay([nextRelay.address, pending.deadline, pending.signature]),
-        gateway,
-        "InvalidSignature",
-      );
+      await viem.assertions.revertWithCustomError(gateway.write.rotateRelay([nextRelay.address, pending.deadline, pending.signature]), gateway, "InvalidSignature");
     });
   });
 

@@ -19,7 +19,10 @@ describe("docs/examples", () => {
     assert.ok(parsed.success, parsed.error?.message);
     const config = parsed.data;
     for (const peer of [...config.peers, ...config.apiPeers]) peerIdFromString(peer.peerId);
-    assert.ok(config.peers.some((p) => p.index === config.index), "the node is among its peers");
+    assert.ok(
+      config.peers.some((p) => p.index === config.index),
+      "the node is among its peers",
+    );
     for (const chain of config.chains) {
       assert.ok(chain.rpcUrls.length >= 3);
       assert.equal(chain.quorum, 2);
@@ -35,6 +38,9 @@ describe("docs/examples", () => {
     assert.ok(config.mpc.nodes.every((node) => "peerId" in node));
     for (const node of config.mpc.nodes) if ("peerId" in node) peerIdFromString(node.peerId);
     const nodePeers = ((await example("node.json")).peers as { peerId: string }[]).map((p) => p.peerId);
-    assert.ok(config.mpc.nodes.every((node) => "peerId" in node && nodePeers.includes(node.peerId)), "the relayer's nodes are committee members");
+    assert.ok(
+      config.mpc.nodes.every((node) => "peerId" in node && nodePeers.includes(node.peerId)),
+      "the relayer's nodes are committee members",
+    );
   });
 });

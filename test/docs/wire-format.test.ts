@@ -13,21 +13,7 @@
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
-import {
-  AbiCoder,
-  concat,
-  getBytes,
-  id as hashText,
-  Interface,
-  keccak256,
-  recoverAddress,
-  Signature,
-  SigningKey,
-  toBeHex,
-  toUtf8Bytes,
-  TypedDataEncoder,
-  Wallet,
-} from "ethers";
+import { AbiCoder, concat, getBytes, id as hashText, Interface, keccak256, recoverAddress, Signature, SigningKey, toBeHex, toUtf8Bytes, TypedDataEncoder, Wallet } from "ethers";
 import { network } from "hardhat";
 import { renderWireVectors, wireVectorsPath } from "../../scripts/lib/gen-wire-vectors.ts";
 
@@ -203,8 +189,7 @@ function assertSignature(digest: Hex, signed: Signed, compact?: { r: Hex; vs: He
   }
 }
 
-const messageTuple =
-  "(uint64 nonce,uint64 srcChainId,address srcGateway,address sender,uint64 dstChainId,address receiver,uint64 gasLimit,bytes payload)";
+const messageTuple = "(uint64 nonce,uint64 srcChainId,address srcGateway,address sender,uint64 dstChainId,address receiver,uint64 gasLimit,bytes payload)";
 const gatewayInterface = new Interface([
   `function receiveMessage(${messageTuple} message, bytes32 r, bytes32 vs)`,
   `function receiveBatch(${messageTuple}[] messages, bytes32[] proof, bool[] proofFlags, bytes32 r, bytes32 vs)`,
@@ -234,8 +219,7 @@ describe("docs/wire-format.md test vectors", () => {
     gatewayInterface.forEachEvent((e) => e.name === "MessageDelivered" && quoted.push(e.topicHash));
     quoted.push(new Interface(["function onMessage(uint64 srcChainId, address sender, bytes payload)"]).getFunction("onMessage")!.selector);
     quoted.push(
-      new Interface([`event MessageSent(bytes32 indexed messageId, uint64 indexed dstChainId, address indexed sender, ${messageTuple} message, uint256 fee)`]).getEvent("MessageSent")!
-        .topicHash,
+      new Interface([`event MessageSent(bytes32 indexed messageId, uint64 indexed dstChainId, address indexed sender, ${messageTuple} message, uint256 fee)`]).getEvent("MessageSent")!.topicHash,
     );
     quoted.push(new Interface([`function retryMessage(${messageTuple} message)`]).getFunction("retryMessage")!.selector);
     for (const text of [...quoted, ...Object.values(vectors.types)]) assert.ok(doc.includes(text), `docs/wire-format.md lacks ${text}`);
@@ -261,10 +245,7 @@ describe("docs/wire-format.md test vectors", () => {
       assert.equal(keccak256(toUtf8Bytes(name)), vectors.domain.nameHash);
       assert.equal(keccak256(toUtf8Bytes(version)), vectors.domain.versionHash);
       const byHand = keccak256(
-        abi.encode(
-          ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-          [vectors.typeHashes.EIP712Domain, vectors.domain.nameHash, vectors.domain.versionHash, chainId, verifyingContract],
-        ),
+        abi.encode(["bytes32", "bytes32", "bytes32", "uint256", "address"], [vectors.typeHashes.EIP712Domain, vectors.domain.nameHash, vectors.domain.versionHash, chainId, verifyingContract]),
       );
       assert.equal(byHand, vectors.domain.separator);
     });
@@ -302,20 +283,17 @@ describe("docs/wire-format.md test vectors", () => {
         const { batch } = vectors;
         // Its leaves are the selected messages' leaves, in the order the messages must be passed.
         assert.deepEqual([...multiproof.order].sort(), [...multiproof.selected].sort());
-        assert.deepEqual(multiproof.order.map((i) => batch.leaves[i]), multiproof.leaves);
+        assert.deepEqual(
+          multiproof.order.map((i) => batch.leaves[i]),
+          multiproof.leaves,
+        );
         assert.equal(processMultiproof(multiproof.leaves, multiproof.proof, multiproof.proofFlags), batch.root);
         const positions = multiproof.selected.map((i) => batch.tree.indexOf(batch.leaves[i]!));
         assert.deepEqual(makeMultiproof(batch.tree, positions), { leaves: multiproof.leaves, proof: multiproof.proof, proofFlags: multiproof.proofFlags });
         // Tampering breaks it.
         assert.notEqual(processMultiproof([...multiproof.leaves].reverse(), multiproof.proof, multiproof.proofFlags), batch.root);
         assert.equal(
-          gatewayInterface.encodeFunctionData("receiveBatch", [
-            multiproof.order.map((i) => batch.messages[i]),
-            multiproof.proof,
-            multiproof.proofFlags,
-            batch.compact.r,
-            batch.compact.vs,
-          ]),
+          gatewayInterface.encodeFunctionData("receiveBatch", [multiproof.order.map((i) => batch.messages[i]), multiproof.proof, multiproof.proofFlags, batch.compact.r, batch.compact.vs]),
           multiproof.receiveBatchCalldata,
         );
       });
@@ -352,8 +330,7 @@ describe("docs/wire-format.md test vectors", () => {
     };
 
     const deliverable = vectors.messages.filter((v) => v.deliverable);
-    const rejects = (data: Hex, error: string) =>
-      assert.rejects(publicClient.call({ to: gateway.address, data: data as `0x${string}`, gas: 2_000_000n }), (e: Error) => e.message.includes(error));
+    const rejects = (data: Hex, error: string) => assert.rejects(publicClient.call({ to: gateway.address, data: data as `0x${string}`, gas: 2_000_000n }), (e: Error) => e.message.includes(error));
     /** The malleable twin of a signature: s -> n - s, v flipped (it recovers the same key; ethers refuses it: "non-canonical s"). */
     const twin = (signed: Signed) => ({ s: N - BigInt(signed.s), v: signed.v === 27 ? 28 : 27 });
     {
@@ -374,7 +351,10 @@ describe("docs/wire-format.md test vectors", () => {
     const subsetIds = subset!.order.map((i) => vectors.batch.ids[i]);
     assert.deepEqual(await delivered(subset!.receiveBatchCalldata), subsetIds);
     // The whole batch again: the members already received are skipped, the others delivered.
-    assert.deepEqual(await delivered(every!.receiveBatchCalldata), every!.order.map((i) => vectors.batch.ids[i]).filter((id) => !subsetIds.includes(id)));
+    assert.deepEqual(
+      await delivered(every!.receiveBatchCalldata),
+      every!.order.map((i) => vectors.batch.ids[i]).filter((id) => !subsetIds.includes(id)),
+    );
 
     const rotation = vectors.relayRotation;
     assert.equal(await gateway.read.rotationNonce(), BigInt(rotation.nonce));

@@ -11,17 +11,7 @@ import type { Address, Hex } from "viem";
 import { NodeApiError } from "../../relayer/node/api/client.ts";
 import { mineBlocks, setMining } from "../../relayer/devnet/chains.ts";
 import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
-import {
-  deliveredMessages,
-  deployProbeReceiver,
-  failedMessages,
-  ProbeMode,
-  probeReceiverAbi,
-  sendMessages,
-  setProbeMode,
-  waitForAll,
-  type SentMessage,
-} from "../../relayer/devnet/traffic.ts";
+import { deliveredMessages, deployProbeReceiver, failedMessages, ProbeMode, probeReceiverAbi, sendMessages, setProbeMode, waitForAll, type SentMessage } from "../../relayer/devnet/traffic.ts";
 import { destroyTestDevnet, eventually, startTestDevnet } from "./helpers.ts";
 
 const BLOCK_MS = 300;
@@ -137,7 +127,10 @@ describe("end to end: chains, MPC nodes and relayer as processes", { timeout: 60
       const [sent] = await sendMessages(a, b, probes.get(b)!, 1);
       const coordinates = { messageId: sent!.messageId, txHash: sent!.txHash };
       const reasons = await refusedByEveryNode(attestationRequest(coordinates));
-      assert.ok(reasons.every((r) => /final|confirm/i.test(r)), `refused as not final: ${reasons[0]}`);
+      assert.ok(
+        reasons.every((r) => /final|confirm/i.test(r)),
+        `refused as not final: ${reasons[0]}`,
+      );
       await new Promise((r) => setTimeout(r, 2_000));
       assert.equal((await deliveredMessages(b)).filter((d) => d.messageId === sent!.messageId).length, 0, "not delivered while not final");
       assert.notEqual((await devnet.relayerStatus(sent!.messageId))?.state, "delivered");
@@ -167,7 +160,14 @@ describe("end to end: chains, MPC nodes and relayer as processes", { timeout: 60
     await setProbeMode(b, probe, ProbeMode.Revert);
     const [sent] = await sendMessages(a, b, probe, 1);
     const id = sent!.messageId;
-    await eventually(async () => assert.ok((await failedMessages(b)).some((f) => f.messageId === id), "MessageFailed on b"), 30_000);
+    await eventually(
+      async () =>
+        assert.ok(
+          (await failedMessages(b)).some((f) => f.messageId === id),
+          "MessageFailed on b",
+        ),
+      30_000,
+    );
     await eventually(async () => assert.equal((await devnet.relayerStatus(id))?.state, "failed"), 10_000);
     assert.equal((await deliveredMessages(b)).filter((d) => d.messageId === id).length, 0);
 

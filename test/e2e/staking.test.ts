@@ -42,7 +42,10 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
       members: { peerId: string }[];
       confirmedRelay: string;
     };
-    assert.deepEqual(status.members.map((m) => m.peerId), devnet.nodes.map((n) => n.peerId));
+    assert.deepEqual(
+      status.members.map((m) => m.peerId),
+      devnet.nodes.map((n) => n.peerId),
+    );
     assert.equal(status.confirmedRelay, devnet.relayAddress);
   });
 
@@ -56,7 +59,11 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
 
     // Messages still flow: four of five sign without the offline node, and nobody records it absent for that.
     const sent = await sendMessages(a, b, await deployProbeReceiver(b), 2);
-    await waitForAll(b, sent.map((m) => m.messageId), 60_000);
+    await waitForAll(
+      b,
+      sent.map((m) => m.messageId),
+      60_000,
+    );
     // A refresh needs every member: each remaining member that coordinates one records the offline node's silence.
     // A member's own records must span the minimum absence window (5 blocks) before it proposes or corroborates
     // the slash, so the rounds pause.
@@ -68,16 +75,23 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
       if (round > 0) await new Promise((r) => setTimeout(r, 2_000));
       for (const index of [1, 2, 3, 4]) await refreshWithout(index);
     }
-    await eventually(async () => {
-      const { stake } = await read<{ stake: bigint }>("getNode", offline);
-      assert.equal(stake, (stakeBefore * 9n) / 10n, "10 % of the offline node's stake slashed");
-    }, 60_000, 500);
+    await eventually(
+      async () => {
+        const { stake } = await read<{ stake: bigint }>("getNode", offline);
+        assert.equal(stake, (stakeBefore * 9n) / 10n, "10 % of the offline node's stake slashed");
+      },
+      60_000,
+      500,
+    );
     const slashes = await a.publicClient.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "AbsenceSlashed", fromBlock: setup.deployBlock });
     assert.equal(slashes.length, 1);
     assert.equal(getAddress(slashes[0]!.args.operator!), offline);
     // The slash goes to the treasury (the devnet's deployer): no member earns from voting for it.
     const rewards = await Promise.all(setup.members.map((member) => read<bigint>("rewards", member)));
-    assert.deepEqual(rewards, setup.members.map(() => 0n));
+    assert.deepEqual(
+      rewards,
+      setup.members.map(() => 0n),
+    );
     assert.equal(await read<bigint>("rewards", await a.publicClient.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "treasury" })), stakeBefore / 10n);
 
     // Every node watches the deliveries for forgeries (every 2 s): genuine messages are never proven.

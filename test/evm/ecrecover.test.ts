@@ -21,17 +21,18 @@ describe("threshold ECDSA signatures in the EVM", async () => {
   });
 
   async function ecrecover(digest: Uint8Array, v: number, r: bigint, s: bigint): Promise<Hex | null> {
-    const data = encodeAbiParameters(
-      [{ type: "bytes32" }, { type: "uint8" }, { type: "uint256" }, { type: "uint256" }],
-      [toHex(digest), v, r, s],
-    );
+    const data = encodeAbiParameters([{ type: "bytes32" }, { type: "uint8" }, { type: "uint256" }, { type: "uint256" }], [toHex(digest), v, r, s]);
     const result = await publicClient.call({ to: ECRECOVER, data });
     if (result.data === undefined || result.data === "0x") return null;
     return getAddress(`0x${result.data.slice(-40)}`);
   }
 
   it("ecrecover returns the key's address for every signer pair", async () => {
-    for (const [label, signers] of [["12", [1, 2]], ["13", [1, 3]], ["23", [2, 3]]] as const) {
+    for (const [label, signers] of [
+      ["12", [1, 2]],
+      ["13", [1, 3]],
+      ["23", [2, 3]],
+    ] as const) {
       const digest = digestOf(`evm-${label}`);
       const outcome = sign(shares, [...signers], digest, `evm-${label}`);
       const signature = outcome.results.get(signers[0])!;

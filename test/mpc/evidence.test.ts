@@ -29,7 +29,10 @@ function proofOf(abort: ProtocolAbort | undefined): FaultProof {
 
 /** What a stranger does: decode the canonical bytes, then check. */
 function checkAsStranger(proof: FaultProof): { culprit: number; reason: string } {
-  return checkFaultProof(proof.kind, proof.messages.map((m) => decodeProtocolMessage(encodeProtocolMessage(m))));
+  return checkFaultProof(
+    proof.kind,
+    proof.messages.map((m) => decodeProtocolMessage(encodeProtocolMessage(m))),
+  );
 }
 
 /** Every message of an honest keygen, to try to frame its dealers with. */
@@ -43,12 +46,16 @@ function honestTranscript(label: string): ProtocolMessage[] {
   return sent;
 }
 
-const pick = (messages: ProtocolMessage[], from: number, round: number, to: number | null) =>
-  messages.find((m) => m.from === from && m.round === round && m.to === to)!;
+const pick = (messages: ProtocolMessage[], from: number, round: number, to: number | null) => messages.find((m) => m.from === from && m.round === round && m.to === to)!;
 
 describe("fault proofs", () => {
   it("a bad VSS share: the victim's abort proves the dealer's fault to anyone", () => {
-    const outcome = keygen(parties, 2, "proof-share", tamper(2, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 1));
+    const outcome = keygen(
+      parties,
+      2,
+      "proof-share",
+      tamper(2, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 1),
+    );
     const proof = proofOf(outcome.aborts.get(1));
     assert.equal(proof.kind, "feldman-share");
     assert.equal(proof.culprit, 2);
@@ -62,30 +69,48 @@ describe("fault proofs", () => {
     const shares = keygenOk(parties, 2, "proof-refresh-keys");
     const sessionId = sessionIdFrom("proof-refresh");
     const instances = new Map([...shares].map(([p, share]) => [p, createRefresh({ sessionId, keyId: KEY_ID, share, rng: seededRng(`proof-refresh:${p}`) })]));
-    const outcome = run(instances, tamper(3, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 2));
+    const outcome = run(
+      instances,
+      tamper(3, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 2),
+    );
     const proof = proofOf(outcome.aborts.get(2));
     assert.equal(proof.kind, "feldman-share");
     assert.equal(checkAsStranger(proof).culprit, 3);
   });
 
   it("a commitment vector that does not open the round-1 hash is proven", () => {
-    const outcome = keygen(parties, 2, "proof-opening", tamper(2, 2, "broadcast", (m) => {
-      const payload = Uint8Array.from(m.payload);
-      payload.set(G, 36);
-      return [{ ...m, payload }];
-    }));
+    const outcome = keygen(
+      parties,
+      2,
+      "proof-opening",
+      tamper(2, 2, "broadcast", (m) => {
+        const payload = Uint8Array.from(m.payload);
+        payload.set(G, 36);
+        return [{ ...m, payload }];
+      }),
+    );
     const proof = proofOf(outcome.aborts.get(1));
     assert.equal(proof.kind, "commitment-opening");
     assert.equal(checkAsStranger(proof).culprit, 2);
   });
 
   it("two different messages for one slot prove equivocation; an identical copy proves nothing", () => {
-    const twice = keygen(parties, 2, "proof-equivocation", tamper(2, 1, "broadcast", (m) => [m, { ...m, payload: flipByte(m.payload, 3) }], 1));
+    const twice = keygen(
+      parties,
+      2,
+      "proof-equivocation",
+      tamper(2, 1, "broadcast", (m) => [m, { ...m, payload: flipByte(m.payload, 3) }], 1),
+    );
     const proof = proofOf(twice.aborts.get(1));
     assert.equal(proof.kind, "equivocation");
     assert.match(checkAsStranger(proof).reason, /two different round-1 broadcasts/);
 
-    const copy = keygen(parties, 2, "proof-duplicate", tamper(2, 1, "broadcast", (m) => [m, m], 1));
+    const copy = keygen(
+      parties,
+      2,
+      "proof-duplicate",
+      tamper(2, 1, "broadcast", (m) => [m, m], 1),
+    );
     const abort = copy.aborts.get(1);
     assert.ok(abort instanceof ProtocolAbort);
     assert.equal(abort.culprit, 2);
@@ -99,7 +124,10 @@ describe("fault proofs", () => {
     const r2 = pick(sent, 2, 2, null);
     const share = pick(sent, 2, 2, 1);
     const refuse = (kind: Parameters<typeof checkFaultProof>[0], messages: ProtocolMessage[], reason: RegExp) =>
-      assert.throws(() => checkFaultProof(kind, messages), (e: unknown) => e instanceof InvalidFaultProof && reason.test(e.message));
+      assert.throws(
+        () => checkFaultProof(kind, messages),
+        (e: unknown) => e instanceof InvalidFaultProof && reason.test(e.message),
+      );
     refuse("feldman-share", [r2, share], /matches the Feldman commitments/);
     refuse("commitment-opening", [r1, r2], /opens the round-1 commitment/);
     refuse("equivocation", [r2, r2], /identical/);
@@ -113,7 +141,12 @@ describe("fault proofs", () => {
   });
 
   it("a proof naming someone other than the messages' sender is refused", () => {
-    const outcome = keygen(parties, 2, "proof-wrong-culprit", tamper(2, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 1));
+    const outcome = keygen(
+      parties,
+      2,
+      "proof-wrong-culprit",
+      tamper(2, 2, "direct", (m) => [{ ...m, payload: flipByte(m.payload, 32) }], 1),
+    );
     const proof = proofOf(outcome.aborts.get(1));
     assert.throws(() => checkProof({ ...proof, culprit: 3 }), /from party 2, not 3/);
   });

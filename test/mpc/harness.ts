@@ -125,23 +125,13 @@ export function withBadShareTo<R>(victim: PartyIndex, instance: ProtocolInstance
 
 // ---------------------------------------------------------------- protocol drivers
 
-import {
-  createKeygen,
-  createOnlineSign,
-  createPresign,
-  createSign,
-  type KeyShare,
-  type Presignature,
-  type Signature,
-} from "../../relayer/mpc/index.ts";
+import { createKeygen, createOnlineSign, createPresign, createSign, type KeyShare, type Presignature, type Signature } from "../../relayer/mpc/index.ts";
 
 export const KEY_ID = "test-key";
 
 export function keygen(parties: number[], threshold: number, label: string, tamper?: Tamper): RunOutcome<KeyShare> {
   const sessionId = sessionIdFrom(`keygen:${label}`);
-  const instances = new Map(
-    parties.map((self) => [self, createKeygen({ sessionId, keyId: KEY_ID, self, parties, threshold, rng: seededRng(`${label}:${self}`) })]),
-  );
+  const instances = new Map(parties.map((self) => [self, createKeygen({ sessionId, keyId: KEY_ID, self, parties, threshold, rng: seededRng(`${label}:${self}`) })]));
   return run(instances, tamper);
 }
 
@@ -153,25 +143,15 @@ export function keygenOk(parties: number[], threshold: number, label: string): M
   return outcome.results;
 }
 
-export function sign(
-  shares: ReadonlyMap<number, KeyShare>,
-  signers: number[],
-  digest: Uint8Array,
-  label: string,
-  tamper?: Tamper,
-): RunOutcome<Signature> {
+export function sign(shares: ReadonlyMap<number, KeyShare>, signers: number[], digest: Uint8Array, label: string, tamper?: Tamper): RunOutcome<Signature> {
   const sessionId = sessionIdFrom(`sign:${label}`);
-  const instances = new Map(
-    signers.map((self) => [self, createSign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, digest, rng: seededRng(`${label}:${self}`) })]),
-  );
+  const instances = new Map(signers.map((self) => [self, createSign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, digest, rng: seededRng(`${label}:${self}`) })]));
   return run(instances, tamper);
 }
 
 export function presign(shares: ReadonlyMap<number, KeyShare>, signers: number[], label: string, tamper?: Tamper): RunOutcome<Presignature> {
   const sessionId = sessionIdFrom(`presign:${label}`);
-  const instances = new Map(
-    signers.map((self) => [self, createPresign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, rng: seededRng(`${label}:${self}`) })]),
-  );
+  const instances = new Map(signers.map((self) => [self, createPresign({ sessionId, keyId: KEY_ID, share: shares.get(self)!, signers, rng: seededRng(`${label}:${self}`) })]));
   return run(instances, tamper);
 }
 

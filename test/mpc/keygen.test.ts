@@ -1,16 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { G, mul, mulBase, pointsEqual, sum } from "../../relayer/mpc/curve.ts";
-import {
-  createKeygen,
-  decodeKeyShare,
-  encodeKeyShare,
-  InvalidParameterError,
-  InvalidPartiesError,
-  type KeyShare,
-  ProtocolAbort,
-  type ProtocolMessage,
-} from "../../relayer/mpc/index.ts";
+import { createKeygen, decodeKeyShare, encodeKeyShare, InvalidParameterError, InvalidPartiesError, type KeyShare, ProtocolAbort, type ProtocolMessage } from "../../relayer/mpc/index.ts";
 import { lagrangeAtZero } from "../../relayer/mpc/vss.ts";
 import { flipByte, KEY_ID, keygen, keygenOk, run, seededRng, sessionIdFrom, subsets, type Tamper } from "./harness.ts";
 
@@ -57,7 +48,10 @@ function checkSharing(shares: Map<number, KeyShare>, parties: number[], t: numbe
 
 describe("keygen", () => {
   it("(2,3) and (3,5): same key everywhere, consistent shares, encodings round-trip", () => {
-    for (const [t, n] of [[2, 3], [3, 5]] as const) {
+    for (const [t, n] of [
+      [2, 3],
+      [3, 5],
+    ] as const) {
       const parties = Array.from({ length: n }, (_, i) => i + 1);
       const shares = keygenOk(parties, t, `ok-${t}-${n}`);
       checkSharing(shares, parties, t);
@@ -93,7 +87,12 @@ describe("keygen against a malicious party", () => {
 
   it("a tampered VSS share is caught and the dealer named", () => {
     // Round-2 direct payload: flags byte, then the share.
-    const outcome = keygen(parties, 2, "bad-share", only(2, 2, "direct", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, 32) } : null)));
+    const outcome = keygen(
+      parties,
+      2,
+      "bad-share",
+      only(2, 2, "direct", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, 32) } : null)),
+    );
     const [abort] = expectAbort(outcome, [1]);
     assert.equal(abort!.culprit, 2);
     assert.match(abort!.reason, /Feldman/);
@@ -101,11 +100,16 @@ describe("keygen against a malicious party", () => {
 
   it("a commitment vector that does not open the round-1 hash is caught", () => {
     // Round-2 broadcast: echo(32) | count(4) | C_0 ... ; replace C_0 by G.
-    const outcome = keygen(parties, 2, "bad-commitment", only(2, 2, "broadcast", (m) => {
-      const payload = Uint8Array.from(m.payload);
-      payload.set(G, 36);
-      return { ...m, payload };
-    }));
+    const outcome = keygen(
+      parties,
+      2,
+      "bad-commitment",
+      only(2, 2, "broadcast", (m) => {
+        const payload = Uint8Array.from(m.payload);
+        payload.set(G, 36);
+        return { ...m, payload };
+      }),
+    );
     for (const abort of expectAbort(outcome, [1, 3])) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /does not open/);
@@ -113,7 +117,12 @@ describe("keygen against a malicious party", () => {
   });
 
   it("a bad Schnorr proof is caught", () => {
-    const outcome = keygen(parties, 2, "bad-proof", only(2, 2, "broadcast", (m) => ({ ...m, payload: flipByte(m.payload, -1) })));
+    const outcome = keygen(
+      parties,
+      2,
+      "bad-proof",
+      only(2, 2, "broadcast", (m) => ({ ...m, payload: flipByte(m.payload, -1) })),
+    );
     for (const abort of expectAbort(outcome, [1, 3])) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /Schnorr/);
@@ -121,16 +130,26 @@ describe("keygen against a malicious party", () => {
   });
 
   it("a commitment vector of the wrong length is refused", () => {
-    const outcome = keygen(parties, 2, "short-vector", only(2, 2, "broadcast", (m) => {
-      const payload = Uint8Array.from(m.payload);
-      payload[35] = 1; // count = 1 instead of t = 2
-      return { ...m, payload };
-    }));
+    const outcome = keygen(
+      parties,
+      2,
+      "short-vector",
+      only(2, 2, "broadcast", (m) => {
+        const payload = Uint8Array.from(m.payload);
+        payload[35] = 1; // count = 1 instead of t = 2
+        return { ...m, payload };
+      }),
+    );
     for (const abort of expectAbort(outcome, [1, 3])) assert.equal(abort.culprit, 2);
   });
 
   it("an equivocating round-1 broadcast is detected by the echo before anyone is blamed", () => {
-    const outcome = keygen(parties, 2, "equivocate-1", only(2, 1, "broadcast", (m, r) => (r === 3 ? { ...m, payload: flipByte(m.payload, 0) } : null)));
+    const outcome = keygen(
+      parties,
+      2,
+      "equivocate-1",
+      only(2, 1, "broadcast", (m, r) => (r === 3 ? { ...m, payload: flipByte(m.payload, 0) } : null)),
+    );
     const aborts = expectAbort(outcome, [1, 3]);
     for (const abort of aborts) {
       assert.equal(abort.culprit, null);
@@ -139,13 +158,23 @@ describe("keygen against a malicious party", () => {
   });
 
   it("a wrong transcript echo aborts everyone who sees it", () => {
-    const outcome = keygen(parties, 2, "equivocate-3", only(2, 3, "broadcast", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, 5) } : null)));
+    const outcome = keygen(
+      parties,
+      2,
+      "equivocate-3",
+      only(2, 3, "broadcast", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, 5) } : null)),
+    );
     const [abort] = expectAbort(outcome, [1]);
     assert.match(abort!.reason, /equivocating/);
   });
 
   it("a tampered multiplication-setup flow aborts naming the peer", () => {
-    const outcome = keygen(parties, 2, "bad-ot", only(2, 3, "direct", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, -1) } : null)));
+    const outcome = keygen(
+      parties,
+      2,
+      "bad-ot",
+      only(2, 3, "direct", (m, r) => (r === 1 ? { ...m, payload: flipByte(m.payload, -1) } : null)),
+    );
     const [abort] = expectAbort(outcome, [1]);
     assert.equal(abort!.culprit, 2);
   });

@@ -6,19 +6,12 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mulBase, pointToUncompressed } from "../../relayer/mpc/curve.ts";
-import {
-  createMulSetup,
-  MulSetupError,
-  OtExtensionCheckError,
-  type AliceSetup,
-  type BobSetup,
-} from "../../relayer/mpc/multiply.ts";
+import { createMulSetup, MulSetupError, OtExtensionCheckError, type AliceSetup, type BobSetup } from "../../relayer/mpc/multiply.ts";
 import { ChiTables, columnCombination, getBit, gfMul, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
 import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../relayer/mpc/ot/extension.ts";
 import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
 import { blake3 } from "@noble/hashes/blake3.js";
 import { flipByte, labelHash, shakeRng } from "./harness.ts";
-
 
 const TAG = 16;
 
@@ -52,8 +45,6 @@ function runSetup(sid: Uint8Array, seed: string, tamper?: Tamper, bobSid = sid) 
   }
   return { alice, bob, error, failedAtFlow: n, aliceFailed: error !== null && receiver === alice };
 }
-
-
 
 describe("OT bit helpers", () => {
   it("transposes a bit matrix like the naive definition", () => {

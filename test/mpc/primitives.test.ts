@@ -3,16 +3,7 @@ import { describe, it } from "node:test";
 import { addScalars, G, mul, mulBase, pointsEqual, randomScalar, sum } from "../../relayer/mpc/curve.ts";
 import { DecodeError, Reader, Writer } from "../../relayer/mpc/encoding.ts";
 import { proveKnowledge, verifyKnowledge } from "../../relayer/mpc/schnorr.ts";
-import {
-  checkThreshold,
-  evaluateCommitments,
-  evaluatePolynomial,
-  InvalidPartiesError,
-  lagrangeAtZero,
-  normalizeParties,
-  randomPolynomial,
-  verifyShare,
-} from "../../relayer/mpc/vss.ts";
+import { checkThreshold, evaluateCommitments, evaluatePolynomial, InvalidPartiesError, lagrangeAtZero, normalizeParties, randomPolynomial, verifyShare } from "../../relayer/mpc/vss.ts";
 import { deriveZeroShare } from "../../relayer/mpc/zero-shares.ts";
 import { seededRng, subsets } from "./harness.ts";
 

@@ -27,7 +27,9 @@ function checkSignature(sig: Signature, digest: Uint8Array, share: KeyShare): vo
   assert.equal(sig.bytes.length, 65);
   assert.ok(sig.s <= CURVE_ORDER / 2n, "low s");
   assert.ok(secp256k1.verify(sig.bytes.subarray(0, 64), digest, share.publicKey, { prehash: false }));
-  const recovered = secp256k1.Signature.fromBytes(sig.bytes.subarray(0, 64)).addRecoveryBit(sig.v - 27).recoverPublicKey(digest);
+  const recovered = secp256k1.Signature.fromBytes(sig.bytes.subarray(0, 64))
+    .addRecoveryBit(sig.v - 27)
+    .recoverPublicKey(digest);
   assert.equal(ethereumAddress(recovered.toBytes(true) as never), share.address);
 }
 
@@ -71,7 +73,11 @@ describe("signing", () => {
   it("sampled subsets of (5,9) and (7,10) sign", () => {
     const parties9 = Array.from({ length: 9 }, (_, i) => i + 1);
     const shares59 = keygenOk(parties9, 5, "sign-59");
-    for (const signers of [[1, 2, 3, 4, 5], [2, 4, 6, 8, 9]]) signOk(shares59, signers, `59-${signers.join("")}`);
+    for (const signers of [
+      [1, 2, 3, 4, 5],
+      [2, 4, 6, 8, 9],
+    ])
+      signOk(shares59, signers, `59-${signers.join("")}`);
     const parties10 = Array.from({ length: 10 }, (_, i) => i + 1);
     const shares710 = keygenOk(parties10, 7, "sign-710");
     signOk(shares710, [1, 3, 4, 6, 7, 9, 10], "710");
@@ -85,14 +91,8 @@ describe("signing", () => {
     assert.deepEqual(presigs.get(2)!.id, presigs.get(3)!.id, "the presignature id is common");
     // Round-trip through the storage encoding.
     const restored = new Map([...presigs].map(([p, ps]) => [p, decodePresignature(encodePresignature(ps))]));
-    assert.throws(
-      () => createOnlineSign({ sessionId: sessionIdFrom("x"), keyId: KEY_ID, presignature: restored.get(2)!, digest: new Uint8Array(31) }),
-      InvalidDigestError,
-    );
-    assert.throws(
-      () => createOnlineSign({ sessionId: sessionIdFrom("x"), keyId: KEY_ID, presignature: restored.get(2)!, digest: new Uint8Array(33) }),
-      InvalidDigestError,
-    );
+    assert.throws(() => createOnlineSign({ sessionId: sessionIdFrom("x"), keyId: KEY_ID, presignature: restored.get(2)!, digest: new Uint8Array(31) }), InvalidDigestError);
+    assert.throws(() => createOnlineSign({ sessionId: sessionIdFrom("x"), keyId: KEY_ID, presignature: restored.get(2)!, digest: new Uint8Array(33) }), InvalidDigestError);
     const digest = digestOf("split");
     const out = online(restored, digest, "split");
     assert.equal(out.aborts.size, 0);
@@ -123,11 +123,12 @@ describe("signing", () => {
 describe("t-1 parties", () => {
   it("cannot sign even when the API's signer-count check is bypassed", () => {
     const shares = keygenOk([1, 2, 3, 4], 3, "t-minus-1");
-    for (const signers of [[1, 2], [2, 4]]) {
+    for (const signers of [
+      [1, 2],
+      [2, 4],
+    ]) {
       const sessionId = sessionIdFrom(`bypass-${signers.join("")}`);
-      const instances = new Map(
-        signers.map((self) => [self, new SignProtocol(sessionId, shares.get(self)!, signers, digestOf("bypass"), seededRng(`bypass-${self}`))]),
-      );
+      const instances = new Map(signers.map((self) => [self, new SignProtocol(sessionId, shares.get(self)!, signers, digestOf("bypass"), seededRng(`bypass-${self}`))]));
       const outcome = run(instances);
       assert.equal(outcome.results.size, 0);
       for (const p of signers) assert.match(outcome.aborts.get(p)!.reason, /do not sum to the public key/);
@@ -153,12 +154,18 @@ describe("signing against a malicious party", () => {
 
   it("a tampered commitment to R_i or a wrong opening names the culprit", () => {
     // Round-1 broadcast: epoch(32) | commitment(32).
-    for (const abort of expectAbort("commit", only(2, 1, "broadcast", (m) => withPayload(m, (p) => (p[40]! ^= 1))))) {
+    for (const abort of expectAbort(
+      "commit",
+      only(2, 1, "broadcast", (m) => withPayload(m, (p) => (p[40]! ^= 1))),
+    )) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /does not open/);
     }
     // Round-2 broadcast: R_i(33) | salt(32) | pk_i(33): replace R_i.
-    for (const abort of expectAbort("opening", only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(G, 0))))) {
+    for (const abort of expectAbort(
+      "opening",
+      only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(G, 0))),
+    )) {
       assert.equal(abort.culprit, 2);
     }
   });
@@ -166,25 +173,37 @@ describe("signing against a malicious party", () => {
   it("off-curve points and truncated payloads are refused naming the sender", () => {
     const offCurve = new Uint8Array(33).fill(0xff);
     offCurve[0] = 0x02;
-    for (const abort of expectAbort("off-curve", only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(offCurve, 0))))) {
+    for (const abort of expectAbort(
+      "off-curve",
+      only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(offCurve, 0))),
+    )) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /invalid secp256k1 point/);
     }
-    for (const abort of expectAbort("truncated", only(2, 2, "broadcast", (m) => ({ ...m, payload: m.payload.subarray(0, 50) })))) {
+    for (const abort of expectAbort(
+      "truncated",
+      only(2, 2, "broadcast", (m) => ({ ...m, payload: m.payload.subarray(0, 50) })),
+    )) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /truncated/);
     }
   });
 
   it("a party holding a share of another epoch is refused", () => {
-    for (const abort of expectAbort("epoch", only(2, 1, "broadcast", (m) => withPayload(m, (p) => (p[0]! ^= 1))))) {
+    for (const abort of expectAbort(
+      "epoch",
+      only(2, 1, "broadcast", (m) => withPayload(m, (p) => (p[0]! ^= 1))),
+    )) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /epoch/);
     }
   });
 
   it("a pk_i inconsistent with the multiplication is caught by the Gamma check", () => {
-    for (const abort of expectAbort("pk", only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(G, 65))))) {
+    for (const abort of expectAbort(
+      "pk",
+      only(2, 2, "broadcast", (m) => withPayload(m, (p) => p.set(G, 65))),
+    )) {
       assert.equal(abort.culprit, 2);
       assert.match(abort.reason, /Gamma/);
     }
@@ -198,10 +217,16 @@ describe("signing against a malicious party", () => {
     for (const p of [1, 3]) assert.match(outcome.aborts.get(p)!.reason, /do not sum to the public key/);
   });
 
-  for (const [name, offsetFromGammas] of [["Gamma_u", 0], ["Gamma_v", 33]] as const) {
+  for (const [name, offsetFromGammas] of [
+    ["Gamma_u", 0],
+    ["Gamma_v", 33],
+  ] as const) {
     it(`a wrong ${name} fails the multiplication check and bans the sender`, () => {
       // Round-2 direct: u32 length | alice message | Gamma_u(33) | Gamma_v(33) | psi(32).
-      const aborts = expectAbort(name, only(2, 2, "direct", (m) => withPayload(m, (p) => p.set(G, p.length - 98 + offsetFromGammas))));
+      const aborts = expectAbort(
+        name,
+        only(2, 2, "direct", (m) => withPayload(m, (p) => p.set(G, p.length - 98 + offsetFromGammas))),
+      );
       for (const abort of aborts) {
         assert.ok(abort instanceof BannedPartyAbort);
         assert.equal(abort.culprit, 2);
@@ -213,7 +238,10 @@ describe("signing against a malicious party", () => {
 
   it("a MultiplicationCheckError from the multiplication aborts, names and bans the sender", () => {
     // Alice's message ends with H(mu)(32) | gamma (2 x 32); corrupt H(mu).
-    const aborts = expectAbort("mul-check", only(2, 2, "direct", (m, r) => (r === 1 ? withPayload(m, (p) => (p[p.length - 98 - 64 - 10]! ^= 1)) : null)));
+    const aborts = expectAbort(
+      "mul-check",
+      only(2, 2, "direct", (m, r) => (r === 1 ? withPayload(m, (p) => (p[p.length - 98 - 64 - 10]! ^= 1)) : null)),
+    );
     const abort = aborts[0]!;
     assert.ok(abort instanceof BannedPartyAbort, abort.message);
     assert.match(abort.reason, /multiplication check failed/);
@@ -223,14 +251,26 @@ describe("signing against a malicious party", () => {
   });
 
   it("a tampered psi, w_i or u_i never yields a wrong signature", () => {
-    expectAbort("psi", only(2, 2, "direct", (m) => withPayload(m, (p) => (p[p.length - 1]! ^= 1))));
+    expectAbort(
+      "psi",
+      only(2, 2, "direct", (m) => withPayload(m, (p) => (p[p.length - 1]! ^= 1))),
+    );
     // Online broadcast: presignature id(32) | transcript(32) | w(32) | u(32).
-    expectAbort("w", only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[95]! ^= 1))));
-    expectAbort("u", only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[127]! ^= 1))));
+    expectAbort(
+      "w",
+      only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[95]! ^= 1))),
+    );
+    expectAbort(
+      "u",
+      only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[127]! ^= 1))),
+    );
   });
 
   it("a diverging presign transcript (equivocation) is caught in the online round", () => {
-    for (const abort of expectAbort("transcript", only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[40]! ^= 1))))) {
+    for (const abort of expectAbort(
+      "transcript",
+      only(2, 3, "broadcast", (m) => withPayload(m, (p) => (p[40]! ^= 1))),
+    )) {
       assert.match(abort.reason, /equivocating/);
     }
   });

@@ -79,7 +79,10 @@ describe("nodes, chains and relayer on separate hosts", { skip: skip ?? false, t
     const detail = JSON.parse(await stepResult("keygen").promise) as { relay: string; listen: string[]; peers: string[]; relayerNodes: string[]; rpc: string[] };
     assert.match(detail.relay, /^0x[0-9a-fA-F]{40}$/);
     assert.deepEqual(detail.listen, [`/ip4/${net.host("node1").address}/tcp/4001`]);
-    assert.deepEqual(detail.peers, [1, 2, 3, 4, 5].map((i) => `/ip4/${net.host(`node${i}`).address}/tcp/4001`));
+    assert.deepEqual(
+      detail.peers,
+      [1, 2, 3, 4, 5].map((i) => `/ip4/${net.host(`node${i}`).address}/tcp/4001`),
+    );
     assert.deepEqual(detail.relayerNodes, detail.peers, "the relayer dials the nodes over libp2p at their own addresses");
     assert.deepEqual(detail.rpc, [`http://${net.host("chain-a").address}:8545`, `http://${net.host("chain-b").address}:8546`]);
   });

@@ -78,14 +78,28 @@ async function main(): Promise<void> {
       await devnet.start();
       const config = JSON.parse(await readFile(devnet.node(1).configPath, "utf8")) as { listen: string[]; peers: { address: string }[] };
       const relayer = JSON.parse(await readFile(devnet.relayerConfigPath, "utf8")) as { mpc: { nodes: { address: string }[] }; chains: { rpcUrls: string[] }[] };
-      return JSON.stringify({ relay: devnet.relayAddress, listen: config.listen, peers: config.peers.map((p) => p.address), relayerNodes: relayer.mpc.nodes.map((n) => n.address), rpc: relayer.chains.map((c) => c.rpcUrls[0]) });
+      return JSON.stringify({
+        relay: devnet.relayAddress,
+        listen: config.listen,
+        peers: config.peers.map((p) => p.address),
+        relayerNodes: relayer.mpc.nodes.map((n) => n.address),
+        rpc: relayer.chains.map((c) => c.rpcUrls[0]),
+      });
     });
     const [a, b] = devnet.chains as [(typeof devnet.chains)[0], (typeof devnet.chains)[0]];
     await step("deliver", async () => {
       const toB = await sendMessages(a, b, await deployProbeReceiver(b), 3);
       const toA = await sendMessages(b, a, await deployProbeReceiver(a), 3);
-      await waitForAll(b, toB.map((m) => m.messageId), 90_000);
-      await waitForAll(a, toA.map((m) => m.messageId), 90_000);
+      await waitForAll(
+        b,
+        toB.map((m) => m.messageId),
+        90_000,
+      );
+      await waitForAll(
+        a,
+        toA.map((m) => m.messageId),
+        90_000,
+      );
       return `${toB.length} messages a->b and ${toA.length} b->a delivered`;
     });
     await step("cut", async () => {

@@ -31,7 +31,13 @@ async function pair(listen: (port: number) => string, address: (port: number) =>
       { index: 2, peerId: two.peerId, address: addressOfTwo },
     ]);
   const first = await Transport.start({ identity: one, directory: directoryOf(address(portTwo)), listen: [`/ip4/127.0.0.1/tcp/${portOne}`], events: { onFrame: () => {}, onDrop: () => {} }, log });
-  const second = await Transport.start({ identity: two, directory: directoryOf(listen(portTwo)), listen: [listen(portTwo)], events: { onFrame: (_from, frame) => received.push(frame), onDrop: () => {} }, log });
+  const second = await Transport.start({
+    identity: two,
+    directory: directoryOf(listen(portTwo)),
+    listen: [listen(portTwo)],
+    events: { onFrame: (_from, frame) => received.push(frame), onDrop: () => {} },
+    log,
+  });
   transports.push(first, second);
   const send = () =>
     first.send(2, { v: FRAME_VERSION, id: toHex(crypto.getRandomValues(new Uint8Array(16))), ts: Date.now(), from: 1, sessionId: "ab".repeat(32), body: { kind: "abort", reason: "hello" } });
@@ -40,13 +46,19 @@ async function pair(listen: (port: number) => string, address: (port: number) =>
 
 describe("transport addresses", { timeout: 30_000 }, () => {
   it("dials a member by DNS name", async () => {
-    const { send, received } = await pair((port) => `/ip4/127.0.0.1/tcp/${port}`, (port) => `/dns4/localhost/tcp/${port}`);
+    const { send, received } = await pair(
+      (port) => `/ip4/127.0.0.1/tcp/${port}`,
+      (port) => `/dns4/localhost/tcp/${port}`,
+    );
     send();
     await eventually(() => assert.equal(received.length, 1));
   });
 
   it("listens and dials over IPv6", async () => {
-    const { send, received } = await pair((port) => `/ip6/::1/tcp/${port}`, (port) => `/ip6/::1/tcp/${port}`);
+    const { send, received } = await pair(
+      (port) => `/ip6/::1/tcp/${port}`,
+      (port) => `/ip6/::1/tcp/${port}`,
+    );
     send();
     await eventually(() => assert.equal(received.length, 1));
   });

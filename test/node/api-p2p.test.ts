@@ -60,8 +60,7 @@ describe("node API over libp2p: admission by peer id and role", { timeout: 180_0
 
   it("serves an admitted relayer its key and signatures, and refuses it every other route", async () => {
     const api = await client(relayer);
-    const ask = (method: "GET" | "POST" | "DELETE", path: string, body?: unknown) =>
-      api.request(nodeOne, { method, path, ...(body === undefined ? {} : { body }) }, AbortSignal.timeout(30_000));
+    const ask = (method: "GET" | "POST" | "DELETE", path: string, body?: unknown) => api.request(nodeOne, { method, path, ...(body === undefined ? {} : { body }) }, AbortSignal.timeout(30_000));
     const before = (await cluster.client(2).getKey("k1")).key;
 
     const key = await ask("GET", "/v1/keys/k1");
@@ -93,7 +92,10 @@ describe("node API over libp2p: admission by peer id and role", { timeout: 180_0
       assert.equal(now.status, "READY");
       assert.equal(now.generation, before.generation, `node ${index} kept its generation`);
     }
-    assert.deepEqual((await cluster.client(1).approvals()).approvals.filter((a) => a.operation.keyId === "k3"), []);
+    assert.deepEqual(
+      (await cluster.client(1).approvals()).approvals.filter((a) => a.operation.keyId === "k3"),
+      [],
+    );
     await cluster.client(3).sign("k1", relayTx(2));
   });
 
@@ -106,7 +108,7 @@ describe("node API over libp2p: admission by peer id and role", { timeout: 180_0
       const stream = await host.dialProtocol(multiaddr(`${nodeOne.address}/p2p/${nodeOne.peerId}`), FRAME_PROTOCOL);
       const frame = { v: FRAME_VERSION, id: randomBytes(16).toString("hex"), ts: Date.now(), from: 2, sessionId: randomBytes(16).toString("hex"), body: { kind: "abort", reason: "forged" } } as const;
       await stream.sink(lp.encode([encodeFrame(frame)])).catch(() => {});
-      for (const until = Date.now() + 10_000; (await dropped(cluster, 1, "unknown-peer")) === droppedBefore && Date.now() < until; ) await new Promise((r) => setTimeout(r, 100));
+      for (const until = Date.now() + 10_000; (await dropped(cluster, 1, "unknown-peer")) === droppedBefore && Date.now() < until;) await new Promise((r) => setTimeout(r, 100));
       assert.equal(await dropped(cluster, 1, "unknown-peer"), droppedBefore + 1);
     } finally {
       await host.stop();

@@ -46,7 +46,8 @@ describe("a malicious member against the key itself", { timeout: 120_000 }, () =
   it("finding 1: a reshare to the coordinator alone (t = 1) is not even a valid frame", async () => {
     assert.equal(prepareParamsSchema.safeParse({ operation: "reshare", oldParties: ALL, newParties: [5], newThreshold: 1, publicKey }).success, false);
     const route = "aa".repeat(32);
-    for (const to of HONEST) net.inject(5, to, { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: ALL, newParties: [5], newThreshold: 1, publicKey }, generation: null } as FrameBody, route);
+    for (const to of HONEST)
+      net.inject(5, to, { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: ALL, newParties: [5], newThreshold: 1, publicKey }, generation: null } as FrameBody, route);
     await new Promise((resolve) => setTimeout(resolve, 100));
     assert.deepEqual(answers(route), [], "the frame fails the schema before any node looks at it");
     await honestOutcome();
@@ -55,7 +56,8 @@ describe("a malicious member against the key itself", { timeout: 120_000 }, () =
   it("finding 1: a reshare to identities the attackers control is refused by every honest old member", async () => {
     const key = (await net.node(1).store.getKey("relay"))!;
     const route = "ab".repeat(32);
-    for (const to of HONEST) net.inject(5, to, { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: ALL, newParties: ATTACKERS, newThreshold: 2, publicKey }, generation: key.generation }, route);
+    for (const to of HONEST)
+      net.inject(5, to, { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: ALL, newParties: ATTACKERS, newThreshold: 2, publicKey }, generation: key.generation }, route);
     await eventually(() => assert.equal(answers(route).length, HONEST.length));
     assert.deepEqual(answers(route), ["refuse", "refuse", "refuse"]);
     const refusals = net.frames((e) => e.frame.sessionId === route && e.frame.body.kind === "refuse").map((f) => f.body as Extract<FrameBody, { kind: "refuse" }>);
@@ -93,7 +95,11 @@ describe("a malicious member against the key itself", { timeout: 120_000 }, () =
       [[3, 4, 5], 2],
       [[1, 4, 5], 3],
     ] as const) {
-      await assert.rejects(net.manager(4).keygen("second", parties, threshold), (error: unknown) => error instanceof SessionError && error.kind === "unauthorized", `${threshold}-of-${parties.join(",")}`);
+      await assert.rejects(
+        net.manager(4).keygen("second", parties, threshold),
+        (error: unknown) => error instanceof SessionError && error.kind === "unauthorized",
+        `${threshold}-of-${parties.join(",")}`,
+      );
     }
     for (const party of HONEST) assert.equal(await net.node(party).store.getKey("second"), null, `party ${party} reserved nothing`);
     // What the operators approved still works, coordinated by anyone.
@@ -123,10 +129,31 @@ describe("a malicious member against the key itself", { timeout: 120_000 }, () =
       { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: [1, 2, 3], newParties: [1, 2, 3], newThreshold: 2, publicKey }, generation: key.generation },
       { kind: "prepare", keyId: "relay", params: { operation: "reshare", oldParties: ALL, newParties: ALL, newThreshold: 3, publicKey: "02" + "11".repeat(32) }, generation: key.generation },
       { kind: "prepare", keyId: "relay", params: { operation: "keygen", parties: ALL, threshold: 3 }, generation: null },
-      { kind: "prepare", keyId: "relay", params: { operation: "sign", request: { type: "messageAttestation", srcChainId: 31337, messageId: "0x" + "77".repeat(32), dstChainId: 31338, targetGateway: "0x00000000000000000000000000000000000000a1" }, presignId: null, signers: null }, generation: key.generation },
+      {
+        kind: "prepare",
+        keyId: "relay",
+        params: {
+          operation: "sign",
+          request: { type: "messageAttestation", srcChainId: 31337, messageId: "0x" + "77".repeat(32), dstChainId: 31338, targetGateway: "0x00000000000000000000000000000000000000a1" },
+          presignId: null,
+          signers: null,
+        },
+        generation: key.generation,
+      },
       { kind: "start", participants: ALL, dealers: null, nonces: ALL.map((party) => ({ party, nonce: "00".repeat(32) })) },
       { kind: "confirm", keyId: "relay", generation: bogusGeneration, threshold: 2, parties: [4, 5], publicKey, digest: "00".repeat(32), signature: "00".repeat(64) },
-      { kind: "certificate", certificate: { keyId: "relay", generation: bogusGeneration, threshold: 2, parties: [4, 5], publicKey, digest: "00".repeat(32), confirmations: [4, 5].map((party) => ({ party, signature: "00".repeat(64) })) } },
+      {
+        kind: "certificate",
+        certificate: {
+          keyId: "relay",
+          generation: bogusGeneration,
+          threshold: 2,
+          parties: [4, 5],
+          publicKey,
+          digest: "00".repeat(32),
+          confirmations: [4, 5].map((party) => ({ party, signature: "00".repeat(64) })),
+        },
+      },
       { kind: "nack", keyId: "relay", generation: key.generation!, signature: "00".repeat(64) },
     ];
     for (const [i, body] of bodies.entries()) for (const to of HONEST) net.inject(5, to, body, i.toString(16).padStart(64, "0"));
@@ -135,7 +162,11 @@ describe("a malicious member against the key itself", { timeout: 120_000 }, () =
     for (const party of HONEST) {
       const now = (await net.node(party).store.getKey("relay"))!;
       assert.equal(now.generation, key.generation);
-      assert.deepEqual(now.generations.map((g) => g.id), [key.generation], `party ${party} holds no invented generation`);
+      assert.deepEqual(
+        now.generations.map((g) => g.id),
+        [key.generation],
+        `party ${party} holds no invented generation`,
+      );
     }
     await honestOutcome(3);
   });

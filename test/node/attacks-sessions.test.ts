@@ -49,7 +49,12 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     await net.approve({ operation: "keygen", keyId: "second", parties: ALL, threshold: 3 });
     await net.manager(ATTACKER).keygen("first", ALL, 3);
     await net.manager(ATTACKER).keygen("second", ALL, 3);
-    const sessionsOf1 = new Set(net.node(1).signed.filter((s) => s.message.protocol === "keygen" && s.message.keyId !== "relay").map((s) => Buffer.from(s.message.sessionId).toString("hex")));
+    const sessionsOf1 = new Set(
+      net
+        .node(1)
+        .signed.filter((s) => s.message.protocol === "keygen" && s.message.keyId !== "relay")
+        .map((s) => Buffer.from(s.message.sessionId).toString("hex")),
+    );
     assert.ok(sessionsOf1.size >= 2, "party 1 spoke in both runs, under two different session ids");
 
     // A `start` that carries an honest member's nonce from an earlier proposal is refused: each prepare gets a fresh nonce.
@@ -65,7 +70,20 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     await eventually(async () => assert.equal((await net.node(1).store.getKey("replay"))?.status, "ERROR"));
     const newNonce = await readyOn("a2".repeat(32));
     assert.notEqual(newNonce, oldNonce);
-    net.inject(ATTACKER, 1, { kind: "start", participants: [1, 5], dealers: null, nonces: [{ party: 1, nonce: oldNonce }, { party: 5, nonce: "ee".repeat(32) }] }, "a2".repeat(32));
+    net.inject(
+      ATTACKER,
+      1,
+      {
+        kind: "start",
+        participants: [1, 5],
+        dealers: null,
+        nonces: [
+          { party: 1, nonce: oldNonce },
+          { party: 5, nonce: "ee".repeat(32) },
+        ],
+      },
+      "a2".repeat(32),
+    );
     await eventually(() => assert.equal(net.frames((e) => e.from === 1 && e.frame.sessionId === "a2".repeat(32) && e.frame.body.kind === "done").length, 1));
     assert.equal(net.frames((e) => e.from === 1 && e.frame.body.kind === "protocol" && /^a[12]/.test(e.frame.sessionId)).length, 0, "party 1 never spoke under a replayed nonce");
 
@@ -95,7 +113,15 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     // The attacker releases its confirmation to one honest member: with party 1's missing, nothing commits.
     const attackerGeneration = (await generationsOf(net, ATTACKER)).find((g) => g.id !== before)!;
     net.intercept(ATTACKER, null);
-    const statement = { keyId: "relay", generation: attackerGeneration.id, threshold: 3, parties: ALL, publicKey, digest: attackerGeneration.digest!, signature: attackerGeneration.confirmations["5"]! };
+    const statement = {
+      keyId: "relay",
+      generation: attackerGeneration.id,
+      threshold: 3,
+      parties: ALL,
+      publicKey,
+      digest: attackerGeneration.digest!,
+      signature: attackerGeneration.confirmations["5"]!,
+    };
     net.inject(ATTACKER, 2, { kind: "confirm", ...statement });
     await new Promise((resolve) => setTimeout(resolve, 300));
     for (const party of HONEST) assert.equal((await net.node(party).store.getKey("relay"))!.generation, before);
@@ -105,7 +131,12 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     const refreshed = await net.manager(3).refresh("relay");
     assert.notEqual(refreshed.generation, before);
     await eventually(async () => {
-      for (const party of ALL) assert.deepEqual((await generationsOf(net, party)).map((g) => g.id), [refreshed.generation], `party ${party} converged`);
+      for (const party of ALL)
+        assert.deepEqual(
+          (await generationsOf(net, party)).map((g) => g.id),
+          [refreshed.generation],
+          `party ${party} converged`,
+        );
     });
     await assertKeySecret(net, "relay", [ATTACKER], publicKey);
     await assertKeyUsable(net, "relay", [ATTACKER], 1, address);
@@ -147,7 +178,10 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     // The attacker's presign sends party 1 a bad Gamma_u, which makes party 1 ban it.
     const generator = Buffer.from("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798", "hex");
     const corrupt = <R>(instance: ProtocolInstance<R>): ProtocolInstance<R> => {
-      const bad = (messages: ProtocolMessage[]) => messages.map((m) => (m.to === 1 && m.round === 2 ? { ...m, payload: Uint8Array.from(Buffer.concat([m.payload.subarray(0, m.payload.length - 98), generator, m.payload.subarray(m.payload.length - 65)])) } : m));
+      const bad = (messages: ProtocolMessage[]) =>
+        messages.map((m) =>
+          m.to === 1 && m.round === 2 ? { ...m, payload: Uint8Array.from(Buffer.concat([m.payload.subarray(0, m.payload.length - 98), generator, m.payload.subarray(m.payload.length - 65)])) } : m,
+        );
       return new Proxy(instance, {
         get(target, prop, receiver) {
           if (prop === "start") return () => bad(target.start());
@@ -157,7 +191,11 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
       });
     };
     const attackerSuite = { ...mpcSuite, presign: (p: Parameters<typeof mpcSuite.presign>[0]) => corrupt(mpcSuite.presign(p)) };
-    const { net, address } = await withKey({ parties: ALL, suite: (party) => (party === ATTACKER ? attackerSuite : mpcSuite) as unknown as ProtocolSuite<ShareFacts, unknown>, timeouts: { roundMs: 20_000 } });
+    const { net, address } = await withKey({
+      parties: ALL,
+      suite: (party) => (party === ATTACKER ? attackerSuite : mpcSuite) as unknown as ProtocolSuite<ShareFacts, unknown>,
+      timeouts: { roundMs: 20_000 },
+    });
     // Hold the attacker's round-2 presign message to party 1 until a refresh has committed.
     const held: Frame[] = [];
     net.intercept(ATTACKER, (to, frame) => {
@@ -169,7 +207,10 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     });
     net.isolate(2);
     net.isolate(3);
-    const presign = net.manager(1).presign("relay").catch((error: unknown) => error);
+    const presign = net
+      .manager(1)
+      .presign("relay")
+      .catch((error: unknown) => error);
     await eventually(() => assert.ok(held.length >= 1));
     net.reconnect(2);
     net.reconnect(3);
@@ -183,7 +224,11 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     assert.match(outcome.message, /party 5/, "party 1 found the attacker's bad multiplication values");
     const after = (await net.node(1).store.getKey("relay"))!;
     assert.equal(after.generation, refreshed.generation);
-    assert.deepEqual(after.generations.map((g) => g.banned), [[]], "the new generation has no ban");
+    assert.deepEqual(
+      after.generations.map((g) => g.banned),
+      [[]],
+      "the new generation has no ban",
+    );
     assert.deepEqual(await net.node(1).store.readShare("relay"), share, "the refreshed share is untouched");
     await assertKeyUsable(net, "relay", [ATTACKER], 1, address);
   });
@@ -243,22 +288,34 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     const { net, publicKey, address } = await withKey({ parties: ALL, timeouts: { roundMs: 1_500, keygenRoundMs: 1_500 } });
     const cases: [string, (to: number, frame: Frame) => Frame[]][] = [
       ["duplicated", (_to, frame) => (frame.body.kind === "protocol" ? [frame, { ...frame, id: frame.id.replace(/^./, (c) => (c === "0" ? "1" : "0")) }] : [frame])],
-      ["reordered", (() => {
-        const queue: Frame[] = [];
-        return (_to: number, frame: Frame) => {
-          if (frame.body.kind !== "protocol") return [frame];
-          queue.push(frame);
-          return queue.length >= 3 ? queue.splice(0).reverse() : [];
-        };
-      })()],
-      ["altered", (_to, frame) => (frame.body.kind === "protocol" ? [{ ...frame, body: { ...frame.body, payload: Buffer.from(Buffer.from(frame.body.payload, "base64").map((b, i) => (i === 40 ? b ^ 1 : b))).toString("base64") } }] : [frame])],
+      [
+        "reordered",
+        (() => {
+          const queue: Frame[] = [];
+          return (_to: number, frame: Frame) => {
+            if (frame.body.kind !== "protocol") return [frame];
+            queue.push(frame);
+            return queue.length >= 3 ? queue.splice(0).reverse() : [];
+          };
+        })(),
+      ],
+      [
+        "altered",
+        (_to, frame) =>
+          frame.body.kind === "protocol"
+            ? [{ ...frame, body: { ...frame.body, payload: Buffer.from(Buffer.from(frame.body.payload, "base64").map((b, i) => (i === 40 ? b ^ 1 : b))).toString("base64") } }]
+            : [frame],
+      ],
     ];
     for (const [name, interceptor] of cases) {
       net.intercept(ATTACKER, interceptor);
-      const outcome = await net.manager(2).signFull("relay", sendMessage(net.chains()), 1, [3, 4]).then(
-        () => "signed",
-        (error: unknown) => (error instanceof SessionError ? `${error.kind}: ${error.message}` : String(error)),
-      );
+      const outcome = await net
+        .manager(2)
+        .signFull("relay", sendMessage(net.chains()), 1, [3, 4])
+        .then(
+          () => "signed",
+          (error: unknown) => (error instanceof SessionError ? `${error.kind}: ${error.message}` : String(error)),
+        );
       assert.match(outcome, /^(signed|failed|unavailable)/, `${name}: ${outcome}`);
       net.intercept(ATTACKER, null);
       await assertKeySecret(net, "relay", [ATTACKER], publicKey);

@@ -41,7 +41,10 @@ function fabricating(chain: TestChain, forged: Message, real: RpcLog): Behaviour
     ...real,
     address: chain.source,
     topics: encodeEventTopics({ abi: sourceGatewayAbi, eventName: "MessageSent", args: { messageId: id, dstChainId: forged.dstChainId, sender: forged.sender } }) as Hex[],
-    data: encodeAbiParameters(event.inputs.filter((i) => !i.indexed), [forged, 10n ** 15n] as never),
+    data: encodeAbiParameters(
+      event.inputs.filter((i) => !i.indexed),
+      [forged, 10n ** 15n] as never,
+    ),
   };
   return async (call, forward) => {
     const body = await forward();
@@ -98,7 +101,10 @@ describe("chain reader with slow, silent, limited and lying RPC endpoints", { ti
     const [, , silent] = await endpoints(honest, honest, () => Promise.resolve("silent"));
     const [, slowProxy] = await endpoints(honest, slow, honest);
     // A deadline far away: only stopping at the first quorum ends these questions before it.
-    for (const urls of [[proxies[0]!, proxies[1]!, silent!], [proxies[3]!, slowProxy!, proxies[5]!]]) {
+    for (const urls of [
+      [proxies[0]!, proxies[1]!, silent!],
+      [proxies[3]!, slowProxy!, proxies[5]!],
+    ]) {
       const lagging = urls.find((p) => p === silent || p === slowProxy)!;
       const patient = reader(urls, { rpcTimeoutMs: 30_000 });
       const byTx = (await patient.observeMessages([sent.messageId], { txHash: sent.txHash })).get(sent.messageId)!;
@@ -113,12 +119,19 @@ describe("chain reader with slow, silent, limited and lying RPC endpoints", { ti
 
   it("gives up on silent endpoints at the chain's rpcTimeoutMs, and refuses without a quorum", async () => {
     const sent = await send("timeouts");
-    const urls = await endpoints(() => Promise.resolve("silent"), () => Promise.resolve("silent"), honest);
+    const urls = await endpoints(
+      () => Promise.resolve("silent"),
+      () => Promise.resolve("silent"),
+      honest,
+    );
     const result = (await reader(urls, { rpcTimeoutMs: 300 }).observeMessages([sent.messageId], { txHash: sent.txHash })).get(sent.messageId)!;
     assert.equal(result.agreed, null);
     assert.match(String(result.answers[0]), /no answer within 300 ms/);
     const views = new ChainViews([nodeChainSchema.parse({ chainId: SOURCE, rpcUrls: urls.map((p) => p.url), sourceGateway: chain.source, targetGateway: chain.target, rpcTimeoutMs: 300 })]);
-    await assert.rejects(views.finalizedMessage(SOURCE, sent.messageId, { txHash: sent.txHash }), /RPC endpoints of chain 31500 do not agree on message .*need 2; saw error: no answer within 300 ms, error: no answer within 300 ms, final/);
+    await assert.rejects(
+      views.finalizedMessage(SOURCE, sent.messageId, { txHash: sent.txHash }),
+      /RPC endpoints of chain 31500 do not agree on message .*need 2; saw error: no answer within 300 ms, error: no answer within 300 ms, final/,
+    );
   });
 
   it("never scans past the head a quorum agrees on, however far one endpoint overstates it", async () => {
@@ -151,10 +164,13 @@ describe("chain reader with slow, silent, limited and lying RPC endpoints", { ti
     // Two endpoints: the quorum needs the limited one too.
     const fromBlock = chain.deployBlock;
     const toBlock = Number(await chain.publicClient.getBlockNumber());
-    const result = (await reader([plain!, strict!], { maxLogRange: 1_000 }).observeMessages([sent.messageId, messageId({ ...sent.message, nonce: 999n })], undefined, { fromBlock, toBlock }));
+    const result = await reader([plain!, strict!], { maxLogRange: 1_000 }).observeMessages([sent.messageId, messageId({ ...sent.message, nonce: 999n })], undefined, { fromBlock, toBlock });
     assert.equal(kind(result.get(sent.messageId)), "final");
     const calls = strict!.calls.map(logRange).filter((r) => r !== null);
-    assert.ok(calls.some((r) => r.to - r.from + 1n > LIMIT), "the endpoint refused a range first");
+    assert.ok(
+      calls.some((r) => r.to - r.from + 1n > LIMIT),
+      "the endpoint refused a range first",
+    );
     const answered = calls.slice(calls.findLastIndex((r) => r.to - r.from + 1n > LIMIT) + 1);
     assert.ok(answered.length > 0 && answered.every((r) => r.to - r.from + 1n <= LIMIT));
     assert.equal(answered.at(-1)!.to, BigInt(toBlock), "the whole range was read");
@@ -200,9 +216,7 @@ describe("chain reader with slow, silent, limited and lying RPC endpoints", { ti
     let lagging = true;
     // A chain whose finalized block trails its head (Hardhat's own answers "finalized" with the latest block).
     const trailing: Behaviour = async (call, forward) =>
-      lagging && call.method === "eth_getBlockByNumber" && call.params[0] === "finalized"
-        ? { result: await chain.rpc("eth_getBlockByNumber", [toHex(chain.deployBlock), false]) }
-        : forward();
+      lagging && call.method === "eth_getBlockByNumber" && call.params[0] === "finalized" ? { result: await chain.rpc("eth_getBlockByNumber", [toHex(chain.deployBlock), false]) } : forward();
     const urls = await endpoints(trailing, trailing, trailing);
     const views = new ChainViews([nodeChainSchema.parse({ chainId: SOURCE, rpcUrls: urls.map((p) => p.url), sourceGateway: chain.source, targetGateway: chain.target })]);
     const result = (await views.reader(SOURCE).observeMessages([sent.messageId], { txHash: sent.txHash })).get(sent.messageId)!;

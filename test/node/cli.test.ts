@@ -32,7 +32,25 @@ async function mpcRelay(args: string[], env: Record<string, string> = {}): Promi
   });
 }
 
-const COMMANDS = ["devnet", "node start", "node identity", "keygen", "approve", "approvals", "sign", "refresh", "reshare", "key delete", "key list", "relay start", "relay status", "status", "retry", "abandon", "config check"];
+const COMMANDS = [
+  "devnet",
+  "node start",
+  "node identity",
+  "keygen",
+  "approve",
+  "approvals",
+  "sign",
+  "refresh",
+  "reshare",
+  "key delete",
+  "key list",
+  "relay start",
+  "relay status",
+  "status",
+  "retry",
+  "abandon",
+  "config check",
+];
 
 describe("mpc-relay CLI", { timeout: 120_000 }, () => {
   let dir: string;
@@ -77,14 +95,33 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
 
   it("config check lists every problem of a node config at once, each with its path, as text and as JSON", async () => {
     const file = join(dir, "bad-node.json");
-    await writeFile(file, JSON.stringify({ index: 0, dataDir: "", identityKeyFile: "./node.key", listen: ["/ip4/127.0.0.1/tcp/4001"], httpPort: 8701, peers: [{ index: 1, peerId: "short", address: "/ip4/127.0.0.1/tcp/4001" }], logLevel: "loud", colour: "blue" }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        index: 0,
+        dataDir: "",
+        identityKeyFile: "./node.key",
+        listen: ["/ip4/127.0.0.1/tcp/4001"],
+        httpPort: 8701,
+        peers: [{ index: 1, peerId: "short", address: "/ip4/127.0.0.1/tcp/4001" }],
+        logLevel: "loud",
+        colour: "blue",
+      }),
+    );
     const text = await mpcRelay(["config", "check", file]);
     assert.equal(text.code, 1);
     const lines = text.stdout.trim().split("\n");
     assert.match(lines[0]!, new RegExp(`^node config ${file}: \\d+ problems$`));
     const problemLines = lines.slice(1);
-    for (const path of ["index", "dataDir", "peers[0].peerId", "logLevel"]) assert.ok(problemLines.some((line) => line.startsWith(`  ${path}: `)), `a line for ${path}:\n${text.stdout}`);
-    assert.ok(problemLines.some((line) => line.includes("colour")), "the unknown key is named");
+    for (const path of ["index", "dataDir", "peers[0].peerId", "logLevel"])
+      assert.ok(
+        problemLines.some((line) => line.startsWith(`  ${path}: `)),
+        `a line for ${path}:\n${text.stdout}`,
+      );
+    assert.ok(
+      problemLines.some((line) => line.includes("colour")),
+      "the unknown key is named",
+    );
 
     const json = await mpcRelay(["config", "check", file, "--json"]);
     assert.equal(json.code, 1);
@@ -106,7 +143,14 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
 
     const identity = await mpcRelay(["node", "identity", "--out", join(dir, "good.key"), "--json"]);
     const { peerId } = JSON.parse(identity.stdout) as { peerId: string };
-    const node = (index: number) => ({ index, dataDir: "./data", identityKeyFile: "./good.key", listen: ["/ip4/127.0.0.1/tcp/4001"], httpPort: 8701, peers: [{ index: 1, peerId, address: "/ip4/127.0.0.1/tcp/4001" }] });
+    const node = (index: number) => ({
+      index,
+      dataDir: "./data",
+      identityKeyFile: "./good.key",
+      listen: ["/ip4/127.0.0.1/tcp/4001"],
+      httpPort: 8701,
+      peers: [{ index: 1, peerId, address: "/ip4/127.0.0.1/tcp/4001" }],
+    });
     const good = join(dir, "good.json");
     await writeFile(good, JSON.stringify(node(1)));
     assert.deepEqual(await mpcRelay(["config", "check", good]), { code: 0, stdout: `node config ${good}: ok\n`, stderr: "" });

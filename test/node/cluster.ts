@@ -74,7 +74,6 @@ export interface ClusterNode {
   client: NodeClient;
 }
 
-
 /** A relay-address transaction the test policy accepts; `nonce` makes each request distinct. */
 export function relayTx(nonce: number): Record<string, unknown> {
   return {
@@ -272,7 +271,15 @@ export class Cluster {
   async destroy(): Promise<void> {
     await Promise.all([...this.nodes.keys()].map((i) => this.stop(i)));
     // A test that lost track of a process must not keep the test runner waiting on its pipes.
-    await Promise.all([...this.children].map((child) => new Promise((r) => { child.once("close", r); child.kill("SIGKILL"); })));
+    await Promise.all(
+      [...this.children].map(
+        (child) =>
+          new Promise((r) => {
+            child.once("close", r);
+            child.kill("SIGKILL");
+          }),
+      ),
+    );
     for (const log of this.logs.values()) await new Promise((r) => log.end(r));
     await Promise.all([this.chains.source.close(), this.chains.destination.close()]);
     if (process.env.KEEP_TEST_DIRS === undefined) await rm(this.dir, { recursive: true, force: true });

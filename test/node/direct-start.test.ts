@@ -113,7 +113,10 @@ describe("direct start: full signing without a start frame", { timeout: 180_000 
     // names {3, 4, 5}: party 4 never gets it, and the attacker also ends the session at once with a forged message
     // to the coordinator, while party 4 still waits for its ready.
     const forge = (frame: Frame): Frame => (frame.body.kind === "protocol" ? { ...frame, body: { ...frame.body, payload: Buffer.from("forged").toString("base64") } } : frame);
-    for (const { coordinator, victim, forged } of [{ coordinator: 4, victim: 1, forged: false }, { coordinator: 3, victim: 4, forged: true }]) {
+    for (const { coordinator, victim, forged } of [
+      { coordinator: 4, victim: 1, forged: false },
+      { coordinator: 3, victim: 4, forged: true },
+    ]) {
       net.intercept(ATTACKER, (to, frame) => (to === victim && frame.body.kind === "ready" ? [] : [to === coordinator && forged ? forge(frame) : frame]));
       const result = await net.manager(coordinator).signFull("relay", sendMessage(net.chains()));
       net.intercept(ATTACKER, null);
@@ -144,7 +147,10 @@ describe("direct start: full signing without a start frame", { timeout: 180_000 
     assert.deepEqual(result.signers, [1, 2, 3]);
     const order = net.frames((e) => e.to === 2 && e.frame.body.kind !== "protocol" && (e.from === 1 || e.from === 3));
     const route = order.find((f) => f.body.kind === "prepare")!.sessionId;
-    assert.ok(order.findIndex((f) => f.sessionId === route && f.body.kind === "ready") < order.findIndex((f) => f.sessionId === route && f.body.kind === "prepare"), "party 3's ready came before the prepare");
+    assert.ok(
+      order.findIndex((f) => f.sessionId === route && f.body.kind === "ready") < order.findIndex((f) => f.sessionId === route && f.body.kind === "prepare"),
+      "party 3's ready came before the prepare",
+    );
     const dropped = (await net.node(2).metrics.framesDropped.get()).values.find((v) => v.labels.reason === "early-ready-overflow")?.value ?? 0;
     assert.ok(dropped >= 19 * EARLY_READIES_PER_PEER, "the flood only evicted the attacker's own readies");
     assert.deepEqual(await absentees(net), []);
@@ -161,11 +167,16 @@ describe("direct start: full signing without a start frame", { timeout: 180_000 
       ["a duplicate", [1, 1, 5]],
       ["without the coordinator", [1, 2, 3]],
     ];
-    for (const [i, [, signers]] of bad.entries()) net.inject(ATTACKER, 1, { kind: "prepare", keyId: "relay", params: { operation: "sign", request, presignId: null, signers }, generation }, `b${i}`.repeat(32));
+    for (const [i, [, signers]] of bad.entries())
+      net.inject(ATTACKER, 1, { kind: "prepare", keyId: "relay", params: { operation: "sign", request, presignId: null, signers }, generation }, `b${i}`.repeat(32));
     await eventually(() => assert.equal(net.frames((e) => e.from === 1 && /^b\d/.test(e.frame.sessionId) && e.frame.body.kind === "refuse").length, bad.length));
     for (const [i, [what]] of bad.entries()) {
       const answers = net.frames((e) => e.from === 1 && e.frame.sessionId === `b${i}`.repeat(32));
-      assert.deepEqual(answers.map((f) => f.body.kind), ["refuse"], `${what}: refused, no ready`);
+      assert.deepEqual(
+        answers.map((f) => f.body.kind),
+        ["refuse"],
+        `${what}: refused, no ready`,
+      );
       assert.equal((answers[0]!.body as { code: string }).code, "invalid", what);
     }
     assert.equal(net.frames((e) => e.from === 1 && /^b\d/.test(e.frame.sessionId) && e.to !== ATTACKER).length, 0, "a refusal of a bad list goes to the coordinator only");

@@ -32,8 +32,7 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     await cluster.start(5, undefined, STALLING_NODE);
     // The others notice the restart when they next talk to it: a signature from each settles the connections.
     for (const index of [1, 2]) await cluster.client(index).sign("crash-sign", relayTx(index + 1_000));
-    const framesAt5 = async (): Promise<number> =>
-      Number(/^mpc_frames_received_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${cluster.node(5).httpPort}/metrics`)).text())?.[1] ?? 0);
+    const framesAt5 = async (): Promise<number> => Number(/^mpc_frames_received_total (\d+)$/m.exec(await (await fetch(`http://127.0.0.1:${cluster.node(5).httpPort}/metrics`)).text())?.[1] ?? 0);
     const framesBefore = await framesAt5();
     cluster.pause(3);
     cluster.pause(4);
@@ -51,7 +50,10 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
     assert.ok(view.attempts >= 2, `the task was retried (signers ${view.signers.join(",")}, attempt ${view.attempts})`);
     assert.ok(!view.signers.includes(5), "the retry avoids the dead node");
     const absences = (await cluster.client(1).absences()).absences;
-    assert.ok(absences.some((a) => a.operation === "sign" && a.absentees.includes(5)), "the dead node is recorded absent");
+    assert.ok(
+      absences.some((a) => a.operation === "sign" && a.absentees.includes(5)),
+      "the dead node is recorded absent",
+    );
     const later = await cluster.client(2).sign("crash-sign", relayTx(100));
     assert.ok(!later.signers.includes(5));
   });
@@ -59,10 +61,13 @@ describe("signer nodes: crashes", { timeout: 180_000 }, () => {
   it("marks a keyGen interrupted by a crash ERROR everywhere, then a new keyGen succeeds", async () => {
     await cluster.start(5);
     await cluster.approve({ operation: "keygen", keyId: "crash-keygen", parties: [1, 2, 3, 4, 5], threshold: 3 });
-    const pending = cluster.client(1).keygen("crash-keygen", 3, [1, 2, 3, 4, 5]).then(
-      () => null,
-      (error: Error) => error,
-    );
+    const pending = cluster
+      .client(1)
+      .keygen("crash-keygen", 3, [1, 2, 3, 4, 5])
+      .then(
+        () => null,
+        (error: Error) => error,
+      );
     // Kill as soon as node 5 holds the PENDING record, i.e. the protocol is under way.
     for (let i = 0; i < 100; i++) {
       const status = await cluster

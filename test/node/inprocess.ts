@@ -56,7 +56,16 @@ export class FakeChain implements SourceChainView {
 let nonce = 0n;
 /** A message "sent" on every given chain; returns the signing request that attests it. */
 export function sendMessage(chains: readonly FakeChain[]): Record<string, unknown> {
-  const message: Message = { nonce: nonce++, srcChainId: BigInt(SRC_CHAIN), srcGateway: SOURCE, sender: SOURCE, dstChainId: BigInt(DST_CHAIN), receiver: SOURCE, gasLimit: 100_000n, payload: toHex(randomBytes(8)) };
+  const message: Message = {
+    nonce: nonce++,
+    srcChainId: BigInt(SRC_CHAIN),
+    srcGateway: SOURCE,
+    sender: SOURCE,
+    dstChainId: BigInt(DST_CHAIN),
+    receiver: SOURCE,
+    gasLimit: 100_000n,
+    payload: toHex(randomBytes(8)),
+  };
   const id = messageId(message);
   for (const chain of chains) chain.sent.set(id.toLowerCase() as Hex, message);
   return { type: "messageAttestation", srcChainId: SRC_CHAIN, messageId: id, dstChainId: DST_CHAIN, targetGateway: TARGET };
@@ -130,7 +139,8 @@ export class InProcessNetwork {
       const log = createLogger({ node: party }, process.env.INPROCESS_LOG === undefined ? "error" : "debug", process.env.INPROCESS_LOG === undefined ? () => {} : undefined);
       const approvals = new OperatorApprovals(store);
       const authority = options.authority?.(party, approvals) ?? approvals;
-      const send = (to: PartyIndex, body: FrameBody) => net.send(party, to, { v: FRAME_VERSION, id: bytesToHex(randomBytes(16)), ts: Date.now(), from: party, sessionId: bytesToHex(randomBytes(32)), body });
+      const send = (to: PartyIndex, body: FrameBody) =>
+        net.send(party, to, { v: FRAME_VERSION, id: bytesToHex(randomBytes(16)), ts: Date.now(), from: party, sessionId: bytesToHex(randomBytes(32)), body });
       const commits = new CommitTracker(party, store, identityStatements(identity, directory), send, authority, log, options.commitSweepMs ?? 200);
       const chain = new FakeChain();
       const validators = new ValidatorRegistry();

@@ -82,7 +82,10 @@ describe("key store", () => {
     assert.deepEqual(await store.commitGeneration("k", "g2"), { deleted: ["g1"], keyDeleted: false });
     record = (await store.getKey("k"))!;
     assert.equal(record.generation, "g2");
-    assert.deepEqual(record.generations.map((g) => g.id), ["g2"]);
+    assert.deepEqual(
+      record.generations.map((g) => g.id),
+      ["g2"],
+    );
     assert.deepEqual(await store.readShare("k"), next);
     await assert.rejects(store.readShare("k", "g1"), /no share/);
     assert.deepEqual(await store.listPresigns("k"), [], "the old sharing's presignatures go at the switch");

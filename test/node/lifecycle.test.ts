@@ -123,7 +123,10 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     const elapsed = Date.now() - started;
     assert.equal(views.length, 100);
     assert.equal(new Set(views.map((v) => v.sessionId)).size, 100, "every signature ran in its own session");
-    assert.ok(views.some((v) => v.presigned), "some requests used pooled presignatures");
+    assert.ok(
+      views.some((v) => v.presigned),
+      "some requests used pooled presignatures",
+    );
     process.stdout.write(`# 100 concurrent signatures in ${elapsed} ms (${views.filter((v) => v.presigned).length} presigned)\n`);
   });
 
@@ -174,7 +177,10 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     assert.equal(await fingerprint(dataDir), before, "a wrong passphrase leaves the store untouched");
     await cluster.start(3);
     const keys = (await cluster.client(3).listKeys()).keys;
-    assert.deepEqual(keys.map((k) => [k.keyId, k.status]).sort(), [["k1", "READY"], ["k3", "READY"]]);
+    assert.deepEqual(keys.map((k) => [k.keyId, k.status]).sort(), [
+      ["k1", "READY"],
+      ["k3", "READY"],
+    ]);
     await assertSignedBy(await cluster.client(3).sign("k1", relayTx(33)), address, 33);
   });
 

@@ -59,16 +59,13 @@ describe("transport: simultaneous dials", { timeout: 30_000 }, () => {
       );
       try {
         for (let from = 1; from <= NODES; from++)
-          for (let to = 1; to <= NODES; to++)
-            if (from !== to) for (let seq = 1; seq <= FRAMES_PER_PEER; seq++) transports[from - 1]!.send(to, frame(from, round, seq));
+          for (let to = 1; to <= NODES; to++) if (from !== to) for (let seq = 1; seq <= FRAMES_PER_PEER; seq++) transports[from - 1]!.send(to, frame(from, round, seq));
         const expected = NODES * (NODES - 1) * FRAMES_PER_PEER;
         const deadline = Date.now() + 3_000;
         while (received.size < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
         const missing: string[] = [];
         for (let from = 1; from <= NODES; from++)
-          for (let to = 1; to <= NODES; to++)
-            if (from !== to)
-              for (let seq = 1; seq <= FRAMES_PER_PEER; seq++) if (!received.has(`${from}->${to}#${seq}`)) missing.push(`${from}->${to}#${seq}`);
+          for (let to = 1; to <= NODES; to++) if (from !== to) for (let seq = 1; seq <= FRAMES_PER_PEER; seq++) if (!received.has(`${from}->${to}#${seq}`)) missing.push(`${from}->${to}#${seq}`);
         if (missing.length > 0) failures.push(`round ${round}: ${missing.length}/${expected} frames lost: ${missing.slice(0, 8).join(" ")}`);
         for (const [key, count] of received) if (count !== 1) failures.push(`round ${round}: ${key} delivered ${count} times`);
       } finally {

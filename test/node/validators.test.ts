@@ -12,13 +12,7 @@ import { FeeBudget, FeeBudgetUnreadable } from "../../relayer/node/chain/fee-bud
 import { relayTransactionValidator } from "../../relayer/node/chain/relay-transactions.ts";
 import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
-import {
-  batchAttestationValidator,
-  messageAttestationValidator,
-  relayRotationValidator,
-  ValidatorRegistry,
-  type SourceChainView,
-} from "../../relayer/node/validators.ts";
+import { batchAttestationValidator, messageAttestationValidator, relayRotationValidator, ValidatorRegistry, type SourceChainView } from "../../relayer/node/validators.ts";
 
 const TARGET = getAddress("0x00000000000000000000000000000000000000a1");
 const message = (nonce: bigint): Message => ({
@@ -79,7 +73,10 @@ describe("signing-request validators", () => {
 
   it("rejects unknown request types and types without a validator", async () => {
     await assert.rejects(new ValidatorRegistry().digestFor({ type: "raw", digest: "0x00" }, context), /invalid signing request/);
-    await assert.rejects(new ValidatorRegistry().digestFor({ type: "relayRotation", chainId: 2, targetGateway: TARGET, newRelay: TARGET, nonce: "1", deadline: "1" }, context), /no validator configured/);
+    await assert.rejects(
+      new ValidatorRegistry().digestFor({ type: "relayRotation", chainId: 2, targetGateway: TARGET, newRelay: TARGET, nonce: "1", deadline: "1" }, context),
+      /no validator configured/,
+    );
   });
 });
 
@@ -129,9 +126,7 @@ describe("relay-address transactions", () => {
     const retry = encodeFunctionData({ abi: targetGatewayAbi, functionName: "retryMessage", args: [seen[1]!] });
     for (const [nonce, data] of [receive(seen[0]!), batch(seen), retry].entries()) {
       const { digest } = await registry.digestFor(tx(data, { nonce }), relayContext);
-      const expected = keccak256(
-        serializeTransaction({ type: "eip1559", chainId: 2, nonce, to: TARGET, data, value: 0n, gas: 100_000n, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 1n }),
-      );
+      const expected = keccak256(serializeTransaction({ type: "eip1559", chainId: 2, nonce, to: TARGET, data, value: 0n, gas: 100_000n, maxFeePerGas: 10n ** 9n, maxPriorityFeePerGas: 1n }));
       assert.equal(hex(digest), expected);
     }
   });

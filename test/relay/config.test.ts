@@ -39,7 +39,14 @@ describe("relayer config", () => {
     const p2p = { peerId: "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", address: "/dns4/node1.example.org/tcp/4001" };
     assert.throws(() => parseRelayerConfig({ ...base, mpc: { nodes: [p2p] } }), /identityKeyFile/);
     assert.throws(() => parseRelayerConfig({ ...base, mpc: { identityKeyFile: "./relayer.key", nodes: [{ ...p2p, address: "node1.example.org:4001" }] } }), /mpc\.nodes\.0/);
-    const remote = parseRelayerConfig({ ...base, chains: [{ ...base.chains[0], rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.example.org"] }], mpc: { identityKeyFile: "./relayer.key", nodes: [p2p, { ...p2p, address: "/ip6/2001:db8::7/tcp/4001" }] } }, "/etc/relayer");
+    const remote = parseRelayerConfig(
+      {
+        ...base,
+        chains: [{ ...base.chains[0], rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.example.org"] }],
+        mpc: { identityKeyFile: "./relayer.key", nodes: [p2p, { ...p2p, address: "/ip6/2001:db8::7/tcp/4001" }] },
+      },
+      "/etc/relayer",
+    );
     assert.equal(remote.mpc.identityKeyFile, "/etc/relayer/relayer.key");
     assert.doesNotThrow(() => parseRelayerConfig({ ...base, delivery: { mode: "relayAddress" } }));
   });
@@ -61,7 +68,10 @@ describe("node chain config", () => {
     for (let n = 1; n <= 6; n++) {
       assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n) })).quorum, Math.floor(n / 2) + 1, `default quorum of ${n}`);
       for (let quorum = 1; quorum <= n / 2; quorum++) {
-        assert.throws(() => nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum })), new RegExp(`quorum ${quorum} of ${n} endpoints is not a majority: it must be at least ${Math.floor(n / 2) + 1}`));
+        assert.throws(
+          () => nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum })),
+          new RegExp(`quorum ${quorum} of ${n} endpoints is not a majority: it must be at least ${Math.floor(n / 2) + 1}`),
+        );
       }
       assert.equal(nodeChainSchema.parse(chain({ rpcUrls: endpoints(n), quorum: n })).quorum, n);
     }
@@ -143,7 +153,9 @@ describe("node config: any host, but no token in clear text", () => {
         { index: 3, peerId: "12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo", address: "/ip6/2001:db8::3/tcp/4001" },
         { index: 4, peerId: "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq", address: "/dnsaddr/node4.example.org" },
       ],
-      chains: [{ chainId: 11155111, rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.sepolia.example.org", "https://another.example.net/v3/key"], sourceGateway: gateway, targetGateway: gateway }],
+      chains: [
+        { chainId: 11155111, rpcUrls: ["https://rpc.sepolia.example.org", "wss://ws.sepolia.example.org", "https://another.example.net/v3/key"], sourceGateway: gateway, targetGateway: gateway },
+      ],
       apiPeers: [{ peerId: PEER, role: "relayer" }],
     });
     assert.deepEqual(config.listen, ["/ip4/0.0.0.0/tcp/4001", "/ip6/::/tcp/4001"]);

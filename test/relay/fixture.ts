@@ -7,19 +7,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { resolve } from "node:path";
 import { network } from "hardhat";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  parseEther,
-  type Abi,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, parseEther, type Abi, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
 
@@ -119,10 +107,7 @@ export async function probeReceived(chain: TestChain): Promise<bigint> {
  * A JSON-RPC proxy in front of `upstream`; `rewrite` may replace the result of any call (a lying
  * endpoint). Without it the proxy is an honest second endpoint.
  */
-export async function startRpcProxy(
-  upstream: string,
-  rewrite?: (method: string, params: unknown[], result: unknown) => unknown,
-): Promise<{ url: string; close(): Promise<void> }> {
+export async function startRpcProxy(upstream: string, rewrite?: (method: string, params: unknown[], result: unknown) => unknown): Promise<{ url: string; close(): Promise<void> }> {
   const forward = async (request: { id: unknown; method: string; params?: unknown[] }): Promise<unknown> => {
     const response = await fetch(upstream, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
     const body = (await response.json()) as { result?: unknown; error?: unknown };

@@ -35,7 +35,9 @@ describe("relay-address transactions (3 node processes, 2 chains)", { timeout: 3
 
   /** receiveMessage calldata with the network's real attestation of `sent` (a B to A message). */
   async function delivery(sent: SentMessageInfo): Promise<Hex> {
-    const attested = await env.cluster.client(1).sign(KEY_ID, { type: "messageAttestation", srcChainId: CHAIN_B, messageId: sent.messageId, txHash: sent.txHash, dstChainId: CHAIN_A, targetGateway: env.a.target });
+    const attested = await env.cluster
+      .client(1)
+      .sign(KEY_ID, { type: "messageAttestation", srcChainId: CHAIN_B, messageId: sent.messageId, txHash: sent.txHash, dstChainId: CHAIN_A, targetGateway: env.a.target });
     return encodeFunctionData({ abi: targetGatewayAbi, functionName: "receiveMessage", args: [sent.message, ...toCompactSignature(attested.signature)] });
   }
 
@@ -78,8 +80,7 @@ describe("relay-address transactions (3 node processes, 2 chains)", { timeout: 3
   }
 
   /** Every node's fee-budget file (null: none yet). */
-  const budgets = (): Promise<(string | null)[]> =>
-    Promise.all([...env.cluster.nodes.values()].map((node) => readFile(join(node.dataDir, "relay-fee-budget.json"), "utf8").catch(() => null)));
+  const budgets = (): Promise<(string | null)[]> => Promise.all([...env.cluster.nodes.values()].map((node) => readFile(join(node.dataDir, "relay-fee-budget.json"), "utf8").catch(() => null)));
 
   /** Restarts every node with `policy` on chain A; `fresh` also removes what the nodes charged so far (an operator's reset). */
   const restartNodes = (policy: Record<string, unknown>, fresh: boolean): Promise<void> =>
@@ -145,8 +146,25 @@ describe("relay-address transactions (3 node processes, 2 chains)", { timeout: 3
     const relayer = await startRelayer(
       parseRelayerConfig({
         chains: [
-          { chainId: CHAIN_A, name: "a", rpcUrls: [env.a.rpcUrl], confirmations: CONFIRMATIONS_A, sourceGateway: env.a.source, targetGateway: env.a.target, fromBlock: Number(await env.a.publicClient.getBlockNumber()) + 1, pollIntervalMs: 100 },
-          { chainId: CHAIN_B, name: "b", rpcUrls: [env.b.rpcUrl], sourceGateway: env.b.source, targetGateway: env.b.target, fromBlock: Number(await env.b.publicClient.getBlockNumber()) + 1, pollIntervalMs: 100 },
+          {
+            chainId: CHAIN_A,
+            name: "a",
+            rpcUrls: [env.a.rpcUrl],
+            confirmations: CONFIRMATIONS_A,
+            sourceGateway: env.a.source,
+            targetGateway: env.a.target,
+            fromBlock: Number(await env.a.publicClient.getBlockNumber()) + 1,
+            pollIntervalMs: 100,
+          },
+          {
+            chainId: CHAIN_B,
+            name: "b",
+            rpcUrls: [env.b.rpcUrl],
+            sourceGateway: env.b.source,
+            targetGateway: env.b.target,
+            fromBlock: Number(await env.b.publicClient.getBlockNumber()) + 1,
+            pollIntervalMs: 100,
+          },
         ],
         mpc: { keyId: KEY_ID, nodes: [...env.cluster.nodes.values()].map((n) => ({ apiUrl: `http://127.0.0.1:${n.httpPort}`, token: env.cluster.token })), requestTimeoutMs: 20_000 },
         delivery: { mode: "relayAddress", receiptTimeoutMs: 5_000 },

@@ -110,7 +110,10 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
       assert.equal(await client(env, env.a, api).waitForDelivery(aToB, { timeoutMs: 30_000 }), "delivered");
       assert.equal(await client(env, env.b, api).waitForDelivery(bToA, { timeoutMs: 30_000 }), "delivered");
       const status = await relayer.waitFor(aToB.messageId, ["delivered"], 10_000);
-      assert.deepEqual(status.history.map((h) => h.state), ["seen", "final", "attested", "delivered"]);
+      assert.deepEqual(
+        status.history.map((h) => h.state),
+        ["seen", "final", "attested", "delivered"],
+      );
       assert.ok(status.deliveryTxHash);
       assert.equal(await probeReceived(env.b), before + 1n);
       assert.equal(await deliveries(env.b, aToB.messageId), 1);
@@ -310,4 +313,3 @@ describe("relayer (node processes, two chains)", { timeout: 300_000 }, () => {
     }
   });
 });
-

@@ -4,16 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  encodeAbiParameters,
-  encodeEventTopics,
-  getAddress,
-  keccak256,
-  recoverAddress,
-  toHex,
-  type Address,
-  type Hex,
-} from "viem";
+import { encodeAbiParameters, encodeEventTopics, getAddress, keccak256, recoverAddress, toHex, type Address, type Hex } from "viem";
 import { ChainReader } from "../../relayer/node/chain/reader.ts";
 import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
 import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
@@ -48,7 +39,10 @@ function forgedLog(chain: TestChain, forged: Message, real: { blockNumber: Hex; 
   const event = sourceGatewayAbi.find((i) => i.type === "event" && i.name === "MessageSent")!;
   if (event.type !== "event") throw new Error("abi");
   const topics = encodeEventTopics({ abi: sourceGatewayAbi, eventName: "MessageSent", args: { messageId: messageId(forged), dstChainId: forged.dstChainId, sender: forged.sender } });
-  const data = encodeAbiParameters(event.inputs.filter((i) => !i.indexed), [forged, 10n ** 15n] as never);
+  const data = encodeAbiParameters(
+    event.inputs.filter((i) => !i.indexed),
+    [forged, 10n ** 15n] as never,
+  );
   return { address: chain.source, topics, data, removed: false, ...real };
 }
 
@@ -189,7 +183,7 @@ describe("node-side validation (3 node processes, 2 chains)", { timeout: 240_000
       assert.match(before.chains.detail, /chain 31338: 2 of 3 endpoints answer \(quorum 2\)/);
       honest.behaviour = () => Promise.resolve("silent");
       let after = await ready();
-      for (const until = Date.now() + 20_000; after.status === 200 && Date.now() < until; ) {
+      for (const until = Date.now() + 20_000; after.status === 200 && Date.now() < until;) {
         await new Promise((r) => setTimeout(r, 500));
         after = await ready();
       }

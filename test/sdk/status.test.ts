@@ -77,7 +77,14 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
 
   const client = (p: { relayerApi?: string; errorAbi?: Abi; sourceUrlClient?: TestChain["publicClient"]; maxBlockRange?: number } = {}): MpcRelayClient =>
     new MpcRelayClient({
-      source: { publicClient: p.sourceUrlClient ?? a.publicClient, walletClient: a.wallet as never, gateway: a.source, fromBlock: BigInt(a.deployBlock), finality: { confirmations: CONFIRMATIONS }, ...(p.maxBlockRange === undefined ? {} : { maxBlockRange: p.maxBlockRange }) },
+      source: {
+        publicClient: p.sourceUrlClient ?? a.publicClient,
+        walletClient: a.wallet as never,
+        gateway: a.source,
+        fromBlock: BigInt(a.deployBlock),
+        finality: { confirmations: CONFIRMATIONS },
+        ...(p.maxBlockRange === undefined ? {} : { maxBlockRange: p.maxBlockRange }),
+      },
       destinations: { [B]: { publicClient: b.publicClient, gateway: b.target, walletClient: b.wallet as never, fromBlock: BigInt(b.deployBlock) } },
       relayerApi: p.relayerApi ?? stub.url,
       ...(p.errorAbi === undefined ? {} : { errorAbi: p.errorAbi }),
@@ -88,7 +95,15 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
   /** What the relayer would do: sign with the relay key and submit receiveMessage. */
   async function deliver(message: Message): Promise<Hex> {
     const [r, vs] = toCompactSignature(await relay.signTypedData(messageTypedData(message, b.target)));
-    const hash = await b.wallet.writeContract({ address: b.target, abi: targetGatewayAbi, functionName: "receiveMessage", args: [message, r, vs], gas: 1_000_000n, account: b.wallet.account!, chain: b.chain });
+    const hash = await b.wallet.writeContract({
+      address: b.target,
+      abi: targetGatewayAbi,
+      functionName: "receiveMessage",
+      args: [message, r, vs],
+      gas: 1_000_000n,
+      account: b.wallet.account!,
+      chain: b.chain,
+    });
     assert.equal((await b.publicClient.waitForTransactionReceipt({ hash })).status, "success");
     return hash;
   }
@@ -206,7 +221,10 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     const [byTx, ...rest] = await client().statusOfTransaction(sent.txHash);
     assert.equal(rest.length, 0);
     assert.equal(byTx!.messageId, sent.messageId);
-    await assert.rejects(client().statusOfTransaction(sent.txHash, { index: 1 }), (e: unknown) => e instanceof NoMessageInTransactionError && /has 1 MessageSent log\(s\); there is no index 1/.test(e.message));
+    await assert.rejects(
+      client().statusOfTransaction(sent.txHash, { index: 1 }),
+      (e: unknown) => e instanceof NoMessageInTransactionError && /has 1 MessageSent log\(s\); there is no index 1/.test(e.message),
+    );
     await assert.rejects(client().statusOfTransaction(`0x${"77".repeat(32)}`), NoMessageInTransactionError);
     await assert.rejects(client().status(`0x${"78".repeat(32)}`), MessageNotFoundError);
 
@@ -216,13 +234,27 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     const multi = (await a.publicClient.waitForTransactionReceipt({ hash: deployTx })).contractAddress!;
     const payloads = ["one", "two", "six"].map((p) => toHex(p));
     const fee = await client().quoteFee({ dstChainId: B, payload: payloads[0]!, gasLimit: 200_000n });
-    const hash = await a.wallet.writeContract({ address: multi, abi: artifact.abi, functionName: "sendAll", args: [BigInt(B), b.probe, payloads, 200_000n], value: fee * 3n, account: a.wallet.account!, chain: a.chain });
+    const hash = await a.wallet.writeContract({
+      address: multi,
+      abi: artifact.abi,
+      functionName: "sendAll",
+      args: [BigInt(B), b.probe, payloads, 200_000n],
+      value: fee * 3n,
+      account: a.wallet.account!,
+      chain: a.chain,
+    });
     assert.equal((await a.publicClient.waitForTransactionReceipt({ hash })).status, "success");
     const all = await client().statusOfTransaction(hash);
-    assert.deepEqual(all.map((s) => s.message.payload), payloads);
+    assert.deepEqual(
+      all.map((s) => s.message.payload),
+      payloads,
+    );
     assert.ok(all.every((s) => s.source.txHash === hash && s.state === "sent"));
     const second = await client().statusOfTransaction(hash, { index: 1 });
-    assert.deepEqual(second.map((s) => s.messageId), [all[1]!.messageId]);
+    assert.deepEqual(
+      second.map((s) => s.messageId),
+      [all[1]!.messageId],
+    );
     assert.equal((await client().status(all[2]!.messageId)).source.logIndex, all[2]!.source.logIndex);
   });
 
@@ -326,7 +358,16 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
 });
 
 describe("mergeStatus", () => {
-  const message = { nonce: 0n, srcChainId: 1n, srcGateway: `0x${"11".repeat(20)}`, sender: `0x${"22".repeat(20)}`, dstChainId: 2n, receiver: `0x${"33".repeat(20)}`, gasLimit: 1n, payload: "0x" } as Message;
+  const message = {
+    nonce: 0n,
+    srcChainId: 1n,
+    srcGateway: `0x${"11".repeat(20)}`,
+    sender: `0x${"22".repeat(20)}`,
+    dstChainId: 2n,
+    receiver: `0x${"33".repeat(20)}`,
+    gasLimit: 1n,
+    payload: "0x",
+  } as Message;
   const source = { chainId: 1, txHash: `0x${"44".repeat(32)}`, blockNumber: 10n, logIndex: 0, finalBlock: 10n, final: true } as const;
   const merge = (target: TargetView, relayer: RelayerView) => mergeStatus({ messageId: `0x${"55".repeat(32)}`, message, source, target, relayer });
   const known = (state: string): RelayerView => ({ kind: "known", url: "u", state, deliveryTxHash: null, lastError: null, history: [] });

@@ -42,7 +42,20 @@ async function authorityOf(d: Deployment, i: number, dirs: string[]): Promise<{ 
 }
 
 function relayKey(keyId: string, publicKey: string, participants: number[]): KeyRecord {
-  return { keyId, sessionId: "s", status: "READY", threshold: 3, participants, publicKey, address: clusterKeyAddress(publicKey), generation: "g", generations: [], error: null, createdAt: 0, updatedAt: 0 };
+  return {
+    keyId,
+    sessionId: "s",
+    status: "READY",
+    threshold: 3,
+    participants,
+    publicKey,
+    address: clusterKeyAddress(publicKey),
+    generation: "g",
+    generations: [],
+    error: null,
+    createdAt: 0,
+    updatedAt: 0,
+  };
 }
 
 describe("staking node: key operations must be what RelayStaking elected", () => {

@@ -89,7 +89,10 @@ describe("staking node processes", { timeout: 180_000 }, () => {
   it("reads the committee from the contract and confirms the epoch key after keyGen", async () => {
     const status = await stakingStatus(cluster, 2);
     assert.equal(status.epoch, "1");
-    assert.deepEqual(status.members.map((m) => m.peerId), [1, 2, 3, 4].map((i) => cluster.node(i).identity.peerId));
+    assert.deepEqual(
+      status.members.map((m) => m.peerId),
+      [1, 2, 3, 4].map((i) => cluster.node(i).identity.peerId),
+    );
     assert.equal(status.operator, getAddress(operators[1]!.address));
     assert.equal(status.confirmedRelay, null);
 
@@ -140,7 +143,10 @@ describe("staking node processes", { timeout: 180_000 }, () => {
       for (const index of [1, 2, 3]) await assert.rejects(cluster.client(index).refresh("epoch-1"), /no answer from: 4/);
     }
     await cluster.client(1).sign("epoch-1", relayTx(0));
-    assert.ok((await cluster.client(1).absences()).absences.every((a) => a.operation === "refresh"), "the signature recorded no absence");
+    assert.ok(
+      (await cluster.client(1).absences()).absences.every((a) => a.operation === "refresh"),
+      "the signature recorded no absence",
+    );
     await eventually(async () => {
       const node = await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "getNode", args: [offline] });
       assert.equal(node.stake, (stakeBefore * 9n) / 10n, "10 % slashed");
@@ -199,7 +205,10 @@ describe("staking node processes", { timeout: 180_000 }, () => {
     assert.equal(await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "currentRelay" }), relay);
     const status = await stakingStatus(cluster, SIZE + 1);
     assert.equal(status.epoch, "2");
-    assert.deepEqual(status.members.map((m) => m.index), [1, 2, 3, 5]);
+    assert.deepEqual(
+      status.members.map((m) => m.index),
+      [1, 2, 3, 5],
+    );
     assert.equal(status.confirmedRelay, relay);
     const signed = await cluster.client(SIZE + 1).sign(status.keyId, relayTx(2_000));
     assert.ok(signed.signers.includes(SIZE + 1));

@@ -95,7 +95,13 @@ describe("staking node: operator signatures on protocol messages", () => {
     assert.equal(await recoverTypedDataAddress({ domain, types: stakingTypes, primaryType: "ProtocolMessage", message: { contentHash: keccak256(encoded) }, signature }), getAddress(operator));
     assert.ok(signer.verify(message, signature, operator));
     // Every field of the envelope is covered: a message re-addressed or moved to another round no longer verifies.
-    for (const changed of [{ ...message, to: 2 }, { ...message, round: 3 }, { ...message, from: 2 }, { ...message, keyId: "other" }, { ...message, payload: Uint8Array.of(1, 2) }]) {
+    for (const changed of [
+      { ...message, to: 2 },
+      { ...message, round: 3 },
+      { ...message, from: 2 },
+      { ...message, keyId: "other" },
+      { ...message, payload: Uint8Array.of(1, 2) },
+    ]) {
       assert.equal(signer.verify(changed, signature, operator), false);
     }
     assert.equal(signer.verify(message, signature, d.operators[1]!.account.address), false);
@@ -206,7 +212,7 @@ describe("staking node: removal for a proven fault", () => {
     assert.match((await member3.check({ ...genuine.proposal, epoch: 7n }, genuine.evidence)) ?? "", /not a current epoch/);
     // The accused never votes for its own removal.
     assert.match((await byParty.get(4)!.removal.check(genuine.proposal, genuine.evidence)) ?? "", /its own removal/);
-    assert.equal((await member3.check(genuine.proposal, genuine.evidence)), null, "the genuine proposal passes");
+    assert.equal(await member3.check(genuine.proposal, genuine.evidence), null, "the genuine proposal passes");
     for (const operator of d.operators) assert.equal((await d.staking.read.getNode([operator.account.address])).removed, false, "nobody was removed");
     for (const operator of d.operators) assert.equal((await d.court.read.pendingRemoval([operator.account.address]))[1], 0n, "nor proposed for removal");
   });

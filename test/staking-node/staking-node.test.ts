@@ -142,7 +142,10 @@ describe("staking node: committee from RelayStaking", () => {
     assert.equal(await directory.refresh(), true);
     assert.equal(directory.committee.epoch, 3n);
     assert.equal(previousEpoch(), 2n);
-    assert.deepEqual(directory.members().map((m) => m.index), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      directory.members().map((m) => m.index),
+      [1, 2, 3, 4, 5],
+    );
     assert.equal(directory.committeeOf(2n)?.relay, clusterKeyAddress(key));
     for (const i of [0, 1, 2, 3]) {
       const operator = d.operators[i]!;
@@ -163,9 +166,25 @@ describe("staking node: committee from RelayStaking", () => {
     for (const [i, operator] of members.entries()) {
       const before = await clusterKeyStatus(d.publicClient, d.staking.address, 1n, operator.account.address);
       assert.equal(before.confirmed, null, `not confirmed before member ${i} submitted`);
-      const sent = await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: key });
+      const sent = await submitClusterKey({
+        client: d.publicClient,
+        wallet: d.wallet,
+        account: operator.account,
+        chain: d.wallet.chain ?? null,
+        staking: d.staking.address,
+        epoch: 1n,
+        publicKey: key,
+      });
       assert.notEqual(sent.txHash, null);
-      const again = await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: key });
+      const again = await submitClusterKey({
+        client: d.publicClient,
+        wallet: d.wallet,
+        account: operator.account,
+        chain: d.wallet.chain ?? null,
+        staking: d.staking.address,
+        epoch: 1n,
+        publicKey: key,
+      });
       assert.equal(again.txHash, null, "a second submission of the same key sends nothing");
     }
     for (const operator of members) {
@@ -198,7 +217,12 @@ describe("staking node: identities proven by their own key", () => {
     const squatter = privateKeyToAccount(keccak256(toHex("squatter")));
     const ownKey = await createIdentity();
     const stolen = identityBytes(d.operators[0]!.identity.peerId);
-    const consent = await squatter.signTypedData({ domain: d.domain, types: stakingTypes, primaryType: "OperatorRegistration", message: { staker: staker.account!.address, identityHash: keccak256(stolen) } });
+    const consent = await squatter.signTypedData({
+      domain: d.domain,
+      types: stakingTypes,
+      primaryType: "OperatorRegistration",
+      message: { staker: staker.account!.address, identityHash: keccak256(stolen) },
+    });
     const proof = await signIdentityClaim(ownKey.privateKey, identityClaim(d.chainId, d.staking.address, squatter.address));
     await d.staking.write.register([squatter.address, stolen, consent, proof], { account: staker.account! });
     await d.token.write.mint([staker.account!.address, parseEther("100")]);
@@ -211,7 +235,11 @@ describe("staking node: identities proven by their own key", () => {
     const member = directory.committee.members.find((m) => m.operator === getAddress(squatter.address))!;
     assert.equal(member.identityVerified, false);
     assert.equal(directory.byPeerId(d.operators[0]!.identity.peerId), undefined, "the squatted peer id maps to nobody");
-    assert.deepEqual(directory.members().map((m) => m.index), [2, 3, 4], "the members with proven identities are the peers");
+    assert.deepEqual(
+      directory.members().map((m) => m.index),
+      [2, 3, 4],
+      "the members with proven identities are the peers",
+    );
     assert.ok(directory.committee.members.filter((m) => m.operator !== getAddress(squatter.address)).every((m) => m.identityVerified));
   });
 });
@@ -295,7 +323,10 @@ describe("staking node: absence slashing", () => {
     const members = await slashers(d, [0, 1, 2, 3], records);
     const accused = getAddress(d.operators[1]!.account.address);
     const [outcome] = await members.get(1)!.slashDue(10_000);
-    assert.ok(outcome !== undefined && "slashed" in outcome, JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
+    assert.ok(
+      outcome !== undefined && "slashed" in outcome,
+      JSON.stringify(outcome, (_, v) => (typeof v === "bigint" ? v.toString() : v)),
+    );
     assert.equal(outcome.slashed.signers.length, 3);
     assert.ok(!outcome.slashed.signers.includes(accused));
     assert.equal((await d.staking.read.getNode([accused])).stake, 180n * 10n ** 18n, "10 % of 200 slashed");

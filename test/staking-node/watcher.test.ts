@@ -21,7 +21,15 @@ describe("staking node: forged-attestation watcher", () => {
     const relayAccount = privateKeyToAccount(keccak256(toHex("forging relay key")));
     await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
     for (const operator of d.operators.slice(0, 4)) {
-      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 1n, publicKey: relayAccount.publicKey });
+      await submitClusterKey({
+        client: d.publicClient,
+        wallet: d.wallet,
+        account: operator.account,
+        chain: d.wallet.chain ?? null,
+        staking: d.staking.address,
+        epoch: 1n,
+        publicKey: relayAccount.publicKey,
+      });
     }
     const owner = d.owner.account!.address;
     const source = await viem.deployContract("SourceGateway", [owner, owner, 1024]);
@@ -30,7 +38,15 @@ describe("staking node: forged-attestation watcher", () => {
     const fromBlock = await d.publicClient.getBlockNumber();
     const prover = d.operators[4]!.account;
     const watcher = new ForgeryWatcher(
-      [{ chainId: d.chainId, client: d.publicClient, targetGateway: target.address, source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet }, fromBlock }],
+      [
+        {
+          chainId: d.chainId,
+          client: d.publicClient,
+          targetGateway: target.address,
+          source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet },
+          fromBlock,
+        },
+      ],
       prover,
       { info: () => {}, warn: () => {} },
     );
@@ -84,14 +100,23 @@ describe("staking node: forged-attestation watcher", () => {
     }
     const watcher = new ForgeryWatcher(
       [
-        { chainId: d.chainId, client: d.publicClient, targetGateway: targetA.address, source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet }, fromBlock },
+        {
+          chainId: d.chainId,
+          client: d.publicClient,
+          targetGateway: targetA.address,
+          source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet },
+          fromBlock,
+        },
         { chainId: 31338, client: bClient, targetGateway: targetB.address, fromBlock: 0n },
       ],
       prover,
       { info: () => {}, warn: () => {} },
     );
     const proofs = await watcher.scan();
-    assert.deepEqual(proofs.map((p) => p.messageId), [messageId(forged)]);
+    assert.deepEqual(
+      proofs.map((p) => p.messageId),
+      [messageId(forged)],
+    );
     assert.deepEqual(watcher.checks, { fromLogs: 3, byCall: 1 }, "only the unsent message cost an isSent call");
   });
 
@@ -119,7 +144,10 @@ describe("staking node: forged-attestation watcher", () => {
 
     const before = await stakes();
     const proofs = await watcher.scan();
-    assert.deepEqual(proofs.map((p) => [p.messageId, p.batch, p.relay]), [[messageId(forged), true, relayAccount.address]]);
+    assert.deepEqual(
+      proofs.map((p) => [p.messageId, p.batch, p.relay]),
+      [[messageId(forged), true, relayAccount.address]],
+    );
     assert.equal(await d.staking.read.forgeryClaimed([batchDigest(partial.root, BigInt(d.chainId), target.address)]), true);
     const after = await stakes();
     for (const [i, stake] of after.entries()) assert.equal(stake, before[i]! / 2n, `member ${i} lost half its stake`);
@@ -149,7 +177,13 @@ describe("staking node: forged-attestation watcher", () => {
     const warnings: string[] = [];
     const watcher = new ForgeryWatcher(
       [
-        { chainId: d.chainId, client: d.publicClient, targetGateway: getAddress("0x00000000000000000000000000000000000000aa"), source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet, finality: { confirmations: 3 } }, fromBlock },
+        {
+          chainId: d.chainId,
+          client: d.publicClient,
+          targetGateway: getAddress("0x00000000000000000000000000000000000000aa"),
+          source: { gateway: source.address, staking: d.staking.address, court: d.court.address, wallet: d.wallet, finality: { confirmations: 3 } },
+          fromBlock,
+        },
         { chainId: 31338, client: bClient, targetGateway: targetB.address, fromBlock: 0n },
       ],
       prover,
@@ -176,8 +210,15 @@ describe("staking node: forged-attestation watcher", () => {
     assert.deepEqual(await watcher.scan(), [], "the forgery waits for its source's finality too");
     await networkHelpers.mine(3);
     const proofs = await watcher.scan();
-    assert.deepEqual(proofs.map((p) => p.messageId), [messageId(forged)], "the forgery is proven, the reorged-out message is not");
-    assert.ok(warnings.some((w) => /removed by a reorg/.test(w)), "the too-early attestation is reported");
+    assert.deepEqual(
+      proofs.map((p) => p.messageId),
+      [messageId(forged)],
+      "the forgery is proven, the reorged-out message is not",
+    );
+    assert.ok(
+      warnings.some((w) => /removed by a reorg/.test(w)),
+      "the too-early attestation is reported",
+    );
     const after = await stakes();
     for (const [i, stake] of before.entries()) assert.equal(after[i], stake / 2n, `member ${i} slashed once, for the forgery only`);
   });

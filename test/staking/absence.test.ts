@@ -2,20 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, type Address } from "viem";
-import {
-  addressOf,
-  BPS,
-  deployConfirmed,
-  deployStaking,
-  electAndConfirm,
-  networkHelpers,
-  PARAMS,
-  pastWindow,
-  relayKey,
-  signAbsence,
-  STAKES,
-  viem,
-} from "./fixture.ts";
+import { addressOf, BPS, deployConfirmed, deployStaking, electAndConfirm, networkHelpers, PARAMS, pastWindow, relayKey, signAbsence, STAKES, viem } from "./fixture.ts";
 
 const { loadFixture, mine, time } = networkHelpers;
 
@@ -56,10 +43,7 @@ describe("RelayStaking: absence slashing", () => {
     const proposal = { epoch: 1n, node: d.members[0]!, ...(await pastWindow()) };
     // Member 3 alone holds 400 of the others' 600: a weight majority, but one member.
     for (const signers of [[d.operators[3]!], [d.operators[3]!, d.operators[1]!]]) {
-      await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.slashAbsence([proposal, await signAbsence(d, signers, proposal)]), d.court, "TooFewSigners", [
-        BigInt(signers.length),
-        3n,
-      ]);
+      await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.slashAbsence([proposal, await signAbsence(d, signers, proposal)]), d.court, "TooFewSigners", [BigInt(signers.length), 3n]);
     }
     assert.equal(await d.staking.read.slashableStake([d.members[0]!]), STAKES[0]);
   });
@@ -127,7 +111,7 @@ describe("RelayStaking: absence slashing", () => {
     for (let i = 0; i < PARAMS.maxAbsenceSlashes; i++) await slash(1n, d.members[0]!);
     await viem.assertions.revertWithCustomErrorWithArgs(slash(1n, d.members[0]!), d.court, "AbsenceCapReached", [1n, getAddress(d.members[0]!)]);
     const afterCap = await d.staking.read.slashableStake([d.members[0]!]);
-    const expected = ((STAKES[0] * 9n) / 10n * 9n) / 10n;
+    const expected = (((STAKES[0] * 9n) / 10n) * 9n) / 10n;
     assert.equal(afterCap, expected, "two 10 % slashes, then nothing");
     // Two more epochs (without the slashed member, now below minStake): epoch 1 no longer acts.
     await electAndConfirm(d, [1, 2, 3], relayKey("epoch 2"), 2);

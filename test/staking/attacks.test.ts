@@ -8,22 +8,7 @@ import assert from "node:assert/strict";
 import { getAddress, parseEther, toHex, type Address, type WalletClient } from "viem";
 import { messageTypedData, type Message } from "../../relayer/sdk/message.ts";
 import { removalEvidenceHash } from "../../relayer/staking/typed-data.ts";
-import {
-  addressOf,
-  BPS,
-  DAY,
-  deployStaking,
-  DST_CHAIN_ID,
-  electAndConfirm,
-  header,
-  networkHelpers,
-  PARAMS,
-  relayKey,
-  signAbsence,
-  signHeader,
-  signRemoval,
-  viem,
-} from "./fixture.ts";
+import { addressOf, BPS, DAY, deployStaking, DST_CHAIN_ID, electAndConfirm, header, networkHelpers, PARAMS, relayKey, signAbsence, signHeader, signRemoval, viem } from "./fixture.ts";
 
 const { loadFixture, mine, time } = networkHelpers;
 const LOCKED = 2n ** 64n - 1n;
@@ -112,7 +97,11 @@ describe("attacks on operators' stake (issue 11)", () => {
     const evidence = [a, b];
     const proposal = { epoch: 1n, node: d.node(0), evidenceHash: removalEvidenceHash(evidence) };
     const signed = await Promise.all(evidence.map((m) => signHeader(d, d.operators[0]!, m)));
-    await d.court.write.proposeRemoval([proposal, { messages: evidence, payloads: [toHex("share"), toHex("share")], signatures: signed }, await signRemoval(d, [d.whale, d.accomplice, d.operators[2]!], proposal)]);
+    await d.court.write.proposeRemoval([
+      proposal,
+      { messages: evidence, payloads: [toHex("share"), toHex("share")], signatures: signed },
+      await signRemoval(d, [d.whale, d.accomplice, d.operators[2]!], proposal),
+    ]);
     await d.court.write.disputeRemoval([d.node(0)], { account: d.operators[0]!.account! });
     await time.increase(PARAMS.challengePeriod);
     await viem.assertions.revertWithCustomError(d.court.write.executeRemoval([d.node(0)]), d.court, "RemovalIsDisputed");

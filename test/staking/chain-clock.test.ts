@@ -116,7 +116,11 @@ describe("chain clock persisted in the key store", () => {
 
     const restarted = await openClock(path, log);
     assertSamePlacements(restarted.clock, series, times, ws, "after the restart");
-    assert.deepEqual(lines.filter((l) => l.level === "warn"), [], "nothing to warn about");
+    assert.deepEqual(
+      lines.filter((l) => l.level === "warn"),
+      [],
+      "nothing to warn about",
+    );
     await restarted.store.close();
   });
 
@@ -138,7 +142,10 @@ describe("chain clock persisted in the key store", () => {
     await clock.flush();
     const kept = (await store.listClockObservations()).observations;
     assert.ok(kept.length <= capacity, `${kept.length} kept`);
-    assert.ok(kept.every((o) => o.block >= epochStart), "nothing below the epoch start is kept");
+    assert.ok(
+      kept.every((o) => o.block >= epochStart),
+      "nothing below the epoch start is kept",
+    );
     // Every window the slasher can consider starts at or after the epoch start: placements there are unchanged.
     const placed = assertSamePlacements(clock, series, recordTimes(series.slice(150)), windows(series.slice(150), epochStart), "after pruning");
     assert.ok(placed > 10, `records are still placed (${placed})`);
@@ -224,7 +231,10 @@ describe("chain clock persisted in the key store", () => {
     const unlucky = await ChainClock.load({ journal: failing, log });
     unlucky.observe(30n, T0 + 2_000);
     await unlucky.flush();
-    assert.ok(lines.some((l) => l.msg === "chain clock observation not persisted"), "the failure is logged");
+    assert.ok(
+      lines.some((l) => l.msg === "chain clock observation not persisted"),
+      "the failure is logged",
+    );
     assert.equal(unlucky.within(T0 + 2_000, 30n, 30n), true, "the clock itself still works");
     await reopened.close();
   });

@@ -2,18 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, parseEther, zeroAddress, type Hex } from "viem";
-import {
-  addressOf,
-  deployConfirmed,
-  deployStaking,
-  electAndConfirm,
-  identityOf,
-  networkHelpers,
-  PARAMS,
-  relayKey,
-  STAKES,
-  viem,
-} from "./fixture.ts";
+import { addressOf, deployConfirmed, deployStaking, electAndConfirm, identityOf, networkHelpers, PARAMS, relayKey, STAKES, viem } from "./fixture.ts";
 
 const { loadFixture, time } = networkHelpers;
 const LOCKED = 2n ** 64n - 1n;
@@ -28,24 +17,19 @@ describe("RelayStaking: election", () => {
     // One key holder never signs alone: t >= 2.
     await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([members, 1]), staking, "InvalidThreshold", [1n, 4n]);
     await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([members, 5]), staking, "InvalidThreshold", [5n, 4n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([[members[0]!, addressOf(d.stranger)], 2]), staking, "UnknownOperator", [
-      getAddress(addressOf(d.stranger)),
-    ]);
-    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([[members[0]!, members[1]!, members[0]!], 2]), staking, "DuplicateMember", [
-      getAddress(members[0]!),
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([[members[0]!, addressOf(d.stranger)], 2]), staking, "UnknownOperator", [getAddress(addressOf(d.stranger))]);
+    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([[members[0]!, members[1]!, members[0]!], 2]), staking, "DuplicateMember", [getAddress(members[0]!)]);
     await d.staking.write.requestUnbond([members[1]!, 1n], { account: d.stakers[1]!.account! });
-    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([members, 2]), staking, "BelowMinimumStake", [
-      getAddress(members[1]!),
-      STAKES[1] - 1n,
-      PARAMS.minStake,
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.electCommittee([members, 2]), staking, "BelowMinimumStake", [getAddress(members[1]!), STAKES[1] - 1n, PARAMS.minStake]);
 
     const electable = [members[0]!, members[2]!, members[3]!];
     await viem.assertions.emit(staking.write.electCommittee([electable, 2]), staking, "CommitteeElected");
     assert.equal(await staking.read.latestEpoch(), 1n);
     const [elected, threshold, relay] = await staking.read.committee([1n]);
-    assert.deepEqual(elected, electable.map((a) => getAddress(a)));
+    assert.deepEqual(
+      elected,
+      electable.map((a) => getAddress(a)),
+    );
     assert.equal(threshold, 2);
     assert.equal(relay, zeroAddress);
     assert.equal(await staking.read.isMember([1n, members[1]!]), false);
@@ -67,15 +51,13 @@ describe("RelayStaking: election", () => {
     const d = await loadFixture(deployStaking);
     const cap = PARAMS.minStake * (await d.staking.read.MAX_WEIGHT_MULTIPLE());
     const weights = [STAKES[0], STAKES[1], STAKES[2], cap];
-    await viem.assertions.emitWithArgs(d.staking.write.electCommittee([d.members, 3]), d.staking, "CommitteeElected", [
-      1n,
-      d.members.map((m) => getAddress(m)),
-      3,
-      weights,
-    ]);
+    await viem.assertions.emitWithArgs(d.staking.write.electCommittee([d.members, 3]), d.staking, "CommitteeElected", [1n, d.members.map((m) => getAddress(m)), 3, weights]);
     for (const [i, member] of d.members.entries()) assert.equal(await d.staking.read.votingWeight([1n, member]), weights[i]);
     const info = await d.staking.read.epochInfo([1n]);
-    assert.equal(info.activeWeight, weights.reduce((a, b) => a + b));
+    assert.equal(
+      info.activeWeight,
+      weights.reduce((a, b) => a + b),
+    );
     assert.equal(info.activeCount, 4);
     // Stake topped up after election buys no vote.
     await d.fundAndStake(d.stakers[0]!, d.members[0]!, parseEther("1000"));
@@ -105,11 +87,7 @@ describe("RelayStaking: cluster key", () => {
     assert.equal(await staking.read.relayAddress([1n]), zeroAddress, "one differing key blocks confirmation");
     assert.equal(await staking.read.submittedRelay([1n, members[2]!]), bad.account.address);
     await viem.assertions.revertWithCustomError(staking.write.submitClusterKey([1n, good.publicKey], asMember(0)), staking, "KeyAlreadySubmitted");
-    await viem.assertions.emitWithArgs(staking.write.submitClusterKey([1n, good.publicKey], asMember(2)), staking, "RelayConfirmed", [
-      1n,
-      good.account.address,
-      good.publicKey,
-    ]);
+    await viem.assertions.emitWithArgs(staking.write.submitClusterKey([1n, good.publicKey], asMember(2)), staking, "RelayConfirmed", [1n, good.account.address, good.publicKey]);
     assert.equal(await staking.read.currentRelay(), good.account.address);
     assert.equal(await staking.read.activeEpoch(), 1n);
     assert.deepEqual(await staking.read.lineage([good.account.address]), [1n]);
@@ -140,10 +118,7 @@ describe("RelayStaking: cluster key", () => {
     await viem.assertions.revertWithCustomErrorWithArgs(staking.write.submitClusterKey([0n, key], asMember), staking, "EpochNotPending", [0n]);
     await staking.write.electCommittee([members.slice(0, 3), 2]);
     await viem.assertions.revertWithCustomErrorWithArgs(staking.write.submitClusterKey([2n, key], asMember), staking, "EpochNotPending", [2n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.submitClusterKey([1n, key], { account: operators[3]!.account! }), staking, "NotCommitteeMember", [
-      1n,
-      getAddress(members[3]!),
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(staking.write.submitClusterKey([1n, key], { account: operators[3]!.account! }), staking, "NotCommitteeMember", [1n, getAddress(members[3]!)]);
     const compressed: Hex = `0x02${key.slice(2, 66)}`;
     const offCurve: Hex = `${key.slice(0, -2)}${key.endsWith("00") ? "01" : "00"}` as Hex;
     const xTooLarge: Hex = `0x${"ff".repeat(32)}${key.slice(66)}`;
@@ -182,12 +157,9 @@ describe("RelayStaking: key lineage", () => {
     assert.equal((await d.staking.read.lineage([d.relay.account.address])).length, max);
     await d.staking.write.electCommittee([d.members.slice(0, 2), 2]);
     await d.staking.write.submitClusterKey([BigInt(max + 1), d.relay.publicKey], { account: d.operators[0]!.account! });
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.staking.write.submitClusterKey([BigInt(max + 1), d.relay.publicKey], { account: d.operators[1]!.account! }),
-      d.staking,
-      "KeyLineageFull",
-      [d.relay.account.address],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.submitClusterKey([BigInt(max + 1), d.relay.publicKey], { account: d.operators[1]!.account! }), d.staking, "KeyLineageFull", [
+      d.relay.account.address,
+    ]);
   });
 
   it("locks a member's stake until its last epoch's key is retired plus the unbonding period, also after it left", async () => {

@@ -170,15 +170,11 @@ async function signInSignerOrder(signers: readonly WalletClient[], sign: (wallet
 }
 
 export function signAbsence(d: Deployment, signers: readonly WalletClient[], proposal: AbsenceProposal): Promise<Hex[]> {
-  return signInSignerOrder(signers, (wallet) =>
-    wallet.signTypedData({ account: wallet.account!, domain: d.domain, types: stakingTypes, primaryType: "AbsenceSlash", message: proposal }),
-  );
+  return signInSignerOrder(signers, (wallet) => wallet.signTypedData({ account: wallet.account!, domain: d.domain, types: stakingTypes, primaryType: "AbsenceSlash", message: proposal }));
 }
 
 export function signRemoval(d: Deployment, signers: readonly WalletClient[], proposal: RemovalProposal): Promise<Hex[]> {
-  return signInSignerOrder(signers, (wallet) =>
-    wallet.signTypedData({ account: wallet.account!, domain: d.domain, types: stakingTypes, primaryType: "Removal", message: proposal }),
-  );
+  return signInSignerOrder(signers, (wallet) => wallet.signTypedData({ account: wallet.account!, domain: d.domain, types: stakingTypes, primaryType: "Removal", message: proposal }));
 }
 
 /** The node's `ProtocolMessage` signature of a message header. */

@@ -4,19 +4,7 @@ import assert from "node:assert/strict";
 import { getAddress, toHex, type Address, type Hex } from "viem";
 import { MessageBatch, messageId, messageLeaf, messageTypedData, relayRotationTypedData, type Message } from "../../relayer/sdk/message.ts";
 import { replayMultiProof } from "../../relayer/staking/watcher.ts";
-import {
-  addressOf,
-  BPS,
-  deployConfirmed,
-  DST_CHAIN_ID,
-  electAndConfirm,
-  identityOf,
-  networkHelpers,
-  PARAMS,
-  relayKey,
-  STAKES,
-  viem,
-} from "./fixture.ts";
+import { addressOf, BPS, deployConfirmed, DST_CHAIN_ID, electAndConfirm, identityOf, networkHelpers, PARAMS, relayKey, STAKES, viem } from "./fixture.ts";
 
 const { loadFixture } = networkHelpers;
 const target = getAddress("0x00000000000000000000000000000000000000aa");
@@ -89,18 +77,18 @@ describe("RelayStaking: forged attestation", () => {
     const d = await loadFixture(forgeryFixture);
     const genuine = await d.sendGenuine();
     await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proveForgery([genuine, target, await d.sign(genuine)]), d.court, "MessageWasSent", [messageId(genuine)]);
-    for (const other of [{ ...d.forged, srcChainId: 5n }, { ...d.forged, srcGateway: target }]) {
+    for (const other of [
+      { ...d.forged, srcChainId: 5n },
+      { ...d.forged, srcGateway: target },
+    ]) {
       await viem.assertions.revertWithCustomError(d.court.write.proveForgery([other, target, await d.sign(other)]), d.court, "NotFromThisSource");
     }
     // Signed for another target gateway than the one claimed (recovers to a stranger key), or by an outsider.
     await viem.assertions.revertWithCustomError(d.court.write.proveForgery([d.forged, d.gateway.address, d.signature]), d.staking, "NotARelay");
     const outsider = relayKey("outsider").account;
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.court.write.proveForgery([d.forged, target, await outsider.signTypedData(messageTypedData(d.forged, target))]),
-      d.staking,
-      "NotARelay",
-      [outsider.address],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proveForgery([d.forged, target, await outsider.signTypedData(messageTypedData(d.forged, target))]), d.staking, "NotARelay", [
+      outsider.address,
+    ]);
     // The same forgery for another target gateway is a separate, provable signature.
     await d.court.write.proveForgery([d.forged, d.gateway.address, await d.sign(d.forged, d.gateway.address)]);
     await d.assertBalancesAddUp();
@@ -126,7 +114,11 @@ describe("RelayStaking: forged attestation", () => {
     const batch = new MessageBatch([{ ...d.forged, nonce: 40n }, genuine, { ...d.forged, nonce: 41n }, d.forged]);
     const signature = await d.relay.account.signTypedData(batch.typedData(target));
     const delivered = batch.multiProof([genuine, d.forged]);
-    const replayed = replayMultiProof(delivered.messages.map((m) => messageLeaf(messageId(m))), delivered.proof, delivered.proofFlags);
+    const replayed = replayMultiProof(
+      delivered.messages.map((m) => messageLeaf(messageId(m))),
+      delivered.proof,
+      delivered.proofFlags,
+    );
     assert.equal(replayed.root, batch.root);
     const at = (message: Message) => delivered.messages.findIndex((m) => messageId(m) === messageId(message));
     await viem.assertions.revertWithCustomError(d.court.write.proveForgedBatch([genuine, target, batch.root, replayed.proofs[at(genuine)]!, signature]), d.court, "MessageWasSent");
@@ -150,7 +142,11 @@ describe("RelayStaking: forged attestation", () => {
     for (let mask = 1; mask < 1 << messages.length; mask++) {
       const selected = messages.filter((_, i) => (mask >> i) & 1);
       const delivered = batch.multiProof(selected);
-      const replayed = replayMultiProof(delivered.messages.map((m) => messageLeaf(messageId(m))), delivered.proof, delivered.proofFlags);
+      const replayed = replayMultiProof(
+        delivered.messages.map((m) => messageLeaf(messageId(m))),
+        delivered.proof,
+        delivered.proofFlags,
+      );
       assert.equal(replayed.root, batch.root, `root of subset ${mask}`);
       for (const [i, message] of delivered.messages.entries()) {
         assert.deepEqual(replayed.proofs[i], batch.tree.getProof(batch.ids.indexOf(messageId(message))), `proof of subset ${mask}, leaf ${i}`);
@@ -163,7 +159,15 @@ describe("RelayStaking: forged attestation", () => {
     const leaves = ordered.map((m) => messageLeaf(messageId(m)));
     assert.throws(() => replayMultiProof([], [], []), /at least one leaf/);
     assert.throws(() => replayMultiProof(leaves, proof.slice(1), proofFlags), /invalid multiproof/);
-    assert.throws(() => replayMultiProof(leaves, proof, proofFlags.map(() => false)), /more flags ask for proof hashes/);
+    assert.throws(
+      () =>
+        replayMultiProof(
+          leaves,
+          proof,
+          proofFlags.map(() => false),
+        ),
+      /more flags ask for proof hashes/,
+    );
     assert.throws(() => replayMultiProof(leaves, [proof[0]!], [true, true]), /used before it is computed/);
   });
 

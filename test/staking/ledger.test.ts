@@ -10,9 +10,7 @@ const { loadFixture, time } = networkHelpers;
 describe("TestStakeToken", () => {
   it("lets only the owner and appointed minters mint", async () => {
     const { token, stranger, prover } = await loadFixture(deployStaking);
-    await viem.assertions.revertWithCustomErrorWithArgs(token.write.mint([addressOf(stranger), 1n], { account: stranger.account! }), token, "NotMinter", [
-      getAddress(addressOf(stranger)),
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(token.write.mint([addressOf(stranger), 1n], { account: stranger.account! }), token, "NotMinter", [getAddress(addressOf(stranger))]);
     await viem.assertions.revertWithCustomError(token.write.setMinter([addressOf(prover), true], { account: stranger.account! }), token, "OwnableUnauthorizedAccount");
     await viem.assertions.revertWithCustomError(token.write.setMinter([zeroAddress, true]), token, "ZeroMinter");
     await viem.assertions.emitWithArgs(token.write.setMinter([addressOf(prover), true]), token, "MinterSet", [getAddress(addressOf(prover)), true]);
@@ -46,12 +44,13 @@ describe("RelayStaking: registration", () => {
     const staker = d.stakers[4]!;
     const signature = await d.signRegistration(operator, addressOf(staker), identityOf(4));
     const id = (await d.staking.read.nodeCount()) + 1;
-    await viem.assertions.emitWithArgs(
-      d.staking.write.register([addressOf(operator), identityOf(4), signature, identityProofOf(4)], { account: staker.account! }),
-      d.staking,
-      "NodeRegistered",
-      [getAddress(addressOf(operator)), getAddress(addressOf(staker)), id, identityOf(4), identityProofOf(4)],
-    );
+    await viem.assertions.emitWithArgs(d.staking.write.register([addressOf(operator), identityOf(4), signature, identityProofOf(4)], { account: staker.account! }), d.staking, "NodeRegistered", [
+      getAddress(addressOf(operator)),
+      getAddress(addressOf(staker)),
+      id,
+      identityOf(4),
+      identityProofOf(4),
+    ]);
     assert.equal((await d.staking.read.getNode([addressOf(operator)])).id, id);
     assert.deepEqual(await d.staking.read.nodeStatus([addressOf(operator)]), [getAddress(addressOf(staker)), false, 0n]);
   });
@@ -73,9 +72,7 @@ describe("RelayStaking: registration", () => {
     ] as const) {
       await viem.assertions.revertWithCustomError(d.staking.write.register([addressOf(operator), badIdentity, signature, badProof], as), d.staking, "InvalidIdentity");
     }
-    await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.register([d.members[0]!, identity, signature, proof], as), d.staking, "OperatorTaken", [
-      getAddress(d.members[0]!),
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.register([d.members[0]!, identity, signature, proof], as), d.staking, "OperatorTaken", [getAddress(d.members[0]!)]);
     // Consent given to another staker, or signed by another key, or not a signature at all.
     await viem.assertions.revertWithCustomError(
       d.staking.write.register([addressOf(operator), identity, signature, proof], { account: d.stakers[1]!.account! }),
@@ -152,10 +149,7 @@ describe("RelayStaking: stake", () => {
     }
     await viem.assertions.revertWithCustomError(d.staking.write.stake([operator, 0n], own), d.staking, "ZeroAmount");
     await viem.assertions.revertWithCustomError(d.staking.write.requestUnbond([operator, 0n], own), d.staking, "ZeroAmount");
-    await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.requestUnbond([operator, STAKES[0] + 1n], own), d.staking, "InsufficientStake", [
-      STAKES[0],
-      STAKES[0] + 1n,
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.requestUnbond([operator, STAKES[0] + 1n], own), d.staking, "InsufficientStake", [STAKES[0], STAKES[0] + 1n]);
     await viem.assertions.revertWithCustomError(d.staking.write.claimRewards(own), d.staking, "NothingToClaim");
   });
 

@@ -100,9 +100,7 @@ describe("RelayStaking: parameters", () => {
     ]) {
       await viem.assertions.revertWithCustomErrorWithArgs(call, staking, "OwnableUnauthorizedAccount", [getAddress(addressOf(stranger))]);
     }
-    await viem.assertions.revertWithCustomErrorWithArgs(court.write.resolveRemoval([members[0]!, true], asStranger), court, "NotGovernance", [
-      getAddress(addressOf(stranger)),
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(court.write.resolveRemoval([members[0]!, true], asStranger), court, "NotGovernance", [getAddress(addressOf(stranger))]);
     await staking.write.transferOwnership([addressOf(stranger)]);
     assert.equal(await staking.read.owner(), getAddress(addressOf(owner)));
     await staking.write.acceptOwnership(asStranger);

@@ -52,7 +52,11 @@ describe("RelayStaking: forgeries claiming another source chain", () => {
   it("slashes the key's lineage on a storage proof that the remote gateway used the nonce for another message", async () => {
     const d = await loadFixture(remoteFixture);
     const head = await bClient.getBlockNumber();
-    await viem.assertions.emit(d.court.write.proveRemoteForgery([d.forged, target, await d.sign(d.forged), await d.proofAt(d.forged, head)], { account: d.prover.account! }), d.staking, "ForgeryProven");
+    await viem.assertions.emit(
+      d.court.write.proveRemoteForgery([d.forged, target, await d.sign(d.forged), await d.proofAt(d.forged, head)], { account: d.prover.account! }),
+      d.staking,
+      "ForgeryProven",
+    );
     for (const [i, member] of d.members.entries()) {
       assert.equal(await d.staking.read.slashableStake([member]), STAKES[i]! - (STAKES[i]! * BigInt(PARAMS.forgerySlashBps)) / BPS);
     }
@@ -64,19 +68,14 @@ describe("RelayStaking: forgeries claiming another source chain", () => {
     const d = await loadFixture(remoteFixture);
     const head = await bClient.getBlockNumber();
     const genuine = d.sent[2]!;
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.court.write.proveRemoteForgery([genuine, target, await d.sign(genuine), await d.proofAt(genuine, head)]),
-      d.verifier,
-      "SentAtBlock",
-      [messageId(genuine)],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proveRemoteForgery([genuine, target, await d.sign(genuine), await d.proofAt(genuine, head)]), d.verifier, "SentAtBlock", [
+      messageId(genuine),
+    ]);
     // The honest message proven against a block before it was sent: its record is empty there, but so was its nonce.
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.court.write.proveRemoteForgery([genuine, target, await d.sign(genuine), await d.proofAt(genuine, d.before)]),
-      d.verifier,
-      "NonceNotYetUsed",
-      [genuine.nonce, 0n],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proveRemoteForgery([genuine, target, await d.sign(genuine), await d.proofAt(genuine, d.before)]), d.verifier, "NonceNotYetUsed", [
+      genuine.nonce,
+      0n,
+    ]);
     // A message with a nonce the gateway has not reached could still be sent: not provable (yet).
     const ahead = { ...d.forged, nonce: 7n };
     await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proveRemoteForgery([ahead, target, await d.sign(ahead), await d.proofAt(ahead, head)]), d.verifier, "NonceNotYetUsed", [7n, 3n]);
@@ -115,15 +114,18 @@ describe("RelayStaking: forgeries claiming another source chain", () => {
     const signature = await d.relay.account.signTypedData(batch.typedData(target));
     const proof = await d.proofAt(d.forged, await bClient.getBlockNumber());
     await viem.assertions.emit(d.court.write.proveRemoteForgedBatch([d.forged, target, batch.root, batch.tree.getProof(1) as Hex[], signature, proof]), d.staking, "ForgeryProven");
-    await viem.assertions.revertWithCustomError(d.court.write.proveRemoteForgedBatch([d.forged, target, batch.root, batch.tree.getProof(1) as Hex[], signature, proof]), d.staking, "ForgeryAlreadyClaimed");
+    await viem.assertions.revertWithCustomError(
+      d.court.write.proveRemoteForgedBatch([d.forged, target, batch.root, batch.tree.getProof(1) as Hex[], signature, proof]),
+      d.staking,
+      "ForgeryAlreadyClaimed",
+    );
     await d.assertBalancesAddUp();
   });
 
   it("reads the gateway's records where SOURCE_GATEWAY_SLOTS says, and rebuilds headers that hash to the block", async () => {
     const d = await loadFixture(remoteFixture);
     const genuine = d.sent[0]!;
-    const slot = (key: Hex | bigint, base: bigint) =>
-      keccak256(encodeAbiParameters([{ type: typeof key === "bigint" ? "uint256" : "bytes32" }, { type: "uint256" }], [key as never, base]));
+    const slot = (key: Hex | bigint, base: bigint) => keccak256(encodeAbiParameters([{ type: typeof key === "bigint" ? "uint256" : "bytes32" }, { type: "uint256" }], [key as never, base]));
     assert.equal(BigInt((await bClient.getStorageAt({ address: d.gateway.address, slot: slot(messageId(genuine), SOURCE_GATEWAY_SLOTS.sentTo) }))!), DST_CHAIN_ID);
     assert.equal(BigInt((await bClient.getStorageAt({ address: d.gateway.address, slot: slot(DST_CHAIN_ID, SOURCE_GATEWAY_SLOTS.nextNonce) }))!), 3n);
     const block = await bClient.getBlock();

@@ -3,23 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { concat, getAddress, keccak256, toHex, type Hex } from "viem";
 import { MAX_EVIDENCE_MESSAGES, removalEvidenceHash } from "../../relayer/staking/typed-data.ts";
-import {
-  addressOf,
-  BPS,
-  deployConfirmed,
-  deployStaking,
-  header,
-  identityOf,
-  networkHelpers,
-  PARAMS,
-  pastWindow,
-  relayKey,
-  signAbsence,
-  signHeader,
-  signRemoval,
-  STAKES,
-  viem,
-} from "./fixture.ts";
+import { addressOf, BPS, deployConfirmed, deployStaking, header, identityOf, networkHelpers, PARAMS, pastWindow, relayKey, signAbsence, signHeader, signRemoval, STAKES, viem } from "./fixture.ts";
 
 const { loadFixture, time } = networkHelpers;
 const LOCKED = 2n ** 64n - 1n;
@@ -53,12 +37,12 @@ describe("RelayStaking: removal for equivocation", () => {
     const d = await loadFixture(deployConfirmed);
     const { first, second, signatures } = await equivocation(d);
     const evidenceHash = keccak256(concat([keccak256(first), keccak256(second)]));
-    await viem.assertions.emitWithArgs(
-      d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[0], signatures[1]], { account: d.stranger.account! }),
-      d.staking,
-      "NodeRemoved",
-      [1n, getAddress(d.members[0]!), evidenceHash, getAddress(addressOf(d.stranger))],
-    );
+    await viem.assertions.emitWithArgs(d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[0], signatures[1]], { account: d.stranger.account! }), d.staking, "NodeRemoved", [
+      1n,
+      getAddress(d.members[0]!),
+      evidenceHash,
+      getAddress(addressOf(d.stranger)),
+    ]);
     const slashed = (STAKES[0] * BigInt(PARAMS.removalSlashBps)) / BPS;
     const node = await d.staking.read.getNode([d.members[0]!]);
     assert.equal(node.removed, true);
@@ -77,12 +61,9 @@ describe("RelayStaking: removal for equivocation", () => {
     await viem.assertions.revertWithCustomError(d.staking.write.register([d.members[0]!, identityOf(9), again, "0x01"], own), d.staking, "OperatorTaken");
     await time.increase(PARAMS.unbondingPeriod);
     await viem.assertions.revertWithCustomErrorWithArgs(d.staking.write.withdraw([d.members[0]!], own), d.staking, "StakeLocked", [LOCKED]);
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[0], signatures[1]]),
-      d.staking,
-      "NodeIsRemoved",
-      [getAddress(d.members[0]!)],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[0], signatures[1]]), d.staking, "NodeIsRemoved", [
+      getAddress(d.members[0]!),
+    ]);
     await d.assertBalancesAddUp();
   });
 
@@ -101,12 +82,7 @@ describe("RelayStaking: removal for equivocation", () => {
     }
     const framed = await signHeader(d, d.operators[1]!, second);
     await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[0], framed]), d.court, "InvalidEvidenceSignature", [1n]);
-    await viem.assertions.revertWithCustomErrorWithArgs(
-      d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[1], signatures[0]]),
-      d.court,
-      "InvalidEvidenceSignature",
-      [0n],
-    );
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.removeForEquivocation([d.members[0]!, first, second, signatures[1], signatures[0]]), d.court, "InvalidEvidenceSignature", [0n]);
     assert.equal((await d.staking.read.getNode([d.members[0]!])).removed, false);
   });
 
@@ -156,9 +132,7 @@ describe("RelayStaking: removal by a majority's proposal", () => {
     assert.equal(await d.court.read.dismissedEvidence([d.proposal.evidenceHash]), true);
     assert.equal(await d.staking.read.lockedUntil([d.members[0]!]), LOCKED, "still locked by its live key, no longer by the removal");
     assert.equal(await d.staking.read.removalPending([d.members[0]!]), false);
-    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proposeRemoval([d.proposal, d.bundle(), d.signatures]), d.court, "EvidenceDismissed", [
-      d.proposal.evidenceHash,
-    ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(d.court.write.proposeRemoval([d.proposal, d.bundle(), d.signatures]), d.court, "EvidenceDismissed", [d.proposal.evidenceHash]);
     assert.equal(await d.staking.read.slashableStake([d.members[0]!]), STAKES[0], "an honest accused keeps its stake");
 
     // Upheld: removed.
@@ -233,10 +207,6 @@ describe("RelayStaking: removal of a node never elected", () => {
     const second = header("slot", toHex("b"));
     await d.court.write.removeForEquivocation([d.members[2]!, first, second, await signHeader(d, d.operators[2]!, first), await signHeader(d, d.operators[2]!, second)]);
     assert.equal((await d.staking.read.getNode([d.members[2]!])).removed, true);
-    await viem.assertions.revertWithCustomError(
-      d.court.write.removeForEquivocation([addressOf(d.stranger), first, second, "0x", "0x"]),
-      d.court,
-      "InvalidEvidenceSignature",
-    );
+    await viem.assertions.revertWithCustomError(d.court.write.removeForEquivocation([addressOf(d.stranger), first, second, "0x", "0x"]), d.court, "InvalidEvidenceSignature");
   });
 });

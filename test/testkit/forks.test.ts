@@ -20,7 +20,10 @@ const LIVE_RELAY = testKeyAttester("the live network's relay");
 async function startLiveChain(chainId: number): Promise<{ child: ChildProcess; url: string }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)], { cwd: ROOT, stdio: "ignore" });
+  const child = spawn(process.execPath, [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)], {
+    cwd: ROOT,
+    stdio: "ignore",
+  });
   const client = createPublicClient({ transport: http(url, { retryCount: 0 }) });
   for (let waited = 0; ; waited += 250) {
     try {
@@ -36,7 +39,10 @@ describe("test kit on forks of live networks", { timeout: 180_000 }, () => {
   const live: { child: ChildProcess; url: string; deployment: Deployment }[] = [];
 
   before(async () => {
-    for (const [name, chainId] of [["forkLiveA", 31401], ["forkLiveB", 31402]] as const) {
+    for (const [name, chainId] of [
+      ["forkLiveA", 31401],
+      ["forkLiveB", 31402],
+    ] as const) {
       const chain = await startLiveChain(chainId);
       live.push({ ...chain, deployment: await deployAll({ rpcUrl: chain.url, networkName: name, relayAddress: LIVE_RELAY.address, outDir: null }) });
     }
@@ -73,19 +79,35 @@ describe("test kit on forks of live networks", { timeout: 180_000 }, () => {
     const hash = await a.walletClient.writeContract({ address: pingPong, abi: pingPongAbi, functionName: "ping", args: [31402n], value: fee, chain: a.walletClient.chain });
     await a.publicClient.waitForTransactionReceipt({ hash });
     const deliveries = await kit.deliverAll();
-    assert.deepEqual(deliveries.map((d) => [d.message.srcChainId, d.outcome]), [[31401n, "delivered"], [31402n, "delivered"]]);
+    assert.deepEqual(
+      deliveries.map((d) => [d.message.srcChainId, d.outcome]),
+      [
+        [31401n, "delivered"],
+        [31402n, "delivered"],
+      ],
+    );
     assert.equal(await a.publicClient.readContract({ address: pingPong, abi: pingPongAbi, functionName: "pongsReceived" }), 1n);
 
     const liveTarget = createPublicClient({ transport: http(liveB.url) });
-    assert.equal(await liveTarget.readContract({ address: liveB.deployment.contracts.TargetGateway, abi: targetGatewayAbi, functionName: "relay" }), LIVE_RELAY.address, "the live network still trusts its own relay");
+    assert.equal(
+      await liveTarget.readContract({ address: liveB.deployment.contracts.TargetGateway, abi: targetGatewayAbi, functionName: "relay" }),
+      LIVE_RELAY.address,
+      "the live network still trusts its own relay",
+    );
     assert.equal(await liveTarget.readContract({ address: liveB.deployment.contracts.PingPong, abi: pingPongAbi, functionName: "pingsReceived" }), 0n);
   });
 
   it("names the chain, the contract and the cause when a deployment does not match the network", async () => {
     const [liveA, liveB] = live as [(typeof live)[0], (typeof live)[0]];
     const withTarget = (TargetGateway: `0x${string}`) => ({ ...liveB.deployment, contracts: { ...liveB.deployment.contracts, TargetGateway } });
-    const forks = (target: `0x${string}`) => [{ url: liveA.url, deployment: liveA.deployment }, { url: liveB.url, deployment: withTarget(target) }];
-    await assert.rejects(MpcRelayTestKit.fromForks(network, forks("0x00000000000000000000000000000000000000aa")), (e: unknown) => e instanceof TestKitError && /TargetGateway 0x0{38}[aA]{2} has no code on chain 31402/.test(e.message));
+    const forks = (target: `0x${string}`) => [
+      { url: liveA.url, deployment: liveA.deployment },
+      { url: liveB.url, deployment: withTarget(target) },
+    ];
+    await assert.rejects(
+      MpcRelayTestKit.fromForks(network, forks("0x00000000000000000000000000000000000000aa")),
+      (e: unknown) => e instanceof TestKitError && /TargetGateway 0x0{38}[aA]{2} has no code on chain 31402/.test(e.message),
+    );
     await assert.rejects(
       MpcRelayTestKit.fromForks(network, forks(liveB.deployment.contracts.PingPong)),
       (e: unknown) => e instanceof TestKitError && /TargetGateway 0x[0-9a-fA-F]{40} on chain 31402: is it a TargetGateway\?/.test(e.message) && e.cause !== undefined,

@@ -50,7 +50,14 @@ describe("test kit", () => {
     const [ping] = await kit.pending();
     assert.equal(ping!.message.dstChainId, BigInt(B));
     const deliveries = await kit.deliverAll();
-    assert.deepEqual(deliveries.map((d) => [d.message.srcChainId, d.outcome]), [[BigInt(A), "delivered"], [BigInt(B), "delivered"]], "the ping, then the pong it caused");
+    assert.deepEqual(
+      deliveries.map((d) => [d.message.srcChainId, d.outcome]),
+      [
+        [BigInt(A), "delivered"],
+        [BigInt(B), "delivered"],
+      ],
+      "the ping, then the pong it caused",
+    );
     assert.equal(await b.publicClient.readContract({ address: pingB.address, abi: pingB.abi, functionName: "pingsReceived" }), 1n);
     assert.equal(await a.publicClient.readContract({ address: pingA.address, abi: pingA.abi, functionName: "pongsReceived" }), 1n);
     assert.deepEqual(await kit.pending(), []);
@@ -111,7 +118,11 @@ describe("test kit", () => {
     await kit.rotateRelay(next);
     assert.equal(kit.relay, next.address);
     assert.equal(await a.publicClient.readContract({ address: a.target, abi: targetGatewayAbi, functionName: "relay" }), next.address);
-    assert.equal(await b.publicClient.readContract({ address: b.target, abi: targetGatewayAbi, functionName: "isRelay", args: [threshold.address] }), true, "the old relay stays valid for the retention window");
+    assert.equal(
+      await b.publicClient.readContract({ address: b.target, abi: targetGatewayAbi, functionName: "isRelay", args: [threshold.address] }),
+      true,
+      "the old relay stays valid for the retention window",
+    );
     await kit.increaseTime(601);
     assert.equal(await b.publicClient.readContract({ address: b.target, abi: targetGatewayAbi, functionName: "isRelay", args: [threshold.address] }), false, "then it expires");
     await sendToProbe(a, probe.address, BigInt(B), "0x03");

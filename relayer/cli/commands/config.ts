@@ -62,10 +62,7 @@ async function checkNode(file: string, raw: unknown): Promise<ConfigProblem[]> {
   const parsed = nodeConfigSchema.safeParse(raw);
   if (!parsed.success) return parsed.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));
   const base = dirname(resolve(file));
-  const problems = [
-    ...(await readable(base, parsed.data.identityKeyFile, "identityKeyFile")),
-    ...(await readable(base, parsed.data.staking?.operatorKeyFile, "staking.operatorKeyFile")),
-  ];
+  const problems = [...(await readable(base, parsed.data.identityKeyFile, "identityKeyFile")), ...(await readable(base, parsed.data.staking?.operatorKeyFile, "staking.operatorKeyFile"))];
   // What the loader checks beyond the schema (e.g. the node among its own peers).
   await loadConfig(file).catch((error: unknown) => problems.push({ path: "", message: error instanceof Error ? error.message : String(error) }));
   return problems;

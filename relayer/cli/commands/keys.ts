@@ -70,8 +70,7 @@ async function readRequest(command: Command, text: string): Promise<Record<strin
   return request as Record<string, unknown>;
 }
 
-const keyCommand = (parent: Command, name: string, description: string): Command =>
-  withJson(withNodeApi(parent.command(name).description(description).requiredOption("--key <id>", "key id")));
+const keyCommand = (parent: Command, name: string, description: string): Command => withJson(withNodeApi(parent.command(name).description(description).requiredOption("--key <id>", "key id")));
 
 export function registerKeyCommands(program: Command): void {
   keyCommand(program, "keygen", "generate a threshold key (t-of-n) across the committee")
@@ -97,10 +96,7 @@ export function registerKeyCommands(program: Command): void {
       } else {
         const { key } = await client.getKey(o.key);
         if (key.publicKey === null) usageError(command, `key ${o.key} has no public key on this node yet: nothing to reshare`);
-        approved = await client.approve(
-          { operation: "reshare", keyId: o.key, publicKey: key.publicKey, oldParties: key.participants, newParties: o.parties, newThreshold: o.threshold },
-          ttlMs,
-        );
+        approved = await client.approve({ operation: "reshare", keyId: o.key, publicKey: key.publicKey, oldParties: key.participants, newParties: o.parties, newThreshold: o.threshold }, ttlMs);
       }
       emit(o, approved, (a) => `approved ${operation} of ${o.key} (parties ${list(o.parties)}, threshold ${o.threshold}) until ${time(a.expiresAt)}\n  hash ${a.hash}`);
     });
@@ -112,7 +108,13 @@ export function registerKeyCommands(program: Command): void {
         ? "no approvals"
         : table([
             ["HASH", "EXPIRES", "OPERATION"],
-            ...approvals.map((a) => [`${a.hash.slice(0, 18)}…`, time(a.expiresAt), Object.entries(a.operation).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`).join(" ")]),
+            ...approvals.map((a) => [
+              `${a.hash.slice(0, 18)}…`,
+              time(a.expiresAt),
+              Object.entries(a.operation)
+                .map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : String(v)}`)
+                .join(" "),
+            ]),
           ]),
     );
   });

@@ -49,8 +49,17 @@ async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): P
     const transport = fallback(c.rpcUrls.map((url) => http(url, { retryCount: 1 })));
     return { c, chain, publicClient: createPublicClient({ chain, transport }) as PublicClient, walletClient: account === undefined ? undefined : createWalletClient({ account, chain, transport }) };
   });
-  const destinations: MpcRelayClientOptions["destinations"] = Object.fromEntries(chains.map(({ c, publicClient, walletClient }) => [c.chainId, { publicClient, gateway: c.targetGateway as Hex, fromBlock: BigInt(c.fromBlock), maxBlockRange: c.maxBlockRange, ...(walletClient === undefined ? {} : { walletClient: walletClient as never }) }]));
-  const relayerApi = o.api ?? (config.api === undefined ? process.env.MPC_RELAY_RELAYER_API : `http://${config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host.includes(":") ? `[${config.api.host}]` : config.api.host}:${config.api.port}`);
+  const destinations: MpcRelayClientOptions["destinations"] = Object.fromEntries(
+    chains.map(({ c, publicClient, walletClient }) => [
+      c.chainId,
+      { publicClient, gateway: c.targetGateway as Hex, fromBlock: BigInt(c.fromBlock), maxBlockRange: c.maxBlockRange, ...(walletClient === undefined ? {} : { walletClient: walletClient as never }) },
+    ]),
+  );
+  const relayerApi =
+    o.api ??
+    (config.api === undefined
+      ? process.env.MPC_RELAY_RELAYER_API
+      : `http://${config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host.includes(":") ? `[${config.api.host}]` : config.api.host}:${config.api.port}`);
   const sources = chains.filter(({ c }) => o.sourceChain === undefined || c.chainId === o.sourceChain);
   if (sources.length === 0) usageError(command, `chain ${o.sourceChain} is not in ${o.config}`);
   const clients = sources.map(
@@ -69,12 +78,21 @@ async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): P
 /** The statuses a hash names: the messages of a source transaction, else the message with that id. */
 export async function lookUp(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<MessageStatus[]> {
   const { clients } = await chainClients(command, o);
-  const asTx = await Promise.all(clients.map((client) => client.statusOfTransaction(hash, o.index === undefined ? {} : { index: o.index }).catch((error: unknown) => (error instanceof NoMessageInTransactionError && /no such transaction/.test(error.message) ? null : rethrow(error, `transaction ${hash}`)))));
+  const asTx = await Promise.all(
+    clients.map((client) =>
+      client
+        .statusOfTransaction(hash, o.index === undefined ? {} : { index: o.index })
+        .catch((error: unknown) => (error instanceof NoMessageInTransactionError && /no such transaction/.test(error.message) ? null : rethrow(error, `transaction ${hash}`))),
+    ),
+  );
   const found = asTx.find((s) => s !== null);
   if (found !== undefined && found !== null) return found;
   const asId = await Promise.all(clients.map((client) => client.status(hash).catch((error: unknown) => (error instanceof MessageNotFoundError ? null : rethrow(error, `message ${hash}`)))));
   const status = asId.find((s) => s !== null);
-  if (status === undefined || status === null) throw new Error(`${hash} is neither a source transaction nor a message id on chain(s) ${clients.length === 1 && o.sourceChain !== undefined ? o.sourceChain : "of the config"} (searched from each chain's fromBlock)`);
+  if (status === undefined || status === null)
+    throw new Error(
+      `${hash} is neither a source transaction nor a message id on chain(s) ${clients.length === 1 && o.sourceChain !== undefined ? o.sourceChain : "of the config"} (searched from each chain's fromBlock)`,
+    );
   return [status];
 }
 
@@ -86,8 +104,16 @@ function rethrow(error: unknown, what: string): never {
 export function describeStatus(s: MessageStatus): string {
   const t = s.target;
   const r = s.relayer;
-  const targetText = t.kind === "not-configured" ? `chain ${t.chainId} not in the config` : `${t.state}${t.txHash === null ? "" : ` (tx ${t.txHash})`}${t.reason === null ? "" : `: ${t.reason.summary}`}`;
-  const relayerText = r.kind === "not-configured" ? "not asked (no --api, api.port or MPC_RELAY_RELAYER_API)" : r.kind === "unavailable" ? `unavailable: ${r.reason} (${r.url})` : r.kind === "unknown" ? `no record (${r.url})` : `${r.state}${r.lastError === null ? "" : ` (last error: ${r.lastError})`}`;
+  const targetText =
+    t.kind === "not-configured" ? `chain ${t.chainId} not in the config` : `${t.state}${t.txHash === null ? "" : ` (tx ${t.txHash})`}${t.reason === null ? "" : `: ${t.reason.summary}`}`;
+  const relayerText =
+    r.kind === "not-configured"
+      ? "not asked (no --api, api.port or MPC_RELAY_RELAYER_API)"
+      : r.kind === "unavailable"
+        ? `unavailable: ${r.reason} (${r.url})`
+        : r.kind === "unknown"
+          ? `no record (${r.url})`
+          : `${r.state}${r.lastError === null ? "" : ` (last error: ${r.lastError})`}`;
   return [
     `message ${s.messageId}: ${s.state}`,
     fields([
@@ -124,7 +150,14 @@ async function act(kind: "retry" | "abandon", command: Command, id: Hex, o: Wall
   const key = await readSecret({ file: o.keyFile, env: o.keyEnv }, "wallet key");
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error("the wallet key must be 32 bytes of 0x-prefixed hex");
   const { clients } = await chainClients(command, o, key as Hex);
-  const found = await Promise.all(clients.map((client) => client.findSent(id).then((m) => (m === null ? null : client)).catch((error: unknown) => rethrow(error, `message ${id}`))));
+  const found = await Promise.all(
+    clients.map((client) =>
+      client
+        .findSent(id)
+        .then((m) => (m === null ? null : client))
+        .catch((error: unknown) => rethrow(error, `message ${id}`)),
+    ),
+  );
   const client = found.find((c) => c !== null);
   if (client === undefined || client === null) throw new Error(`message ${id} not found on the source chain(s) of ${o.config} (searched from each chain's fromBlock)`);
   const viaReceiver = o.viaReceiver === undefined ? undefined : receiverFunction(o.viaReceiver);
@@ -152,9 +185,9 @@ const walletOptions = (command: Command): Command =>
   chainOptions(command).option("--key-file <file>", "the destination wallet's private key (a file, chmod 600)").option("--key-env <VAR>", "the environment variable holding it");
 
 export function registerMessageCommands(program: Command): void {
-  walletOptions(program.command("retry").description("run a failed message again on its target (anyone may; the wallet pays its gas)").argument("<messageId>", "0x and 64 hex digits", messageIdArg)).action(
-    (id: Hex, o: WalletQuery, command: Command) => act("retry", command, id, o),
-  );
+  walletOptions(
+    program.command("retry").description("run a failed message again on its target (anyone may; the wallet pays its gas)").argument("<messageId>", "0x and 64 hex digits", messageIdArg),
+  ).action((id: Hex, o: WalletQuery, command: Command) => act("retry", command, id, o));
   walletOptions(program.command("abandon").description("give a failed message up (only its receiver may)").argument("<messageId>", "0x and 64 hex digits", messageIdArg))
     .option("--via-receiver <function>", "call this function of the receiver contract with the message (it calls abandonMessage); else the wallet must be the receiver")
     .action((id: Hex, o: WalletQuery, command: Command) => act("abandon", command, id, o));

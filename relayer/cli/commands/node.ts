@@ -52,7 +52,8 @@ async function writeNewFile(path: string, write: (path: string) => Promise<void>
   try {
     await (await open(path, "wx", 0o600)).close();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${path} already exists: not overwriting it (a node's identity is its peer id; move the old key away first if you mean to replace it)`);
+    if ((error as NodeJS.ErrnoException).code === "EEXIST")
+      throw new Error(`${path} already exists: not overwriting it (a node's identity is its peer id; move the old key away first if you mean to replace it)`);
     throw error;
   }
   try {

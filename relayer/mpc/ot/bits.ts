@@ -126,7 +126,14 @@ export class ChiTables {
   /** acc ^= sum_j bit_j(row) * chi_j for a row of byteCount bytes starting at rowOffset. */
   accumulate(acc: Uint32Array, row: Uint8Array, rowOffset = 0): void {
     const t = this.tables;
-    let y0 = 0, y1 = 0, y2 = 0, y3 = 0, y4 = 0, y5 = 0, y6 = 0, y7 = 0;
+    let y0 = 0,
+      y1 = 0,
+      y2 = 0,
+      y3 = 0,
+      y4 = 0,
+      y5 = 0,
+      y6 = 0,
+      y7 = 0;
     for (let p = 0; p < this.byteCount; p++) {
       const byte = row[rowOffset + p]!;
       let src = (p * 32 + (byte & 15)) * WORDS_256;

@@ -90,11 +90,7 @@ export function writeScalar(view: DataView, offset: number, s: bigint): void {
 
 /** Reads a canonical 32-byte scalar (must be < q). */
 export function readCanonicalScalar(view: DataView, offset: number): bigint | null {
-  const s =
-    (view.getBigUint64(offset) << 192n) |
-    (view.getBigUint64(offset + 8) << 128n) |
-    (view.getBigUint64(offset + 16) << 64n) |
-    view.getBigUint64(offset + 24);
+  const s = (view.getBigUint64(offset) << 192n) | (view.getBigUint64(offset + 8) << 128n) | (view.getBigUint64(offset + 16) << 64n) | view.getBigUint64(offset + 24);
   return s < CURVE_ORDER ? s : null;
 }
 
@@ -127,13 +123,7 @@ export interface OteReceiverResult {
  * nonce || U || xs || ts. The receiver's fresh nonce enters the PRG context
  * so a repeated use sid never repeats the rows.
  */
-export function oteReceive(
-  seeds0: Uint8Array,
-  seeds1: Uint8Array,
-  context: Uint8Array,
-  choices: Uint8Array,
-  rng: RandomBytes,
-): OteReceiverResult {
+export function oteReceive(seeds0: Uint8Array, seeds1: Uint8Array, context: Uint8Array, choices: Uint8Array, rng: RandomBytes): OteReceiverResult {
   if (choices.length !== OTE_BATCH / 8) throw new RangeError(`choices must be ${OTE_BATCH / 8} bytes`);
   const x = new Uint8Array(ROW_BYTES);
   x.set(choices, 0);
@@ -180,14 +170,7 @@ export interface OteSenderResult {
  * both pads of every OT under `senderNonce` (32 fresh bytes per response, sent
  * along, so answering the same use sid twice never yields related pads).
  */
-export function oteSend(
-  seeds: Uint8Array,
-  delta: Uint8Array,
-  context: Uint8Array,
-  message: Uint8Array,
-  senderNonce: Uint8Array,
-  width: number,
-): OteSenderResult {
+export function oteSend(seeds: Uint8Array, delta: Uint8Array, context: Uint8Array, message: Uint8Array, senderNonce: Uint8Array, width: number): OteSenderResult {
   if (message.length !== OTE_MESSAGE_BYTES) {
     throw new OtExtensionCheckError(`message must be ${OTE_MESSAGE_BYTES} bytes, got ${message.length}`);
   }

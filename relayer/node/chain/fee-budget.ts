@@ -77,8 +77,7 @@ export class FeeBudget {
     if (feeWei <= prior) return;
     const spent = [...charges.values()].reduce((sum, c) => sum + c.wei, 0n);
     const period = `${limits.periodMs / 1000} s`;
-    if (!charges.has(key) && charges.size >= limits.maxTransactions)
-      throw new RequestRejected(`chain ${chainId}: ${limits.maxTransactions} relay transactions already signed in the last ${period}`);
+    if (!charges.has(key) && charges.size >= limits.maxTransactions) throw new RequestRejected(`chain ${chainId}: ${limits.maxTransactions} relay transactions already signed in the last ${period}`);
     if (spent - prior + feeWei > limits.budgetWei)
       throw new RequestRejected(`chain ${chainId}: fee budget exhausted (${spent} of ${limits.budgetWei} wei charged in the last ${period}; this transaction needs ${feeWei - prior} more)`);
     charges.set(key, { at: now, wei: feeWei });

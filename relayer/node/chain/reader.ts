@@ -65,11 +65,7 @@ export class ChainReader {
    * given, else where each was last seen final (if inside `range`), else by id within `range`, or
    * the last maxScanBlocks blocks below the agreed head. One deadline covers the whole question.
    */
-  async observeMessages(
-    ids: readonly Hex[],
-    coordinates?: { txHash: Hex; logIndex?: number },
-    range?: { fromBlock?: number; toBlock?: number },
-  ): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
+  async observeMessages(ids: readonly Hex[], coordinates?: { txHash: Hex; logIndex?: number }, range?: { fromBlock?: number; toBlock?: number }): Promise<Map<Hex, QuorumResult<MessageObservation>>> {
     const deadline = this.endpoints.deadline();
     if (coordinates !== undefined) return this.observe(ids, coordinates, deadline);
     if (range?.fromBlock !== undefined && range.toBlock !== undefined && range.fromBlock > range.toBlock) throw new ChainReadError(`block range ${range.fromBlock}..${range.toBlock} is empty`);
@@ -77,7 +73,16 @@ export class ChainReader {
     const inRange = (block: number): boolean => block >= (range?.fromBlock ?? 0) && block <= (range?.toBlock ?? Number.MAX_SAFE_INTEGER);
     const located = ids.filter((id) => inRange(this.locations.get(id) ?? -1));
     if (located.length > 0) {
-      const again = await this.observe(located, { ranges: mergeBlocks(located.map((id) => this.locations.get(id)!), this.config.maxLogRange) }, deadline);
+      const again = await this.observe(
+        located,
+        {
+          ranges: mergeBlocks(
+            located.map((id) => this.locations.get(id)!),
+            this.config.maxLogRange,
+          ),
+        },
+        deadline,
+      );
       for (const [id, result] of again) {
         if (result.agreed?.kind === "final") results.set(id, result);
         else this.locations.delete(id);
@@ -128,7 +133,12 @@ export class ChainReader {
   private async scanWindow(range: { fromBlock?: number; toBlock?: number } | undefined, deadline: number): Promise<BlockRange | null> {
     const quorum = this.quorum;
     const succeeded = (answers: readonly (bigint | Error | undefined)[]): bigint[] => answers.filter((a): a is bigint => typeof a === "bigint");
-    const answers = await this.endpoints.race((client) => client.getBlockNumber(), (so) => succeeded(so).length >= quorum, deadline, HEAD_GRACE_MS);
+    const answers = await this.endpoints.race(
+      (client) => client.getBlockNumber(),
+      (so) => succeeded(so).length >= quorum,
+      deadline,
+      HEAD_GRACE_MS,
+    );
     const heads = succeeded(answers).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
     // The quorum-th highest head: at least a quorum, so at least one honest endpoint, has reached it.
     const head = heads[quorum - 1];
@@ -167,7 +177,16 @@ export class ChainReader {
     finalBlock.catch(() => undefined);
     const found = new Map<Hex, Hit>();
     const wanted = new Set(ids.map((id) => id.toLowerCase()));
-    const consider = (log: { address: Address; topics: readonly Hex[]; data: Hex; blockNumber: bigint | null; blockHash: Hex | null; transactionHash: Hex | null; logIndex: number | null; removed?: boolean }): void => {
+    const consider = (log: {
+      address: Address;
+      topics: readonly Hex[];
+      data: Hex;
+      blockNumber: bigint | null;
+      blockHash: Hex | null;
+      transactionHash: Hex | null;
+      logIndex: number | null;
+      removed?: boolean;
+    }): void => {
       if (log.removed === true || log.blockNumber === null || log.blockHash === null || log.transactionHash === null || log.logIndex === null) return;
       if (getAddress(log.address) !== this.sourceGateway) return;
       // The indexed id only preselects: the id that counts is re-derived from the decoded message below.
@@ -179,7 +198,14 @@ export class ChainReader {
         return;
       }
       if (!wanted.has(decoded.messageId.toLowerCase()) || getAddress(decoded.message.srcGateway) !== this.sourceGateway) return;
-      found.set(decoded.messageId, { messageId: decoded.messageId, message: decoded.message, blockNumber: log.blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex: log.logIndex });
+      found.set(decoded.messageId, {
+        messageId: decoded.messageId,
+        message: decoded.message,
+        blockNumber: log.blockNumber,
+        blockHash: log.blockHash,
+        txHash: log.transactionHash,
+        logIndex: log.logIndex,
+      });
     };
     if ("txHash" in where) {
       const receipt = await client.getTransactionReceipt({ hash: where.txHash }).catch((error: unknown) => {
@@ -198,7 +224,8 @@ export class ChainReader {
     const observations = new Map<Hex, MessageObservation>();
     for (const id of ids) {
       const hit = found.get(id);
-      if (hit === undefined || hashes.get(hit.blockNumber) !== hit.blockHash) observations.set(id, { kind: "absent", messageId: id, detail: `no MessageSent log with this id ${describeWhere(where)}` });
+      if (hit === undefined || hashes.get(hit.blockNumber) !== hit.blockHash)
+        observations.set(id, { kind: "absent", messageId: id, detail: `no MessageSent log with this id ${describeWhere(where)}` });
       else if (hit.blockNumber <= final) observations.set(id, { kind: "final", ...hit });
       else observations.set(id, { kind: "pending", messageId: id, blockNumber: hit.blockNumber, finalBlock: final });
     }

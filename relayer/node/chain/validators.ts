@@ -101,7 +101,9 @@ function finalOrRefuse(id: Hex, reader: ChainReader, result: QuorumResult<Messag
   if (agreed?.kind === "final") return agreed.message;
   if (agreed?.kind === "absent") throw new RequestRejected(`message ${id} was not sent by SourceGateway ${reader.sourceGateway} on chain ${reader.chainId}: ${agreed.detail}`);
   if (agreed?.kind === "pending")
-    throw new RequestRejected(`message ${id} on chain ${reader.chainId} is not final yet: its block ${agreed.blockNumber} is past the final block ${agreed.finalBlock} (finality: ${describeFinality(reader.finality)})`);
+    throw new RequestRejected(
+      `message ${id} on chain ${reader.chainId} is not final yet: its block ${agreed.blockNumber} is past the final block ${agreed.finalBlock} (finality: ${describeFinality(reader.finality)})`,
+    );
   const summary = summarize(result?.answers ?? [], describeObservation);
   throw new RequestRejected(`RPC endpoints of chain ${reader.chainId} do not agree on message ${id} (need ${reader.quorum}; saw ${summary})`);
 }

@@ -57,7 +57,10 @@ export function confirmStatement(s: SharingStatement): Uint8Array {
     .absorb("key", s.keyId)
     .absorb("generation", s.generation)
     .absorb("threshold", s.threshold)
-    .absorbList("parties", [...s.parties].sort((a, b) => a - b))
+    .absorbList(
+      "parties",
+      [...s.parties].sort((a, b) => a - b),
+    )
     .absorb("public-key", s.publicKey.toLowerCase())
     .absorb("digest", s.digest.toLowerCase())
     .digest();
@@ -121,13 +124,7 @@ export class CommitTracker {
 
   /** A dealer that is not in the new committee: it holds no share of the generation, and deletes its old one when it commits. */
   async leave(keyId: string, generation: string, threshold: number, parties: readonly PartyIndex[]): Promise<void> {
-    await this.store.holdGeneration(
-      keyId,
-      generation,
-      generation,
-      { threshold, participants: [...parties], publicKey: null, address: null, digest: null, origin: "reshare", notify: [] },
-      null,
-    );
+    await this.store.holdGeneration(keyId, generation, generation, { threshold, participants: [...parties], publicKey: null, address: null, digest: null, origin: "reshare", notify: [] }, null);
     await this.applyEarly(keyId, generation);
     await this.tryCommit(keyId, generation);
   }
@@ -205,7 +202,8 @@ export class CommitTracker {
     if (generation?.committed === true) return;
     if (generation === undefined) {
       // A reshare that left this node out without it dealing: keep a marker; the authority decides when the share goes.
-      if (certificate.parties.includes(this.self) || key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase()) return this.ignore("certificate for a generation this node can't hold", { keyId });
+      if (certificate.parties.includes(this.self) || key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase())
+        return this.ignore("certificate for a generation this node can't hold", { keyId });
       if (key.generations.filter((g) => !g.holder).length >= MAX_MARKERS) return this.ignore("too many leaver markers", { keyId });
       if (!(await this.verifyCertificate(certificate))) return this.ignore("certificate with a bad signature", { keyId, generation: certificate.generation });
       generation = await this.store.holdGeneration(

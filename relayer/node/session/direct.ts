@@ -103,7 +103,11 @@ export class DirectStart {
   private maybeBegin(session: Session): void {
     const direct = session.direct!;
     if (session.state !== "prepared" || !direct.prepared || this.missing(session).length > 0) return;
-    this.deps.begin(session, direct.signers, direct.signers.map((party) => ({ party, nonce: direct.nonces.get(party)! })));
+    this.deps.begin(
+      session,
+      direct.signers,
+      direct.signers.map((party) => ({ party, nonce: direct.nonces.get(party)! })),
+    );
   }
 
   /** Named signers whose ready has not reached this node. */

@@ -469,7 +469,15 @@ export class SessionEngine {
 
   private dispatch(session: Session, messages: ProtocolMessage[]): void {
     for (const message of messages) {
-      const body: FrameBody = { kind: "protocol", protocol: message.protocol, round: message.round, to: message.to, sid: session.id!, payload: Buffer.from(message.payload).toString("base64"), sig: this.auth?.sign(message) ?? null };
+      const body: FrameBody = {
+        kind: "protocol",
+        protocol: message.protocol,
+        round: message.round,
+        to: message.to,
+        sid: session.id!,
+        payload: Buffer.from(message.payload).toString("base64"),
+        sig: this.auth?.sign(message) ?? null,
+      };
       if (message.to === null) {
         for (const party of session.participants) if (party !== this.self) this.sendFrame(party, session.routeId, body);
       } else {

@@ -39,10 +39,7 @@ export interface ProvenFault {
   readonly signatures: readonly string[];
 }
 
-export type Outcome =
-  | { kind: "generation"; generation: string }
-  | { kind: "signature"; signature: SignatureLike }
-  | { kind: "presignature" };
+export type Outcome = { kind: "generation"; generation: string } | { kind: "signature"; signature: SignatureLike } | { kind: "presignature" };
 
 /** A received protocol message with its sender's operator signature. */
 export interface SignedMessage {

@@ -35,7 +35,7 @@ export const reshareOperation: OperationHandler = {
       if (generation.publicKey !== params.publicKey) throw new SessionError("conflict", "public key mismatch");
       if (!sameMembers(generation.participants, params.oldParties)) throw new SessionError("conflict", "old committee mismatch");
       await ctx.authority.authorizeReshare({ keyId: key.keyId, publicKey: generation.publicKey, address: generation.address, participants: generation.participants }, target);
-        return;
+      return;
     }
     const key = await ctx.store.getKey(session.keyId);
     if (key?.status === "READY") throw new SessionError("conflict", `this node already holds key ${session.keyId}`);
