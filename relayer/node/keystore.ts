@@ -11,7 +11,10 @@
  * generation is a marker without a share whose commit deletes the key here.
  *
  * Secrets (share generations, presignatures) are sealed with sealing.ts under
- * the passphrase; every multi-record change is one LevelDB batch, so a crash
+ * the passphrase; each share generation under its own data key (data-keys.ts),
+ * which is destroyed, and the store compacted, when the generation goes: an old
+ * share read off the disk later decrypts under nothing. Every multi-record
+ * change is one LevelDB batch, so a crash
  * never leaves a half-written key. Writes to one key are serialized, so
  * concurrent confirmations can't overwrite each other.
  *
@@ -22,6 +25,7 @@
 import { ClassicLevel } from "classic-level";
 import { access } from "node:fs/promises";
 import type { PartyIndex } from "../mpc/types.ts";
+import { DataKeys } from "./data-keys.ts";
 import * as journal from "./journal.ts";
 import { DEFAULT_KDF, open, seal, unlock, type KdfParams, type Sealed } from "./sealing.ts";
 
@@ -121,14 +125,19 @@ export class KeyStore {
   private constructor(
     private readonly db: ClassicLevel<string, string>,
     private readonly key: Buffer,
+    private readonly dataKeys: DataKeys,
   ) {}
 
   /** Unlocks (or creates) the store; a wrong passphrase throws WrongPassphraseError and touches nothing. */
   static async open(path: string, passphrase: string, kdf: KdfParams = DEFAULT_KDF): Promise<KeyStore> {
     const key = await unlock(`${path}.kdf.json`, passphrase, kdf, !(await exists(path)));
-    const db = new ClassicLevel<string, string>(path, { keyEncoding: "utf8", valueEncoding: "utf8" });
+    const dataKeys = await DataKeys.load(`${path}.keys.json`, key);
+    // Uncompressed blocks: what the store holds on disk is what a reader of its files finds (forward-secrecy test).
+    const db = new ClassicLevel<string, string>(path, { keyEncoding: "utf8", valueEncoding: "utf8", compression: false });
     await db.open();
-    return new KeyStore(db, key);
+    const store = new KeyStore(db, key, dataKeys);
+    await store.forgetOrphanDataKeys();
+    return store;
   }
 
   async close(): Promise<void> {
@@ -158,7 +167,8 @@ export class KeyStore {
     if (stored === null || id === null || found === undefined) throw new Error(`key ${keyId} has no share${generation === undefined ? " READY" : ` of generation ${generation}`} here`);
     const text = await this.db.get(shareRecordId(keyId, id));
     if (text === undefined) throw new Error(`key ${keyId}: the share of generation ${id} is missing`);
-    return new Uint8Array(open(this.key, JSON.parse(text) as Sealed, shareRecordId(keyId, id)));
+    // Shares sealed before data keys existed are under the store key itself.
+    return new Uint8Array(open(this.dataKeys.get(shareRecordId(keyId, id)) ?? this.key, JSON.parse(text) as Sealed, shareRecordId(keyId, id)));
   }
 
   /**
@@ -185,6 +195,8 @@ export class KeyStore {
    */
   async holdGeneration(keyId: string, sessionId: string, id: string, facts: SharingFacts & Pick<Generation, "origin" | "notify">, share: Uint8Array | null): Promise<Generation> {
     let held: Generation | null = null;
+    // The data key reaches the disk before the share sealed under it; a crash in between leaves an orphan key, forgotten at the next open.
+    const dataKey = share === null ? null : await this.dataKeys.create(shareRecordId(keyId, id));
     await this.update(
       keyId,
       (previous, now) => {
@@ -204,7 +216,7 @@ export class KeyStore {
           updatedAt: now,
         };
       },
-      share === null ? undefined : (batch) => batch.put(shareRecordId(keyId, id), JSON.stringify(seal(this.key, share, shareRecordId(keyId, id)))),
+      share === null ? undefined : (batch) => batch.put(shareRecordId(keyId, id), JSON.stringify(seal(dataKey!, share, shareRecordId(keyId, id)))),
     );
     return held!;
   }
@@ -251,9 +263,9 @@ export class KeyStore {
           updatedAt: now,
         };
       },
-      async (batch, previous) => {
+      async (batch, previous, forget) => {
         const deleted = new Set(outcome?.deleted ?? []);
-        for (const g of previous?.generations ?? []) if (deleted.has(g.id) && g.holder) batch.del(shareRecordId(keyId, g.id));
+        for (const g of previous?.generations ?? []) if (deleted.has(g.id) && g.holder) forget(shareRecordId(keyId, g.id));
         await this.deletePresigns(batch, keyId, (p) => outcome?.keyDeleted === true || deleted.has(p.generation));
       },
     );
@@ -276,9 +288,9 @@ export class KeyStore {
         const holds = generations.some((g) => g.holder);
         return { ...previous, generations, status: holds ? previous.status : "ERROR", error: holds ? previous.error : reason, updatedAt: now };
       },
-      async (batch) => {
+      async (batch, _previous, forget) => {
         if (!dropped) return;
-        batch.del(shareRecordId(keyId, id));
+        forget(shareRecordId(keyId, id));
         await this.deletePresigns(batch, keyId, (p) => p.generation === id);
       },
     );
@@ -313,8 +325,8 @@ export class KeyStore {
         existed = previous !== null;
         return previous === null ? null : "delete";
       },
-      async (batch, previous) => {
-        for (const g of previous?.generations ?? []) if (g.holder) batch.del(shareRecordId(keyId, g.id));
+      async (batch, previous, forget) => {
+        for (const g of previous?.generations ?? []) if (g.holder) forget(shareRecordId(keyId, g.id));
         await this.deletePresigns(batch, keyId, () => true);
       },
     );
@@ -442,12 +454,13 @@ export class KeyStore {
 
   /**
    * One serialized read-modify-write of a key: `change` returns the new record,
-   * "delete", or null for no change; `extra` adds records to the same batch.
+   * "delete", or null for no change; `extra` adds records to the same batch and
+   * `forget`s shares, whose data keys are destroyed once the batch is written.
    */
   private update(
     keyId: string,
     change: (previous: StoredKey | null, now: number) => StoredKey | "delete" | null,
-    extra?: (batch: ReturnType<ClassicLevel<string, string>["batch"]>, previous: StoredKey | null) => unknown,
+    extra?: (batch: ReturnType<ClassicLevel<string, string>["batch"]>, previous: StoredKey | null, forget: (shareRecord: string) => void) => unknown,
   ): Promise<void> {
     return this.withLock(keyId, async () => {
       const previous = await this.read(keyId);
@@ -456,9 +469,27 @@ export class KeyStore {
       const batch = this.db.batch();
       if (next === "delete") batch.del(keyRecordId(keyId));
       else batch.put(keyRecordId(keyId), JSON.stringify(next));
-      await extra?.(batch, previous);
+      const forgotten: string[] = [];
+      await extra?.(batch, previous, (record) => {
+        batch.del(record);
+        forgotten.push(record);
+      });
       await batch.write(DURABLE);
+      if (forgotten.length > 0) await this.destroyShares(forgotten);
     });
+  }
+
+  /** After the shares' records are deleted: their data keys go, and compaction drops LevelDB's old copies. */
+  private async destroyShares(records: readonly string[]): Promise<void> {
+    await this.dataKeys.forget(records);
+    await this.db.compactRange("share/", "share0");
+  }
+
+  /** Data keys whose share record is gone (a crash between the two writes): destroyed at open. */
+  private async forgetOrphanDataKeys(): Promise<void> {
+    const orphans: string[] = [];
+    for (const record of this.dataKeys.recordIds()) if ((await this.db.get(record)) === undefined) orphans.push(record);
+    if (orphans.length > 0) await this.destroyShares(orphans);
   }
 
   private withLock<T>(keyId: string, work: () => Promise<T>): Promise<T> {

@@ -4,7 +4,10 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { ClassicLevel } from "classic-level";
+import { DataKeys } from "../../relayer/node/data-keys.ts";
 import { KeyStore, WrongPassphraseError } from "../../relayer/node/keystore.ts";
+import { unlock, type Sealed } from "../../relayer/node/sealing.ts";
 
 const KDF = { N: 2 ** 12, r: 8, p: 1 };
 const PASS = "operator passphrase 1";
@@ -52,6 +55,67 @@ describe("key store", () => {
       const content = await readFile(join(path, file));
       assert.equal(content.indexOf(Buffer.from(share.subarray(0, 32))), -1, `plaintext share bytes in ${file}`);
     }
+  });
+
+  /** Every file of the store (LevelDB folder, KDF file, data-key file) and the needles found in them. */
+  async function findOnDisk(path: string, needles: Record<string, Buffer>): Promise<string[]> {
+    const files = [...(await readdir(path)).map((f) => join(path, f)), `${path}.kdf.json`, `${path}.keys.json`];
+    const found: string[] = [];
+    for (const file of files) {
+      const content = await readFile(file).catch(() => Buffer.alloc(0));
+      for (const [name, needle] of Object.entries(needles)) if (content.indexOf(needle) !== -1) found.push(`${name} in ${file}`);
+    }
+    return found;
+  }
+
+  it("keeps a replaced generation's share nowhere on disk: its data key is destroyed and the store compacted", async () => {
+    const path = join(dir, "fs");
+    let store = await KeyStore.open(path, PASS, KDF);
+    await ready(store, "k", "g1", new Uint8Array(300).fill(0x11));
+    await store.close();
+    // What an attacker with the passphrase would look for later: g1's ciphertext, its data key and the sealed data key.
+    const db = new ClassicLevel<string, string>(path, { valueEncoding: "utf8" });
+    const sealedShare = JSON.parse((await db.get("share/k/g1"))!) as Sealed;
+    await db.close();
+    const storeKey = await unlock(`${path}.kdf.json`, PASS, KDF, false);
+    const dataKey = (await DataKeys.load(`${path}.keys.json`, storeKey)).get("share/k/g1")!;
+    const wrapped = (JSON.parse(await readFile(`${path}.keys.json`, "utf8")) as { keys: Record<string, Sealed> }).keys["share/k/g1"]!;
+    const needles = {
+      "the old share's ciphertext": Buffer.from(sealedShare.ct),
+      "the old share's raw ciphertext": Buffer.from(sealedShare.ct, "base64").subarray(0, 64),
+      "its data key": dataKey,
+      "its data key in base64": Buffer.from(dataKey.toString("base64")),
+      "its sealed data key": Buffer.from(wrapped.ct),
+    };
+    assert.ok((await findOnDisk(path, needles)).length >= 2, "the search finds the generation while it is in use");
+
+    store = await KeyStore.open(path, PASS, KDF);
+    await store.holdGeneration("k", "g2", "g2", facts([1, 2, 3]), new Uint8Array(300).fill(0x22));
+    assert.deepEqual(await store.readShare("k", "g1"), new Uint8Array(300).fill(0x11), "the old generation signs until the new one commits");
+    await store.commitGeneration("k", "g2");
+    assert.deepEqual(await store.readShare("k"), new Uint8Array(300).fill(0x22));
+    await store.close();
+    assert.deepEqual(await findOnDisk(path, needles), [], "nothing of the replaced generation is left");
+
+    store = await KeyStore.open(path, PASS, KDF);
+    assert.deepEqual(await store.readShare("k"), new Uint8Array(300).fill(0x22), "the current generation still opens");
+    await store.close();
+  });
+
+  it("destroys a deleted key's data keys, and at open the data keys a crash left without a share", async () => {
+    const path = join(dir, "fs2");
+    let store = await KeyStore.open(path, PASS, KDF);
+    await ready(store, "gone", "g1", new Uint8Array(64).fill(0x33));
+    await ready(store, "kept", "g1", new Uint8Array(64).fill(0x44));
+    assert.equal(await store.deleteKey("gone"), true);
+    await store.close();
+    const storeKey = await unlock(`${path}.kdf.json`, PASS, KDF, false);
+    const orphan = await DataKeys.load(`${path}.keys.json`, storeKey);
+    assert.deepEqual(orphan.recordIds(), ["share/kept/g1"]);
+    await orphan.create("share/kept/crashed-before-its-share"); // as if the process died right after creating it
+    store = await KeyStore.open(path, PASS, KDF);
+    await store.close();
+    assert.deepEqual((await DataKeys.load(`${path}.keys.json`, storeKey)).recordIds(), ["share/kept/g1"]);
   });
 
   it("turns a PENDING key left by a crash into ERROR, keeps a held generation, and never downgrades a READY key", async () => {

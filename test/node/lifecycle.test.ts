@@ -11,7 +11,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getAddress, keccak256, recoverAddress, serializeTransaction, type Hex } from "viem";
 import { decodeKeyShare } from "../../relayer/mpc/index.ts";
+import { ClassicLevel } from "classic-level";
+import { DataKeys } from "../../relayer/node/data-keys.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";
+import { unlock, type Sealed } from "../../relayer/node/sealing.ts";
 import type { SignView } from "../../relayer/node/api/client.ts";
 import { Cluster, eventually, relayTx, TEST_CHAIN_ID, TEST_RELAY_DATA, TEST_TARGET } from "./cluster.ts";
 
@@ -137,6 +140,31 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     assert.notEqual(key.generation, before.generation);
     for (let i = 1; i <= 5; i++) await eventually(async () => assert.equal((await cluster.client(i).getKey("k1")).key.generation, key.generation));
     await assertSignedBy(await cluster.client(1).sign("k1", relayTx(7)), address, 7);
+  });
+
+  it("leaves nothing of a refreshed-away share in a node's data folder: not its ciphertext, not its data key", async () => {
+    const node = cluster.node(4);
+    const storePath = join(node.dataDir, "keystore");
+    const old = (await cluster.client(4).getKey("k1")).key.generation!;
+    await cluster.stop(4);
+    const db = new ClassicLevel<string, string>(storePath, { valueEncoding: "utf8" });
+    const sealed = JSON.parse((await db.get(`share/k1/${old}`))!) as Sealed;
+    await db.close();
+    const dataKey = (await DataKeys.load(`${storePath}.keys.json`, await unlock(`${storePath}.kdf.json`, cluster.passphrase, { N: 2 ** 14, r: 8, p: 1 }, false))).get(`share/k1/${old}`)!;
+    const needles = [Buffer.from(sealed.ct.slice(0, 64)), Buffer.from(sealed.ct, "base64").subarray(0, 48), dataKey, Buffer.from(dataKey.toString("base64"))];
+    const found = async () => {
+      const hits: string[] = [];
+      for (const file of await filesUnder(node.dataDir)) for (const needle of needles) if ((await readFile(file)).indexOf(needle) !== -1) hits.push(file);
+      return hits;
+    };
+    assert.ok((await found()).length > 0, "the search finds the share in use");
+    await cluster.start(4);
+    const { key } = await cluster.client(1).refresh("k1");
+    await eventually(async () => assert.equal((await cluster.client(4).getKey("k1")).key.generation, key.generation));
+    await cluster.stop(4);
+    assert.deepEqual(await found(), [], "the old generation is gone from every file");
+    await cluster.start(4);
+    await assertSignedBy(await cluster.client(4).sign("k1", relayTx(8)), address, 8);
   });
 
   it("reshares k1 to {2,3,4,6} with t=3, keeping the address; leavers drop their share", async () => {

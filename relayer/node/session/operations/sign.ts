@@ -134,9 +134,16 @@ export async function signFull(engine: SessionEngine, keyId: string, request: Re
   const avoid = new Set(excluded);
   let lastError: SessionError | null = null;
   let direct = true;
+  let latest: readonly PartyIndex[] = [];
   for (let attempt = firstAttempt; attempt <= Math.max(firstAttempt, attempts); attempt++) {
-    const candidates = key.participants.filter((p) => p === engine.self || !avoid.has(p));
-    if (candidates.length < key.threshold) break;
+    let candidates = key.participants.filter((p) => p === engine.self || !avoid.has(p));
+    if (candidates.length < key.threshold) {
+      // Too many put out: those of earlier attempts may be back (a paused or restarted node); only the last attempt's stay out.
+      avoid.clear();
+      for (const party of [...excluded, ...latest]) avoid.add(party);
+      candidates = key.participants.filter((p) => p === engine.self || !avoid.has(p));
+      if (candidates.length < key.threshold) break;
+    }
     const signers = direct ? engine.direct.pick(candidates, key.threshold, banned) : null;
     direct = false;
     try {
@@ -151,6 +158,7 @@ export async function signFull(engine: SessionEngine, keyId: string, request: Re
       // A direct attempt's refusal puts only the refuser out: the classic retry takes any t that are ready.
       if (!(error instanceof SessionError) || !(error.retryable || (signers !== null && error.avoid.length > 0))) throw error;
       lastError = error;
+      latest = error.avoid;
       for (const party of error.avoid) avoid.add(party);
       if (signers !== null) engine.direct.suspect(error.avoid);
       engine.context.log.warn("sign attempt failed; retrying with other signers", { keyId, attempt, direct: signers !== null, absentees: error.absentees, avoid: error.avoid });
