@@ -12,7 +12,10 @@
  *   npm run bench:nodes                                  # 3-of-5 on loopback
  *   npm run bench:nodes -- --rtt 0,20,100                # the WAN sweep
  *   npm run bench:nodes -- --nodes 19 --threshold 13     # a committee the size of Wormhole's
- *   options: --samples S  --keygens K  --quick  --[no-]throughput
+ * Then, at RTT 0, R refreshes of the key one after another while node 2 keeps signing: each refresh's
+ * duration and the signing latency while they run (the bench lowers the refresh rate limit to 1 s).
+ *
+ *   options: --samples S  --keygens K  --refreshes R  --quick  --[no-]throughput
  *            --prepare-ms/--round-ms/--keygen-round-ms/--rpc-timeout-ms (default: the product's)
  */
 import { readFile, writeFile } from "node:fs/promises";
@@ -45,6 +48,7 @@ function parseOptions() {
       keygens: { type: "string" },
       quick: { type: "boolean", default: false },
       throughput: { type: "boolean" },
+      refreshes: { type: "string" },
       "prepare-ms": { type: "string" },
       "round-ms": { type: "string" },
       "keygen-round-ms": { type: "string" },
@@ -66,6 +70,7 @@ function parseOptions() {
     throughput: values.throughput ?? (nodes <= 5 && !values.quick),
     samples: values.samples === undefined ? (values.quick ? 6 : 25) : integer("samples", values.samples, 3, 1000),
     keygens: values.keygens === undefined ? (values.quick ? 1 : 2) : integer("keygens", values.keygens, 1, 100),
+    refreshes: values.refreshes === undefined ? (values.quick ? 1 : 3) : integer("refreshes", values.refreshes, 0, 100),
     /** null: the product's default. All nodes share the bench's in-process chains, unlike a real deployment. */
     rpcTimeoutMs: values["rpc-timeout-ms"] === undefined ? null : timeout("rpc-timeout-ms", values["rpc-timeout-ms"], 0),
     timeouts: {
@@ -136,6 +141,7 @@ const cluster = await Cluster.create({
 const errors: string[] = [];
 const levels: Level[] = [];
 let throughput: { presigned_per_s: number; presigned_burst: number; full_per_s: number } | null = null;
+let refresh: { refresh_p50_ms: number; refresh_max_ms: number; sign_during_p50_ms: number; sign_during_p95_ms: number; signatures_during: number } | null = null;
 let rss: number[] = [];
 let nonce = 0;
 let keyCount = 0;
@@ -265,17 +271,46 @@ async function measureThroughput(): Promise<NonNullable<typeof throughput>> {
   return result;
 }
 
-/** Sets every node's chain RPC timeout in its config file before it starts. */
-async function setRpcTimeout(ms: number): Promise<void> {
+/** Refreshes one after another at RTT 0 while node 2 signs without pause: refresh time, and signing latency meanwhile. */
+async function measureRefresh(): Promise<NonNullable<typeof refresh>> {
+  await relays.setRtt(0);
+  const durations: number[] = [];
+  const during: number[] = [];
+  let refreshing = true;
+  const signing = (async () => {
+    while (refreshing) during.push((await timed(() => cluster.client(POOLED).sign("bench", relayTx(nonce++)))).ms);
+  })();
+  try {
+    for (let i = 0; i < options.refreshes; i++) durations.push((await timed(() => cluster.client(COORDINATOR).refresh("bench"))).ms);
+  } finally {
+    refreshing = false;
+    await signing;
+  }
+  const result = {
+    refresh_p50_ms: Math.round(percentile(durations, 50)),
+    refresh_max_ms: Math.round(Math.max(...durations)),
+    sign_during_p50_ms: round1(percentile(during, 50)),
+    sign_during_p95_ms: round1(percentile(during, 95)),
+    signatures_during: during.length,
+  };
+  console.log(
+    `refresh at RTT 0: p50 ${result.refresh_p50_ms} ms, max ${result.refresh_max_ms} ms (${durations.length}) | signing meanwhile p50 ${result.sign_during_p50_ms} p95 ${result.sign_during_p95_ms} ms (${during.length} signatures, none lost)`,
+  );
+  return result;
+}
+
+/** Sets every node's chain RPC timeout (when asked) and refresh rate limit in its config file before it starts. */
+async function configureNodes(rpcTimeoutMs: number | null): Promise<void> {
   for (const node of cluster.nodes.values()) {
-    const config = JSON.parse(await readFile(node.configPath, "utf8")) as { chains: { rpcTimeoutMs?: number }[] };
-    for (const chain of config.chains) chain.rpcTimeoutMs = ms;
+    const config = JSON.parse(await readFile(node.configPath, "utf8")) as { chains: { rpcTimeoutMs?: number }[]; limits?: { minRefreshIntervalMs?: number } };
+    if (rpcTimeoutMs !== null) for (const chain of config.chains) chain.rpcTimeoutMs = rpcTimeoutMs;
+    config.limits = { ...config.limits, minRefreshIntervalMs: 1_000 };
     await writeFile(node.configPath, JSON.stringify(config, null, 2));
   }
 }
 
 try {
-  if (options.rpcTimeoutMs !== null) await setRpcTimeout(options.rpcTimeoutMs);
+  await configureNodes(options.rpcTimeoutMs);
   await cluster.startAll();
   // JIT warm-up and the key every signature uses; connections are opened here, at RTT 0.
   const warmup = await keygen("bench");
@@ -295,6 +330,13 @@ try {
       throughput = await measureThroughput();
     } catch (error) {
       errors.push(`throughput: ${String(error)}`);
+    }
+  }
+  if (options.refreshes > 0) {
+    try {
+      refresh = await measureRefresh();
+    } catch (error) {
+      errors.push(`refresh: ${String(error)}`);
     }
   }
   rss = await Promise.all(parties.map(async (i) => Number((await cluster.client(i).status()).rssBytes) / 2 ** 20));
@@ -349,6 +391,7 @@ console.log(
     round_trips: roundTrips,
     protocol_depth: depths,
     throughput,
+    refresh,
     errors,
   }),
 );

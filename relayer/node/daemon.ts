@@ -13,7 +13,7 @@ import { plainTextRpcWarning } from "../shared/addresses.ts";
 import { relayTransactionLimits, type NodeConfig } from "./config.ts";
 import { StaticPeerDirectory, type PeerDirectory } from "./directory.ts";
 import { identityStatements, loadIdentity } from "./identity.ts";
-import { KeyStore } from "./keystore.ts";
+import { KeyStore, sharings } from "./keystore.ts";
 import { createLogger, type Logger } from "../shared/log.ts";
 import { NodeMetrics } from "./metrics.ts";
 import { PresignPool } from "./pool.ts";
@@ -58,6 +58,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   log.info("key store unlocked", { keys: keys.length, ready: keys.filter((k) => k.status === "READY").length });
 
   const metrics = new NodeMetrics();
+  metrics.watchSharings(async () => sharings(await store.listKeys()));
   const identity = await loadIdentity(config.identityKeyFile);
   let transportRef: Transport | null = null;
   if (config.staking !== undefined && p.plugin === undefined) {

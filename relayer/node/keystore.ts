@@ -82,6 +82,23 @@ export interface KeyRecord {
   updatedAt: number;
 }
 
+/** When the sharing a READY key signs with was made, and by what (a refresh makes a new one). */
+export interface Sharing {
+  keyId: string;
+  generation: string;
+  origin: Generation["origin"];
+  sharedAt: number;
+}
+
+export function sharings(keys: readonly KeyRecord[]): Sharing[] {
+  const out: Sharing[] = [];
+  for (const key of keys) {
+    const signing = key.status === "READY" ? key.generations.find((g) => g.id === key.generation && g.holder) : undefined;
+    if (signing !== undefined) out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt });
+  }
+  return out;
+}
+
 interface StoredKey {
   keyId: string;
   sessionId: string;

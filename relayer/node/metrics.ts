@@ -1,5 +1,6 @@
 /** Prometheus metrics of one signer node (served on GET /metrics). */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { Sharing } from "./keystore.ts";
 
 export class NodeMetrics {
   readonly registry = new Registry();
@@ -67,7 +68,26 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  readonly sharingCreated: Gauge<"key_id">;
+  private sharingSource: () => Promise<readonly Sharing[]> = async () => [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    const source = () => this.sharingSource();
+    this.sharingCreated = new Gauge({
+      name: "mpc_sharing_created_timestamp_seconds",
+      help: "When the sharing this node signs with was made (keyGen, refresh or reshare), per key; time() minus it is the share's age",
+      labelNames: ["key_id"] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const sharing of await source()) this.set({ key_id: sharing.keyId }, sharing.sharedAt / 1000);
+      },
+    });
+  }
+
+  /** Where the sharing times come from, read at each scrape. */
+  watchSharings(source: () => Promise<readonly Sharing[]>): void {
+    this.sharingSource = source;
   }
 }

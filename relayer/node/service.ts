@@ -6,7 +6,7 @@
 import type { PartyIndex } from "../mpc/types.ts";
 import type { PeerDirectory } from "./directory.ts";
 import { toHex } from "./frames.ts";
-import type { Approval, KeyRecord, KeyStore } from "./keystore.ts";
+import { sharings, type Approval, type KeyRecord, type KeyStore } from "./keystore.ts";
 import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import type { PoolEntry, PresignPool } from "./pool.ts";
@@ -214,6 +214,8 @@ export class NodeService {
       activeSessions: this.sessions.activeSessions(),
       presignPool: this.pool.sizes(),
       keys,
+      /** Per READY key: when its current sharing was made (a refresh renews it) and its age. */
+      sharings: sharings(keys).map((s) => ({ ...s, ageSeconds: Math.round((Date.now() - s.sharedAt) / 1000) })),
       rssBytes: process.memoryUsage().rss,
     };
   }

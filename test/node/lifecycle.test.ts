@@ -140,6 +140,13 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     assert.notEqual(key.generation, before.generation);
     for (let i = 1; i <= 5; i++) await eventually(async () => assert.equal((await cluster.client(i).getKey("k1")).key.generation, key.generation));
     await assertSignedBy(await cluster.client(1).sign("k1", relayTx(7)), address, 7);
+    // The share's age starts over, in status and in /metrics.
+    const sharing = (await cluster.client(3).status()).sharings.find((s) => s.keyId === "k1")!;
+    assert.deepEqual([sharing.generation, sharing.origin], [key.generation, "refresh"]);
+    assert.ok(sharing.ageSeconds < 60 && sharing.sharedAt > Date.now() - 60_000);
+    const scraped = await (await fetch(`http://127.0.0.1:${cluster.node(3).httpPort}/metrics`)).text();
+    const created = /^mpc_sharing_created_timestamp_seconds\{key_id="k1"\} ([0-9.e+]+)$/m.exec(scraped)?.[1];
+    assert.equal(Number(created), sharing.sharedAt / 1000);
   });
 
   it("leaves nothing of a refreshed-away share in a node's data folder: not its ciphertext, not its data key", async () => {

@@ -47,15 +47,27 @@ export function describeNodeStatus(s: NodeStatusView): string {
       ["keys", s.keys.length === 0 ? "none" : String(s.keys.length)],
     ]),
   ];
-  if (s.keys.length > 0) lines.push("", keyTable(s.keys, s.presignPool));
+  if (s.keys.length > 0) lines.push("", keyTable(s.keys, s.presignPool, s.sharings));
   return lines.join("\n");
 }
 
-function keyTable(keys: readonly KeyView[], pool: Record<string, number> = {}): string {
+function keyTable(keys: readonly KeyView[], pool: Record<string, number> = {}, sharings: NodeStatusView["sharings"] = []): string {
+  const age = (keyId: string) => {
+    const sharing = sharings.find((s) => s.keyId === keyId);
+    return sharing === undefined ? "-" : `${duration(sharing.ageSeconds)} (${sharing.origin})`;
+  };
   return table([
-    ["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL"],
-    ...keys.map((k) => [k.keyId, k.status, `${k.threshold}-of-${k.participants.length}`, list(k.participants), k.address ?? "-", String(pool[k.keyId] ?? "-")]),
+    ["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL", "SHARING AGE"],
+    ...keys.map((k) => [k.keyId, k.status, `${k.threshold}-of-${k.participants.length}`, list(k.participants), k.address ?? "-", String(pool[k.keyId] ?? "-"), age(k.keyId)]),
   ]);
+}
+
+/** 42s, 17m, 5h, 3d: how long ago a sharing was made. */
+function duration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3_600) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3_600)}h`;
+  return `${Math.floor(seconds / 86_400)}d`;
 }
 
 async function readRequest(command: Command, text: string): Promise<Record<string, unknown>> {
