@@ -174,6 +174,36 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     await assertSignedBy(await cluster.client(4).sign("k1", relayTx(8)), address, 8);
   });
 
+  it("keeps signing through back-to-back refreshes: no request fails, each signature recovers to the key", async () => {
+    let refreshing = true;
+    const failures: string[] = [];
+    const views: { view: SignView; nonce: number }[] = [];
+    let nonce = 5_000;
+    const signer = async (index: number) => {
+      while (refreshing) {
+        const n = nonce++;
+        try {
+          views.push({ view: await cluster.client(index).sign("k1", relayTx(n)), nonce: n });
+        } catch (error) {
+          failures.push(String(error));
+        }
+      }
+    };
+    const signing = Promise.all([signer(2), signer(5)]);
+    try {
+      for (let i = 0; i < 4; i++) {
+        // A member still closing the previous refresh refuses the next one: asked again shortly.
+        await eventually(async () => void (await cluster.client(1).refresh("k1")), 10_000);
+      }
+    } finally {
+      refreshing = false;
+      await signing;
+    }
+    assert.deepEqual(failures, [], "no signing request failed while the sharing changed");
+    assert.ok(views.length >= 2, `signatures were requested during the refreshes (${views.length})`);
+    for (const { view, nonce: n } of views) await assertSignedBy(view, address, n);
+  });
+
   it("reshares k1 to {2,3,4,6} with t=3, keeping the address; leavers drop their share", async () => {
     await cluster.start(6);
     const before = (await cluster.client(2).getKey("k1")).key;

@@ -116,6 +116,9 @@ export function checkSignerSet(generation: Generation, signers: readonly PartyIn
   if (banned.length > 0) throw new SessionError("invalid", `bad signer set: ${banned.join(", ")} banned here for this generation`);
 }
 
+/** Sharings a signing request may follow (refreshes committing while it runs) before it gives up. */
+const MAX_SHARING_SWITCHES = 3;
+
 /** The coordinator plus the first t-1 other ready nodes (ready is in answer order: fastest first). */
 export function pickSigners(ready: readonly PartyIndex[], threshold: number, self: PartyIndex): PartyIndex[] | null {
   const others = ready.filter((p) => p !== self);
@@ -129,8 +132,9 @@ export function pickSigners(ready: readonly PartyIndex[], threshold: number, sel
  * protocol ran here costs no attempt. Retries ask every candidate and take the fastest t.
  */
 export async function signFull(engine: SessionEngine, keyId: string, request: Record<string, unknown>, attempts: number, firstAttempt = 1, excluded: readonly PartyIndex[] = []): Promise<SignResult> {
-  const key = await readyKey(engine.context, keyId);
-  const banned = key.generations.find((g) => g.id === key.generation)?.banned ?? [];
+  let key = await readyKey(engine.context, keyId);
+  let banned = key.generations.find((g) => g.id === key.generation)?.banned ?? [];
+  let switches = 0;
   const avoid = new Set(excluded);
   let lastError: SessionError | null = null;
   let direct = true;
@@ -155,6 +159,23 @@ export async function signFull(engine: SessionEngine, keyId: string, request: Re
             );
       return signResult(session, false, attempt);
     } catch (error) {
+      // A refresh or reshare committed meanwhile: the request goes on under the new sharing (costs no attempt).
+      if (error instanceof SessionError && error.kind === "conflict" && switches < MAX_SHARING_SWITCHES) {
+        // A member may have committed before this node: give our own commit a prepare window to arrive.
+        let now = await readyKey(engine.context, keyId);
+        for (const deadline = Date.now() + engine.context.timeouts.prepareMs; now.generation === key.generation && Date.now() < deadline; now = await readyKey(engine.context, keyId)) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        if (now.generation !== key.generation) {
+          switches++;
+          key = now;
+          banned = key.generations.find((g) => g.id === key.generation)?.banned ?? [];
+          direct = true;
+          attempt--;
+          engine.context.log.info("the key got a new sharing during signing; signing under it", { keyId, generation: key.generation });
+          continue;
+        }
+      }
       // A direct attempt's refusal puts only the refuser out: the classic retry takes any t that are ready.
       if (!(error instanceof SessionError) || !(error.retryable || (signers !== null && error.avoid.length > 0))) throw error;
       lastError = error;
