@@ -9,8 +9,8 @@
  * data folder on an encrypted volume for that.
  */
 import { randomBytes } from "node:crypto";
-import { open as openFile, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileDurably } from "../shared/durable-file.ts";
 import { open, seal, type Sealed } from "./sealing.ts";
 
 interface DataKeyFile {
@@ -76,24 +76,7 @@ export class DataKeys {
 
   private persist(): Promise<void> {
     const snapshot: DataKeyFile = { version: 1, keys: Object.fromEntries(this.sealed) };
-    const write = async () => {
-      const tmp = `${this.path}.tmp`;
-      const file = await openFile(tmp, "w", 0o600);
-      try {
-        await file.writeFile(JSON.stringify(snapshot));
-        await file.sync();
-      } finally {
-        await file.close();
-      }
-      await rename(tmp, this.path);
-      // The rename itself must reach the disk, or a crash could bring the old file (and its keys) back.
-      const dir = await openFile(dirname(this.path), "r");
-      try {
-        await dir.sync();
-      } finally {
-        await dir.close();
-      }
-    };
+    const write = () => writeFileDurably(this.path, JSON.stringify(snapshot));
     this.writing = this.writing.then(write, write);
     return this.writing;
   }

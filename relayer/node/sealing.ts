@@ -5,7 +5,8 @@
  * another record (another key, generation or presignature).
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
+import { writeFileDurably } from "../shared/durable-file.ts";
 
 export interface KdfParams {
   readonly N: number;
@@ -54,9 +55,8 @@ export async function unlock(metaPath: string, passphrase: string, kdf: KdfParam
     const salt = randomBytes(32);
     const key = await deriveKey(passphrase, salt, kdf);
     const meta: KdfMeta = { salt: salt.toString("base64"), params: kdf, verifier: seal(key, VERIFIER_PLAINTEXT, VERIFIER_ID) };
-    // Written whole then renamed: a crash leaves either no file or a complete one.
-    await writeFile(`${metaPath}.tmp`, JSON.stringify(meta), { mode: 0o600 });
-    await rename(`${metaPath}.tmp`, metaPath);
+    // A crash leaves either no file or a complete one.
+    await writeFileDurably(metaPath, JSON.stringify(meta));
     return key;
   }
   const meta = JSON.parse(metaText) as KdfMeta;

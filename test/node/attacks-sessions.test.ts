@@ -19,24 +19,11 @@ import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts"
 import { NodeService } from "../../relayer/node/service.ts";
 import { SessionError } from "../../relayer/node/session/index.ts";
 import { assertKeySecret, assertKeyUsable, assertNoHonestFault } from "./honest.ts";
-import { eventually, InProcessNetwork, sendMessage } from "./inprocess.ts";
+import { ALL, ATTACKER, HONEST, keyedNetworks, eventually, InProcessNetwork, sendMessage } from "./inprocess.ts";
 
-const ALL = [1, 2, 3, 4, 5];
-const HONEST = [1, 2, 3, 4];
-const ATTACKER = 5;
-let net: InProcessNetwork | null = null;
-
-afterEach(async () => {
-  await net?.destroy();
-  net = null;
-});
-
-async function withKey(options: Parameters<typeof InProcessNetwork.create>[0] = { parties: ALL }): Promise<{ net: InProcessNetwork; publicKey: string; address: string }> {
-  net = await InProcessNetwork.create(options);
-  await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
-  const key = await net.manager(1).keygen("relay", ALL, 3);
-  return { net, publicKey: key.publicKey!, address: key.address! };
-}
+const networks = keyedNetworks();
+const withKey = networks.withKey;
+afterEach(() => networks.destroy());
 
 const generationsOf = async (n: InProcessNetwork, party: number) => (await n.node(party).store.getKey("relay"))!.generations;
 
@@ -146,9 +133,8 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
   });
 
   it("finding 4: a reshare whose new member withholds cannot lose the key; a late confirmation commits it everywhere", async () => {
-    net = await InProcessNetwork.create({ parties: [...ALL, 6], timeouts: { keygenRoundMs: 1_500 } });
-    await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
-    const key = await net.manager(1).keygen("relay", ALL, 3);
+    const { net } = await withKey({ parties: [...ALL, 6], timeouts: { keygenRoundMs: 1_500 } });
+    const key = (await net.node(1).store.getKey("relay"))!;
     const newCommittee = [1, 2, 3, 4, 6];
     await net.approve({ operation: "reshare", keyId: "relay", publicKey: key.publicKey!, oldParties: ALL, newParties: newCommittee, newThreshold: 3 });
     // New member 6 is the attacker here: it withholds its confirmation.
@@ -168,7 +154,7 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     net.intercept(6, null);
     net.inject(6, 1, withheld!);
     await eventually(async () => {
-      for (const party of newCommittee) assert.notEqual((await net!.node(party).store.getKey("relay"))?.generation ?? key.generation, key.generation, `party ${party} committed`);
+      for (const party of newCommittee) assert.notEqual((await net.node(party).store.getKey("relay"))?.generation ?? key.generation, key.generation, `party ${party} committed`);
       assert.equal(await net!.node(5).store.getKey("relay"), null, "the leaver deleted its share once every new holder confirmed");
     });
     await assertKeySecret(net, "relay", [6], key.publicKey!);
@@ -278,8 +264,9 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
   it("a proposal that never starts keeps no key busy", async () => {
     const { net, address } = await withKey();
     const generation = (await net.node(1).store.getKey("relay"))!.generation;
-    for (let i = 0; i < 5; i++) for (const to of HONEST) net.inject(ATTACKER, to, { kind: "prepare", keyId: "relay", params: { operation: "refresh" }, generation }, `f${i}`.repeat(32));
-    await eventually(() => assert.equal(net.frames((e) => e.frame.body.kind === "ready" && /^f\d/.test(e.frame.sessionId)).length, 5 * HONEST.length));
+    const routes = new Set(Array.from({ length: 5 }, (_, i) => `f${i}`.repeat(32)));
+    for (const route of routes) for (const to of HONEST) net.inject(ATTACKER, to, { kind: "prepare", keyId: "relay", params: { operation: "refresh" }, generation }, route);
+    await eventually(() => assert.equal(net.frames((e) => e.frame.body.kind === "ready" && routes.has(e.frame.sessionId)).length, 5 * HONEST.length), 15_000);
     // The honest members answered, and the attacker walks away: an honest refresh goes ahead at once.
     const refreshed = await net.manager(1).refresh("relay");
     assert.notEqual(refreshed.generation, generation);

@@ -227,6 +227,8 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
 
       const status = await mpcRelay(["status"], api(2));
       assert.match(status.stdout, /^node 2 \(peer id \S+\)\n {2}peers +2 in the committee \(1,2\), \d+ connected\n/);
+      assert.match(status.stdout, /^KEY +STATUS +T-OF-N +PARTIES +ADDRESS +POOL +SHARING AGE$/m);
+      assert.match(status.stdout, /^cli-key +READY +2-of-2 .* \d+[smhd] \(keygen\)$/m, "the key's sharing age and what made it");
       assert.equal((JSON.parse((await mpcRelay(["status", "--json"], api(2))).stdout) as { index: number }).index, 2);
 
       const refused = await mpcRelay(["status"], { ...api(2), MPC_RELAY_API_TOKEN: "a-wrong-token-0123456789" });

@@ -276,3 +276,32 @@ export async function eventually(check: () => Promise<void> | void, ms = 5_000):
     }
   }
 }
+
+/** The committee of the attack tests: members 1-4 honest, member 5 the attacker's. */
+export const ALL = [1, 2, 3, 4, 5];
+export const HONEST = [1, 2, 3, 4];
+export const ATTACKER = 5;
+
+/**
+ * Networks whose members generated the key "relay" (3-of-5) before the attack starts; `destroy` (in an
+ * afterEach) ends the one made last.
+ */
+export function keyedNetworks(): {
+  withKey(options?: NetworkOptions): Promise<{ net: InProcessNetwork; publicKey: string; address: string }>;
+  destroy(): Promise<void>;
+} {
+  let current: InProcessNetwork | null = null;
+  return {
+    async withKey(options = { parties: ALL }) {
+      const net = await InProcessNetwork.create(options);
+      current = net;
+      await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
+      const key = await net.manager(1).keygen("relay", ALL, 3);
+      return { net, publicKey: key.publicKey!, address: key.address! };
+    },
+    async destroy() {
+      await current?.destroy();
+      current = null;
+    },
+  };
+}

@@ -51,15 +51,15 @@ export function describeNodeStatus(s: NodeStatusView): string {
   return lines.join("\n");
 }
 
-function keyTable(keys: readonly KeyView[], pool: Record<string, number> = {}, sharings: NodeStatusView["sharings"] = []): string {
+/** The key list; with a node's sharings (its status), how old each key's sharing is. */
+function keyTable(keys: readonly KeyView[], pool: Record<string, number> = {}, sharings?: NodeStatusView["sharings"]): string {
   const age = (keyId: string) => {
-    const sharing = sharings.find((s) => s.keyId === keyId);
+    const sharing = sharings?.find((s) => s.keyId === keyId);
     return sharing === undefined ? "-" : `${duration(sharing.ageSeconds)} (${sharing.origin})`;
   };
-  return table([
-    ["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL", "SHARING AGE"],
-    ...keys.map((k) => [k.keyId, k.status, `${k.threshold}-of-${k.participants.length}`, list(k.participants), k.address ?? "-", String(pool[k.keyId] ?? "-"), age(k.keyId)]),
-  ]);
+  const row = (k: KeyView) => [k.keyId, k.status, `${k.threshold}-of-${k.participants.length}`, list(k.participants), k.address ?? "-", String(pool[k.keyId] ?? "-")];
+  if (sharings === undefined) return table([["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL"], ...keys.map(row)]);
+  return table([["KEY", "STATUS", "T-OF-N", "PARTIES", "ADDRESS", "POOL", "SHARING AGE"], ...keys.map((k) => [...row(k), age(k.keyId)])]);
 }
 
 /** 42s, 17m, 5h, 3d: how long ago a sharing was made. */

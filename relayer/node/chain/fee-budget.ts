@@ -7,8 +7,8 @@
  * bump, or a re-validation of the same transaction) is charged only what it adds over the most
  * already charged for that nonce; that charge then counts from the replacement's time.
  */
-import { mkdir, open, readFile, rename } from "node:fs/promises";
-import { dirname } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileDurably } from "../../shared/durable-file.ts";
 import { z } from "zod";
 import { RequestRejected } from "../validators.ts";
 
@@ -120,22 +120,6 @@ export class FeeBudget {
         file.charges.push({ chainId, sender, nonce: Number(nonce), at: c.at, wei: c.wei.toString() });
       }
     }
-    const folder = dirname(this.path);
-    await mkdir(folder, { recursive: true, mode: 0o700 });
-    const temporary = `${this.path}.tmp`;
-    const handle = await open(temporary, "w", 0o600);
-    try {
-      await handle.writeFile(JSON.stringify(file));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temporary, this.path);
-    const dir = await open(folder, "r");
-    try {
-      await dir.sync();
-    } finally {
-      await dir.close();
-    }
+    await writeFileDurably(this.path, JSON.stringify(file));
   }
 }
