@@ -17,6 +17,9 @@
  *
  *   options: --samples S  --keygens K  --refreshes R  --quick  --[no-]throughput
  *            --prepare-ms/--round-ms/--keygen-round-ms/--rpc-timeout-ms (default: the product's)
+ *
+ * Longer than our ~400-line rule: one script run top to bottom, each figure measured next to the
+ * cluster it needs; the relays, CPU readings and the WAN model live in their own files.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
