@@ -196,6 +196,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     httpPort,
     peerId: identity.peerId,
     async stop() {
+      log.info("stopping: finishing the signing requests under way");
       const left = await service.drain(STOP_GRACE_MS);
       if (left.inFlight > 0 || left.sessions > 0) log.warn("stopping with work still under way", left);
       clearInterval(gauge);
@@ -203,8 +204,14 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       await staking?.stop();
       commits.stop();
       pool.stop();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Work under way was drained above: a connection a client still holds open after a moment is cut.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const cut = setTimeout(() => server.closeAllConnections(), 2_000);
+      await closed;
+      clearTimeout(cut);
+      log.debug("stopping: HTTP API closed");
       await transport.stop();
+      log.debug("stopping: transport closed");
       await store.close();
       log.info("node stopped");
     },

@@ -7,6 +7,9 @@ import type { Command } from "commander";
 import { usageError, withJson, type JsonOption } from "../options.ts";
 import { emit, emitEvent } from "../output.ts";
 
+/** The graceful stop's own grace (30 s for signing under way) plus time to close the API, transport and store. */
+const STOP_DEADLINE_MS = 45_000;
+
 export function registerNodeCommands(program: Command): void {
   const node = program.command("node").description("run a signer node, create its identity");
 
@@ -27,7 +30,15 @@ export function registerNodeCommands(program: Command): void {
       const listening = { event: "listening", index: config.index, peerId: running.peerId, httpPort: running.httpPort };
       emitEvent(o, listening, (l) => `node ${l.index} listening: peer id ${l.peerId}, HTTP API on port ${l.httpPort}`);
       const shutdown = (): void => {
-        void running.stop().then(() => process.exit(0));
+        // A stop that hangs past its grace (a step that never settles) still ends the process, and says so.
+        const deadline = setTimeout(() => {
+          process.stderr.write(`node ${config.index}: the graceful stop did not finish within ${STOP_DEADLINE_MS} ms; exiting\n`);
+          process.exit(1);
+        }, STOP_DEADLINE_MS);
+        void running.stop().then(() => {
+          clearTimeout(deadline);
+          process.exit(0);
+        });
       };
       process.once("SIGINT", shutdown);
       process.once("SIGTERM", shutdown);
