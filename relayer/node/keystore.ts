@@ -136,6 +136,8 @@ const presignPrefix = (keyId: string) => `presig/${keyId}/`;
 
 export class KeyStore {
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** A share was destroyed since open: close() compacts once more. */
+  private sharesDestroyed = false;
   /** Presignatures being consumed right now: the check and the mark are one step even across awaits. */
   private readonly consuming = new Set<string>();
 
@@ -159,6 +161,8 @@ export class KeyStore {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.locks.values()]);
+    // An iterator open during an earlier compaction kept the old values it could see: nothing reads now.
+    if (this.sharesDestroyed) await this.db.compactRange("share/", "share0");
     this.key.fill(0);
     await this.db.close();
   }
@@ -499,6 +503,7 @@ export class KeyStore {
   /** After the shares' records are deleted: their data keys go, and compaction drops LevelDB's old copies. */
   private async destroyShares(records: readonly string[]): Promise<void> {
     await this.dataKeys.forget(records);
+    this.sharesDestroyed = true;
     await this.db.compactRange("share/", "share0");
   }
 

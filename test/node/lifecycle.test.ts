@@ -169,8 +169,11 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     const { key } = await cluster.client(1).refresh("k1");
     await eventually(async () => assert.equal((await cluster.client(4).getKey("k1")).key.generation, key.generation));
     await cluster.stop(4);
-    assert.deepEqual(await found(), [], "the old generation is gone from every file");
-    await cluster.start(4);
+    try {
+      assert.deepEqual(await found(), [], "the old generation is gone from every file");
+    } finally {
+      await cluster.start(4);
+    }
     await assertSignedBy(await cluster.client(4).sign("k1", relayTx(8)), address, 8);
   });
 
