@@ -31,7 +31,12 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
   it("finding 2: runs under one proposal id get different session ids, so no honest member can be framed", async () => {
     // The attacker coordinates twice under the same proposal id.
     const route = "5e".repeat(32);
-    const { net, publicKey, address } = await withKey({ parties: ALL, proposalIds: (party) => (party === ATTACKER ? () => route : undefined) });
+    const { net, publicKey, address } = await withKey({
+      parties: ALL,
+      proposalIds: (party) => (party === ATTACKER ? () => route : undefined),
+      // Nothing here waits on a timeout: a loaded machine (the whole suite at once) gets room to answer.
+      timeouts: { prepareMs: 5_000 },
+    });
     await net.approve({ operation: "keygen", keyId: "first", parties: ALL, threshold: 3 });
     await net.approve({ operation: "keygen", keyId: "second", parties: ALL, threshold: 3 });
     await net.manager(ATTACKER).keygen("first", ALL, 3);
