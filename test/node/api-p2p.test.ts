@@ -19,7 +19,7 @@ import { P2pApiClient, type NodeAddress } from "../../relayer/node/api/p2p.ts";
 import { encodeFrame, FRAME_VERSION } from "../../relayer/node/frames.ts";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
 import { FRAME_PROTOCOL } from "../../relayer/node/transport.ts";
-import { Cluster, relayTx } from "./cluster.ts";
+import { Cluster, eventually, relayTx } from "./cluster.ts";
 
 async function dropped(cluster: Cluster, index: number, reason: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${cluster.node(index).httpPort}/metrics`)).text();
@@ -61,7 +61,13 @@ describe("node API over libp2p: admission by peer id and role", { timeout: 180_0
   it("serves an admitted relayer its key and signatures, and refuses it every other route", async () => {
     const api = await client(relayer);
     const ask = (method: "GET" | "POST" | "DELETE", path: string, body?: unknown) => api.request(nodeOne, { method, path, ...(body === undefined ? {} : { body }) }, AbortSignal.timeout(30_000));
-    const before = (await cluster.client(2).getKey("k1")).key;
+    // The keyGen's commit reaches every member a moment after it returns: start from the committed key everywhere.
+    let before = (await cluster.client(1).getKey("k1")).key;
+    await eventually(async () => {
+      before = (await cluster.client(1).getKey("k1")).key;
+      for (const index of [2, 3]) assert.equal((await cluster.client(index).getKey("k1")).key.generation, before.generation);
+      assert.notEqual(before.generation, null);
+    }, 15_000);
 
     const key = await ask("GET", "/v1/keys/k1");
     assert.equal(key.status, 200);
