@@ -34,12 +34,19 @@ describe("a malicious member against sessions", { timeout: 180_000 }, () => {
     const { net, publicKey, address } = await withKey({
       parties: ALL,
       proposalIds: (party) => (party === ATTACKER ? () => route : undefined),
-      // Nothing here waits on a timeout: a loaded machine (the whole suite at once) gets room to answer.
-      timeouts: { prepareMs: 5_000 },
     });
     await net.approve({ operation: "keygen", keyId: "first", parties: ALL, threshold: 3 });
     await net.approve({ operation: "keygen", keyId: "second", parties: ALL, threshold: 3 });
     await net.manager(ATTACKER).keygen("first", ALL, 3);
+    // A member still finishing the first run drops a prepare on its route id: the attacker reuses it once all are done.
+    await eventually(
+      () =>
+        assert.deepEqual(
+          ALL.map((p) => net.manager(p).activeSessions()),
+          [0, 0, 0, 0, 0],
+        ),
+      30_000,
+    );
     await net.manager(ATTACKER).keygen("second", ALL, 3);
     const sessionsOf1 = new Set(
       net

@@ -74,7 +74,8 @@ describe("key store", () => {
     await ready(store, "k", "g1", new Uint8Array(300).fill(0x11));
     await store.close();
     // What an attacker with the passphrase would look for later: g1's ciphertext, its data key and the sealed data key.
-    const db = new ClassicLevel<string, string>(path, { valueEncoding: "utf8" });
+    // Opened as the store opens it: a compressing open would rewrite the log into a table the search cannot read.
+    const db = new ClassicLevel<string, string>(path, { valueEncoding: "utf8", compression: false });
     const sealedShare = JSON.parse((await db.get("share/k/g1"))!) as Sealed;
     await db.close();
     const storeKey = await unlock(`${path}.kdf.json`, PASS, KDF, false);
@@ -87,7 +88,12 @@ describe("key store", () => {
       "its data key in base64": Buffer.from(dataKey.toString("base64")),
       "its sealed data key": Buffer.from(wrapped.ct),
     };
-    assert.ok((await findOnDisk(path, needles)).length >= 2, "the search finds the generation while it is in use");
+    const inUse = await findOnDisk(path, needles);
+    assert.ok(inUse.includes(`its sealed data key in ${path}.keys.json`), `the search finds the sealed data key while it is in use: ${inUse.join(", ")}`);
+    assert.ok(
+      inUse.some((hit) => hit.startsWith("the old share's ciphertext in ")),
+      `the search finds the share's ciphertext while it is in use: ${inUse.join(", ")}`,
+    );
 
     store = await KeyStore.open(path, PASS, KDF);
     await store.holdGeneration("k", "g2", "g2", facts([1, 2, 3]), new Uint8Array(300).fill(0x22));
