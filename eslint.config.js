@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "artifacts/", "cache/", "types/", "node_modules/", ".tools/", "coverage/", "relayer/sdk/abi.ts", "relayer/testkit/bytecode.ts"] },
+  { ignores: ["**/dist/", "contracts/build/", "artifacts/", "cache/", "types/", "node_modules/", ".tools/", "coverage/", "packages/sdk/src/abi.ts", "packages/testkit/src/bytecode.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

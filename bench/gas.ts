@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import hre from "hardhat";
 import { concat, encodeFunctionData, getAddress, hexToBytes, keccak256, padHex, stringToHex, type Abi, type AccessList, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { MessageBatch, messageDigest, messageTypedData, toCompactSignature, type Message } from "../relayer/sdk/message.ts";
+import { MessageBatch, messageDigest, messageTypedData, toCompactSignature, type Message } from "@mpc-relay/sdk";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);

@@ -5,7 +5,7 @@
  *
  *   npm run bench:mpc
  */
-import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type Signature } from "../relayer/mpc/index.ts";
+import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type Signature } from "@mpc-relay/mpc";
 import { run, type RunOutcome } from "../test/mpc/harness.ts";
 
 const CONFIGS: [t: number, n: number, signatures: number][] = [

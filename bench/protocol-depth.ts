@@ -1,5 +1,5 @@
 /**
- * How many one-way network delays each protocol of relayer/mpc needs, read off
+ * How many one-way network delays each protocol of @mpc-relay/mpc needs, read off
  * the protocols themselves rather than written down: all parties run in this
  * process, every message carries a hop count (one more than the highest hop
  * its sender had received when it sent it), and a protocol's depth is the
@@ -7,7 +7,7 @@
  * every message takes the same time d and compute is free, the protocol takes
  * depth x d. The depth does not depend on the committee size.
  */
-import { createKeygen, createOnlineSign, createPresign, createSign, type KeyShare, type Presignature, type ProtocolInstance, type ProtocolMessage } from "../relayer/mpc/index.ts";
+import { createKeygen, createOnlineSign, createPresign, createSign, type KeyShare, type Presignature, type ProtocolInstance, type ProtocolMessage } from "@mpc-relay/mpc";
 
 const PARTIES = [1, 2, 3];
 const THRESHOLD = 2;

@@ -9,7 +9,7 @@
  */
 import { hexToBytes, keccak256, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type ProtocolInstance, type ProtocolMessage } from "../relayer/mpc/index.ts";
+import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type ProtocolInstance, type ProtocolMessage } from "@mpc-relay/mpc";
 import { MessageSigner, stakingDomainSeparator } from "../relayer/staking/message-signer.ts";
 import { run, type RunOutcome } from "../test/mpc/harness.ts";
 

@@ -8,7 +8,7 @@
  * every participant's nonce. Full signing names its signers in prepare and
  * skips start (session/direct.ts): each signer starts once every signer's
  * ready reached it. Then the protocol runs its own depth of one-way
- * delays (protocol-depth.ts, read off relayer/mpc). A keyGen ends when every
+ * delays (protocol-depth.ts, read off @mpc-relay/mpc). A keyGen ends when every
  * holder's confirmation reached the coordinator (commit.ts), a pooled presign
  * when every signer's `done` did; a signature ends with the coordinator's own
  * last round. Two one-way delays are one round trip.

@@ -40,7 +40,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { projectRoot as repoRoot } from "../relayer/shared/project.ts";
-import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "../relayer/sdk/abi.ts";
+import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 
 export const deploymentsDir = path.join(repoRoot, "deployments");
 

@@ -8,7 +8,7 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 /// @dev All signatures are EIP-712 typed data under the domain
 ///      {name: "MpcRelayGateway", version: "1", chainId: <target chain>, verifyingContract: <target gateway>},
 ///      so a signature is only valid on the one gateway of the one chain it was made for.
-///      relayer/sdk/message.ts is the TypeScript twin; tests keep the two equal.
+///      packages/sdk/src/message.ts is the TypeScript twin; tests keep the two equal.
 library MessageLib {
     /// @notice A message as emitted by the source gateway and delivered by the target gateway.
     /// @param nonce Sequence number of the (source gateway, destination chain) channel, starting at 0.

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { projectRoot } from "../shared/project.ts";
-import { ApiError } from "../shared/http.ts";
+import { ApiError } from "@mpc-relay/sdk";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDevnetCommand } from "./commands/devnet.ts";
 import { registerKeyCommands } from "./commands/keys.ts";

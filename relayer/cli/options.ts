@@ -4,7 +4,7 @@
  * option (exit code 2, with the command's help).
  */
 import { Command, InvalidArgumentError, Option } from "commander";
-import { MIN_THRESHOLD } from "../mpc/vss.ts";
+import { MIN_THRESHOLD } from "@mpc-relay/mpc";
 import { NodeClient } from "../node/api/client.ts";
 
 /** Exit codes of every command. */

@@ -4,7 +4,7 @@
  * followed from the sending transaction to the delivering one.
  */
 import { parseEventLogs, type Hex } from "viem";
-import { pingPongAbi } from "../sdk/abi.ts";
+import { pingPongAbi } from "@mpc-relay/sdk";
 import type { Devnet, DevnetChain } from "./devnet.ts";
 import { failedMessages, waitForAll } from "./traffic.ts";
 

@@ -31,11 +31,11 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
 import { NodeApiError, type KeyView } from "../node/api/client.ts";
-import { MIN_THRESHOLD } from "../mpc/vss.ts";
+import { MIN_THRESHOLD } from "@mpc-relay/mpc";
 import { createIdentity, loadIdentity, saveIdentity } from "../node/identity.ts";
 import type { RelayerConfig } from "../relay/config.ts";
 import type { MessageStatus } from "../relay/index.ts";
-import { relayStakingAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import { setupStaking, type StakingSetup } from "../staking/setup.ts";
 import { launchChain, setMining, type ChainSpec, type LocalChain } from "./chains.ts";
 import { startNodeProcess, writeNetwork, type DevnetNode, type NetworkSecrets } from "./network.ts";

@@ -3,7 +3,7 @@ import { confirmSuccess } from "../shared/transactions.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { getAddress, parseEventLogs, type Abi, type Address, type Hex } from "viem";
-import { sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import type { DevnetChain } from "./devnet.ts";
 import { projectRoot } from "../shared/project.ts";
 

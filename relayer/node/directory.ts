@@ -3,7 +3,7 @@
  * member. A devnet reads it from the config file; production will read the
  * staking contract's registry behind the same interface.
  */
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 
 export interface PeerEntry {
   readonly index: PartyIndex;

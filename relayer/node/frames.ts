@@ -8,7 +8,7 @@
  * (checked against the authenticated peer) and the session id it belongs to.
  */
 import { z } from "zod";
-import { MAX_PARTY_INDEX, MIN_THRESHOLD } from "../mpc/vss.ts";
+import { MAX_PARTY_INDEX, MIN_THRESHOLD } from "@mpc-relay/mpc";
 
 /** 4: protocol frames carry the sender's joint session id; full signing may start without `start` (session/direct.ts). */
 export const FRAME_VERSION = 4;
@@ -22,7 +22,7 @@ const base64 = z
   .max(Math.ceil((MAX_FRAME_BYTES * 4) / 3));
 export const partyIndexSchema = z.number().int().min(1).max(MAX_PARTY_INDEX);
 export const keyIdSchema = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, "keyId: 1-128 chars of [A-Za-z0-9._:-]");
-/** A threshold: at least MIN_THRESHOLD (relayer/mpc/vss.ts), the one rule everywhere. */
+/** A threshold: at least MIN_THRESHOLD (packages/mpc/src/vss.ts), the one rule everywhere. */
 export const thresholdSchema = z.number().int().min(MIN_THRESHOLD, `threshold must be at least ${MIN_THRESHOLD}`).max(MAX_PARTY_INDEX);
 const partyList = z.array(partyIndexSchema).min(1).max(256);
 const uint = z.string().regex(/^\d{1,20}$/);

@@ -6,7 +6,7 @@
  * them through its methods.
  */
 import type { ClassicLevel } from "classic-level";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 
 type Db = ClassicLevel<string, string>;
 

@@ -24,7 +24,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import { access } from "node:fs/promises";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import { DataKeys } from "./data-keys.ts";
 import * as journal from "./journal.ts";
 import { DEFAULT_KDF, open, seal, unlock, type KdfParams, type Sealed } from "./sealing.ts";

@@ -1,6 +1,7 @@
-/** Binds the session manager to the threshold-ECDSA library (relayer/mpc). */
-import { ecdsaVerify, pointFromBytes } from "../mpc/curve.ts";
+/** Binds the session manager to the threshold-ECDSA library (packages/mpc). */
 import {
+  ecdsaVerify,
+  pointFromBytes,
   BannedPartyAbort,
   createKeygen,
   createOnlineSign,
@@ -16,7 +17,7 @@ import {
   type Presignature,
   sharingDigest,
   withBan,
-} from "../mpc/index.ts";
+} from "@mpc-relay/mpc";
 import type { ProtocolSuite, SignatureLike } from "./protocols.ts";
 
 export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {

@@ -5,7 +5,7 @@
  * passes the extension's factory to `startNode`. An extension imports from
  * the node only what this file names.
  */
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Logger } from "../shared/log.ts";
 import type { NodeChainConfig } from "./chain/config.ts";
 import type { NodeConfig } from "./config.ts";

@@ -6,7 +6,7 @@
  * leaves any node. A key joins the pool once this node coordinated a signature
  * for it (demand-driven, so idle keys cost nothing).
  */
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { KeyStore } from "./keystore.ts";
 import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";

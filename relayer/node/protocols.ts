@@ -1,10 +1,10 @@
 /**
  * What the session manager needs from the threshold-ECDSA library: the
  * protocol factories and the share / presignature encodings of
- * relayer/mpc/index.ts. The manager is generic over the share and
+ * packages/mpc/src/index.ts. The manager is generic over the share and
  * presignature types; `mpcSuite` (mpc-suite.ts) binds the real library.
  */
-import type { PartyIndex, ProtocolInstance } from "../mpc/types.ts";
+import type { PartyIndex, ProtocolInstance } from "@mpc-relay/mpc";
 
 /** The public facts about a share that the node stores beside it in the clear. */
 export interface ShareFacts {

@@ -7,7 +7,7 @@
  * - staking: its view of RelayStaking is fresh.
  * Liveness (`/health/live`) is only "the process answers".
  */
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Readiness } from "./api/http.ts";
 import type { KeyRecord } from "./keystore.ts";
 

@@ -3,7 +3,7 @@
  * relayer) see them: key lifecycle, typed signing requests with the
  * presignature fast path and a full-signing fallback, status.
  */
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { PeerDirectory } from "./directory.ts";
 import { toHex } from "./frames.ts";
 import { sharings, type Approval, type KeyRecord, type KeyStore } from "./keystore.ts";

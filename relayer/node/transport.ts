@@ -20,7 +20,7 @@ import type { Connection, PeerId, Stream } from "@libp2p/interface";
 import { API_PROTOCOL, serveApiStream, type P2pRequest } from "./api/p2p.ts";
 import type { ApiResponse } from "./api/routes.ts";
 import * as lp from "it-length-prefixed";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { PeerDirectory } from "./directory.ts";
 import type { NodeIdentity } from "./identity.ts";
 import { FrameError, MAX_FRAME_BYTES, ReplayGuard, decodeFrame, encodeFrame, type Frame } from "./frames.ts";

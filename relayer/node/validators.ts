@@ -10,7 +10,7 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { z } from "zod";
 import { getAddress, type Address, type Hex } from "viem";
-import { batchDigest, messageDigest, messageId, relayRotationDigest, type Message } from "../sdk/message.ts";
+import { batchDigest, messageDigest, messageId, relayRotationDigest, type Message } from "@mpc-relay/sdk";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
 const uint = z.string().regex(/^\d{1,78}$/, "a decimal integer");

@@ -11,7 +11,7 @@
 import type { Server } from "node:http";
 import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { batchDigest, MessageBatch, messageDigest, messageFromJson, type Message } from "../sdk/message.ts";
+import { batchDigest, MessageBatch, messageDigest, messageFromJson, type Message } from "@mpc-relay/sdk";
 import { MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";

@@ -5,7 +5,7 @@
  */
 import { ClassicLevel } from "classic-level";
 import type { Hex } from "viem";
-import type { JsonMessage } from "../sdk/message.ts";
+import type { JsonMessage } from "@mpc-relay/sdk";
 
 /**
  * seen: log observed, not final yet; final: confirmed, waiting for attestation; attested: signature held,

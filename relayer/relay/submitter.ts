@@ -18,8 +18,7 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { targetGatewayAbi } from "../sdk/abi.ts";
-import { messageId, toCompactSignature, type Message } from "../sdk/message.ts";
+import { targetGatewayAbi, messageId, toCompactSignature, type Message } from "@mpc-relay/sdk";
 import type { MpcClient, SourceBlocks } from "./attestor.ts";
 import type { RelayerChainConfig, RelayerConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";

@@ -6,7 +6,7 @@
  * counting (GasAdded top-ups included).
  */
 import { getAddress, parseAbiItem, type Address, type Hex, type PublicClient } from "viem";
-import { decodeMessageSent, messageToJson } from "../sdk/message.ts";
+import { decodeMessageSent, messageToJson } from "@mpc-relay/sdk";
 import type { RelayerChainConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";
 import { transition, type MessageRecord, type RelayStore } from "./store.ts";

@@ -23,9 +23,9 @@
  * there); deleting them from the key store is the key store's job.
  */
 import { getAddress, hashTypedData, type Address, type Hex } from "viem";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { AbsenceRecord } from "../node/plugin.ts";
-import { slashingCourtAbi } from "../sdk/abi.ts";
+import { slashingCourtAbi } from "@mpc-relay/sdk";
 import { confirmSuccess } from "../shared/transactions.ts";
 import { proposalTypedData, readParams, type StakingAccess, type StakingParams } from "./access.ts";
 import type { ChainClock } from "./chain-clock.ts";

@@ -5,7 +5,7 @@
  * removal proposer and the agent.
  */
 import type { Address, Chain, PublicClient, WalletClient } from "viem";
-import { relayStakingAbi } from "../sdk/abi.ts";
+import { relayStakingAbi } from "@mpc-relay/sdk";
 import type { PrivateKeyAccount } from "viem/accounts";
 import type { StakingPeerDirectory } from "./directory.ts";
 import { stakingDomain, stakingTypes, type AbsenceProposal, type RemovalProposal } from "./typed-data.ts";

@@ -14,7 +14,7 @@
  * Keys that are not the relay key fall back to the operator's approvals.
  */
 import { getAddress, type Address } from "viem";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import { SessionError, operationHash, type ApprovableOperation, type KeyAuthority, type KeyRecord, type OperatorApprovals, type ReshareTarget } from "../node/plugin.ts";
 import { activeMember, activeMembers, type CommitteeView, type StakingPeerDirectory } from "./directory.ts";
 

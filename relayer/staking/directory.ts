@@ -22,9 +22,9 @@
 import { base58btc } from "multiformats/bases/base58";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { getAddress, hexToBytes, type Address, type Hex, type PublicClient } from "viem";
-import type { PartyIndex } from "../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { PeerDirectory, PeerEntry } from "../node/plugin.ts";
-import { relayStakingAbi } from "../sdk/abi.ts";
+import { relayStakingAbi } from "@mpc-relay/sdk";
 import { identityClaim, verifyIdentityProof } from "./operator.ts";
 
 export interface StakingMember extends PeerEntry {

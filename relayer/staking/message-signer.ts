@@ -3,7 +3,7 @@
  * node sends carries its operator key's EIP-712 `ProtocolMessage(contentHash)`
  * signature (domain: the RelayStaking deployment), contentHash being
  * keccak256 of the message's header: its envelope and the SHA-256 of its
- * payload (relayer/mpc/evidence.ts protocolMessageHeader).
+ * payload (packages/mpc/src/evidence.ts protocolMessageHeader).
  * A message that proves its sender's fault is then evidence RelayStaking's
  * removeNode accepts.
  *
@@ -18,8 +18,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { concatBytes } from "@noble/hashes/utils.js";
 import { bytesToHex, encodeAbiParameters, getAddress, hexToBytes, keccak256, toBytes, type Address, type Hex } from "viem";
 import type * as Secp256k1Native from "secp256k1";
-import { protocolMessageHeader } from "../mpc/evidence.ts";
-import type { ProtocolMessage } from "../mpc/types.ts";
+import { protocolMessageHeader, type ProtocolMessage } from "@mpc-relay/mpc";
 import { stakingDomain } from "./typed-data.ts";
 
 const require = createRequire(import.meta.url);

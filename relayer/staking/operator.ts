@@ -13,7 +13,7 @@ import type { PrivateKey } from "@libp2p/interface";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, encodePacked, getAddress, hexToBytes, keccak256, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { relayStakingAbi } from "../sdk/abi.ts";
+import { relayStakingAbi } from "@mpc-relay/sdk";
 import { confirmSuccess } from "../shared/transactions.ts";
 
 export interface OperatorKeySource {

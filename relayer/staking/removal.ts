@@ -1,7 +1,7 @@
 /**
  * Removal of a member for a protocol fault its own signed messages prove.
  *
- * A node whose session aborted with a fault proof (relayer/mpc/evidence.ts)
+ * A node whose session aborted with a fault proof (packages/mpc/src/evidence.ts)
  * holds the culprit's operator signatures of the messages in it (every
  * protocol message is signed, message-signer.ts). What happens next depends on
  * what the SlashingCourt can check itself:
@@ -18,13 +18,12 @@
  *   is executed by any member once the period is over (executeDue).
  * A node disputes every pending removal against itself (answerAccusation): it
  * does not take a majority's word that it is faulty; governance re-runs the
- * check (relayer/mpc/evidence.ts) and decides.
+ * check (packages/mpc/src/evidence.ts) and decides.
  */
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, type Address, type Hex } from "viem";
-import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader } from "../mpc/evidence.ts";
-import type { FaultKind, PartyIndex, ProtocolMessage } from "../mpc/types.ts";
+import { checkFaultProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, protocolMessageHeader, type FaultKind, type PartyIndex, type ProtocolMessage } from "@mpc-relay/mpc";
 import type { ProvenFault } from "../node/plugin.ts";
-import { relayStakingAbi, slashingCourtAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, slashingCourtAbi } from "@mpc-relay/sdk";
 import { confirmSuccess } from "../shared/transactions.ts";
 import { proposalTypedData, type StakingAccess } from "./access.ts";
 import { activeMember, activeMembers } from "./directory.ts";

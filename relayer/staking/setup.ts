@@ -13,7 +13,7 @@ import { peerIdFromString } from "@libp2p/peer-id";
 import { bytesToHex, createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, type Abi, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { NodeIdentity } from "../node/plugin.ts";
-import { relayStakingAbi, testStakeTokenAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, testStakeTokenAbi } from "@mpc-relay/sdk";
 import { identityClaim, signIdentityClaim } from "./operator.ts";
 import { stakingDomain, stakingTypes } from "./typed-data.ts";
 

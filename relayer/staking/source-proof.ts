@@ -6,7 +6,7 @@
  * and checked against its hash, so a wrong field order fails here rather than on chain.
  */
 import { encodeAbiParameters, keccak256, numberToHex, toRlp, type Address, type Block, type Hex, type PublicClient } from "viem";
-import { messageId, type Message } from "../sdk/message.ts";
+import { messageId, type Message } from "@mpc-relay/sdk";
 
 /** Storage slots of this repository's SourceGateway (test/staking/remote-source.test.ts checks them). */
 export const SOURCE_GATEWAY_SLOTS = { nextNonce: 4n, sentTo: 5n } as const;

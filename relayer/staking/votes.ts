@@ -8,8 +8,8 @@
  * signature counts only when it recovers to that member's operator address.
  */
 import { getAddress, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
-import type { PartyIndex } from "../mpc/types.ts";
-import { relayStakingAbi } from "../sdk/abi.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
+import { relayStakingAbi } from "@mpc-relay/sdk";
 import type { StakingMember, StakingPeerDirectory } from "./directory.ts";
 import { sortBySigner } from "./typed-data.ts";
 

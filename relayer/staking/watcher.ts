@@ -47,9 +47,8 @@
  */
 import { concat, decodeFunctionData, getAddress, keccak256, recoverAddress, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { PrivateKeyAccount } from "viem/accounts";
-import { relayStakingAbi, slashingCourtAbi, sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
+import { relayStakingAbi, slashingCourtAbi, sourceGatewayAbi, targetGatewayAbi, batchDigest, fromCompactSignature, messageDigest, messageId, messageLeaf, type Message } from "@mpc-relay/sdk";
 import { confirmSuccess } from "../shared/transactions.ts";
-import { batchDigest, fromCompactSignature, messageDigest, messageId, messageLeaf, type Message } from "../sdk/message.ts";
 
 export interface WatchedChain {
   chainId: number;

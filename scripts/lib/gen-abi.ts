@@ -1,10 +1,13 @@
 /**
- * Regenerates relayer/sdk/abi.ts (typed `as const` ABIs) and relayer/testkit/bytecode.ts (the gateways'
+ * Regenerates packages/sdk/src/abi.ts (typed `as const` ABIs) and packages/testkit/src/bytecode.ts (the gateways'
  * creation code, so the test kit deploys them in a dapp's project without compiling our sources) from
  * the Hardhat artifacts. Run after `npx hardhat compile`: npx tsx scripts/lib/gen-abi.ts
  * test/contracts/message-equivalence.test.ts fails when either file is stale.
+ *
+ * With --contracts-build (the contracts package's prepack) it writes contracts/build/<Name>.json instead:
+ * the ABI and bytecode of each contract the package ships, for tools that take an artifact file.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -30,7 +33,7 @@ export async function renderAbiModule(): Promise<string> {
   return parts.join("\n");
 }
 
-export const abiModulePath = path.join(root, "relayer/sdk/abi.ts");
+export const abiModulePath = path.join(root, "packages/sdk/src/abi.ts");
 
 /** Contracts the test kit deploys: export name -> artifact path. */
 const bytecodeSources = {
@@ -47,9 +50,34 @@ export async function renderBytecodeModule(): Promise<string> {
   return parts.join("\n");
 }
 
-export const bytecodeModulePath = path.join(root, "relayer/testkit/bytecode.ts");
+export const bytecodeModulePath = path.join(root, "packages/testkit/src/bytecode.ts");
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+/** Contracts @mpc-relay/contracts ships an artifact of: name -> artifact path. */
+const packagedContracts = {
+  SourceGateway: abiSources.sourceGatewayAbi,
+  TargetGateway: abiSources.targetGatewayAbi,
+  IMessageReceiver: abiSources.messageReceiverAbi,
+  ISourceGateway: "contracts/interfaces/ISourceGateway.sol/ISourceGateway.json",
+  ITargetGateway: "contracts/interfaces/ITargetGateway.sol/ITargetGateway.json",
+  MessageReceiverBase: "contracts/gateway/MessageReceiverBase.sol/MessageReceiverBase.json",
+  MpcRelayTestKit: "contracts/testing/MpcRelayTestKit.sol/MpcRelayTestKit.json",
+} as const;
+
+async function writeContractsBuild(): Promise<void> {
+  const dir = path.join(root, "contracts", "build");
+  await mkdir(dir, { recursive: true });
+  for (const [name, artifact] of Object.entries(packagedContracts)) {
+    const json = JSON.parse(await readFile(path.join(root, "artifacts", artifact), "utf8")) as Record<string, unknown>;
+    const { contractName, sourceName, abi, bytecode, deployedBytecode, linkReferences, deployedLinkReferences } = json;
+    const packaged = { contractName, sourceName, abi, bytecode, deployedBytecode, linkReferences, deployedLinkReferences };
+    await writeFile(path.join(dir, `${name}.json`), `${JSON.stringify(packaged, null, 2)}\n`);
+  }
+  console.log(`wrote ${Object.keys(packagedContracts).length} artifacts into contracts/build`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv.includes("--contracts-build")) {
+  await writeContractsBuild();
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await writeFile(abiModulePath, await renderAbiModule());
   await writeFile(bytecodeModulePath, await renderBytecodeModule());
   console.log(`wrote ${path.relative(root, abiModulePath)} and ${path.relative(root, bytecodeModulePath)}`);

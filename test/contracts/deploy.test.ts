@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, describe, it } from "node:test";
 import { network } from "hardhat";
 import { createPublicClient, http, zeroAddress } from "viem";
-import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import { configureRoute, defaultRouteFee, deployAll, readDeployment } from "../../scripts/deploy.ts";
 import { testAccount } from "./helpers.ts";
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { Signature, TypedDataEncoder, Wallet, id as keccakText } from "ethers";
-import { messageTypes } from "../../relayer/sdk/message.ts";
+import { messageTypes } from "@mpc-relay/sdk";
 import { ProbeReceiver__factory, SourceGateway__factory, TargetGateway__factory } from "../../types/ethers-contracts/index.js";
 
 const A = 31337n;

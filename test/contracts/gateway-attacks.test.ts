@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { decodeErrorResult, getAddress, parseEventLogs, zeroAddress } from "viem";
-import { messageId, relayRotationTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { messageId, relayRotationTypedData, toCompactSignature, type Message } from "@mpc-relay/sdk";
 import { makeMessage, RETENTION_WINDOW, ROTATION_DELAY, signMessage, testAccount } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();

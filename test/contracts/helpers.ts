@@ -8,7 +8,7 @@
 /** Shared fixtures for the gateway tests: a test-only relay key stands in for the MPC network. */
 import { getAddress, keccak256, stringToHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
-import { messageTypedData, MessageBatch, type Message } from "../../relayer/sdk/message.ts";
+import { messageTypedData, MessageBatch, type Message } from "@mpc-relay/sdk";
 
 /** Deterministic test keys; the product path never holds a relay private key (the MPC network does). */
 export function testAccount(label: string): PrivateKeyAccount {

@@ -1,5 +1,5 @@
 /**
- * relayer/sdk/message.ts and contracts/gateway/MessageLib.sol must hash identically: the MPC network signs
+ * packages/sdk/src/message.ts and contracts/gateway/MessageLib.sol must hash identically: the MPC network signs
  * what the TypeScript side computes and the gateway verifies what the Solidity side computes.
  */
 import "./helpers.ts";
@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { bytesToHex, getAddress, keccak256, numberToHex, type Address, type Hex } from "viem";
-import { batchDigest, messageDigest, messageId, messageLeaf, MessageBatch, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
+import { batchDigest, messageDigest, messageId, messageLeaf, MessageBatch, relayRotationDigest, type Message } from "@mpc-relay/sdk";
 import { abiModulePath, bytecodeModulePath, renderAbiModule, renderBytecodeModule } from "../../scripts/lib/gen-abi.ts";
 
 const { viem } = await network.create();
@@ -118,11 +118,11 @@ describe("message hashing: TypeScript SDK equals MessageLib", () => {
     assert.throws(() => new MessageBatch([base, { ...base, nonce: 1n, dstChainId: base.dstChainId + 1n }]), /same destination/);
   });
 
-  it("relayer/sdk/abi.ts matches the compiled contracts (regenerate with scripts/lib/gen-abi.ts)", async () => {
+  it("packages/sdk/src/abi.ts matches the compiled contracts (regenerate with scripts/lib/gen-abi.ts)", async () => {
     assert.equal(await readFile(abiModulePath, "utf8"), await renderAbiModule());
   });
 
-  it("relayer/testkit/bytecode.ts is the compiled gateways' creation code (regenerate with scripts/lib/gen-abi.ts)", async () => {
+  it("packages/testkit/src/bytecode.ts is the compiled gateways' creation code (regenerate with scripts/lib/gen-abi.ts)", async () => {
     assert.equal(await readFile(bytecodeModulePath, "utf8"), await renderBytecodeModule());
   });
 });

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { parseEther, parseEventLogs, type TransactionReceipt } from "viem";
-import { decodeMessageSent, MessageBatch, toCompactSignature, type SentMessage } from "../../relayer/sdk/message.ts";
+import { decodeMessageSent, MessageBatch, toCompactSignature, type SentMessage } from "@mpc-relay/sdk";
 import { signBatch, signMessage, testAccount } from "./helpers.ts";
 
 const CHAIN_A = 31337n;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, parseEther, toFunctionSelector, zeroAddress, type Address } from "viem";
-import { messageId, toCompactSignature } from "../../relayer/sdk/message.ts";
+import { messageId, toCompactSignature } from "@mpc-relay/sdk";
 import { makeMessage, signMessage, testAccount } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();

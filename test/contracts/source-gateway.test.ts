@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { getAddress, parseEventLogs, zeroAddress, type Hex } from "viem";
-import { decodeMessageSent, messageId } from "../../relayer/sdk/message.ts";
+import { decodeMessageSent, messageId } from "@mpc-relay/sdk";
 
 const { viem, networkHelpers } = await network.create();
 const publicClient = await viem.getPublicClient();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { getAddress, numberToHex, zeroAddress, zeroHash, type Address } from "viem";
-import { fromCompactSignature, gatewayDomainSeparator, MessageBatch, messageId, relayRotationTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { fromCompactSignature, gatewayDomainSeparator, MessageBatch, messageId, relayRotationTypedData, toCompactSignature, type Message } from "@mpc-relay/sdk";
 import { makeMessage, malleate, RETENTION_WINDOW, ROTATION_DELAY, signBatch, signMessage, testAccount } from "./helpers.ts";
 
 const { viem, networkHelpers } = await network.create();

@@ -10,7 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { getAddress } from "viem";
 import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
 import { deployProbeReceiver, sendMessages, waitForAll } from "../../relayer/devnet/traffic.ts";
-import { relayStakingAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { relayStakingAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import { destroyTestDevnet, eventually, startTestDevnet } from "./helpers.ts";
 
 const OFFLINE = 5;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, type Hex, toHex } from "viem";
-import type { KeyShare } from "../../relayer/mpc/index.ts";
+import type { KeyShare } from "@mpc-relay/mpc";
 import { digestOf, keygenOk, sign } from "../mpc/harness.ts";
 
 const ECRECOVER: Hex = "0x0000000000000000000000000000000000000001";

@@ -1,17 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { G } from "../../relayer/mpc/curve.ts";
-import {
-  checkFaultProof,
-  checkProof,
-  createRefresh,
-  decodeProtocolMessage,
-  encodeProtocolMessage,
-  type FaultProof,
-  InvalidFaultProof,
-  ProtocolAbort,
-  type ProtocolMessage,
-} from "../../relayer/mpc/index.ts";
+import { G } from "../../packages/mpc/src/curve.ts";
+import { checkFaultProof, checkProof, createRefresh, decodeProtocolMessage, encodeProtocolMessage, type FaultProof, InvalidFaultProof, ProtocolAbort, type ProtocolMessage } from "@mpc-relay/mpc";
 import { flipByte, KEY_ID, keygen, keygenOk, run, seededRng, sessionIdFrom, type Tamper } from "./harness.ts";
 
 const parties = [1, 2, 3];

@@ -5,7 +5,20 @@
  */
 import { createHash } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "../../relayer/mpc/types.ts";
+import {
+  type PartyIndex,
+  ProtocolAbort,
+  type ProtocolInstance,
+  type ProtocolMessage,
+  type RandomBytes,
+  createKeygen,
+  createOnlineSign,
+  createPresign,
+  createSign,
+  type KeyShare,
+  type Presignature,
+  type Signature,
+} from "@mpc-relay/mpc";
 
 /** Deterministic RNG for tests (SHA-256 in counter mode). Never use in the product. */
 export function seededRng(seed: string): RandomBytes {
@@ -124,8 +137,6 @@ export function withBadShareTo<R>(victim: PartyIndex, instance: ProtocolInstance
 }
 
 // ---------------------------------------------------------------- protocol drivers
-
-import { createKeygen, createOnlineSign, createPresign, createSign, type KeyShare, type Presignature, type Signature } from "../../relayer/mpc/index.ts";
 
 export const KEY_ID = "test-key";
 

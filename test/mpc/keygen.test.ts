@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { G, mul, mulBase, pointsEqual, sum } from "../../relayer/mpc/curve.ts";
-import { createKeygen, decodeKeyShare, encodeKeyShare, InvalidParameterError, InvalidPartiesError, type KeyShare, ProtocolAbort, type ProtocolMessage } from "../../relayer/mpc/index.ts";
-import { lagrangeAtZero } from "../../relayer/mpc/vss.ts";
+import { G, mul, mulBase, pointsEqual, sum } from "../../packages/mpc/src/curve.ts";
+import { createKeygen, decodeKeyShare, encodeKeyShare, InvalidParameterError, InvalidPartiesError, type KeyShare, ProtocolAbort, type ProtocolMessage } from "@mpc-relay/mpc";
+import { lagrangeAtZero } from "../../packages/mpc/src/vss.ts";
 import { flipByte, KEY_ID, keygen, keygenOk, run, seededRng, sessionIdFrom, subsets, type Tamper } from "./harness.ts";
 
 /** Every party that did not abort must not have produced a key either; returns the abort of each honest party. */

@@ -4,7 +4,7 @@
  */
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { CURVE_ORDER } from "../../relayer/mpc/curve.ts";
+import { CURVE_ORDER } from "../../packages/mpc/src/curve.ts";
 import { labelHash, shakeRng } from "./harness.ts";
 import {
   MUL_ALICE_MESSAGE_BYTES,
@@ -23,7 +23,7 @@ import {
   mulBobStart,
   type AliceSetup,
   type BobSetup,
-} from "../../relayer/mpc/multiply.ts";
+} from "../../packages/mpc/src/multiply.ts";
 
 function scalar(rng: (n: number) => Uint8Array): bigint {
   let v = 0n;

@@ -5,11 +5,11 @@
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mulBase, pointToUncompressed } from "../../relayer/mpc/curve.ts";
-import { createMulSetup, MulSetupError, OtExtensionCheckError, type AliceSetup, type BobSetup } from "../../relayer/mpc/multiply.ts";
-import { ChiTables, columnCombination, getBit, gfMul, transposeColumns, words } from "../../relayer/mpc/ot/bits.ts";
-import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../relayer/mpc/ot/extension.ts";
-import { KeyedBlake3 } from "../../relayer/mpc/ot/blake3-keyed.ts";
+import { mulBase, pointToUncompressed } from "../../packages/mpc/src/curve.ts";
+import { createMulSetup, MulSetupError, OtExtensionCheckError, type AliceSetup, type BobSetup } from "../../packages/mpc/src/multiply.ts";
+import { ChiTables, columnCombination, getBit, gfMul, transposeColumns, words } from "../../packages/mpc/src/ot/bits.ts";
+import { NONCE_BYTES, OTE_BATCH, OTE_MESSAGE_BYTES, oteReceive, oteSend, receiverPads } from "../../packages/mpc/src/ot/extension.ts";
+import { KeyedBlake3 } from "../../packages/mpc/src/ot/blake3-keyed.ts";
 import { blake3 } from "@noble/hashes/blake3.js";
 import { flipByte, labelHash, shakeRng } from "./harness.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { addScalars, G, mul, mulBase, pointsEqual, randomScalar, sum } from "../../relayer/mpc/curve.ts";
-import { DecodeError, Reader, Writer } from "../../relayer/mpc/encoding.ts";
-import { proveKnowledge, verifyKnowledge } from "../../relayer/mpc/schnorr.ts";
-import { checkThreshold, evaluateCommitments, evaluatePolynomial, InvalidPartiesError, lagrangeAtZero, normalizeParties, randomPolynomial, verifyShare } from "../../relayer/mpc/vss.ts";
-import { deriveZeroShare } from "../../relayer/mpc/zero-shares.ts";
+import { addScalars, G, mul, mulBase, pointsEqual, randomScalar, sum } from "../../packages/mpc/src/curve.ts";
+import { DecodeError, Reader, Writer } from "../../packages/mpc/src/encoding.ts";
+import { proveKnowledge, verifyKnowledge } from "../../packages/mpc/src/schnorr.ts";
+import { checkThreshold, evaluateCommitments, evaluatePolynomial, InvalidPartiesError, lagrangeAtZero, normalizeParties, randomPolynomial, verifyShare } from "../../packages/mpc/src/vss.ts";
+import { deriveZeroShare } from "../../packages/mpc/src/zero-shares.ts";
 import { seededRng, subsets } from "./harness.ts";
 
 const rng = seededRng("primitives");

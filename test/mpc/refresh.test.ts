@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { G, mul, pointsEqual, sum } from "../../relayer/mpc/curve.ts";
-import { createRefresh, createReshare, type KeyShare, type ProtocolMessage, withBan } from "../../relayer/mpc/index.ts";
-import { lagrangeAtZero } from "../../relayer/mpc/vss.ts";
+import { G, mul, pointsEqual, sum } from "../../packages/mpc/src/curve.ts";
+import { createRefresh, createReshare, type KeyShare, type ProtocolMessage, withBan } from "@mpc-relay/mpc";
+import { lagrangeAtZero } from "../../packages/mpc/src/vss.ts";
 import { digestOf, KEY_ID, keygenOk, run, seededRng, sessionIdFrom, sign, type Tamper } from "./harness.ts";
 
 function refresh(shares: ReadonlyMap<number, KeyShare>, label: string, tamper?: Tamper) {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { CURVE_ORDER, G } from "../../relayer/mpc/curve.ts";
+import { CURVE_ORDER, G } from "../../packages/mpc/src/curve.ts";
 import {
   BannedPartyAbort,
   createOnlineSign,
@@ -17,9 +17,9 @@ import {
   type ProtocolMessage,
   type Signature,
   withBan,
-} from "../../relayer/mpc/index.ts";
-import { ethereumAddress } from "../../relayer/mpc/keyshare.ts";
-import { SignProtocol } from "../../relayer/mpc/sign.ts";
+  ethereumAddress,
+} from "@mpc-relay/mpc";
+import { SignProtocol } from "../../packages/mpc/src/sign.ts";
 import { digestOf, flipByte, KEY_ID, keygenOk, online, presign, run, seededRng, sessionIdFrom, sign, subsets, type Tamper } from "./harness.ts";
 
 /** Checks a signature with @noble/curves, including low s and ecrecover-style recovery to the address. */

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { MIN_THRESHOLD } from "../../relayer/mpc/index.ts";
+import { MIN_THRESHOLD } from "@mpc-relay/mpc";
 import { prepareParamsSchema, type FrameBody } from "../../relayer/node/frames.ts";
 import { SessionError } from "../../relayer/node/session/index.ts";
 import { assertKeySecret, assertKeyUsable, assertNoHonestFault } from "./honest.ts";

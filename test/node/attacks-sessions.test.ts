@@ -7,10 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
-import { CURVE_ORDER } from "../../relayer/mpc/curve.ts";
-import type { ProtocolInstance, ProtocolMessage } from "../../relayer/mpc/types.ts";
+import { CURVE_ORDER } from "../../packages/mpc/src/curve.ts";
+import type { ProtocolInstance, ProtocolMessage } from "@mpc-relay/mpc";
 import { StaticPeerDirectory } from "../../relayer/node/directory.ts";
-import { DEALING_ROUNDS } from "../../relayer/mpc/dkg.ts";
+import { DEALING_ROUNDS } from "../../packages/mpc/src/dkg.ts";
 import type { Frame, FrameBody } from "../../relayer/node/frames.ts";
 import { createLogger } from "../../relayer/shared/log.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";

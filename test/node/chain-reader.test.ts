@@ -10,9 +10,7 @@ import { ChainReader, type MessageObservation, type QuorumResult } from "../../r
 import { nodeChainSchema } from "../../relayer/node/chain/config.ts";
 import { ChainViews } from "../../relayer/node/chain/validators.ts";
 import { messageAttestationValidator } from "../../relayer/node/validators.ts";
-import { sourceGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
-import { messageId, type Message } from "../../relayer/sdk/message.ts";
+import { sourceGatewayAbi, MpcRelayClient, type SentMessageInfo, messageId, type Message } from "@mpc-relay/sdk";
 import { startChain, type TestChain } from "../relay/fixture.ts";
 import { honest, logRange, startRpcProxy, type Behaviour, type RpcProxy } from "./rpc-proxy.ts";
 

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import { getAddress, recoverAddress, type Hex } from "viem";
-import type { PartyIndex } from "../../relayer/mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Frame } from "../../relayer/node/frames.ts";
 import { EARLY_READIES_PER_PEER } from "../../relayer/node/session/direct.ts";
 import type { SignResult } from "../../relayer/node/session/index.ts";

@@ -9,8 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { getAddress, recoverAddress, type Hex } from "viem";
-import { checkFaultProof, FAULT_KINDS, MIN_THRESHOLD } from "../../relayer/mpc/index.ts";
-import type { PartyIndex } from "../../relayer/mpc/types.ts";
+import { checkFaultProof, FAULT_KINDS, MIN_THRESHOLD, type PartyIndex } from "@mpc-relay/mpc";
 import { sendMessage, type InProcessNetwork } from "./inprocess.ts";
 
 export async function assertKeySecret(net: InProcessNetwork, keyId: string, attackers: readonly PartyIndex[], publicKey: string): Promise<void> {

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAddress, keccak256, toHex, type Address, type Hex } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { PartyIndex, ProtocolMessage } from "../../relayer/mpc/types.ts";
+import type { PartyIndex, ProtocolMessage } from "@mpc-relay/mpc";
 import { StaticPeerDirectory } from "../../relayer/node/directory.ts";
 import { decodeFrame, encodeFrame, FRAME_VERSION, toHex as bytesToHex, type Frame, type FrameBody } from "../../relayer/node/frames.ts";
 import { createIdentity, identityStatements, type NodeIdentity } from "../../relayer/node/identity.ts";
@@ -31,7 +31,7 @@ import { CommitTracker } from "../../relayer/node/session/commit.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { SessionManager, type MessageAuthenticator, type ProvenFault } from "../../relayer/node/session/index.ts";
 import { messageAttestationValidator, ValidatorRegistry, type SourceChainView } from "../../relayer/node/validators.ts";
-import { messageId, type Message } from "../../relayer/sdk/message.ts";
+import { messageId, type Message } from "@mpc-relay/sdk";
 import { MessageSigner, stakingDomainSeparator } from "../../relayer/staking/message-signer.ts";
 
 export const SRC_CHAIN = 31337;

@@ -10,7 +10,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { getAddress, keccak256, recoverAddress, serializeTransaction, type Hex } from "viem";
-import { decodeKeyShare } from "../../relayer/mpc/index.ts";
+import { decodeKeyShare } from "@mpc-relay/mpc";
 import { ClassicLevel } from "classic-level";
 import { DataKeys } from "../../relayer/node/data-keys.ts";
 import { KeyStore } from "../../relayer/node/keystore.ts";

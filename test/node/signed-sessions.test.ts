@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { keccak256, toHex, type Hex } from "viem";
-import { checkProof } from "../../relayer/mpc/index.ts";
+import { checkProof } from "@mpc-relay/mpc";
 import { fromBase64, toBase64 } from "../../relayer/node/frames.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts";

@@ -5,7 +5,7 @@
  *
  * Usage: as `mpc-relay node start` (see Cluster.start's `entry`).
  */
-import type { ProtocolInstance } from "../../relayer/mpc/types.ts";
+import type { ProtocolInstance } from "@mpc-relay/mpc";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import { runTestNode } from "./node-entry.ts";
 

@@ -10,8 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, getAddress, keccak256, serializeTransaction, type Address, type Hex } from "viem";
 import { FeeBudget, FeeBudgetUnreadable } from "../../relayer/node/chain/fee-budget.ts";
 import { relayTransactionValidator } from "../../relayer/node/chain/relay-transactions.ts";
-import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "../../relayer/sdk/message.ts";
+import { targetGatewayAbi, batchDigest, MessageBatch, messageDigest, messageId, relayRotationDigest, type Message } from "@mpc-relay/sdk";
 import { batchAttestationValidator, messageAttestationValidator, relayRotationValidator, ValidatorRegistry, type SourceChainView } from "../../relayer/node/validators.ts";
 
 const TARGET = getAddress("0x00000000000000000000000000000000000000a1");

@@ -9,7 +9,7 @@ import { resolve } from "node:path";
 import { network } from "hardhat";
 import { createPublicClient, createWalletClient, defineChain, http, parseEther, type Abi, type Address, type Chain, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, generatePrivateKey } from "viem/accounts";
-import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
+import { sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 
 const ARTIFACTS = resolve(import.meta.dirname, "../../artifacts/contracts");
 

@@ -12,9 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { encodeFunctionData, getAddress, parseEventLogs, serializeTransaction, toHex, type Address, type Hex } from "viem";
 import type { SignView } from "../../relayer/node/api/client.ts";
 import { parseRelayerConfig, startRelayer } from "../../relayer/relay/index.ts";
-import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
-import { toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
+import { targetGatewayAbi, MpcRelayClient, type SentMessageInfo, toCompactSignature, type Message } from "@mpc-relay/sdk";
 import { setProbeMode, type TestChain } from "./fixture.ts";
 import { CHAIN_A, CHAIN_B, CONFIRMATIONS_A, createEnv, KEY_ID, reconfigure, refusedByAll, RELAY_TRANSACTION_POLICY, type Env } from "./setup.ts";
 

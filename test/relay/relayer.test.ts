@@ -14,8 +14,7 @@ import { getAddress, parseEventLogs, toHex, type Hex } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { parseRelayerConfig, startRelayer, type Relayer } from "../../relayer/relay/index.ts";
-import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { MpcRelayClient, type SentMessageInfo } from "../../relayer/sdk/client.ts";
+import { targetGatewayAbi, MpcRelayClient, type SentMessageInfo } from "@mpc-relay/sdk";
 import { probeReceived, setProbeMode, type TestChain } from "./fixture.ts";
 import { CHAIN_A, CHAIN_B, CONFIRMATIONS_A, createEnv, KEY_ID, type Env } from "./setup.ts";
 

@@ -7,10 +7,9 @@ import { describe, it } from "node:test";
 import { network } from "hardhat";
 import { Wallet, id as keccakText, type Provider } from "ethers";
 import { parseEther, recoverTypedDataAddress, type Hex } from "viem";
-import { MpcRelayClient } from "../../relayer/sdk/client.ts";
-import { fromEthers } from "../../relayer/sdk/ethers.ts";
-import { MpcRelayError } from "../../relayer/sdk/errors.ts";
-import { MpcRelayTestKit } from "../../relayer/testkit/index.ts";
+import { MpcRelayClient, MpcRelayError } from "@mpc-relay/sdk";
+import { fromEthers } from "@mpc-relay/sdk/ethers";
+import { MpcRelayTestKit } from "@mpc-relay/testkit";
 
 const A = 31337;
 const B = 31338;

@@ -1,7 +1,7 @@
-/** The shared eth_getLogs range splitting (relayer/shared/log-ranges.ts) against a fake provider with a range cap. */
+/** The shared eth_getLogs range splitting (packages/sdk/src/log-ranges.ts) against a fake provider with a range cap. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { refusesRange, scanLogs } from "../../relayer/shared/log-ranges.ts";
+import { refusesRange, scanLogs } from "@mpc-relay/sdk";
 
 /** A provider holding one "log" per block in `blocks`, refusing ranges wider than `cap`. */
 function provider(blocks: number[], cap: number, refusal: () => Error = () => Object.assign(new Error("query exceeds max block range"), { code: -32602 })) {

@@ -11,10 +11,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { concat, encodeAbiParameters, keccak256, stringToHex, toHex, type Abi, type Hex } from "viem";
-import { targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { GatewayCallRevertedError, MessageNotFoundError, MpcRelayClient, NoMessageInTransactionError, type MessageStatus, type SentMessageInfo } from "../../relayer/sdk/client.ts";
-import { messageTypedData, toCompactSignature, type Message } from "../../relayer/sdk/message.ts";
-import { mergeStatus, type RelayerView, type TargetView } from "../../relayer/sdk/status.ts";
+import {
+  targetGatewayAbi,
+  GatewayCallRevertedError,
+  MessageNotFoundError,
+  MpcRelayClient,
+  NoMessageInTransactionError,
+  type MessageStatus,
+  type SentMessageInfo,
+  messageTypedData,
+  toCompactSignature,
+  type Message,
+  mergeStatus,
+  type RelayerView,
+  type TargetView,
+} from "@mpc-relay/sdk";
 import { testAccount } from "../contracts/helpers.ts";
 import { setProbeMode, startChain, type TestChain } from "../relay/fixture.ts";
 import { startRpcProxy, type RpcProxy } from "../node/rpc-proxy.ts";

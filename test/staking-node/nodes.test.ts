@@ -14,7 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, toHex, type Address, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { rpc, setMining } from "../../relayer/devnet/chains.ts";
-import { relayStakingAbi, slashingCourtAbi } from "../../relayer/sdk/abi.ts";
+import { relayStakingAbi, slashingCourtAbi } from "@mpc-relay/sdk";
 import type { StakingStatus } from "../../relayer/staking/agent.ts";
 import { setupStaking, type StakingSetup } from "../../relayer/staking/setup.ts";
 import { Cluster, eventually, freePort, relayTx } from "../node/cluster.ts";
@@ -172,7 +172,7 @@ describe("staking node processes", { timeout: 180_000 }, () => {
       assert.ok(deadline > 0n && disputed, "proposed and disputed");
     }, 30_000);
     assert.equal((await client.readContract({ address: setup.staking, abi: relayStakingAbi, functionName: "getNode", args: [dishonest] })).removed, false);
-    // Governance checks the evidence (relayer/mpc/evidence.ts) and upholds the removal.
+    // Governance checks the evidence (packages/mpc/src/evidence.ts) and upholds the removal.
     const governance = createWalletClient({ transport: http(client.transport.url), account: privateKeyToAccount(DEPLOYER_KEY) });
     await client.waitForTransactionReceipt({
       hash: await governance.writeContract({ address: setup.court, abi: slashingCourtAbi, functionName: "resolveRemoval", args: [dishonest, true], chain: null }),

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { bytesToHex, getAddress, hashTypedData, hexToBytes, keccak256, recoverTypedDataAddress, type Hex } from "viem";
-import { encodeProtocolMessage, type FaultProof, protocolMessageHeader, type ProtocolMessage } from "../../relayer/mpc/index.ts";
+import { encodeProtocolMessage, type FaultProof, protocolMessageHeader, type ProtocolMessage } from "@mpc-relay/mpc";
 import type { ProvenFault } from "../../relayer/node/session/index.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
 import { MessageSigner, recoverSigner, stakingDomainSeparator } from "../../relayer/staking/message-signer.ts";
@@ -155,7 +155,7 @@ describe("staking node: removal for a proven fault", () => {
     await networkHelpers.time.increaseTo(deadline);
     assert.deepEqual(await byParty.get(2)!.removal.executeDue(), [], "a disputed removal waits for governance");
     assert.equal((await d.staking.read.getNode([culprit])).removed, false);
-    // Governance re-runs the check (relayer/mpc/evidence.ts) and upholds it.
+    // Governance re-runs the check (packages/mpc/src/evidence.ts) and upholds it.
     await d.court.write.resolveRemoval([culprit, true]);
     assert.equal((await d.staking.read.getNode([culprit])).removed, true);
   });

@@ -6,7 +6,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, parseEther, toHex, type Address, type WalletClient } from "viem";
-import { messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { messageTypedData, type Message } from "@mpc-relay/sdk";
 import { removalEvidenceHash } from "../../relayer/staking/typed-data.ts";
 import { addressOf, BPS, DAY, deployStaking, DST_CHAIN_ID, electAndConfirm, header, networkHelpers, PARAMS, relayKey, signAbsence, signHeader, signRemoval, viem } from "./fixture.ts";
 

@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { getAddress, toHex, type Address, type Hex } from "viem";
-import { MessageBatch, messageId, messageLeaf, messageTypedData, relayRotationTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { MessageBatch, messageId, messageLeaf, messageTypedData, relayRotationTypedData, type Message } from "@mpc-relay/sdk";
 import { replayMultiProof } from "../../relayer/staking/watcher.ts";
 import { addressOf, BPS, deployConfirmed, DST_CHAIN_ID, electAndConfirm, identityOf, networkHelpers, PARAMS, relayKey, STAKES, viem } from "./fixture.ts";
 
@@ -50,7 +50,7 @@ describe("RelayStaking: forged attestation", () => {
     await viem.assertions.emitWithArgs(d.court.write.proveForgery([d.forged, target, d.signature], { account: d.prover.account! }), d.staking, "ForgeryProven", [
       d.relay.account.address,
       messageId(d.forged),
-      (await import("../../relayer/sdk/message.ts")).messageDigest(d.forged, target),
+      (await import("@mpc-relay/sdk")).messageDigest(d.forged, target),
       getAddress(addressOf(d.prover)),
       slashed,
       reward,

@@ -10,7 +10,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { network } from "hardhat";
 import { encodeAbiParameters, getAddress, keccak256, toHex, type Hex, type PublicClient } from "viem";
-import { MessageBatch, messageId, messageTypedData, type Message } from "../../relayer/sdk/message.ts";
+import { MessageBatch, messageId, messageTypedData, type Message } from "@mpc-relay/sdk";
 import { blockHeaderRlp, SOURCE_GATEWAY_SLOTS, sourceStateProof } from "../../relayer/staking/source-proof.ts";
 import { addressOf, BPS, deployConfirmed, DST_CHAIN_ID, networkHelpers, PARAMS, STAKES, viem } from "./fixture.ts";
 

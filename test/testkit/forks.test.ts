@@ -4,55 +4,30 @@
  * the forks and carries a ping and its pong across them.
  */
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { network } from "hardhat";
 import { createPublicClient, createWalletClient, http, parseEther, type PublicClient } from "viem";
-import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
-import { pingPongAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { freePort } from "../../relayer/shared/ports.ts";
-import { MpcRelayTestKit, testKeyAttester, TestKitError } from "../../relayer/testkit/index.ts";
+import { startLiveNetworks, type LiveNetwork } from "../../scripts/lib/live-networks.ts";
+import { pingPongAbi, targetGatewayAbi } from "@mpc-relay/sdk";
+import { MpcRelayTestKit, testKeyAttester, TestKitError } from "@mpc-relay/testkit";
 
-const ROOT = resolve(import.meta.dirname, "../..");
 const LIVE_RELAY = testKeyAttester("the live network's relay");
 
-async function startLiveChain(chainId: number): Promise<{ child: ChildProcess; url: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [join(ROOT, "node_modules/hardhat/dist/src/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port), "--chain-id", String(chainId)], {
-    cwd: ROOT,
-    stdio: "ignore",
-  });
-  const client = createPublicClient({ transport: http(url, { retryCount: 0 }) });
-  for (let waited = 0; ; waited += 250) {
-    try {
-      if ((await client.getChainId()) === chainId) return { child, url };
-    } catch (error) {
-      if (waited > 60_000) throw new Error(`hardhat node for chain ${chainId} did not answer at ${url}`, { cause: error });
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 describe("test kit on forks of live networks", { timeout: 180_000 }, () => {
-  const live: { child: ChildProcess; url: string; deployment: Deployment }[] = [];
+  let live: LiveNetwork[] = [];
+  let stop = async () => {};
 
   before(async () => {
-    for (const [name, chainId] of [
-      ["forkLiveA", 31401],
-      ["forkLiveB", 31402],
-    ] as const) {
-      const chain = await startLiveChain(chainId);
-      live.push({ ...chain, deployment: await deployAll({ rpcUrl: chain.url, networkName: name, relayAddress: LIVE_RELAY.address, outDir: null }) });
-    }
-    await configureRoute({ rpcUrl: live[0]!.url, deployment: live[0]!.deployment, remote: live[1]!.deployment });
-    await configureRoute({ rpcUrl: live[1]!.url, deployment: live[1]!.deployment, remote: live[0]!.deployment });
+    ({ networks: live, stop } = await startLiveNetworks(
+      [
+        { name: "forkLiveA", chainId: 31401 },
+        { name: "forkLiveB", chainId: 31402 },
+      ],
+      LIVE_RELAY.address,
+    ));
   });
 
-  after(async () => {
-    await Promise.all(live.map(({ child }) => new Promise((r) => (child.exitCode !== null ? r(null) : (child.once("exit", r), child.kill())))));
-  });
+  after(() => stop());
 
   it("installs its relay on both forks and carries a ping and its pong across them, leaving the live networks untouched", async () => {
     const [liveA, liveB] = live as [(typeof live)[0], (typeof live)[0]];

@@ -6,10 +6,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import hre, { network } from "hardhat";
 import { getAddress, parseEther, recoverTypedDataAddress, stringToHex, type Abi, type Address, type Hex } from "viem";
-import { sourceGatewayAbi, targetGatewayAbi } from "../../relayer/sdk/abi.ts";
-import { messageTypedData } from "../../relayer/sdk/message.ts";
+import { sourceGatewayAbi, targetGatewayAbi, messageTypedData } from "@mpc-relay/sdk";
 import { ProbeReceiver__factory, SourceGateway__factory } from "../../types/ethers-contracts/index.js";
-import { MpcRelayTestKit, mpcAttester, testKeyAttester, TestKitError, type KitChain } from "../../relayer/testkit/index.ts";
+import { MpcRelayTestKit, mpcAttester, testKeyAttester, TestKitError, type KitChain } from "@mpc-relay/testkit";
 
 const A = 31337;
 const B = 31338;

@@ -5,7 +5,7 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {MessageLib} from "../../gateway/MessageLib.sol";
 
 /// @title MessageLibHarness
-/// @notice Exposes MessageLib so tests can compare it with relayer/sdk/message.ts.
+/// @notice Exposes MessageLib so tests can compare it with packages/sdk/src/message.ts.
 contract MessageLibHarness {
     /// @notice MessageLib.messageId (memory on purpose: it tests the memory path).
     // solhint-disable-next-line gas-calldata-parameters

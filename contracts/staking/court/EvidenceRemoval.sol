@@ -16,7 +16,7 @@ import {MajorityApproval} from "./MajorityApproval.sol";
 ///        It relies on what the nodes guarantee: an honest node never signs two messages for one slot (session
 ///        ids are fresh for every participant, relayer/node).
 ///      - a fault only the protocol can judge (a Feldman share that fails its commitments, a commitment not
-///        opened: relayer/mpc/evidence.ts): members holding a MajorityApproval propose it with the evidence, whose
+///        opened: packages/mpc/src/evidence.ts): members holding a MajorityApproval propose it with the evidence, whose
 ///        authorship is checked here (proposeRemoval). It waits challengePeriod for the accused: undisputed,
 ///        anyone executes it; disputed, governance re-runs the check off chain and upholds or dismisses it
 ///        (dismissed evidence can never be proposed again). Meanwhile the accused's stake cannot leave.
@@ -119,7 +119,7 @@ abstract contract EvidenceRemoval is MajorityApproval {
         _remove(operator, pending.epoch, pending.evidenceHash);
     }
 
-    /// @notice Governance decides a disputed removal after checking its evidence (relayer/mpc/evidence.ts).
+    /// @notice Governance decides a disputed removal after checking its evidence (packages/mpc/src/evidence.ts).
     /// @param operator The accused node.
     /// @param upheld True removes the node; false dismisses the evidence for good.
     function resolveRemoval(address operator, bool upheld) external onlyGovernance {

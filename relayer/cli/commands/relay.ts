@@ -1,6 +1,6 @@
 /** `mpc-relay relay start`, `relay status <messageId>` and `status [messageId]`: run the relayer, query it or a node. */
 import type { Command } from "commander";
-import { ApiError, fetchApi } from "../../shared/http.ts";
+import { ApiError, fetchApi } from "@mpc-relay/sdk";
 import { httpUrlArg, integerArg, messageIdArg, MESSAGE_ID, nodeClient, usageError, withJson, withOptionalNodeApi, type JsonOption } from "../options.ts";
 import { emit, emitEvent, fields, time } from "../output.ts";
 import { describeKey, describeNodeStatus } from "./keys.ts";

@@ -4,7 +4,7 @@
  * with the operator's bearer token (loopback, or HTTPS elsewhere: the token
  * never crosses a network in clear text). Errors name the node and the cause.
  */
-import { ApiUnreachableError, fetchApi, fetchFailureReason } from "../../shared/http.ts";
+import { ApiUnreachableError, fetchApi, fetchFailureReason } from "@mpc-relay/sdk";
 import type { NodeAddress, P2pApiClient, P2pRequest } from "./p2p.ts";
 import type { ApiResponse } from "./routes.ts";
 

@@ -3,7 +3,7 @@
  * the operator's HTTP API with its bearer token, or libp2p with the caller's
  * own peer id (a relayer, or a remote operator the node admitted).
  */
-import { ApiError } from "../../shared/http.ts";
+import { ApiError } from "@mpc-relay/sdk";
 import type { Approval, KeyRecord } from "../keystore.ts";
 import type { SignResponse } from "../service.ts";
 import type { ApprovableOperation } from "../session/ids.ts";

@@ -6,10 +6,8 @@
  * true: where a message was last seen final only tells the next question where to look again.
  */
 import { BaseError, getAddress, TransactionReceiptNotFoundError, type Address, type Hex, type PublicClient } from "viem";
-import { decodeMessageSent, type Message } from "../../sdk/message.ts";
-import { sourceGatewayAbi, targetGatewayAbi } from "../../sdk/abi.ts";
+import { decodeMessageSent, type Message, sourceGatewayAbi, targetGatewayAbi, scanLogs, type BlockSpan } from "@mpc-relay/sdk";
 import type { Finality, NodeChainConfig } from "./config.ts";
-import { scanLogs, type BlockSpan } from "../../shared/log-ranges.ts";
 import { ChainReadError, Endpoints, summarize, tally, timedOut, type QuorumResult } from "./endpoints.ts";
 
 export { ChainReadError, type QuorumResult } from "./endpoints.ts";
@@ -240,7 +238,7 @@ export class ChainReader {
 
   /**
    * MessageSent logs in `range` on one endpoint, in calls of at most the range it accepts (the
-   * shared splitting rule, shared/log-ranges.ts).
+   * shared splitting rule, log-ranges.ts).
    */
   private async logsIn(client: PublicClient, endpoint: number, signal: AbortSignal, ids: readonly Hex[], range: BlockRange) {
     const byId = ids.length === 1 || range.to - range.from >= SHORT_RANGE;

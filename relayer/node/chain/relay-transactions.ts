@@ -10,8 +10,7 @@
  * against the chain's fee limits (fee-budget.ts) before it is signed.
  */
 import { decodeFunctionData, encodeFunctionData, isAddress, keccak256, serializeTransaction, type Hex } from "viem";
-import { targetGatewayAbi } from "../../sdk/abi.ts";
-import { messageId, type Message } from "../../sdk/message.ts";
+import { targetGatewayAbi, messageId, type Message } from "@mpc-relay/sdk";
 import { finalBatch, RequestRejected, servedTarget, toBytes, type MessageHint, type SignRequest, type SignValidator, type SourceChainView } from "../validators.ts";
 import type { FeeBudget, FeeLimits } from "./fee-budget.ts";
 

@@ -6,7 +6,7 @@
  * endpoints disagree) otherwise. registerChainValidators registers every request type a node signs.
  */
 import { getAddress, type Address, type Hex } from "viem";
-import type { Message } from "../../sdk/message.ts";
+import type { Message } from "@mpc-relay/sdk";
 import type { Logger } from "../../shared/log.ts";
 import {
   batchAttestationValidator,

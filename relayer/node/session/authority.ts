@@ -18,7 +18,7 @@
  * operator deletes it, or when a reshare it approved has committed and left
  * this node out.
  */
-import type { PartyIndex } from "../../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { KeyRecord, KeyStore } from "../keystore.ts";
 import { SessionError } from "./errors.ts";
 import { operationHash, type ApprovableOperation } from "./ids.ts";

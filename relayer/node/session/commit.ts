@@ -24,8 +24,7 @@
  * holder's signature in it; a leaver deletes its share only when its own
  * authority (authority.ts) allows the committee the reshare moved to.
  */
-import type { PartyIndex } from "../../mpc/types.ts";
-import { Transcript } from "../../mpc/transcript.ts";
+import { type PartyIndex, Transcript } from "@mpc-relay/mpc";
 import { fromHex, toHex, type Certificate, type CommitFrameBody, type FrameBody } from "../frames.ts";
 import type { StatementSigner } from "../identity.ts";
 import type { Generation, KeyRecord, KeyStore } from "../keystore.ts";

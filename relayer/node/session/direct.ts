@@ -22,7 +22,7 @@
  *   protocol; a signer that reports it could not run with another (a missing
  *   ready, another joint id) puts both out of the retry, and neither on record.
  */
-import type { PartyIndex } from "../../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import type { FrameBody, PrepareParams } from "../frames.ts";
 import type { CoordinatorState, DirectState, Session } from "./types.ts";
 

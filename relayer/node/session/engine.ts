@@ -11,7 +11,7 @@
  *   parameters allow, derives the joint session id from every nonce (ids.ts)
  *   and records it durably before its first protocol message, so no run ever
  *   reuses an id and no two runs' messages can be paired into a fault proof.
- * - the protocol instance (relayer/mpc) runs under the joint id, its messages
+ * - the protocol instance (packages/mpc) runs under the joint id, its messages
  *   in `protocol` frames that carry the sender's joint id (a receiver under
  *   another one, given other nonces, ends the session and blames nobody);
  *   a keyGen, refresh or reshare result is only held until every holder
@@ -26,7 +26,7 @@
  * direct start's readies, early-ready buffers and blame in direct.ts.
  */
 import { randomBytes } from "node:crypto";
-import { BroadcastMismatch, ProtocolAbort, type PartyIndex, type ProtocolMessage } from "../../mpc/types.ts";
+import { BroadcastMismatch, ProtocolAbort, type PartyIndex, type ProtocolMessage } from "@mpc-relay/mpc";
 import { FRAME_VERSION, fromBase64, toHex, type Frame, type FrameBody, type Operation, type PrepareParams } from "../frames.ts";
 import { asSessionError, refusalKind, SessionError, type SessionErrorKind } from "./errors.ts";
 import { FaultReporter, type SignedRecord } from "./evidence.ts";

@@ -4,7 +4,7 @@
  * carries its kind to the coordinator, so the coordinator's error says whether
  * asking again can help.
  */
-import type { PartyIndex } from "../../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 
 export type SessionErrorKind =
   /** Malformed or out-of-range parameters. */

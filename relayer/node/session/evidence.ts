@@ -6,8 +6,7 @@
  * Every message here is bound to the joint session id, so a proof never pairs
  * messages of two runs (ids.ts).
  */
-import { bytesEqual } from "../../mpc/encoding.ts";
-import type { FaultProof, PartyIndex, ProtocolMessage } from "../../mpc/types.ts";
+import { bytesEqual, type FaultProof, type PartyIndex, type ProtocolMessage } from "@mpc-relay/mpc";
 import { fromBase64, fromHex, toBase64, type FrameBody, type Operation } from "../frames.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { MessageAuthenticator, ProvenFault, SignedMessage } from "./types.ts";

@@ -9,8 +9,7 @@
  *   runs never share a session id, so they can't be paired into a fault proof
  *   against an honest member.
  */
-import { Transcript } from "../../mpc/transcript.ts";
-import type { PartyIndex } from "../../mpc/types.ts";
+import { Transcript, type PartyIndex } from "@mpc-relay/mpc";
 import { toHex, type PrepareParams } from "../frames.ts";
 
 /** The operations an operator approves, with every parameter that decides who ends up holding the key. */

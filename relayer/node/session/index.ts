@@ -4,7 +4,7 @@
  * commit tracker (commit.ts) for new generations. Frames about generations go
  * to the tracker, every other session frame to the engine.
  */
-import type { PartyIndex } from "../../mpc/types.ts";
+import type { PartyIndex } from "@mpc-relay/mpc";
 import { isCommitFrame, type Frame } from "../frames.ts";
 import type { KeyRecord } from "../keystore.ts";
 import type { ShareFacts } from "../protocols.ts";

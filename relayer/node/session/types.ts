@@ -3,7 +3,7 @@
  * share: the session record, the operation interface and the ports the node
  * plugs in (frame sender, operator signatures on protocol messages).
  */
-import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage } from "../../mpc/types.ts";
+import type { FaultProof, PartyIndex, ProtocolInstance, ProtocolMessage } from "@mpc-relay/mpc";
 import type { NodeConfig } from "../config.ts";
 import type { Frame, FrameBody, Operation, PrepareParams } from "../frames.ts";
 import type { KeyStore } from "../keystore.ts";
@@ -29,7 +29,7 @@ export interface MessageAuthenticator {
   verify(message: ProtocolMessage, signature: string): boolean;
 }
 
-/** A fault proven by the culprit's own signed messages (relayer/mpc/evidence.ts). */
+/** A fault proven by the culprit's own signed messages (packages/mpc/src/evidence.ts). */
 export interface ProvenFault {
   readonly sessionId: string;
   readonly keyId: string;

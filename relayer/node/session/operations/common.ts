@@ -1,6 +1,5 @@
 /** Checks the operations share: the key and generation this node holds, and the wait for a new generation's commit. */
-import { MIN_THRESHOLD } from "../../../mpc/vss.ts";
-import type { PartyIndex } from "../../../mpc/types.ts";
+import { MIN_THRESHOLD, type PartyIndex } from "@mpc-relay/mpc";
 import type { Generation, KeyRecord } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";
 import type { SharingStatement } from "../commit.ts";
@@ -46,7 +45,7 @@ export async function heldGeneration(ctx: OperationContext, session: Session): P
   return { key, generation };
 }
 
-/** Sorted parties, and the threshold within [MIN_THRESHOLD, parties] (one rule: relayer/mpc/vss.ts). */
+/** Sorted parties, and the threshold within [MIN_THRESHOLD, parties] (one rule: packages/mpc/src/vss.ts). */
 export function checkCommittee(parties: readonly PartyIndex[], threshold: number, what: string): PartyIndex[] {
   const sorted = uniqueSorted(parties);
   if (sorted.length !== parties.length) throw new SessionError("invalid", `${what}: a party is listed twice`);

@@ -7,9 +7,7 @@
  * (commit.ts), and leavers delete theirs only then and with their authority's
  * consent.
  */
-import { ethereumAddress } from "../../../mpc/keyshare.ts";
-import { pointFromBytes } from "../../../mpc/curve.ts";
-import type { PartyIndex } from "../../../mpc/types.ts";
+import { ethereumAddress, pointFromBytes, type PartyIndex } from "@mpc-relay/mpc";
 import { fromHex, type PrepareParams } from "../../frames.ts";
 import type { KeyRecord } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";

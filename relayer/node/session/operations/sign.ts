@@ -9,8 +9,7 @@
  * (session/direct.ts); if that attempt fails, the retries ask every candidate
  * and take the fastest t, as before.
  */
-import type { PartyIndex } from "../../../mpc/types.ts";
-import { InvalidPartiesError, normalizeParties } from "../../../mpc/vss.ts";
+import { type PartyIndex, InvalidPartiesError, normalizeParties } from "@mpc-relay/mpc";
 import type { Generation } from "../../keystore.ts";
 import { fromHex, type PrepareParams } from "../../frames.ts";
 import type { SignatureLike } from "../../protocols.ts";

@@ -1,10 +1,10 @@
 /**
  * The SDK's log look-ups, made for public RPCs: bounded eth_getLogs ranges (split further when the
- * provider refuses one, shared/log-ranges.ts), from a starting block (the gateways' deployment
+ * provider refuses one, log-ranges.ts), from a starting block (the gateways' deployment
  * block), newest first for a look-up by id so a recent message costs one or two calls.
  */
 import { formatLog, numberToHex, type Address, type Hex, type Log, type PublicClient, type RpcLog } from "viem";
-import { refusesRange, scanLogs, type BlockSpan } from "../shared/log-ranges.ts";
+import { refusesRange, scanLogs, type BlockSpan } from "./log-ranges.ts";
 import { LogScanError } from "./errors.ts";
 
 export const DEFAULT_MAX_BLOCK_RANGE = 10_000;

@@ -20,8 +20,10 @@ import { checkThreshold, InvalidPartiesError, lagrangeAtZero, normalizeParties }
 
 export { decodeKeyShare, encodeKeyShare, ethereumAddress, type KeyShare, sharingDigest, withBan } from "./keyshare.ts";
 export { BannedPartyAbort, decodePresignature, encodePresignature, InvalidDigestError, Presignature, PresignatureConsumedError, type Signature } from "./sign.ts";
-export { InvalidPartiesError, MIN_THRESHOLD } from "./vss.ts";
-export { DecodeError } from "./encoding.ts";
+export { InvalidPartiesError, MAX_PARTY_INDEX, MIN_THRESHOLD, normalizeParties } from "./vss.ts";
+export { bytesEqual, DecodeError } from "./encoding.ts";
+export { ecdsaVerify, type Point, pointFromBytes } from "./curve.ts";
+export { Transcript } from "./transcript.ts";
 export { BroadcastMismatch, type FaultKind, type FaultProof, type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
 export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof, protocolMessageHeader } from "./evidence.ts";
 

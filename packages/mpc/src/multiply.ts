@@ -1,7 +1,7 @@
 /**
  * DKLs23 two-party multiplication: the OT-based random vector OLE of
  * ePrint 2023/765, Protocol 5.2 (pi_RVOLE), on top of the pairwise OT setup
- * (verified simplest base OT + KOS OT extension, relayer/mpc/ot/).
+ * (verified simplest base OT + KOS OT extension, packages/mpc/src/ot/).
  *
  * Roles per ordered pair: "alice" is the multiplication sender (inputs MUL_ELL
  * scalars; OT-extension sender = base-OT receiver), "bob" the multiplication

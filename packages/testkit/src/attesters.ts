@@ -5,8 +5,8 @@
  */
 import { bytesToHex, hashTypedData, hexToBytes, keccak256, stringToHex, type Address, type Hex, type TypedDataDefinition } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import type { batchTypedData, messageTypedData, relayRotationTypedData } from "../sdk/message.ts";
-import { createKeygen, createSign, ethereumAddress, type KeyShare, type PartyIndex, type ProtocolInstance, type ProtocolMessage } from "../mpc/index.ts";
+import type { batchTypedData, messageTypedData, relayRotationTypedData } from "@mpc-relay/sdk";
+import { createKeygen, createSign, ethereumAddress, type KeyShare, type PartyIndex, type ProtocolInstance, type ProtocolMessage } from "@mpc-relay/mpc";
 
 /** What a relay signs: a message, a batch root or a relay rotation, for one target gateway. */
 export type GatewayTypedData = ReturnType<typeof messageTypedData> | ReturnType<typeof batchTypedData> | ReturnType<typeof relayRotationTypedData>;

@@ -13,6 +13,11 @@
  */
 import {
   BaseError,
+  createPublicClient,
+  createTestClient,
+  createWalletClient,
+  custom,
+  defineChain,
   ContractFunctionRevertedError,
   getAddress,
   parseEventLogs,
@@ -26,9 +31,18 @@ import {
   type Transport,
   type WalletClient,
 } from "viem";
-import { sourceGatewayAbi, targetGatewayAbi } from "../sdk/abi.ts";
-import { decodeRevertReason, type DecodedRevert } from "../sdk/revert.ts";
-import { decodeMessageSent, messageTypedData, relayRotationTypedData, toCompactSignature, type Message, type SentMessage } from "../sdk/message.ts";
+import {
+  sourceGatewayAbi,
+  targetGatewayAbi,
+  decodeRevertReason,
+  type DecodedRevert,
+  decodeMessageSent,
+  messageTypedData,
+  relayRotationTypedData,
+  toCompactSignature,
+  type Message,
+  type SentMessage,
+} from "@mpc-relay/sdk";
 import { testKeyAttester, type Attester } from "./attesters.ts";
 import { sourceGatewayBytecode, targetGatewayBytecode } from "./bytecode.ts";
 
@@ -39,9 +53,12 @@ export interface KitChainClients<C = undefined> {
   publicClient: PublicClient;
   walletClient: Wallet;
   testClient: TestClient;
-  /** The Hardhat network connection the chain runs in, when the kit made it: its `ethers`, `networkHelpers`, ... */
-  connection?: C;
+  /** The Hardhat network connection the chain runs in (fromHardhat, fromForks): its `viem`, `ethers`, `networkHelpers`, ... */
+  connection: C;
 }
+
+/** A chain handed to `deploy`: its clients, and its connection if it has one. */
+export type KitChainInput<C = undefined> = Omit<KitChainClients<C>, "connection"> & { connection?: C };
 
 export interface KitChain<C = undefined> extends KitChainClients<C> {
   chainId: bigint;
@@ -99,9 +116,9 @@ export interface ForkSpec {
   blockNumber?: bigint;
 }
 
-/** A Hardhat 3 network connection, as far as the kit uses it (hardhat-viem's clients). */
+/** A Hardhat 3 network connection, as far as the kit uses it: its EIP-1193 provider (no viem or ethers plugin needed). */
 interface HardhatConnection {
-  viem: { getPublicClient(): Promise<PublicClient>; getWalletClients(): Promise<Wallet[]>; getTestClient(): Promise<TestClient> };
+  provider: { request(args: { method: string; params?: unknown[] | object }): Promise<unknown> };
 }
 
 /** Hardhat 3's network manager (`import { network } from "hardhat"`), as far as the kit uses it. */
@@ -109,10 +126,19 @@ interface HardhatNetworkManager<C extends HardhatConnection> {
   create(params: { override: { chainId: number; forking?: { url: string; blockNumber?: bigint } } }): Promise<C>;
 }
 
+/** viem clients over a connection's provider, sending from its first account. */
 async function clientsOf<C extends HardhatConnection>(connection: C, what: string): Promise<KitChainClients<C>> {
-  const [walletClient] = await connection.viem.getWalletClients();
-  if (walletClient === undefined) throw new TestKitError(`${what} has no funded account`);
-  return { publicClient: await connection.viem.getPublicClient(), walletClient, testClient: await connection.viem.getTestClient(), connection };
+  const transport = custom(connection.provider);
+  const chainId = Number(await connection.provider.request({ method: "eth_chainId" }));
+  const chain = defineChain({ id: chainId, name: `kit chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } });
+  const [account] = (await connection.provider.request({ method: "eth_accounts" })) as Address[];
+  if (account === undefined) throw new TestKitError(`${what} has no funded account`);
+  return {
+    publicClient: createPublicClient({ chain, transport }),
+    walletClient: createWalletClient({ account, chain, transport }),
+    testClient: createTestClient({ chain, mode: "hardhat", transport }),
+    connection,
+  };
 }
 
 export class MpcRelayTestKit<C = undefined> {
@@ -129,7 +155,7 @@ export class MpcRelayTestKit<C = undefined> {
   }
 
   /** Deploys a SourceGateway and a TargetGateway on each chain and routes every chain to every other. */
-  static async deploy<C = undefined>(clients: readonly KitChainClients<C>[], options: TestKitOptions = {}): Promise<MpcRelayTestKit<C>> {
+  static async deploy<C = undefined>(clients: readonly KitChainInput<C>[], options: TestKitOptions = {}): Promise<MpcRelayTestKit<C>> {
     if (clients.length < 2) throw new TestKitError("a test kit needs at least two chains");
     const attester = options.attester ?? testKeyAttester();
     const chains = new Map<bigint, KitChain<C>>();
@@ -150,7 +176,7 @@ export class MpcRelayTestKit<C = undefined> {
           chain: c.walletClient.chain,
         }),
       );
-      chains.set(chainId, { ...c, chainId, source, target, fromBlock: 0n });
+      chains.set(chainId, { ...c, connection: c.connection as C, chainId, source, target, fromBlock: 0n });
     }
     const fees = { baseFee: 10n ** 12n, gasPrice: 10n ** 6n, byteFee: 10n ** 9n, maxGasLimit: 5_000_000, ...options.destination };
     for (const from of chains.values()) {
@@ -360,20 +386,20 @@ export class MpcRelayTestKit<C = undefined> {
   }
 }
 
-async function mined(chain: KitChainClients<unknown>, hash: Hex) {
+async function mined(chain: KitChainInput<unknown>, hash: Hex) {
   const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new TestKitError(`transaction ${hash} reverted`);
   return receipt;
 }
 
-async function deployed(chain: KitChainClients<unknown>, hash: Hex): Promise<Address> {
+async function deployed(chain: KitChainInput<unknown>, hash: Hex): Promise<Address> {
   const receipt = await mined(chain, hash);
   if (receipt.contractAddress == null) throw new TestKitError(`deployment ${hash} created no contract`);
   return getAddress(receipt.contractAddress);
 }
 
 /** Makes `relay` the target's relay on a fork, as its owner (impersonated, funded for gas) would. */
-async function installRelay(chain: KitChainClients<unknown>, target: Address, relay: Address): Promise<void> {
+async function installRelay(chain: KitChainInput<unknown>, target: Address, relay: Address): Promise<void> {
   const owner = await chain.publicClient.readContract({ address: target, abi: targetGatewayAbi, functionName: "owner" });
   await chain.testClient.impersonateAccount({ address: owner });
   await chain.testClient.setBalance({ address: owner, value: 10n ** 18n });

@@ -17,7 +17,7 @@
  *   abandoned  its receiver abandoned it after it failed; it can never run.
  */
 import type { Hex } from "viem";
-import { fetchFailureReason } from "../shared/http.ts";
+import { fetchFailureReason } from "./http.ts";
 import type { Message } from "./message.ts";
 import type { DecodedRevert } from "./revert.ts";
 

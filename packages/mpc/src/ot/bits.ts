@@ -7,7 +7,7 @@
  */
 import { endianness } from "node:os";
 
-if (endianness() !== "LE") throw new Error("relayer/mpc/ot assumes a little-endian host");
+if (endianness() !== "LE") throw new Error("packages/mpc/src/ot assumes a little-endian host");
 
 /** Words in a 256-bit value. */
 export const WORDS_256 = 8;

@@ -1,0 +1,16 @@
+import { createRequire } from "node:module";
+import hardhatToolboxViem from "@nomicfoundation/hardhat-toolbox-viem";
+import { configVariable, defineConfig } from "hardhat/config";
+
+// This example compiles offline with the solc npm package; a project with internet access can drop `path`.
+const solcJs = createRequire(import.meta.url).resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxViem],
+  solidity: { version: "0.8.30", path: solcJs, settings: { evmVersion: "cancun" } },
+  // Live networks the fork tests fork: URLs from env or the Hardhat keystore, never from the repository.
+  networks: {
+    liveA: { type: "http", url: configVariable("LIVE_A_RPC_URL") },
+    liveB: { type: "http", url: configVariable("LIVE_B_RPC_URL") },
+  },
+});
