@@ -11,6 +11,7 @@
  * against each party's own view of "the chain" (an in-memory list of sent
  * messages), so a test can give one node a different view.
  */
+import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -297,6 +298,13 @@ export function keyedNetworks(): {
       current = net;
       await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
       const key = await net.manager(1).keygen("relay", ALL, 3);
+      // The coordinator returns once its own part is done; the attack starts when every member is done too.
+      await eventually(async () => {
+        for (const party of ALL) {
+          assert.equal(net.manager(party).activeSessions(), 0, `member ${party} still runs the keyGen`);
+          assert.equal((await net.node(party).store.getKey("relay"))?.status, "READY", `member ${party} has not committed the key`);
+        }
+      }, 30_000);
       return { net, publicKey: key.publicKey!, address: key.address! };
     },
     async destroy() {
