@@ -5,8 +5,7 @@
  *
  *   npm run bench:mpc
  */
-import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type Signature } from "@mpc-relay/mpc";
-import { run, type RunOutcome } from "../test/mpc/harness.ts";
+import { createKeygen, createOnlineSign, createPresign, finished as ok, runInProcess as run, type KeyShare, type Presignature, type RunOutcome, type Signature } from "@mpc-relay/mpc";
 
 const CONFIGS: [t: number, n: number, signatures: number][] = [
   [2, 3, 20],
@@ -16,12 +15,6 @@ const CONFIGS: [t: number, n: number, signatures: number][] = [
 ];
 
 const sessionId = () => globalThis.crypto.getRandomValues(new Uint8Array(32));
-
-function ok<R>(outcome: RunOutcome<R>): RunOutcome<R> {
-  const [abort] = outcome.aborts.values();
-  if (abort !== undefined) throw abort;
-  return outcome;
-}
 
 function maxBytes(outcome: RunOutcome<unknown>): number {
   return Math.max(...outcome.bytesSent.values());

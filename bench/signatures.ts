@@ -9,9 +9,19 @@
  */
 import { hexToBytes, keccak256, toHex, type Address } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { createKeygen, createOnlineSign, createPresign, type KeyShare, type Presignature, type ProtocolInstance, type ProtocolMessage } from "@mpc-relay/mpc";
+import {
+  createKeygen,
+  createOnlineSign,
+  createPresign,
+  finished,
+  runInProcess as run,
+  type KeyShare,
+  type Presignature,
+  type ProtocolInstance,
+  type ProtocolMessage,
+  type RunOutcome,
+} from "@mpc-relay/mpc";
 import { MessageSigner, stakingDomainSeparator } from "../relayer/staking/message-signer.ts";
-import { run, type RunOutcome } from "../test/mpc/harness.ts";
 
 const T = 3;
 const N = 5;
@@ -40,9 +50,7 @@ function recorded<R>(instances: Map<number, ProtocolInstance<R>>): [RunOutcome<R
       return [m];
     }),
   );
-  const [abort] = outcome.aborts.values();
-  if (abort !== undefined) throw abort;
-  return [outcome, ms, delivered];
+  return [finished(outcome), ms, delivered];
 }
 
 /** Signs each sent message once (a broadcast once for all recipients) and checks every delivered copy. */

@@ -169,6 +169,12 @@ export function parseRelayerConfig(raw: unknown, baseDir = process.cwd()): Relay
   };
 }
 
+/** The URL the relayer's API listens on, as a client on the same machine reaches it (a wildcard host means this machine). */
+export function relayerApiUrl(api: { host: string; port: number }): string {
+  const host = api.host === "0.0.0.0" || api.host === "::" ? "127.0.0.1" : api.host;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${api.port}`;
+}
+
 export async function loadRelayerConfig(path: string): Promise<RelayerConfig> {
   const text = await readFile(path, "utf8");
   let raw: unknown;

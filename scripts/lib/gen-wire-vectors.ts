@@ -35,17 +35,17 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 export const wireVectorsPath = path.join(root, "test/vectors/wire-format.json");
 
 /** The project's test-key convention (test/contracts/helpers.ts testAccount): public, never fund it. */
-export const WIRE_KEY_LABEL = "mpc-relay test key: wire-format vectors";
-export const wirePrivateKey: Hex = keccak256(stringToHex(WIRE_KEY_LABEL));
+const WIRE_KEY_LABEL = "mpc-relay test key: wire-format vectors";
+const wirePrivateKey: Hex = keccak256(stringToHex(WIRE_KEY_LABEL));
 
 /** Hardhat's default account #0: on a fresh in-process chain its first two deployments land at fixed addresses. */
-export const DEPLOYER: Address = getAddress("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
+const DEPLOYER: Address = getAddress("0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266");
 /** Hardhat's default chain id: the chain the deliverable vectors are for. */
-export const CHAIN_ID = 31337n;
+const CHAIN_ID = 31337n;
 /** TargetGateway(owner, relay = the test key's address, 0, 0) deployed by DEPLOYER at nonce 0. */
-export const TARGET_GATEWAY = getContractAddress({ from: DEPLOYER, nonce: 0n });
+const TARGET_GATEWAY = getContractAddress({ from: DEPLOYER, nonce: 0n });
 /** NoopReceiver deployed by DEPLOYER at nonce 1: the receiver of the deliverable vectors. */
-export const RECEIVER = getContractAddress({ from: DEPLOYER, nonce: 1n });
+const RECEIVER = getContractAddress({ from: DEPLOYER, nonce: 1n });
 
 const UINT64_MAX = (1n << 64n) - 1n;
 const SRC_CHAIN_ID = 10n;

@@ -4,10 +4,10 @@
  * duplicate messages in flight, and records every abort.
  */
 import { createHash } from "node:crypto";
+import { finished, runInProcess as run, type RunOutcome, type Tamper } from "@mpc-relay/mpc";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   type PartyIndex,
-  ProtocolAbort,
   type ProtocolInstance,
   type ProtocolMessage,
   type RandomBytes,
@@ -51,52 +51,7 @@ export function sessionIdFrom(label: string): Uint8Array {
   return sha256(new TextEncoder().encode(`session:${label}`));
 }
 
-/** Returns the message(s) to deliver instead of `message` (an empty list drops it). */
-export type Tamper = (message: ProtocolMessage, recipient: PartyIndex) => ProtocolMessage[];
-
-export interface RunOutcome<R> {
-  readonly results: Map<PartyIndex, R>;
-  readonly aborts: Map<PartyIndex, ProtocolAbort>;
-  /** Payload bytes each party sent (a broadcast counts once per recipient). */
-  readonly bytesSent: Map<PartyIndex, number>;
-}
-
-export function run<R>(instances: ReadonlyMap<PartyIndex, ProtocolInstance<R>>, tamper?: Tamper): RunOutcome<R> {
-  const queue: { message: ProtocolMessage; recipient: PartyIndex }[] = [];
-  const aborts = new Map<PartyIndex, ProtocolAbort>();
-  const bytesSent = new Map<PartyIndex, number>();
-  const enqueue = (messages: ProtocolMessage[]) => {
-    for (const message of messages) {
-      const recipients = message.to === null ? [...instances.keys()].filter((p) => p !== message.from) : [message.to];
-      for (const recipient of recipients) {
-        bytesSent.set(message.from, (bytesSent.get(message.from) ?? 0) + message.payload.length);
-        queue.push({ message, recipient });
-      }
-    }
-  };
-  const step = (party: PartyIndex, action: () => ProtocolMessage[]) => {
-    try {
-      enqueue(action());
-    } catch (error) {
-      if (!(error instanceof ProtocolAbort)) throw error;
-      aborts.set(party, error);
-    }
-  };
-  for (const [party, instance] of instances) step(party, () => instance.start());
-  while (queue.length > 0) {
-    const { message, recipient } = queue.shift()!;
-    const instance = instances.get(recipient);
-    if (instance === undefined || aborts.has(recipient)) continue;
-    const delivered = tamper === undefined ? [message] : tamper(message, recipient);
-    for (const m of delivered) {
-      if (aborts.has(recipient)) break;
-      step(recipient, () => instance.receive(m));
-    }
-  }
-  const results = new Map<PartyIndex, R>();
-  for (const [party, instance] of instances) if (instance.done) results.set(party, instance.result());
-  return { results, aborts, bytesSent };
-}
+export { finished, run, type RunOutcome, type Tamper };
 
 /** Every k-subset of `items` (lexicographic). */
 export function subsets<T>(items: readonly T[], k: number): T[][] {
@@ -148,10 +103,7 @@ export function keygen(parties: number[], threshold: number, label: string, tamp
 
 /** Keygen that must succeed; returns the shares. */
 export function keygenOk(parties: number[], threshold: number, label: string): Map<number, KeyShare> {
-  const outcome = keygen(parties, threshold, label);
-  const [abort] = outcome.aborts.values();
-  if (abort !== undefined) throw abort;
-  return outcome.results;
+  return finished(keygen(parties, threshold, label)).results;
 }
 
 export function sign(shares: ReadonlyMap<number, KeyShare>, signers: number[], digest: Uint8Array, label: string, tamper?: Tamper): RunOutcome<Signature> {

@@ -10,22 +10,15 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
-import { getAddress, recoverAddress, type Hex } from "viem";
 import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Frame } from "../../relayer/node/frames.ts";
 import { EARLY_READIES_PER_PEER } from "../../relayer/node/session/direct.ts";
-import type { SignResult } from "../../relayer/node/session/index.ts";
-import { assertKeySecret, assertKeyUsable, assertNoHonestFault } from "./honest.ts";
+import { assertKeySecret, assertKeyUsable, assertNoHonestFault, assertRecovers } from "./honest.ts";
 import { ATTACKER, HONEST, keyedNetworks, eventually, InProcessNetwork, sendMessage } from "./inprocess.ts";
 
 const networks = keyedNetworks();
 const withKey = networks.withKey;
 afterEach(() => networks.destroy());
-
-async function assertRecovers(result: SignResult, address: string): Promise<void> {
-  const signature = `0x${Buffer.from(result.signature.bytes).toString("hex")}` as Hex;
-  assert.equal(await recoverAddress({ hash: `0x${Buffer.from(result.digest).toString("hex")}`, signature }), getAddress(address));
-}
 
 /** Every party named in an absence record any honest member keeps. */
 async function absentees(n: InProcessNetwork): Promise<PartyIndex[]> {

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { getAddress, recoverAddress, type Hex } from "viem";
 import { checkFaultProof, FAULT_KINDS, MIN_THRESHOLD, type PartyIndex } from "@mpc-relay/mpc";
+import type { SignResult } from "../../relayer/node/session/index.ts";
 import { sendMessage, type InProcessNetwork } from "./inprocess.ts";
 
 export async function assertKeySecret(net: InProcessNetwork, keyId: string, attackers: readonly PartyIndex[], publicKey: string): Promise<void> {
@@ -25,14 +26,19 @@ export async function assertKeySecret(net: InProcessNetwork, keyId: string, atta
   }
 }
 
+/** The signature recovers to `address` over the signed digest. */
+export async function assertRecovers(result: SignResult, address: string): Promise<void> {
+  const signature = `0x${Buffer.from(result.signature.bytes).toString("hex")}` as Hex;
+  assert.equal(await recoverAddress({ hash: `0x${Buffer.from(result.digest).toString("hex")}`, signature }), getAddress(address));
+}
+
 /** Honest members sign with the key, coordinated by `coordinator`, with the attackers cut off; returns the signers. */
 export async function assertKeyUsable(net: InProcessNetwork, keyId: string, attackers: readonly PartyIndex[], coordinator: PartyIndex, address: string): Promise<PartyIndex[]> {
   for (const party of attackers) net.isolate(party);
   try {
     const request = sendMessage(net.chains());
     const result = await net.manager(coordinator).signFull(keyId, request);
-    const signature = `0x${Buffer.from(result.signature.bytes).toString("hex")}` as Hex;
-    assert.equal(await recoverAddress({ hash: `0x${Buffer.from(result.digest).toString("hex")}`, signature }), getAddress(address));
+    await assertRecovers(result, address);
     assert.ok(result.signers.every((p) => !attackers.includes(p)));
     return result.signers;
   } finally {

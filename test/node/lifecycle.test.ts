@@ -154,7 +154,7 @@ describe("signer nodes: key lifecycle", { timeout: 240_000 }, () => {
     const storePath = join(node.dataDir, "keystore");
     const old = (await cluster.client(4).getKey("k1")).key.generation!;
     await cluster.stop(4);
-    const db = new ClassicLevel<string, string>(storePath, { valueEncoding: "utf8" });
+    const db = new ClassicLevel<string, string>(storePath, { valueEncoding: "utf8", compression: false });
     const sealed = JSON.parse((await db.get(`share/k1/${old}`))!) as Sealed;
     await db.close();
     const dataKey = (await DataKeys.load(`${storePath}.keys.json`, await unlock(`${storePath}.kdf.json`, cluster.passphrase, { N: 2 ** 14, r: 8, p: 1 }, false))).get(`share/k1/${old}`)!;

@@ -18,15 +18,15 @@ import { OperatorApprovals } from "../../relayer/node/session/authority.ts";
 import { SessionError } from "../../relayer/node/session/errors.ts";
 import { StakingKeyAuthority } from "../../relayer/staking/authority.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
-import { clusterKeyAddress, submitClusterKey } from "../../relayer/staking/operator.ts";
-import { addressesOf, deployWithOperators, networkHelpers, type Deployment } from "./fixture.ts";
+import { clusterKeyAddress } from "../../relayer/staking/operator.ts";
+import { addressesOf, deployWithOperators, networkHelpers, submitKeyAs, type Deployment } from "./fixture.ts";
 
 const unauthorized = (reason: RegExp) => (error: unknown) => error instanceof SessionError && error.kind === "unauthorized" && reason.test(error.message);
 
 async function confirm(d: Deployment, members: number[], publicKey: string): Promise<Address> {
   const epoch = await d.staking.read.latestEpoch();
   for (const i of members) {
-    await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: d.operators[i]!.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch, publicKey });
+    await submitKeyAs(d, d.operators[i]!, epoch, publicKey);
   }
   return clusterKeyAddress(publicKey);
 }

@@ -11,7 +11,7 @@ import { network } from "hardhat";
 import { bytesToHex, keccak256, parseEther, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import { createIdentity, type NodeIdentity } from "../../relayer/node/identity.ts";
-import { identityClaim, signIdentityClaim } from "../../relayer/staking/operator.ts";
+import { identityClaim, signIdentityClaim, submitClusterKey } from "../../relayer/staking/operator.ts";
 import { DEVNET_STAKING_PARAMS, identityBytes } from "../../relayer/staking/setup.ts";
 import { stakingDomain, stakingTypes } from "../../relayer/staking/typed-data.ts";
 
@@ -64,6 +64,11 @@ export async function deployWithOperators() {
 }
 
 export type Deployment = Awaited<ReturnType<typeof deployWithOperators>>;
+
+/** `operator` submits `publicKey` as the cluster key of `epoch`, as its node would. */
+export function submitKeyAs(d: Deployment, operator: Operator, epoch: bigint, publicKey: string): ReturnType<typeof submitClusterKey> {
+  return submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch, publicKey });
+}
 
 export function addressesOf(operators: readonly Operator[]): Address[] {
   return operators.map((o) => o.account.address);

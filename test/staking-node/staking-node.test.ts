@@ -23,10 +23,10 @@ import { AbsenceSlasher, ProposalBackoff, type AbsenceProposalMessage } from "..
 import { ChainClock } from "../../relayer/staking/chain-clock.ts";
 import { ProposalRefused, VoteCollector, type VoteMessage } from "../../relayer/staking/votes.ts";
 import { StakingPeerDirectory } from "../../relayer/staking/directory.ts";
-import { clusterKeyAddress, clusterKeyStatus, identityClaim, signIdentityClaim, submitClusterKey } from "../../relayer/staking/operator.ts";
+import { clusterKeyAddress, clusterKeyStatus, identityClaim, signIdentityClaim } from "../../relayer/staking/operator.ts";
 import { identityBytes } from "../../relayer/staking/setup.ts";
 import { stakingTypes } from "../../relayer/staking/typed-data.ts";
-import { addressesOf, deployWithOperators, networkHelpers, viem, type Deployment } from "./fixture.ts";
+import { addressesOf, deployWithOperators, networkHelpers, submitKeyAs, viem, type Deployment } from "./fixture.ts";
 
 function randomClusterKey(): string {
   return bytesToHex(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true)).slice(2);
@@ -38,7 +38,7 @@ async function electAndConfirm(d: Deployment, members: number[]): Promise<{ epoc
   const key = randomClusterKey();
   for (const i of members) {
     const operator = d.operators[i]!;
-    await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch, publicKey: key });
+    await submitKeyAs(d, operator, epoch, key);
   }
   return { epoch, relay: clusterKeyAddress(key) };
 }
@@ -136,7 +136,7 @@ describe("staking node: committee from RelayStaking", () => {
     const key = randomClusterKey();
     for (const i of [1, 2, 3, 4]) {
       const operator = d.operators[i]!;
-      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 2n, publicKey: key });
+      await submitKeyAs(d, operator, 2n, key);
     }
     await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
     assert.equal(await directory.refresh(), true);
@@ -149,7 +149,7 @@ describe("staking node: committee from RelayStaking", () => {
     assert.equal(directory.committeeOf(2n)?.relay, clusterKeyAddress(key));
     for (const i of [0, 1, 2, 3]) {
       const operator = d.operators[i]!;
-      await submitClusterKey({ client: d.publicClient, wallet: d.wallet, account: operator.account, chain: d.wallet.chain ?? null, staking: d.staking.address, epoch: 3n, publicKey: key });
+      await submitKeyAs(d, operator, 3n, key);
     }
     assert.equal(await directory.refresh(), true);
     assert.equal(previousEpoch(), null);
@@ -166,25 +166,9 @@ describe("staking node: committee from RelayStaking", () => {
     for (const [i, operator] of members.entries()) {
       const before = await clusterKeyStatus(d.publicClient, d.staking.address, 1n, operator.account.address);
       assert.equal(before.confirmed, null, `not confirmed before member ${i} submitted`);
-      const sent = await submitClusterKey({
-        client: d.publicClient,
-        wallet: d.wallet,
-        account: operator.account,
-        chain: d.wallet.chain ?? null,
-        staking: d.staking.address,
-        epoch: 1n,
-        publicKey: key,
-      });
+      const sent = await submitKeyAs(d, operator, 1n, key);
       assert.notEqual(sent.txHash, null);
-      const again = await submitClusterKey({
-        client: d.publicClient,
-        wallet: d.wallet,
-        account: operator.account,
-        chain: d.wallet.chain ?? null,
-        staking: d.staking.address,
-        epoch: 1n,
-        publicKey: key,
-      });
+      const again = await submitKeyAs(d, operator, 1n, key);
       assert.equal(again.txHash, null, "a second submission of the same key sends nothing");
     }
     for (const operator of members) {

@@ -9,9 +9,8 @@ import { network } from "hardhat";
 import { getAddress, keccak256, toHex, type PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { sourceGatewayAbi, MessageBatch, batchDigest, messageId, messageTypedData, toCompactSignature, type Message } from "@mpc-relay/sdk";
-import { submitClusterKey } from "../../relayer/staking/operator.ts";
 import { ForgeryWatcher } from "../../relayer/staking/watcher.ts";
-import { addressesOf, deployWithOperators, networkHelpers, viem } from "./fixture.ts";
+import { addressesOf, deployWithOperators, networkHelpers, submitKeyAs, viem } from "./fixture.ts";
 
 describe("staking node: forged-attestation watcher", () => {
   /** Epoch 1 confirmed on a relay key the test holds (no product backdoor), and gateways trusting it. */
@@ -20,15 +19,7 @@ describe("staking node: forged-attestation watcher", () => {
     const relayAccount = privateKeyToAccount(keccak256(toHex("forging relay key")));
     await d.staking.write.electCommittee([addressesOf(d.operators.slice(0, 4)), 3]);
     for (const operator of d.operators.slice(0, 4)) {
-      await submitClusterKey({
-        client: d.publicClient,
-        wallet: d.wallet,
-        account: operator.account,
-        chain: d.wallet.chain ?? null,
-        staking: d.staking.address,
-        epoch: 1n,
-        publicKey: relayAccount.publicKey,
-      });
+      await submitKeyAs(d, operator, 1n, relayAccount.publicKey);
     }
     const owner = d.owner.account!.address;
     const source = await viem.deployContract("SourceGateway", [owner, owner, 1024]);

@@ -24,6 +24,7 @@ export { InvalidPartiesError, MAX_PARTY_INDEX, MIN_THRESHOLD, normalizeParties }
 export { bytesEqual, DecodeError } from "./encoding.ts";
 export { ecdsaVerify, type Point, pointFromBytes } from "./curve.ts";
 export { Transcript } from "./transcript.ts";
+export { finished, runInProcess, type RunOutcome, type Tamper } from "./in-process.ts";
 export { BroadcastMismatch, type FaultKind, type FaultProof, type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
 export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof, protocolMessageHeader } from "./evidence.ts";
 

@@ -28,6 +28,7 @@ import {
   type WalletClient,
 } from "viem";
 import { sourceGatewayAbi, targetGatewayAbi } from "./abi.ts";
+import { finalBlock, type SourceFinality } from "./finality.ts";
 import { DestinationNotConfiguredError, GatewayCallRevertedError, MessageNotFoundError, MpcRelayError, NoMessageInTransactionError } from "./errors.ts";
 import { LogScanner, type LogScanOptions } from "./logs.ts";
 import { decodeMessageSent, messageId as idOf, type Message } from "./message.ts";
@@ -36,6 +37,7 @@ import { mergeStatus, relayerView, type MessageStatus, type SourceView, type Tar
 
 export type { MessageLifecycle, MessageStatus, RelayerView, SourceView, TargetDeliveryState, TargetView } from "./status.ts";
 export type { DecodedRevert } from "./revert.ts";
+export type { SourceFinality } from "./finality.ts";
 export { decodeRevertReason } from "./revert.ts";
 export * from "./errors.ts";
 
@@ -57,9 +59,6 @@ export interface LocatedMessage {
   blockNumber: bigint;
   logIndex: number;
 }
-
-/** When a source block counts as final: a block tag the RPC answers, or a number of confirmations (the block's own included). */
-export type SourceFinality = "finalized" | "safe" | { confirmations: number };
 
 export interface MpcRelayClientOptions {
   /** fromBlock (the gateway's deployment block), maxBlockRange and maxLogCalls bound the log scans (logs.ts). */
@@ -162,7 +161,7 @@ export class MpcRelayClient {
       receipt = await this.options.source.publicClient.getTransactionReceipt({ hash: txHash });
     } catch (error) {
       if (error instanceof BaseError && error.walk((e) => e instanceof TransactionReceiptNotFoundError) !== null)
-        throw new NoMessageInTransactionError(txHash, "no such transaction (or not mined yet) on the source chain", { cause: error });
+        throw new NoMessageInTransactionError(txHash, "no such transaction (or not mined yet) on the source chain", { cause: error }, true);
       throw error;
     }
     return receipt.logs.map((log) => this.locate(log)).filter((m) => m !== null);
@@ -308,11 +307,8 @@ export class MpcRelayClient {
     return mergeStatus({ messageId, message, source, target, relayer });
   }
 
-  private async finalBlock(): Promise<bigint> {
-    const client = this.options.source.publicClient;
-    const finality = this.options.source.finality ?? "finalized";
-    if (typeof finality === "string") return (await client.getBlock({ blockTag: finality })).number;
-    return (await client.getBlockNumber({ cacheTime: 0 })) - BigInt(finality.confirmations) + 1n;
+  private finalBlock(): Promise<bigint> {
+    return finalBlock(this.options.source.publicClient, this.options.source.finality ?? "finalized", { cacheTime: 0 });
   }
 
   private async targetView(message: Message, messageId: Hex, errorAbi: Abi | undefined): Promise<TargetView> {

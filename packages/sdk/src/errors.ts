@@ -5,8 +5,8 @@ import type { DecodedRevert } from "./revert.ts";
 export class MpcRelayError extends Error {
   /** One line, without the cause's details (viem's convention). */
   readonly shortMessage: string;
-  constructor(shortMessage: string, options?: { cause?: unknown; details?: string }) {
-    super(options?.details === undefined ? shortMessage : `${shortMessage}\n${options.details}`, options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(shortMessage: string, options?: { cause?: unknown }) {
+    super(shortMessage, options?.cause === undefined ? undefined : { cause: options.cause });
     this.shortMessage = shortMessage;
     this.name = "MpcRelayError";
   }
@@ -29,6 +29,8 @@ export class NoMessageInTransactionError extends MpcRelayError {
     readonly txHash: Hex,
     reason: string,
     options?: { cause?: unknown },
+    /** The source chain knows no such transaction (or has not mined it): the hash may be something else, e.g. a message id. */
+    readonly unknownTransaction = false,
   ) {
     super(`transaction ${txHash}: ${reason}`, options);
     this.name = "NoMessageInTransactionError";

@@ -6,6 +6,7 @@
 export * from "./abi.ts";
 export * from "./client.ts";
 export * from "./errors.ts";
+export * from "./finality.ts";
 export * from "./http.ts";
 export * from "./log-ranges.ts";
 export * from "./logs.ts";

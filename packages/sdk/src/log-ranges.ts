@@ -25,8 +25,8 @@ export interface ScanLogsOptions<T> {
   /** Calls allowed for this scan, splits included. */
   maxCalls: number;
   signal?: AbortSignal;
-  /** The error to throw when the scan cannot go on (too many calls, aborted), so each caller keeps its own type. */
-  fail(message: string, cause?: unknown): Error;
+  /** The error to throw when the scan cannot go on (aborted, too many calls), so each caller keeps its own type. */
+  fail(message: string, stop: "aborted" | "too-many-calls"): Error;
 }
 
 /** The logs of blocks from..to (inclusive), in the scan's order of chunks. */
@@ -37,8 +37,8 @@ export async function scanLogs<T>(o: ScanLogsOptions<T>): Promise<T[]> {
   let low = o.from;
   let high = o.to;
   while (low <= high) {
-    if (o.signal?.aborted === true) throw o.fail("the scan was aborted");
-    if (++calls > o.maxCalls) throw o.fail(`more than ${o.maxCalls} eth_getLogs calls for blocks ${o.from}..${o.to} (accepted range ${o.span.value})`);
+    if (o.signal?.aborted === true) throw o.fail("the scan was aborted", "aborted");
+    if (++calls > o.maxCalls) throw o.fail(`more than ${o.maxCalls} eth_getLogs calls for blocks ${o.from}..${o.to} (accepted range ${o.span.value})`, "too-many-calls");
     const span = Math.max(1, o.span.value);
     const from = descending ? Math.max(low, high - span + 1) : low;
     const to = descending ? high : Math.min(high, low + span - 1);

@@ -35,11 +35,6 @@ export class LogScanner {
     this.maxCalls = options.maxLogCalls ?? DEFAULT_MAX_LOG_CALLS;
   }
 
-  /** The block range the provider currently accepts in one call. */
-  get acceptedRange(): number {
-    return this.span.value;
-  }
-
   /**
    * The newest logs of `address` matching `topics` (topic0 may list several events), searching
    * from the head down to fromBlock and stopping at the first range with a match. Also returns
@@ -64,7 +59,7 @@ export class LogScanner {
       },
       splits: refusesRange,
       maxCalls: this.maxCalls,
-      fail: (message, cause) => new LogScanError(`${message}; give a later fromBlock (the gateway's deployment block) or a larger maxLogCalls`, { cause }),
+      fail: (message) => new LogScanError(`${message}; give a later fromBlock (the gateway's deployment block) or a larger maxLogCalls`),
     });
     // Newest last within the range that matched.
     logs.sort((a, b) => (a.blockNumber! === b.blockNumber! ? a.logIndex! - b.logIndex! : a.blockNumber! < b.blockNumber! ? -1 : 1));

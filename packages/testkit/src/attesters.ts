@@ -6,7 +6,7 @@
 import { bytesToHex, hashTypedData, hexToBytes, keccak256, stringToHex, type Address, type Hex, type TypedDataDefinition } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import type { batchTypedData, messageTypedData, relayRotationTypedData } from "@mpc-relay/sdk";
-import { createKeygen, createSign, ethereumAddress, type KeyShare, type PartyIndex, type ProtocolInstance, type ProtocolMessage } from "@mpc-relay/mpc";
+import { createKeygen, createSign, ethereumAddress, finished, runInProcess, type KeyShare } from "@mpc-relay/mpc";
 
 /** What a relay signs: a message, a batch root or a relay rotation, for one target gateway. */
 export type GatewayTypedData = ReturnType<typeof messageTypedData> | ReturnType<typeof batchTypedData> | ReturnType<typeof relayRotationTypedData>;
@@ -29,21 +29,6 @@ export function testKeyAttester(label = "relay"): Attester {
   return { address: account.address, signTypedData: (typedData) => account.signTypedData(asDefinition(typedData)) };
 }
 
-/** Runs one protocol among parties in this process, each message delivered in order to its recipients. */
-function runLocally<R>(instances: ReadonlyMap<PartyIndex, ProtocolInstance<R>>): Map<PartyIndex, R> {
-  const queue: { message: ProtocolMessage; to: PartyIndex }[] = [];
-  const post = (messages: ProtocolMessage[]) => {
-    for (const message of messages) {
-      for (const to of message.to === null ? [...instances.keys()].filter((p) => p !== message.from) : [message.to]) queue.push({ message, to });
-    }
-  };
-  for (const instance of instances.values()) post(instance.start());
-  for (let next = queue.shift(); next !== undefined; next = queue.shift()) post(instances.get(next.to)!.receive(next.message));
-  const results = new Map<PartyIndex, R>();
-  for (const [party, instance] of instances) results.set(party, instance.result());
-  return results;
-}
-
 function sessionId(label: string): Uint8Array {
   return hexToBytes(keccak256(stringToHex(`mpc-relay test kit session: ${label}`)));
 }
@@ -59,7 +44,7 @@ export function mpcAttester(options: { parties?: number; threshold?: number; key
   const keyId = options.keyId ?? "test-kit";
   const parties = Array.from({ length: count }, (_, i) => i + 1);
   const keygenId = sessionId(`${keyId}/keygen/${bytesToHex(crypto.getRandomValues(new Uint8Array(16)))}`);
-  const shares = runLocally(new Map(parties.map((self) => [self, createKeygen({ sessionId: keygenId, keyId, self, parties, threshold })])));
+  const shares = finished(runInProcess(new Map(parties.map((self) => [self, createKeygen({ sessionId: keygenId, keyId, self, parties, threshold })])))).results;
   const address: Address = ethereumAddress(shares.get(1)!.publicKey);
   const signers = parties.slice(0, threshold);
   let signatures = 0;
@@ -69,7 +54,7 @@ export function mpcAttester(options: { parties?: number; threshold?: number; key
       const digest = hexToBytes(hashTypedData(asDefinition(typedData)));
       // The library binds each signing to a session id that is never reused for the key.
       const id = sessionId(`${keyId}/sign/${address}/${signatures++}`);
-      const results = runLocally(new Map(signers.map((self) => [self, createSign({ sessionId: id, keyId, share: shares.get(self) as KeyShare, signers, digest })])));
+      const results = finished(runInProcess(new Map(signers.map((self) => [self, createSign({ sessionId: id, keyId, share: shares.get(self) as KeyShare, signers, digest })])))).results;
       return bytesToHex(results.get(signers[0]!)!.bytes);
     },
   };

@@ -250,6 +250,11 @@ export class MpcRelayTestKit<C = undefined> {
     const sent = (await this.sent()).find((s) => s.messageId.toLowerCase() === messageId.toLowerCase());
     if (sent === undefined) throw new TestKitError(`message ${messageId} was not sent by any kit chain's source gateway`);
     if (await this.isReceived(sent.message)) throw new TestKitError(`message ${messageId} was delivered already`);
+    return this.deliverSent(sent);
+  }
+
+  /** Attests and submits a sent message the target has not received. */
+  private async deliverSent(sent: SentMessage): Promise<Delivery> {
     const to = this.destinationOf(sent.message);
     const signature = await this.attesterNow.signTypedData(messageTypedData(sent.message, to.target));
     const txHash = await to.walletClient.writeContract({
@@ -271,7 +276,7 @@ export class MpcRelayTestKit<C = undefined> {
     for (let round = 0; round < maxRounds; round++) {
       const pending = await this.pending();
       if (pending.length === 0) return deliveries;
-      for (const sent of pending) deliveries.push(await this.deliver(sent.messageId));
+      for (const sent of pending) deliveries.push(await this.deliverSent(sent));
     }
     if ((await this.pending()).length > 0) throw new TestKitError(`messages still pending after ${maxRounds} delivery rounds: do the receivers answer each other for ever?`);
     return deliveries;

@@ -21,7 +21,7 @@ export interface ChainQuery extends JsonOption {
 }
 
 /** An RPC failure in one line naming the URL and the cause (viem's message spans many lines). */
-export class ChainRequestError extends Error {
+class ChainRequestError extends Error {
   constructor(what: string, error: unknown) {
     const http = error instanceof BaseError ? (error.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null) : null;
     // A network failure in words (connection refused, host not found), else the RPC's own answer.
@@ -38,7 +38,7 @@ interface Chains {
 
 /** One SDK client per source chain of the config (or only --source-chain), every chain a destination. */
 async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): Promise<Chains> {
-  const { loadRelayerConfig } = await import("../../relay/config.ts");
+  const { loadRelayerConfig, relayerApiUrl } = await import("../../relay/config.ts");
   const config = await loadRelayerConfig(o.config);
   const errorAbi = o.errorAbi === undefined ? undefined : (JSON.parse(await readFile(o.errorAbi, "utf8")) as Abi);
   const account = walletKey === undefined ? undefined : privateKeyToAccount(walletKey);
@@ -53,11 +53,7 @@ async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): P
       { publicClient, gateway: c.targetGateway as Hex, fromBlock: BigInt(c.fromBlock), maxBlockRange: c.maxBlockRange, ...(walletClient === undefined ? {} : { walletClient: walletClient as never }) },
     ]),
   );
-  const relayerApi =
-    o.api ??
-    (config.api === undefined
-      ? process.env.MPC_RELAY_RELAYER_API
-      : `http://${config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host.includes(":") ? `[${config.api.host}]` : config.api.host}:${config.api.port}`);
+  const relayerApi = o.api ?? (config.api === undefined ? process.env.MPC_RELAY_RELAYER_API : relayerApiUrl(config.api));
   const sources = chains.filter(({ c }) => o.sourceChain === undefined || c.chainId === o.sourceChain);
   if (sources.length === 0) usageError(command, `chain ${o.sourceChain} is not in ${o.config}`);
   const clients = sources.map(
@@ -74,13 +70,13 @@ async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): P
 }
 
 /** The statuses a hash names: the messages of a source transaction, else the message with that id. */
-export async function lookUp(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<MessageStatus[]> {
+async function lookUp(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<MessageStatus[]> {
   const { clients } = await chainClients(command, o);
   const asTx = await Promise.all(
     clients.map((client) =>
       client
         .statusOfTransaction(hash, o.index === undefined ? {} : { index: o.index })
-        .catch((error: unknown) => (error instanceof NoMessageInTransactionError && /no such transaction/.test(error.message) ? null : rethrow(error, `transaction ${hash}`))),
+        .catch((error: unknown) => (error instanceof NoMessageInTransactionError && error.unknownTransaction ? null : rethrow(error, `transaction ${hash}`))),
     ),
   );
   const found = asTx.find((s) => s !== null);
@@ -99,7 +95,7 @@ function rethrow(error: unknown, what: string): never {
   throw new ChainRequestError(`reading ${what}`, error);
 }
 
-export function describeStatus(s: MessageStatus): string {
+function describeStatus(s: MessageStatus): string {
   const t = s.target;
   const r = s.relayer;
   const targetText =
@@ -127,14 +123,13 @@ export function describeStatus(s: MessageStatus): string {
 }
 
 /** JSON for scripts: bigints as decimal strings. */
-export function toJson(value: unknown): unknown {
+function toJson(value: unknown): unknown {
   return JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)));
 }
 
 export async function printChainStatus(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<void> {
   const statuses = await lookUp(command, hash, o);
-  if (o.json === true) process.stdout.write(JSON.stringify(toJson(statuses.length === 1 ? statuses[0] : statuses), null, 2) + "\n");
-  else process.stdout.write(statuses.map(describeStatus).join("\n\n") + "\n");
+  emit(o, toJson(statuses.length === 1 ? statuses[0] : statuses), () => statuses.map(describeStatus).join("\n\n"));
 }
 
 interface WalletQuery extends ChainQuery {
@@ -190,5 +185,3 @@ export function registerMessageCommands(program: Command): void {
     .option("--via-receiver <function>", "call this function of the receiver contract with the message (it calls abandonMessage); else the wallet must be the receiver")
     .action((id: Hex, o: WalletQuery, command: Command) => act("abandon", command, id, o));
 }
-
-export { chainOptions };

@@ -29,11 +29,10 @@ interface MessageQuery extends JsonOption {
 async function relayerApi(command: Command, o: MessageQuery): Promise<string> {
   if (o.api !== undefined) return o.api;
   if (o.config !== undefined) {
-    const { loadRelayerConfig } = await import("../../relay/config.ts");
+    const { loadRelayerConfig, relayerApiUrl } = await import("../../relay/config.ts");
     const config = await loadRelayerConfig(o.config);
     if (config.api === undefined) usageError(command, `relayer config ${o.config} has no api.port`);
-    const host = config.api.host === "0.0.0.0" || config.api.host === "::" ? "127.0.0.1" : config.api.host;
-    return `http://${host.includes(":") ? `[${host}]` : host}:${config.api.port}`;
+    return relayerApiUrl(config.api);
   }
   const fromEnv = process.env.MPC_RELAY_RELAYER_API;
   if (fromEnv !== undefined) return httpUrlArg(fromEnv);

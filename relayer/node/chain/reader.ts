@@ -6,7 +6,7 @@
  * true: where a message was last seen final only tells the next question where to look again.
  */
 import { BaseError, getAddress, TransactionReceiptNotFoundError, type Address, type Hex, type PublicClient } from "viem";
-import { decodeMessageSent, type Message, sourceGatewayAbi, targetGatewayAbi, scanLogs, type BlockSpan } from "@mpc-relay/sdk";
+import { decodeMessageSent, finalBlock, type Message, sourceGatewayAbi, targetGatewayAbi, scanLogs, type BlockSpan } from "@mpc-relay/sdk";
 import type { Finality, NodeChainConfig } from "./config.ts";
 import { ChainReadError, Endpoints, summarize, tally, timedOut, type QuorumResult } from "./endpoints.ts";
 
@@ -113,7 +113,7 @@ export class ChainReader {
    */
   async health(): Promise<{ ok: boolean; detail: string }> {
     const answers = await this.endpoints.race(
-      (client) => this.finalBlockOn(client),
+      (client) => finalBlock(client, this.finality),
       (so) => so.filter((a) => typeof a === "bigint").length >= this.quorum || so.filter((a) => a instanceof Error).length > this.endpoints.count - this.quorum,
       this.endpoints.deadline(),
       HEAD_GRACE_MS,
@@ -171,8 +171,8 @@ export class ChainReader {
 
   /** One endpoint's observation of each id. */
   private async observeOn(client: PublicClient, endpoint: number, signal: AbortSignal, ids: readonly Hex[], where: Where): Promise<Map<Hex, MessageObservation>> {
-    const finalBlock = this.finalBlockOn(client);
-    finalBlock.catch(() => undefined);
+    const finalNow = finalBlock(client, this.finality);
+    finalNow.catch(() => undefined);
     const found = new Map<Hex, Hit>();
     const wanted = new Set(ids.map((id) => id.toLowerCase()));
     const consider = (log: {
@@ -218,7 +218,7 @@ export class ChainReader {
     // A log is only as good as its block: make sure the block is still on this endpoint's canonical chain.
     const blocks = [...new Set([...found.values()].map((hit) => hit.blockNumber))];
     const hashes = new Map(await Promise.all(blocks.map(async (blockNumber) => [blockNumber, (await client.getBlock({ blockNumber })).hash] as const)));
-    const final = found.size === 0 ? 0n : await finalBlock;
+    const final = found.size === 0 ? 0n : await finalNow;
     const observations = new Map<Hex, MessageObservation>();
     for (const id of ids) {
       const hit = found.get(id);
@@ -228,12 +228,6 @@ export class ChainReader {
       else observations.set(id, { kind: "pending", messageId: id, blockNumber: hit.blockNumber, finalBlock: final });
     }
     return observations;
-  }
-
-  /** The highest block this endpoint considers final under the chain's finality rule. */
-  private async finalBlockOn(client: PublicClient): Promise<bigint> {
-    if (typeof this.finality === "string") return (await client.getBlock({ blockTag: this.finality })).number;
-    return (await client.getBlockNumber()) - BigInt(this.finality.confirmations) + 1n;
   }
 
   /**
@@ -251,7 +245,7 @@ export class ChainReader {
       splits: (error) => !timedOut(error),
       maxCalls: MAX_LOG_CALLS,
       signal,
-      fail: (message) => new ChainReadError(message === "the scan was aborted" ? "the question ended" : message),
+      fail: (message, stop) => new ChainReadError(stop === "aborted" ? "the question ended" : message),
     });
   }
 }

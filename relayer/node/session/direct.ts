@@ -41,7 +41,6 @@ export interface DirectDeps {
   fail(session: Session, reason: string, report: boolean): void;
   armTimer(session: Session, ms: number, reason: string): void;
   drop(reason: string): void;
-  now?: () => number;
 }
 
 /** The named signers when `params` ask for a direct start (full signing with signers), else null. */
@@ -57,16 +56,12 @@ export class DirectStart {
 
   constructor(private readonly deps: DirectDeps) {}
 
-  private now(): number {
-    return this.deps.now?.() ?? Date.now();
-  }
-
   /** A new session's direct-start state (null if it is not one), with the readies that came before it. */
   open(routeId: string, params: PrepareParams): DirectState | null {
     const signers = namedSigners(params);
     if (signers === null) return null;
     const state: DirectState = { signers, nonces: new Map(), prepared: false, disputed: new Set(), refusal: null };
-    const stale = this.now() - 2 * this.deps.prepareMs;
+    const stale = Date.now() - 2 * this.deps.prepareMs;
     for (const party of signers) {
       const kept = this.early.get(party);
       const ready = kept?.get(routeId);
@@ -118,7 +113,7 @@ export class DirectStart {
 
   /** A ready for a route this node has not opened: kept a while, in the sender's own bounded buffer. */
   keepEarly(from: PartyIndex, routeId: string, nonce: string): void {
-    const now = this.now();
+    const now = Date.now();
     const kept = this.early.get(from) ?? new Map<string, { nonce: string; at: number }>();
     this.early.set(from, kept);
     for (const [route, ready] of kept) if (ready.at < now - 2 * this.deps.prepareMs) kept.delete(route);
@@ -130,14 +125,9 @@ export class DirectStart {
     kept.set(routeId, { nonce, at: now });
   }
 
-  /** How many early readies are kept for `from` (for tests and metrics). */
-  earlyFrom(from: PartyIndex): number {
-    return this.early.get(from)?.size ?? 0;
-  }
-
   /** Signers that held up a direct start are not named by this coordinator for a while (a retry asks them the classic way). */
   suspect(parties: readonly PartyIndex[]): void {
-    const until = this.now() + SUSPECT_MS;
+    const until = Date.now() + SUSPECT_MS;
     for (const party of parties) if (party !== this.deps.self) this.suspects.set(party, until);
   }
 
@@ -147,7 +137,7 @@ export class DirectStart {
    */
   pick(candidates: readonly PartyIndex[], threshold: number, banned: readonly PartyIndex[]): PartyIndex[] | null {
     const self = this.deps.self;
-    const now = this.now();
+    const now = Date.now();
     const ordered = [...new Set(candidates)].filter((p) => p !== self).sort((a, b) => ((a - self + 1_000_000) % 1_000_000) - ((b - self + 1_000_000) % 1_000_000));
     const others = ordered.filter((p) => !banned.includes(p) && (this.suspects.get(p) ?? 0) <= now);
     if (!candidates.includes(self) || others.length < threshold - 1) return null;
