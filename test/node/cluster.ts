@@ -172,6 +172,8 @@ export class Cluster {
         sourceGateway: chain.source,
         targetGateway: chain.target,
         fromBlock: chain.deployBlock,
+        // A loaded test machine answers slowly: a second of RPC timeout failed a CI run (still below the prepare window).
+        rpcTimeoutMs: Math.max(50, Math.min(3_000, (o.prepareMs ?? 4_000) - 500)),
       })),
       policy: { relayTransactions: { [String(TEST_CHAIN_ID)]: { maxFeeWei: "1000000000000000000", budgetWei: "100000000000000000000", maxTransactions: 10_000 } } },
     };
