@@ -341,6 +341,13 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
 
       const noKey = await mpcRelay(["retry", sent.messageId, "--config", cfg]);
       assert.equal(noKey.code, 2);
+      // A wallet key others can read is refused before anything is sent: the retry below still finds the message retryable.
+      const exposed = join(dir, "exposed.key");
+      await writeFile(exposed, walletKey);
+      await chmod(exposed, 0o644);
+      const exposedKey = await mpcRelay(["retry", sent.messageId, "--config", cfg, "--key-file", exposed]);
+      assert.equal(exposedKey.code, 1);
+      assert.match(exposedKey.stderr, /must be readable by its owner only/);
       const retried = await mpcRelay(["retry", sent.messageId, "--config", cfg, "--key-file", keyFile, "--json"]);
       assert.equal(retried.code, 0, retried.stderr);
       assert.equal((JSON.parse(retried.stdout) as { state: string }).state, "delivered");
