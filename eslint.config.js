@@ -6,6 +6,8 @@ export default tseslint.config(
   { ignores: ["**/dist/", "contracts/build/", "artifacts/", "cache/", "types/", "node_modules/", ".tools/", "coverage/", "packages/sdk/src/abi.ts", "packages/testkit/src/bytecode.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Plain JavaScript (the operator example's test) runs under Node: its globals.
+  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", fetch: "readonly", setTimeout: "readonly", console: "readonly" } } },
   {
     files: ["**/*.ts"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

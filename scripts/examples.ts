@@ -1,5 +1,5 @@
 /**
- * The example dapp projects (examples/*) as a dapp developer gets them: the workspace packages packed
+ * The example projects (examples/*: two dapps, an operator's install) as their users get them: the workspace packages packed
  * into tarballs (.packs/), each example copied into a fresh project outside the repository and
  * installed from those tarballs plus the npm registry, never from workspace links.
  *
@@ -12,7 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, cp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,15 +20,23 @@ import { projectRoot } from "../relayer/shared/project.ts";
 import { testKeyAttester } from "@mpc-relay/testkit";
 import { startLiveNetworks } from "./lib/live-networks.ts";
 
-export const EXAMPLES = ["viem-dapp", "ethers-dapp"] as const;
+export const EXAMPLES = ["viem-dapp", "ethers-dapp", "operator"] as const;
 export type ExampleName = (typeof EXAMPLES)[number];
 
 const packsDir = path.join(projectRoot, ".packs");
 const STAMP = ".installed-from";
 
-/** Where an example's fresh project lives: outside the repository, so nothing resolves to the workspace. */
+/** Where an example's fresh project lives: outside the repository, so nothing resolves to the workspace; one folder per checkout. */
 export function exampleDir(name: ExampleName): string {
-  return path.join(tmpdir(), "mpc-relay-examples", name);
+  return path.join(tmpdir(), "mpc-relay-examples", createHash("sha256").update(projectRoot).digest("hex").slice(0, 12), name);
+}
+
+/** Whether `prepare` installed the example (its dependencies and the stamp of what they came from). */
+export async function isPrepared(name: ExampleName): Promise<boolean> {
+  return access(path.join(exampleDir(name), STAMP)).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Runs a command, its output collected; rejects with that output when it fails. */
@@ -43,13 +51,14 @@ export function run(command: string, args: readonly string[], options: { cwd: st
   });
 }
 
-/** Compiles the contracts, builds the TypeScript packages and packs every workspace into .packs/. */
+/** Compiles the contracts, builds the TypeScript and packs every workspace and the CLI (the root package) into .packs/. */
 export async function packWorkspaces(): Promise<void> {
   await rm(packsDir, { recursive: true, force: true });
   await mkdir(packsDir, { recursive: true });
   await run(process.execPath, [path.join(projectRoot, "node_modules/hardhat/dist/src/cli.js"), "compile", "--quiet", "--no-tests"], { cwd: projectRoot });
   await run("npm", ["run", "--silent", "build"], { cwd: projectRoot });
   await run("npm", ["pack", "--workspaces", "--pack-destination", packsDir], { cwd: projectRoot });
+  await run("npm", ["pack", "--pack-destination", packsDir], { cwd: projectRoot });
 }
 
 /** Copies the example into its fresh project, tarballs by absolute path, and installs when its inputs changed. */
