@@ -11,26 +11,7 @@
  * Delivery takes the same path as production: the attester signs the message's EIP-712 digest for the
  * target gateway, and anyone submits it with receiveMessage.
  */
-import {
-  BaseError,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  custom,
-  defineChain,
-  ContractFunctionRevertedError,
-  getAddress,
-  parseEventLogs,
-  type Abi,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type TestClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
+import { BaseError, ContractFunctionRevertedError, getAddress, parseEventLogs, type Abi, type Address, type Hex } from "viem";
 import {
   sourceGatewayAbi,
   targetGatewayAbi,
@@ -44,21 +25,8 @@ import {
   type SentMessage,
 } from "@mpc-relay/sdk";
 import { testKeyAttester, type Attester } from "./attesters.ts";
+import { clientsOf, deployed, installRelay, mined, TestKitError, type HardhatConnection, type HardhatNetworkManager, type KitChainClients, type KitChainInput } from "./chains.ts";
 import { sourceGatewayBytecode, targetGatewayBytecode } from "./bytecode.ts";
-
-type Wallet = WalletClient<Transport, Chain | undefined, Account>;
-
-/** What the kit needs of each chain: a reader, a funded account that deploys and submits, and time travel. */
-export interface KitChainClients<C = undefined> {
-  publicClient: PublicClient;
-  walletClient: Wallet;
-  testClient: TestClient;
-  /** The Hardhat network connection the chain runs in (fromHardhat, fromForks): its `viem`, `ethers`, `networkHelpers`, ... */
-  connection: C;
-}
-
-/** A chain handed to `deploy`: its clients, and its connection if it has one. */
-export type KitChainInput<C = undefined> = Omit<KitChainClients<C>, "connection"> & { connection?: C };
 
 export interface KitChain<C = undefined> extends KitChainClients<C> {
   chainId: bigint;
@@ -100,45 +68,12 @@ export interface Failure {
   reason: DecodedRevert;
 }
 
-/** Thrown for a message id no kit chain's source gateway sent, or one already delivered. */
-export class TestKitError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "TestKitError";
-  }
-}
-
 /** A live network to fork: its RPC URL (from env or the Hardhat keystore, never the repository) and its deployment. */
 export interface ForkSpec {
   url: string;
   /** deployments/<network>.json, as scripts/deploy.ts writes it. */
   deployment: { chainId: number; contracts: { SourceGateway: string; TargetGateway: string } };
   blockNumber?: bigint;
-}
-
-/** A Hardhat 3 network connection, as far as the kit uses it: its EIP-1193 provider (no viem or ethers plugin needed). */
-interface HardhatConnection {
-  provider: { request(args: { method: string; params?: unknown[] | object }): Promise<unknown> };
-}
-
-/** Hardhat 3's network manager (`import { network } from "hardhat"`), as far as the kit uses it. */
-interface HardhatNetworkManager<C extends HardhatConnection> {
-  create(params: { override: { chainId: number; forking?: { url: string; blockNumber?: bigint } } }): Promise<C>;
-}
-
-/** viem clients over a connection's provider, sending from its first account. */
-async function clientsOf<C extends HardhatConnection>(connection: C, what: string): Promise<KitChainClients<C>> {
-  const transport = custom(connection.provider);
-  const chainId = Number(await connection.provider.request({ method: "eth_chainId" }));
-  const chain = defineChain({ id: chainId, name: `kit chain ${chainId}`, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [] } } });
-  const [account] = (await connection.provider.request({ method: "eth_accounts" })) as Address[];
-  if (account === undefined) throw new TestKitError(`${what} has no funded account`);
-  return {
-    publicClient: createPublicClient({ chain, transport }),
-    walletClient: createWalletClient({ account, chain, transport }),
-    testClient: createTestClient({ chain, mode: "hardhat", transport }),
-    connection,
-  };
 }
 
 export class MpcRelayTestKit<C = undefined> {
@@ -388,30 +323,5 @@ export class MpcRelayTestKit<C = undefined> {
 
   private decodeReason(data: Hex): DecodedRevert {
     return decodeRevertReason(data, this.options.errorAbis?.flat() ?? []);
-  }
-}
-
-async function mined(chain: KitChainInput<unknown>, hash: Hex) {
-  const receipt = await chain.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new TestKitError(`transaction ${hash} reverted`);
-  return receipt;
-}
-
-async function deployed(chain: KitChainInput<unknown>, hash: Hex): Promise<Address> {
-  const receipt = await mined(chain, hash);
-  if (receipt.contractAddress == null) throw new TestKitError(`deployment ${hash} created no contract`);
-  return getAddress(receipt.contractAddress);
-}
-
-/** Makes `relay` the target's relay on a fork, as its owner (impersonated, funded for gas) would. */
-async function installRelay(chain: KitChainInput<unknown>, target: Address, relay: Address): Promise<void> {
-  const owner = await chain.publicClient.readContract({ address: target, abi: targetGatewayAbi, functionName: "owner" });
-  await chain.testClient.impersonateAccount({ address: owner });
-  await chain.testClient.setBalance({ address: owner, value: 10n ** 18n });
-  try {
-    const hash = await chain.walletClient.writeContract({ address: target, abi: targetGatewayAbi, functionName: "setRelay", args: [relay], account: owner, chain: chain.walletClient.chain });
-    await mined(chain, hash);
-  } finally {
-    await chain.testClient.stopImpersonatingAccount({ address: owner });
   }
 }
