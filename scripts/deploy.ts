@@ -17,7 +17,8 @@
  *     a network of hardhat.config.ts, with its configured URL and account (configVariable: env or the Hardhat keystore).
  *   --parameters <file.json> reads Ignition parameters ("$global" and "Gateways": owner, feeRecipient, relay,
  *   maxPayloadBytes, rotationDelay, retentionWindow; "GatewayGuardian": guardian); flags override them.
- *   --deployment-id <id> names the Ignition journal (default: the network name).
+ *   --deployment-id <id> names the Ignition journal (default: the network name); --out-dir <dir> writes
+ *   <dir>/<network>.json and keeps the journal in <dir>/ignition/<id> instead.
  *   RELAY_ADDRESS, OWNER_ADDRESS, GUARDIAN_ADDRESS, FEE_RECIPIENT may replace the flags. Without a relay address
  *   the target gateway starts with none and the owner sets it with setRelay after the MPC network's keyGen.
  *   The guardian (pause and revoke at once, nothing else) is appointed here only while the deployer owns the
@@ -221,7 +222,7 @@ export async function deployAll(options: DeployOptions): Promise<Deployment> {
       ? (options.ignitionDir ?? undefined)
       : options.outDir === null
         ? undefined
-        : options.outDir === undefined
+        : options.outDir === undefined || path.resolve(options.outDir) === deploymentsDir
           ? path.join(ignitionDeploymentsDir, deploymentId)
           : path.join(options.outDir, "ignition", deploymentId);
   if (ignitionDir !== undefined) await forgetOtherHardhatInstance(provider, ignitionDir);
@@ -392,6 +393,7 @@ async function main(): Promise<void> {
       "fee-recipient": { type: "string" },
       parameters: { type: "string" },
       "deployment-id": { type: "string" },
+      "out-dir": { type: "string" },
     },
     strict: false,
     allowPositionals: true,
@@ -409,6 +411,7 @@ async function main(): Promise<void> {
   const guardian = optionalAddress(flag("guardian") ?? process.env.GUARDIAN_ADDRESS, "guardian");
   const feeRecipient = optionalAddress(flag("fee-recipient") ?? process.env.FEE_RECIPIENT, "fee recipient");
   const deploymentId = flag("deployment-id");
+  const outDir = flag("out-dir");
   const common = {
     ...fromFile,
     ...(relayAddress ? { relayAddress } : {}),
@@ -416,6 +419,7 @@ async function main(): Promise<void> {
     ...(guardian ? { guardian } : {}),
     ...(feeRecipient ? { feeRecipient } : {}),
     ...(deploymentId ? { deploymentId } : {}),
+    ...(outDir ? { outDir: path.resolve(outDir) } : {}),
   };
 
   let deployment: Deployment;
