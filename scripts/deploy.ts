@@ -155,7 +155,9 @@ const GuardedPingPongModule = buildModule("GuardedPingPong", (m) => ({ ...m.useM
 
 /**
  * A Hardhat node restarted from scratch is a new chain under the same chain id: forget a journal written for
- * an earlier instance (as `hardhat ignition deploy` does), or Ignition would report contracts that are gone.
+ * an earlier instance, or Ignition would report contracts that are gone. Instances are recorded as
+ * `npx hardhat ignition deploy` records them (cache/.hardhat-network-instances.json, by deployment id) for
+ * ignition/deployments/, so either command resumes the other's deployment on the same node.
  */
 async function forgetOtherHardhatInstance(provider: EIP1193Provider, ignitionDir: string): Promise<void> {
   let instanceId: string;
@@ -164,7 +166,8 @@ async function forgetOtherHardhatInstance(provider: EIP1193Provider, ignitionDir
   } catch {
     return; // not a Hardhat node
   }
-  const file = path.join(path.dirname(ignitionDir), ".hardhat-network-instances.json");
+  const parent = path.dirname(ignitionDir);
+  const file = path.join(parent === ignitionDeploymentsDir ? path.join(repoRoot, "cache") : parent, ".hardhat-network-instances.json");
   const instances = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Record<string, string>;
   const id = path.basename(ignitionDir);
   if (instances[id] === instanceId) return;
