@@ -433,14 +433,26 @@ async function main(): Promise<void> {
     deployment = await deployAll({ ...common, rpcUrl, networkName: flag("network") ?? "custom", ...(deployerKey ? { deployerKey } : {}) });
   } else {
     // A network of hardhat.config.ts (`--network <name>`, also under `npx hardhat run --network <name>`): its
-    // URL, and its configured account signing through the connection's provider.
+    // URL and its configured account. A configured key signs here as DEPLOYER_PRIVATE_KEY would (so a send
+    // whose answer was lost is still journaled by hash); other accounts (remote, mnemonic) and custom HTTP
+    // headers go through the connection's provider.
     const { network } = await import("hardhat");
-    const name = flag("network");
-    const connection = await network.create(name);
-    const config = connection.networkConfig;
-    if (config.type !== "http") throw new Error("pass --rpc <url>, or --network <an http network of hardhat.config.ts>");
-    deployment = await deployAll({ ...common, rpcUrl: await config.url.getUrl(), provider: connection.provider, networkName: connection.networkName });
-    await connection.close();
+    const connection = await network.create(flag("network"));
+    try {
+      const config = connection.networkConfig;
+      if (config.type !== "http") throw new Error("pass --rpc <url>, or --network <an http network of hardhat.config.ts>");
+      const [configuredKey] = Array.isArray(config.accounts) && Object.keys(config.httpHeaders).length === 0 ? config.accounts : [];
+      const deployerKey = configuredKey === undefined ? undefined : await configuredKey.get();
+      if (deployerKey !== undefined && !isHex(deployerKey)) throw new TypeError(`the account of network ${connection.networkName} must be a 0x-hex private key`);
+      deployment = await deployAll({
+        ...common,
+        rpcUrl: await config.url.getUrl(),
+        ...(deployerKey !== undefined ? { deployerKey } : { provider: connection.provider }),
+        networkName: connection.networkName,
+      });
+    } finally {
+      await connection.close();
+    }
   }
   console.log(JSON.stringify(deployment, null, 2));
 }

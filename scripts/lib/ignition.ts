@@ -25,7 +25,7 @@ import {
   type IgnitionModuleResult,
   type RequestArguments,
 } from "@nomicfoundation/ignition-core";
-import { getAddress, hexToBigInt, hexToNumber, type Address, type Hex, type LocalAccount } from "viem";
+import { getAddress, hexToBigInt, hexToNumber, keccak256, type Address, type Hex, type LocalAccount } from "viem";
 
 /** Ignition's ids: a letter, then letters, digits, dashes and underscores. */
 const deploymentIdPattern = /^[a-zA-Z][a-zA-Z0-9_-]*$/;
@@ -121,7 +121,7 @@ export function rpcProvider(rpcUrl: string, account?: LocalAccount): EIP1193Prov
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
     });
-    if (!response.ok) throw new JsonRpcError(`${method} at ${rpcUrl}: HTTP ${response.status} ${response.statusText}`, -32603);
+    if (!response.ok) throw new Error(`${method} at ${rpcUrl}: HTTP ${response.status} ${response.statusText}`);
     const body = (await response.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
     if (body.error) throw new JsonRpcError(body.error.message, body.error.code, body.error.data);
     return body.result;
@@ -149,7 +149,16 @@ export function rpcProvider(rpcUrl: string, account?: LocalAccount): EIP1193Prov
         if (method === "eth_sendTransaction") {
           const tx = args[0] as TransactionParams;
           if (tx.from !== undefined && getAddress(tx.from) !== account.address) throw new Error(`cannot sign for ${tx.from}, only for ${account.address}`);
-          return call("eth_sendRawTransaction", [await sign(account, tx)]);
+          const raw = await sign(account, tx);
+          try {
+            return await call("eth_sendRawTransaction", [raw]);
+          } catch (error) {
+            if (error instanceof JsonRpcError) throw error; // the node answered: refused
+            // No answer: the transaction may or may not have reached the node. Ignition takes a `transactionHash`
+            // on the error as sent, journals it, and on the next run finds it mined, pending or dropped (then
+            // resends), instead of stopping at a transaction it cannot identify.
+            throw Object.assign(new Error(`eth_sendRawTransaction to ${rpcUrl} got no answer`, { cause: error }), { transactionHash: keccak256(raw) });
+          }
         }
       }
       return call(method, args);

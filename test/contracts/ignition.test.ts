@@ -6,13 +6,16 @@
 import "./helpers.ts";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { access, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, describe, it } from "node:test";
 import { network } from "hardhat";
-import { createPublicClient, getAddress, http, type Address, type PublicClient } from "viem";
+import { createPublicClient, getAddress, http, keccak256, stringToHex, zeroAddress, type Address, type Hex, type PublicClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
 import { pingPongAbi, relayStakingAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import type { EIP1193Provider } from "@nomicfoundation/ignition-core";
 import { deployAll, readDeployment, type Deployment } from "../../scripts/deploy.ts";
@@ -42,6 +45,41 @@ async function assertMatchesChain(client: PublicClient, deployment: Deployment, 
   const contracts = [SourceGateway, TargetGateway, PingPong];
   assert.deepEqual(await Promise.all(contracts.map((address) => codeAt(address, deployment.deployBlock - 1))), [false, false, false]);
   assert.ok((await Promise.all(contracts.map((address) => codeAt(address, deployment.deployBlock)))).includes(true));
+}
+
+/** A key of its own for a test, funded on the chain. */
+async function fundedKey(rpcUrl: string, label: string): Promise<Hex> {
+  const key = keccak256(stringToHex(`mpc-relay ignition test deployer: ${label}`));
+  await rpcProvider(rpcUrl).request({ method: "hardhat_setBalance", params: [privateKeyToAccount(key).address, "0x56BC75E2D63100000"] });
+  return key;
+}
+
+type ProxyAction = "forward" | "drop request" | "drop response";
+
+/** A JSON-RPC proxy on loopback that can lose a request, or the answer to one, as a failing connection does. */
+async function startProxy(target: string, decide: (method: string) => ProxyAction): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
+      const action = decide((JSON.parse(body) as { method: string }).method);
+      if (action === "drop request") return void req.socket.destroy();
+      void fetch(target, { method: "POST", headers: { "content-type": "application/json" }, body })
+        .then(async (answer) => {
+          const text = await answer.text();
+          if (action === "drop response") return void req.socket.destroy();
+          res.writeHead(answer.status, { "content-type": "application/json" }).end(text);
+        })
+        .catch(() => req.socket.destroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
+  };
 }
 
 describe("Ignition deployment (scripts/deploy.ts, ignition/modules)", async () => {
@@ -105,7 +143,43 @@ describe("Ignition deployment (scripts/deploy.ts, ignition/modules)", async () =
     const deployment = await deployAll({ rpcUrl, networkName: "interrupted", outDir });
     // Two gateways and PingPong: three deployments in all, the gateways not repeated.
     assert.equal(await client.getTransactionCount({ address: deployer! }), nonce + 3);
-    await assertMatchesChain(client, deployment, { relay: "0x0000000000000000000000000000000000000000", owner: getAddress(deployer!), feeRecipient: getAddress(deployer!) });
+    await assertMatchesChain(client, deployment, { relay: zeroAddress, owner: getAddress(deployer!), feeRecipient: getAddress(deployer!) });
+  });
+
+  it("knows a transaction whose answer was lost: the deployment finds it mined instead of stopping or repeating it", async () => {
+    const deployerKey = await fundedKey(rpcUrl, "answer lost");
+    const deployer = privateKeyToAccount(deployerKey).address;
+    let sends = 0;
+    const proxy = await startProxy(rpcUrl, (method) => (method === "eth_sendRawTransaction" && ++sends === 2 ? "drop response" : "forward"));
+    try {
+      const deployment = await deployAll({ rpcUrl: proxy.url, deployerKey, networkName: "answerLost", outDir });
+      assert.equal(sends, 3);
+      assert.equal(await client.getTransactionCount({ address: deployer }), 3);
+      await assertMatchesChain(client, deployment, { relay: zeroAddress, owner: deployer, feeRecipient: deployer });
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("resends a transaction that never reached the node when the connection died while sending it", async () => {
+    const deployerKey = await fundedKey(rpcUrl, "request lost");
+    const deployer = privateKeyToAccount(deployerKey).address;
+    let sends = 0;
+    let down = false;
+    const proxy = await startProxy(rpcUrl, (method) => {
+      if (method === "eth_sendRawTransaction" && ++sends === 2) down = true;
+      return down ? "drop request" : "forward";
+    });
+    try {
+      await assert.rejects(deployAll({ rpcUrl: proxy.url, deployerKey, networkName: "requestLost", outDir }));
+    } finally {
+      await proxy.close();
+    }
+    assert.equal(await client.getTransactionCount({ address: deployer }), 1);
+
+    const deployment = await deployAll({ rpcUrl, deployerKey, networkName: "requestLost", outDir });
+    assert.equal(await client.getTransactionCount({ address: deployer }), 3);
+    await assertMatchesChain(client, deployment, { relay: zeroAddress, owner: deployer, feeRecipient: deployer });
   });
 
   it("records another owner (a timelock) and its fee recipient as given, signing with a deployer key", async () => {
