@@ -159,6 +159,8 @@ const GuardedPingPongModule = buildModule("GuardedPingPong", (m) => ({ ...m.useM
  * `npx hardhat ignition deploy` records them (cache/.hardhat-network-instances.json, by deployment id) for
  * ignition/deployments/, so either command resumes the other's deployment on the same node.
  */
+const instanceFileLocks = new Map<string, Promise<void>>();
+
 async function forgetOtherHardhatInstance(provider: EIP1193Provider, ignitionDir: string): Promise<void> {
   let instanceId: string;
   try {
@@ -168,13 +170,22 @@ async function forgetOtherHardhatInstance(provider: EIP1193Provider, ignitionDir
   }
   const parent = path.dirname(ignitionDir);
   const file = path.join(parent === ignitionDeploymentsDir ? path.join(repoRoot, "cache") : parent, ".hardhat-network-instances.json");
-  const instances = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Record<string, string>;
-  const id = path.basename(ignitionDir);
-  if (instances[id] === instanceId) return;
-  await rm(ignitionDir, { recursive: true, force: true });
-  instances[id] = instanceId;
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, `${JSON.stringify(instances, null, 2)}\n`);
+  // One read-modify-write of the file at a time (the devnet deploys its chains in parallel).
+  const previous = instanceFileLocks.get(file) ?? Promise.resolve();
+  const update = previous.then(async () => {
+    const instances = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Record<string, string>;
+    const id = path.basename(ignitionDir);
+    if (instances[id] === instanceId) return;
+    await rm(ignitionDir, { recursive: true, force: true });
+    instances[id] = instanceId;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(instances, null, 2)}\n`);
+  });
+  instanceFileLocks.set(
+    file,
+    update.catch(() => {}),
+  );
+  await update;
 }
 
 /** Ignition parameters for deployAll's options (the deployer's own defaults already applied). */
