@@ -1,56 +1,71 @@
 /**
- * Deploys SourceGateway, TargetGateway and the PingPong example to one chain and records the result in
- * deployments/<network>.json.
+ * Deploys SourceGateway, TargetGateway and the PingPong example to one chain with Hardhat Ignition (the
+ * modules in ignition/modules/) and records the result in deployments/<network>.json.
+ *
+ * Ignition journals each step in ignition/deployments/<deployment id>/ (default id: the network name), so a
+ * deploy that died halfway continues where it stopped when run again, and a finished one is not redeployed:
+ * re-running only rewrites deployments/<network>.json from the journal.
  *
  * Programmatic (the devnet calls this against `hardhat node` processes):
  *   const a = await deployAll({ rpcUrl, networkName: "localA", relayAddress });
  *   await configureRoute({ rpcUrl, deployment: a, remote: b });
  *
  * CLI:
- *   npx tsx scripts/deploy.ts --rpc http://127.0.0.1:8545 --network localA [--relay 0x..] [--owner 0x..] [--guardian 0x..]
+ *   npm run deploy -- --rpc http://127.0.0.1:8545 --network localA [--relay 0x..] [--owner 0x..] [--guardian 0x..]
  *     signs with DEPLOYER_PRIVATE_KEY if set, else with the node's first unlocked account (hardhat node).
- *   npx hardhat run scripts/deploy.ts --network sepolia
- *     uses the network's configured account (configVariable: env or the Hardhat keystore).
+ *   npm run deploy -- --network sepolia            (or: npx hardhat run scripts/deploy.ts --network sepolia)
+ *     a network of hardhat.config.ts, with its configured URL and account (configVariable: env or the Hardhat keystore).
+ *   --parameters <file.json> reads Ignition parameters ("$global" and "Gateways": owner, feeRecipient, relay,
+ *   maxPayloadBytes, rotationDelay, retentionWindow; "GatewayGuardian": guardian); flags override them.
+ *   --deployment-id <id> names the Ignition journal (default: the network name); --out-dir <dir> writes
+ *   <dir>/<network>.json and keeps the journal in <dir>/ignition/<id> instead.
  *   RELAY_ADDRESS, OWNER_ADDRESS, GUARDIAN_ADDRESS, FEE_RECIPIENT may replace the flags. Without a relay address
  *   the target gateway starts with none and the owner sets it with setRelay after the MPC network's keyGen.
  *   The guardian (pause and revoke at once, nothing else) is appointed here only while the deployer owns the
  *   gateways; with another owner (a timelock), that owner appoints it (setGuardian).
+ *
+ * configureRoute stays a plain owner transaction (viem), not an Ignition module: a route is mutable
+ * administration (fees change, peers are added as chains join), while an Ignition future is executed once and
+ * a changed argument on re-run is a reconciliation error; with a timelock owner these calls are scheduled.
  */
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { buildModule, type DeploymentParameters, type EIP1193Provider } from "@nomicfoundation/ignition-core";
 import {
   createPublicClient,
   createWalletClient,
   defineChain,
   getAddress,
+  hexToNumber,
   http,
   isAddress,
   isHex,
   zeroAddress,
-  type Abi,
   type Account,
   type Address,
   type Chain,
   type Hex,
+  type LocalAccount,
   type PublicClient,
   type Transport,
   type WalletClient,
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { projectRoot as repoRoot } from "../relayer/shared/project.ts";
-import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
+import { pingPongAbi, sourceGatewayAbi } from "@mpc-relay/sdk";
+import { GATEWAY_DEFAULTS } from "../ignition/modules/Gateways.ts";
+import GuardianModule from "../ignition/modules/Guardian.ts";
+import PingPongModule from "../ignition/modules/PingPong.ts";
+import { checkDeploymentId, rpcProvider, runModule } from "./lib/ignition.ts";
 
 export const deploymentsDir = path.join(repoRoot, "deployments");
+/** Where Ignition keeps its deployments (journal, artifacts), as `npx hardhat ignition deploy` does. */
+export const ignitionDeploymentsDir = path.join(repoRoot, "ignition", "deployments");
+const artifactsDir = path.join(repoRoot, "artifacts");
 
-const artifactPaths = {
-  SourceGateway: "contracts/gateway/SourceGateway.sol/SourceGateway.json",
-  TargetGateway: "contracts/gateway/TargetGateway.sol/TargetGateway.json",
-  PingPong: "contracts/examples/PingPong.sol/PingPong.json",
-} as const;
-
-type ContractName = keyof typeof artifactPaths;
+type ContractName = "SourceGateway" | "TargetGateway" | "PingPong";
 
 export interface Deployment {
   network: string;
@@ -108,6 +123,164 @@ export interface DeployOptions extends SignerOptions {
   retentionWindow?: bigint;
   /** Where to write <networkName>.json; null writes nothing. */
   outDir?: string | null;
+  /** Ignition deployment id (journal directory name); default: networkName. */
+  deploymentId?: string;
+  /**
+   * Ignition's deployment directory (journal), where a re-run resumes. Default: ignition/deployments/<id> when
+   * writing to deployments/, <outDir>/ignition/<id> with another outDir, and none (in memory, nothing to
+   * resume) when outDir is null.
+   */
+  ignitionDir?: string | null;
+  /** EIP-1193 provider that signs (e.g. a Hardhat network connection's); takes precedence over the signer options. */
+  provider?: EIP1193Provider;
+}
+
+/** The provider Ignition deploys through: the given one, or one over rpcUrl signing as the options say. */
+function signingProvider(options: SignerOptions & { provider?: EIP1193Provider }): EIP1193Provider {
+  if (options.provider) return options.provider;
+  const account = options.walletClient?.account ?? (options.deployerKey ? privateKeyToAccount(options.deployerKey) : undefined);
+  if (account === undefined) return rpcProvider(options.rpcUrl);
+  if (account.type === "local") return rpcProvider(options.rpcUrl, account as LocalAccount);
+  // A JSON-RPC account of a wallet client: the wallet's transport signs.
+  const base = rpcProvider(options.rpcUrl);
+  const wallet = options.walletClient!;
+  return {
+    request: async (args) =>
+      args.method === "eth_accounts" ? [account.address] : args.method === "eth_sendTransaction" ? wallet.request(args as Parameters<typeof wallet.request>[0]) : base.request(args),
+  };
+}
+
+/** Gateways, PingPong and the guardian's appointment, as one root module (a single journal entry point). */
+const GuardedPingPongModule = buildModule("GuardedPingPong", (m) => ({ ...m.useModule(PingPongModule), ...m.useModule(GuardianModule) }));
+
+/**
+ * A Hardhat node restarted from scratch is a new chain under the same chain id: forget a journal written for
+ * an earlier instance, or Ignition would report contracts that are gone. Instances are recorded as
+ * `npx hardhat ignition deploy` records them (cache/.hardhat-network-instances.json, by deployment id) for
+ * ignition/deployments/, so either command resumes the other's deployment on the same node.
+ */
+const instanceFileLocks = new Map<string, Promise<void>>();
+
+async function forgetOtherHardhatInstance(provider: EIP1193Provider, ignitionDir: string): Promise<void> {
+  let instanceId: string;
+  try {
+    instanceId = ((await provider.request({ method: "hardhat_metadata" })) as { instanceId: string }).instanceId;
+  } catch {
+    return; // not a Hardhat node
+  }
+  const parent = path.dirname(ignitionDir);
+  const file = path.join(parent === ignitionDeploymentsDir ? path.join(repoRoot, "cache") : parent, ".hardhat-network-instances.json");
+  // One read-modify-write of the file at a time (the devnet deploys its chains in parallel).
+  const previous = instanceFileLocks.get(file) ?? Promise.resolve();
+  const update = previous.then(async () => {
+    const instances = JSON.parse(await readFile(file, "utf8").catch(() => "{}")) as Record<string, string>;
+    const id = path.basename(ignitionDir);
+    if (instances[id] === instanceId) return;
+    await rm(ignitionDir, { recursive: true, force: true });
+    instances[id] = instanceId;
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, `${JSON.stringify(instances, null, 2)}\n`);
+  });
+  instanceFileLocks.set(
+    file,
+    update.catch(() => {}),
+  );
+  await update;
+}
+
+/** Ignition parameters for deployAll's options (the deployer's own defaults already applied). */
+export function gatewayParameters(p: {
+  owner: Address;
+  feeRecipient: Address;
+  relayAddress: Address;
+  maxPayloadBytes: number;
+  minRotationDelay: bigint;
+  retentionWindow: bigint;
+  guardian?: Address;
+}): DeploymentParameters {
+  return {
+    Gateways: {
+      owner: p.owner,
+      feeRecipient: p.feeRecipient,
+      relay: p.relayAddress,
+      maxPayloadBytes: p.maxPayloadBytes,
+      rotationDelay: p.minRotationDelay,
+      retentionWindow: p.retentionWindow,
+    },
+    ...(p.guardian !== undefined ? { GatewayGuardian: { guardian: p.guardian } } : {}),
+  };
+}
+
+/**
+ * Deploys (or resumes deploying) the gateways and PingPong on one chain through Ignition; writes
+ * deployments/<networkName>.json unless outDir is null.
+ */
+export async function deployAll(options: DeployOptions): Promise<Deployment> {
+  const provider = signingProvider(options);
+  const [first] = (await provider.request({ method: "eth_accounts" })) as string[];
+  if (first === undefined) throw new Error(`no deployer: set DEPLOYER_PRIVATE_KEY (${options.rpcUrl} has no unlocked account)`);
+  const deployer = getAddress(first);
+  const chainId = hexToNumber((await provider.request({ method: "eth_chainId" })) as Hex);
+  const owner = getAddress(options.owner ?? deployer);
+  const relayAddress = getAddress(options.relayAddress ?? zeroAddress);
+  const minRotationDelay = options.minRotationDelay ?? GATEWAY_DEFAULTS.rotationDelay;
+  const retentionWindow = options.retentionWindow ?? GATEWAY_DEFAULTS.retentionWindow;
+  if (retentionWindow > minRotationDelay) throw new RangeError("retentionWindow must not exceed minRotationDelay");
+  if (options.guardian !== undefined && owner !== deployer) {
+    throw new Error(`the owner ${owner} must appoint the guardian (setGuardian); the deployer cannot`);
+  }
+
+  const deploymentId = checkDeploymentId(options.deploymentId ?? options.networkName);
+  const ignitionDir =
+    options.ignitionDir !== undefined
+      ? (options.ignitionDir ?? undefined)
+      : options.outDir === null
+        ? undefined
+        : options.outDir === undefined || path.resolve(options.outDir) === deploymentsDir
+          ? path.join(ignitionDeploymentsDir, deploymentId)
+          : path.join(options.outDir, "ignition", deploymentId);
+  if (ignitionDir !== undefined) await forgetOtherHardhatInstance(provider, ignitionDir);
+
+  const guardian = options.guardian === undefined ? undefined : getAddress(options.guardian);
+  const { contracts, transactions } = await runModule(guardian === undefined ? PingPongModule : GuardedPingPongModule, {
+    provider,
+    artifactsDir,
+    defaultSender: deployer,
+    ...(ignitionDir !== undefined ? { deploymentDir: ignitionDir } : {}),
+    parameters: gatewayParameters({
+      owner,
+      feeRecipient: getAddress(options.feeRecipient ?? owner),
+      relayAddress,
+      maxPayloadBytes: options.maxPayloadBytes ?? GATEWAY_DEFAULTS.maxPayloadBytes,
+      minRotationDelay,
+      retentionWindow,
+      ...(guardian !== undefined ? { guardian } : {}),
+    }),
+  });
+  const blocks = transactions.filter((t) => /^(Gateways|PingPong)#/.test(t.futureId)).map((t) => t.blockNumber);
+  if (blocks.length === 0) throw new Error(`the Ignition deployment ${deploymentId} records no deployment transaction`);
+
+  const deployment: Deployment = {
+    network: options.networkName,
+    chainId,
+    deployBlock: Math.min(...blocks),
+    relayAddress,
+    owner,
+    contracts: { SourceGateway: contracts.sourceGateway!, TargetGateway: contracts.targetGateway!, PingPong: contracts.pingPong! },
+  };
+  if (options.outDir !== null) await writeDeployment(deployment, options.outDir ?? deploymentsDir);
+  return deployment;
+}
+
+export async function writeDeployment(deployment: Deployment, outDir: string = deploymentsDir): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const file = path.join(outDir, `${deployment.network}.json`);
+  await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
+  return file;
+}
+
+export async function readDeployment(networkName: string, dir: string = deploymentsDir): Promise<Deployment> {
+  return JSON.parse(await readFile(path.join(dir, `${networkName}.json`), "utf8")) as Deployment;
 }
 
 interface Clients {
@@ -134,84 +307,17 @@ async function connect(options: SignerOptions): Promise<Clients> {
     account = privateKeyToAccount(options.deployerKey);
   } else {
     const [unlocked] = await createWalletClient({ chain, transport }).getAddresses();
-    if (!unlocked) throw new Error(`no deployer: set DEPLOYER_PRIVATE_KEY (${options.rpcUrl} has no unlocked account)`);
+    if (!unlocked) throw new Error(`no signer: set DEPLOYER_PRIVATE_KEY (${options.rpcUrl} has no unlocked account)`);
     account = { address: unlocked, type: "json-rpc" };
   }
   const walletClient = options.walletClient ? (options.walletClient as WalletClient<Transport, Chain, Account>) : createWalletClient({ chain, transport, account });
   return { publicClient, walletClient, chain };
 }
 
-async function loadArtifact(name: ContractName): Promise<{ abi: Abi; bytecode: Hex }> {
-  const file = path.join(repoRoot, "artifacts", artifactPaths[name]);
-  try {
-    const artifact = JSON.parse(await readFile(file, "utf8")) as { abi: Abi; bytecode: Hex };
-    return { abi: artifact.abi, bytecode: artifact.bytecode };
-  } catch (error) {
-    throw new Error(`cannot read ${file}: run \`npx hardhat compile\` first`, { cause: error });
-  }
-}
-
-async function deployContract(clients: Clients, name: ContractName, args: readonly unknown[]) {
-  const { abi, bytecode } = await loadArtifact(name);
-  const hash = await clients.walletClient.deployContract({ abi, bytecode, args, account: clients.walletClient.account, chain: clients.chain });
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success" || !receipt.contractAddress) throw new Error(`deploying ${name} failed (${hash})`);
-  return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
-}
-
 async function send(clients: Clients, request: Parameters<Clients["walletClient"]["writeContract"]>[0]) {
   const hash = await clients.walletClient.writeContract(request);
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
-}
-
-/** Deploys the gateways and PingPong on one chain; writes deployments/<networkName>.json unless outDir is null. */
-export async function deployAll(options: DeployOptions): Promise<Deployment> {
-  const clients = await connect(options);
-  const deployer = clients.walletClient.account.address;
-  const owner = getAddress(options.owner ?? deployer);
-  const relayAddress = getAddress(options.relayAddress ?? zeroAddress);
-  const minRotationDelay = options.minRotationDelay ?? 86_400n;
-  const retentionWindow = options.retentionWindow ?? 3_600n;
-  if (retentionWindow > minRotationDelay) throw new RangeError("retentionWindow must not exceed minRotationDelay");
-  if (options.guardian !== undefined && owner !== getAddress(deployer)) {
-    throw new Error(`the owner ${owner} must appoint the guardian (setGuardian); the deployer cannot`);
-  }
-
-  const source = await deployContract(clients, "SourceGateway", [owner, getAddress(options.feeRecipient ?? owner), options.maxPayloadBytes ?? 10_000]);
-  const target = await deployContract(clients, "TargetGateway", [owner, relayAddress, minRotationDelay, retentionWindow]);
-  const pingPong = await deployContract(clients, "PingPong", [source.address, target.address, owner]);
-  if (options.guardian !== undefined) {
-    const account = clients.walletClient.account;
-    for (const [address, abi] of [
-      [source.address, sourceGatewayAbi],
-      [target.address, targetGatewayAbi],
-    ] as const) {
-      await send(clients, { address, abi, functionName: "setGuardian", args: [options.guardian], account, chain: clients.chain });
-    }
-  }
-
-  const deployment: Deployment = {
-    network: options.networkName,
-    chainId: clients.chain.id,
-    deployBlock: Number(source.blockNumber),
-    relayAddress,
-    owner,
-    contracts: { SourceGateway: source.address, TargetGateway: target.address, PingPong: pingPong.address },
-  };
-  if (options.outDir !== null) await writeDeployment(deployment, options.outDir ?? deploymentsDir);
-  return deployment;
-}
-
-export async function writeDeployment(deployment: Deployment, outDir: string = deploymentsDir): Promise<string> {
-  await mkdir(outDir, { recursive: true });
-  const file = path.join(outDir, `${deployment.network}.json`);
-  await writeFile(file, `${JSON.stringify(deployment, null, 2)}\n`);
-  return file;
-}
-
-export async function readDeployment(networkName: string, dir: string = deploymentsDir): Promise<Deployment> {
-  return JSON.parse(await readFile(path.join(dir, `${networkName}.json`), "utf8")) as Deployment;
 }
 
 export interface RouteOptions extends SignerOptions {
@@ -257,6 +363,38 @@ function optionalAddress(value: string | undefined, name: string): Address | und
   return getAddress(value);
 }
 
+/** Reads an Ignition parameters file (JSON; "123n" strings are bigints, as Hardhat Ignition reads them). */
+export async function readParametersFile(file: string): Promise<DeploymentParameters> {
+  return JSON.parse(await readFile(file, "utf8"), (_key, value: unknown) => (typeof value === "string" && /^\d+n$/.test(value) ? BigInt(value.slice(0, -1)) : value)) as DeploymentParameters;
+}
+
+/** deployAll's options from a parameters file: "Gateways" and "GatewayGuardian" over "$global". */
+function optionsFromParameters(parameters: DeploymentParameters): Partial<DeployOptions> {
+  const pick = (module: string, name: string): unknown => parameters[module]?.[name] ?? parameters.$global?.[name];
+  const address = (module: string, name: string): Address | undefined => {
+    const value = pick(module, name);
+    if (value !== undefined && typeof value !== "string") throw new TypeError(`parameter ${module}.${name} must be an address`);
+    return optionalAddress(value, `parameter ${module}.${name}`);
+  };
+  const integer = (name: string): bigint | undefined => {
+    const value = pick("Gateways", name);
+    if (value === undefined) return undefined;
+    if (typeof value !== "bigint" && typeof value !== "number" && typeof value !== "string") throw new TypeError(`parameter Gateways.${name} must be an integer`);
+    return BigInt(value);
+  };
+  const [owner, feeRecipient, relayAddress, guardian] = [address("Gateways", "owner"), address("Gateways", "feeRecipient"), address("Gateways", "relay"), address("GatewayGuardian", "guardian")];
+  const [maxPayloadBytes, minRotationDelay, retentionWindow] = [integer("maxPayloadBytes"), integer("rotationDelay"), integer("retentionWindow")];
+  return {
+    ...(owner ? { owner } : {}),
+    ...(feeRecipient ? { feeRecipient } : {}),
+    ...(relayAddress ? { relayAddress } : {}),
+    ...(guardian ? { guardian } : {}),
+    ...(maxPayloadBytes !== undefined ? { maxPayloadBytes: Number(maxPayloadBytes) } : {}),
+    ...(minRotationDelay !== undefined ? { minRotationDelay } : {}),
+    ...(retentionWindow !== undefined ? { retentionWindow } : {}),
+  };
+}
+
 async function main(): Promise<void> {
   // Not strict: under `hardhat run` the process arguments also hold Hardhat's own.
   const { values } = parseArgs({
@@ -267,6 +405,9 @@ async function main(): Promise<void> {
       owner: { type: "string" },
       guardian: { type: "string" },
       "fee-recipient": { type: "string" },
+      parameters: { type: "string" },
+      "deployment-id": { type: "string" },
+      "out-dir": { type: "string" },
     },
     strict: false,
     allowPositionals: true,
@@ -277,42 +418,52 @@ async function main(): Promise<void> {
     if (typeof value !== "string") throw new TypeError(`--${name} needs a value`);
     return value;
   };
+  const parametersFile = flag("parameters");
+  const fromFile = parametersFile === undefined ? {} : optionsFromParameters(await readParametersFile(parametersFile));
   const relayAddress = optionalAddress(flag("relay") ?? process.env.RELAY_ADDRESS, "relay address");
   const owner = optionalAddress(flag("owner") ?? process.env.OWNER_ADDRESS, "owner");
   const guardian = optionalAddress(flag("guardian") ?? process.env.GUARDIAN_ADDRESS, "guardian");
   const feeRecipient = optionalAddress(flag("fee-recipient") ?? process.env.FEE_RECIPIENT, "fee recipient");
+  const deploymentId = flag("deployment-id");
+  const outDir = flag("out-dir");
+  const common = {
+    ...fromFile,
+    ...(relayAddress ? { relayAddress } : {}),
+    ...(owner ? { owner } : {}),
+    ...(guardian ? { guardian } : {}),
+    ...(feeRecipient ? { feeRecipient } : {}),
+    ...(deploymentId ? { deploymentId } : {}),
+    ...(outDir ? { outDir: path.resolve(outDir) } : {}),
+  };
 
   let deployment: Deployment;
   const rpcUrl = flag("rpc");
   if (rpcUrl) {
     const deployerKey = process.env.DEPLOYER_PRIVATE_KEY;
     if (deployerKey !== undefined && !isHex(deployerKey)) throw new TypeError("DEPLOYER_PRIVATE_KEY must be 0x-hex");
-    deployment = await deployAll({
-      rpcUrl,
-      networkName: flag("network") ?? "custom",
-      ...(deployerKey ? { deployerKey } : {}),
-      ...(relayAddress ? { relayAddress } : {}),
-      ...(owner ? { owner } : {}),
-      ...(guardian ? { guardian } : {}),
-      ...(feeRecipient ? { feeRecipient } : {}),
-    });
+    deployment = await deployAll({ ...common, rpcUrl, networkName: flag("network") ?? "custom", ...(deployerKey ? { deployerKey } : {}) });
   } else {
-    // Under `npx hardhat run --network <name>`: use that network's URL and configured account.
+    // A network of hardhat.config.ts (`--network <name>`, also under `npx hardhat run --network <name>`): its
+    // URL and its configured account. A configured key signs here as DEPLOYER_PRIVATE_KEY would (so a send
+    // whose answer was lost is still journaled by hash); other accounts (remote, mnemonic) and custom HTTP
+    // headers go through the connection's provider.
     const { network } = await import("hardhat");
-    const connection = await network.create();
-    const config = connection.networkConfig;
-    if (config.type !== "http") throw new Error("pass --rpc <url>, or run with `npx hardhat run --network <http network>`");
-    const [walletClient] = await connection.viem.getWalletClients();
-    if (!walletClient) throw new Error(`network ${connection.networkName} has no account configured`);
-    deployment = await deployAll({
-      rpcUrl: await config.url.getUrl(),
-      walletClient,
-      networkName: connection.networkName,
-      ...(relayAddress ? { relayAddress } : {}),
-      ...(owner ? { owner } : {}),
-      ...(guardian ? { guardian } : {}),
-      ...(feeRecipient ? { feeRecipient } : {}),
-    });
+    const connection = await network.create(flag("network"));
+    try {
+      const config = connection.networkConfig;
+      if (config.type !== "http") throw new Error("pass --rpc <url>, or --network <an http network of hardhat.config.ts>");
+      const [configuredKey] = Array.isArray(config.accounts) && Object.keys(config.httpHeaders).length === 0 ? config.accounts : [];
+      const deployerKey = configuredKey === undefined ? undefined : await configuredKey.get();
+      if (deployerKey !== undefined && !isHex(deployerKey)) throw new TypeError(`the account of network ${connection.networkName} must be a 0x-hex private key`);
+      deployment = await deployAll({
+        ...common,
+        rpcUrl: await config.url.getUrl(),
+        ...(deployerKey !== undefined ? { deployerKey } : { provider: connection.provider }),
+        networkName: connection.networkName,
+      });
+    } finally {
+      await connection.close();
+    }
   }
   console.log(JSON.stringify(deployment, null, 2));
 }

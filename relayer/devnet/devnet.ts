@@ -206,7 +206,7 @@ export class Devnet {
     const launched = await Promise.all(o.chains.map((spec) => launchChain(this.supervisor, spec, projectRoot, this.dir, this.placement)));
     for (const chain of launched) this.report(`  chain ${chain.name} ready at ${chain.rpcUrl} (pid ${chain.process.pid})`);
 
-    this.report("deploying SourceGateway, TargetGateway and PingPong on every chain");
+    this.report("deploying SourceGateway, TargetGateway and PingPong on every chain (Hardhat Ignition modules in ignition/modules)");
     const deployments = await Promise.all(
       launched.map((chain) => deployAll({ rpcUrl: chain.rpcUrl, deployerKey: devAccounts.deployer, networkName: chain.name, outDir: join(this.dir, "deployments") })),
     );

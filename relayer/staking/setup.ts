@@ -1,37 +1,25 @@
 /**
  * Staking bootstrap for local chains (devnet, tests): deploys TestStakeToken
- * and RelayStaking (which creates its SlashingCourt), funds each operator
+ * and RelayStaking (which creates its SlashingCourt) with the Ignition module
+ * ignition/modules/TestStaking.ts, funds each operator
  * account with gas and stake, has each operator register itself (staker =
  * operator, consent signed with its key, identity proven by the node's libp2p
  * key) in the given order (node id = party index = position + 1), stakes, and
  * elects them (or the first `elected`) as epoch 1's committee.
  */
 import { confirmSuccess } from "../shared/transactions.ts";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { bytesToHex, createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, type Abi, type Address, type Hex, type PublicClient } from "viem";
+import { bytesToHex, createPublicClient, createWalletClient, getAddress, http, keccak256, parseEther, type Address, type Hex, type PublicClient } from "viem";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { NodeIdentity } from "../node/plugin.ts";
 import { relayStakingAbi, testStakeTokenAbi } from "@mpc-relay/sdk";
 import { identityClaim, signIdentityClaim } from "./operator.ts";
 import { stakingDomain, stakingTypes } from "./typed-data.ts";
+import TestStakingModule, { DEVNET_STAKING_PARAMS } from "../../ignition/modules/TestStaking.ts";
+import { rpcProvider, runModule } from "../../scripts/lib/ignition.ts";
 
-/** Within RelayStaking's bounds (StakingParams); windows sized for a devnet with 1-second blocks. */
-export const DEVNET_STAKING_PARAMS = {
-  minStake: parseEther("100"),
-  unbondingPeriod: 86_400n,
-  challengePeriod: 3_600n,
-  /** Absence must last at least this many blocks: the window, and the spread of each node's own records over it. */
-  minAbsenceWindow: 5n,
-  /** Windows start at most 10 minutes back. */
-  absenceLookback: 600n,
-  absenceSlashBps: 1_000,
-  maxAbsenceSlashes: 1,
-  removalSlashBps: 5_000,
-  forgerySlashBps: 5_000,
-  proverRewardBps: 2_000,
-} as const;
+export { DEVNET_STAKING_PARAMS } from "../../ignition/modules/TestStaking.ts";
 
 export interface StakingOperator {
   account: PrivateKeyAccount;
@@ -57,11 +45,6 @@ export function identityBytes(peerId: string): Hex {
   return bytesToHex(peerIdFromString(peerId).toMultihash().bytes);
 }
 
-async function artifact(root: string, path: string): Promise<{ abi: Abi; bytecode: Hex }> {
-  const json = JSON.parse(await readFile(join(root, "artifacts", path), "utf8")) as { abi: Abi; bytecode: Hex };
-  return { abi: json.abi, bytecode: json.bytecode };
-}
-
 export async function setupStaking(p: {
   rpcUrl: string;
   projectRoot: string;
@@ -80,16 +63,14 @@ export async function setupStaking(p: {
   const deployer = privateKeyToAccount(p.deployerKey);
   const wallet = createWalletClient({ transport, account: deployer });
   const confirm = async (hash: Hex, what: string): Promise<void> => void (await confirmSuccess(client, hash, what, 100));
-  const deploy = async (path: string, args: readonly unknown[]): Promise<{ address: Address; block: bigint }> => {
-    const { abi, bytecode } = await artifact(p.projectRoot, path);
-    const hash = await wallet.deployContract({ abi, bytecode, args, chain: null, account: deployer });
-    const receipt = await client.waitForTransactionReceipt({ hash, pollingInterval: 100 });
-    if (receipt.contractAddress === null || receipt.contractAddress === undefined) throw new Error(`deploying ${path} failed (${hash})`);
-    return { address: getAddress(receipt.contractAddress), block: receipt.blockNumber };
-  };
-
-  const token = await deploy("contracts/staking/TestStakeToken.sol/TestStakeToken.json", ["Relay Stake", "RSTK", deployer.address]);
-  const staking = await deploy("contracts/staking/RelayStaking.sol/RelayStaking.json", [token.address, deployer.address, deployer.address, DEVNET_STAKING_PARAMS]);
+  // The contracts through the Ignition module, in memory (a devnet chain is new each run: nothing to resume).
+  const deployed = await runModule(TestStakingModule, {
+    provider: rpcProvider(p.rpcUrl, deployer),
+    artifactsDir: join(p.projectRoot, "artifacts"),
+    parameters: { TestStaking: { owner: deployer.address, treasury: deployer.address, params: DEVNET_STAKING_PARAMS } },
+  });
+  const token = { address: deployed.contracts.token! };
+  const staking = { address: deployed.contracts.relayStaking!, block: BigInt(Math.min(...deployed.transactions.filter((t) => t.futureId === "TestStaking#RelayStaking").map((t) => t.blockNumber))) };
   progress(`RelayStaking ${staking.address} (stake token ${token.address})`);
   const domain = stakingDomain(chainId, staking.address);
 
