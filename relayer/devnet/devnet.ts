@@ -29,7 +29,7 @@ import {
   type WalletClient,
 } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { configureRoute, deployAll, type Deployment } from "../../scripts/deploy.ts";
+import { configureRoute, deployAll, type Deployment } from "../deploy/deploy.ts";
 import { NodeApiError, type KeyView } from "../node/api/client.ts";
 import { MIN_THRESHOLD } from "@mpc-relay/mpc";
 import { createIdentity, loadIdentity, saveIdentity } from "../node/identity.ts";

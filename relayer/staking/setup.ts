@@ -17,7 +17,7 @@ import { relayStakingAbi, testStakeTokenAbi } from "@mpc-relay/sdk";
 import { identityClaim, signIdentityClaim } from "./operator.ts";
 import { stakingDomain, stakingTypes } from "./typed-data.ts";
 import TestStakingModule, { DEVNET_STAKING_PARAMS } from "../../ignition/modules/TestStaking.ts";
-import { rpcProvider, runModule } from "../../scripts/lib/ignition.ts";
+import { rpcProvider, runModule } from "../deploy/ignition.ts";
 
 export { DEVNET_STAKING_PARAMS } from "../../ignition/modules/TestStaking.ts";
 

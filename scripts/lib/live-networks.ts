@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createPublicClient, http, type Address } from "viem";
 import { projectRoot } from "../../relayer/shared/project.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
-import { configureRoute, deployAll, type Deployment } from "../deploy.ts";
+import { configureRoute, deployAll, type Deployment } from "../../relayer/deploy/deploy.ts";
 
 export interface LiveNetwork {
   name: string;

@@ -8,7 +8,7 @@ import { after, describe, it } from "node:test";
 import { network } from "hardhat";
 import { createPublicClient, http, zeroAddress } from "viem";
 import { pingPongAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
-import { configureRoute, defaultRouteFee, deployAll, readDeployment } from "../../scripts/deploy.ts";
+import { configureRoute, defaultRouteFee, deployAll, readDeployment } from "../../relayer/deploy/deploy.ts";
 import { testAccount } from "./helpers.ts";
 
 async function startChain(chainId: number) {

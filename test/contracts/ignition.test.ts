@@ -18,8 +18,8 @@ import { createPublicClient, getAddress, http, keccak256, stringToHex, zeroAddre
 import { privateKeyToAccount } from "viem/accounts";
 import { pingPongAbi, relayStakingAbi, sourceGatewayAbi, targetGatewayAbi } from "@mpc-relay/sdk";
 import type { EIP1193Provider } from "@nomicfoundation/ignition-core";
-import { deployAll, readDeployment, type Deployment } from "../../scripts/deploy.ts";
-import { rpcProvider, runModule } from "../../scripts/lib/ignition.ts";
+import { deployAll, readDeployment, type Deployment } from "../../relayer/deploy/deploy.ts";
+import { rpcProvider, runModule } from "../../relayer/deploy/ignition.ts";
 import TestStakingModule, { DEVNET_STAKING_PARAMS } from "../../ignition/modules/TestStaking.ts";
 import { projectRoot } from "../../relayer/shared/project.ts";
 import { testAccount } from "./helpers.ts";
