@@ -19,6 +19,7 @@ import { NodeMetrics } from "./metrics.ts";
 import { PresignPool } from "./pool.ts";
 import type { ProtocolSuite, ShareFacts } from "./protocols.ts";
 import { NodeService } from "./service.ts";
+import { RefreshScheduler } from "./refresh-scheduler.ts";
 import { SessionManager } from "./session/index.ts";
 import { OperatorApprovals } from "./session/authority.ts";
 import { CommitTracker } from "./session/commit.ts";
@@ -123,6 +124,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       commits,
       timeouts: config.timeouts,
       limits: config.limits,
+      schedule: config.refreshSchedule,
       log,
       metrics,
     },
@@ -136,6 +138,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   await pool.load();
   pool.start();
   commits.start();
+  const scheduler = new RefreshScheduler(config.index, store, config.refreshSchedule, (keyId, slot) => sessions!.refresh(keyId, slot), metrics, log.child({ component: "schedule" }));
+  scheduler.start();
   const housekeeping = setInterval(() => void prune(store, log), HOUSEKEEPING_MS);
   housekeeping.unref();
 
@@ -197,6 +201,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     peerId: identity.peerId,
     async stop() {
       log.info("stopping: finishing the signing requests under way");
+      scheduler.stop();
       const left = await service.drain(STOP_GRACE_MS);
       if (left.inFlight > 0 || left.sessions > 0) log.warn("stopping with work still under way", left);
       clearInterval(gauge);

@@ -46,7 +46,8 @@ export const prepareParamsSchema = z.discriminatedUnion("operation", [
     })
     .strict(),
   z.object({ operation: z.literal("presign") }).strict(),
-  z.object({ operation: z.literal("refresh") }).strict(),
+  /** `slot`: a scheduled refresh (session/schedule.ts); without it, an operator's refresh under `limits.minRefreshIntervalMs`. */
+  z.object({ operation: z.literal("refresh"), slot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional() }).strict(),
   z
     .object({
       operation: z.literal("reshare"),

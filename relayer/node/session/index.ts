@@ -60,8 +60,9 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
     return coordinateKeygen(this.engine, keyId, parties, threshold);
   }
 
-  refresh(keyId: string): Promise<KeyRecord> {
-    return coordinateRefresh(this.engine, keyId);
+  /** An operator's refresh, or with `slot` the scheduled refresh of that slot (refresh-scheduler.ts). */
+  refresh(keyId: string, slot?: number): Promise<KeyRecord> {
+    return coordinateRefresh(this.engine, keyId, slot);
   }
 
   /** Reshares to a new committee (same public key); t old parties deal. The key as this node now holds it, or null. */

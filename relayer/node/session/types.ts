@@ -13,6 +13,7 @@ import type { ProtocolSuite, ShareFacts, SignatureLike } from "../protocols.ts";
 import type { ValidatorRegistry } from "../validators.ts";
 import type { KeyAuthority } from "./authority.ts";
 import type { CommitTracker } from "./commit.ts";
+import type { RefreshSchedule } from "./schedule.ts";
 
 /** Sends frames to peers (the libp2p transport in the product). */
 export interface FrameSender {
@@ -116,6 +117,8 @@ export interface OperationContext<Share extends ShareFacts = ShareFacts, Presign
   readonly commits: CommitTracker;
   readonly timeouts: NodeConfig["timeouts"];
   readonly limits: NodeConfig["limits"];
+  /** The refresh schedule this node keeps (session/schedule.ts); null: it accepts no scheduled refresh. */
+  readonly schedule?: RefreshSchedule | null;
   readonly log: Logger;
   readonly metrics: NodeMetrics;
   /** Whether another dealing session of this key is running in this process. */
