@@ -134,7 +134,10 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   );
   sessions.onFault = (fault) => staking?.onFault(fault);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
-  commits.onChange = (keyId) => pool.forget(keyId);
+  commits.onChange = (keyId) => {
+    pool.forget(keyId);
+    sessions?.generationsChanged(keyId);
+  };
   await pool.load();
   pool.start();
   commits.start();

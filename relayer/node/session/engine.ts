@@ -34,6 +34,9 @@ import { DirectStart, directBlame, namedSigners } from "./direct.ts";
 import { jointSessionId } from "./ids.ts";
 import type { CoordinatorState, FrameSender, MessageAuthenticator, OperationContext, OperationHandler, Session } from "./types.ts";
 
+/** How a `done` says the sender's sharing was replaced under the session (generationsChanged). */
+const SUPERSEDED = "superseded:";
+
 /** Protocol frames buffered per session before `start` arrives (a peer may start first). */
 const EARLY_LIMIT = 1024;
 
@@ -96,6 +99,21 @@ export class SessionEngine {
     session.reserved = true;
   }
 
+  /**
+   * A commit changed `keyId`'s generations: sessions still running on a generation that is gone here end
+   * now, telling their coordinator why, so a signing request moves to the new sharing at once instead of
+   * after a round timeout. Nobody is recorded absent for it.
+   */
+  async generationsChanged(keyId: string): Promise<void> {
+    const key = await this.context.store.getKey(keyId);
+    const live = new Set(key?.generations.filter((g) => g.holder).map((g) => g.id) ?? []);
+    for (const session of [...this.sessions.values()]) {
+      if (session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
+      session.superseded = true;
+      void this.fail(session, `${SUPERSEDED} generation ${session.generation} was replaced by a commit`, true);
+    }
+  }
+
   // ------------------------------------------------------------------ coordinator
 
   /**
@@ -144,6 +162,7 @@ export class SessionEngine {
       const failedPeer = [...coord.done].find(([, report]) => !report.ok);
       if (session.failure === null && failedPeer !== undefined) session.failure = `party ${failedPeer[0]} failed: ${failedPeer[1].detail}`;
       if (session.failure === null && operation === "presign" && participants.some((p) => p !== this.self && !coord.done.has(p))) session.failure = "not every signer stored its presignature";
+      if (session.failure !== null && session.superseded) throw new SessionError("conflict", `${operation}: ${session.failure}`);
       if (session.failure !== null) {
         const absentees = this.absentees(session);
         await this.recordAbsence(session, absentees);
@@ -184,6 +203,7 @@ export class SessionEngine {
       const heardBy = session.startedAt + 2 * this.context.timeouts.prepareMs;
       const unheard = () => session.participants.some((p) => p !== this.self && !coord.done.has(p) && !coord.highestRound.has(p));
       while (session.failure !== null && session.id !== null && session.direct!.disputed.size === 0 && unheard() && Date.now() < heardBy) await this.waitForWake(coord, heardBy - Date.now());
+      if (session.failure !== null && session.superseded) throw new SessionError("conflict", `${params.operation}: ${session.failure}`);
       if (session.failure !== null) {
         const { absent, avoid } = directBlame(session, coord, this.self, () => this.absentees(session));
         await this.recordAbsence(session, absent);
@@ -238,6 +258,11 @@ export class SessionEngine {
     const direct = session.direct;
     if (coord === null || !(session.participants.includes(from) || (direct !== null && direct.signers.includes(from) && from !== this.self))) return this.drop("unexpected-done");
     coord.done.set(from, { ok: body.ok, detail: body.detail });
+    if (!body.ok && body.detail.startsWith(SUPERSEDED) && session.state !== "closed") {
+      // A participant's sharing was replaced under the session: it can't go on, so neither can we (no round timeout to wait out).
+      session.superseded = true;
+      void this.fail(session, `party ${from}: ${body.detail}`, false);
+    }
     const disputed = (body.disputed ?? []).filter((p) => direct?.signers.includes(p) === true);
     if (direct !== null && !body.ok && disputed.length > 0 && session.id !== null) {
       // Started, and a named signer could not run with another: both sides are left out of the retry, neither recorded (directBlame).
@@ -561,6 +586,7 @@ export class SessionEngine {
       coord: null,
       direct: this.direct.open(routeId, params),
       settle: null,
+      superseded: false,
     };
     this.sessions.set(routeId, session);
     return session;

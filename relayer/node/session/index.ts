@@ -46,6 +46,11 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
     this.engine.faults.onFault = hook;
   }
 
+  /** A commit changed the key's generations: sessions on a deleted one end at once (engine.ts). */
+  generationsChanged(keyId: string): void {
+    void this.engine.generationsChanged(keyId).catch((error: unknown) => this.engine.context.log.warn("ending superseded sessions failed", { keyId, error: String(error) }));
+  }
+
   activeSessions(): number {
     return this.engine.activeSessions();
   }

@@ -105,6 +105,8 @@ export interface Session {
   /** Direct start (full signing with named signers), else null. */
   direct: DirectState | null;
   settle: (() => void) | null;
+  /** A commit deleted the session's generation while it ran (engine.ts `generationsChanged`): a conflict, nobody's absence. */
+  superseded: boolean;
 }
 
 /** What an operation may use. */
