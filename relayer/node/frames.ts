@@ -111,7 +111,7 @@ const bodySchema = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("protocol"),
-      protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+      protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare", "recover"]),
       round: z.number().int().min(0).max(1000),
       to: partyIndexSchema.nullable(),
       /** The joint session id the sender runs under: a receiver under another id (the nonces it got differed) ends the session without blaming the sender. */
@@ -147,7 +147,7 @@ const bodySchema = z.discriminatedUnion("kind", [
         .array(
           z
             .object({
-              protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+              protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare", "recover"]),
               round: z.number().int().min(1).max(1000),
               from: partyIndexSchema,
               payload: base64,

@@ -6,7 +6,9 @@ import { Reader, Writer } from "../../relayer/mpc/encoding.ts";
 import { createRecovery, publicShareAt, RecoveryMaskMismatch } from "../../relayer/mpc/recovery.ts";
 import { ProtocolAbort, type PartyIndex, type ProtocolMessage } from "../../relayer/mpc/types.ts";
 import { evaluatePolynomial, randomPolynomial } from "../../relayer/mpc/vss.ts";
-import { run, seededRng, sessionIdFrom, type Tamper } from "./harness.ts";
+import { createRefresh, sharingDigest, type KeyShare } from "../../relayer/mpc/index.ts";
+import { createShareRecovery, decodeRecoveredShare, encodeRecoveredShare, withMembers } from "../../relayer/mpc/recovery.ts";
+import { digestOf, KEY_ID, keygenOk, run, seededRng, sessionIdFrom, sign, type Tamper } from "./harness.ts";
 
 const T = 3;
 const COMMITTEE = [1, 2, 3, 4, 5];
@@ -19,11 +21,25 @@ function sharing(seed: string): { shares: Map<PartyIndex, bigint>; publicShares:
   return { shares, publicShares: new Map([...shares].map(([p, x]) => [p, mulBase(x)] as const)) };
 }
 
-function recover(s: ReturnType<typeof sharing>, label: string, tamper?: Tamper, publicShares = s.publicShares) {
+/** The holders' public shares as the target accepts them (the node checks the certified sharing digest). */
+const certified = (s: ReturnType<typeof sharing>) => (shares: ReadonlyMap<PartyIndex, Point>) =>
+  [...s.publicShares].filter(([p]) => p !== TARGET).every(([p, X]) => shares.has(p) && Buffer.from(shares.get(p)!).equals(Buffer.from(X))) && !shares.has(TARGET);
+
+function recover(s: ReturnType<typeof sharing>, label: string, tamper?: Tamper) {
+  const holders = new Map([...s.publicShares].filter(([p]) => p !== TARGET));
   const instances = new Map(
     [...HELPERS, TARGET].map((self) => [
       self,
-      createRecovery({ sessionId: sessionIdFrom(label), keyId: "k", self, target: TARGET, helpers: HELPERS, share: self === TARGET ? null : s.shares.get(self)!, publicShares }),
+      createRecovery({
+        sessionId: sessionIdFrom(label),
+        keyId: "k",
+        self,
+        target: TARGET,
+        helpers: HELPERS,
+        threshold: T,
+        holder: self === TARGET ? null : { secret: s.shares.get(self)!, publicShares: holders },
+        acceptPublicShares: self === TARGET ? certified(s) : null,
+      }),
     ]),
   );
   return run(instances, tamper);
@@ -54,8 +70,8 @@ describe("share recovery", () => {
   it("gives the target exactly its share of the current sharing, and the helpers nothing", () => {
     const s = sharing("correct");
     const outcome = recover(s, "correct");
-    assert.equal(outcome.aborts.size, 0);
-    assert.equal(outcome.results.get(TARGET), s.shares.get(TARGET));
+    assert.equal(outcome.aborts.size, 0, [...outcome.aborts.values()].map(String).join("; "));
+    assert.equal(outcome.results.get(TARGET)?.secret, s.shares.get(TARGET));
     for (const h of HELPERS) assert.equal(outcome.results.get(h), null);
     // The target's public share is fixed by the other holders' public shares (what a refresh's commitments define).
     const others = new Map([...s.publicShares].filter(([p]) => p !== TARGET));
@@ -94,19 +110,81 @@ describe("share recovery", () => {
     assert.deepEqual([abort.sender, abort.receiver], [1, 2]);
   });
 
-  it("refuses a share that does not match the target's public share", () => {
+  it("names a helper that sends public shares other than the certified sharing's", () => {
     const s = sharing("public");
-    const wrong = new Map(s.publicShares);
-    wrong.set(TARGET, mulBase(123n));
-    const outcome = recover(s, "public", undefined, wrong);
-    assert.match(outcome.aborts.get(TARGET)?.message ?? "", /does not match its public share/);
+    const outcome = recover(s, "public", (message) => {
+      if (message.round !== 1 || message.from !== 5 || message.to !== TARGET) return [message];
+      const payload = Uint8Array.from(message.payload);
+      payload.set(mulBase(123n), payload.length - 33);
+      return [{ ...message, payload }];
+    });
+    assert.equal(outcome.aborts.get(TARGET)?.culprit, 5);
+    assert.equal(outcome.results.has(TARGET), false);
   });
 
-  it("refuses role mix-ups: the target among the helpers, a helper without its share", () => {
+  it("refuses role mix-ups: the target among the helpers, a helper without its share, a bystander", () => {
     const s = sharing("roles");
-    const base = { sessionId: sessionIdFrom("roles"), keyId: "k", target: TARGET, publicShares: s.publicShares };
-    assert.throws(() => createRecovery({ ...base, self: 1, helpers: [1, 2, TARGET], share: s.shares.get(1)! }), /can't help recover its own share/);
-    assert.throws(() => createRecovery({ ...base, self: 1, helpers: HELPERS, share: null }), /needs its share/);
-    assert.throws(() => createRecovery({ ...base, self: 3, helpers: HELPERS, share: s.shares.get(3)! }), /neither a helper nor the target/);
+    const base = { sessionId: sessionIdFrom("roles"), keyId: "k", target: TARGET, threshold: T, acceptPublicShares: null };
+    const holder = (p: PartyIndex) => ({ secret: s.shares.get(p)!, publicShares: s.publicShares });
+    assert.throws(() => createRecovery({ ...base, self: 1, helpers: [1, 2, TARGET], holder: holder(1) }), /can't help recover its own share/);
+    assert.throws(() => createRecovery({ ...base, self: 1, helpers: HELPERS, holder: null }), /needs its share/);
+    assert.throws(() => createRecovery({ ...base, self: 3, helpers: HELPERS, holder: holder(3) }), /neither a helper nor the target/);
+    assert.throws(() => createRecovery({ ...base, self: 1, helpers: [1, 2], holder: holder(1) }), /2 helpers for threshold 3/);
+  });
+});
+
+describe("refresh with a member down, recovery and rejoin", () => {
+  const refreshAll = (shares: ReadonlyMap<number, KeyShare>, label: string) => {
+    const sessionId = sessionIdFrom(label);
+    const outcome = run(new Map([...shares].map(([p, share]) => [p, createRefresh({ sessionId, keyId: KEY_ID, share, rng: seededRng(`${label}:${p}`) })])));
+    assert.equal(outcome.aborts.size, 0, [...outcome.aborts.values()].map(String).join("; "));
+    return outcome.results;
+  };
+
+  it("refreshes among the present members, recovers the absent one's new share, brings it back and signs with it", () => {
+    const old = keygenOk([1, 2, 3, 4], 2, "down");
+    // Member 4 is down: 1, 2, 3 refresh among themselves (the sharing still defines index 4).
+    const present = refreshAll(new Map([1, 2, 3].map((p) => [p, withMembers(old.get(p)!, [1, 2, 3])])), "down:partial");
+    const fresh = present.get(1)!;
+    assert.deepEqual(fresh.parties, [1, 2, 3]);
+    assert.notEqual(fresh.secretShare, old.get(1)!.secretShare);
+    // Member 4 recovers from helpers 1 and 3, accepting only the public shares whose digest the holders certified.
+    const certified = sharingDigest(fresh);
+    const sessionId = sessionIdFrom("down:recover");
+    const instances = new Map(
+      [1, 3, 4].map((self) => [
+        self,
+        createShareRecovery({
+          sessionId,
+          keyId: KEY_ID,
+          self,
+          target: 4,
+          helpers: [1, 3],
+          share: self === 4 ? null : present.get(self)!,
+          sharing:
+            self === 4
+              ? {
+                  threshold: 2,
+                  publicKey: fresh.publicKey,
+                  epoch: fresh.epoch,
+                  accept: (shares) => Buffer.from(sharingDigest({ ...fresh, publicShares: shares, parties: [...shares.keys()].sort((a, b) => a - b) })).equals(Buffer.from(certified)),
+                }
+              : null,
+        }),
+      ]),
+    );
+    const recovery = run(instances);
+    assert.equal(recovery.aborts.size, 0, [...recovery.aborts.values()].map(String).join("; "));
+    const recovered = recovery.results.get(4)!;
+    assert.notEqual(recovered.secretShare, old.get(4)!.secretShare, "a share of the new sharing, not the old one");
+    const stored = decodeRecoveredShare(encodeRecoveredShare(recovered));
+    assert.equal(stored.secretShare, recovered.secretShare);
+    assert.deepEqual(stored.parties, [1, 2, 3, 4]);
+    // The rejoin: a refresh over all four, member 4 dealing from its recovered share.
+    const all = new Map<number, KeyShare>([...[1, 2, 3].map((p) => [p, withMembers(present.get(p)!, [1, 2, 3, 4])] as const), [4, stored]]);
+    const rejoined = refreshAll(all, "down:rejoin");
+    const signature = sign(rejoined, [2, 4], digestOf("after recovery"), "down:sign");
+    assert.equal(signature.aborts.size, 0);
+    assert.equal(rejoined.get(4)!.address, old.get(1)!.address);
   });
 });

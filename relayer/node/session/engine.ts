@@ -100,7 +100,7 @@ export class SessionEngine {
   }
 
   /**
-   * A commit changed `keyId`'s generations: sessions still running on a generation that is gone here end
+   * A commit changed `keyId`'s generations: signing sessions still running on a generation that is gone here end
    * now, telling their coordinator why, so a signing request moves to the new sharing at once instead of
    * after a round timeout. Nobody is recorded absent for it.
    */
@@ -108,7 +108,9 @@ export class SessionEngine {
     const key = await this.context.store.getKey(keyId);
     const live = new Set(key?.generations.filter((g) => g.holder).map((g) => g.id) ?? []);
     for (const session of [...this.sessions.values()]) {
-      if (session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
+      // Signing only: a dealing session's own result is what deletes its generation, as it finishes.
+      const signing = session.params.operation === "sign" || session.params.operation === "presign";
+      if (!signing || session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
       session.superseded = true;
       void this.fail(session, `${SUPERSEDED} generation ${session.generation} was replaced by a commit`, true);
     }
