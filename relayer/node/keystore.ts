@@ -42,6 +42,8 @@ export interface SharingFacts {
   address: string | null;
   /** keyshare.ts sharingDigest, hex: what holders confirm to each other. */
   digest: string | null;
+  /** Committee members a refresh went ahead without: no share of this generation until they recover one (absent: none). */
+  awaiting?: PartyIndex[];
 }
 
 export interface Generation extends SharingFacts {

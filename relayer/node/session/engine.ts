@@ -169,7 +169,8 @@ export class SessionEngine {
         const absentees = this.absentees(session);
         await this.recordAbsence(session, absentees);
         for (const party of participants) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "abort", reason: session.failure });
-        throw new SessionError("failed", `${operation} failed: ${session.failure}`, absentees);
+        const culprit = session.culprit === null ? [] : [session.culprit];
+        throw new SessionError("failed", `${operation} failed: ${session.failure}`, absentees, { avoid: uniqueSorted([...absentees, ...culprit]) });
       }
       this.context.metrics.sessions.inc({ operation, outcome: "ok" });
       return session;
@@ -535,6 +536,7 @@ export class SessionEngine {
   private async fail(session: Session, reason: string, report: boolean, culprit: PartyIndex | null = null, quiet = false): Promise<void> {
     if (session.state === "closed" || session.failure !== null) return;
     session.failure = reason;
+    session.culprit = culprit;
     session.state = "closed";
     if (session.timer !== null) clearTimeout(session.timer);
     const fields = { sessionId: session.id ?? session.routeId, keyId: session.keyId, operation: session.params.operation, reason: reason.slice(0, 500), culprit };
@@ -589,6 +591,7 @@ export class SessionEngine {
       direct: this.direct.open(routeId, params),
       settle: null,
       superseded: false,
+      culprit: null,
     };
     this.sessions.set(routeId, session);
     return session;

@@ -5,13 +5,14 @@
  * to the tracker, every other session frame to the engine.
  */
 import type { PartyIndex } from "../../mpc/types.ts";
-import { isCommitFrame, type Frame } from "../frames.ts";
+import { isCommitFrame, type Certificate, type Frame } from "../frames.ts";
 import type { KeyRecord } from "../keystore.ts";
 import type { ShareFacts } from "../protocols.ts";
 import { SessionEngine } from "./engine.ts";
 import { SessionError } from "./errors.ts";
 import { coordinateKeygen, keygenOperation } from "./operations/keygen.ts";
 import { coordinatePresign, presignOperation } from "./operations/presign.ts";
+import { coordinateRecover, recoverOperation } from "./operations/recover.ts";
 import { coordinateRefresh, refreshOperation } from "./operations/refresh.ts";
 import { coordinateReshare, reshareOperation } from "./operations/reshare.ts";
 import { signFull, signOperation, signPresigned, type PresignatureRef, type SignResult } from "./operations/sign.ts";
@@ -34,7 +35,7 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
   ) {
     this.engine = new SessionEngine(
       context as unknown as Omit<OperationContext, "isReserved" | "reserve" | "loadShare">,
-      { keygen: keygenOperation, refresh: refreshOperation, reshare: reshareOperation, sign: signOperation, presign: presignOperation },
+      { keygen: keygenOperation, refresh: refreshOperation, reshare: reshareOperation, sign: signOperation, presign: presignOperation, recover: recoverOperation },
       sender,
       auth,
       proposalId,
@@ -68,6 +69,11 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
   /** An operator's refresh, or with `slot` the scheduled refresh of that slot (refresh-scheduler.ts). */
   refresh(keyId: string, slot?: number): Promise<KeyRecord> {
     return coordinateRefresh(this.engine, keyId, slot);
+  }
+
+  /** Recovers this node's share of the certified generation it awaits from t holders (avoiding `avoid`), then rejoins. */
+  recover(certificate: Certificate, avoid: readonly PartyIndex[] = []): Promise<void> {
+    return coordinateRecover(this.engine, certificate, avoid);
   }
 
   /** Reshares to a new committee (same public key); t old parties deal. The key as this node now holds it, or null. */

@@ -40,7 +40,7 @@ export interface ProvenFault {
   readonly signatures: readonly string[];
 }
 
-export type Outcome = { kind: "generation"; generation: string } | { kind: "signature"; signature: SignatureLike } | { kind: "presignature" };
+export type Outcome = { kind: "generation"; generation: string } | { kind: "signature"; signature: SignatureLike } | { kind: "presignature" } | { kind: "recovered" };
 
 /** A received protocol message with its sender's operator signature. */
 export interface SignedMessage {
@@ -107,6 +107,8 @@ export interface Session {
   settle: (() => void) | null;
   /** A commit deleted the session's generation while it ran (engine.ts `generationsChanged`): a conflict, nobody's absence. */
   superseded: boolean;
+  /** The party a protocol abort here named, if any (avoided when the coordinator retries). */
+  culprit: PartyIndex | null;
 }
 
 /** What an operation may use. */
