@@ -114,6 +114,7 @@ export class CommitTracker {
   ) {}
 
   start(): void {
+    void this.askPeers();
     void this.sweep();
     this.timer = setInterval(() => void this.sweep(), this.sweepMs);
     this.timer.unref();
@@ -288,6 +289,10 @@ export class CommitTracker {
     const key = await this.store.getKey(body.keyId);
     const generation = key?.generations.find((g) => g.id === body.generation);
     if (key === null) return;
+    // A member asks about a sharing a refresh replaced without it: the certificate tells it what to recover.
+    const awaited = key.generations.find((g) => g.committed && g.holder && g.id !== body.generation && (g.awaiting ?? []).includes(from));
+    const awaitedCertificate = awaited === undefined ? null : this.certificate(key, awaited);
+    if (awaitedCertificate !== null) return this.send(from, { kind: "certificate", certificate: awaitedCertificate });
     if (generation?.holder === true) {
       const certificate = this.certificate(key, generation);
       if (certificate !== null) return this.send(from, { kind: "certificate", certificate });
@@ -382,6 +387,18 @@ export class CommitTracker {
     }
   }
 
+  /** At start: asks the other members about each key's signing generation, so a member back from a crash learns what it missed. */
+  private async askPeers(): Promise<void> {
+    try {
+      for (const key of await this.store.listKeys()) {
+        if (key.status !== "READY" || key.generation === null) continue;
+        for (const party of key.participants) if (party !== this.self) this.send(party, { kind: "commitQuery", keyId: key.keyId, generation: key.generation });
+      }
+    } catch (error) {
+      this.log.warn("asking the members about this node's sharings failed", { error: String(error) });
+    }
+  }
+
   /** Sends an awaiting member the certificate again (backoff): a member that was down learns it has a share to recover. */
   private remindAwaiting(key: KeyRecord, generation: Generation, now: number): void {
     const awaiting = sortedAwaiting(generation);
@@ -390,7 +407,7 @@ export class CommitTracker {
     const due = this.nextQuery.get(slot) ?? { at: now, delay: QUERY_BACKOFF.firstMs };
     if (due.at > now) return;
     const certificate = this.certificate(key, generation);
-    if (certificate !== null) for (const party of awaiting) this.send(party, { kind: "certificate", certificate });
+    if (certificate !== null) for (const party of awaiting) if (party !== this.self) this.send(party, { kind: "certificate", certificate });
     const delay = Math.min(QUERY_BACKOFF.maxMs, due.delay * 2);
     this.nextQuery.set(slot, { at: now + delay, delay });
   }

@@ -387,6 +387,8 @@ export class SessionEngine {
     session.startedAt = Date.now();
     try {
       await this.handler(session).checkStart(session, sorted, session.dealers, this.context);
+      // Aborted while the check ran: what the check reserved must not outlive the session.
+      if (session.state !== "running") return this.close(session);
       const jointId = jointSessionId({ proposalId: session.routeId, keyId: session.keyId, params: session.params, generation: session.generation, dealers: session.dealers, nonces: byParty });
       const id = toHex(jointId);
       if (!(await this.context.store.recordSessionId(id))) throw new SessionError("conflict", `joint session id ${id} was used before: refusing to speak under it again`);
