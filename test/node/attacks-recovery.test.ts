@@ -129,4 +129,32 @@ describe("attacks: refresh with a member down, and share recovery", { timeout: 1
     await net.manager(DOWN).recover(awaited);
     await signsWithDown(net, address);
   });
+
+  it("a refresh goes ahead without members only with 2t-1 present, whoever proposes it: otherwise every member keeps the old sharing", async () => {
+    net = await InProcessNetwork.create({ parties: ALL, schedule: SCHEDULE });
+    await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
+    const key = await net.manager(1).keygen("relay", ALL, 3);
+    for (const p of ALL) await eventually(async () => assert.equal((await net!.node(p).store.getKey("relay"))?.generation, key.generation));
+    let slot = slotAt(SCHEDULE, Date.now()) + 1;
+    while (coordinatorOf(ALL, slot, 0) === DOWN) slot++;
+    await new Promise((r) => setTimeout(r, slotStart(SCHEDULE, slot) - Date.now() + 10));
+    // 3-of-5 with member 4 down: 4 present < 2t-1 = 5, so the scheduled refresh does not go ahead.
+    net.isolate(DOWN);
+    await assert.rejects(net.manager(coordinatorOf(ALL, slot, 0)).refresh("relay", slot), (error: unknown) => error instanceof SessionError && error.kind === "unavailable");
+    // The attacker proposes that slot's refresh naming two honest members absent: the others refuse it.
+    const route = "cd".repeat(32);
+    const proposer = coordinatorOf(ALL, slot, 0);
+    net.reconnect(DOWN);
+    for (const p of [1, 2, 3].filter((q) => q !== proposer)) {
+      net.inject(proposer, p, { kind: "prepare", keyId: "relay", params: { operation: "refresh", slot, absent: [4, ATTACKER === proposer ? 1 : ATTACKER] }, generation: key.generation }, route);
+    }
+    await eventually(() => {
+      const answers = net!.frames((e) => e.frame.sessionId === route && e.to === proposer).map((f) => f.body);
+      assert.ok(answers.length >= 2 && answers.every((a) => a.kind === "refuse" && ["conflict", "invalid"].includes(a.code)), JSON.stringify(answers));
+    });
+    // Nothing changed: every member still holds, and signs with, the original sharing.
+    for (const p of ALL) assert.equal((await net.node(p).store.getKey("relay"))?.generation, key.generation);
+    const result = await net.manager(1).signFull("relay", sendMessage(net.chains()));
+    assert.equal(result.signers.length, 3);
+  });
 });
