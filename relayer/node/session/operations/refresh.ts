@@ -41,12 +41,12 @@ export function minPresent(threshold: number): number {
 export const refreshOperation: OperationHandler = {
   async prepare(session, ctx) {
     const params = paramsOf(session);
+    // The key's state is read first: a dealing session just finishing here releases the key meanwhile.
+    const held = params.rejoin !== undefined ? null : await heldGeneration(ctx, session);
+    if (params.rejoin !== undefined) await rejoinGeneration(ctx, session, params.rejoin);
     if (ctx.isReserved(session.keyId)) throw new SessionError("conflict", `key ${session.keyId} is busy with another keyGen, refresh or reshare`);
-    if (params.rejoin !== undefined) {
-      await rejoinGeneration(ctx, session, params.rejoin);
-      return;
-    }
-    const { key, generation } = await heldGeneration(ctx, session);
+    if (held === null) return;
+    const { key, generation } = held;
     const newest = Math.max(...key.generations.map((g) => g.createdAt));
     if (params.slot !== undefined) {
       checkScheduled(ctx.schedule ?? null, key.participants, session.coordinator, params.slot, newest, Date.now());
