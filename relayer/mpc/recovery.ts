@@ -72,7 +72,15 @@ export function withMembers(share: KeyShare, parties: readonly PartyIndex[]): Ke
   if (sorted.length < share.threshold) throw new InvalidPartiesError(`${sorted.length} members for threshold ${share.threshold}`);
   const publicShares = new Map(sorted.map((p) => [p, publicShareAt(share.publicShares, share.threshold, p)] as const));
   const keep = <V>(m: ReadonlyMap<PartyIndex, V>) => new Map([...m].filter(([p]) => sorted.includes(p)));
-  return { ...share, parties: sorted, publicShares, zeroSeeds: keep(share.zeroSeeds), mulAlice: keep(share.mulAlice), mulBob: keep(share.mulBob), banned: share.banned.filter((p) => sorted.includes(p)) };
+  return {
+    ...share,
+    parties: sorted,
+    publicShares,
+    zeroSeeds: keep(share.zeroSeeds),
+    mulAlice: keep(share.mulAlice),
+    mulBob: keep(share.mulBob),
+    banned: share.banned.filter((p) => sorted.includes(p)),
+  };
 }
 
 export interface RecoveryConfig {
@@ -117,7 +125,14 @@ export class RecoveryProtocol extends RoundProtocol<Recovered | null> {
     if (!isHelper && config.self !== config.target) throw new InvalidPartiesError(`party ${config.self} is neither a helper nor the target`);
     if (isHelper !== (config.holder !== null) || isHelper === (config.acceptPublicShares !== null)) throw new InvalidPartiesError("a helper needs its share, the target a check of the public shares");
     if (config.holder !== null) for (const h of helpers) if (!config.holder.publicShares.has(h)) throw new InvalidPartiesError(`helper ${h} holds no share of this sharing`);
-    super("recover", config.sessionId, config.keyId, config.self, [...helpers, config.target].sort((a, b) => a - b), RECOVERY_ROUNDS);
+    super(
+      "recover",
+      config.sessionId,
+      config.keyId,
+      config.self,
+      [...helpers, config.target].sort((a, b) => a - b),
+      RECOVERY_ROUNDS,
+    );
     this.helpers = helpers;
     if (isHelper) for (const h of helpers) if (h !== config.self) this.masksOut.set(h, randomScalar(config.rng));
   }
@@ -158,7 +173,11 @@ export class RecoveryProtocol extends RoundProtocol<Recovered | null> {
     if (round === 1) {
       for (const h of this.helpers) {
         if (!isHelper) this.acceptShares(h, input.direct.get(h)!);
-        else if (h !== this.self) this.masksIn.set(h, parse(h, "mask", input.direct.get(h)!, (r) => r.scalar()));
+        else if (h !== this.self)
+          this.masksIn.set(
+            h,
+            parse(h, "mask", input.direct.get(h)!, (r) => r.scalar()),
+          );
       }
       return undefined;
     }
@@ -351,5 +370,19 @@ export function decodeRecoveredShare(bytes: Uint8Array): KeyShare {
   const publicShares = new Map<PartyIndex, Point>();
   for (const p of parties) publicShares.set(p, r.point());
   r.end();
-  return { keyId, threshold, parties, self, publicKey, address: ethereumAddress(publicKey), publicShares, epoch, secretShare, zeroSeeds: new Map(), mulAlice: new Map(), mulBob: new Map(), banned: [] };
+  return {
+    keyId,
+    threshold,
+    parties,
+    self,
+    publicKey,
+    address: ethereumAddress(publicKey),
+    publicShares,
+    epoch,
+    secretShare,
+    zeroSeeds: new Map(),
+    mulAlice: new Map(),
+    mulBob: new Map(),
+    banned: [],
+  };
 }

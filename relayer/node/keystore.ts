@@ -98,7 +98,8 @@ export function sharings(keys: readonly KeyRecord[]): Sharing[] {
   const out: Sharing[] = [];
   for (const key of keys) {
     const signing = key.status === "READY" ? key.generations.find((g) => g.id === key.generation && g.holder) : undefined;
-    if (signing !== undefined) out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt, refreshedAt: signing.origin === "refresh" ? signing.createdAt : null });
+    if (signing !== undefined)
+      out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt, refreshedAt: signing.origin === "refresh" ? signing.createdAt : null });
   }
   return out;
 }

@@ -90,7 +90,11 @@ describe("attacks: refresh with a member down, and share recovery", { timeout: 1
   });
 
   it("a lying recovery helper is named and its term never stored; the member recovers from others, rejoins and signs", async () => {
-    net = await InProcessNetwork.create({ parties: ALL, schedule: SCHEDULE, suite: (party) => (party === ATTACKER ? lyingHelperSuite() : (mpcSuite as unknown as ProtocolSuite<ShareFacts, unknown>)) });
+    net = await InProcessNetwork.create({
+      parties: ALL,
+      schedule: SCHEDULE,
+      suite: (party) => (party === ATTACKER ? lyingHelperSuite() : (mpcSuite as unknown as ProtocolSuite<ShareFacts, unknown>)),
+    });
     const { address, oldGeneration, certificate } = await refreshWithoutMember(net);
     const awaited = await certificate;
     // Helpers 3 and 5 (the liar): the attempt fails naming 5, and member 4 still holds only its old share.

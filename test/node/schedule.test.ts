@@ -25,14 +25,26 @@ describe("refresh schedule", () => {
     const old = start - 1;
     // The window-0 coordinator at once; the window-2 one only after 20 s (less the skew).
     checkScheduled(schedule, committee, 3, slot, old, start + 1);
-    assert.throws(() => checkScheduled(schedule, committee, 5, slot, old, start + 1), (e: unknown) => e instanceof SessionError && e.kind === "unauthorized");
+    assert.throws(
+      () => checkScheduled(schedule, committee, 5, slot, old, start + 1),
+      (e: unknown) => e instanceof SessionError && e.kind === "unauthorized",
+    );
     checkScheduled(schedule, committee, 5, slot, old, start + 20_001);
     // Not yet due, or long past, by this node's clock.
-    assert.throws(() => checkScheduled(schedule, committee, 3, slot, old, start - 10_000), (e: unknown) => e instanceof SessionError && e.kind === "conflict");
-    assert.throws(() => checkScheduled(schedule, committee, 3, slot, old, start + 70_000), (e: unknown) => e instanceof SessionError && e.kind === "conflict");
+    assert.throws(
+      () => checkScheduled(schedule, committee, 3, slot, old, start - 10_000),
+      (e: unknown) => e instanceof SessionError && e.kind === "conflict",
+    );
+    assert.throws(
+      () => checkScheduled(schedule, committee, 3, slot, old, start + 70_000),
+      (e: unknown) => e instanceof SessionError && e.kind === "conflict",
+    );
     // Once per slot: a sharing made since the slot began ends it.
     assert.throws(() => checkScheduled(schedule, committee, 3, slot, start + 5, start + 6), /already got a new sharing/);
     // A node with no schedule accepts none.
-    assert.throws(() => checkScheduled(null, committee, 3, slot, old, start + 1), (e: unknown) => e instanceof SessionError && e.kind === "unauthorized");
+    assert.throws(
+      () => checkScheduled(null, committee, 3, slot, old, start + 1),
+      (e: unknown) => e instanceof SessionError && e.kind === "unauthorized",
+    );
   });
 });

@@ -134,7 +134,16 @@ export class CommitTracker {
       keyId,
       generation,
       generation,
-      { threshold: statement.threshold, participants: [...statement.parties], publicKey: statement.publicKey, address, digest: statement.digest, origin, notify: [...notify], ...awaitingFact(statement) },
+      {
+        threshold: statement.threshold,
+        participants: [...statement.parties],
+        publicKey: statement.publicKey,
+        address,
+        digest: statement.digest,
+        origin,
+        notify: [...notify],
+        ...awaitingFact(statement),
+      },
       share,
     );
     // Durable before the confirmation leaves: a holder that confirmed always has the share.
@@ -160,12 +169,22 @@ export class CommitTracker {
    */
   async holdRecovered(certificate: Certificate, address: string, share: Uint8Array): Promise<void> {
     const { keyId, generation } = certificate;
-    if (!sortedAwaiting(certificate).includes(this.self) || !(await this.verifyCertificate(certificate))) throw new Error(`no valid certificate naming party ${this.self} awaiting generation ${generation}`);
+    if (!sortedAwaiting(certificate).includes(this.self) || !(await this.verifyCertificate(certificate)))
+      throw new Error(`no valid certificate naming party ${this.self} awaiting generation ${generation}`);
     await this.store.holdGeneration(
       keyId,
       generation,
       generation,
-      { threshold: certificate.threshold, participants: certificate.parties, publicKey: certificate.publicKey, address, digest: certificate.digest, origin: "refresh", notify: [], ...awaitingFact(certificate) },
+      {
+        threshold: certificate.threshold,
+        participants: certificate.parties,
+        publicKey: certificate.publicKey,
+        address,
+        digest: certificate.digest,
+        origin: "refresh",
+        notify: [],
+        ...awaitingFact(certificate),
+      },
       share,
     );
     for (const { party, signature } of certificate.confirmations) await this.store.addConfirmation(keyId, generation, party, signature);
@@ -246,7 +265,8 @@ export class CommitTracker {
     if (generation?.committed === true) return;
     if (generation === undefined && sortedAwaiting(certificate).includes(this.self)) {
       // A refresh went ahead without this node: keep the old share, and recover a share of this one.
-      if (key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase() || certificate.parties.includes(this.self)) return this.ignore("certificate naming this node awaiting another key", { keyId });
+      if (key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase() || certificate.parties.includes(this.self))
+        return this.ignore("certificate naming this node awaiting another key", { keyId });
       if (!(await this.verifyCertificate(certificate))) return this.ignore("certificate with a bad signature", { keyId, generation: certificate.generation });
       return this.onAwaiting(certificate);
     }
@@ -448,7 +468,15 @@ export class CommitTracker {
 }
 
 function toStatement(keyId: string, generation: Generation): SharingStatement {
-  return { keyId, generation: generation.id, threshold: generation.threshold, parties: generation.participants, publicKey: generation.publicKey ?? "", digest: generation.digest ?? "", ...awaitingFact(generation) };
+  return {
+    keyId,
+    generation: generation.id,
+    threshold: generation.threshold,
+    parties: generation.participants,
+    publicKey: generation.publicKey ?? "",
+    digest: generation.digest ?? "",
+    ...awaitingFact(generation),
+  };
 }
 
 function statementFields(s: SharingStatement): Omit<Extract<CommitFrameBody, { kind: "confirm" }>, "kind" | "signature"> {

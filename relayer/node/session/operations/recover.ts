@@ -85,8 +85,10 @@ async function requesterCheck(ctx: OperationContext, certificate: Certificate): 
 async function helperGeneration(ctx: OperationContext, session: Session): Promise<Generation> {
   const key = await ctx.store.getKey(session.keyId);
   const generation = key?.generations.find((g) => g.id === session.generation && g.holder && g.committed);
-  if (generation === undefined || !generation.participants.includes(ctx.self)) throw new SessionError("conflict", `this node holds no committed share of generation ${session.generation ?? "(none)"} of key ${session.keyId}`);
-  if (!(generation.awaiting ?? []).includes(session.coordinator)) throw new SessionError("unauthorized", `party ${session.coordinator} does not await generation ${generation.id}: it may recover only its own share of a generation it was left out of`);
+  if (generation === undefined || !generation.participants.includes(ctx.self))
+    throw new SessionError("conflict", `this node holds no committed share of generation ${session.generation ?? "(none)"} of key ${session.keyId}`);
+  if (!(generation.awaiting ?? []).includes(session.coordinator))
+    throw new SessionError("unauthorized", `party ${session.coordinator} does not await generation ${generation.id}: it may recover only its own share of a generation it was left out of`);
   return generation;
 }
 

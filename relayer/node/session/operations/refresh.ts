@@ -148,7 +148,8 @@ export async function coordinateRefresh(engine: SessionEngine, keyId: string, sl
 export async function coordinateRejoin(engine: SessionEngine, keyId: string): Promise<KeyRecord> {
   const key = await engine.context.store.getKey(keyId);
   const generation = key?.generations.find((g) => g.id === key.generation && g.holder);
-  if (key === null || generation === undefined || !(generation.awaiting ?? []).includes(engine.self)) throw new SessionError("conflict", `this node has no recovered share of key ${keyId} to rejoin with`);
+  if (key === null || generation === undefined || !(generation.awaiting ?? []).includes(engine.self))
+    throw new SessionError("conflict", `this node has no recovered share of key ${keyId} to rejoin with`);
   return runRefresh(engine, key as KeyRecord & { generation: string }, { operation: "refresh", rejoin: engine.self }, uniqueSorted([...generation.participants, engine.self]));
 }
 
