@@ -161,4 +161,25 @@ describe("attacks: refresh with a member down, and share recovery", { timeout: 1
     const result = await net.manager(1).signFull("relay", sendMessage(net.chains()));
     assert.equal(result.signers.length, 3);
   });
+
+  it("a signer falsely saying its sharing was replaced only costs a retry without it: the request is signed", async () => {
+    net = await InProcessNetwork.create({ parties: ALL });
+    await net.approve({ operation: "keygen", keyId: "relay", parties: ALL, threshold: 3 });
+    const key = await net.manager(1).keygen("relay", ALL, 3);
+    for (const p of ALL) await eventually(async () => assert.equal((await net!.node(p).store.getKey("relay"))?.generation, key.generation));
+    let lies = 0;
+    net.intercept(ATTACKER, (to, frame) => {
+      if (frame.body.kind !== "protocol" || frame.body.protocol === "presign") return [frame];
+      lies++;
+      return [{ ...frame, body: { kind: "done", ok: false, detail: `superseded: generation ${key.generation!} was replaced by a commit` } }];
+    });
+    for (let i = 0; i < 6 && lies === 0; i++) {
+      const before = lies;
+      // Member 4 names the next members after it: 5 (the attacker) and 1.
+      const result = await net.manager(4).signFull("relay", sendMessage(net.chains()));
+      if (lies > before) assert.ok(!result.signers.includes(ATTACKER), "the retry goes without the claimant");
+      assert.equal((await net.node(1).store.getKey("relay"))?.generation, key.generation, "nothing was replaced");
+    }
+    assert.ok(lies > 0, "the attacker was among the signers at least once");
+  });
 });

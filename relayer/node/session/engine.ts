@@ -111,7 +111,7 @@ export class SessionEngine {
       // Signing only: a dealing session's own result is what deletes its generation, as it finishes.
       const signing = session.params.operation === "sign" || session.params.operation === "presign";
       if (!signing || session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
-      session.superseded = true;
+      session.superseded = "here";
       void this.fail(session, `${SUPERSEDED} generation ${session.generation} was replaced by a commit`, true);
     }
   }
@@ -164,7 +164,7 @@ export class SessionEngine {
       const failedPeer = [...coord.done].find(([, report]) => !report.ok);
       if (session.failure === null && failedPeer !== undefined) session.failure = `party ${failedPeer[0]} failed: ${failedPeer[1].detail}`;
       if (session.failure === null && operation === "presign" && participants.some((p) => p !== this.self && !coord.done.has(p))) session.failure = "not every signer stored its presignature";
-      if (session.failure !== null && session.superseded) throw new SessionError("conflict", `${operation}: ${session.failure}`);
+      if (session.failure !== null && session.superseded !== null) throw supersededError(session);
       if (session.failure !== null) {
         const absentees = this.absentees(session);
         await this.recordAbsence(session, absentees);
@@ -206,7 +206,7 @@ export class SessionEngine {
       const heardBy = session.startedAt + 2 * this.context.timeouts.prepareMs;
       const unheard = () => session.participants.some((p) => p !== this.self && !coord.done.has(p) && !coord.highestRound.has(p));
       while (session.failure !== null && session.id !== null && session.direct!.disputed.size === 0 && unheard() && Date.now() < heardBy) await this.waitForWake(coord, heardBy - Date.now());
-      if (session.failure !== null && session.superseded) throw new SessionError("conflict", `${params.operation}: ${session.failure}`);
+      if (session.failure !== null && session.superseded !== null) throw supersededError(session);
       if (session.failure !== null) {
         const { absent, avoid } = directBlame(session, coord, this.self, () => this.absentees(session));
         await this.recordAbsence(session, absent);
@@ -263,7 +263,7 @@ export class SessionEngine {
     coord.done.set(from, { ok: body.ok, detail: body.detail });
     if (!body.ok && body.detail.startsWith(SUPERSEDED) && session.state !== "closed") {
       // A participant's sharing was replaced under the session: it can't go on, so neither can we (no round timeout to wait out).
-      session.superseded = true;
+      session.superseded = from;
       void this.fail(session, `party ${from}: ${body.detail}`, false);
     }
     const disputed = (body.disputed ?? []).filter((p) => direct?.signers.includes(p) === true);
@@ -592,7 +592,7 @@ export class SessionEngine {
       coord: null,
       direct: this.direct.open(routeId, params),
       settle: null,
-      superseded: false,
+      superseded: null,
       culprit: null,
     };
     this.sessions.set(routeId, session);
@@ -641,6 +641,13 @@ export class SessionEngine {
   private drop(reason: string): void {
     this.context.metrics.framesDropped.inc({ reason });
   }
+}
+
+/** A session whose sharing was replaced: a conflict when it happened here, else a failure that avoids the (unverified) claimant. */
+function supersededError(session: Session): SessionError {
+  const message = `${session.params.operation}: ${session.failure ?? "superseded"}`;
+  if (session.superseded === "here") return new SessionError("conflict", message, [], { superseded: true });
+  return new SessionError("failed", message, [], { superseded: true, avoid: session.superseded === null ? [] : [session.superseded] });
 }
 
 export function uniqueSorted(parties: readonly PartyIndex[]): PartyIndex[] {

@@ -105,8 +105,11 @@ export interface Session {
   /** Direct start (full signing with named signers), else null. */
   direct: DirectState | null;
   settle: (() => void) | null;
-  /** A commit deleted the session's generation while it ran (engine.ts `generationsChanged`): a conflict, nobody's absence. */
-  superseded: boolean;
+  /**
+   * The session's generation was replaced while it ran: "here" (a commit deleted it, engine.ts `generationsChanged`: a
+   * conflict, nobody's absence) or the participant that said so (unverified: a retry goes without it unless our own commit follows).
+   */
+  superseded: "here" | PartyIndex | null;
   /** The party a protocol abort here named, if any (avoided when the coordinator retries). */
   culprit: PartyIndex | null;
 }
