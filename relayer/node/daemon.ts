@@ -145,7 +145,15 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   const recovery = new RecoveryDriver((certificate, avoid) => sessions!.recover(certificate, avoid), log.child({ component: "recovery" }));
   commits.onAwaiting = (certificate) => recovery.offer(certificate);
   recovery.start();
-  const scheduler = new RefreshScheduler(config.index, store, config.refreshSchedule, (keyId, slot) => sessions!.refresh(keyId, slot), metrics, log.child({ component: "schedule" }));
+  const scheduler = new RefreshScheduler(
+    config.index,
+    store,
+    config.refreshSchedule,
+    (keyId, slot) => sessions!.refresh(keyId, slot),
+    (keyId) => sessions!.dealing(keyId),
+    metrics,
+    log.child({ component: "schedule" }),
+  );
   scheduler.start();
   const housekeeping = setInterval(() => void prune(store, log), HOUSEKEEPING_MS);
   housekeeping.unref();

@@ -30,6 +30,8 @@ export class RefreshScheduler {
     private readonly store: KeyStore,
     private readonly schedule: RefreshSchedule,
     private readonly refresh: (keyId: string, slot: number) => Promise<unknown>,
+    /** Whether another session dealing the key's shares involves this node (e.g. the slot's refresh a member before us started). */
+    private readonly dealing: (keyId: string) => boolean,
     private readonly metrics: NodeMetrics,
     private readonly log: Logger,
   ) {}
@@ -51,7 +53,7 @@ export class RefreshScheduler {
     const now = Date.now();
     const slot = slotAt(this.schedule, now);
     for (const key of await this.store.listKeys()) {
-      if (!this.mayCoordinate(key, slot, now) || this.running.has(key.keyId)) continue;
+      if (!this.mayCoordinate(key, slot, now) || this.running.has(key.keyId) || this.dealing(key.keyId)) continue;
       const retry = this.backoff.get(key.keyId);
       if (retry !== undefined && retry.slot === slot && retry.at > now) continue;
       this.running.add(key.keyId);

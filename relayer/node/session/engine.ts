@@ -93,6 +93,11 @@ export class SessionEngine {
     return this.sessions.size;
   }
 
+  /** Whether this node takes part in a session that deals new shares of the key (prepared or running). */
+  dealing(keyId: string): boolean {
+    return [...this.sessions.values()].some((s) => s.keyId === keyId && s.params.operation !== "sign" && s.params.operation !== "presign");
+  }
+
   /** Marks a key busy with a dealing session of this process (one at a time per key). */
   private reserve(session: Session): void {
     this.reservedKeys.set(session.keyId, session.routeId);

@@ -56,6 +56,11 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
     return this.engine.activeSessions();
   }
 
+  /** Whether a keyGen, refresh, reshare or recovery of the key involves this node now. */
+  dealing(keyId: string): boolean {
+    return this.engine.dealing(keyId);
+  }
+
   handleFrame(from: PartyIndex, frame: Frame): void {
     if (isCommitFrame(frame.body)) this.engine.context.commits.handle(from, frame.body);
     else this.engine.handleFrame(from, frame);
