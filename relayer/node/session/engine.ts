@@ -171,7 +171,9 @@ export class SessionEngine {
       if (session.failure === null && operation === "presign" && participants.some((p) => p !== this.self && !coord.done.has(p))) session.failure = "not every signer stored its presignature";
       if (session.failure !== null && session.superseded !== null) throw supersededError(session);
       if (session.failure !== null) {
-        const absentees = this.absentees(session);
+        // Failed here before our own protocol instance existed (our check of the start, e.g. a commit took the
+        // generation meanwhile): nobody else held anything up, so nobody is recorded absent.
+        const absentees = session.instance === null ? [] : this.absentees(session);
         await this.recordAbsence(session, absentees);
         for (const party of participants) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "abort", reason: session.failure });
         const culprit = session.culprit === null ? [] : [session.culprit];
