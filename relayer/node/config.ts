@@ -108,6 +108,23 @@ export const nodeConfigSchema = z
         maxPresignaturesPerOwner: z.number().int().min(1).max(10_000).default(256),
       })
       .default({ minRefreshIntervalMs: 30_000, maxPresignaturesPerOwner: 256 }),
+    /**
+     * Scheduled refresh of every READY key this node holds (session/schedule.ts): slots of `periodMs` aligned to
+     * the Unix epoch (default a day; 0 turns it off), each coordinated by the members in turn, `graceMs` each.
+     */
+    refreshSchedule: z
+      .object({
+        periodMs: z
+          .number()
+          .int()
+          .min(0)
+          .max(30 * 86_400_000)
+          .default(86_400_000),
+        graceMs: z.number().int().min(100).max(3_600_000).default(60_000),
+      })
+      .strict()
+      .refine((s) => s.periodMs === 0 || s.periodMs >= 2 * s.graceMs, "periodMs must be 0 or at least twice graceMs")
+      .default({ periodMs: 86_400_000, graceMs: 60_000 }),
     /** Presignatures this node keeps ready per key for the signing tasks it coordinates (0 disables the pool). */
     presignPoolSize: z.number().int().min(0).max(1000).default(8),
     signAttempts: z.number().int().min(1).max(10).default(3),

@@ -19,6 +19,8 @@ import { NodeMetrics } from "./metrics.ts";
 import { PresignPool } from "./pool.ts";
 import type { ProtocolSuite, ShareFacts } from "./protocols.ts";
 import { NodeService } from "./service.ts";
+import { RecoveryDriver } from "./recovery-driver.ts";
+import { RefreshScheduler } from "./refresh-scheduler.ts";
 import { SessionManager } from "./session/index.ts";
 import { OperatorApprovals } from "./session/authority.ts";
 import { CommitTracker } from "./session/commit.ts";
@@ -123,6 +125,7 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
       commits,
       timeouts: config.timeouts,
       limits: config.limits,
+      schedule: config.refreshSchedule,
       log,
       metrics,
     },
@@ -132,10 +135,26 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
   );
   sessions.onFault = (fault) => staking?.onFault(fault);
   const pool = new PresignPool(config.index, store, sessions, config.presignPoolSize, log, metrics);
-  commits.onChange = (keyId) => pool.forget(keyId);
+  commits.onChange = (keyId) => {
+    pool.forget(keyId);
+    sessions?.generationsChanged(keyId);
+  };
   await pool.load();
   pool.start();
   commits.start();
+  const recovery = new RecoveryDriver((certificate, avoid) => sessions!.recover(certificate, avoid), log.child({ component: "recovery" }));
+  commits.onAwaiting = (certificate) => recovery.offer(certificate);
+  recovery.start();
+  const scheduler = new RefreshScheduler(
+    config.index,
+    store,
+    config.refreshSchedule,
+    (keyId, slot) => sessions!.refresh(keyId, slot),
+    (keyId) => sessions!.dealing(keyId),
+    metrics,
+    log.child({ component: "schedule" }),
+  );
+  scheduler.start();
   const housekeeping = setInterval(() => void prune(store, log), HOUSEKEEPING_MS);
   housekeeping.unref();
 
@@ -197,6 +216,8 @@ export async function startNode<Share extends ShareFacts, Presignature>(p: {
     peerId: identity.peerId,
     async stop() {
       log.info("stopping: finishing the signing requests under way");
+      scheduler.stop();
+      recovery.stop();
       const left = await service.drain(STOP_GRACE_MS);
       if (left.inFlight > 0 || left.sessions > 0) log.warn("stopping with work still under way", left);
       clearInterval(gauge);

@@ -31,35 +31,9 @@ const evmAddress = z.string().regex(/^0x[0-9a-fA-F]{40}$/);
 export const generationSchema = hex(32);
 const ed25519Signature = hex(64);
 
-export const operationSchema = z.enum(["keygen", "sign", "presign", "refresh", "reshare"]);
+export const operationSchema = z.enum(["keygen", "sign", "presign", "refresh", "reshare", "recover"]);
 export type Operation = z.infer<typeof operationSchema>;
 
-/** Operation parameters sent in `prepare`. Signing requests are typed and validated by each node (validators.ts). */
-export const prepareParamsSchema = z.discriminatedUnion("operation", [
-  z.object({ operation: z.literal("keygen"), parties: partyList, threshold: thresholdSchema }).strict(),
-  z
-    .object({
-      operation: z.literal("sign"),
-      request: z.record(z.string(), z.unknown()),
-      presignId: hex(32).nullable(),
-      signers: partyList.nullable(),
-    })
-    .strict(),
-  z.object({ operation: z.literal("presign") }).strict(),
-  z.object({ operation: z.literal("refresh") }).strict(),
-  z
-    .object({
-      operation: z.literal("reshare"),
-      oldParties: partyList,
-      newParties: partyList,
-      newThreshold: thresholdSchema,
-      publicKey: hex(33),
-    })
-    .strict(),
-]);
-export type PrepareParams = z.infer<typeof prepareParamsSchema>;
-
-/** The public facts of one generation that its holders confirm (session/commit.ts). */
 const generationFacts = {
   keyId: keyIdSchema,
   generation: generationSchema,
@@ -67,6 +41,8 @@ const generationFacts = {
   parties: partyList,
   publicKey: hex(33),
   digest: hex(32),
+  /** Members of the key's committee a refresh went ahead without: they hold no share of this generation until they recover one. */
+  awaiting: z.array(partyIndexSchema).max(256).optional(),
 };
 
 /** Every holder's signed confirmation that it holds one generation (session/commit.ts). */
@@ -80,6 +56,46 @@ export const certificateSchema = z
   })
   .strict();
 export type Certificate = z.infer<typeof certificateSchema>;
+
+/** Operation parameters sent in `prepare`. Signing requests are typed and validated by each node (validators.ts). */
+export const prepareParamsSchema = z.discriminatedUnion("operation", [
+  z.object({ operation: z.literal("keygen"), parties: partyList, threshold: thresholdSchema }).strict(),
+  z
+    .object({
+      operation: z.literal("sign"),
+      request: z.record(z.string(), z.unknown()),
+      presignId: hex(32).nullable(),
+      signers: partyList.nullable(),
+    })
+    .strict(),
+  z.object({ operation: z.literal("presign") }).strict(),
+  /**
+   * `slot`: a scheduled refresh (session/schedule.ts); without it, an operator's refresh under `limits.minRefreshIntervalMs`.
+   * `absent`: members a scheduled refresh goes ahead without (they recover later); `rejoin`: the recovered member this refresh brings back.
+   */
+  z
+    .object({
+      operation: z.literal("refresh"),
+      slot: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+      absent: partyList.optional(),
+      rejoin: partyIndexSchema.optional(),
+    })
+    .strict(),
+  /** The coordinator, named awaiting in the generation's certificate, regains its share from t holders (operations/recover.ts). */
+  z.object({ operation: z.literal("recover"), certificate: certificateSchema }).strict(),
+  z
+    .object({
+      operation: z.literal("reshare"),
+      oldParties: partyList,
+      newParties: partyList,
+      newThreshold: thresholdSchema,
+      publicKey: hex(33),
+    })
+    .strict(),
+]);
+export type PrepareParams = z.infer<typeof prepareParamsSchema>;
+
+/** The public facts of one generation that its holders confirm (session/commit.ts). */
 
 const bodySchema = z.discriminatedUnion("kind", [
   z
@@ -110,7 +126,7 @@ const bodySchema = z.discriminatedUnion("kind", [
   z
     .object({
       kind: z.literal("protocol"),
-      protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+      protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare", "recover"]),
       round: z.number().int().min(0).max(1000),
       to: partyIndexSchema.nullable(),
       /** The joint session id the sender runs under: a receiver under another id (the nonces it got differed) ends the session without blaming the sender. */
@@ -146,7 +162,7 @@ const bodySchema = z.discriminatedUnion("kind", [
         .array(
           z
             .object({
-              protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare"]),
+              protocol: z.enum(["keygen", "presign", "sign", "refresh", "reshare", "recover"]),
               round: z.number().int().min(1).max(1000),
               from: partyIndexSchema,
               payload: base64,

@@ -42,6 +42,8 @@ export interface SharingFacts {
   address: string | null;
   /** keyshare.ts sharingDigest, hex: what holders confirm to each other. */
   digest: string | null;
+  /** Committee members a refresh went ahead without: no share of this generation until they recover one (absent: none). */
+  awaiting?: PartyIndex[];
 }
 
 export interface Generation extends SharingFacts {
@@ -88,13 +90,16 @@ export interface Sharing {
   generation: string;
   origin: Generation["origin"];
   sharedAt: number;
+  /** When the last successful refresh made this sharing; null when a keyGen, reshare or recovery did. */
+  refreshedAt: number | null;
 }
 
 export function sharings(keys: readonly KeyRecord[]): Sharing[] {
   const out: Sharing[] = [];
   for (const key of keys) {
     const signing = key.status === "READY" ? key.generations.find((g) => g.id === key.generation && g.holder) : undefined;
-    if (signing !== undefined) out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt });
+    if (signing !== undefined)
+      out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt, refreshedAt: signing.origin === "refresh" ? signing.createdAt : null });
   }
   return out;
 }

@@ -68,7 +68,15 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  readonly refreshFailures = new Counter({
+    name: "mpc_refresh_failures_total",
+    help: "Scheduled refreshes this node coordinated that failed (each is retried within its slot), per key",
+    labelNames: ["key_id"] as const,
+    registers: [this.registry],
+  });
+
   readonly sharingCreated: Gauge<"key_id">;
+  readonly refreshedAt: Gauge<"key_id">;
   private sharingSource: () => Promise<readonly Sharing[]> = async () => [];
 
   constructor() {
@@ -82,6 +90,16 @@ export class NodeMetrics {
       async collect() {
         this.reset();
         for (const sharing of await source()) this.set({ key_id: sharing.keyId }, sharing.sharedAt / 1000);
+      },
+    });
+    this.refreshedAt = new Gauge({
+      name: "mpc_refresh_last_success_timestamp_seconds",
+      help: "When the last successful refresh made the sharing this node signs with, per key (absent after a keyGen or reshare)",
+      labelNames: ["key_id"] as const,
+      registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const sharing of await source()) if (sharing.refreshedAt !== null) this.set({ key_id: sharing.keyId }, sharing.refreshedAt / 1000);
       },
     });
   }

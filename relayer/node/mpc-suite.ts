@@ -17,6 +17,12 @@ import {
   type Presignature,
   sharingDigest,
   withBan,
+  createShareRecovery,
+  decodeRecoveredShare,
+  encodeRecoveredShare,
+  isRecoveredEncoding,
+  isRecoveredShare,
+  withMembers,
 } from "@mpc-relay/mpc";
 import type { ProtocolSuite, SignatureLike } from "./protocols.ts";
 
@@ -27,8 +33,29 @@ export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {
   sign: (p) => createSign(p),
   refresh: (p) => createRefresh(p),
   reshare: (p) => createReshare(p),
-  encodeShare: encodeKeyShare,
-  decodeShare: decodeKeyShare,
+  recover: (p) =>
+    createShareRecovery({
+      ...p,
+      sharing:
+        p.sharing === null
+          ? null
+          : {
+              threshold: p.sharing.threshold,
+              publicKey: pointFromBytes(p.sharing.publicKey),
+              epoch: p.sharing.epoch,
+              // The holders' public shares are the ones every holder signed: the sharing digest of the certificate.
+              accept: (publicShares) => {
+                const sharing = p.sharing!;
+                const parties = [...publicShares.keys()].sort((a, b) => a - b);
+                if (parties.length !== sharing.parties.length || parties.some((q, i) => q !== sharing.parties[i])) return false;
+                const facts = { keyId: p.keyId, threshold: sharing.threshold, parties, publicKey: pointFromBytes(sharing.publicKey), publicShares };
+                return Buffer.from(sharingDigest(facts)).equals(Buffer.from(sharing.digest));
+              },
+            },
+    }),
+  withMembers,
+  encodeShare: (share) => (isRecoveredShare(share) ? encodeRecoveredShare(share) : encodeKeyShare(share)),
+  decodeShare: (bytes) => (isRecoveredEncoding(bytes) ? decodeRecoveredShare(bytes) : decodeKeyShare(bytes)),
   encodePresignature,
   decodePresignature,
   bannedBy: (error) => (error instanceof BannedPartyAbort ? error.banned : null),

@@ -40,6 +40,22 @@ export interface ProtocolSuite<Share extends ShareFacts, Presignature> {
     newThreshold: number;
     publicKey: Uint8Array;
   }): ProtocolInstance<Share | null>;
+  /**
+   * Share recovery (packages/mpc/src/recovery.ts): a helper passes its share; the target the sharing's public facts and a
+   * check of the holders' public shares against the certified digest, and gets a share that can deal in its rejoin refresh only.
+   */
+  recover(p: {
+    sessionId: Uint8Array;
+    keyId: string;
+    self: PartyIndex;
+    target: PartyIndex;
+    helpers: PartyIndex[];
+    share: Share | null;
+    sharing: { threshold: number; parties: PartyIndex[]; publicKey: Uint8Array; epoch: Uint8Array; digest: Uint8Array } | null;
+  }): ProtocolInstance<Share | null>;
+  /** The same sharing over another member set (a refresh among the present members, or one bringing a recovered member back). */
+  withMembers(share: Share, parties: readonly PartyIndex[]): Share;
+  /** Encodes a share or a recovered one (decodeShare reads both). */
   encodeShare(share: Share): Uint8Array;
   decodeShare(bytes: Uint8Array): Share;
   encodePresignature(presignature: Presignature): Uint8Array;

@@ -56,6 +56,8 @@ export interface ClusterOptions {
   keygenRoundMs?: number;
   prepareMs?: number;
   logLevel?: "debug" | "info" | "warn" | "error";
+  /** The nodes' refresh schedule (config `refreshSchedule`); default the product's. */
+  refreshSchedule?: { periodMs: number; graceMs: number };
   /** The multiaddr peers dial for a node listening on `listenPort` (a delay relay in front of it, in benchmarks). */
   peerAddress?: (listenPort: number) => Promise<string>;
 }
@@ -161,6 +163,7 @@ export class Cluster {
       timeouts: { prepareMs: o.prepareMs ?? 4_000, roundMs: o.roundMs ?? 8_000, keygenRoundMs: o.keygenRoundMs ?? 20_000 },
       // Tests refresh right after a keyGen; the product default spaces refreshes out.
       limits: { minRefreshIntervalMs: 0 },
+      ...(o.refreshSchedule === undefined ? {} : { refreshSchedule: o.refreshSchedule }),
       presignPoolSize: o.presignPoolSizeFor?.[node.index] ?? o.presignPoolSize ?? 0,
       signAttempts: 3,
       // Tests trade scrypt cost for speed; the product default is 2^17.

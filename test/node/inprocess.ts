@@ -29,6 +29,7 @@ import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts";
 import { OperatorApprovals, type KeyAuthority } from "../../relayer/node/session/authority.ts";
 import { CommitTracker } from "../../relayer/node/session/commit.ts";
+import type { RefreshSchedule } from "../../relayer/node/session/schedule.ts";
 import type { ApprovableOperation } from "../../relayer/node/session/ids.ts";
 import { SessionManager, type MessageAuthenticator, type ProvenFault } from "../../relayer/node/session/index.ts";
 import { messageAttestationValidator, ValidatorRegistry, type SourceChainView } from "../../relayer/node/validators.ts";
@@ -102,6 +103,8 @@ export interface NetworkOptions {
   limits?: { minRefreshIntervalMs?: number; maxPresignaturesPerOwner?: number };
   timeouts?: { prepareMs?: number; roundMs?: number; keygenRoundMs?: number };
   commitSweepMs?: number;
+  /** The members' refresh schedule (default: none, so no scheduled refresh is accepted). */
+  schedule?: RefreshSchedule;
   /** Per party: where its proposal ids come from (a dishonest coordinator may reuse one). */
   proposalIds?: (party: PartyIndex) => (() => string) | undefined;
 }
@@ -157,6 +160,7 @@ export class InProcessNetwork {
           commits,
           timeouts: { prepareMs: 1_500, roundMs: 3_000, keygenRoundMs: 5_000, ...options.timeouts },
           limits: { minRefreshIntervalMs: 0, maxPresignaturesPerOwner: 256, ...options.limits },
+          schedule: options.schedule ?? null,
           log,
           metrics,
         },

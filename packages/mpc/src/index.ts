@@ -13,6 +13,7 @@
  */
 import { mul, mulScalars, type Point, pointFromBytes, pointsEqual, randomScalar } from "./curve.ts";
 import { DealingProtocol } from "./dkg.ts";
+import { cryptoRandomBytes } from "./random.ts";
 import { type KeyShare } from "./keyshare.ts";
 import { checkDigest, OnlineSignProtocol, type Presignature, PresignProtocol, type Signature, SignProtocol } from "./sign.ts";
 import type { PartyIndex, ProtocolInstance, RandomBytes } from "./types.ts";
@@ -25,6 +26,8 @@ export { bytesEqual, DecodeError } from "./encoding.ts";
 export { ecdsaVerify, type Point, pointFromBytes } from "./curve.ts";
 export { Transcript } from "./transcript.ts";
 export { finished, runInProcess, type RunOutcome, type Tamper } from "./in-process.ts";
+export { cryptoRandomBytes } from "./random.ts";
+export { createRecovery, createShareRecovery, decodeRecoveredShare, encodeRecoveredShare, isRecoveredEncoding, isRecoveredShare, RecoveryMaskMismatch, withMembers } from "./recovery.ts";
 export { BroadcastMismatch, type FaultKind, type FaultProof, type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
 export { checkFaultProof, checkProof, decodeProtocolMessage, encodeProtocolMessage, FAULT_KINDS, InvalidFaultProof, protocolMessageHeader } from "./evidence.ts";
 
@@ -34,15 +37,6 @@ export class InvalidParameterError extends Error {
     this.name = "InvalidParameterError";
   }
 }
-
-/** crypto.getRandomValues-backed randomness (the product default). */
-export const cryptoRandomBytes: RandomBytes = (length) => {
-  const out = new Uint8Array(length);
-  for (let offset = 0; offset < length; offset += 65536) {
-    globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(length, offset + 65536)));
-  }
-  return out;
-};
 
 function checkSession(sessionId: unknown, keyId: unknown): void {
   if (!(sessionId instanceof Uint8Array) || sessionId.length < 16 || sessionId.length > 64) {

@@ -57,7 +57,7 @@ export function ethereumAddress(publicKey: Point): `0x${string}` {
  * digest, so holders confirm to each other that they hold the same sharing
  * without revealing anything secret.
  */
-export function sharingDigest(share: KeyShare): Uint8Array {
+export function sharingDigest(share: Pick<KeyShare, "keyId" | "threshold" | "parties" | "publicKey" | "publicShares">): Uint8Array {
   const t = new Transcript("sharing-digest").absorb("key", share.keyId).absorb("threshold", share.threshold).absorbList("parties", share.parties);
   t.absorb("public-key", share.publicKey);
   for (const p of share.parties) t.absorb(`public-share-${p}`, share.publicShares.get(p)!);

@@ -7,7 +7,7 @@
 /** Party index: 1-based evaluation point of the party's Shamir share. */
 export type PartyIndex = number;
 
-export type ProtocolName = "keygen" | "presign" | "sign" | "refresh" | "reshare";
+export type ProtocolName = "keygen" | "presign" | "sign" | "refresh" | "reshare" | "recover";
 
 /** A protocol message. `to === null` is a broadcast (same bytes to everyone). */
 export interface ProtocolMessage {

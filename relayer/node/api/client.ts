@@ -30,8 +30,8 @@ export interface NodeStatusView {
   /** Presignatures ready per key this node coordinates. */
   presignPool: Record<string, number>;
   keys: KeyView[];
-  /** Per READY key: its current sharing (keyGen, refresh or reshare), when it was made and how old it is. */
-  sharings: { keyId: string; generation: string; origin: string; sharedAt: number; ageSeconds: number }[];
+  /** Per READY key: its current sharing (keyGen, refresh or reshare), when it was made and how old it is; `refreshedAt` when a refresh made it. */
+  sharings: { keyId: string; generation: string; origin: string; sharedAt: number; refreshedAt: number | null; ageSeconds: number }[];
   rssBytes: number;
 }
 

@@ -19,6 +19,19 @@
  * uncommitted generation may be dropped (on a holder's signed nack), because
  * nothing older depends on it.
  *
+ * A refresh that went ahead without some members (operations/refresh.ts: at
+ * least 2t-1 present) names them `awaiting`: the holders are the present
+ * members, the certificate is every holder's confirmation of facts that list
+ * the awaiting ones, and it commits like any other. Deleting the old sharing
+ * then is safe for the absent: at least t honest members hold the new one
+ * whatever t-1 holders do, so an awaiting member can always recover its share
+ * from honest helpers (operations/recover.ts), and it keeps its old share
+ * until it has. Holders send the certificate to awaiting members again with
+ * backoff, so a member that comes back learns what it missed.
+ *
+ * Longer than our ~400-line rule: the two-phase commit's inbound frames, commit and sweep share
+ * one state (early confirmations, waiters, query backoff) and read best as one class.
+ *
  * Trust: each statement is checked against the sender's identity key (the
  * peer id the directory lists); a certificate is only as good as every
  * holder's signature in it; a leaver deletes its share only when its own
@@ -39,6 +52,8 @@ export interface SharingStatement {
   readonly parties: readonly PartyIndex[];
   readonly publicKey: string;
   readonly digest: string;
+  /** Members the sharing covers that hold no share of it yet (a refresh went ahead without them). */
+  readonly awaiting?: readonly PartyIndex[];
 }
 
 export type Settlement = "committed" | "deleted" | "dropped" | "pending";
@@ -52,7 +67,7 @@ const QUERY_BACKOFF = { firstMs: 2_000, maxMs: 120_000 };
 const MAX_MARKERS = 4;
 
 export function confirmStatement(s: SharingStatement): Uint8Array {
-  return new Transcript("generation-confirm")
+  const t = new Transcript("generation-confirm")
     .absorb("key", s.keyId)
     .absorb("generation", s.generation)
     .absorb("threshold", s.threshold)
@@ -61,8 +76,15 @@ export function confirmStatement(s: SharingStatement): Uint8Array {
       [...s.parties].sort((a, b) => a - b),
     )
     .absorb("public-key", s.publicKey.toLowerCase())
-    .absorb("digest", s.digest.toLowerCase())
-    .digest();
+    .absorb("digest", s.digest.toLowerCase());
+  // Absorbed only when some are awaiting, so a whole committee's statements read as before.
+  const awaiting = sortedAwaiting(s);
+  if (awaiting.length > 0) t.absorbList("awaiting", awaiting);
+  return t.digest();
+}
+
+function sortedAwaiting(s: Pick<SharingStatement, "awaiting">): PartyIndex[] {
+  return [...new Set(s.awaiting ?? [])].sort((a, b) => a - b);
 }
 
 export function nackStatement(keyId: string, generation: string): Uint8Array {
@@ -72,6 +94,8 @@ export function nackStatement(keyId: string, generation: string): Uint8Array {
 export class CommitTracker {
   /** Called after a key's generations changed (the presignature pool forgets the key). */
   onChange: (keyId: string) => void = () => {};
+  /** A verified certificate names this node awaiting recovery of its share (operations/recover.ts). */
+  onAwaiting: (certificate: Certificate) => void = () => {};
   private readonly early = new Map<string, { from: PartyIndex; body: Extract<CommitFrameBody, { kind: "confirm" }>; at: number }[]>();
   private readonly waiters = new Map<string, ((settled: Settlement) => void)[]>();
   private readonly nextQuery = new Map<string, { at: number; delay: number }>();
@@ -89,6 +113,7 @@ export class CommitTracker {
   ) {}
 
   start(): void {
+    void this.askPeers();
     void this.sweep();
     this.timer = setInterval(() => void this.sweep(), this.sweepMs);
     this.timer.unref();
@@ -108,7 +133,16 @@ export class CommitTracker {
       keyId,
       generation,
       generation,
-      { threshold: statement.threshold, participants: [...statement.parties], publicKey: statement.publicKey, address, digest: statement.digest, origin, notify: [...notify] },
+      {
+        threshold: statement.threshold,
+        participants: [...statement.parties],
+        publicKey: statement.publicKey,
+        address,
+        digest: statement.digest,
+        origin,
+        notify: [...notify],
+        ...awaitingFact(statement),
+      },
       share,
     );
     // Durable before the confirmation leaves: a holder that confirmed always has the share.
@@ -125,6 +159,34 @@ export class CommitTracker {
   async leave(keyId: string, generation: string, threshold: number, parties: readonly PartyIndex[]): Promise<void> {
     await this.store.holdGeneration(keyId, generation, generation, { threshold, participants: [...parties], publicKey: null, address: null, digest: null, origin: "reshare", notify: [] }, null);
     await this.applyEarly(keyId, generation);
+    await this.tryCommit(keyId, generation);
+  }
+
+  /**
+   * A recovered share of a certified generation this node awaited (operations/recover.ts): stored with the
+   * holders' confirmations and committed at once, which deletes this node's older sharing.
+   */
+  async holdRecovered(certificate: Certificate, address: string, share: Uint8Array): Promise<void> {
+    const { keyId, generation } = certificate;
+    if (!sortedAwaiting(certificate).includes(this.self) || !(await this.verifyCertificate(certificate)))
+      throw new Error(`no valid certificate naming party ${this.self} awaiting generation ${generation}`);
+    await this.store.holdGeneration(
+      keyId,
+      generation,
+      generation,
+      {
+        threshold: certificate.threshold,
+        participants: certificate.parties,
+        publicKey: certificate.publicKey,
+        address,
+        digest: certificate.digest,
+        origin: "refresh",
+        notify: [],
+        ...awaitingFact(certificate),
+      },
+      share,
+    );
+    for (const { party, signature } of certificate.confirmations) await this.store.addConfirmation(keyId, generation, party, signature);
     await this.tryCommit(keyId, generation);
   }
 
@@ -175,6 +237,7 @@ export class CommitTracker {
       publicKey: generation.publicKey,
       digest: generation.digest,
       confirmations: generation.participants.map((party) => ({ party, signature: generation.confirmations[String(party)]! })),
+      ...awaitingFact(generation),
     };
   }
 
@@ -199,6 +262,13 @@ export class CommitTracker {
     // Committed here already: it holds every confirmation, so the certificate can teach nothing. Skipping the
     // n signature checks matters: every holder sends one to every other, n^2 certificates after each commit.
     if (generation?.committed === true) return;
+    if (generation === undefined && sortedAwaiting(certificate).includes(this.self)) {
+      // A refresh went ahead without this node: keep the old share, and recover a share of this one.
+      if (key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase() || certificate.parties.includes(this.self))
+        return this.ignore("certificate naming this node awaiting another key", { keyId });
+      if (!(await this.verifyCertificate(certificate))) return this.ignore("certificate with a bad signature", { keyId, generation: certificate.generation });
+      return this.onAwaiting(certificate);
+    }
     if (generation === undefined) {
       // A reshare that left this node out without it dealing: keep a marker; the authority decides when the share goes.
       if (certificate.parties.includes(this.self) || key.publicKey?.toLowerCase() !== certificate.publicKey.toLowerCase())
@@ -238,6 +308,10 @@ export class CommitTracker {
     const key = await this.store.getKey(body.keyId);
     const generation = key?.generations.find((g) => g.id === body.generation);
     if (key === null) return;
+    // A member asks about a sharing a refresh replaced without it: the certificate tells it what to recover.
+    const awaited = key.generations.find((g) => g.committed && g.holder && g.id !== body.generation && (g.awaiting ?? []).includes(from));
+    const awaitedCertificate = awaited === undefined ? null : this.certificate(key, awaited);
+    if (awaitedCertificate !== null) return this.send(from, { kind: "certificate", certificate: awaitedCertificate });
     if (generation?.holder === true) {
       const certificate = this.certificate(key, generation);
       if (certificate !== null) return this.send(from, { kind: "certificate", certificate });
@@ -278,6 +352,11 @@ export class CommitTracker {
     if (certificate !== null) for (const party of informed) if (party !== this.self) this.send(party, { kind: "certificate", certificate });
   }
 
+  /** Whether every holder named in the certificate signed its facts. */
+  verifies(certificate: Certificate): Promise<boolean> {
+    return this.verifyCertificate(certificate);
+  }
+
   private async verifyCertificate(certificate: Certificate): Promise<boolean> {
     const parties = [...new Set(certificate.parties)];
     if (parties.length !== certificate.parties.length || certificate.confirmations.length !== parties.length) return false;
@@ -302,7 +381,10 @@ export class CommitTracker {
       }
       for (const key of await this.store.listKeys()) {
         for (const generation of key.generations) {
-          if (generation.committed) continue;
+          if (generation.committed) {
+            this.remindAwaiting(key, generation, now);
+            continue;
+          }
           const missing = generation.participants.filter((p) => generation.confirmations[String(p)] === undefined);
           if (missing.length === 0) {
             await this.tryCommit(key.keyId, generation.id);
@@ -322,6 +404,31 @@ export class CommitTracker {
     } catch (error) {
       this.log.warn("commit sweep failed", { error: String(error) });
     }
+  }
+
+  /** At start: asks the other members about each key's signing generation, so a member back from a crash learns what it missed. */
+  private async askPeers(): Promise<void> {
+    try {
+      for (const key of await this.store.listKeys()) {
+        if (key.status !== "READY" || key.generation === null) continue;
+        for (const party of key.participants) if (party !== this.self) this.send(party, { kind: "commitQuery", keyId: key.keyId, generation: key.generation });
+      }
+    } catch (error) {
+      this.log.warn("asking the members about this node's sharings failed", { error: String(error) });
+    }
+  }
+
+  /** Sends an awaiting member the certificate again (backoff): a member that was down learns it has a share to recover. */
+  private remindAwaiting(key: KeyRecord, generation: Generation, now: number): void {
+    const awaiting = sortedAwaiting(generation);
+    if (awaiting.length === 0 || !generation.holder) return;
+    const slot = `await/${key.keyId}/${generation.id}`;
+    const due = this.nextQuery.get(slot) ?? { at: now, delay: QUERY_BACKOFF.firstMs };
+    if (due.at > now) return;
+    const certificate = this.certificate(key, generation);
+    if (certificate !== null) for (const party of awaiting) if (party !== this.self) this.send(party, { kind: "certificate", certificate });
+    const delay = Math.min(QUERY_BACKOFF.maxMs, due.delay * 2);
+    this.nextQuery.set(slot, { at: now + delay, delay });
   }
 
   private keepEarly(from: PartyIndex, body: Extract<CommitFrameBody, { kind: "confirm" }>): void {
@@ -360,17 +467,32 @@ export class CommitTracker {
 }
 
 function toStatement(keyId: string, generation: Generation): SharingStatement {
-  return { keyId, generation: generation.id, threshold: generation.threshold, parties: generation.participants, publicKey: generation.publicKey ?? "", digest: generation.digest ?? "" };
+  return {
+    keyId,
+    generation: generation.id,
+    threshold: generation.threshold,
+    parties: generation.participants,
+    publicKey: generation.publicKey ?? "",
+    digest: generation.digest ?? "",
+    ...awaitingFact(generation),
+  };
 }
 
 function statementFields(s: SharingStatement): Omit<Extract<CommitFrameBody, { kind: "confirm" }>, "kind" | "signature"> {
-  return { keyId: s.keyId, generation: s.generation, threshold: s.threshold, parties: [...s.parties], publicKey: s.publicKey, digest: s.digest };
+  return { keyId: s.keyId, generation: s.generation, threshold: s.threshold, parties: [...s.parties], publicKey: s.publicKey, digest: s.digest, ...awaitingFact(s) };
+}
+
+/** `awaiting` as records and frames carry it: only when some are. */
+function awaitingFact(s: Pick<SharingStatement, "awaiting">): { awaiting?: PartyIndex[] } {
+  const awaiting = sortedAwaiting(s);
+  return awaiting.length === 0 ? {} : { awaiting };
 }
 
 /** Does a statement describe the generation as this node knows it? A leaver knows the new committee and the key's public key only. */
-function matches(key: KeyRecord, generation: Generation, s: Pick<SharingStatement, "threshold" | "parties" | "publicKey" | "digest">): boolean {
+function matches(key: KeyRecord, generation: Generation, s: Pick<SharingStatement, "threshold" | "parties" | "publicKey" | "digest" | "awaiting">): boolean {
   const parties = [...s.parties].sort((a, b) => a - b);
   if (s.threshold !== generation.threshold || parties.length !== generation.participants.length || parties.some((p, i) => p !== generation.participants[i])) return false;
+  if (sortedAwaiting(s).join(",") !== sortedAwaiting(generation).join(",")) return false;
   if (!generation.holder) return key.publicKey !== null && key.publicKey.toLowerCase() === s.publicKey.toLowerCase();
   return generation.publicKey?.toLowerCase() === s.publicKey.toLowerCase() && generation.digest?.toLowerCase() === s.digest.toLowerCase();
 }

@@ -34,6 +34,9 @@ import { DirectStart, directBlame, namedSigners } from "./direct.ts";
 import { jointSessionId } from "./ids.ts";
 import type { CoordinatorState, FrameSender, MessageAuthenticator, OperationContext, OperationHandler, Session } from "./types.ts";
 
+/** How a `done` says the sender's sharing was replaced under the session (generationsChanged). */
+const SUPERSEDED = "superseded:";
+
 /** Protocol frames buffered per session before `start` arrives (a peer may start first). */
 const EARLY_LIMIT = 1024;
 
@@ -90,10 +93,32 @@ export class SessionEngine {
     return this.sessions.size;
   }
 
+  /** Whether this node takes part in a session that deals new shares of the key (prepared or running). */
+  dealing(keyId: string): boolean {
+    return [...this.sessions.values()].some((s) => s.keyId === keyId && s.params.operation !== "sign" && s.params.operation !== "presign");
+  }
+
   /** Marks a key busy with a dealing session of this process (one at a time per key). */
   private reserve(session: Session): void {
     this.reservedKeys.set(session.keyId, session.routeId);
     session.reserved = true;
+  }
+
+  /**
+   * A commit changed `keyId`'s generations: signing sessions still running on a generation that is gone here end
+   * now, telling their coordinator why, so a signing request moves to the new sharing at once instead of
+   * after a round timeout. Nobody is recorded absent for it.
+   */
+  async generationsChanged(keyId: string): Promise<void> {
+    const key = await this.context.store.getKey(keyId);
+    const live = new Set(key?.generations.filter((g) => g.holder).map((g) => g.id) ?? []);
+    for (const session of [...this.sessions.values()]) {
+      // Signing only: a dealing session's own result is what deletes its generation, as it finishes.
+      const signing = session.params.operation === "sign" || session.params.operation === "presign";
+      if (!signing || session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
+      session.superseded = "here";
+      void this.fail(session, `${SUPERSEDED} generation ${session.generation} was replaced by a commit`, true);
+    }
   }
 
   // ------------------------------------------------------------------ coordinator
@@ -144,11 +169,15 @@ export class SessionEngine {
       const failedPeer = [...coord.done].find(([, report]) => !report.ok);
       if (session.failure === null && failedPeer !== undefined) session.failure = `party ${failedPeer[0]} failed: ${failedPeer[1].detail}`;
       if (session.failure === null && operation === "presign" && participants.some((p) => p !== this.self && !coord.done.has(p))) session.failure = "not every signer stored its presignature";
+      if (session.failure !== null && session.superseded !== null) throw supersededError(session);
       if (session.failure !== null) {
-        const absentees = this.absentees(session);
+        // Failed here before our own protocol instance existed (our check of the start, e.g. a commit took the
+        // generation meanwhile): nobody else held anything up, so nobody is recorded absent.
+        const absentees = session.instance === null ? [] : this.absentees(session);
         await this.recordAbsence(session, absentees);
         for (const party of participants) if (party !== this.self) this.sendFrame(party, session.routeId, { kind: "abort", reason: session.failure });
-        throw new SessionError("failed", `${operation} failed: ${session.failure}`, absentees);
+        const culprit = session.culprit === null ? [] : [session.culprit];
+        throw new SessionError("failed", `${operation} failed: ${session.failure}`, absentees, { avoid: uniqueSorted([...absentees, ...culprit]) });
       }
       this.context.metrics.sessions.inc({ operation, outcome: "ok" });
       return session;
@@ -184,6 +213,7 @@ export class SessionEngine {
       const heardBy = session.startedAt + 2 * this.context.timeouts.prepareMs;
       const unheard = () => session.participants.some((p) => p !== this.self && !coord.done.has(p) && !coord.highestRound.has(p));
       while (session.failure !== null && session.id !== null && session.direct!.disputed.size === 0 && unheard() && Date.now() < heardBy) await this.waitForWake(coord, heardBy - Date.now());
+      if (session.failure !== null && session.superseded !== null) throw supersededError(session);
       if (session.failure !== null) {
         const { absent, avoid } = directBlame(session, coord, this.self, () => this.absentees(session));
         await this.recordAbsence(session, absent);
@@ -238,6 +268,11 @@ export class SessionEngine {
     const direct = session.direct;
     if (coord === null || !(session.participants.includes(from) || (direct !== null && direct.signers.includes(from) && from !== this.self))) return this.drop("unexpected-done");
     coord.done.set(from, { ok: body.ok, detail: body.detail });
+    if (!body.ok && body.detail.startsWith(SUPERSEDED) && session.state !== "closed") {
+      // A participant's sharing was replaced under the session: it can't go on, so neither can we (no round timeout to wait out).
+      session.superseded = from;
+      void this.fail(session, `party ${from}: ${body.detail}`, false);
+    }
     const disputed = (body.disputed ?? []).filter((p) => direct?.signers.includes(p) === true);
     if (direct !== null && !body.ok && disputed.length > 0 && session.id !== null) {
       // Started, and a named signer could not run with another: both sides are left out of the retry, neither recorded (directBlame).
@@ -359,6 +394,8 @@ export class SessionEngine {
     session.startedAt = Date.now();
     try {
       await this.handler(session).checkStart(session, sorted, session.dealers, this.context);
+      // Aborted while the check ran: what the check reserved must not outlive the session.
+      if (session.state !== "running") return this.close(session);
       const jointId = jointSessionId({ proposalId: session.routeId, keyId: session.keyId, params: session.params, generation: session.generation, dealers: session.dealers, nonces: byParty });
       const id = toHex(jointId);
       if (!(await this.context.store.recordSessionId(id))) throw new SessionError("conflict", `joint session id ${id} was used before: refusing to speak under it again`);
@@ -508,6 +545,7 @@ export class SessionEngine {
   private async fail(session: Session, reason: string, report: boolean, culprit: PartyIndex | null = null, quiet = false): Promise<void> {
     if (session.state === "closed" || session.failure !== null) return;
     session.failure = reason;
+    session.culprit = culprit;
     session.state = "closed";
     if (session.timer !== null) clearTimeout(session.timer);
     const fields = { sessionId: session.id ?? session.routeId, keyId: session.keyId, operation: session.params.operation, reason: reason.slice(0, 500), culprit };
@@ -561,6 +599,8 @@ export class SessionEngine {
       coord: null,
       direct: this.direct.open(routeId, params),
       settle: null,
+      superseded: null,
+      culprit: null,
     };
     this.sessions.set(routeId, session);
     return session;
@@ -608,6 +648,13 @@ export class SessionEngine {
   private drop(reason: string): void {
     this.context.metrics.framesDropped.inc({ reason });
   }
+}
+
+/** A session whose sharing was replaced: a conflict when it happened here, else a failure that avoids the (unverified) claimant. */
+function supersededError(session: Session): SessionError {
+  const message = `${session.params.operation}: ${session.failure ?? "superseded"}`;
+  if (session.superseded === "here") return new SessionError("conflict", message, [], { superseded: true });
+  return new SessionError("failed", message, [], { superseded: true, avoid: session.superseded === null ? [] : [session.superseded] });
 }
 
 export function uniqueSorted(parties: readonly PartyIndex[]): PartyIndex[] {

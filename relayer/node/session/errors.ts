@@ -30,13 +30,17 @@ export class SessionError extends Error {
     message: string,
     /** Participants that held the session up (recorded absent). */
     readonly absentees: readonly PartyIndex[] = [],
-    options?: { cause?: unknown; startedProtocol?: boolean; avoid?: readonly PartyIndex[] },
+    options?: { cause?: unknown; startedProtocol?: boolean; avoid?: readonly PartyIndex[]; superseded?: boolean },
   ) {
     super(message, options);
     this.name = "SessionError";
     this.startedProtocol = options?.startedProtocol ?? true;
     this.avoid = options?.avoid ?? absentees;
+    this.superseded = options?.superseded ?? false;
   }
+
+  /** The session's sharing was replaced while it ran (here, or so a participant said): signing may move to the new one. */
+  readonly superseded: boolean;
 
   /**
    * Parties a retry should go without: the absentees, and after a direct-start signing (direct.ts) also
@@ -49,7 +53,7 @@ export class SessionError extends Error {
 
   /** The same error, marked as ended before the protocol started. */
   beforeStart(): SessionError {
-    return new SessionError(this.kind, this.message, this.absentees, { cause: this.cause, startedProtocol: false, avoid: this.avoid });
+    return new SessionError(this.kind, this.message, this.absentees, { cause: this.cause, startedProtocol: false, avoid: this.avoid, superseded: this.superseded });
   }
 
   /** Transient failures: another attempt, with other signers or later, can succeed. */

@@ -5,13 +5,14 @@
  * to the tracker, every other session frame to the engine.
  */
 import type { PartyIndex } from "@mpc-relay/mpc";
-import { isCommitFrame, type Frame } from "../frames.ts";
+import { isCommitFrame, type Certificate, type Frame } from "../frames.ts";
 import type { KeyRecord } from "../keystore.ts";
 import type { ShareFacts } from "../protocols.ts";
 import { SessionEngine } from "./engine.ts";
 import { SessionError } from "./errors.ts";
 import { coordinateKeygen, keygenOperation } from "./operations/keygen.ts";
 import { coordinatePresign, presignOperation } from "./operations/presign.ts";
+import { coordinateRecover, recoverOperation } from "./operations/recover.ts";
 import { coordinateRefresh, refreshOperation } from "./operations/refresh.ts";
 import { coordinateReshare, reshareOperation } from "./operations/reshare.ts";
 import { signFull, signOperation, signPresigned, type PresignatureRef, type SignResult } from "./operations/sign.ts";
@@ -34,7 +35,7 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
   ) {
     this.engine = new SessionEngine(
       context as unknown as Omit<OperationContext, "isReserved" | "reserve" | "loadShare">,
-      { keygen: keygenOperation, refresh: refreshOperation, reshare: reshareOperation, sign: signOperation, presign: presignOperation },
+      { keygen: keygenOperation, refresh: refreshOperation, reshare: reshareOperation, sign: signOperation, presign: presignOperation, recover: recoverOperation },
       sender,
       auth,
       proposalId,
@@ -46,8 +47,18 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
     this.engine.faults.onFault = hook;
   }
 
+  /** A commit changed the key's generations: sessions on a deleted one end at once (engine.ts). */
+  generationsChanged(keyId: string): void {
+    void this.engine.generationsChanged(keyId).catch((error: unknown) => this.engine.context.log.warn("ending superseded sessions failed", { keyId, error: String(error) }));
+  }
+
   activeSessions(): number {
     return this.engine.activeSessions();
+  }
+
+  /** Whether a keyGen, refresh, reshare or recovery of the key involves this node now. */
+  dealing(keyId: string): boolean {
+    return this.engine.dealing(keyId);
   }
 
   handleFrame(from: PartyIndex, frame: Frame): void {
@@ -60,8 +71,14 @@ export class SessionManager<Share extends ShareFacts = ShareFacts, Presignature 
     return coordinateKeygen(this.engine, keyId, parties, threshold);
   }
 
-  refresh(keyId: string): Promise<KeyRecord> {
-    return coordinateRefresh(this.engine, keyId);
+  /** An operator's refresh, or with `slot` the scheduled refresh of that slot (refresh-scheduler.ts). */
+  refresh(keyId: string, slot?: number): Promise<KeyRecord> {
+    return coordinateRefresh(this.engine, keyId, slot);
+  }
+
+  /** Recovers this node's share of the certified generation it awaits from t holders (avoiding `avoid`), then rejoins. */
+  recover(certificate: Certificate, avoid: readonly PartyIndex[] = []): Promise<void> {
+    return coordinateRecover(this.engine, certificate, avoid);
   }
 
   /** Reshares to a new committee (same public key); t old parties deal. The key as this node now holds it, or null. */

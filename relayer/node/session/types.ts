@@ -13,6 +13,7 @@ import type { ProtocolSuite, ShareFacts, SignatureLike } from "../protocols.ts";
 import type { ValidatorRegistry } from "../validators.ts";
 import type { KeyAuthority } from "./authority.ts";
 import type { CommitTracker } from "./commit.ts";
+import type { RefreshSchedule } from "./schedule.ts";
 
 /** Sends frames to peers (the libp2p transport in the product). */
 export interface FrameSender {
@@ -39,7 +40,7 @@ export interface ProvenFault {
   readonly signatures: readonly string[];
 }
 
-export type Outcome = { kind: "generation"; generation: string } | { kind: "signature"; signature: SignatureLike } | { kind: "presignature" };
+export type Outcome = { kind: "generation"; generation: string } | { kind: "signature"; signature: SignatureLike } | { kind: "presignature" } | { kind: "recovered" };
 
 /** A received protocol message with its sender's operator signature. */
 export interface SignedMessage {
@@ -104,6 +105,13 @@ export interface Session {
   /** Direct start (full signing with named signers), else null. */
   direct: DirectState | null;
   settle: (() => void) | null;
+  /**
+   * The session's generation was replaced while it ran: "here" (a commit deleted it, engine.ts `generationsChanged`: a
+   * conflict, nobody's absence) or the participant that said so (unverified: a retry goes without it unless our own commit follows).
+   */
+  superseded: "here" | PartyIndex | null;
+  /** The party a protocol abort here named, if any (avoided when the coordinator retries). */
+  culprit: PartyIndex | null;
 }
 
 /** What an operation may use. */
@@ -116,6 +124,8 @@ export interface OperationContext<Share extends ShareFacts = ShareFacts, Presign
   readonly commits: CommitTracker;
   readonly timeouts: NodeConfig["timeouts"];
   readonly limits: NodeConfig["limits"];
+  /** The refresh schedule this node keeps (session/schedule.ts); null: it accepts no scheduled refresh. */
+  readonly schedule?: RefreshSchedule | null;
   readonly log: Logger;
   readonly metrics: NodeMetrics;
   /** Whether another dealing session of this key is running in this process. */

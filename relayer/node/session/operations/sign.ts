@@ -159,7 +159,7 @@ export async function signFull(engine: SessionEngine, keyId: string, request: Re
       return signResult(session, false, attempt);
     } catch (error) {
       // A refresh or reshare committed meanwhile: the request goes on under the new sharing (costs no attempt).
-      if (error instanceof SessionError && error.kind === "conflict" && switches < MAX_SHARING_SWITCHES) {
+      if (error instanceof SessionError && (error.kind === "conflict" || error.superseded) && switches < MAX_SHARING_SWITCHES) {
         // A member may have committed before this node: give our own commit a prepare window to arrive.
         let now = await readyKey(engine.context, keyId);
         for (const deadline = Date.now() + engine.context.timeouts.prepareMs; now.generation === key.generation && Date.now() < deadline; now = await readyKey(engine.context, keyId)) {
