@@ -4,7 +4,7 @@ import { network } from "hardhat";
 import { MpcRelayClient } from "@mpc-relay/sdk";
 import { fromEthers } from "@mpc-relay/sdk/ethers";
 import { MpcRelayTestKit } from "@mpc-relay/testkit";
-import { CrossChainGreeter__factory } from "../types/ethers-contracts/index.js";
+import { CrossChainGreeter__factory, ISourceGateway__factory } from "../types/ethers-contracts/index.js";
 
 const A = 31337;
 const B = 31338;
@@ -27,6 +27,9 @@ describe("CrossChainGreeter over mpc-relay", () => {
     expect(deliveries.map((d) => d.outcome)).to.deep.equal(["delivered"]);
     expect(await greeterB.greeting()).to.equal("hello from A");
     expect(await greeterB.greetedFrom()).to.equal(BigInt(A));
+    // The gateway's TypeChain typings come with the interface the contract imports from @mpc-relay/contracts.
+    const source = ISourceGateway__factory.connect(kit.chain(A).source, (await kit.chain(A).connection.ethers.getSigners())[0]);
+    expect(await source.isSent(deliveries[0]!.messageId)).to.equal(true);
   });
 
   it("reports an empty greeting's refusal, through the kit and the SDK on ethers, and retries it", async () => {
