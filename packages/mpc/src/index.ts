@@ -17,11 +17,11 @@ import { cryptoRandomBytes } from "./random.ts";
 import { type KeyShare } from "./keyshare.ts";
 import { checkDigest, OnlineSignProtocol, type Presignature, PresignProtocol, type Signature, SignProtocol } from "./sign.ts";
 import type { PartyIndex, ProtocolInstance, RandomBytes } from "./types.ts";
-import { checkThreshold, InvalidPartiesError, lagrangeAtZero, normalizeParties } from "./vss.ts";
+import { checkSignerSet, checkThreshold, InvalidPartiesError, lagrangeAtZero, normalizeParties } from "./vss.ts";
 
 export { decodeKeyShare, encodeKeyShare, ethereumAddress, type KeyShare, sharingDigest, withBan } from "./keyshare.ts";
 export { BannedPartyAbort, decodePresignature, encodePresignature, InvalidDigestError, Presignature, PresignatureConsumedError, type Signature } from "./sign.ts";
-export { InvalidPartiesError, MAX_PARTY_INDEX, MIN_THRESHOLD, normalizeParties } from "./vss.ts";
+export { checkSignerSet, InvalidPartiesError, MAX_PARTY_INDEX, MIN_THRESHOLD, normalizeParties } from "./vss.ts";
 export { bytesEqual, DecodeError } from "./encoding.ts";
 export { ecdsaVerify, type Point, pointFromBytes } from "./curve.ts";
 export { Transcript } from "./transcript.ts";
@@ -77,15 +77,7 @@ export function createKeygen(p: { sessionId: Uint8Array; keyId: string; self: Pa
 
 function checkSigners(share: KeyShare, keyId: string, signers: PartyIndex[]): PartyIndex[] {
   if (share.keyId !== keyId) throw new InvalidParameterError(`the share is for key ${share.keyId}, not ${keyId}`);
-  const sorted = normalizeParties(signers, "signers");
-  if (sorted.length !== share.threshold) {
-    throw new InvalidPartiesError(`exactly ${share.threshold} signers are needed, got ${sorted.length}`);
-  }
-  for (const s of sorted) if (!share.parties.includes(s)) throw new InvalidPartiesError(`signer ${s} is not in the committee`);
-  checkMember(share.self, sorted, "the signer set");
-  const banned = sorted.filter((s) => share.banned.includes(s));
-  if (banned.length > 0) throw new InvalidPartiesError(`signer(s) ${banned.join(", ")} are banned for this key until a refresh`);
-  return sorted;
+  return checkSignerSet(share, signers, share.self);
 }
 
 export function createPresign(p: { sessionId: Uint8Array; keyId: string; share: KeyShare; signers: PartyIndex[]; rng?: RandomBytes }): ProtocolInstance<Presignature> {

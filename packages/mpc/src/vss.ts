@@ -37,6 +37,20 @@ export function normalizeParties(parties: readonly PartyIndex[], what = "parties
   return sorted;
 }
 
+/**
+ * A signing set of a sharing: exactly `threshold` distinct members of the committee, `self` among them,
+ * none banned. Returns it sorted. The one rule for the library and the signer node.
+ */
+export function checkSignerSet(sharing: { threshold: number; parties: readonly PartyIndex[]; banned: readonly PartyIndex[] }, signers: readonly PartyIndex[], self: PartyIndex): PartyIndex[] {
+  const sorted = normalizeParties(signers, "signers");
+  if (sorted.length !== sharing.threshold) throw new InvalidPartiesError(`exactly ${sharing.threshold} signers are needed, got ${sorted.length}`);
+  for (const s of sorted) if (!sharing.parties.includes(s)) throw new InvalidPartiesError(`signer ${s} is not in the committee`);
+  if (!sorted.includes(self)) throw new InvalidPartiesError(`party ${self} is not in the signer set`);
+  const banned = sorted.filter((s) => sharing.banned.includes(s));
+  if (banned.length > 0) throw new InvalidPartiesError(`signer(s) ${banned.join(", ")} are banned for this key until a refresh`);
+  return sorted;
+}
+
 export function checkThreshold(threshold: number, n: number): void {
   if (!Number.isInteger(threshold) || threshold < MIN_THRESHOLD) throw new InvalidPartiesError(`threshold ${threshold} must be an integer >= ${MIN_THRESHOLD}`);
   if (threshold > n) throw new InvalidPartiesError(`threshold ${threshold} exceeds the ${n} parties`);

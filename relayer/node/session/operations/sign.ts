@@ -9,7 +9,7 @@
  * (session/direct.ts); if that attempt fails, the retries ask every candidate
  * and take the fastest t, as before.
  */
-import { type PartyIndex, InvalidPartiesError, normalizeParties } from "@mpc-relay/mpc";
+import { checkSignerSet as checkLibrarySignerSet, type PartyIndex, InvalidPartiesError } from "@mpc-relay/mpc";
 import type { Generation } from "../../keystore.ts";
 import { fromHex, type PrepareParams } from "../../frames.ts";
 import type { SignatureLike } from "../../protocols.ts";
@@ -101,18 +101,12 @@ function signResult(session: { outcome: unknown; digest: Uint8Array | null; part
 export function checkSignerSet(generation: Generation, signers: readonly PartyIndex[], coordinator: PartyIndex, self: PartyIndex): void {
   let sorted: PartyIndex[];
   try {
-    sorted = normalizeParties(signers, "signers");
+    sorted = checkLibrarySignerSet({ threshold: generation.threshold, parties: generation.participants, banned: generation.banned }, signers, self);
   } catch (error) {
     if (error instanceof InvalidPartiesError) throw new SessionError("invalid", `bad signer set: ${error.message}`);
     throw error;
   }
-  if (sorted.length !== generation.threshold) throw new SessionError("invalid", `bad signer set: ${sorted.length} signers for threshold ${generation.threshold}`);
-  const outsiders = sorted.filter((p) => !generation.participants.includes(p));
-  if (outsiders.length > 0) throw new SessionError("invalid", `bad signer set: ${outsiders.join(", ")} not in the committee`);
   if (!sorted.includes(coordinator)) throw new SessionError("invalid", "bad signer set: without the coordinator");
-  if (!sorted.includes(self)) throw new SessionError("invalid", "bad signer set: without this node");
-  const banned = sorted.filter((p) => generation.banned.includes(p));
-  if (banned.length > 0) throw new SessionError("invalid", `bad signer set: ${banned.join(", ")} banned here for this generation`);
 }
 
 /** Sharings a signing request may follow (refreshes committing while it runs) before it gives up. */
