@@ -22,6 +22,7 @@ import { mineBlocks, setMining } from "../relayer/devnet/chains.ts";
 import { freePort } from "../relayer/shared/ports.ts";
 import { defaultDevnetOptions, Devnet, type DevnetChain } from "../relayer/devnet/devnet.ts";
 import { deployProbeReceiver, sendMessages, waitForAll, type SentMessage } from "../relayer/devnet/traffic.ts";
+import { percentile, round1 } from "./stats.ts";
 
 const { values } = parseArgs({
   options: {
@@ -55,11 +56,6 @@ function logLevel(text: string): "debug" | "info" | "warn" | "error" {
 }
 
 const say = (line: string): void => void process.stdout.write(line + "\n");
-
-function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, index)]!;
-}
 
 /** Sends one message every `paceMs`, alternating directions; returns each one's mined -> delivered latency. */
 async function measureLatency(a: DevnetChain, b: DevnetChain, probes: Map<DevnetChain, `0x${string}`>, count: number, paceMs: number): Promise<number[]> {
@@ -156,8 +152,6 @@ async function main(): Promise<void> {
     throw error;
   }
 }
-
-const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /**
  * Sustained batch throughput: chunks of `--sustained-chunk` messages a->b, each

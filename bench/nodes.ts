@@ -28,7 +28,8 @@ import { Cluster, relayTx } from "../test/node/cluster.ts";
 import { RelayThread } from "./relay-thread.ts";
 import { cpuOf, cpuSpent, waitIdle } from "./process-cpu.ts";
 import { protocolDepths } from "./protocol-depth.ts";
-import { expectedRoundTrips, linearFit, percentile, round1, type OperationName } from "./wan-model.ts";
+import { percentile, round1 } from "./stats.ts";
+import { expectedRoundTrips, linearFit, type OperationName } from "./wan-model.ts";
 
 class UsageError extends Error {
   override name = "UsageError";
