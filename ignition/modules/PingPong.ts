@@ -3,7 +3,7 @@
  * SourceGateway, so the two cannot differ). No parameters of its own: see Gateways.ts.
  *
  * Routes (SourceGateway.setDestination, PingPong.setPeer) need the remote chain's deployment and are opened
- * afterwards by configureRoute (scripts/deploy.ts) or by the owner.
+ * afterwards by configureRoute (relayer/deploy/deploy.ts) or by the owner.
  */
 import { buildModule } from "@nomicfoundation/ignition-core";
 import GatewaysModule from "./Gateways.ts";

@@ -38,6 +38,7 @@ import {
 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { projectRoot as repoRoot } from "../shared/project.ts";
+import { confirmSuccess } from "../shared/transactions.ts";
 import { pingPongAbi, sourceGatewayAbi } from "@mpc-relay/sdk";
 import { GATEWAY_DEFAULTS } from "../../ignition/modules/Gateways.ts";
 import GuardianModule from "../../ignition/modules/Guardian.ts";
@@ -267,6 +268,16 @@ export async function readDeployment(networkName: string, dir: string = deployme
   return JSON.parse(await readFile(path.join(dir, `${networkName}.json`), "utf8")) as Deployment;
 }
 
+/** A viem chain for an RPC endpoint with this chain id (Ether as its currency). */
+export function viemChainFor(chainId: number, rpcUrl: string, name = `chain-${chainId}`): Chain {
+  return defineChain({
+    id: chainId,
+    name,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+}
+
 interface Clients {
   publicClient: PublicClient;
   walletClient: WalletClient<Transport, Chain, Account>;
@@ -277,12 +288,7 @@ async function connect(options: SignerOptions): Promise<Clients> {
   const transport = http(options.rpcUrl);
   const probe = createPublicClient({ transport });
   const chainId = await probe.getChainId();
-  const chain = defineChain({
-    id: chainId,
-    name: `chain-${chainId}`,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [options.rpcUrl] } },
-  });
+  const chain = viemChainFor(chainId, options.rpcUrl);
   const publicClient = createPublicClient({ chain, transport }) as PublicClient;
   let account: Account;
   if (options.walletClient) {
@@ -299,9 +305,7 @@ async function connect(options: SignerOptions): Promise<Clients> {
 }
 
 async function send(clients: Clients, request: Parameters<Clients["walletClient"]["writeContract"]>[0]) {
-  const hash = await clients.walletClient.writeContract(request);
-  const receipt = await clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`transaction ${hash} reverted`);
+  await confirmSuccess(clients.publicClient, await clients.walletClient.writeContract(request), request.functionName);
 }
 
 export interface RouteOptions extends SignerOptions {

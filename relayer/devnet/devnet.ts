@@ -13,23 +13,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  getAddress,
-  http,
-  parseEther,
-  type Account,
-  type Address,
-  type Chain,
-  type Hex,
-  type PublicClient,
-  type Transport,
-  type WalletClient,
-} from "viem";
+import { createPublicClient, createWalletClient, getAddress, http, parseEther, type Account, type Address, type Chain, type Hex, type PublicClient, type Transport, type WalletClient } from "viem";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
-import { configureRoute, deployAll, type Deployment } from "../deploy/deploy.ts";
+import { configureRoute, deployAll, viemChainFor, type Deployment } from "../deploy/deploy.ts";
 import { NodeApiError, type KeyView } from "../node/api/client.ts";
 import { MIN_THRESHOLD } from "@mpc-relay/mpc";
 import { createIdentity, loadIdentity, saveIdentity } from "../node/identity.ts";
@@ -114,15 +100,6 @@ export interface DevnetChain extends LocalChain {
   /** Wallet of the contracts' owner. */
   ownerWallet: WalletClient<Transport, Chain, Account>;
   viemChain: Chain;
-}
-
-export function viemChainFor(chainId: number, rpcUrl: string, name = `chain-${chainId}`): Chain {
-  return defineChain({
-    id: chainId,
-    name,
-    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
-    rpcUrls: { default: { http: [rpcUrl] } },
-  });
 }
 
 function checkOptions(o: DevnetOptions): void {

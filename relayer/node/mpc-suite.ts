@@ -1,5 +1,6 @@
 /** Binds the session manager to the threshold-ECDSA library (packages/mpc). */
 import {
+  bytesEqual,
   ecdsaVerify,
   pointFromBytes,
   BannedPartyAbort,
@@ -33,26 +34,25 @@ export const mpcSuite: ProtocolSuite<KeyShare, Presignature> = {
   sign: (p) => createSign(p),
   refresh: (p) => createRefresh(p),
   reshare: (p) => createReshare(p),
-  recover: (p) =>
-    createShareRecovery({
+  recover: (p) => {
+    if (p.sharing === null) return createShareRecovery({ ...p, sharing: null });
+    const sharing = p.sharing;
+    const publicKey = pointFromBytes(sharing.publicKey);
+    return createShareRecovery({
       ...p,
-      sharing:
-        p.sharing === null
-          ? null
-          : {
-              threshold: p.sharing.threshold,
-              publicKey: pointFromBytes(p.sharing.publicKey),
-              epoch: p.sharing.epoch,
-              // The holders' public shares are the ones every holder signed: the sharing digest of the certificate.
-              accept: (publicShares) => {
-                const sharing = p.sharing!;
-                const parties = [...publicShares.keys()].sort((a, b) => a - b);
-                if (parties.length !== sharing.parties.length || parties.some((q, i) => q !== sharing.parties[i])) return false;
-                const facts = { keyId: p.keyId, threshold: sharing.threshold, parties, publicKey: pointFromBytes(sharing.publicKey), publicShares };
-                return Buffer.from(sharingDigest(facts)).equals(Buffer.from(sharing.digest));
-              },
-            },
-    }),
+      sharing: {
+        threshold: sharing.threshold,
+        publicKey,
+        epoch: sharing.epoch,
+        // The holders' public shares are the ones every holder signed: the sharing digest of the certificate.
+        accept: (publicShares) => {
+          const parties = [...publicShares.keys()].sort((a, b) => a - b);
+          if (parties.length !== sharing.parties.length || parties.some((q, i) => q !== sharing.parties[i])) return false;
+          return bytesEqual(sharingDigest({ keyId: p.keyId, threshold: sharing.threshold, parties, publicKey, publicShares }), sharing.digest);
+        },
+      },
+    });
+  },
   withMembers,
   encodeShare: (share) => (isRecoveredShare(share) ? encodeRecoveredShare(share) : encodeKeyShare(share)),
   decodeShare: (bytes) => (isRecoveredEncoding(bytes) ? decodeRecoveredShare(bytes) : decodeKeyShare(bytes)),

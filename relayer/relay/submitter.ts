@@ -18,15 +18,14 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from "viem";
-import { targetGatewayAbi, messageId, toCompactSignature, type Message } from "@mpc-relay/sdk";
+import { targetGatewayAbi, messageId, readTargetState, toCompactSignature, type Message, type TargetDeliveryState } from "@mpc-relay/sdk";
 import type { MpcClient, SourceBlocks } from "./attestor.ts";
 import type { RelayerChainConfig, RelayerConfig } from "./config.ts";
 import type { RelayLogger } from "./log.ts";
 
 /** What the target gateway knows about a message. */
-export type TargetState = "unreceived" | "delivered" | "failed" | "abandoned";
 
-export type DeliveryOutcome = { state: Exclude<TargetState, "unreceived">; txHash: Hex | null };
+export type DeliveryOutcome = { state: Exclude<TargetDeliveryState, "unreceived">; txHash: Hex | null };
 
 /** Gas a retry transaction needs beyond what it forwards to the receiver (intrinsic, calldata, gateway). */
 const RETRY_OVERHEAD_GAS = 60_000n;
@@ -97,16 +96,8 @@ export class ChainSubmitter {
     return this.signer.kind === "local" ? this.signer.account.address : this.signer.address;
   }
 
-  async targetState(message: Message): Promise<TargetState> {
-    const received = await this.client.readContract({
-      address: this.targetGateway,
-      abi: targetGatewayAbi,
-      functionName: "isReceived",
-      args: [message.srcChainId, message.srcGateway, message.nonce],
-    });
-    if (!received) return "unreceived";
-    const failed = await this.client.readContract({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "failedState", args: [messageId(message)] });
-    return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
+  targetState(message: Message): Promise<TargetDeliveryState> {
+    return readTargetState(this.client, this.targetGateway, message);
   }
 
   /**
@@ -154,7 +145,7 @@ export class ChainSubmitter {
       estimate = await this.client.estimateContractGas({ address: this.targetGateway, abi: targetGatewayAbi, functionName: "retryMessage", args: [message], account: this.from });
     } catch (error) {
       const name = revertName(error);
-      if (name === "NotFailed") return { state: (await this.targetState(message)) as Exclude<TargetState, "unreceived">, txHash: null };
+      if (name === "NotFailed") return { state: (await this.targetState(message)) as Exclude<TargetDeliveryState, "unreceived">, txHash: null };
       return { state: "stillFailing", reason: name ?? shortError(error) };
     }
     if (estimate > cap) return { state: "stillFailing", reason: `receiver needs ${estimate} gas, more than the ${cap} paid for (top up with addGas)` };

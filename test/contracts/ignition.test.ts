@@ -1,5 +1,5 @@
 /**
- * The Ignition deployment path (scripts/deploy.ts over ignition/modules/) against a JSON-RPC server on
+ * The Ignition deployment path (relayer/deploy/deploy.ts over ignition/modules/, and the scripts/deploy.ts command) against a JSON-RPC server on
  * 127.0.0.1: a re-run resumes from the journal, a deployment that died halfway continues, and
  * deployments/<network>.json says what the chain holds.
  */

@@ -75,7 +75,11 @@ export function flipByte(payload: Uint8Array, index: number): Uint8Array {
  * flags byte) that fails the dealer's Feldman commitments.
  */
 export function withBadShareTo<R>(victim: PartyIndex, instance: ProtocolInstance<R>): ProtocolInstance<R> {
-  const corrupt = (messages: ProtocolMessage[]) => messages.map((m) => (m.round === 2 && m.to === victim ? { ...m, payload: flipByte(m.payload, 32) } : m));
+  return withOutgoing(instance, (messages) => messages.map((m) => (m.round === 2 && m.to === victim ? { ...m, payload: flipByte(m.payload, 32) } : m)));
+}
+
+/** The same instance, its outgoing messages passed through `rewrite` first (a dishonest party's sending side). */
+export function withOutgoing<R>(instance: ProtocolInstance<R>, rewrite: (messages: ProtocolMessage[]) => ProtocolMessage[]): ProtocolInstance<R> {
   return {
     protocol: instance.protocol,
     sessionId: instance.sessionId,
@@ -85,8 +89,8 @@ export function withBadShareTo<R>(victim: PartyIndex, instance: ProtocolInstance
     get done() {
       return instance.done;
     },
-    start: () => corrupt(instance.start()),
-    receive: (message) => corrupt(instance.receive(message)),
+    start: () => rewrite(instance.start()),
+    receive: (message) => rewrite(instance.receive(message)),
     result: () => instance.result(),
   };
 }

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { afterEach, describe, it } from "node:test";
 import { addScalars } from "../../packages/mpc/src/curve.ts";
 import { Reader, Writer } from "../../packages/mpc/src/encoding.ts";
-import type { ProtocolInstance, ProtocolMessage } from "../../packages/mpc/src/types.ts";
+import type { ProtocolMessage } from "../../packages/mpc/src/types.ts";
+import { withOutgoing } from "../mpc/harness.ts";
 import type { Certificate } from "../../relayer/node/frames.ts";
 import { mpcSuite } from "../../relayer/node/mpc-suite.ts";
 import type { ProtocolSuite, ShareFacts } from "../../relayer/node/protocols.ts";
@@ -33,20 +34,7 @@ function lyingHelperSuite(): ProtocolSuite<ShareFacts, unknown> {
           payload.set(new Writer().scalar(addScalars(new Reader(payload.subarray(0, 32), "c").scalar(true), 1n)).finish(), 0);
           return { ...m, payload };
         });
-      const wrapped: ProtocolInstance<ShareFacts | null> = {
-        protocol: inner.protocol,
-        sessionId: inner.sessionId,
-        keyId: inner.keyId,
-        self: inner.self,
-        parties: inner.parties,
-        get done() {
-          return inner.done;
-        },
-        start: () => corrupt(inner.start()),
-        receive: (m) => corrupt(inner.receive(m)),
-        result: () => inner.result(),
-      };
-      return wrapped;
+      return withOutgoing(inner, corrupt);
     },
   };
 }

@@ -71,10 +71,7 @@ export function withBan(share: KeyShare, party: PartyIndex): KeyShare {
 }
 
 export function encodeKeyShare(share: KeyShare): Uint8Array {
-  const w = new Writer().raw(KEY_SHARE_MAGIC).u8(KEY_SHARE_VERSION);
-  w.string(share.keyId).u32(share.threshold).indices(share.parties).u32(share.self);
-  w.point(share.publicKey).raw(share.epoch).scalar(share.secretShare);
-  for (const p of share.parties) w.point(share.publicShares.get(p)!);
+  const w = writeShareFacts(new Writer().raw(KEY_SHARE_MAGIC).u8(KEY_SHARE_VERSION), share);
   const peers = share.parties.filter((p) => p !== share.self);
   for (const p of peers) {
     w.raw(share.zeroSeeds.get(p)!);
@@ -91,24 +88,8 @@ export function decodeKeyShare(bytes: Uint8Array): KeyShare {
   if (!magic.every((b, i) => b === KEY_SHARE_MAGIC[i])) throw new DecodeError("key share: bad magic");
   const version = r.u8();
   if (version !== KEY_SHARE_VERSION) throw new DecodeError(`key share: unsupported version ${version}`);
-  const keyId = r.string();
-  const threshold = r.u32();
-  const parties = r.indices();
-  const self = r.u32();
-  let sorted: PartyIndex[];
-  try {
-    sorted = normalizeParties(parties);
-    checkThreshold(threshold, sorted.length);
-  } catch (error) {
-    throw new DecodeError(`key share: ${(error as Error).message}`);
-  }
-  if (sorted.some((p, i) => p !== parties[i])) throw new DecodeError("key share: parties not sorted");
-  if (!sorted.includes(self)) throw new DecodeError(`key share: self ${self} is not a party`);
-  const publicKey = r.point();
-  const epoch = r.raw(32);
-  const secretShare = r.scalar();
-  const publicShares = new Map<PartyIndex, Point>();
-  for (const p of sorted) publicShares.set(p, r.point());
+  const facts = readShareFacts(r, "key share");
+  const { parties: sorted, self } = facts;
   const zeroSeeds = new Map<PartyIndex, Uint8Array>();
   const mulAlice = new Map<PartyIndex, AliceSetup>();
   const mulBob = new Map<PartyIndex, BobSetup>();
@@ -121,19 +102,38 @@ export function decodeKeyShare(bytes: Uint8Array): KeyShare {
   const banned = r.indices();
   if (banned.some((b) => !sorted.includes(b) || b === self)) throw new DecodeError("key share: banned party is not a peer");
   r.end();
-  return {
-    keyId,
-    threshold,
-    parties: sorted,
-    self,
-    publicKey,
-    address: ethereumAddress(publicKey),
-    publicShares,
-    epoch,
-    secretShare,
-    zeroSeeds,
-    mulAlice,
-    mulBob,
-    banned,
-  };
+  return { ...facts, zeroSeeds, mulAlice, mulBob, banned };
+}
+
+/** What every encoding of a share carries after its magic and version: the sharing's facts and this member's secret. */
+export type ShareFactsPart = Pick<KeyShare, "keyId" | "threshold" | "parties" | "self" | "publicKey" | "address" | "publicShares" | "epoch" | "secretShare">;
+
+export function writeShareFacts(w: Writer, share: ShareFactsPart): Writer {
+  w.string(share.keyId).u32(share.threshold).indices(share.parties).u32(share.self);
+  w.point(share.publicKey).raw(share.epoch).scalar(share.secretShare);
+  for (const p of share.parties) w.point(share.publicShares.get(p)!);
+  return w;
+}
+
+/** Reads what writeShareFacts wrote; `what` names the encoding in errors. Parties must be sorted and valid, self among them. */
+export function readShareFacts(r: Reader, what: string): ShareFactsPart {
+  const keyId = r.string();
+  const threshold = r.u32();
+  const parties = r.indices();
+  const self = r.u32();
+  let sorted: PartyIndex[];
+  try {
+    sorted = normalizeParties(parties);
+    checkThreshold(threshold, sorted.length);
+  } catch (error) {
+    throw new DecodeError(`${what}: ${(error as Error).message}`);
+  }
+  if (sorted.some((p, i) => p !== parties[i])) throw new DecodeError(`${what}: parties not sorted`);
+  if (!sorted.includes(self)) throw new DecodeError(`${what}: self ${self} is not a party`);
+  const publicKey = r.point();
+  const epoch = r.raw(32);
+  const secretShare = r.scalar();
+  const publicShares = new Map<PartyIndex, Point>();
+  for (const p of sorted) publicShares.set(p, r.point());
+  return { keyId, threshold, parties: sorted, self, publicKey, address: ethereumAddress(publicKey), publicShares, epoch, secretShare };
 }

@@ -28,28 +28,15 @@
  *  1. helper -> helper: the mask m_{h->h'}; helper -> r: the holders' public shares.
  *  2. helper -> r: c_h, then each other helper's M_{h->h'} and M'_{h'->h} in helper order.
  */
-import { addScalars, mul, mulBase, mulScalars, type Point, pointsEqual, randomScalar, subScalars, sum, sub, invScalar } from "./curve.ts";
+import { addScalars, mul, mulBase, mulScalars, type Point, pointsEqual, randomScalar, subScalars, sum, sub } from "./curve.ts";
 import { DecodeError, Reader, Writer } from "./encoding.ts";
 import { cryptoRandomBytes } from "./random.ts";
-import { ethereumAddress, type KeyShare } from "./keyshare.ts";
+import { ethereumAddress, readShareFacts, writeShareFacts, type KeyShare } from "./keyshare.ts";
 import { RoundProtocol, type RoundInput, type RoundOutput, type RoundShape } from "./rounds.ts";
 import { type PartyIndex, ProtocolAbort, type ProtocolInstance, type ProtocolMessage, type RandomBytes } from "./types.ts";
-import { InvalidPartiesError, normalizeParties } from "./vss.ts";
+import { InvalidPartiesError, lagrangeAt, normalizeParties } from "./vss.ts";
 
-export const RECOVERY_ROUNDS = 2;
-
-/** Lagrange coefficient at `x` of party `i` within `set` (which must contain i). */
-export function lagrangeAt(i: PartyIndex, set: readonly PartyIndex[], x: PartyIndex): bigint {
-  if (!set.includes(i)) throw new InvalidPartiesError(`party ${i} is not in the interpolation set`);
-  let num = 1n;
-  let den = 1n;
-  for (const j of set) {
-    if (j === i) continue;
-    num = mulScalars(num, subScalars(BigInt(x), BigInt(j)));
-    den = mulScalars(den, subScalars(BigInt(i), BigInt(j)));
-  }
-  return mulScalars(num, invScalar(den));
-}
+const RECOVERY_ROUNDS = 2;
 
 /** X_x from the public shares of any t holders: the public share a sharing fixes for an index no holder holds. */
 export function publicShareAt(publicShares: ReadonlyMap<PartyIndex, Point>, threshold: number, x: PartyIndex): Point {
@@ -342,11 +329,7 @@ export function isRecoveredShare(share: KeyShare): boolean {
 
 /** A recovered share's encoding: the facts createRefresh needs, no pairwise state. */
 export function encodeRecoveredShare(share: KeyShare): Uint8Array {
-  const w = new Writer().raw(RECOVERED_MAGIC).u8(RECOVERED_VERSION);
-  w.string(share.keyId).u32(share.threshold).indices(share.parties).u32(share.self);
-  w.point(share.publicKey).raw(share.epoch).scalar(share.secretShare);
-  for (const p of share.parties) w.point(share.publicShares.get(p)!);
-  return w.finish();
+  return writeShareFacts(new Writer().raw(RECOVERED_MAGIC).u8(RECOVERED_VERSION), share).finish();
 }
 
 export function isRecoveredEncoding(bytes: Uint8Array): boolean {
@@ -359,30 +342,7 @@ export function decodeRecoveredShare(bytes: Uint8Array): KeyShare {
   r.raw(RECOVERED_MAGIC.length);
   const version = r.u8();
   if (version !== RECOVERED_VERSION) throw new DecodeError(`recovered share: unsupported version ${version}`);
-  const keyId = r.string();
-  const threshold = r.u32();
-  const parties = normalizeParties(r.indices());
-  const self = r.u32();
-  if (!parties.includes(self)) throw new DecodeError(`recovered share: self ${self} is not a party`);
-  const publicKey = r.point();
-  const epoch = r.raw(32);
-  const secretShare = r.scalar();
-  const publicShares = new Map<PartyIndex, Point>();
-  for (const p of parties) publicShares.set(p, r.point());
+  const facts = readShareFacts(r, "recovered share");
   r.end();
-  return {
-    keyId,
-    threshold,
-    parties,
-    self,
-    publicKey,
-    address: ethereumAddress(publicKey),
-    publicShares,
-    epoch,
-    secretShare,
-    zeroSeeds: new Map(),
-    mulAlice: new Map(),
-    mulBob: new Map(),
-    banned: [],
-  };
+  return { ...facts, zeroSeeds: new Map(), mulAlice: new Map(), mulBob: new Map(), banned: [] };
 }

@@ -93,18 +93,21 @@ export function verifyShare(commitments: readonly (Point | null)[], x: PartyInde
 }
 
 /** Lagrange coefficient at 0 of party `i` within the set `set` (which must contain i). */
-export function lagrangeAtZero(i: PartyIndex, set: readonly PartyIndex[]): bigint {
+/** Lagrange coefficient at `x` of party `i` within `set` (which must contain i). */
+export function lagrangeAt(i: PartyIndex, set: readonly PartyIndex[], x: number): bigint {
   if (!set.includes(i)) throw new InvalidPartiesError(`party ${i} is not in the interpolation set`);
   let num = 1n;
   let den = 1n;
-  const xi = BigInt(i);
   for (const j of set) {
     if (j === i) continue;
-    const xj = BigInt(j);
-    num = mulScalars(num, xj);
-    den = mulScalars(den, subScalars(xj, xi));
+    num = mulScalars(num, subScalars(BigInt(x), BigInt(j)));
+    den = mulScalars(den, subScalars(BigInt(i), BigInt(j)));
   }
   return mulScalars(num, invScalar(den));
+}
+
+export function lagrangeAtZero(i: PartyIndex, set: readonly PartyIndex[]): bigint {
+  return lagrangeAt(i, set, 0);
 }
 
 /** Reduces any bigint into [0, q). */

@@ -82,6 +82,14 @@ export class MessageAbandoned extends Error {
 const MESSAGE_SENT_TOPIC = encodeEventTopics({ abi: sourceGatewayAbi, eventName: "MessageSent" })[0]!;
 const TARGET_EVENT_TOPICS = (["MessageDelivered", "MessageFailed", "MessageAbandoned"] as const).map((eventName) => encodeEventTopics({ abi: targetGatewayAbi, eventName } as never)[0]!) as Hex[];
 
+/** A TargetGateway's record of `message`: not received, or delivered, failed (retryable) or abandoned. */
+export async function readTargetState(client: PublicClient, gateway: Address, message: Message): Promise<TargetDeliveryState> {
+  const received = await client.readContract({ address: gateway, abi: targetGatewayAbi, functionName: "isReceived", args: [message.srcChainId, message.srcGateway, message.nonce] });
+  if (!received) return "unreceived";
+  const failed = await client.readContract({ address: gateway, abi: targetGatewayAbi, functionName: "failedState", args: [idOf(message)] });
+  return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
+}
+
 export class MpcRelayClient {
   private readonly sourceGateway: Address;
   /** One scanner per chain, so a range a provider refused is remembered across look-ups. */
@@ -170,15 +178,7 @@ export class MpcRelayClient {
   /** The target gateway's record of the message (needs a destination client for its chain). */
   async targetState(message: Message): Promise<TargetDeliveryState> {
     const destination = this.destination(message, "destination client");
-    const received = await destination.publicClient.readContract({
-      address: destination.gateway,
-      abi: targetGatewayAbi,
-      functionName: "isReceived",
-      args: [message.srcChainId, message.srcGateway, message.nonce],
-    });
-    if (!received) return "unreceived";
-    const failed = await destination.publicClient.readContract({ address: destination.gateway, abi: targetGatewayAbi, functionName: "failedState", args: [idOf(message)] });
-    return failed === 1 ? "failed" : failed === 2 ? "abandoned" : "delivered";
+    return readTargetState(destination.publicClient, destination.gateway, message);
   }
 
   /**

@@ -43,6 +43,7 @@ import type { StatementSigner } from "../identity.ts";
 import type { Generation, KeyRecord, KeyStore } from "../keystore.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { KeyAuthority } from "./authority.ts";
+import { uniqueSorted } from "./parties.ts";
 
 /** The public facts a holder confirms. */
 export interface SharingStatement {
@@ -84,7 +85,7 @@ export function confirmStatement(s: SharingStatement): Uint8Array {
 }
 
 function sortedAwaiting(s: Pick<SharingStatement, "awaiting">): PartyIndex[] {
-  return [...new Set(s.awaiting ?? [])].sort((a, b) => a - b);
+  return uniqueSorted(s.awaiting ?? []);
 }
 
 export function nackStatement(keyId: string, generation: string): Uint8Array {

@@ -32,6 +32,7 @@ import { asSessionError, refusalKind, SessionError, type SessionErrorKind } from
 import { FaultReporter, type SignedRecord } from "./evidence.ts";
 import { DirectStart, directBlame, namedSigners } from "./direct.ts";
 import { jointSessionId } from "./ids.ts";
+import { uniqueSorted } from "./parties.ts";
 import type { CoordinatorState, FrameSender, MessageAuthenticator, OperationContext, OperationHandler, Session } from "./types.ts";
 
 /** How a `done` says the sender's sharing was replaced under the session (generationsChanged). */
@@ -95,7 +96,7 @@ export class SessionEngine {
 
   /** Whether this node takes part in a session that deals new shares of the key (prepared or running). */
   dealing(keyId: string): boolean {
-    return [...this.sessions.values()].some((s) => s.keyId === keyId && s.params.operation !== "sign" && s.params.operation !== "presign");
+    return [...this.sessions.values()].some((s) => s.keyId === keyId && !isSigning(s));
   }
 
   /** Marks a key busy with a dealing session of this process (one at a time per key). */
@@ -114,8 +115,7 @@ export class SessionEngine {
     const live = new Set(key?.generations.filter((g) => g.holder).map((g) => g.id) ?? []);
     for (const session of [...this.sessions.values()]) {
       // Signing only: a dealing session's own result is what deletes its generation, as it finishes.
-      const signing = session.params.operation === "sign" || session.params.operation === "presign";
-      if (!signing || session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
+      if (!isSigning(session) || session.keyId !== keyId || session.generation === null || live.has(session.generation) || session.state === "closed") continue;
       session.superseded = "here";
       void this.fail(session, `${SUPERSEDED} generation ${session.generation} was replaced by a commit`, true);
     }
@@ -657,8 +657,9 @@ function supersededError(session: Session): SessionError {
   return new SessionError("failed", message, [], { superseded: true, avoid: session.superseded === null ? [] : [session.superseded] });
 }
 
-export function uniqueSorted(parties: readonly PartyIndex[]): PartyIndex[] {
-  return [...new Set(parties)].sort((a, b) => a - b);
+/** A session that signs (full or presigning) rather than deals new shares. */
+function isSigning(session: Session): boolean {
+  return session.params.operation === "sign" || session.params.operation === "presign";
 }
 
 /** The same parties, whatever the order or repetitions. */

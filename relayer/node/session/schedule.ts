@@ -23,7 +23,7 @@ export interface RefreshSchedule {
 /** Clocks of honest members may differ by up to this (capped at a tenth of the period). */
 const MAX_SKEW_MS = 5_000;
 
-export function skewOf(schedule: RefreshSchedule): number {
+function skewOf(schedule: RefreshSchedule): number {
   return Math.min(MAX_SKEW_MS, Math.floor(schedule.periodMs / 10));
 }
 

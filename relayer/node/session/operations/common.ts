@@ -3,7 +3,7 @@ import { MIN_THRESHOLD, type PartyIndex } from "@mpc-relay/mpc";
 import type { Generation, KeyRecord } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";
 import type { SharingStatement } from "../commit.ts";
-import { uniqueSorted } from "../engine.ts";
+import { uniqueSorted } from "../parties.ts";
 import type { SessionEngine } from "../engine.ts";
 import { SessionError } from "../errors.ts";
 import type { OperationContext, Session } from "../types.ts";

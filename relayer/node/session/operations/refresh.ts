@@ -24,7 +24,8 @@ import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Generation, KeyRecord } from "../../keystore.ts";
 import type { PrepareParams } from "../../frames.ts";
 import type { ShareFacts } from "../../protocols.ts";
-import { sameMembers, uniqueSorted, type SessionEngine } from "../engine.ts";
+import { sameMembers, type SessionEngine } from "../engine.ts";
+import { uniqueSorted } from "../parties.ts";
 import { SessionError } from "../errors.ts";
 import { checkScheduled } from "../schedule.ts";
 import type { OperationContext, OperationHandler, Session } from "../types.ts";
@@ -34,7 +35,7 @@ type RefreshParams = Extract<PrepareParams, { operation: "refresh" }>;
 const paramsOf = (session: Session): RefreshParams => session.params as RefreshParams;
 
 /** Fewest members a refresh may go ahead with: t honest ones among them whatever t-1 corrupt ones do. */
-export function minPresent(threshold: number): number {
+function minPresent(threshold: number): number {
   return 2 * threshold - 1;
 }
 

@@ -11,7 +11,8 @@ import { ethereumAddress, pointFromBytes, type PartyIndex } from "@mpc-relay/mpc
 import { fromHex, type PrepareParams } from "../../frames.ts";
 import type { KeyRecord } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";
-import { sameMembers, uniqueSorted, type SessionEngine } from "../engine.ts";
+import { sameMembers, type SessionEngine } from "../engine.ts";
+import { uniqueSorted } from "../parties.ts";
 import { SessionError } from "../errors.ts";
 import type { OperationHandler } from "../types.ts";
 import { checkCommittee, heldGeneration, readyKey, reserveAtStart, settledKey, statementOf } from "./common.ts";
