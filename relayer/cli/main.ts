@@ -10,6 +10,7 @@ import { projectRoot } from "../shared/project.ts";
 import { ApiError } from "@mpc-relay/sdk";
 import { registerConfigCommands } from "./commands/config.ts";
 import { registerDevnetCommand } from "./commands/devnet.ts";
+import { registerExplorerCommand } from "./commands/explorer.ts";
 import { registerKeyCommands } from "./commands/keys.ts";
 import { registerNodeCommands } from "./commands/node.ts";
 import { registerMessageCommands } from "./commands/message.ts";
@@ -44,6 +45,7 @@ registerNodeCommands(program);
 registerKeyCommands(program);
 registerRelayCommands(program);
 registerMessageCommands(program);
+registerExplorerCommand(program);
 registerConfigCommands(program);
 
 /** One line naming what failed: which API and URL, and why. */

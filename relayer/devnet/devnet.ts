@@ -63,6 +63,8 @@ export interface DevnetOptions {
    * the cluster key submitted by every member after keyGen (see relayer/staking).
    */
   staking: boolean;
+  /** Serve the web explorer (`mpc-relay explorer`) over the relayer, and print its URL. */
+  explorer: boolean;
   /** Run `hardhat compile` first (the CLI does; tests rely on Hardhat's own build). */
   compile: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -87,6 +89,7 @@ export const defaultDevnetOptions: DevnetOptions = {
   relayerPollMs: 250,
   presignPoolSize: 8,
   staking: true,
+  explorer: false,
   compile: true,
   logLevel: "info",
   report: () => {},
@@ -146,6 +149,9 @@ export class Devnet {
   /** RelayStaking on the first chain, when `staking` is on. */
   staking: StakingSetup | null = null;
   relayer: ManagedProcess | null = null;
+  explorer: ManagedProcess | null = null;
+  /** Where the web explorer answers, once started. */
+  explorerUrl: string | null = null;
   relayerApiUrl: string | null = null;
   /** The devnet's own libp2p client of the nodes' API (it is their operator). */
   private operator: P2pApiClient | null = null;
@@ -206,6 +212,7 @@ export class Devnet {
     await this.keygenAndTrust();
     await this.writeRelayerConfig();
     await this.startRelayer();
+    if (o.explorer) await this.startExplorer();
     for (const chain of this.chains) await setMining(chain.rpcUrl, { automine: o.automine, intervalMs: o.blockTimeMs });
     this.report(`mining: ${o.blockTimeMs > 0 ? `a block every ${o.blockTimeMs} ms` : "no interval"}${o.automine ? ", plus one per transaction" : ""}; ${o.confirmations} confirmation(s)`);
     await this.writeSummary();
@@ -349,6 +356,11 @@ export class Devnet {
       await this.startRelayer();
       return this.relayer!.pid;
     }
+    if (name === "explorer") {
+      this.explorer = null;
+      await this.startExplorer();
+      return this.explorer!.pid;
+    }
     const match = /^node-(\d+)$/.exec(name);
     if (match === null) throw new Error(`${name} cannot be restarted: its state would be lost`);
     const node = this.node(Number(match[1]));
@@ -469,6 +481,25 @@ export class Devnet {
     this.report(`  relayer running (pid ${this.relayer.pid})`);
   }
 
+  /** Starts the web explorer (`mpc-relay explorer`) over the relayer's config, with the staking contract when there is one. */
+  async startExplorer(): Promise<void> {
+    if (this.explorer?.running === true) throw new Error("the explorer is already running");
+    const site = { kind: "relayer" } as const;
+    const host = this.placement.host(site);
+    const port = this.explorerUrl === null ? await this.placement.port(site, "web explorer") : Number(new URL(this.explorerUrl).port);
+    const staking = this.staking === null ? [] : ["--staking", `${this.chains[0]!.chainId}:${this.staking.staking}`];
+    this.explorer = await this.supervisor.start({
+      name: "explorer",
+      ...this.placement.command(site, process.execPath, [await compiledCli(), "explorer", "--json", "--config", this.relayerConfigPath, "--host", host, "--port", String(port), ...staking]),
+      cwd: projectRoot,
+      logPath: join(this.dir, "relayer", "explorer.log"),
+      readyLine: (line) => line.includes('"event":"explorer-listening"'),
+      readyTimeoutMs: 30_000,
+    });
+    this.explorerUrl = `http://${urlHost(host)}:${port}/`;
+    this.report(`web explorer: ${this.explorerUrl}  (messages, timelines, nodes, committee, performance; pid ${this.explorer.pid})`);
+  }
+
   /** Switches batch mode for the next relayer start (same store, same API port). */
   async setBatchMode(batch: DevnetOptions["batch"]): Promise<void> {
     if (this.relayer?.running === true) throw new Error("stop the relayer before changing its configuration");
@@ -501,6 +532,7 @@ export class Devnet {
       threshold: this.options.threshold,
       nodes: this.nodes.map((n) => ({ index: n.index, apiUrl: n.apiUrl, peerId: n.peerId, config: n.configPath })),
       relayer: { apiUrl: this.relayerApiUrl, config: this.relayerConfigPath },
+      explorer: this.explorerUrl,
       staking:
         this.staking === null
           ? null

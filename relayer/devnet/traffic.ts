@@ -13,7 +13,7 @@ export const probeReceiverAbi = [
   { type: "function", name: "received", stateMutability: "view", inputs: [], outputs: [{ name: "", type: "uint256" }] },
 ] as const;
 
-export const ProbeMode = { Accept: 0, Revert: 1 } as const;
+export const ProbeMode = { Accept: 0, Revert: 1, BurnGas: 2, CountOnly: 3, RevertWithText: 4 } as const;
 
 /** Deploys a ProbeReceiver bound to `chain`'s TargetGateway, from the Hardhat artifact. */
 export async function deployProbeReceiver(chain: DevnetChain): Promise<Address> {

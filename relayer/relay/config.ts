@@ -52,6 +52,8 @@ export const relayerChainSchema = z
     pollIntervalMs: z.number().int().min(20).max(600_000).default(1_000),
     /** Largest eth_getLogs block range per call. */
     maxBlockRange: z.number().int().min(1).max(100_000).default(2_000),
+    /** A block explorer's base URL (e.g. https://sepolia.etherscan.io): the web explorer links transactions to <url>/tx/<hash>. */
+    blockExplorer: z.url({ protocol: /^https?$/ }).optional(),
   })
   .strict();
 

@@ -9,14 +9,16 @@
  * store.ts and api.ts.
  */
 import type { Server } from "node:http";
-import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient } from "viem";
+import { createPublicClient, fallback, getAddress, http, parseEventLogs, recoverAddress, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { batchDigest, MessageBatch, messageDigest, messageFromJson, type Message } from "@mpc-relay/sdk";
+import { batchDigest, MessageBatch, messageDigest, messageFromJson, targetGatewayAbi, type Message } from "@mpc-relay/sdk";
 import { MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";
 import { startRelayerApi } from "./api.ts";
 import { RelayMetrics } from "./metrics.ts";
+import { nodeViews } from "./nodes.ts";
+import { listMessages, performance } from "./queries.ts";
 import { P2pApiClient } from "../node/api/p2p.ts";
 import { loadIdentity } from "../node/identity.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
@@ -38,6 +40,8 @@ export interface MessageStatus {
   extraGas: string;
   lastError: string | null;
   batched: boolean;
+  /** The committee members (party indices) whose shares made the attestation, once attested. */
+  signers: number[] | null;
   history: { state: MessageState; at: number; detail?: string }[];
 }
 
@@ -151,6 +155,7 @@ class Engine implements Relayer {
         const chain = String(submitter.chainId);
         engine.metrics.gasUsed.inc({ chain }, Number(receipt.gasUsed));
         engine.metrics.gasSpentWei.inc({ chain }, Number(receipt.gasUsed * receipt.effectiveGasPrice));
+        engine.noteGas(submitter.chainId, receipt);
       };
     }
     if (config.api !== undefined) await engine.startApi(config.api);
@@ -332,6 +337,7 @@ class Engine implements Relayer {
       });
       await verifyAttestation(messageDigest(message, submitter.targetGateway), signed.signature, this.relayAddress);
       record.signature = signed.signature;
+      record.signers = signed.signers;
       record.attempts = 0;
       transition(record, "attested", `signed by parties ${signed.signers.join(",")}`);
       this.counted(record);
@@ -378,6 +384,7 @@ class Engine implements Relayer {
       for (const record of open) {
         record.signature = signed.signature;
         record.batchIds = ids;
+        record.signers = signed.signers;
         record.attempts = 0;
         transition(record, "attested", `batch of ${ids.length} signed by parties ${signed.signers.join(",")}`);
         this.counted(record);
@@ -595,12 +602,29 @@ class Engine implements Relayer {
     this.server = await startRelayerApi({
       ...api,
       status: (id) => this.status(id),
+      messages: async (query) => listMessages(await this.records(), query),
+      stats: async (windowMs) => performance(await this.records(), await this.store.gasSince(Date.now() - windowMs), windowMs),
+      nodes: () => nodeViews(this.channels),
       readiness: () => this.readiness(),
       metrics: this.metrics,
       onError: (error) => this.log.warn("status request failed", { error: short(error) }),
     });
     const address = this.server.address();
     this.apiPort = typeof address === "object" && address !== null ? address.port : api.port;
+  }
+
+  /** Every record: the store's, with the in-memory state of the active ones (newer than their last write). */
+  private async records(): Promise<MessageRecord[]> {
+    if (this.closed) return [...this.active.values()];
+    return (await this.store.all()).map((record) => this.active.get(record.messageId) ?? record);
+  }
+
+  /** Keeps what a mined delivery or retry transaction cost, for the statistics (metrics keep only totals). */
+  noteGas(chainId: number, receipt: TransactionReceipt): void {
+    const messages = parseEventLogs({ abi: targetGatewayAbi, logs: receipt.logs, eventName: ["MessageDelivered", "MessageFailed"], strict: false }).length;
+    const entry = { at: Date.now(), chainId, txHash: receipt.transactionHash, gasUsed: receipt.gasUsed.toString(), costWei: (receipt.gasUsed * receipt.effectiveGasPrice).toString(), messages };
+    if (this.closed) return;
+    this.store.putGas(entry).catch((error: unknown) => this.log.warn("could not record a transaction's gas", { tx: receipt.transactionHash, error: short(error) }));
   }
 
   /** Ready: enough MPC nodes hold the relay key READY to sign, and every chain answered its last poll. */
@@ -665,6 +689,7 @@ function view(record: MessageRecord): MessageStatus {
     extraGas: record.extraGas,
     lastError: record.lastError ?? null,
     batched: record.batchIds !== undefined,
+    signers: record.signers ?? null,
     history: record.history,
   };
 }

@@ -6,6 +6,7 @@
 import { ClassicLevel } from "classic-level";
 import type { Hex } from "viem";
 import type { JsonMessage } from "@mpc-relay/sdk";
+import type { RelayState } from "./api-types.ts";
 
 /**
  * seen: log observed, not final yet; final: confirmed, waiting for attestation; attested: signature held,
@@ -13,7 +14,7 @@ import type { JsonMessage } from "@mpc-relay/sdk";
  * there for retry) or the relayer gave up for now; retried: a retry of a failed message is under way;
  * dropped: a seen log vanished in a reorg; abandoned: the receiver gave the message up.
  */
-export type MessageState = "seen" | "final" | "attested" | "delivered" | "failed" | "retried" | "dropped" | "abandoned";
+export type MessageState = RelayState;
 
 export const TERMINAL_STATES: ReadonlySet<MessageState> = new Set(["delivered", "dropped", "abandoned"]);
 
@@ -30,6 +31,8 @@ export interface MessageRecord {
   /** Attestation: a single-message signature, or a batch signature with the batch's message ids. */
   signature?: Hex;
   batchIds?: Hex[];
+  /** The committee members (party indices) whose shares made the attestation. */
+  signers?: number[];
   /** The delivery transaction in flight (hash and sender nonce), so a restart can look it up first. */
   pendingTx?: { hash: Hex; nonce: number; kind: "deliver" | "retry" };
   deliveryTxHash?: Hex;
@@ -42,8 +45,20 @@ export interface MessageRecord {
   updatedAt: number;
 }
 
+/** One mined delivery or retry transaction: what it cost (decimal strings) and how many messages it settled. */
+export interface GasEntry {
+  at: number;
+  chainId: number;
+  txHash: Hex;
+  gasUsed: string;
+  costWei: string;
+  messages: number;
+}
+
 const MESSAGE_PREFIX = "m:";
 const CURSOR_PREFIX = "c:";
+/** Gas entries are keyed by time, so a window is one range read. */
+const GAS_PREFIX = "g:";
 
 export class RelayStore {
   private constructor(private readonly db: ClassicLevel<string, string>) {}
@@ -78,6 +93,17 @@ export class RelayStore {
     const records: MessageRecord[] = [];
     for await (const value of this.db.values({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX + "\xff" })) records.push(JSON.parse(value) as MessageRecord);
     return records;
+  }
+
+  async putGas(entry: GasEntry): Promise<void> {
+    await this.db.put(`${GAS_PREFIX}${String(entry.at).padStart(15, "0")}:${entry.txHash}`, JSON.stringify(entry));
+  }
+
+  /** Gas entries from `since` (epoch ms) on, oldest first. */
+  async gasSince(since: number): Promise<GasEntry[]> {
+    const entries: GasEntry[] = [];
+    for await (const value of this.db.values({ gte: GAS_PREFIX + String(Math.max(0, since)).padStart(15, "0"), lt: GAS_PREFIX + "\xff" })) entries.push(JSON.parse(value) as GasEntry);
+    return entries;
   }
 
   /** Last block of `chainId` whose logs were all handled as final, or null before the first scan. */

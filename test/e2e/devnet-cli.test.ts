@@ -82,8 +82,17 @@ describe("mpc-relay devnet", () => {
       assert.match(output, /TargetGateway\.setRelay\(0x[0-9a-fA-F]{40}\) {2}tx 0x[0-9a-f]{64}/);
       assert.match(output, /has received 1 pong/);
       assert.match(output, /staking on chain a: RelayStaking/, "staking is on unless --no-staking");
-      const pids = [...output.matchAll(/\(pid (\d+)\)/g)].map((m) => Number(m[1]));
-      assert.equal(pids.length, 2 + 5 + 1, "two chains, five nodes and the relayer");
+      const pids = [...output.matchAll(/\(pid (\d+)\)|; pid (\d+)\)/g)].map((m) => Number(m[1] ?? m[2]));
+      assert.equal(pids.length, 2 + 5 + 1 + 1, "two chains, five nodes, the relayer and the explorer");
+      // The explorer's URL is printed, and it lists the demo's two messages, both delivered.
+      const explorerUrl = /open the web explorer: (http:\/\/\S+)/.exec(output)?.[1];
+      assert.ok(explorerUrl !== undefined, "the devnet prints the explorer's URL");
+      assert.match(await (await fetch(explorerUrl)).text(), /<title>/);
+      const listed = (await (await fetch(new URL("api/messages", explorerUrl))).json()) as { items: { state: string }[] };
+      assert.deepEqual(
+        listed.items.map((m) => m.state),
+        ["delivered", "delivered"],
+      );
       assert.ok(pids.every(alive), "all devnet processes run until Ctrl-C");
 
       // A node or the relayer that dies is started again, as a service manager would.

@@ -11,6 +11,7 @@ import { getAddress } from "viem";
 import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
 import { deployProbeReceiver, sendMessages, waitForAll } from "../../relayer/devnet/traffic.ts";
 import { relayStakingAbi, targetGatewayAbi } from "@mpc-relay/sdk";
+import { readStaking } from "../../relayer/explorer/network.ts";
 import { destroyTestDevnet, eventually, startTestDevnet } from "./helpers.ts";
 
 const OFFLINE = 5;
@@ -86,6 +87,17 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
     const slashes = await a.publicClient.getContractEvents({ address: setup.staking, abi: relayStakingAbi, eventName: "AbsenceSlashed", fromBlock: setup.deployBlock });
     assert.equal(slashes.length, 1);
     assert.equal(getAddress(slashes[0]!.args.operator!), offline);
+    // The explorer's network page shows the slash, named by its court event, and the stake left.
+    const view = await readStaking({
+      chain: { chainId: a.chainId, name: a.name, client: a.publicClient, targetGateway: a.deployment.contracts.TargetGateway, maxBlockRange: 2_000 },
+      contract: setup.staking,
+      fromBlock: BigInt(setup.deployBlock),
+    });
+    assert.deepEqual(
+      view.slashes.map((x) => [x.operator, x.kind, x.amount]),
+      [[offline, "absence", (stakeBefore / 10n).toString()]],
+    );
+    assert.equal(view.members.find((m) => m.operator === offline)?.stake, ((stakeBefore * 9n) / 10n).toString());
     // The slash goes to the treasury (the devnet's deployer): no member earns from voting for it.
     const rewards = await Promise.all(setup.members.map((member) => read<bigint>("rewards", member)));
     assert.deepEqual(

@@ -10,8 +10,9 @@ import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { concat, encodeAbiParameters, keccak256, stringToHex, toHex, type Abi, type Hex } from "viem";
+import { concat, encodeAbiParameters, keccak256, parseEventLogs, stringToHex, toHex, type Abi, type Hex } from "viem";
 import {
+  sourceGatewayAbi,
   targetGatewayAbi,
   GatewayCallRevertedError,
   MessageNotFoundError,
@@ -26,6 +27,7 @@ import {
   type RelayerView,
   type TargetView,
 } from "@mpc-relay/sdk";
+import { privateKeyToAccount } from "viem/accounts";
 import { testAccount } from "../contracts/helpers.ts";
 import { setProbeMode, startChain, type TestChain } from "../relay/fixture.ts";
 import { startRpcProxy, type RpcProxy } from "../node/rpc-proxy.ts";
@@ -300,7 +302,7 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
     const calls = proxy.calls.filter((c) => c.method === "eth_getLogs").length;
     assert.ok(calls <= 40, `${calls} eth_getLogs calls for ~2,500 blocks at 100 per call, newest first`);
   });
-  it("the CLI: status by id or tx (text and --json), retry, abandon, with the relayer down", async () => {
+  it("the CLI: status by id or tx (text and --json), retry, abandon, add-gas, with the relayer down", async () => {
     const dir = await mkdtemp(join(tmpdir(), "mpc-relay-status-"));
     try {
       const config = (apiPort: number) => ({
@@ -364,6 +366,15 @@ describe("MpcRelayClient.status, retry and abandon", { timeout: 180_000 }, () =>
       assert.match(abandoned.stdout, /abandoned in tx 0x[0-9a-f]{64}; now abandoned\n$/);
       await setProbeMode(b, 0);
 
+      // add-gas pays the source gateway for more destination gas: GasAdded names the message and the gas.
+      await a.publicClient.request({ method: "hardhat_setBalance" as never, params: [privateKeyToAccount(walletKey).address, "0xde0b6b3a7640000"] as never });
+      const added = await mpcRelay(["add-gas", sent.messageId, "50000", "--config", cfg, "--key-file", keyFile, "--json"]);
+      assert.equal(added.code, 0, added.stderr);
+      const addTx = (JSON.parse(added.stdout) as { txHash: Hex }).txHash;
+      const [gasAdded] = parseEventLogs({ abi: sourceGatewayAbi, eventName: "GasAdded", logs: (await a.publicClient.getTransactionReceipt({ hash: addTx })).logs });
+      assert.deepEqual([gasAdded?.args.messageId, gasAdded?.args.extraGas], [sent.messageId, 50_000n]);
+      assert.equal((await mpcRelay(["add-gas", sent.messageId, "0", "--config", cfg, "--key-file", keyFile])).code, 2, "zero gas is a usage error");
+
       const rpcDown = `http://127.0.0.1:${await freePort()}`;
       await writeFile(cfg, JSON.stringify({ ...config(downPort), chains: config(downPort).chains.map((c) => ({ ...c, rpcUrls: [rpcDown] })) }));
       const down = await mpcRelay(["status", sent.messageId, "--config", cfg]);
@@ -388,7 +399,7 @@ describe("mergeStatus", () => {
   } as Message;
   const source = { chainId: 1, txHash: `0x${"44".repeat(32)}`, blockNumber: 10n, logIndex: 0, finalBlock: 10n, final: true } as const;
   const merge = (target: TargetView, relayer: RelayerView) => mergeStatus({ messageId: `0x${"55".repeat(32)}`, message, source, target, relayer });
-  const known = (state: string): RelayerView => ({ kind: "known", url: "u", state, deliveryTxHash: null, lastError: null, history: [] });
+  const known = (state: string): RelayerView => ({ kind: "known", url: "u", state, deliveryTxHash: null, lastError: null, attempts: 0, signers: null, history: [] });
   const unreceived: TargetView = { kind: "read", chainId: 2, state: "unreceived", txHash: null, reason: null, retry: null };
 
   it("without a target view, stops at attested whatever the relayer claims, and says so", () => {

@@ -6,14 +6,16 @@ import {MessageReceiverBase} from "../../gateway/MessageReceiverBase.sol";
 import {ITargetGateway} from "../../interfaces/ITargetGateway.sol";
 
 /// @title ProbeReceiver
-/// @notice Test receiver: records each delivery (or only counts it) and can be told to revert or burn all its gas.
+/// @notice Test receiver: records each delivery (or only counts it) and can be told to revert (with a custom error,
+///         or with the payload as its Error(string) text) or burn all its gas.
 contract ProbeReceiver is MessageReceiverBase {
     /// @notice Behaviour of the next deliveries.
     enum Mode {
         Accept,
         Revert,
         BurnGas,
-        CountOnly
+        CountOnly,
+        RevertWithText
     }
 
     /// @notice Current behaviour.
@@ -51,6 +53,8 @@ contract ProbeReceiver is MessageReceiverBase {
     function _onMessage(uint64 srcChainId, address sender, bytes calldata payload) internal override {
         uint256 gasAtEntry = gasleft();
         if (mode == Mode.Revert) revert ProbeRejected(payload);
+        // solhint-disable-next-line gas-custom-errors, reason-string
+        if (mode == Mode.RevertWithText) revert(string(payload));
         if (mode == Mode.BurnGas) {
             // INVALID consumes all gas the call was given.
             assembly {

@@ -58,7 +58,18 @@ export type RelayerView =
   | { kind: "unavailable"; url: string; reason: string }
   /** The relayer has no record of the message. */
   | { kind: "unknown"; url: string }
-  | { kind: "known"; url: string; state: string; deliveryTxHash: Hex | null; lastError: string | null; history: { state: string; at: number; detail?: string }[] };
+  | {
+      kind: "known";
+      url: string;
+      state: string;
+      deliveryTxHash: Hex | null;
+      lastError: string | null;
+      /** Failed attempts since the last success (0 from relayers that do not say). */
+      attempts: number;
+      /** The committee members whose shares made the attestation, when the relayer says. */
+      signers: number[] | null;
+      history: { state: string; at: number; detail?: string }[];
+    };
 
 export type View = "source" | "target" | "relayer";
 
@@ -130,6 +141,8 @@ export async function relayerView(baseUrl: string | undefined, messageId: Hex, t
     state: body.state,
     deliveryTxHash: (body.deliveryTxHash as Hex | null | undefined) ?? null,
     lastError: (body.lastError as string | null | undefined) ?? null,
+    attempts: typeof body.attempts === "number" ? body.attempts : 0,
+    signers: Array.isArray(body.signers) && body.signers.every((p) => typeof p === "number") ? (body.signers as number[]) : null,
     history: Array.isArray(body.history) ? (body.history as { state: string; at: number; detail?: string }[]) : [],
   };
 }

@@ -20,9 +20,10 @@ interface DevnetFlags {
   delivery: DevnetOptions["delivery"];
   batch?: boolean;
   logLevel: DevnetOptions["logLevel"];
-  /** false with --no-compile, --no-staking; commander leaves them unset otherwise, as these options are defined late. */
+  /** false with --no-compile, --no-staking, --no-explorer; commander leaves them unset otherwise, as these options are defined late. */
   compile?: boolean;
   staking?: boolean;
+  explorer?: boolean;
   exitAfterDemo?: boolean;
 }
 
@@ -49,6 +50,7 @@ function defineDevnet(command: Command, module: DevnetModule): void {
     .addOption(new Option("--log-level <level>", "node and relayer log level").choices(["debug", "info", "warn", "error"]).default(d.logLevel))
     .option("--no-compile", "skip `hardhat compile`")
     .option("--no-staking", "fixed peer list, no RelayStaking")
+    .option("--no-explorer", "do not serve the web explorer")
     .option("--exit-after-demo", "stop everything once the demo is delivered (for CI)")
     .action((flags: DevnetFlags) => runDevnet(module, devnetOptions(d, flags), flags.exitAfterDemo === true));
 }
@@ -72,6 +74,7 @@ function devnetOptions(d: DevnetOptions, f: DevnetFlags): DevnetOptions {
     logLevel: f.logLevel,
     compile: f.compile !== false,
     staking: f.staking !== false,
+    explorer: f.explorer !== false,
   };
 }
 
@@ -171,6 +174,7 @@ async function runDevnet({ Devnet }: DevnetModule, options: DevnetOptions, exitA
       (error: unknown) => failWith(new Error(`${child.name} would not start again: ${error instanceof Error ? error.message : String(error)}`)),
     );
   };
+  if (net.explorerUrl !== null) say(`open the web explorer: ${net.explorerUrl}`);
   say("running; press Ctrl-C to stop every process");
   say(`try: npm run mpc-relay -- status --api ${net.nodes[0]!.apiUrl} --token <apiToken from ${net.dir}/secrets.json>`);
   await Promise.race([new Promise<never>(() => {}), failure]).catch(async (error: unknown) => {

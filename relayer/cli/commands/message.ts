@@ -3,12 +3,9 @@
  * a failed one. The chains, their RPC URLs, gateways and deployment blocks come from the relayer's
  * config (--config), as for `relay start`; a wallet key only from a file (chmod 600) or an env var.
  */
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { BaseError, createPublicClient, createWalletClient, defineChain, fallback, http, HttpRequestError, type Abi, type Hex, type PublicClient } from "viem";
-import { privateKeyToAccount } from "viem/accounts";
-import type { RelayerConfig } from "../../relay/config.ts";
-import { targetGatewayAbi, MessageNotFoundError, MpcRelayClient, MpcRelayError, NoMessageInTransactionError, type MessageStatus, type MpcRelayClientOptions, fetchFailureReason } from "@mpc-relay/sdk";
+import type { Abi, Hex } from "viem";
+import { targetGatewayAbi, MpcRelayClient, MpcRelayError, type MessageStatus } from "@mpc-relay/sdk";
 import { readSecret } from "../../shared/secrets.ts";
 import { integerArg, messageIdArg, usageError, withJson, type JsonOption } from "../options.ts";
 import { emit, fields, time } from "../output.ts";
@@ -20,79 +17,17 @@ export interface ChainQuery extends JsonOption {
   errorAbi?: string;
 }
 
-/** An RPC failure in one line naming the URL and the cause (viem's message spans many lines). */
-class ChainRequestError extends Error {
-  constructor(what: string, error: unknown) {
-    const http = error instanceof BaseError ? (error.walk((e) => e instanceof HttpRequestError) as HttpRequestError | null) : null;
-    // A network failure in words (connection refused, host not found), else the RPC's own answer.
-    const cause = http !== null ? fetchFailureReason(http.cause ?? http) : error instanceof BaseError ? error.details || error.shortMessage : error instanceof Error ? error.message : String(error);
-    super(`${what}${http === null ? "" : ` (RPC ${http.url})`}: ${cause.split("\n")[0]}`, { cause: error });
-    this.name = "ChainRequestError";
-  }
-}
-
-interface Chains {
-  config: RelayerConfig;
-  clients: MpcRelayClient[];
-}
-
-/** One SDK client per source chain of the config (or only --source-chain), every chain a destination. */
-async function chainClients(command: Command, o: ChainQuery, walletKey?: Hex): Promise<Chains> {
-  const { loadRelayerConfig, relayerApiUrl } = await import("../../relay/config.ts");
+/** The SDK clients of the config's chains, through the relayer package's one chain-client rule. */
+async function clientsFor(command: Command, o: ChainQuery, walletKey?: Hex): Promise<MpcRelayClient[]> {
+  const [{ loadRelayerConfig }, { chainClients }] = await Promise.all([import("../../relay/config.ts"), import("../../relay/chain-clients.ts")]);
   const config = await loadRelayerConfig(o.config);
-  const errorAbi = o.errorAbi === undefined ? undefined : (JSON.parse(await readFile(o.errorAbi, "utf8")) as Abi);
-  const account = walletKey === undefined ? undefined : privateKeyToAccount(walletKey);
-  const chains = config.chains.map((c) => {
-    const chain = defineChain({ id: c.chainId, name: c.name, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: c.rpcUrls } } });
-    const transport = fallback(c.rpcUrls.map((url) => http(url, { retryCount: 1 })));
-    return { c, chain, publicClient: createPublicClient({ chain, transport }) as PublicClient, walletClient: account === undefined ? undefined : createWalletClient({ account, chain, transport }) };
+  if (o.sourceChain !== undefined && !config.chains.some((c) => c.chainId === o.sourceChain)) usageError(command, `chain ${o.sourceChain} is not in ${o.config}`);
+  return chainClients(config, {
+    ...(o.api === undefined ? {} : { api: o.api }),
+    ...(o.sourceChain === undefined ? {} : { sourceChain: o.sourceChain }),
+    ...(o.errorAbi === undefined ? {} : { errorAbiFile: o.errorAbi }),
+    ...(walletKey === undefined ? {} : { walletKey }),
   });
-  const destinations: MpcRelayClientOptions["destinations"] = Object.fromEntries(
-    chains.map(({ c, publicClient, walletClient }) => [
-      c.chainId,
-      { publicClient, gateway: c.targetGateway as Hex, fromBlock: BigInt(c.fromBlock), maxBlockRange: c.maxBlockRange, ...(walletClient === undefined ? {} : { walletClient: walletClient as never }) },
-    ]),
-  );
-  const relayerApi = o.api ?? (config.api === undefined ? process.env.MPC_RELAY_RELAYER_API : relayerApiUrl(config.api));
-  const sources = chains.filter(({ c }) => o.sourceChain === undefined || c.chainId === o.sourceChain);
-  if (sources.length === 0) usageError(command, `chain ${o.sourceChain} is not in ${o.config}`);
-  const clients = sources.map(
-    ({ c, publicClient }) =>
-      new MpcRelayClient({
-        // The relayer's own finality rule, so "final" means what the relayer will act on.
-        source: { publicClient, gateway: c.sourceGateway as Hex, fromBlock: BigInt(c.fromBlock), maxBlockRange: c.maxBlockRange, finality: { confirmations: c.confirmations } },
-        destinations,
-        ...(relayerApi === undefined ? {} : { relayerApi }),
-        ...(errorAbi === undefined ? {} : { errorAbi }),
-      }),
-  );
-  return { config, clients };
-}
-
-/** The statuses a hash names: the messages of a source transaction, else the message with that id. */
-async function lookUp(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<MessageStatus[]> {
-  const { clients } = await chainClients(command, o);
-  const asTx = await Promise.all(
-    clients.map((client) =>
-      client
-        .statusOfTransaction(hash, o.index === undefined ? {} : { index: o.index })
-        .catch((error: unknown) => (error instanceof NoMessageInTransactionError && error.unknownTransaction ? null : rethrow(error, `transaction ${hash}`))),
-    ),
-  );
-  const found = asTx.find((s) => s !== null);
-  if (found !== undefined && found !== null) return found;
-  const asId = await Promise.all(clients.map((client) => client.status(hash).catch((error: unknown) => (error instanceof MessageNotFoundError ? null : rethrow(error, `message ${hash}`)))));
-  const status = asId.find((s) => s !== null);
-  if (status === undefined || status === null)
-    throw new Error(
-      `${hash} is neither a source transaction nor a message id on chain(s) ${clients.length === 1 && o.sourceChain !== undefined ? o.sourceChain : "of the config"} (searched from each chain's fromBlock)`,
-    );
-  return [status];
-}
-
-function rethrow(error: unknown, what: string): never {
-  if (error instanceof NoMessageInTransactionError || error instanceof MessageNotFoundError) throw error;
-  throw new ChainRequestError(`reading ${what}`, error);
 }
 
 function describeStatus(s: MessageStatus): string {
@@ -128,7 +63,8 @@ function toJson(value: unknown): unknown {
 }
 
 export async function printChainStatus(command: Command, hash: Hex, o: ChainQuery & { index?: number }): Promise<void> {
-  const statuses = await lookUp(command, hash, o);
+  const { lookUp } = await import("../../relay/chain-clients.ts");
+  const statuses = await lookUp(await clientsFor(command, o), hash, o.index);
   emit(o, toJson(statuses.length === 1 ? statuses[0] : statuses), () => statuses.map(describeStatus).join("\n\n"));
 }
 
@@ -138,11 +74,13 @@ interface WalletQuery extends ChainQuery {
   viaReceiver?: string;
 }
 
-async function act(kind: "retry" | "abandon", command: Command, id: Hex, o: WalletQuery): Promise<void> {
-  if ((o.keyFile === undefined) === (o.keyEnv === undefined)) usageError(command, "give the destination wallet's key with exactly one of --key-file <file> or --key-env <VAR>");
+async function act(kind: "retry" | "abandon" | "add-gas", command: Command, id: Hex, o: WalletQuery, extraGas?: bigint): Promise<void> {
+  if ((o.keyFile === undefined) === (o.keyEnv === undefined))
+    usageError(command, `give the ${kind === "add-gas" ? "source" : "destination"} wallet's key with exactly one of --key-file <file> or --key-env <VAR>`);
   const key = await readSecret({ file: o.keyFile, env: o.keyEnv }, "wallet key");
   if (!/^0x[0-9a-fA-F]{64}$/.test(key)) throw new Error("the wallet key must be 32 bytes of 0x-prefixed hex");
-  const { clients } = await chainClients(command, o, key as Hex);
+  const { ChainRequestError, rethrow } = await import("../../relay/chain-clients.ts");
+  const clients = await clientsFor(command, o, key as Hex);
   const found = await Promise.all(
     clients.map((client) =>
       client
@@ -154,12 +92,14 @@ async function act(kind: "retry" | "abandon", command: Command, id: Hex, o: Wall
   const client = found.find((c) => c !== null);
   if (client === undefined || client === null) throw new Error(`message ${id} not found on the source chain(s) of ${o.config} (searched from each chain's fromBlock)`);
   const viaReceiver = o.viaReceiver === undefined ? undefined : receiverFunction(o.viaReceiver);
-  const txHash = await (kind === "retry" ? client.retry(id) : client.abandon(id, viaReceiver === undefined ? {} : { viaReceiver })).catch((error: unknown) => {
+  const sent = kind === "retry" ? client.retry(id) : kind === "abandon" ? client.abandon(id, viaReceiver === undefined ? {} : { viaReceiver }) : client.addGas(id, extraGas!);
+  const txHash = await sent.catch((error: unknown) => {
     if (error instanceof MpcRelayError) throw error; // already one line with the decoded reason
     throw new ChainRequestError(`${kind} ${id}`, error);
   });
   const status = await client.status(id).catch((error: unknown) => rethrow(error, `message ${id}`));
-  emit(o, { messageId: id, txHash, state: status.state }, (v) => `message ${v.messageId}: ${kind === "retry" ? "retried" : "abandoned"} in tx ${v.txHash}; now ${v.state}`);
+  const done = { retry: "retried", abandon: "abandoned", "add-gas": `given ${extraGas} more gas (the relayer retries with it)` }[kind];
+  emit(o, { messageId: id, txHash, state: status.state }, (v) => `message ${v.messageId}: ${done} in tx ${v.txHash}; now ${v.state}`);
 }
 
 /** `name` as a receiver function taking the message, like ProbeReceiver.abandon(Message). */
@@ -175,7 +115,9 @@ const chainOptions = (command: Command): Command =>
     .option("--error-abi <file>", "a JSON ABI with the receiver's custom errors, to decode its revert reason");
 
 const walletOptions = (command: Command): Command =>
-  chainOptions(command).option("--key-file <file>", "the destination wallet's private key (a file, chmod 600)").option("--key-env <VAR>", "the environment variable holding it");
+  chainOptions(command)
+    .option("--key-file <file>", "the wallet's private key, a file (chmod 600): the destination chain's for retry and abandon, the source chain's for add-gas")
+    .option("--key-env <VAR>", "the environment variable holding it");
 
 export function registerMessageCommands(program: Command): void {
   walletOptions(
@@ -184,4 +126,11 @@ export function registerMessageCommands(program: Command): void {
   walletOptions(program.command("abandon").description("give a failed message up (only its receiver may)").argument("<messageId>", "0x and 64 hex digits", messageIdArg))
     .option("--via-receiver <function>", "call this function of the receiver contract with the message (it calls abandonMessage); else the wallet must be the receiver")
     .action((id: Hex, o: WalletQuery, command: Command) => act("abandon", command, id, o));
+  walletOptions(
+    program
+      .command("add-gas")
+      .description("buy more destination gas for a message on its source chain (the sender pays; the relayer delivers or retries with it)")
+      .argument("<messageId>", "0x and 64 hex digits", messageIdArg)
+      .argument("<gas>", "extra gas units", integerArg(1)),
+  ).action((id: Hex, gas: number, o: WalletQuery, command: Command) => act("add-gas", command, id, o, BigInt(gas)));
 }

@@ -1,0 +1,146 @@
+/**
+ * The network page's chain facts, read by the explorer itself: each TargetGateway's relay address and
+ * rotation state, and (when given a RelayStaking contract) the serving committee, its members' stakes
+ * and every slash. Each part that cannot be read becomes a line of `errors`, not a failed page.
+ */
+import { getAddress, type Address, type PublicClient } from "viem";
+import { refusesRange, relayStakingAbi, scanLogs, targetGatewayAbi } from "@mpc-relay/sdk";
+import { readCommittee } from "../staking/directory.ts";
+import type { GatewayView, StakingView } from "./api-types.ts";
+
+export interface ExplorerChain {
+  chainId: number;
+  name: string;
+  client: PublicClient;
+  targetGateway: Address;
+  maxBlockRange: number;
+}
+
+export interface StakingSource {
+  chain: ExplorerChain;
+  contract: Address;
+  /** The contract's deployment block: slashes are searched from here. */
+  fromBlock: bigint;
+}
+
+const ZERO = "0x0000000000000000000000000000000000000000";
+/** eth_getLogs calls one slash search may make before it gives up (and says so). */
+const MAX_LOG_CALLS = 500;
+
+export async function readGateway(chain: ExplorerChain): Promise<GatewayView> {
+  const read = <T>(functionName: "relay" | "previousRelay" | "lastRotationAt" | "paused"): Promise<T> =>
+    chain.client.readContract({ address: chain.targetGateway, abi: targetGatewayAbi, functionName }) as Promise<T>;
+  try {
+    const [relay, [previous, expiresAt], lastRotationAt, paused, block] = await Promise.all([
+      read<Address>("relay"),
+      read<readonly [Address, bigint]>("previousRelay"),
+      read<bigint>("lastRotationAt"),
+      read<boolean>("paused"),
+      chain.client.getBlock({ blockTag: "latest" }),
+    ]);
+    // The old relay still signs until expiresAt, by the chain's clock.
+    const rotating = previous !== ZERO && expiresAt > block.timestamp;
+    return {
+      chainId: chain.chainId,
+      name: chain.name,
+      targetGateway: chain.targetGateway,
+      relay: relay === ZERO ? null : getAddress(relay),
+      previousRelay: previous === ZERO ? null : { address: getAddress(previous), expiresAt: Number(expiresAt) },
+      lastRotationAt: lastRotationAt === 0n ? null : Number(lastRotationAt),
+      rotation: rotating ? "rotating" : "stable",
+      paused,
+      error: null,
+    };
+  } catch (error) {
+    return {
+      chainId: chain.chainId,
+      name: chain.name,
+      targetGateway: chain.targetGateway,
+      relay: null,
+      previousRelay: null,
+      lastRotationAt: null,
+      rotation: "stable",
+      paused: null,
+      error: oneLine(error),
+    };
+  }
+}
+
+export async function readStaking(source: StakingSource): Promise<StakingView> {
+  const { client, chainId } = source.chain;
+  const address = source.contract;
+  const [activeEpoch, latestEpoch] = await Promise.all([
+    client.readContract({ address, abi: relayStakingAbi, functionName: "activeEpoch" }),
+    client.readContract({ address, abi: relayStakingAbi, functionName: "latestEpoch" }),
+  ]);
+  const epoch = activeEpoch === 0n ? latestEpoch : activeEpoch;
+  const committee = await readCommittee(client, address, epoch, {}, chainId);
+  const members = await Promise.all(
+    committee.members.map(async (m) => {
+      const node = await client.readContract({ address, abi: relayStakingAbi, functionName: "getNode", args: [m.operator] });
+      return { operator: m.operator, index: m.index, peerId: m.peerId, stake: node.stake.toString(), unbonding: node.unbonding.toString(), removed: m.removed, identityVerified: m.identityVerified };
+    }),
+  );
+  return {
+    chainId,
+    contract: address,
+    activeEpoch: activeEpoch.toString(),
+    latestEpoch: latestEpoch.toString(),
+    threshold: committee.threshold,
+    relay: committee.relay,
+    startBlock: committee.startBlock.toString(),
+    endBlock: committee.endBlock.toString(),
+    members,
+    slashes: await readSlashes(source),
+  };
+}
+
+type SlashKind = StakingView["slashes"][number]["kind"];
+const KIND_OF_EVENT: Record<string, SlashKind> = { AbsenceSlashed: "absence", NodeRemoved: "removal", ForgeryProven: "forgery", ConflictingRotationsProven: "forgery" };
+
+/** Every Slashed event, each named by the court event of its transaction (absence, removal, forgery). */
+async function readSlashes(source: StakingSource): Promise<StakingView["slashes"]> {
+  const { client, maxBlockRange } = source.chain;
+  const head = await client.getBlockNumber();
+  const span = { value: maxBlockRange };
+  const logs = await scanLogs({
+    from: Number(source.fromBlock),
+    to: Number(head),
+    span,
+    maxCalls: MAX_LOG_CALLS,
+    splits: refusesRange,
+    fail: (message) => new Error(`searching slashes of ${source.contract}: ${message}`),
+    getLogs: (from, to) =>
+      client.getContractEvents({
+        address: source.contract,
+        abi: relayStakingAbi,
+        eventName: undefined,
+        fromBlock: BigInt(from),
+        toBlock: BigInt(to),
+        strict: false,
+      }),
+  });
+  const kindOfTx = new Map<string, SlashKind>();
+  for (const log of logs) {
+    const kind = KIND_OF_EVENT[log.eventName];
+    if (kind !== undefined && log.transactionHash !== null) kindOfTx.set(log.transactionHash, kind);
+  }
+  return logs.flatMap((log) => {
+    if (log.eventName !== "Slashed" || log.transactionHash === null) return [];
+    const args = log.args as { operator?: Address; amount?: bigint };
+    return [
+      {
+        operator: args.operator === undefined ? "?" : getAddress(args.operator),
+        amount: (args.amount ?? 0n).toString(),
+        kind: kindOfTx.get(log.transactionHash) ?? "other",
+        txHash: log.transactionHash,
+        blockNumber: (log.blockNumber ?? 0n).toString(),
+      },
+    ];
+  });
+}
+
+export function oneLine(error: unknown): string {
+  const text = error instanceof Error ? ((error as { shortMessage?: string }).shortMessage ?? error.message) : String(error);
+  return text.split("\n")[0]!.slice(0, 300);
+}

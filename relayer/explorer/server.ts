@@ -1,0 +1,199 @@
+/**
+ * The web explorer: the bundled page (dist/explorer-web, built by scripts/build-explorer.ts) and its
+ * JSON API (api-types.ts), read-only. It trusts the chains' RPC endpoints of the relayer config for
+ * chain facts and the relayer's API for its records, nodes and statistics, and answers anyone who
+ * reaches its host: it holds no secret and nothing it serves changes state. Text from chains (revert
+ * reasons, payloads) is data the page renders as text, never markup (docs/security.md).
+ *   GET /api/config | /api/messages | /api/messages/<id> | /api/tx/<hash> | /api/network | /api/performance
+ */
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { join } from "node:path";
+import type { Address, Hex } from "viem";
+import { ApiError, ApiUnreachableError, fetchApi, type MpcRelayClient } from "@mpc-relay/sdk";
+import { statusById, statusesOfTransaction } from "../relay/chain-clients.ts";
+import type { ExplorerConfig, MessageDetail, NetworkView, TransactionMessages } from "./api-types.ts";
+import { messageDetail, type CommandContext } from "./detail.ts";
+import { oneLine, readGateway, readStaking, type ExplorerChain, type StakingSource } from "./network.ts";
+
+export interface ExplorerOptions {
+  host: string;
+  port: number;
+  /** The relayer API's base URL (records, nodes, statistics, and the SDK's relayer view). */
+  relayerApi: string;
+  /** SDK clients, one per source chain, with every chain as a destination. */
+  clients: readonly MpcRelayClient[];
+  chains: readonly (ExplorerChain & { sourceGateway: Address; blockExplorer: string | null })[];
+  staking: StakingSource | null;
+  commands: CommandContext;
+  /** The built page's folder. */
+  webDir: string;
+  onError(error: unknown): void;
+}
+
+export interface Explorer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** The page's files, read once at start: nothing else on disk is ever served. */
+const WEB_FILES: Record<string, { file: string; type: string }> = {
+  "/": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/index.html": { file: "index.html", type: "text/html; charset=utf-8" },
+  "/app.js": { file: "app.js", type: "text/javascript; charset=utf-8" },
+  "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
+};
+
+const SECURITY_HEADERS = {
+  "content-security-policy":
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};
+
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/** A request the explorer refuses (400) or a thing it cannot find (404), with the reason in words. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
+  const files = new Map<string, Buffer>();
+  for (const { file } of Object.values(WEB_FILES)) {
+    if (files.has(file)) continue;
+    try {
+      files.set(file, await readFile(join(o.webDir, file)));
+    } catch (error) {
+      throw new Error(`the explorer's page is not built (${join(o.webDir, file)}: ${(error as NodeJS.ErrnoException).code ?? oneLine(error)}); run npm run build`, { cause: error });
+    }
+  }
+  const config: ExplorerConfig = {
+    chains: o.chains.map((c) => ({
+      chainId: c.chainId,
+      name: c.name,
+      sourceGateway: c.sourceGateway,
+      targetGateway: c.targetGateway,
+      txUrl: c.blockExplorer === null ? null : `${c.blockExplorer.replace(/\/+$/, "")}/tx/{hash}`,
+    })),
+    relayerApi: o.relayerApi,
+    staking: o.staking === null ? null : { chainId: o.staking.chain.chainId, contract: o.staking.contract },
+  };
+
+  const api = async (path: string, search: URLSearchParams): Promise<unknown> => {
+    if (path === "/api/config") return config;
+    if (path === "/api/messages") return relayerJson(o.relayerApi, `/v1/messages?${search}`);
+    if (path === "/api/performance") {
+      const window = search.get("window");
+      return relayerJson(o.relayerApi, `/v1/stats${window === null ? "" : `?window=${encodeURIComponent(window)}`}`);
+    }
+    if (path === "/api/network") return network(o);
+    const message = /^\/api\/messages\/([^/]+)$/.exec(path);
+    if (message !== null) return detailOf(o, hashArg(message[1]!, "message id"));
+    const tx = /^\/api\/tx\/([^/]+)$/.exec(path);
+    if (tx !== null) return transaction(o, hashArg(tx[1]!, "transaction hash"));
+    throw new HttpError(404, `no API route ${path}`);
+  };
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://explorer");
+    const send = (status: number, type: string, body: string | Buffer): void => {
+      res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...SECURITY_HEADERS });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    const json = (status: number, body: unknown): void => send(status, "application/json", JSON.stringify(body));
+    if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error: "the explorer only reads: use GET" });
+    if (url.pathname.startsWith("/api/")) {
+      api(url.pathname, url.searchParams).then(
+        (body) => json(200, body),
+        (error: unknown) => {
+          if (error instanceof HttpError) return json(error.status, { error: error.message });
+          if (error instanceof ApiError) return json(error.status >= 500 ? 502 : error.status, { error: `relayer API: ${error.message}` });
+          if (!(error instanceof ApiUnreachableError)) o.onError(error);
+          json(502, { error: oneLine(error) });
+        },
+      );
+      return;
+    }
+    const page = WEB_FILES[url.pathname];
+    if (page === undefined) return json(404, { error: `not found: ${url.pathname} (the explorer's pages are under /#/...)` });
+    send(200, page.type, files.get(page.file)!);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : o.port;
+  const host = o.host === "0.0.0.0" || o.host === "::" ? "127.0.0.1" : o.host;
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/`,
+    close: () => closeServer(server),
+  };
+}
+
+function hashArg(text: string, what: string): Hex {
+  if (!HASH.test(text)) throw new HttpError(400, `a ${what} is 0x and 64 hex digits, not ${JSON.stringify(text.slice(0, 80))}`);
+  return text.toLowerCase() as Hex;
+}
+
+async function detailOf(o: ExplorerOptions, id: Hex): Promise<MessageDetail> {
+  const status = await statusById(o.clients, id);
+  if (status === null) throw new HttpError(404, `message ${id} was not sent by a source gateway of the configured chains (searched from each chain's fromBlock)`);
+  return messageDetail(status, o.commands);
+}
+
+async function transaction(o: ExplorerOptions, hash: Hex): Promise<TransactionMessages> {
+  const statuses = await statusesOfTransaction(o.clients, hash);
+  if (statuses === null || statuses.length === 0) throw new HttpError(404, `transaction ${hash} is not on a configured source chain, or sent no message`);
+  return { txHash: hash, chainId: statuses[0]!.source.chainId, messages: statuses.map((s) => messageDetail(s, o.commands)) };
+}
+
+async function network(o: ExplorerOptions): Promise<NetworkView> {
+  const errors: string[] = [];
+  const part = <T>(what: string, work: Promise<T>, fallback: T): Promise<T> =>
+    work.catch((error: unknown) => {
+      errors.push(`${what}: ${oneLine(error)}`);
+      return fallback;
+    });
+  const [ready, nodes, gateways, staking] = await Promise.all([
+    readiness(o.relayerApi),
+    part(
+      "relayer nodes",
+      relayerJson(o.relayerApi, "/v1/nodes").then((body) => (body as { nodes: NetworkView["nodes"] }).nodes),
+      [],
+    ),
+    Promise.all(o.chains.map(readGateway)),
+    o.staking === null ? Promise.resolve(null) : part(`staking contract ${o.staking.contract}`, readStaking(o.staking), null),
+  ]);
+  for (const g of gateways) if (g.error !== null) errors.push(`gateway on ${g.name}: ${g.error}`);
+  return { relayer: ready, nodes, gateways, staking, errors, readAt: Date.now() };
+}
+
+async function readiness(base: string): Promise<NetworkView["relayer"]> {
+  try {
+    const response = await fetchApi("relayer API", base, "/health/ready", { signal: AbortSignal.timeout(5_000) });
+    const body = (await response.json().catch(() => null)) as { ready?: unknown; checks?: NetworkView["relayer"]["checks"] } | null;
+    return { url: base, ready: response.status === 200 && body?.ready === true, checks: body?.checks ?? null, error: null };
+  } catch (error) {
+    return { url: base, ready: false, checks: null, error: oneLine(error) };
+  }
+}
+
+/** A relayer API answer as JSON; its error statuses become ApiError with the relayer's own reason. */
+async function relayerJson(base: string, path: string): Promise<unknown> {
+  const response = await fetchApi("relayer API", base, path, { signal: AbortSignal.timeout(10_000) });
+  const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
+  if (!response.ok) throw new ApiError("relayer API", base + path, response.status, typeof body?.error === "string" ? body.error : `answered ${response.status}`);
+  return body;
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

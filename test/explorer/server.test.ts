@@ -1,0 +1,176 @@
+/**
+ * The explorer's server without chains (relayer/explorer/server.ts, relayer/relay/nodes.ts): it serves
+ * its three built files and nothing else on disk, sends its security headers, only reads, refuses
+ * malformed hashes and queries with reasons, says when the relayer cannot be reached, and turns a node's
+ * malformed or missing status into a row that says so.
+ */
+import assert from "node:assert/strict";
+import type { Server } from "node:http";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { ApiChannel } from "../../relayer/node/api/channel.ts";
+import { startExplorer, type Explorer } from "../../relayer/explorer/server.ts";
+import type { NetworkView } from "../../relayer/explorer/api-types.ts";
+import { startRelayerApi } from "../../relayer/relay/api.ts";
+import { RelayMetrics } from "../../relayer/relay/metrics.ts";
+import { nodeViews } from "../../relayer/relay/nodes.ts";
+import { listMessages } from "../../relayer/relay/queries.ts";
+import { freePort } from "../../relayer/shared/ports.ts";
+
+const channel = (name: string, answer: () => Promise<{ status: number; body: unknown }>): ApiChannel => ({ name, request: () => answer() });
+
+describe("explorer server", () => {
+  let webDir: string;
+  let relayer: Server;
+  let explorer: Explorer;
+  const errors: unknown[] = [];
+
+  before(async () => {
+    webDir = await mkdtemp(join(tmpdir(), "explorer-web-"));
+    await writeFile(join(webDir, "index.html"), "<!doctype html><title>explorer</title>");
+    await writeFile(join(webDir, "app.js"), "console.log('app')");
+    await writeFile(join(webDir, "style.css"), "body{}");
+    // Beside the page: must never be served.
+    await writeFile(join(webDir, "secret.txt"), "not for the web");
+    relayer = await startRelayerApi({
+      host: "127.0.0.1",
+      port: 0,
+      status: () => Promise.resolve(null),
+      messages: (q) => Promise.resolve(listMessages([], q)),
+      stats: () => Promise.reject(new Error("not asked here")),
+      nodes: () =>
+        nodeViews([
+          channel("node-a", () =>
+            Promise.resolve({
+              status: 200,
+              body: {
+                index: 1,
+                peerId: "12D3KooW",
+                peers: [{}, {}],
+                connectedPeers: [2],
+                keys: [{ keyId: "relay", status: "READY", threshold: 2, participants: [1, 2, 3] }],
+                presignPool: { relay: 4 },
+              },
+            }),
+          ),
+          // A node that answers garbage: every field is checked, nothing is trusted as it is.
+          channel("node-b", () => Promise.resolve({ status: 200, body: { index: "one", keys: "all of them", presignPool: { relay: "many" }, rssBytes: -Infinity } })),
+          channel("node-c", () => Promise.reject(new Error("cannot reach node API http://node-c: connection refused"))),
+          channel("node-d", () => Promise.resolve({ status: 403, body: { error: "GET /v1/status is for this node's operator only" } })),
+        ]),
+      readiness: () => ({ ready: false, checks: { mpc: { ok: false, detail: "1 node(s) hold key relay READY; 2 must sign" } } }),
+      metrics: new RelayMetrics(),
+      onError: (error) => errors.push(error),
+    });
+    const address = relayer.address();
+    const relayerApi = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
+    explorer = await startExplorer({
+      host: "127.0.0.1",
+      port: 0,
+      relayerApi,
+      clients: [],
+      chains: [],
+      staking: null,
+      commands: { configPath: "relayer.json" },
+      webDir,
+      onError: (error) => errors.push(error),
+    });
+  });
+  after(async () => {
+    await explorer?.close();
+    await new Promise<void>((resolve) => relayer?.close(() => resolve()));
+    await rm(webDir, { recursive: true, force: true });
+  });
+
+  const get = (path: string, init?: RequestInit) => fetch(new URL(path, explorer.url), init);
+
+  it("serves the page with its security headers, and nothing else from disk", async () => {
+    const page = await get("/");
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type")!, /text\/html/);
+    assert.match(page.headers.get("content-security-policy")!, /default-src 'self'.*script-src 'self'/);
+    assert.equal(page.headers.get("x-content-type-options"), "nosniff");
+    assert.equal((await get("/app.js")).headers.get("content-type"), "text/javascript; charset=utf-8");
+    for (const path of ["/secret.txt", "/..%2fpackage.json", "/%2e%2e/%2e%2e/etc/passwd", "/app.js/", "/index.html.map"]) {
+      const response = await get(path);
+      assert.equal(response.status, 404, path);
+      assert.doesNotMatch(await response.text(), /not for the web|root:/, path);
+    }
+  });
+
+  it("only reads", async () => {
+    for (const method of ["POST", "PUT", "DELETE"]) {
+      const response = await get("/api/messages", { method });
+      assert.equal(response.status, 405, method);
+    }
+  });
+
+  it("refuses malformed hashes and bad queries with the reason; an unknown message is a 404 that says where it looked", async () => {
+    const bad = await get("/api/messages/0x1234");
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: string }).error, /0x and 64 hex digits/);
+    assert.equal((await get("/api/tx/<script>")).status, 400);
+    const query = await get("/api/messages?pageSize=100000");
+    assert.equal(query.status, 400, "the relayer's refusal passes through as a refusal");
+    assert.match(((await query.json()) as { error: string }).error, /relayer API: invalid query: pageSize/);
+    const unknown = await get(`/api/messages/0x${"0".repeat(64)}`);
+    assert.equal(unknown.status, 404);
+    assert.match(((await unknown.json()) as { error: string }).error, /not sent by a source gateway of the configured chains/);
+    assert.equal((await get("/api/nope")).status, 404);
+  });
+
+  it("the network page: each node's row says what it is, or why it could not be read", async () => {
+    const view = (await (await get("/api/network")).json()) as NetworkView;
+    assert.equal(view.relayer.ready, false);
+    assert.match(JSON.stringify(view.relayer.checks), /2 must sign/);
+    const [a, b, c, d] = view.nodes;
+    assert.deepEqual([a!.reachable, a!.index, a!.peers, a!.connectedPeers, a!.presignPool.relay, a!.keys[0]!.participants], [true, 1, 2, 1, 4, [1, 2, 3]]);
+    assert.deepEqual([b!.reachable, b!.index, b!.keys, b!.presignPool, b!.rssBytes], [true, null, [], {}, null], "garbage fields become empty, not errors");
+    assert.equal(c!.reachable, false);
+    assert.match(c!.error!, /connection refused/);
+    assert.match(d!.error!, /answered 403: .*operator only/);
+    assert.deepEqual(view.errors, []);
+  });
+
+  it("says so when the relayer cannot be reached, and when the page is not built", async () => {
+    const down = await startExplorer({
+      host: "127.0.0.1",
+      port: 0,
+      relayerApi: `http://127.0.0.1:${await freePort()}`,
+      clients: [],
+      chains: [],
+      staking: null,
+      commands: { configPath: "r.json" },
+      webDir,
+      onError: () => undefined,
+    });
+    try {
+      const list = await fetch(new URL("/api/messages", down.url));
+      assert.equal(list.status, 502);
+      assert.match(((await list.json()) as { error: string }).error, /cannot reach relayer API .*connection refused/);
+      const network = (await (await fetch(new URL("/api/network", down.url))).json()) as NetworkView;
+      assert.equal(network.relayer.ready, false);
+      assert.match(network.relayer.error!, /connection refused/);
+      assert.match(network.errors.join("\n"), /relayer nodes: cannot reach relayer API/);
+    } finally {
+      await down.close();
+    }
+    await assert.rejects(
+      startExplorer({
+        host: "127.0.0.1",
+        port: 0,
+        relayerApi: "http://127.0.0.1:1",
+        clients: [],
+        chains: [],
+        staking: null,
+        commands: { configPath: "r.json" },
+        webDir: join(webDir, "missing"),
+        onError: () => undefined,
+      }),
+      /the explorer's page is not built .*ENOENT.*npm run build/,
+    );
+    assert.deepEqual(errors, [], "nothing above was an unexpected server error");
+  });
+});
