@@ -49,7 +49,8 @@ export async function startExplorerFor(config: RelayerConfig, setup: ExplorerSet
     host: setup.host,
     port: setup.port,
     relayerApi,
-    clients: await chainClients(config, { api: relayerApi }),
+    // One client per chain of the config, in its order.
+    clients: new Map((await chainClients(config, { api: relayerApi })).map((client, i) => [config.chains[i]!.chainId, client])),
     chains,
     staking,
     commands: { configPath: setup.configPath },

@@ -66,7 +66,8 @@ export async function readGateway(chain: ExplorerChain): Promise<GatewayView> {
   }
 }
 
-export async function readStaking(source: StakingSource): Promise<StakingView> {
+/** Reads the staking contract; `slashes` carries the slashes found so far, so each read scans only new blocks. */
+export async function readStaking(source: StakingSource, slashes: SlashIndex = new SlashIndex(source)): Promise<StakingView> {
   const { client, chainId } = source.chain;
   const address = source.contract;
   const [activeEpoch, latestEpoch] = await Promise.all([
@@ -91,53 +92,69 @@ export async function readStaking(source: StakingSource): Promise<StakingView> {
     startBlock: committee.startBlock.toString(),
     endBlock: committee.endBlock.toString(),
     members,
-    slashes: await readSlashes(source),
+    slashes: await slashes.read(),
   };
 }
 
 type SlashKind = StakingView["slashes"][number]["kind"];
 const KIND_OF_EVENT: Record<string, SlashKind> = { AbsenceSlashed: "absence", NodeRemoved: "removal", ForgeryProven: "forgery", ConflictingRotationsProven: "forgery" };
 
-/** Every Slashed event, each named by the court event of its transaction (absence, removal, forgery). */
-async function readSlashes(source: StakingSource): Promise<StakingView["slashes"]> {
-  const { client, maxBlockRange } = source.chain;
-  const head = await client.getBlockNumber();
-  const span = { value: maxBlockRange };
-  const logs = await scanLogs({
-    from: Number(source.fromBlock),
-    to: Number(head),
-    span,
-    maxCalls: MAX_LOG_CALLS,
-    splits: refusesRange,
-    fail: (message) => new Error(`searching slashes of ${source.contract}: ${message}`),
-    getLogs: (from, to) =>
-      client.getContractEvents({
-        address: source.contract,
-        abi: relayStakingAbi,
-        eventName: undefined,
-        fromBlock: BigInt(from),
-        toBlock: BigInt(to),
-        strict: false,
-      }),
-  });
-  const kindOfTx = new Map<string, SlashKind>();
-  for (const log of logs) {
-    const kind = KIND_OF_EVENT[log.eventName];
-    if (kind !== undefined && log.transactionHash !== null) kindOfTx.set(log.transactionHash, kind);
+/**
+ * Every Slashed event, each named by the court event of its transaction (absence, removal, forgery),
+ * kept between reads: a read scans only the blocks after the last one it scanned, so a page polling
+ * every few seconds costs one eth_getLogs call, not a scan from the contract's deployment.
+ */
+export class SlashIndex {
+  private readonly found: StakingView["slashes"] = [];
+  private nextBlock: bigint;
+  private readonly span: { value: number };
+  private reading: Promise<StakingView["slashes"]> | null = null;
+
+  constructor(private readonly source: StakingSource) {
+    this.nextBlock = source.fromBlock;
+    this.span = { value: source.chain.maxBlockRange };
   }
-  return logs.flatMap((log) => {
-    if (log.eventName !== "Slashed" || log.transactionHash === null) return [];
-    const args = log.args as { operator?: Address; amount?: bigint };
-    return [
-      {
+
+  /** Concurrent reads share one scan. */
+  read(): Promise<StakingView["slashes"]> {
+    this.reading ??= this.scan().finally(() => (this.reading = null));
+    return this.reading;
+  }
+
+  private async scan(): Promise<StakingView["slashes"]> {
+    const { client } = this.source.chain;
+    const contract = this.source.contract;
+    const head = await client.getBlockNumber();
+    if (head < this.nextBlock) return [...this.found];
+    const logs = await scanLogs({
+      from: Number(this.nextBlock),
+      to: Number(head),
+      span: this.span,
+      maxCalls: MAX_LOG_CALLS,
+      splits: refusesRange,
+      fail: (message) => new Error(`searching slashes of ${contract}: ${message}`),
+      getLogs: (from, to) => client.getContractEvents({ address: contract, abi: relayStakingAbi, fromBlock: BigInt(from), toBlock: BigInt(to), strict: false }),
+    });
+    const kindOfTx = new Map<string, SlashKind>();
+    for (const log of logs) {
+      const kind = KIND_OF_EVENT[log.eventName];
+      if (kind !== undefined && log.transactionHash !== null) kindOfTx.set(log.transactionHash, kind);
+    }
+    for (const log of logs) {
+      if (log.eventName !== "Slashed" || log.transactionHash === null) continue;
+      const args = log.args as { operator?: Address; amount?: bigint };
+      this.found.push({
         operator: args.operator === undefined ? "?" : getAddress(args.operator),
         amount: (args.amount ?? 0n).toString(),
         kind: kindOfTx.get(log.transactionHash) ?? "other",
         txHash: log.transactionHash,
         blockNumber: (log.blockNumber ?? 0n).toString(),
-      },
-    ];
-  });
+      });
+    }
+    // Only after the whole range was read: a failed scan is retried from the same block.
+    this.nextBlock = head + 1n;
+    return [...this.found];
+  }
 }
 
 export function oneLine(error: unknown): string {

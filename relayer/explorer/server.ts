@@ -14,15 +14,15 @@ import { ApiError, ApiUnreachableError, fetchApi, type MpcRelayClient } from "@m
 import { statusById, statusesOfTransaction } from "../relay/chain-clients.ts";
 import type { ExplorerConfig, MessageDetail, NetworkView, TransactionMessages } from "./api-types.ts";
 import { messageDetail, type CommandContext } from "./detail.ts";
-import { oneLine, readGateway, readStaking, type ExplorerChain, type StakingSource } from "./network.ts";
+import { oneLine, readGateway, readStaking, SlashIndex, type ExplorerChain, type StakingSource } from "./network.ts";
 
 export interface ExplorerOptions {
   host: string;
   port: number;
   /** The relayer API's base URL (records, nodes, statistics, and the SDK's relayer view). */
   relayerApi: string;
-  /** SDK clients, one per source chain, with every chain as a destination. */
-  clients: readonly MpcRelayClient[];
+  /** SDK clients by source chain id, every chain a destination. */
+  clients: ReadonlyMap<number, MpcRelayClient>;
   chains: readonly (ExplorerChain & { sourceGateway: Address; blockExplorer: string | null })[];
   staking: StakingSource | null;
   commands: CommandContext;
@@ -52,6 +52,10 @@ const SECURITY_HEADERS = {
 };
 
 const HASH = /^0x[0-9a-fA-F]{64}$/;
+/** Searches of every source chain for an id the relayer does not know, at once: each may take many eth_getLogs calls. */
+const MAX_CHAIN_SEARCHES = 2;
+/** The network view is read at most this often, however many pages poll it. */
+const NETWORK_TTL_MS = 3_000;
 
 /** A request the explorer refuses (400) or a thing it cannot find (404), with the reason in words. */
 class HttpError extends Error {
@@ -85,6 +89,7 @@ export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
     staking: o.staking === null ? null : { chainId: o.staking.chain.chainId, contract: o.staking.contract },
   };
 
+  const reads: Reads = { searches: 0, network: null, slashes: o.staking === null ? null : new SlashIndex(o.staking) };
   const api = async (path: string, search: URLSearchParams): Promise<unknown> => {
     if (path === "/api/config") return config;
     if (path === "/api/messages") return relayerJson(o.relayerApi, `/v1/messages?${search}`);
@@ -92,9 +97,9 @@ export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
       const window = search.get("window");
       return relayerJson(o.relayerApi, `/v1/stats${window === null ? "" : `?window=${encodeURIComponent(window)}`}`);
     }
-    if (path === "/api/network") return network(o);
+    if (path === "/api/network") return cachedNetwork(o, reads);
     const message = /^\/api\/messages\/([^/]+)$/.exec(path);
-    if (message !== null) return detailOf(o, hashArg(message[1]!, "message id"));
+    if (message !== null) return detailOf(o, reads, hashArg(message[1]!, "message id"));
     const tx = /^\/api\/tx\/([^/]+)$/.exec(path);
     if (tx !== null) return transaction(o, hashArg(tx[1]!, "transaction hash"));
     throw new HttpError(404, `no API route ${path}`);
@@ -142,19 +147,61 @@ function hashArg(text: string, what: string): Hex {
   return text.toLowerCase() as Hex;
 }
 
-async function detailOf(o: ExplorerOptions, id: Hex): Promise<MessageDetail> {
-  const status = await statusById(o.clients, id);
-  if (status === null) throw new HttpError(404, `message ${id} was not sent by a source gateway of the configured chains (searched from each chain's fromBlock)`);
-  return messageDetail(status, o.commands);
+/** What the explorer keeps between requests: running chain searches, the last network view, the slashes found. */
+interface Reads {
+  searches: number;
+  network: { at: number; view: Promise<NetworkView> } | null;
+  slashes: SlashIndex | null;
+}
+
+/**
+ * A message's detail. The relayer's record, when it has one, names the source transaction: the SDK then
+ * reads that transaction's receipt (and checks the id is in it), which costs a few calls. Only an id the
+ * relayer does not know is searched for across every source chain, and only a few such searches run at once.
+ */
+async function detailOf(o: ExplorerOptions, reads: Reads, id: Hex): Promise<MessageDetail> {
+  const hint = await relayerRecord(o.relayerApi, id);
+  const client = hint === null ? undefined : o.clients.get(hint.srcChainId);
+  if (hint !== null && client !== undefined) {
+    const inTransaction = await statusesOfTransaction([client], hint.sourceTxHash);
+    const status = inTransaction?.find((s) => s.messageId.toLowerCase() === id);
+    if (status !== undefined) return messageDetail(status, o.commands);
+  }
+  if (reads.searches >= MAX_CHAIN_SEARCHES) throw new HttpError(429, `the explorer is already searching the chains for ${reads.searches} messages the relayer does not know; try again in a moment`);
+  reads.searches++;
+  try {
+    const status = await statusById([...o.clients.values()], id);
+    if (status === null) throw new HttpError(404, `message ${id} was not sent by a source gateway of the configured chains (searched from each chain's fromBlock)`);
+    return messageDetail(status, o.commands);
+  } finally {
+    reads.searches--;
+  }
+}
+
+/** The relayer's record's source chain and transaction, or null when it has none or cannot be asked (a hint only). */
+async function relayerRecord(base: string, id: Hex): Promise<{ srcChainId: number; sourceTxHash: Hex } | null> {
+  try {
+    const body = (await relayerJson(base, `/v1/messages/${id}`)) as { srcChainId?: unknown; sourceTxHash?: unknown };
+    if (typeof body.srcChainId !== "number" || typeof body.sourceTxHash !== "string" || !HASH.test(body.sourceTxHash)) return null;
+    return { srcChainId: body.srcChainId, sourceTxHash: body.sourceTxHash as Hex };
+  } catch {
+    return null;
+  }
 }
 
 async function transaction(o: ExplorerOptions, hash: Hex): Promise<TransactionMessages> {
-  const statuses = await statusesOfTransaction(o.clients, hash);
+  const statuses = await statusesOfTransaction([...o.clients.values()], hash);
   if (statuses === null || statuses.length === 0) throw new HttpError(404, `transaction ${hash} is not on a configured source chain, or sent no message`);
   return { txHash: hash, chainId: statuses[0]!.source.chainId, messages: statuses.map((s) => messageDetail(s, o.commands)) };
 }
 
-async function network(o: ExplorerOptions): Promise<NetworkView> {
+/** One network read serves every request within NETWORK_TTL_MS (and concurrent ones share it). */
+function cachedNetwork(o: ExplorerOptions, reads: Reads): Promise<NetworkView> {
+  if (reads.network === null || Date.now() - reads.network.at > NETWORK_TTL_MS) reads.network = { at: Date.now(), view: network(o, reads.slashes) };
+  return reads.network.view;
+}
+
+async function network(o: ExplorerOptions, slashes: SlashIndex | null): Promise<NetworkView> {
   const errors: string[] = [];
   const part = <T>(what: string, work: Promise<T>, fallback: T): Promise<T> =>
     work.catch((error: unknown) => {
@@ -169,7 +216,7 @@ async function network(o: ExplorerOptions): Promise<NetworkView> {
       [],
     ),
     Promise.all(o.chains.map(readGateway)),
-    o.staking === null ? Promise.resolve(null) : part(`staking contract ${o.staking.contract}`, readStaking(o.staking), null),
+    o.staking === null || slashes === null ? Promise.resolve(null) : part(`staking contract ${o.staking.contract}`, readStaking(o.staking, slashes), null),
   ]);
   for (const g of gateways) if (g.error !== null) errors.push(`gateway on ${g.name}: ${g.error}`);
   return { relayer: ready, nodes, gateways, staking, errors, readAt: Date.now() };

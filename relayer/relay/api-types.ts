@@ -74,16 +74,18 @@ export interface PerformanceView {
   from: number;
   to: number;
   bucketMs: number;
-  /** Each delivered message: when it was delivered and how long from first seen to delivered. */
+  /** Exact over the window, whatever the series below were thinned to. */
+  summary: { deliveries: number; p50Ms: number | null; p95Ms: number | null; seen: number; gasTransactions: number; gasUsed: string; costWei: string };
+  /** Delivered messages: when, and how long from first seen to delivered (at most MAX_POINTS, evenly thinned). */
   deliveries: { at: number; latencyMs: number; srcChainId: number; dstChainId: number }[];
-  /** Delivery latency distribution: count of deliveries with latency up to upperMs (and above the previous bucket). */
-  latencyHistogram: { upperMs: number; count: number }[];
-  /** Each attestation: when, and how long from final to the network's checked signature. */
+  /** Delivery latency distribution: deliveries with latency up to upperMs and above the bucket before (the last bucket has no upper bound: null). */
+  latencyHistogram: { upperMs: number | null; count: number }[];
+  /** Attestations: when, and how long from final to the network's checked signature (at most MAX_POINTS, evenly thinned). */
   signing: { at: number; latencyMs: number }[];
   /** Per bucket: messages first seen and messages delivered. */
   throughput: { at: number; seen: number; delivered: number }[];
-  /** Per route, messages not yet delivered at the end of each bucket. */
+  /** Per route ("<srcChainId>-<dstChainId>"), messages not yet delivered at the end of each bucket. */
   backlog: { route: string; points: { at: number; count: number }[] }[];
-  /** Delivery and retry transactions mined. */
-  gas: { at: number; chainId: number; txHash: string; gasUsed: string; costWei: string; messages: number }[];
+  /** Per bucket: the delivery and retry transactions mined in it, their gas and cost (wei, decimal). */
+  gas: { at: number; transactions: number; gasUsed: string; costWei: string }[];
 }

@@ -5,12 +5,14 @@
  */
 import { z } from "zod";
 import type { MessagePage, MessageSummary, PerformanceView, RelayState } from "./api-types.ts";
-import type { GasEntry, MessageRecord } from "./store.ts";
+import type { GasEntry, RecordDigest } from "./store.ts";
 
 export const MAX_PAGE_SIZE = 100;
 /** The longest window the statistics cover, and the most buckets a series has. */
 export const MAX_WINDOW_MS = 30 * 24 * 3600_000;
 const MAX_BUCKETS = 120;
+/** The most points a latency series carries; more are thinned evenly (the summary stays exact). */
+export const MAX_POINTS = 1_000;
 
 const STATES = ["seen", "final", "attested", "delivered", "failed", "retried", "dropped", "abandoned"] as const satisfies readonly RelayState[];
 
@@ -31,7 +33,7 @@ export type MessageQuery = z.infer<typeof messageQuerySchema>;
 
 export const statsQuerySchema = z.object({ window: z.coerce.number().int().min(60_000).max(MAX_WINDOW_MS).default(3600_000) }).strict();
 
-export function summarize(record: MessageRecord): MessageSummary {
+export function summarize(record: RecordDigest): MessageSummary {
   return {
     messageId: record.messageId,
     srcChainId: record.srcChainId,
@@ -54,11 +56,11 @@ export function summarize(record: MessageRecord): MessageSummary {
  * The page of records matching `query`, newest first. The search text matches a message id, source
  * transaction hash, sender or receiver: whole or as the start of one (case-insensitive).
  */
-export function listMessages(records: readonly MessageRecord[], query: MessageQuery): MessagePage {
+export function listMessages(records: readonly RecordDigest[], query: MessageQuery): MessagePage {
   const needle = query.q?.toLowerCase() ?? "";
   const routes = new Map<string, { srcChainId: number; dstChainId: number }>();
   const states = new Set<RelayState>();
-  const matching: MessageRecord[] = [];
+  const matching: RecordDigest[] = [];
   for (const r of records) {
     routes.set(`${r.srcChainId}-${r.dstChainId}`, { srcChainId: r.srcChainId, dstChainId: r.dstChainId });
     states.add(r.state);
@@ -79,11 +81,11 @@ export function listMessages(records: readonly MessageRecord[], query: MessageQu
   };
 }
 
-/** Upper bounds (ms) of the delivery-latency histogram; the last bucket takes everything above. */
-const LATENCY_BOUNDS = [250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 1_800_000, Number.MAX_SAFE_INTEGER];
+/** Upper bounds (ms) of the delivery-latency histogram; a last bucket (null) takes everything above. */
+const LATENCY_BOUNDS = [250, 500, 1_000, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 1_800_000, null];
 
 /** The series over the `windowMs` before `now`. Gas entries come from the store (one per mined transaction). */
-export function performance(records: readonly MessageRecord[], gas: readonly GasEntry[], windowMs: number, now = Date.now()): PerformanceView {
+export function performance(records: readonly RecordDigest[], gas: readonly GasEntry[], windowMs: number, now = Date.now()): PerformanceView {
   const from = now - windowMs;
   const bucketMs = Math.max(1_000, Math.ceil(windowMs / MAX_BUCKETS / 1_000) * 1_000);
   const buckets = Math.ceil(windowMs / bucketMs);
@@ -103,7 +105,7 @@ export function performance(records: readonly MessageRecord[], gas: readonly Gas
       throughput[bucketOf(delivered.at)]!.delivered++;
       const latencyMs = delivered.at - seenAt;
       deliveries.push({ at: delivered.at, latencyMs, srcChainId: r.srcChainId, dstChainId: r.dstChainId });
-      histogram.find((b) => latencyMs <= b.upperMs)!.count++;
+      histogram.find((b) => b.upperMs === null || latencyMs <= b.upperMs)!.count++;
     }
     let finalAt: number | null = null;
     for (const h of r.history) {
@@ -125,19 +127,49 @@ export function performance(records: readonly MessageRecord[], gas: readonly Gas
   }
   deliveries.sort((a, b) => a.at - b.at);
   signing.sort((a, b) => a.at - b.at);
+  const latencies = deliveries.map((d) => d.latencyMs).sort((a, b) => a - b);
+  const gasBuckets = throughput.map((b) => ({ at: b.at, transactions: 0, gasUsed: 0n, costWei: 0n }));
+  for (const g of gas) {
+    if (g.at < from || g.at > now) continue;
+    const bucket = gasBuckets[bucketOf(g.at)]!;
+    bucket.transactions++;
+    bucket.gasUsed += BigInt(g.gasUsed);
+    bucket.costWei += BigInt(g.costWei);
+  }
   return {
     from,
     to: now,
     bucketMs,
-    deliveries,
+    summary: {
+      deliveries: deliveries.length,
+      p50Ms: nearestRank(latencies, 50),
+      p95Ms: nearestRank(latencies, 95),
+      seen: throughput.reduce((n, b) => n + b.seen, 0),
+      gasTransactions: gasBuckets.reduce((n, b) => n + b.transactions, 0),
+      gasUsed: gasBuckets.reduce((n, b) => n + b.gasUsed, 0n).toString(),
+      costWei: gasBuckets.reduce((n, b) => n + b.costWei, 0n).toString(),
+    },
+    deliveries: thin(deliveries),
     latencyHistogram: histogram,
-    signing,
+    signing: thin(signing),
     throughput,
     backlog: [...backlogByRoute.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, counts]) => ({ route, points: counts.map((count, i) => ({ at: from + (i + 1) * bucketMs, count })) })),
-    gas: gas.filter((g) => g.at >= from && g.at <= now).map((g) => ({ at: g.at, chainId: g.chainId, txHash: g.txHash, gasUsed: g.gasUsed, costWei: g.costWei, messages: g.messages })),
+    gas: gasBuckets.map((b) => ({ at: b.at, transactions: b.transactions, gasUsed: b.gasUsed.toString(), costWei: b.costWei.toString() })),
   };
 }
 
-function firstSeen(record: MessageRecord): number {
+/** Nearest-rank percentile of sorted values, or null for none. */
+function nearestRank(sorted: readonly number[], p: number): number | null {
+  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** At most MAX_POINTS of `points`, evenly spaced, the first and the last kept. */
+function thin<T>(points: T[]): T[] {
+  if (points.length <= MAX_POINTS) return points;
+  const step = (points.length - 1) / (MAX_POINTS - 1);
+  return Array.from({ length: MAX_POINTS }, (_, i) => points[Math.round(i * step)]!);
+}
+
+function firstSeen(record: RecordDigest): number {
   return record.history[0]?.at ?? record.updatedAt;
 }

@@ -17,6 +17,7 @@ import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts
 import type { Readiness } from "../node/api/http.ts";
 import { startRelayerApi } from "./api.ts";
 import { RelayMetrics } from "./metrics.ts";
+import type { NodeView } from "./api-types.ts";
 import { nodeViews } from "./nodes.ts";
 import { listMessages, performance } from "./queries.ts";
 import { P2pApiClient } from "../node/api/p2p.ts";
@@ -59,6 +60,8 @@ const MAX_CONCURRENT_TASKS = 32;
 const TICK_MS = 25;
 /** How often the MPC nodes are asked whether they hold the relay key READY (readiness, metrics). */
 const NODE_PROBE_MS = 10_000;
+/** How long one reading of the nodes' status answers GET /v1/nodes. */
+const NODE_VIEW_TTL_MS = 2_000;
 
 export async function startRelayer(config: RelayerConfig, options: { log?: RelayLogger } = {}): Promise<Relayer> {
   const log = options.log ?? relayLogger(config.logLevel);
@@ -94,6 +97,7 @@ class Engine implements Relayer {
   private nodeProbe = { ready: 0, threshold: 0, probedAt: 0 };
   /** The MPC key's address: every attestation must recover to it. */
   private relayAddress: Address = "0x0000000000000000000000000000000000000000";
+  private nodeRead: { at: number; views: Promise<NodeView[]> } | null = null;
 
   private constructor(
     private readonly config: RelayerConfig,
@@ -602,9 +606,9 @@ class Engine implements Relayer {
     this.server = await startRelayerApi({
       ...api,
       status: (id) => this.status(id),
-      messages: async (query) => listMessages(await this.records(), query),
-      stats: async (windowMs) => performance(await this.records(), await this.store.gasSince(Date.now() - windowMs), windowMs),
-      nodes: () => nodeViews(this.channels),
+      messages: async (query) => listMessages(await this.store.digests(), query),
+      stats: async (windowMs) => performance(await this.store.digests(), await this.store.gasSince(Date.now() - windowMs), windowMs),
+      nodes: () => this.nodeViews(),
       readiness: () => this.readiness(),
       metrics: this.metrics,
       onError: (error) => this.log.warn("status request failed", { error: short(error) }),
@@ -613,10 +617,10 @@ class Engine implements Relayer {
     this.apiPort = typeof address === "object" && address !== null ? address.port : api.port;
   }
 
-  /** Every record: the store's, with the in-memory state of the active ones (newer than their last write). */
-  private async records(): Promise<MessageRecord[]> {
-    if (this.closed) return [...this.active.values()];
-    return (await this.store.all()).map((record) => this.active.get(record.messageId) ?? record);
+  /** The nodes' status, asked at most every NODE_VIEW_TTL_MS however many callers ask (the API is open to anyone). */
+  private nodeViews(): Promise<NodeView[]> {
+    if (this.nodeRead === null || Date.now() - this.nodeRead.at > NODE_VIEW_TTL_MS) this.nodeRead = { at: Date.now(), views: nodeViews(this.channels) };
+    return this.nodeRead.views;
   }
 
   /** Keeps what a mined delivery or retry transaction cost, for the statistics (metrics keep only totals). */

@@ -45,6 +45,39 @@ export interface MessageRecord {
   updatedAt: number;
 }
 
+/** What the API's list and statistics read of a record: a slim copy (no payload, signature or details), kept in memory. */
+export interface RecordDigest {
+  messageId: Hex;
+  srcChainId: number;
+  dstChainId: number;
+  message: Pick<JsonMessage, "nonce" | "sender" | "receiver">;
+  txHash: Hex;
+  blockNumber: number;
+  state: MessageState;
+  attempts: number;
+  deliveryTxHash?: Hex;
+  lastError?: string;
+  history: { state: MessageState; at: number }[];
+  updatedAt: number;
+}
+
+function digestOf(r: MessageRecord): RecordDigest {
+  return {
+    messageId: r.messageId,
+    srcChainId: r.srcChainId,
+    dstChainId: r.dstChainId,
+    message: { nonce: r.message.nonce, sender: r.message.sender, receiver: r.message.receiver },
+    txHash: r.txHash,
+    blockNumber: r.blockNumber,
+    state: r.state,
+    attempts: r.attempts,
+    ...(r.deliveryTxHash === undefined ? {} : { deliveryTxHash: r.deliveryTxHash }),
+    ...(r.lastError === undefined ? {} : { lastError: r.lastError }),
+    history: r.history.map((h) => ({ state: h.state, at: h.at })),
+    updatedAt: r.updatedAt,
+  };
+}
+
 /** One mined delivery or retry transaction: what it cost (decimal strings) and how many messages it settled. */
 export interface GasEntry {
   at: number;
@@ -61,6 +94,12 @@ const CURSOR_PREFIX = "c:";
 const GAS_PREFIX = "g:";
 
 export class RelayStore {
+  /** Every record's digest by message id, once `digests()` was first asked (then kept current by every write). */
+  private digestIndex: Map<Hex, RecordDigest> | null = null;
+  private loadingDigests: Promise<Map<Hex, RecordDigest>> | null = null;
+  /** Writes made while the index loads, applied over what it read. */
+  private writtenDuringLoad: MessageRecord[] = [];
+
   private constructor(private readonly db: ClassicLevel<string, string>) {}
 
   static async open(path: string): Promise<RelayStore> {
@@ -80,6 +119,7 @@ export class RelayStore {
 
   async put(record: MessageRecord): Promise<void> {
     await this.db.put(MESSAGE_PREFIX + record.messageId.toLowerCase(), JSON.stringify(record));
+    this.indexed([record]);
   }
 
   /** Writes many records and a chain cursor in one atomic batch. */
@@ -87,6 +127,36 @@ export class RelayStore {
     const ops: { type: "put"; key: string; value: string }[] = records.map((r) => ({ type: "put", key: MESSAGE_PREFIX + r.messageId.toLowerCase(), value: JSON.stringify(r) }));
     if (cursor !== undefined) ops.push({ type: "put", key: CURSOR_PREFIX + cursor.chainId, value: String(cursor.block) });
     if (ops.length > 0) await this.db.batch(ops);
+    this.indexed(records);
+  }
+
+  /**
+   * Every record's digest, for the API's list and statistics: read from the store once, then kept in
+   * memory and updated by each write, so a page polling the list parses nothing (about 0.4 KB a record).
+   */
+  async digests(): Promise<RecordDigest[]> {
+    if (this.digestIndex === null) {
+      this.loadingDigests ??= (async () => {
+        const index = new Map<Hex, RecordDigest>();
+        for await (const value of this.db.values({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX + "\xff" })) {
+          const record = JSON.parse(value) as MessageRecord;
+          index.set(record.messageId.toLowerCase() as Hex, digestOf(record));
+        }
+        for (const record of this.writtenDuringLoad) index.set(record.messageId.toLowerCase() as Hex, digestOf(record));
+        this.writtenDuringLoad = [];
+        // From here on every write updates the index itself.
+        this.digestIndex = index;
+        this.loadingDigests = null;
+        return index;
+      })();
+      return [...(await this.loadingDigests).values()];
+    }
+    return [...this.digestIndex.values()];
+  }
+
+  private indexed(records: readonly MessageRecord[]): void {
+    if (this.digestIndex !== null) for (const record of records) this.digestIndex.set(record.messageId.toLowerCase() as Hex, digestOf(record));
+    else if (this.loadingDigests !== null) this.writtenDuringLoad.push(...records);
   }
 
   async all(): Promise<MessageRecord[]> {

@@ -10,6 +10,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { Hex } from "viem";
+import { MessageNotFoundError, type MpcRelayClient } from "@mpc-relay/sdk";
 import type { ApiChannel } from "../../relayer/node/api/channel.ts";
 import { startExplorer, type Explorer } from "../../relayer/explorer/server.ts";
 import type { NetworkView } from "../../relayer/explorer/api-types.ts";
@@ -19,12 +21,29 @@ import { nodeViews } from "../../relayer/relay/nodes.ts";
 import { listMessages } from "../../relayer/relay/queries.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
 
+/** An explorer with no chains over `relayerApi`, serving `webDir`; `overrides` change one part. */
+function explorerOver(relayerApi: string, webDir: string, overrides: Partial<Parameters<typeof startExplorer>[0]> = {}): Promise<Explorer> {
+  return startExplorer({
+    host: "127.0.0.1",
+    port: 0,
+    relayerApi,
+    clients: new Map(),
+    chains: [],
+    staking: null,
+    commands: { configPath: "relayer.json" },
+    webDir,
+    onError: () => undefined,
+    ...overrides,
+  });
+}
+
 const channel = (name: string, answer: () => Promise<{ status: number; body: unknown }>): ApiChannel => ({ name, request: () => answer() });
 
 describe("explorer server", () => {
   let webDir: string;
   let relayer: Server;
   let explorer: Explorer;
+  let relayerApi: string;
   const errors: unknown[] = [];
 
   before(async () => {
@@ -65,18 +84,8 @@ describe("explorer server", () => {
       onError: (error) => errors.push(error),
     });
     const address = relayer.address();
-    const relayerApi = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
-    explorer = await startExplorer({
-      host: "127.0.0.1",
-      port: 0,
-      relayerApi,
-      clients: [],
-      chains: [],
-      staking: null,
-      commands: { configPath: "relayer.json" },
-      webDir,
-      onError: (error) => errors.push(error),
-    });
+    relayerApi = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`;
+    explorer = await explorerOver(relayerApi, webDir, { onError: (error) => errors.push(error) });
   });
   after(async () => {
     await explorer?.close();
@@ -134,18 +143,35 @@ describe("explorer server", () => {
     assert.deepEqual(view.errors, []);
   });
 
+  it("searches the chains for at most two ids the relayer does not know at once; a third is told to come back", async () => {
+    let release = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // A source chain whose search takes until the test lets it end (then finds nothing).
+    const slow = {
+      status: async (id: Hex) => {
+        await gate;
+        throw new MessageNotFoundError(id, { chainId: 1, fromBlock: 0n, toBlock: 9n });
+      },
+    } as unknown as MpcRelayClient;
+    const searching = await explorerOver(relayerApi, webDir, { clients: new Map([[1, slow]]) });
+    try {
+      const ask = (digit: string) => fetch(new URL(`/api/messages/0x${digit.repeat(64)}`, searching.url));
+      const first = [ask("1"), ask("2")];
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const third = await ask("3");
+      assert.equal(third.status, 429);
+      assert.match(((await third.json()) as { error: string }).error, /already searching the chains for 2 messages/);
+      release();
+      for (const answer of await Promise.all(first)) assert.equal(answer.status, 404);
+      assert.equal((await ask("3")).status, 404, "once the searches end, the next is served");
+    } finally {
+      release();
+      await searching.close();
+    }
+  });
+
   it("says so when the relayer cannot be reached, and when the page is not built", async () => {
-    const down = await startExplorer({
-      host: "127.0.0.1",
-      port: 0,
-      relayerApi: `http://127.0.0.1:${await freePort()}`,
-      clients: [],
-      chains: [],
-      staking: null,
-      commands: { configPath: "r.json" },
-      webDir,
-      onError: () => undefined,
-    });
+    const down = await explorerOver(`http://127.0.0.1:${await freePort()}`, webDir);
     try {
       const list = await fetch(new URL("/api/messages", down.url));
       assert.equal(list.status, 502);
@@ -157,20 +183,7 @@ describe("explorer server", () => {
     } finally {
       await down.close();
     }
-    await assert.rejects(
-      startExplorer({
-        host: "127.0.0.1",
-        port: 0,
-        relayerApi: "http://127.0.0.1:1",
-        clients: [],
-        chains: [],
-        staking: null,
-        commands: { configPath: "r.json" },
-        webDir: join(webDir, "missing"),
-        onError: () => undefined,
-      }),
-      /the explorer's page is not built .*ENOENT.*npm run build/,
-    );
+    await assert.rejects(explorerOver("http://127.0.0.1:1", join(webDir, "missing")), /the explorer's page is not built .*ENOENT.*npm run build/);
     assert.deepEqual(errors, [], "nothing above was an unexpected server error");
   });
 });

@@ -4,13 +4,16 @@
  * it refuses (each with a reason, never a silent default).
  */
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
 import type { Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { keccak256, toHex, type Hex } from "viem";
 import { startRelayerApi } from "../../relayer/relay/api.ts";
 import { RelayMetrics } from "../../relayer/relay/metrics.ts";
-import { listMessages, messageQuerySchema, performance } from "../../relayer/relay/queries.ts";
-import type { GasEntry, MessageRecord, MessageState } from "../../relayer/relay/store.ts";
+import { listMessages, MAX_POINTS, messageQuerySchema, performance } from "../../relayer/relay/queries.ts";
+import { RelayStore, type GasEntry, type MessageRecord, type MessageState } from "../../relayer/relay/store.ts";
 
 const T0 = 1_800_000_000_000;
 const hex = (n: number, bytes: number): Hex => `0x${n.toString(16).padStart(bytes * 2, "0")}`;
@@ -171,8 +174,34 @@ describe("relayer API: performance series", () => {
     assert.equal(last("1-2"), 1, "the failed message is still open on route 1-2");
     assert.equal(last("2-1"), 1);
     assert.deepEqual(
-      view.gas.map((g) => g.txHash),
-      [hex(0x91, 32)],
+      view.gas.filter((g) => g.transactions > 0).map((g) => [g.transactions, g.gasUsed, g.costWei]),
+      [[1, "90000", "90000000000000"]],
+      "only the transaction inside the window",
+    );
+    assert.deepEqual(view.summary, { deliveries: 2, p50Ms: 2_000, p95Ms: 10_000, seen: 4, gasTransactions: 1, gasUsed: "90000", costWei: "90000000000000" });
+  });
+
+  it("thins long latency series evenly, keeping the first and the last; the summary stays exact", () => {
+    const many = Array.from({ length: 2_500 }, (_, i) =>
+      record(100 + i, {
+        history: [
+          ["seen", T0 + i],
+          ["final", T0 + i + 1],
+          ["attested", T0 + i + 2],
+          ["delivered", T0 + i + 3 + i],
+        ],
+      }),
+    );
+    const thinned = performance(many, [], 3_600_000, T0 + 60_000);
+    assert.equal(thinned.deliveries.length, MAX_POINTS);
+    assert.equal(thinned.signing.length, MAX_POINTS);
+    assert.equal(thinned.deliveries[0]!.latencyMs, 3);
+    assert.equal(thinned.deliveries.at(-1)!.latencyMs, 3 + 2_499);
+    assert.equal(thinned.summary.deliveries, 2_500);
+    assert.equal(thinned.summary.p50Ms, 3 + 1_249);
+    assert.equal(
+      thinned.latencyHistogram.reduce((n, b) => n + b.count, 0),
+      2_500,
     );
   });
 });
@@ -222,6 +251,38 @@ describe("relayer API: GET /v1/messages and /v1/stats", () => {
       const response = await fetch(base + path);
       assert.equal(response.status, 400, path);
       assert.match(((await response.json()) as { error: string }).error, reason, path);
+    }
+  });
+});
+
+describe("relay store: the digests the list and statistics read", () => {
+  it("reads the store once, then every write keeps them current, also writes made while they load", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "relay-digests-"));
+    const store = await RelayStore.open(join(dir, "db"));
+    try {
+      await store.commit(records.map((r) => structuredClone(r)));
+      const loading = store.digests();
+      // Written while the first read runs: the digests must show it, not the older stored copy.
+      const changed = { ...structuredClone(records[2]!), state: "attested" as const, updatedAt: T0 + 99_000 };
+      await store.put(changed);
+      const first = await loading;
+      assert.equal(first.length, 4);
+      assert.equal(first.find((d) => d.messageId === changed.messageId)!.state, "attested");
+      await store.commit([{ ...structuredClone(records[2]!), state: "delivered" }, record(5, { history: [["seen", T0 + 50_000]] })]);
+      const later = await store.digests();
+      assert.equal(later.length, 5);
+      assert.equal(later.find((d) => d.messageId === changed.messageId)!.state, "delivered");
+      assert.ok(
+        later.every((d) => !("payload" in d.message) && !("signature" in d)),
+        "a slim copy",
+      );
+      assert.deepEqual(
+        listMessages(later, query({ state: "delivered" })).items.map((m) => m.nonce),
+        ["4", "3", "1"],
+      );
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

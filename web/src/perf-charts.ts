@@ -9,7 +9,6 @@ type Point = { x: number; y: number };
 type Axis = NonNullable<NonNullable<ChartOptions<"line">["scales"]>[string]>;
 
 const MINUTE = 60_000;
-const OPEN_ENDED = 365 * 24 * 60 * MINUTE;
 const ROUND_DURATIONS = [
   10,
   20,
@@ -113,8 +112,8 @@ export function latencyHistogram(view: PerformanceView): ChartConfiguration<"bar
   return {
     type: "bar",
     data: {
-      // The last bucket is open-ended (an upper bound of Number.MAX_SAFE_INTEGER): "> the one before".
-      labels: view.latencyHistogram.map((b, i) => (b.upperMs < OPEN_ENDED ? `≤ ${milliseconds(b.upperMs)}` : `> ${milliseconds(view.latencyHistogram[i - 1]?.upperMs ?? 0)}`)),
+      // The last bucket is open-ended (no upper bound): "> the one before".
+      labels: view.latencyHistogram.map((b, i) => (b.upperMs !== null ? `≤ ${milliseconds(b.upperMs)}` : `> ${milliseconds(view.latencyHistogram[i - 1]?.upperMs ?? 0)}`)),
       datasets: [{ label: "deliveries", data: view.latencyHistogram.map((b) => b.count), backgroundColor: colour(0) }],
     },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 }, title: { display: true, text: "deliveries" } } } },
@@ -179,12 +178,11 @@ export function backlog(view: PerformanceView, routeName: (route: string) => str
 }
 
 export function gasSpent(view: PerformanceView): ChartConfiguration<"line"> | null {
-  if (view.gas.length === 0) return null;
-  const sorted = [...view.gas].sort((a, b) => a.at - b.at);
+  if (view.summary.gasTransactions === 0) return null;
   let total = 0n;
-  const cumulative = sorted.map((g) => {
+  const cumulative = view.gas.map((g) => {
     total += parseWei(g.costWei);
-    return { x: g.at, y: weiToEther(total) };
+    return { x: g.at + view.bucketMs, y: weiToEther(total) };
   });
   return {
     type: "line",
@@ -192,8 +190,8 @@ export function gasSpent(view: PerformanceView): ChartConfiguration<"line"> | nu
       datasets: [
         { label: "cumulative cost (ETH)", data: cumulative, borderColor: colour(2), backgroundColor: colour(2), stepped: true, pointRadius: 0, yAxisID: "y" },
         {
-          label: "gas used per transaction",
-          data: sorted.map((g) => ({ x: g.at, y: Number(g.gasUsed) })),
+          label: "gas used per interval",
+          data: view.gas.filter((g) => g.transactions > 0).map((g) => ({ x: g.at, y: Number(g.gasUsed) })),
           borderColor: colour(5),
           backgroundColor: colour(5),
           showLine: false,
@@ -215,14 +213,6 @@ export function gasSpent(view: PerformanceView): ChartConfiguration<"line"> | nu
 
 /** The totals above the charts. */
 export function totals(view: PerformanceView): { deliveries: number; median: number | null; p95: number | null; seen: number; gasTxs: number; costEther: number } {
-  const latencies = view.deliveries.map((d) => d.latencyMs).sort((a, b) => a - b);
-  const pick = (q: number) => (latencies.length === 0 ? null : (latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? null));
-  return {
-    deliveries: view.deliveries.length,
-    median: pick(0.5),
-    p95: pick(0.95),
-    seen: view.throughput.reduce((sum, b) => sum + b.seen, 0),
-    gasTxs: view.gas.length,
-    costEther: weiToEther(view.gas.reduce((sum, g) => sum + parseWei(g.costWei), 0n)),
-  };
+  const t = view.summary;
+  return { deliveries: t.deliveries, median: t.p50Ms, p95: t.p95Ms, seen: t.seen, gasTxs: t.gasTransactions, costEther: weiToEther(parseWei(t.costWei)) };
 }
