@@ -132,7 +132,7 @@ export class RelayStore {
 
   /**
    * Every record's digest, for the API's list and statistics: read from the store once, then kept in
-   * memory and updated by each write, so a page polling the list parses nothing (about 0.4 KB a record).
+   * memory and updated by each write, so a page polling the list parses nothing (about 1 KB of heap a record: 18 MB for 20,000, bench:explorer).
    */
   async digests(): Promise<RecordDigest[]> {
     if (this.digestIndex === null) {
