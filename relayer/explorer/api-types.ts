@@ -64,7 +64,7 @@ export interface MessageDetail {
         reason: string | null;
         retry: { possible: boolean; error: string | null } | null;
       };
-  relayer: { kind: "not-configured" | "unavailable" | "unknown" | "known"; state: string | null; reason: string | null; attempts: number | null; lastError: string | null; extraGas: string | null };
+  relayer: { kind: "not-configured" | "unavailable" | "unknown" | "known"; state: string | null; reason: string | null; attempts: number | null; lastError: string | null };
   /** Which view lags the others and how (the SDK's `behind` / `note`). */
   behind: { view: string; note: string } | null;
   timeline: TimelineStep[];

@@ -48,8 +48,8 @@ export function messageDetail(s: MessageStatus, context: CommandContext): Messag
           },
     relayer:
       relayer.kind === "known"
-        ? { kind: "known", state: relayer.state, reason: null, attempts: relayer.attempts, lastError: relayer.lastError, extraGas: null }
-        : { kind: relayer.kind, state: null, reason: relayer.kind === "unavailable" ? relayer.reason : null, attempts: null, lastError: null, extraGas: null },
+        ? { kind: "known", state: relayer.state, reason: null, attempts: relayer.attempts, lastError: relayer.lastError }
+        : { kind: relayer.kind, state: null, reason: relayer.kind === "unavailable" ? relayer.reason : null, attempts: null, lastError: null },
     behind: s.behind === null || s.note === null ? null : { view: s.behind, note: s.note },
     timeline: timeline(s),
     failure: failure(s),
@@ -57,6 +57,11 @@ export function messageDetail(s: MessageStatus, context: CommandContext): Messag
   };
 }
 
+/**
+ * The relayer's history gives the steps their times; the chains decide which steps happened. A relayer
+ * that claims a delivery or abandonment the target chain does not show gets no such step (the status's
+ * `behind` says it disagrees), and a step's transaction is the chain's own when the chain names one.
+ */
 function timeline(s: MessageStatus): TimelineStep[] {
   const src = s.source.chainId;
   const dst = Number(s.message.dstChainId);
@@ -64,27 +69,36 @@ function timeline(s: MessageStatus): TimelineStep[] {
   const sourceTx = { chainId: src, hash: s.source.txHash };
   const steps: TimelineStep[] = [];
   const relayer = s.relayer.kind === "known" ? s.relayer : null;
+  // What the target chain shows settles delivery and abandonment; without a target view the relayer's word stands, marked as its.
+  const targetShows = (state: "delivered" | "abandoned"): boolean => target === null || target.state === state;
   for (const h of relayer?.history ?? []) {
     switch (h.state) {
       case "seen":
         steps.push(step("sent", h.at, `MessageSent in block ${s.source.blockNumber} of chain ${src}`, sourceTx));
         break;
       case "final":
-        steps.push(step("final", h.at, h.detail ?? `block ${s.source.blockNumber} is final`));
+        steps.push(step("final", h.at, s.source.final ? `block ${s.source.blockNumber} is final` : `the relayer saw block ${s.source.blockNumber} final; the explorer's RPC does not yet`));
         break;
       case "attested":
-        // With the signers named (the page lists them), the relayer's own words would repeat them.
-        steps.push({
-          ...step("attested", h.at, relayer?.signers != null ? "threshold signature checked against the relay address" : (h.detail ?? "signed by the network")),
-          signers: relayer?.signers ?? null,
-        });
+        // No chain records an attestation: this is the relayer's report (the page names the signing parties it gives).
+        steps.push({ ...step("attested", h.at, "the network signed it, as the relayer reports"), signers: relayer?.signers ?? null });
         break;
       case "delivered":
-        steps.push(step("delivered", h.at, h.detail ?? `delivered on chain ${dst}`, txOn(dst, relayer?.deliveryTxHash ?? target?.txHash ?? null)));
+        if (targetShows("delivered"))
+          steps.push(
+            step(
+              "delivered",
+              h.at,
+              `delivered on chain ${dst}${target === null ? " (the relayer's report; the target chain is not read)" : ""}`,
+              txOn(dst, target?.txHash ?? relayer?.deliveryTxHash ?? null),
+            ),
+          );
+        break;
+      case "abandoned":
+        if (targetShows("abandoned")) steps.push(step("abandoned", h.at, h.detail ?? "abandoned", txOn(dst, target?.txHash ?? null)));
         break;
       case "failed":
       case "retried":
-      case "abandoned":
       case "dropped":
         steps.push(step(h.state, h.at, h.detail ?? h.state));
         break;
@@ -110,8 +124,9 @@ function step(name: TimelineStep["step"], at: number | null, text: string, tx: T
   return { step: name, at, text, tx, signers: null };
 }
 
+/** A transaction reference, only for a well-formed hash (the relayer's are another party's word; the page builds links from them). */
 function txOn(chainId: number, hash: string | null): TimelineStep["tx"] {
-  return hash === null ? null : { chainId, hash };
+  return hash !== null && /^0x[0-9a-fA-F]{64}$/.test(hash) ? { chainId, hash } : null;
 }
 
 /** Why the message has not run, in words; null when it ran, was given up, or is simply on its way. */

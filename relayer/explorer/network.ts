@@ -24,8 +24,8 @@ export interface StakingSource {
 }
 
 const ZERO = "0x0000000000000000000000000000000000000000";
-/** eth_getLogs calls one slash search may make before it gives up (and says so). */
-const MAX_LOG_CALLS = 500;
+/** eth_getLogs calls one read of the slashes makes at most: a long history is caught up over several reads. */
+const MAX_LOG_CALLS = 50;
 
 export async function readGateway(chain: ExplorerChain): Promise<GatewayView> {
   const read = <T>(functionName: "relay" | "previousRelay" | "lastRotationAt" | "paused"): Promise<T> =>
@@ -126,9 +126,11 @@ export class SlashIndex {
     const contract = this.source.contract;
     const head = await client.getBlockNumber();
     if (head < this.nextBlock) return [...this.found];
+    // Within what MAX_LOG_CALLS calls of the current span cover, so each read ends having moved on.
+    const to = BigInt(Math.min(Number(head), Number(this.nextBlock) + MAX_LOG_CALLS * this.span.value - 1));
     const logs = await scanLogs({
       from: Number(this.nextBlock),
-      to: Number(head),
+      to: Number(to),
       span: this.span,
       maxCalls: MAX_LOG_CALLS,
       splits: refusesRange,
@@ -152,7 +154,7 @@ export class SlashIndex {
       });
     }
     // Only after the whole range was read: a failed scan is retried from the same block.
-    this.nextBlock = head + 1n;
+    this.nextBlock = to + 1n;
     return [...this.found];
   }
 }

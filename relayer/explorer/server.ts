@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { Address, Hex } from "viem";
 import { ApiError, ApiUnreachableError, fetchApi, type MpcRelayClient } from "@mpc-relay/sdk";
 import { statusById, statusesOfTransaction } from "../relay/chain-clients.ts";
+import { requestUrl } from "../shared/request-url.ts";
 import type { ExplorerConfig, MessageDetail, NetworkView, TransactionMessages } from "./api-types.ts";
 import { messageDetail, type CommandContext } from "./detail.ts";
 import { oneLine, readGateway, readStaking, SlashIndex, type ExplorerChain, type StakingSource } from "./network.ts";
@@ -52,7 +53,8 @@ const SECURITY_HEADERS = {
 };
 
 const HASH = /^0x[0-9a-fA-F]{64}$/;
-/** Searches of every source chain for an id the relayer does not know, at once: each may take many eth_getLogs calls. */
+/** Requests that read the chains (a message, a transaction), at once; of them, searches of every source chain for an id the relayer does not know (each may take many eth_getLogs calls). */
+const MAX_CHAIN_READS = 4;
 const MAX_CHAIN_SEARCHES = 2;
 /** The network view is read at most this often, however many pages poll it. */
 const NETWORK_TTL_MS = 3_000;
@@ -89,7 +91,7 @@ export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
     staking: o.staking === null ? null : { chainId: o.staking.chain.chainId, contract: o.staking.contract },
   };
 
-  const reads: Reads = { searches: 0, network: null, slashes: o.staking === null ? null : new SlashIndex(o.staking) };
+  const reads: Reads = { chainReads: 0, searches: 0, network: null, slashes: o.staking === null ? null : new SlashIndex(o.staking) };
   const api = async (path: string, search: URLSearchParams): Promise<unknown> => {
     if (path === "/api/config") return config;
     if (path === "/api/messages") return relayerJson(o.relayerApi, `/v1/messages?${search}`);
@@ -99,20 +101,27 @@ export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
     }
     if (path === "/api/network") return cachedNetwork(o, reads);
     const message = /^\/api\/messages\/([^/]+)$/.exec(path);
-    if (message !== null) return detailOf(o, reads, hashArg(message[1]!, "message id"));
+    if (message !== null) {
+      const id = hashArg(message[1]!, "message id");
+      return limited(reads, "chainReads", MAX_CHAIN_READS, "reading the chains for other requests", () => detailOf(o, reads, id));
+    }
     const tx = /^\/api\/tx\/([^/]+)$/.exec(path);
-    if (tx !== null) return transaction(o, hashArg(tx[1]!, "transaction hash"));
+    if (tx !== null) {
+      const hash = hashArg(tx[1]!, "transaction hash");
+      return limited(reads, "chainReads", MAX_CHAIN_READS, "reading the chains for other requests", () => transaction(o, hash));
+    }
     throw new HttpError(404, `no API route ${path}`);
   };
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const url = new URL(req.url ?? "/", "http://explorer");
+    const url = requestUrl(req);
     const send = (status: number, type: string, body: string | Buffer): void => {
       res.writeHead(status, { "content-type": type, "cache-control": "no-store", ...SECURITY_HEADERS });
       res.end(req.method === "HEAD" ? undefined : body);
     };
     const json = (status: number, body: unknown): void => send(status, "application/json", JSON.stringify(body));
     if (req.method !== "GET" && req.method !== "HEAD") return json(405, { error: "the explorer only reads: use GET" });
+    if (url === null) return json(400, { error: "the request's path is not a valid URL path" });
     if (url.pathname.startsWith("/api/")) {
       api(url.pathname, url.searchParams).then(
         (body) => json(200, body),
@@ -149,6 +158,7 @@ function hashArg(text: string, what: string): Hex {
 
 /** What the explorer keeps between requests: running chain searches, the last network view, the slashes found. */
 interface Reads {
+  chainReads: number;
   searches: number;
   network: { at: number; view: Promise<NetworkView> } | null;
   slashes: SlashIndex | null;
@@ -163,18 +173,26 @@ async function detailOf(o: ExplorerOptions, reads: Reads, id: Hex): Promise<Mess
   const hint = await relayerRecord(o.relayerApi, id);
   const client = hint === null ? undefined : o.clients.get(hint.srcChainId);
   if (hint !== null && client !== undefined) {
-    const inTransaction = await statusesOfTransaction([client], hint.sourceTxHash);
+    // A hint the chain does not bear out (no such transaction, or not this message) is dropped, not an error.
+    const inTransaction = await statusesOfTransaction([client], hint.sourceTxHash).catch(() => null);
     const status = inTransaction?.find((s) => s.messageId.toLowerCase() === id);
     if (status !== undefined) return messageDetail(status, o.commands);
   }
-  if (reads.searches >= MAX_CHAIN_SEARCHES) throw new HttpError(429, `the explorer is already searching the chains for ${reads.searches} messages the relayer does not know; try again in a moment`);
-  reads.searches++;
-  try {
+  return limited(reads, "searches", MAX_CHAIN_SEARCHES, "searching the chains for messages the relayer does not know", async () => {
     const status = await statusById([...o.clients.values()], id);
     if (status === null) throw new HttpError(404, `message ${id} was not sent by a source gateway of the configured chains (searched from each chain's fromBlock)`);
     return messageDetail(status, o.commands);
+  });
+}
+
+/** Runs `work` unless `max` of its kind already run: then 429, so nobody can pile chain reads onto the operator's RPC quota. */
+async function limited<T>(reads: Reads, kind: "chainReads" | "searches", max: number, busyWith: string, work: () => Promise<T>): Promise<T> {
+  if (reads[kind] >= max) throw new HttpError(429, `the explorer is already ${busyWith} (${reads[kind]} at once); try again in a moment`);
+  reads[kind]++;
+  try {
+    return await work();
   } finally {
-    reads.searches--;
+    reads[kind]--;
   }
 }
 
@@ -224,7 +242,7 @@ async function network(o: ExplorerOptions, slashes: SlashIndex | null): Promise<
 
 async function readiness(base: string): Promise<NetworkView["relayer"]> {
   try {
-    const response = await fetchApi("relayer API", base, "/health/ready", { signal: AbortSignal.timeout(5_000) });
+    const response = await fetchApi("relayer API", base, "/health/ready", { signal: AbortSignal.timeout(5_000), redirect: "error" });
     const body = (await response.json().catch(() => null)) as { ready?: unknown; checks?: NetworkView["relayer"]["checks"] } | null;
     return { url: base, ready: response.status === 200 && body?.ready === true, checks: body?.checks ?? null, error: null };
   } catch (error) {
@@ -234,7 +252,8 @@ async function readiness(base: string): Promise<NetworkView["relayer"]> {
 
 /** A relayer API answer as JSON; its error statuses become ApiError with the relayer's own reason. */
 async function relayerJson(base: string, path: string): Promise<unknown> {
-  const response = await fetchApi("relayer API", base, path, { signal: AbortSignal.timeout(10_000) });
+  // A redirect is refused: the relayer is asked for its own answers, never made to point the explorer elsewhere.
+  const response = await fetchApi("relayer API", base, path, { signal: AbortSignal.timeout(10_000), redirect: "error" });
   const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
   if (!response.ok) throw new ApiError("relayer API", base + path, response.status, typeof body?.error === "string" ? body.error : `answered ${response.status}`);
   return body;

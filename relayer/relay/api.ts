@@ -15,6 +15,7 @@ import { createServer, type Server } from "node:http";
 import type { Hex } from "viem";
 import type { z } from "zod";
 import type { Readiness } from "../node/api/http.ts";
+import { requestUrl } from "../shared/request-url.ts";
 import type { MessagePage, NodeView, PerformanceView } from "./api-types.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import { messageQuerySchema, statsQuerySchema, type MessageQuery } from "./queries.ts";
@@ -49,7 +50,8 @@ export async function startRelayerApi(p: RelayerApiOptions): Promise<Server> {
         },
       );
     };
-    const url = new URL(req.url ?? "/", "http://relayer");
+    const url = requestUrl(req);
+    if (url === null) return reply(400, { error: "the request's path is not a valid URL path" });
     const path = url.pathname;
     if (req.method !== "GET") return reply(405, { error: "only GET" });
     if (path === "/health" || path === "/health/live") return reply(200, { ok: true });
@@ -83,12 +85,13 @@ export async function startRelayerApi(p: RelayerApiOptions): Promise<Server> {
 
 /** A query string through its schema: each name once, every value checked, unknown names refused. */
 function parseQuery<T>(schema: z.ZodType<T>, params: URLSearchParams): T {
-  const raw: Record<string, string> = {};
+  const raw = new Map<string, string>();
   for (const [name, value] of params) {
-    if (name in raw) throw new BadQuery(`query parameter ${name} given twice`);
-    raw[name] = value;
+    if (raw.has(name)) throw new BadQuery(`query parameter ${name} given twice`);
+    raw.set(name, value);
   }
-  const parsed = schema.safeParse(raw);
+  // fromEntries makes own properties even of names like __proto__, so the strict schema refuses them.
+  const parsed = schema.safeParse(Object.fromEntries(raw));
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   throw new BadQuery(`invalid query: ${issue?.path.join(".") || "(root)"}: ${issue?.message}`);

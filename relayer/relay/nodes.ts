@@ -7,6 +7,10 @@ import type { ApiChannel } from "../node/api/channel.ts";
 import type { NodeKey, NodeView } from "./api-types.ts";
 
 const NODE_STATUS_TIMEOUT_MS = 5_000;
+/** What one node's row may carry: a node that sends more is cut to this, not passed on whole. */
+const MAX_KEYS = 64;
+const MAX_PARTIES = 256;
+const MAX_TEXT = 200;
 
 interface NodeStatusBody {
   index?: unknown;
@@ -46,37 +50,43 @@ function fromStatus(name: string, body: NodeStatusBody): NodeView {
   const sharings = new Map<string, { origin: string; ageSeconds: number }>();
   for (const s of array(body.sharings)) {
     const sharing = s as { keyId?: unknown; origin?: unknown; ageSeconds?: unknown };
-    if (typeof sharing.keyId === "string") sharings.set(sharing.keyId, { origin: String(sharing.origin), ageSeconds: number(sharing.ageSeconds) ?? 0 });
+    if (typeof sharing.keyId === "string") sharings.set(sharing.keyId, { origin: text(sharing.origin) ?? "unknown", ageSeconds: number(sharing.ageSeconds) ?? 0 });
   }
-  const keys = array(body.keys).flatMap((k): NodeKey[] => {
-    const key = k as { keyId?: unknown; status?: unknown; threshold?: unknown; participants?: unknown; address?: unknown; generation?: unknown };
-    if (typeof key.keyId !== "string") return [];
-    const sharing = sharings.get(key.keyId);
-    return [
-      {
-        keyId: key.keyId,
-        status: String(key.status),
-        threshold: number(key.threshold) ?? 0,
-        participants: array(key.participants).filter((p): p is number => typeof p === "number"),
-        address: typeof key.address === "string" ? key.address : null,
-        generation: typeof key.generation === "string" ? key.generation : null,
-        origin: sharing?.origin ?? null,
-        shareAgeSeconds: sharing?.ageSeconds ?? null,
-      },
-    ];
-  });
-  const pool: Record<string, number> = {};
-  if (typeof body.presignPool === "object" && body.presignPool !== null) for (const [keyId, size] of Object.entries(body.presignPool)) if (typeof size === "number") pool[keyId] = size;
+  const keys = array(body.keys)
+    .slice(0, MAX_KEYS)
+    .flatMap((k): NodeKey[] => {
+      const key = k as { keyId?: unknown; status?: unknown; threshold?: unknown; participants?: unknown; address?: unknown; generation?: unknown };
+      if (typeof key.keyId !== "string") return [];
+      const sharing = sharings.get(key.keyId);
+      return [
+        {
+          keyId: key.keyId.slice(0, MAX_TEXT),
+          status: text(key.status) ?? "unknown",
+          threshold: number(key.threshold) ?? 0,
+          participants: array(key.participants)
+            .slice(0, MAX_PARTIES)
+            .filter((p): p is number => typeof p === "number"),
+          address: text(key.address),
+          generation: text(key.generation),
+          origin: sharing?.origin ?? null,
+          shareAgeSeconds: sharing?.ageSeconds ?? null,
+        },
+      ];
+    });
+  const pool = new Map<string, number>();
+  if (typeof body.presignPool === "object" && body.presignPool !== null)
+    for (const [keyId, size] of Object.entries(body.presignPool).slice(0, MAX_KEYS)) if (typeof size === "number") pool.set(keyId.slice(0, MAX_TEXT), size);
   return {
     name,
     reachable: true,
     error: null,
     index: number(body.index),
-    peerId: typeof body.peerId === "string" ? body.peerId : null,
+    peerId: text(body.peerId),
     peers: array(body.peers).length,
     connectedPeers: Array.isArray(body.connectedPeers) ? body.connectedPeers.length : (number(body.connectedPeers) ?? 0),
     activeSessions: Array.isArray(body.activeSessions) ? body.activeSessions.length : (number(body.activeSessions) ?? 0),
-    presignPool: pool,
+    // Own properties whatever the key ids are named (even __proto__).
+    presignPool: Object.fromEntries(pool),
     keys,
     rssBytes: number(body.rssBytes),
   };
@@ -84,6 +94,10 @@ function fromStatus(name: string, body: NodeStatusBody): NodeView {
 
 function array(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
+}
+
+function text(value: unknown): string | null {
+  return typeof value === "string" ? value.slice(0, MAX_TEXT) : null;
 }
 
 function number(value: unknown): number | null {

@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import type { MessagePage, MessageSummary, PerformanceView, RelayState } from "./api-types.ts";
+import { nearestRank } from "../shared/percentile.ts";
 import type { GasEntry, RecordDigest } from "./store.ts";
 
 export const MAX_PAGE_SIZE = 100;
@@ -156,11 +157,6 @@ export function performance(records: readonly RecordDigest[], gas: readonly GasE
     backlog: [...backlogByRoute.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, counts]) => ({ route, points: counts.map((count, i) => ({ at: from + (i + 1) * bucketMs, count })) })),
     gas: gasBuckets.map((b) => ({ at: b.at, transactions: b.transactions, gasUsed: b.gasUsed.toString(), costWei: b.costWei.toString() })),
   };
-}
-
-/** Nearest-rank percentile of sorted values, or null for none. */
-function nearestRank(sorted: readonly number[], p: number): number | null {
-  return sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 /** At most MAX_POINTS of `points`, evenly spaced, the first and the last kept. */

@@ -17,7 +17,7 @@ import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts
 import type { Readiness } from "../node/api/http.ts";
 import { startRelayerApi } from "./api.ts";
 import { RelayMetrics } from "./metrics.ts";
-import type { NodeView } from "./api-types.ts";
+import type { NodeView, PerformanceView } from "./api-types.ts";
 import { nodeViews } from "./nodes.ts";
 import { listMessages, performance } from "./queries.ts";
 import { P2pApiClient } from "../node/api/p2p.ts";
@@ -62,6 +62,8 @@ const TICK_MS = 25;
 const NODE_PROBE_MS = 10_000;
 /** How long one reading of the nodes' status answers GET /v1/nodes. */
 const NODE_VIEW_TTL_MS = 2_000;
+/** How long one computation of a window's statistics answers GET /v1/stats. */
+const STATS_TTL_MS = 2_000;
 
 export async function startRelayer(config: RelayerConfig, options: { log?: RelayLogger } = {}): Promise<Relayer> {
   const log = options.log ?? relayLogger(config.logLevel);
@@ -98,6 +100,7 @@ class Engine implements Relayer {
   /** The MPC key's address: every attestation must recover to it. */
   private relayAddress: Address = "0x0000000000000000000000000000000000000000";
   private nodeRead: { at: number; views: Promise<NodeView[]> } | null = null;
+  private readonly statsRead = new Map<number, { at: number; view: Promise<PerformanceView> }>();
 
   private constructor(
     private readonly config: RelayerConfig,
@@ -607,7 +610,7 @@ class Engine implements Relayer {
       ...api,
       status: (id) => this.status(id),
       messages: async (query) => listMessages(await this.store.digests(), query),
-      stats: async (windowMs) => performance(await this.store.digests(), await this.store.gasSince(Date.now() - windowMs), windowMs),
+      stats: (windowMs) => this.stats(windowMs),
       nodes: () => this.nodeViews(),
       readiness: () => this.readiness(),
       metrics: this.metrics,
@@ -615,6 +618,18 @@ class Engine implements Relayer {
     });
     const address = this.server.address();
     this.apiPort = typeof address === "object" && address !== null ? address.port : api.port;
+  }
+
+  /** The statistics of a window, computed at most every STATS_TTL_MS per window however many callers ask. */
+  private stats(windowMs: number): Promise<PerformanceView> {
+    const cached = this.statsRead.get(windowMs);
+    if (cached !== undefined && Date.now() - cached.at <= STATS_TTL_MS) return cached.view;
+    const view = (async () => performance(await this.store.digests(), await this.store.gasSince(Date.now() - windowMs), windowMs))();
+    // Windows are few in practice (the page offers four) but any number may be asked: old entries go first.
+    if (this.statsRead.size >= 16) this.statsRead.delete(this.statsRead.keys().next().value!);
+    this.statsRead.set(windowMs, { at: Date.now(), view });
+    view.catch(() => this.statsRead.delete(windowMs));
+    return view;
   }
 
   /** The nodes' status, asked at most every NODE_VIEW_TTL_MS however many callers ask (the API is open to anyone). */

@@ -98,7 +98,7 @@ export class RelayStore {
   private digestIndex: Map<Hex, RecordDigest> | null = null;
   private loadingDigests: Promise<Map<Hex, RecordDigest>> | null = null;
   /** Writes made while the index loads, applied over what it read. */
-  private writtenDuringLoad: MessageRecord[] = [];
+  private writtenDuringLoad: RecordDigest[] = [];
 
   private constructor(private readonly db: ClassicLevel<string, string>) {}
 
@@ -137,17 +137,21 @@ export class RelayStore {
   async digests(): Promise<RecordDigest[]> {
     if (this.digestIndex === null) {
       this.loadingDigests ??= (async () => {
-        const index = new Map<Hex, RecordDigest>();
-        for await (const value of this.db.values({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX + "\xff" })) {
-          const record = JSON.parse(value) as MessageRecord;
-          index.set(record.messageId.toLowerCase() as Hex, digestOf(record));
+        try {
+          const index = new Map<Hex, RecordDigest>();
+          for await (const value of this.db.values({ gte: MESSAGE_PREFIX, lt: MESSAGE_PREFIX + "\xff" })) {
+            const digest = digestOf(JSON.parse(value) as MessageRecord);
+            index.set(digest.messageId.toLowerCase() as Hex, digest);
+          }
+          for (const digest of this.writtenDuringLoad) index.set(digest.messageId.toLowerCase() as Hex, digest);
+          // From here on every write updates the index itself.
+          this.digestIndex = index;
+          return index;
+        } finally {
+          // A failed load is tried again by the next caller, and writes stop queueing.
+          this.writtenDuringLoad = [];
+          this.loadingDigests = null;
         }
-        for (const record of this.writtenDuringLoad) index.set(record.messageId.toLowerCase() as Hex, digestOf(record));
-        this.writtenDuringLoad = [];
-        // From here on every write updates the index itself.
-        this.digestIndex = index;
-        this.loadingDigests = null;
-        return index;
       })();
       return [...(await this.loadingDigests).values()];
     }
@@ -156,7 +160,8 @@ export class RelayStore {
 
   private indexed(records: readonly MessageRecord[]): void {
     if (this.digestIndex !== null) for (const record of records) this.digestIndex.set(record.messageId.toLowerCase() as Hex, digestOf(record));
-    else if (this.loadingDigests !== null) this.writtenDuringLoad.push(...records);
+    // Digested now, as written (the caller may change its record afterwards).
+    else if (this.loadingDigests !== null) this.writtenDuringLoad.push(...records.map(digestOf));
   }
 
   async all(): Promise<MessageRecord[]> {

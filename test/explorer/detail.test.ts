@@ -158,4 +158,31 @@ describe("explorer: one message", () => {
     );
     assert.equal(d.relayer.attempts, 3);
   });
+
+  it("a relayer that claims a delivery the target chain does not show gets no delivered step, and its malformed hashes no link", () => {
+    const d = messageDetail(
+      status(
+        { kind: "read", chainId: 2, state: "unreceived", txHash: null, reason: null, retry: null },
+        known(
+          "delivered",
+          [
+            ["seen", 1],
+            ["final", 2],
+            ["attested", 3],
+            ["delivered", 4, "tx ../../admin"],
+          ],
+          { deliveryTxHash: "../../admin" as Hex },
+        ),
+      ),
+      commands,
+    );
+    assert.notEqual(d.state, "delivered");
+    assert.deepEqual(
+      d.timeline.map((s) => s.step),
+      ["sent", "final", "attested"],
+    );
+    assert.ok(d.timeline.every((s) => s.tx === null || /^0x[0-9a-fA-F]{64}$/.test(s.tx.hash)));
+    assert.match(d.timeline[2]!.text, /as the relayer reports/);
+    assert.notEqual(d.behind, null, "the disagreement is named");
+  });
 });

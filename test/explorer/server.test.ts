@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import type { Server } from "node:http";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -20,6 +20,7 @@ import { RelayMetrics } from "../../relayer/relay/metrics.ts";
 import { nodeViews } from "../../relayer/relay/nodes.ts";
 import { listMessages } from "../../relayer/relay/queries.ts";
 import { freePort } from "../../relayer/shared/ports.ts";
+import { rawGet } from "../raw-request.ts";
 
 /** An explorer with no chains over `relayerApi`, serving `webDir`; `overrides` change one part. */
 function explorerOver(relayerApi: string, webDir: string, overrides: Partial<Parameters<typeof startExplorer>[0]> = {}): Promise<Explorer> {
@@ -78,6 +79,17 @@ describe("explorer server", () => {
           channel("node-b", () => Promise.resolve({ status: 200, body: { index: "one", keys: "all of them", presignPool: { relay: "many" }, rssBytes: -Infinity } })),
           channel("node-c", () => Promise.reject(new Error("cannot reach node API http://node-c: connection refused"))),
           channel("node-d", () => Promise.resolve({ status: 403, body: { error: "GET /v1/status is for this node's operator only" } })),
+          // A node that sends far too much, of the wrong types: cut to bounds, each field checked.
+          channel("node-e", () =>
+            Promise.resolve({
+              status: 200,
+              body: {
+                index: 5,
+                keys: Array.from({ length: 5_000 }, (_, i) => ({ keyId: `k${i}`.padEnd(10_000, "x"), status: { evil: true }, participants: Array.from({ length: 10_000 }, (_, p) => p) })),
+                presignPool: JSON.parse('{"__proto__": 7, "relay": 3}') as unknown,
+              },
+            }),
+          ),
         ]),
       readiness: () => ({ ready: false, checks: { mpc: { ok: false, detail: "1 node(s) hold key relay READY; 2 must sign" } } }),
       metrics: new RelayMetrics(),
@@ -116,6 +128,11 @@ describe("explorer server", () => {
     }
   });
 
+  it("a request whose path is no URL path gets 400, and the explorer keeps serving", async () => {
+    for (const target of ["//", "//:99/api/network"]) assert.equal((await rawGet(explorer.url, target)).status, 400, target);
+    assert.equal((await get("/")).status, 200);
+  });
+
   it("refuses malformed hashes and bad queries with the reason; an unknown message is a 404 that says where it looked", async () => {
     const bad = await get("/api/messages/0x1234");
     assert.equal(bad.status, 400);
@@ -134,12 +151,18 @@ describe("explorer server", () => {
     const view = (await (await get("/api/network")).json()) as NetworkView;
     assert.equal(view.relayer.ready, false);
     assert.match(JSON.stringify(view.relayer.checks), /2 must sign/);
-    const [a, b, c, d] = view.nodes;
+    const [a, b, c, d, e] = view.nodes;
     assert.deepEqual([a!.reachable, a!.index, a!.peers, a!.connectedPeers, a!.presignPool.relay, a!.keys[0]!.participants], [true, 1, 2, 1, 4, [1, 2, 3]]);
     assert.deepEqual([b!.reachable, b!.index, b!.keys, b!.presignPool, b!.rssBytes], [true, null, [], {}, null], "garbage fields become empty, not errors");
     assert.equal(c!.reachable, false);
     assert.match(c!.error!, /connection refused/);
     assert.match(d!.error!, /answered 403: .*operator only/);
+    assert.equal(e!.keys.length, 64);
+    assert.ok(e!.keys.every((k) => k.keyId.length <= 200 && k.status === "unknown" && k.participants.length <= 256));
+    assert.deepEqual(Object.entries(e!.presignPool), [
+      ["__proto__", 7],
+      ["relay", 3],
+    ]);
     assert.deepEqual(view.errors, []);
   });
 
@@ -160,7 +183,7 @@ describe("explorer server", () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const third = await ask("3");
       assert.equal(third.status, 429);
-      assert.match(((await third.json()) as { error: string }).error, /already searching the chains for 2 messages/);
+      assert.match(((await third.json()) as { error: string }).error, /already searching the chains for messages the relayer does not know \(2 at once\)/);
       release();
       for (const answer of await Promise.all(first)) assert.equal(answer.status, 404);
       assert.equal((await ask("3")).status, 404, "once the searches end, the next is served");
@@ -185,5 +208,23 @@ describe("explorer server", () => {
     }
     await assert.rejects(explorerOver("http://127.0.0.1:1", join(webDir, "missing")), /the explorer's page is not built .*ENOENT.*npm run build/);
     assert.deepEqual(errors, [], "nothing above was an unexpected server error");
+  });
+});
+
+describe("explorer page sources", () => {
+  it("make no markup from data: no HTML sinks, and every link is the page's own route or the configured block explorer", async () => {
+    const root = join(import.meta.dirname, "../../web/src");
+    const files = (await readdir(root, { recursive: true })).filter((f) => /\.tsx?$/.test(f));
+    assert.ok(files.length >= 10, "the page's sources are read");
+    const offences: string[] = [];
+    for (const file of files) {
+      const source = await readFile(join(root, file), "utf8");
+      for (const sink of ["dangerouslySetInnerHTML", "innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"])
+        if (source.includes(sink)) offences.push(`${file}: ${sink}`);
+      // href only from a route helper (#/...), a literal, or the chain's configured block explorer template.
+      for (const [, value] of source.matchAll(/href=\{([^}]+)\}/g))
+        if (!/^(href|item\.href|external|messageHash\(|txHash\(|internal \? txHash\()/.test(value!.trim())) offences.push(`${file}: href={${value}}`);
+    }
+    assert.deepEqual(offences, []);
   });
 });

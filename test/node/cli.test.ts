@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { compiledCli } from "../../relayer/devnet/runtime.ts";
 import { loadIdentity } from "../../relayer/node/identity.ts";
 import { Cluster, freePort } from "./cluster.ts";
+import { rawGet } from "../raw-request.ts";
 
 interface Run {
   code: number;
@@ -234,6 +235,16 @@ describe("mpc-relay CLI", { timeout: 120_000 }, () => {
       const refused = await mpcRelay(["status"], { ...api(2), MPC_RELAY_API_TOKEN: "a-wrong-token-0123456789" });
       assert.equal(refused.code, 1);
       assert.match(refused.stderr, new RegExp(`^error: node API http://127\\.0\\.0\\.1:${cluster.node(2).httpPort}/v1/status answered 401: .+\n$`));
+    });
+
+    it("a request whose path is no URL path gets 400, and the node keeps serving", async () => {
+      const base = `http://127.0.0.1:${cluster.node(2).httpPort}`;
+      for (const target of ["//", "//:99/v1/keys"]) {
+        const answer = await rawGet(base, target);
+        assert.equal(answer.status, 400, target);
+        assert.match(answer.body, /not a valid URL path/);
+      }
+      assert.equal((await cluster.client(2).status()).index, 2, "still answering");
     });
   });
 });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { keccak256, toHex, type Hex } from "viem";
 import { startRelayerApi } from "../../relayer/relay/api.ts";
+import { rawGet } from "../raw-request.ts";
 import { RelayMetrics } from "../../relayer/relay/metrics.ts";
 import { listMessages, MAX_POINTS, messageQuerySchema, performance } from "../../relayer/relay/queries.ts";
 import { RelayStore, type GasEntry, type MessageRecord, type MessageState } from "../../relayer/relay/store.ts";
@@ -237,6 +238,11 @@ describe("relayer API: GET /v1/messages and /v1/stats", () => {
     assert.equal(((await (await fetch(`${base}/v1/stats?window=3600000`)).json()) as { deliveries: unknown[] }).deliveries.length, 2);
   });
 
+  it("a request whose path is no URL path gets 400, and the API keeps serving", async () => {
+    for (const target of ["//", "//:99/v1/messages"]) assert.equal((await rawGet(base, target)).status, 400, target);
+    assert.equal((await fetch(`${base}/health`)).status, 200);
+  });
+
   it("refuses bad queries with the reason", async () => {
     const cases: [string, RegExp][] = [
       ["/v1/messages?pageSize=1000", /pageSize/],
@@ -245,6 +251,8 @@ describe("relayer API: GET /v1/messages and /v1/stats", () => {
       ["/v1/messages?state=lost", /state/],
       ["/v1/messages?limit=5", /limit|unrecognized/i],
       ["/v1/messages?q=a&q=b", /given twice/],
+      ["/v1/messages?__proto__=x", /__proto__|unrecognized/i],
+      ["/v1/messages?constructor=x", /constructor|unrecognized/i],
       ["/v1/stats?window=5", /window/],
     ];
     for (const [path, reason] of cases) {

@@ -82,6 +82,8 @@ export function TxRef({ chainId, hash, internal = false }: { chainId: number; ha
 /** A time as local date-time plus "12 s ago", kept moving. */
 export function Time({ at }: { at: number }) {
   const now = useNow(1000);
+  // A time outside what Date can show (another party's word) is shown as the number it is.
+  if (!Number.isFinite(new Date(at).getTime())) return <span class="muted">at {String(at)}</span>;
   return (
     <time dateTime={new Date(at).toISOString()} title={new Date(at).toISOString()}>
       {new Date(at).toLocaleString()} <span class="muted">({relativeTime(at, now)})</span>

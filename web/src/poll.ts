@@ -42,9 +42,14 @@ export function usePoll<T>(key: string, load: (signal: AbortSignal) => Promise<T
         again = optionsRef.current.keepGoing?.(data) ?? true;
       } catch (error) {
         if (!active) return;
-        // A request the server refuses as malformed will not improve by asking again (a missing one might appear).
+        // A request refused as malformed will not improve by asking again; a missing message costs the server a search of
+        // every chain, so it is asked again only when the person reloads; a busy server is asked again later.
         const status = asApiError(error).status;
-        if (status === 400 || status === 405 || status === 422) again = false;
+        if (status === 400 || status === 404 || status === 405 || status === 422) again = false;
+        if (status === 429 && active) {
+          timer = setTimeout(() => void run(), optionsRef.current.intervalMs * 4);
+          again = false;
+        }
         // A refresh that failed keeps the data it refreshes; data of another key (the query before) is not shown as this one's.
         setState((previous) => (previous.key === key ? { ...previous, error: asApiError(error), loading: false } : { key, data: null, error: asApiError(error), readAt: null, loading: false }));
       }

@@ -126,7 +126,8 @@ export async function relayerView(baseUrl: string | undefined, messageId: Hex, t
   const url = `${baseUrl.replace(/\/+$/, "")}/v1/messages/${messageId.toLowerCase()}`;
   let response: Response;
   try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    // The relayer's own answer only: a redirect could point this client at anything.
+    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
   } catch (error) {
     const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : fetchFailureReason(error);
     return { kind: "unavailable", url, reason };

@@ -12,6 +12,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createTlsServer } from "node:https";
 import type { Logger } from "../../shared/log.ts";
+import { requestUrl } from "../../shared/request-url.ts";
 import type { NodeMetrics } from "../metrics.ts";
 import { route, RouteError, statusOf, type ApiContext } from "./routes.ts";
 
@@ -44,13 +45,15 @@ export async function startHttpApi(p: HttpApiOptions): Promise<Server> {
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
+    // For the log only: a request whose path is no URL path is logged as sent (handle refuses it).
+    const logged = requestUrl(req)?.pathname ?? req.url;
     handle(req, res, p, authorized)
       .catch((error: unknown) => {
         const status = statusOf(error);
-        if (status >= 500) p.log.error("request failed", { method: req.method, path: pathOf(req), error: String(error).slice(0, 500) });
+        if (status >= 500) p.log.error("request failed", { method: req.method, path: logged, error: String(error).slice(0, 500) });
         send(res, status, { error: error instanceof Error ? error.message : String(error) });
       })
-      .finally(() => p.log.debug("http", { method: req.method, path: pathOf(req), status: res.statusCode, ms: Date.now() - started }));
+      .finally(() => p.log.debug("http", { method: req.method, path: logged, status: res.statusCode, ms: Date.now() - started }));
   };
   const server = p.tls === undefined ? createServer(handler) : createTlsServer({ cert: await readFile(p.tls.certFile), key: await readFile(p.tls.keyFile) }, handler);
   server.keepAliveTimeout = 30_000;
@@ -60,12 +63,9 @@ export async function startHttpApi(p: HttpApiOptions): Promise<Server> {
   });
 }
 
-function pathOf(req: IncomingMessage): string {
-  return new URL(req.url ?? "/", "http://node").pathname;
-}
-
 async function handle(req: IncomingMessage, res: ServerResponse, p: HttpApiOptions, authorized: (req: IncomingMessage) => boolean): Promise<void> {
-  const path = pathOf(req);
+  const path = requestUrl(req)?.pathname;
+  if (path === undefined) throw new RouteError(400, "the request's path is not a valid URL path");
   const method = req.method ?? "GET";
   if (method === "GET" && (path === "/health" || path === "/health/live")) return send(res, 200, { ok: true, index: p.identity.index, peerId: p.identity.peerId });
   if (method === "GET" && path === "/health/ready") {

@@ -135,7 +135,7 @@ function Views({ detail }: { detail: MessageDetail }) {
             <>
               <td>{target.state}</td>
               <td>{target.txHash === null ? <MaybeHash value={null} /> : <TxRef chainId={target.chainId} hash={target.txHash} />}</td>
-              <td>{targetDetails(target.reason, target.retry)}</td>
+              <td>{targetDetails(target.state, target.reason, target.retry)}</td>
             </>
           )}
         </tr>
@@ -151,9 +151,10 @@ function Views({ detail }: { detail: MessageDetail }) {
   );
 }
 
-function targetDetails(reason: string | null, retry: { possible: boolean; error: string | null } | null): string {
+function targetDetails(state: string, reason: string | null, retry: { possible: boolean; error: string | null } | null): string {
   const parts: string[] = [];
-  if (reason !== null) parts.push(reason);
+  // A delivered message may still carry the reason of an earlier failed run: it says nothing about now.
+  if (reason !== null) parts.push(state === "failed" ? reason : `an earlier run reverted: ${reason}`);
   if (retry !== null) parts.push(retry.possible ? "a retry can run" : `a retry cannot run${retry.error !== null ? `: ${retry.error}` : ""}`);
   return parts.length === 0 ? "–" : parts.join("; ");
 }
@@ -163,6 +164,5 @@ function relayerDetails(relayer: MessageDetail["relayer"]): string {
   if (relayer.attempts !== null) parts.push(`${relayer.attempts} ${relayer.attempts === 1 ? "attempt" : "attempts"}`);
   if (relayer.reason !== null) parts.push(relayer.reason);
   if (relayer.lastError !== null) parts.push(`last error: ${relayer.lastError}`);
-  if (relayer.extraGas !== null) parts.push(`extra gas ${relayer.extraGas}`);
   return parts.length === 0 ? "–" : parts.join("; ");
 }
