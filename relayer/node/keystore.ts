@@ -94,10 +94,15 @@ export interface Sharing {
   refreshedAt: number | null;
 }
 
+/** Generation `id` of `key`, if this node holds a share of it (and, with `committedOnly`, it is committed): the one lookup of a held share. */
+export function heldShare(key: Pick<KeyRecord, "generations"> | null | undefined, id: string | null | undefined, committedOnly = false): Generation | undefined {
+  return key?.generations.find((g) => g.id === id && g.holder && (!committedOnly || g.committed));
+}
+
 export function sharings(keys: readonly KeyRecord[]): Sharing[] {
   const out: Sharing[] = [];
   for (const key of keys) {
-    const signing = key.status === "READY" ? key.generations.find((g) => g.id === key.generation && g.holder) : undefined;
+    const signing = key.status === "READY" ? heldShare(key, key.generation) : undefined;
     if (signing !== undefined)
       out.push({ keyId: key.keyId, generation: signing.id, origin: signing.origin, sharedAt: signing.createdAt, refreshedAt: signing.origin === "refresh" ? signing.createdAt : null });
   }
@@ -189,7 +194,7 @@ export class KeyStore {
   async readShare(keyId: string, generation?: string): Promise<Uint8Array> {
     const stored = await this.read(keyId);
     const id = generation ?? (stored === null ? null : (signingGeneration(stored)?.id ?? null));
-    const found = stored?.generations.find((g) => g.id === id && g.holder);
+    const found = heldShare(stored, id);
     if (stored === null || id === null || found === undefined) throw new Error(`key ${keyId} has no share${generation === undefined ? " READY" : ` of generation ${generation}`} here`);
     const text = await this.db.get(shareRecordId(keyId, id));
     if (text === undefined) throw new Error(`key ${keyId}: the share of generation ${id} is missing`);

@@ -2,6 +2,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Sharing } from "./keystore.ts";
 
+/** How long one read of the key store's sharings answers the sharing gauges. */
+const SHARINGS_READ_TTL_MS = 1_000;
+
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly sessions = new Counter({
@@ -81,7 +84,12 @@ export class NodeMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const source = () => this.sharingSource();
+    // Both gauges below read the sharings: one read serves a whole scrape.
+    let read: { at: number; sharings: Promise<readonly Sharing[]> } | null = null;
+    const source = (): Promise<readonly Sharing[]> => {
+      if (read === null || Date.now() - read.at > SHARINGS_READ_TTL_MS) read = { at: Date.now(), sharings: this.sharingSource() };
+      return read.sharings;
+    };
     this.sharingCreated = new Gauge({
       name: "mpc_sharing_created_timestamp_seconds",
       help: "When the sharing this node signs with was made (keyGen, refresh or reshare), per key; time() minus it is the share's age",

@@ -7,6 +7,7 @@
  * for it (demand-driven, so idle keys cost nothing).
  */
 import type { PartyIndex } from "@mpc-relay/mpc";
+import { backoffMs } from "../shared/backoff.ts";
 import type { KeyStore } from "./keystore.ts";
 import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";
@@ -143,7 +144,7 @@ export class PresignPool {
       this.failures += 1;
       this.log.warn("presignature refill failed", { keyId, error: String(error) });
       // Back off so a missing peer doesn't turn the pool into a busy loop.
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 200 * 2 ** this.failures)).unref());
+      await new Promise((resolve) => setTimeout(resolve, backoffMs(this.failures, { firstMs: 400, maxMs: 5_000 })).unref());
     } finally {
       this.refilling = false;
     }

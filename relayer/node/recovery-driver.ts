@@ -11,13 +11,14 @@ import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Certificate } from "./frames.ts";
 import type { Logger } from "../shared/log.ts";
 import { SessionError } from "./session/errors.ts";
+import { backoffMs, type BackoffLimits } from "../shared/backoff.ts";
 
-const RETRY = { firstMs: 1_000, maxMs: 60_000 };
+const RETRY: BackoffLimits = { firstMs: 1_000, maxMs: 60_000 };
 
 interface Pending {
   certificate: Certificate;
   at: number;
-  delayMs: number;
+  failures: number;
   avoid: Set<PartyIndex>;
 }
 
@@ -46,7 +47,7 @@ export class RecoveryDriver {
     const known = this.pending.get(certificate.keyId);
     if (known?.certificate.generation === certificate.generation) return;
     this.log.info("a refresh went ahead without this node: recovering its share", { keyId: certificate.keyId, generation: certificate.generation });
-    this.pending.set(certificate.keyId, { certificate, at: Date.now(), delayMs: RETRY.firstMs, avoid: new Set() });
+    this.pending.set(certificate.keyId, { certificate, at: Date.now(), failures: 0, avoid: new Set() });
     this.tick();
   }
 
@@ -68,8 +69,8 @@ export class RecoveryDriver {
       // Helpers a failed attempt named (a lying term, silence) are left out next time, unless too few would remain.
       if (error instanceof SessionError) for (const party of error.avoid) entry.avoid.add(party);
       if (entry.certificate.parties.length - entry.avoid.size < entry.certificate.threshold) entry.avoid.clear();
-      entry.at = Date.now() + entry.delayMs;
-      entry.delayMs = Math.min(RETRY.maxMs, entry.delayMs * 2);
+      entry.failures += 1;
+      entry.at = Date.now() + backoffMs(entry.failures, RETRY);
       this.log.warn("recovery failed; retrying", { keyId, generation: entry.certificate.generation, avoid: [...entry.avoid], retryInMs: entry.at - Date.now(), error: String(error).slice(0, 500) });
     }
   }

@@ -15,6 +15,7 @@ import type { KeyRecord, KeyStore } from "./keystore.ts";
 import type { Logger } from "../shared/log.ts";
 import type { NodeMetrics } from "./metrics.ts";
 import { coordinatorOf, dueIn, slotAt, windowAt, type RefreshSchedule } from "./session/schedule.ts";
+import { backoffMs } from "../shared/backoff.ts";
 
 /** First retry after a failed attempt; doubles up to the window's length. */
 const FIRST_RETRY_MS = 1_000;
@@ -22,8 +23,8 @@ const FIRST_RETRY_MS = 1_000;
 export class RefreshScheduler {
   private timer: NodeJS.Timeout | null = null;
   private readonly running = new Set<string>();
-  /** Per key: when the next attempt may start, the current backoff and the slot it belongs to. */
-  private readonly backoff = new Map<string, { slot: number; at: number; delayMs: number }>();
+  /** Per key: when the next attempt may start, the failures in a row within the slot, and that slot. */
+  private readonly backoff = new Map<string, { slot: number; at: number; failures: number }>();
 
   constructor(
     private readonly self: PartyIndex,
@@ -76,8 +77,9 @@ export class RefreshScheduler {
       this.log.info("scheduled refresh done", { keyId, slot });
     } catch (error) {
       const last = this.backoff.get(keyId);
-      const delayMs = last?.slot === slot ? Math.min(this.schedule.graceMs, last.delayMs * 2) : FIRST_RETRY_MS;
-      this.backoff.set(keyId, { slot, at: Date.now() + delayMs, delayMs });
+      const failures = last?.slot === slot ? last.failures + 1 : 1;
+      const delayMs = backoffMs(failures, { firstMs: FIRST_RETRY_MS, maxMs: this.schedule.graceMs });
+      this.backoff.set(keyId, { slot, at: Date.now() + delayMs, failures });
       this.metrics.refreshFailures.inc({ key_id: keyId });
       this.log.error("scheduled refresh failed; retrying within the slot", { keyId, slot, retryInMs: delayMs, error: String(error).slice(0, 500) });
     }

@@ -24,6 +24,7 @@ import { P2pApiClient } from "../node/api/p2p.ts";
 import { loadIdentity } from "../node/identity.ts";
 import { nodeToken, readSubmitterKey, type RelayerConfig } from "./config.ts";
 import { relayLogger, type RelayLogger } from "./log.ts";
+import { backoffMs } from "../shared/backoff.ts";
 import { RelayStore, TERMINAL_STATES, transition, type MessageRecord, type MessageState } from "./store.ts";
 import { batchMessageGas, ChainSubmitter, RevertedWith, type DeliveryOutcome, type Signer } from "./submitter.ts";
 import { SourceWatcher } from "./watcher.ts";
@@ -591,7 +592,7 @@ class Engine implements Relayer {
 
   private delay(attempts: number): number {
     const { initialBackoffMs, maxBackoffMs } = this.config.retry;
-    return Math.min(maxBackoffMs, initialBackoffMs * 2 ** Math.max(0, attempts - 1));
+    return backoffMs(attempts, { firstMs: initialBackoffMs, maxMs: maxBackoffMs });
   }
 
   private async save(record: MessageRecord): Promise<void> {

@@ -23,6 +23,7 @@
  * there); deleting them from the key store is the key store's job.
  */
 import { getAddress, hashTypedData, type Address, type Hex } from "viem";
+import { backoffMs, type BackoffLimits } from "../shared/backoff.ts";
 import type { PartyIndex } from "@mpc-relay/mpc";
 import type { AbsenceRecord } from "../node/plugin.ts";
 import { slashingCourtAbi } from "@mpc-relay/sdk";
@@ -54,7 +55,7 @@ export interface WireProposal {
 /** Most own records read per check: newest first, far more than a lookback window of sessions holds. */
 const RECORDS_READ = 10_000;
 /** After a proposal the others did not back: wait 15 s, doubling up to 10 minutes, and for new records. */
-const BACKOFF_MS = { first: 15_000, max: 600_000 };
+const BACKOFF: BackoffLimits = { firstMs: 15_000, maxMs: 600_000 };
 
 export function toWire(p: AbsenceProposal): WireProposal {
   return { epoch: p.epoch.toString(), node: p.node, fromBlock: p.fromBlock.toString(), toBlock: p.toBlock.toString() };
@@ -86,12 +87,12 @@ export function observedAbsence(records: readonly AbsenceRecord[], party: PartyI
 
 /**
  * When this node may propose again against a member after a proposal the others did not back: after a backoff
- * (BACKOFF_MS, doubling) and only once it holds a record newer than those the refused proposal rested on.
+ * (BACKOFF, doubling) and only once it holds a record newer than those the refused proposal rested on.
  */
 export class ProposalBackoff {
   private readonly refused = new Map<Address, { until: number; failures: number; newestRecord: number }>();
 
-  constructor(private readonly delays: { first: number; max: number } = BACKOFF_MS) {}
+  constructor(private readonly delays: BackoffLimits = BACKOFF) {}
 
   due(accused: Address, newestRecord: number, now: number = Date.now()): boolean {
     const entry = this.refused.get(accused);
@@ -100,7 +101,7 @@ export class ProposalBackoff {
 
   failed(accused: Address, newestRecord: number, now: number = Date.now()): void {
     const failures = (this.refused.get(accused)?.failures ?? 0) + 1;
-    this.refused.set(accused, { until: now + Math.min(this.delays.max, this.delays.first * 2 ** (failures - 1)), failures, newestRecord });
+    this.refused.set(accused, { until: now + backoffMs(failures, this.delays), failures, newestRecord });
   }
 
   succeeded(accused: Address): void {

@@ -17,6 +17,7 @@
  *   proves forgeries of messages from the staking chain (ForgeryWatcher).
  */
 import { createPublicClient, createWalletClient, getAddress, http, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import { backoffMs, type BackoffLimits } from "../shared/backoff.ts";
 import { privateKeyToAccount, type PrivateKeyAccount } from "viem/accounts";
 import type { PartyIndex } from "@mpc-relay/mpc";
 import type { Logger } from "../shared/log.ts";
@@ -45,7 +46,7 @@ import { ForgeryWatcher } from "./watcher.ts";
 /** The key id a committee generates for epoch n, and submits as its cluster key. */
 const WATCH_INTERVAL_MS = 2_000;
 /** A failed hand-over is retried after 2 s, doubling up to a minute (new members may still be starting). */
-const HAND_OVER_RETRY_MS = { first: 2_000, max: 60_000 };
+const HAND_OVER_RETRY: BackoffLimits = { firstMs: 2_000, maxMs: 60_000 };
 
 /** What the agent needs from the node's session manager. */
 export interface KeyOperations {
@@ -292,7 +293,7 @@ export class StakingAgent {
       this.handOverFailures = 0;
       this.log.info("relay key handed over", fields);
     } catch (error) {
-      this.nextHandOver = Date.now() + Math.min(HAND_OVER_RETRY_MS.max, HAND_OVER_RETRY_MS.first * 2 ** this.handOverFailures++);
+      this.nextHandOver = Date.now() + backoffMs(++this.handOverFailures, HAND_OVER_RETRY);
       this.log.warn("hand-over failed; will retry", { ...fields, error: error instanceof Error ? error.message : String(error) });
     }
   }

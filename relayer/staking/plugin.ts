@@ -4,6 +4,7 @@
  * `/v1/staking` routes and readiness, handed to the node through its port.
  */
 import { BaseError, HttpRequestError, TimeoutError } from "viem";
+import { backoffMs } from "../shared/backoff.ts";
 import { z } from "zod";
 import type { PluginFactory, PluginResponse } from "../node/plugin.ts";
 import { StakingAgent } from "./agent.ts";
@@ -30,7 +31,7 @@ export const stakingPlugin: PluginFactory = async (deps) => {
       break;
     } catch (error) {
       if (!unreachable(error)) throw error;
-      const waitMs = Math.min(MAX_START_BACKOFF_MS, 500 * 2 ** (attempt - 1));
+      const waitMs = backoffMs(attempt, { firstMs: 500, maxMs: MAX_START_BACKOFF_MS });
       deps.log.warn("staking RPC unreachable; waiting for it before starting", { rpcUrl: deps.config.rpcUrl, attempt, retryInMs: waitMs, error: (error as BaseError).shortMessage });
       await new Promise((r) => setTimeout(r, waitMs));
     }

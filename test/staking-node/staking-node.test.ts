@@ -325,11 +325,11 @@ describe("staking node: absence slashing", () => {
   it("backs off after a refused proposal, and proposes again only after the delay and with new records", async () => {
     const d = await absenceFixture();
     const records = new Map([[1, absent(4, 6)]]);
-    const members = await slashers(d, [0, 1, 2, 3], records, () => new ProposalBackoff({ first: 60_000, max: 120_000 }));
+    const members = await slashers(d, [0, 1, 2, 3], records, () => new ProposalBackoff({ firstMs: 60_000, maxMs: 120_000 }));
     const [refused] = await members.get(1)!.slashDue(2_000);
     assert.ok(refused !== undefined && "notSubmitted" in refused && refused.refused, "the others do not corroborate it");
     assert.deepEqual(await members.get(1)!.slashDue(2_000), [], "not again at once");
-    const backoff = new ProposalBackoff({ first: 1_000, max: 4_000 });
+    const backoff = new ProposalBackoff({ firstMs: 1_000, maxMs: 4_000 });
     const accused = getAddress(d.operators[3]!.account.address);
     backoff.failed(accused, 100, 0);
     assert.equal(backoff.due(accused, 100, 500), false);

@@ -44,6 +44,7 @@ import type { Generation, KeyRecord, KeyStore } from "../keystore.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { KeyAuthority } from "./authority.ts";
 import { uniqueSorted } from "./parties.ts";
+import { backoffMs, type BackoffLimits } from "../../shared/backoff.ts";
 
 /** The public facts a holder confirms. */
 export interface SharingStatement {
@@ -63,7 +64,7 @@ export type Settlement = "committed" | "deleted" | "dropped" | "pending";
 const EARLY_LIMIT = 1024;
 const EARLY_TTL_MS = 10 * 60_000;
 /** Uncommitted generations ask the missing holders again after this, doubling up to the maximum. */
-const QUERY_BACKOFF = { firstMs: 2_000, maxMs: 120_000 };
+const QUERY_BACKOFF: BackoffLimits = { firstMs: 2_000, maxMs: 120_000 };
 /** Leaver markers a certificate may create per key: a member can't fill the store with invented generations. */
 const MAX_MARKERS = 4;
 
@@ -99,7 +100,8 @@ export class CommitTracker {
   onAwaiting: (certificate: Certificate) => void = () => {};
   private readonly early = new Map<string, { from: PartyIndex; body: Extract<CommitFrameBody, { kind: "confirm" }>; at: number }[]>();
   private readonly waiters = new Map<string, ((settled: Settlement) => void)[]>();
-  private readonly nextQuery = new Map<string, { at: number; delay: number }>();
+  /** Per slot (a pending generation's query, an awaiting member's reminder): when it is next due and how often it was sent. */
+  private readonly nextQuery = new Map<string, { at: number; sent: number }>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
 
@@ -380,10 +382,11 @@ export class CommitTracker {
         if (fresh.length === 0) this.early.delete(key);
         else this.early.set(key, fresh);
       }
+      const visited = new Set<string>();
       for (const key of await this.store.listKeys()) {
         for (const generation of key.generations) {
           if (generation.committed) {
-            this.remindAwaiting(key, generation, now);
+            this.remindAwaiting(key, generation, now, visited);
             continue;
           }
           const missing = generation.participants.filter((p) => generation.confirmations[String(p)] === undefined);
@@ -391,17 +394,12 @@ export class CommitTracker {
             await this.tryCommit(key.keyId, generation.id);
             continue;
           }
-          const slot = `${key.keyId}/${generation.id}`;
-          const due = this.nextQuery.get(slot) ?? { at: generation.createdAt + QUERY_BACKOFF.firstMs, delay: QUERY_BACKOFF.firstMs };
-          if (due.at > now) {
-            this.nextQuery.set(slot, due);
-            continue;
-          }
+          if (!this.turn(`${key.keyId}/${generation.id}`, now, generation.createdAt + QUERY_BACKOFF.firstMs, visited)) continue;
           for (const party of missing) if (party !== this.self) this.send(party, { kind: "commitQuery", keyId: key.keyId, generation: generation.id });
-          const delay = Math.min(QUERY_BACKOFF.maxMs, due.delay * 2);
-          this.nextQuery.set(slot, { at: now + delay, delay });
         }
       }
+      // Slots of generations gone, or whose awaiting members all recovered, are forgotten.
+      for (const slot of this.nextQuery.keys()) if (!visited.has(slot)) this.nextQuery.delete(slot);
     } catch (error) {
       this.log.warn("commit sweep failed", { error: String(error) });
     }
@@ -420,16 +418,25 @@ export class CommitTracker {
   }
 
   /** Sends an awaiting member the certificate again (backoff): a member that was down learns it has a share to recover. */
-  private remindAwaiting(key: KeyRecord, generation: Generation, now: number): void {
+  private remindAwaiting(key: KeyRecord, generation: Generation, now: number, visited: Set<string>): void {
     const awaiting = sortedAwaiting(generation);
     if (awaiting.length === 0 || !generation.holder) return;
-    const slot = `await/${key.keyId}/${generation.id}`;
-    const due = this.nextQuery.get(slot) ?? { at: now, delay: QUERY_BACKOFF.firstMs };
-    if (due.at > now) return;
+    if (!this.turn(`await/${key.keyId}/${generation.id}`, now, now, visited)) return;
     const certificate = this.certificate(key, generation);
     if (certificate !== null) for (const party of awaiting) if (party !== this.self) this.send(party, { kind: "certificate", certificate });
-    const delay = Math.min(QUERY_BACKOFF.maxMs, due.delay * 2);
-    this.nextQuery.set(slot, { at: now + delay, delay });
+  }
+
+  /** Whether `slot` is due now (a new slot first at `firstAt`); if so, its next turn comes after twice the last wait. */
+  private turn(slot: string, now: number, firstAt: number, visited: Set<string>): boolean {
+    visited.add(slot);
+    const due = this.nextQuery.get(slot) ?? { at: firstAt, sent: 0 };
+    if (due.at > now) {
+      this.nextQuery.set(slot, due);
+      return false;
+    }
+    const sent = due.sent + 1;
+    this.nextQuery.set(slot, { at: now + backoffMs(sent + 1, QUERY_BACKOFF), sent });
+    return true;
   }
 
   private keepEarly(from: PartyIndex, body: Extract<CommitFrameBody, { kind: "confirm" }>): void {

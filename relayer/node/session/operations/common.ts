@@ -1,6 +1,6 @@
 /** Checks the operations share: the key and generation this node holds, and the wait for a new generation's commit. */
 import { MIN_THRESHOLD, type PartyIndex } from "@mpc-relay/mpc";
-import type { Generation, KeyRecord } from "../../keystore.ts";
+import { heldShare, type Generation, type KeyRecord } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";
 import type { SharingStatement } from "../commit.ts";
 import { uniqueSorted } from "../parties.ts";
@@ -38,7 +38,7 @@ export async function readyKey(ctx: OperationContext, keyId: string): Promise<Ke
 export async function heldGeneration(ctx: OperationContext, session: Session): Promise<{ key: KeyRecord; generation: Generation }> {
   const key = await ctx.store.getKey(session.keyId);
   if (key === null) throw new SessionError("not-found", `key ${session.keyId} not found here`);
-  const generation = key.generations.find((g) => g.id === session.generation && g.holder);
+  const generation = heldShare(key, session.generation);
   if (generation === undefined) throw new SessionError("conflict", `this node holds no share of generation ${session.generation ?? "(none)"} of key ${session.keyId}`);
   if (!generation.participants.includes(ctx.self)) throw new SessionError("conflict", `this node is not in key ${session.keyId}'s committee`);
   if (!generation.participants.includes(session.coordinator)) throw new SessionError("unauthorized", `party ${session.coordinator} is not in key ${session.keyId}'s committee`);

@@ -22,7 +22,7 @@
  */
 import type { PartyIndex } from "@mpc-relay/mpc";
 import { fromHex, type Certificate, type PrepareParams } from "../../frames.ts";
-import type { Generation } from "../../keystore.ts";
+import { heldShare, type Generation } from "../../keystore.ts";
 import type { ShareFacts } from "../../protocols.ts";
 import { type SessionEngine } from "../engine.ts";
 import { uniqueSorted } from "../parties.ts";
@@ -85,7 +85,7 @@ async function requesterCheck(ctx: OperationContext, certificate: Certificate): 
 /** A helper's rule: it holds the committed generation, and its own record names the requester awaiting. */
 async function helperGeneration(ctx: OperationContext, session: Session): Promise<Generation> {
   const key = await ctx.store.getKey(session.keyId);
-  const generation = key?.generations.find((g) => g.id === session.generation && g.holder && g.committed);
+  const generation = heldShare(key, session.generation, true);
   if (generation === undefined || !generation.participants.includes(ctx.self))
     throw new SessionError("conflict", `this node holds no committed share of generation ${session.generation ?? "(none)"} of key ${session.keyId}`);
   if (!(generation.awaiting ?? []).includes(session.coordinator))
@@ -96,7 +96,7 @@ async function helperGeneration(ctx: OperationContext, session: Session): Promis
 /** The requester's side: recover from the fastest t holders (avoiding `avoid`), then rejoin. */
 export async function coordinateRecover(engine: SessionEngine, certificate: Certificate, avoid: readonly PartyIndex[] = []): Promise<void> {
   const key = await engine.context.store.getKey(certificate.keyId);
-  if (key?.generations.some((g) => g.id === certificate.generation && g.holder) !== true) {
+  if (heldShare(key, certificate.generation) === undefined) {
     const candidates = certificate.parties.filter((p) => !avoid.includes(p));
     const t = certificate.threshold;
     await engine.coordinate(certificate.keyId, { operation: "recover", certificate }, certificate.generation, candidates, (ready) => {

@@ -21,7 +21,7 @@
  * while the generation names r awaiting, so it happens once per recovery.
  */
 import type { PartyIndex } from "@mpc-relay/mpc";
-import type { Generation, KeyRecord } from "../../keystore.ts";
+import { heldShare, type Generation, type KeyRecord } from "../../keystore.ts";
 import type { PrepareParams } from "../../frames.ts";
 import type { ShareFacts } from "../../protocols.ts";
 import { sameMembers, type SessionEngine } from "../engine.ts";
@@ -97,7 +97,7 @@ async function membersOf(ctx: OperationContext, session: Session): Promise<Party
 
 async function sessionGeneration(ctx: OperationContext, session: Session): Promise<Generation> {
   const key = await ctx.store.getKey(session.keyId);
-  const generation = key?.generations.find((g) => g.id === session.generation && g.holder);
+  const generation = heldShare(key, session.generation);
   if (generation === undefined) throw new SessionError("conflict", `this node holds no share of generation ${session.generation ?? "(none)"} of key ${session.keyId}`);
   return generation;
 }
@@ -148,7 +148,7 @@ export async function coordinateRefresh(engine: SessionEngine, keyId: string, sl
 /** A recovered member (this node) brings itself back into the key's generation with a refresh over the holders and itself. */
 export async function coordinateRejoin(engine: SessionEngine, keyId: string): Promise<KeyRecord> {
   const key = await engine.context.store.getKey(keyId);
-  const generation = key?.generations.find((g) => g.id === key.generation && g.holder);
+  const generation = heldShare(key, key?.generation);
   if (key === null || generation === undefined || !(generation.awaiting ?? []).includes(engine.self))
     throw new SessionError("conflict", `this node has no recovered share of key ${keyId} to rejoin with`);
   return runRefresh(engine, key as KeyRecord & { generation: string }, { operation: "refresh", rejoin: engine.self }, uniqueSorted([...generation.participants, engine.self]));
