@@ -25,7 +25,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Plain JavaScript (the operator example's test) runs under Node: its globals.
-  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", fetch: "readonly", setTimeout: "readonly", console: "readonly" } } },
+  { files: ["**/*.mjs"], languageOptions: { globals: { process: "readonly", fetch: "readonly", setTimeout: "readonly", console: "readonly", URL: "readonly" } } },
   {
     files: ["**/*.ts"],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

@@ -106,6 +106,9 @@ export interface StakingView {
   endBlock: string;
   members: { operator: string; index: number; peerId: string; stake: string; unbonding: string; removed: boolean; identityVerified: boolean }[];
   slashes: { operator: string; amount: string; kind: "absence" | "removal" | "forgery" | "other"; txHash: string; blockNumber: string }[];
+  /** The block the slash search has reached, and whether that is the chain's head (a long history is caught up over several reads). */
+  slashesThrough: string;
+  slashesComplete: boolean;
 }
 
 /** GET /api/network */

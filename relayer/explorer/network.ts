@@ -92,11 +92,12 @@ export async function readStaking(source: StakingSource, slashes: SlashIndex = n
     startBlock: committee.startBlock.toString(),
     endBlock: committee.endBlock.toString(),
     members,
-    slashes: await slashes.read(),
+    ...(await slashes.read()),
   };
 }
 
 type SlashKind = StakingView["slashes"][number]["kind"];
+type SlashesRead = Pick<StakingView, "slashes" | "slashesThrough" | "slashesComplete">;
 const KIND_OF_EVENT: Record<string, SlashKind> = { AbsenceSlashed: "absence", NodeRemoved: "removal", ForgeryProven: "forgery", ConflictingRotationsProven: "forgery" };
 
 /**
@@ -108,7 +109,7 @@ export class SlashIndex {
   private readonly found: StakingView["slashes"] = [];
   private nextBlock: bigint;
   private readonly span: { value: number };
-  private reading: Promise<StakingView["slashes"]> | null = null;
+  private reading: Promise<SlashesRead> | null = null;
 
   constructor(private readonly source: StakingSource) {
     this.nextBlock = source.fromBlock;
@@ -116,16 +117,16 @@ export class SlashIndex {
   }
 
   /** Concurrent reads share one scan. */
-  read(): Promise<StakingView["slashes"]> {
+  read(): Promise<SlashesRead> {
     this.reading ??= this.scan().finally(() => (this.reading = null));
     return this.reading;
   }
 
-  private async scan(): Promise<StakingView["slashes"]> {
+  private async scan(): Promise<SlashesRead> {
     const { client } = this.source.chain;
     const contract = this.source.contract;
     const head = await client.getBlockNumber();
-    if (head < this.nextBlock) return [...this.found];
+    if (head < this.nextBlock) return this.result(head);
     // Within what MAX_LOG_CALLS calls of the current span cover, so each read ends having moved on.
     const to = BigInt(Math.min(Number(head), Number(this.nextBlock) + MAX_LOG_CALLS * this.span.value - 1));
     const logs = await scanLogs({
@@ -155,7 +156,11 @@ export class SlashIndex {
     }
     // Only after the whole range was read: a failed scan is retried from the same block.
     this.nextBlock = to + 1n;
-    return [...this.found];
+    return this.result(head);
+  }
+
+  private result(head: bigint): SlashesRead {
+    return { slashes: [...this.found], slashesThrough: (this.nextBlock - 1n).toString(), slashesComplete: this.nextBlock > head };
   }
 }
 

@@ -11,7 +11,8 @@ import { getAddress } from "viem";
 import type { Devnet, DevnetChain } from "../../relayer/devnet/devnet.ts";
 import { deployProbeReceiver, sendMessages, waitForAll } from "../../relayer/devnet/traffic.ts";
 import { relayStakingAbi, targetGatewayAbi } from "@mpc-relay/sdk";
-import { readStaking } from "../../relayer/explorer/network.ts";
+import { mineBlocks } from "../../relayer/devnet/chains.ts";
+import { readStaking, SlashIndex } from "../../relayer/explorer/network.ts";
 import { destroyTestDevnet, eventually, startTestDevnet } from "./helpers.ts";
 
 const OFFLINE = 5;
@@ -98,6 +99,19 @@ describe("devnet: staking", { timeout: 240_000 }, () => {
       [[offline, "absence", (stakeBefore / 10n).toString()]],
     );
     assert.equal(view.members.find((m) => m.operator === offline)?.stake, ((stakeBefore * 9n) / 10n).toString());
+    assert.equal(view.slashesComplete, true);
+    // A provider that takes one block per eth_getLogs: each read moves on by at most 50 calls and says how far it got.
+    await mineBlocks(a.rpcUrl, 60);
+    const narrow = new SlashIndex({
+      chain: { chainId: a.chainId, name: a.name, client: a.publicClient, targetGateway: a.deployment.contracts.TargetGateway, maxBlockRange: 1 },
+      contract: setup.staking,
+      fromBlock: BigInt(setup.deployBlock),
+    });
+    const first = await narrow.read();
+    assert.deepEqual([first.slashesComplete, first.slashesThrough], [false, (BigInt(setup.deployBlock) + 49n).toString()]);
+    let caughtUp = first;
+    for (let reads = 1; !caughtUp.slashesComplete && reads < 1_000; reads++) caughtUp = await narrow.read();
+    assert.deepEqual(caughtUp.slashes, view.slashes, "caught up, it finds the same slash");
     // The slash goes to the treasury (the devnet's deployer): no member earns from voting for it.
     const rewards = await Promise.all(setup.members.map((member) => read<bigint>("rewards", member)));
     assert.deepEqual(

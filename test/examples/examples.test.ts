@@ -1,7 +1,7 @@
 /**
  * The example projects pass their own tests in fresh projects installed from the packed tarballs: the
  * dapps (type check, in-process chains, Solidity tests, forks of two live stand-in networks) and an
- * operator's install of the CLI (identity, config check, a signer node started and stopped).
+ * operator's install of the CLI (identity, config check, a signer node started and stopped, the explorer's page served).
  * The test command's setup prepares them (scripts/examples.ts prepare); this runs them.
  */
 import assert from "node:assert/strict";

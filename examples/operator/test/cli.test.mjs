@@ -61,3 +61,39 @@ it("creates an identity, checks a config, and runs a signer node until SIGTERM",
   }
   assert.equal(await exited, 0, output);
 });
+
+it("serves the web explorer's packaged page over a relayer config", async () => {
+  const [port, rpcPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+  const gateway = `0x${"11".repeat(20)}`;
+  const config = join(dir, "relayer.json");
+  // Nothing answers at these ports: the page is served all the same, and its API says what it cannot reach.
+  await writeFile(
+    config,
+    JSON.stringify({
+      chains: [{ chainId: 11155111, name: "sepolia", rpcUrls: [`http://127.0.0.1:${rpcPort}`], sourceGateway: gateway, targetGateway: gateway }],
+      mpc: { nodes: [{ apiUrl: "http://127.0.0.1:1", token: "t".repeat(16) }] },
+      delivery: { submitterKeyEnv: "UNUSED" },
+      storePath: "./db",
+      api: { port: apiPort },
+    }),
+  );
+  const explorer = spawn(cli, ["explorer", "--config", config, "--port", String(port), "--json"], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  explorer.stdout.on("data", (chunk) => (output += chunk));
+  explorer.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise((resolve) => explorer.once("exit", (code) => resolve(code)));
+  try {
+    for (let waited = 0; !output.includes("explorer-listening") && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    const { url } = JSON.parse(output.split("\n").find((line) => line.includes("explorer-listening")));
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script[^>]+app\.js/);
+    assert.equal((await fetch(new URL("app.js", url))).status, 200, "the bundled page is in the package");
+    const messages = await fetch(new URL("api/messages", url));
+    assert.equal(messages.status, 502);
+    assert.match((await messages.json()).error, /cannot reach relayer API .*connection refused/);
+  } finally {
+    explorer.kill("SIGTERM");
+  }
+  assert.equal(await exited, 0, output);
+});

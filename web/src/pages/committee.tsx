@@ -71,8 +71,9 @@ export function Committee({ staking }: { staking: StakingView }) {
       </section>
       <section class="card" aria-label="Slashes">
         <h2>Slashes</h2>
+        {!staking.slashesComplete && <p class="muted">Still searching older blocks: searched through block {staking.slashesThrough}.</p>}
         {staking.slashes.length === 0 ? (
-          <p class="empty">No slashes</p>
+          <p class="empty">{staking.slashesComplete ? "No slashes" : "No slashes found yet"}</p>
         ) : (
           <div class="table-wrap">
             <table class="list">
