@@ -70,7 +70,7 @@ try {
   const all = Array.from({ length: RECORDS }, (_, i) => record(i + 1, now));
   for (let i = 0; i < all.length; i += 1_000) await store.commit(all.slice(i, i + 1_000));
   for (const r of all.filter((r) => r.state === "delivered"))
-    await store.putGas({ at: r.updatedAt, chainId: r.dstChainId, txHash: keccak256(toHex(`d${r.message.nonce}`)) as Hex, gasUsed: "90000", costWei: "90000000000000", messages: 1 });
+    await store.putGas({ at: r.updatedAt, chainId: r.dstChainId, txHash: keccak256(toHex(`d${r.message.nonce}`)) as Hex, gasUsed: "90000", costWei: "90000000000000" });
   // With --expose-gc (npm run bench:explorer) the heap figure is what stays live, not garbage awaiting collection.
   const collect = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   collect();

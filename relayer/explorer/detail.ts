@@ -3,6 +3,7 @@
  * one, the chains' facts where it has not), why it has not run, and what a person can do about it.
  * Pure: the status comes in, JSON goes out.
  */
+import { isHash } from "viem";
 import type { DecodedRevert, MessageStatus } from "@mpc-relay/sdk";
 import type { MessageDetail, Remedy, TimelineStep } from "./api-types.ts";
 
@@ -66,7 +67,7 @@ function timeline(s: MessageStatus): TimelineStep[] {
   const src = s.source.chainId;
   const dst = Number(s.message.dstChainId);
   const target = s.target.kind === "read" ? s.target : null;
-  const sourceTx = { chainId: src, hash: s.source.txHash };
+  const sent = (at: number | null): TimelineStep => step("sent", at, `MessageSent in block ${s.source.blockNumber} of chain ${src}`, { chainId: src, hash: s.source.txHash });
   const steps: TimelineStep[] = [];
   const relayer = s.relayer.kind === "known" ? s.relayer : null;
   // What the target chain shows settles delivery and abandonment; without a target view the relayer's word stands, marked as its.
@@ -74,7 +75,7 @@ function timeline(s: MessageStatus): TimelineStep[] {
   for (const h of relayer?.history ?? []) {
     switch (h.state) {
       case "seen":
-        steps.push(step("sent", h.at, `MessageSent in block ${s.source.blockNumber} of chain ${src}`, sourceTx));
+        steps.push(sent(h.at));
         break;
       case "final":
         steps.push(step("final", h.at, s.source.final ? `block ${s.source.blockNumber} is final` : `the relayer saw block ${s.source.blockNumber} final; the explorer's RPC does not yet`));
@@ -106,7 +107,7 @@ function timeline(s: MessageStatus): TimelineStep[] {
   }
   // What the chains say and the relayer's history does not (no relayer, or one that has not caught up).
   const has = (name: TimelineStep["step"]): boolean => steps.some((x) => x.step === name);
-  if (!has("sent")) steps.unshift(step("sent", null, `MessageSent in block ${s.source.blockNumber} of chain ${src}`, sourceTx));
+  if (!has("sent")) steps.unshift(sent(null));
   if (s.source.final && !has("final")) steps.splice(1, 0, step("final", null, `block ${s.source.blockNumber} is final (final up to ${s.source.finalBlock})`));
   if (target !== null) {
     const reason = target.reason === null ? "" : `: ${target.reason.summary}`;
@@ -114,7 +115,7 @@ function timeline(s: MessageStatus): TimelineStep[] {
     if (target.state === "delivered" && !has("delivered")) steps.push(step("delivered", null, `delivered on chain ${dst}`, txOn(dst, target.txHash)));
     if (target.state === "abandoned" && !has("abandoned")) steps.push(step("abandoned", null, `its receiver abandoned it on chain ${dst}`, txOn(dst, target.txHash)));
     const lastFailed = steps.findLast((x) => x.step === "failed");
-    if (lastFailed !== undefined && lastFailed.tx === null && target.state !== "unreceived") lastFailed.tx = txOn(dst, target.state === "failed" ? target.txHash : null);
+    if (lastFailed !== undefined && lastFailed.tx === null && target.state === "failed") lastFailed.tx = txOn(dst, target.txHash);
   }
   if (s.state === "retryable") steps.push(step("retryable", null, "a retry now would succeed"));
   return steps;
@@ -126,7 +127,7 @@ function step(name: TimelineStep["step"], at: number | null, text: string, tx: T
 
 /** A transaction reference, only for a well-formed hash (the relayer's are another party's word; the page builds links from them). */
 function txOn(chainId: number, hash: string | null): TimelineStep["tx"] {
-  return hash !== null && /^0x[0-9a-fA-F]{64}$/.test(hash) ? { chainId, hash } : null;
+  return hash !== null && isHash(hash) ? { chainId, hash } : null;
 }
 
 /** Why the message has not run, in words; null when it ran, was given up, or is simply on its way. */

@@ -4,8 +4,8 @@
  * and the devnet.
  */
 import { join } from "node:path";
-import { createPublicClient, fallback, getAddress, http, type Address, type PublicClient } from "viem";
-import { chainClients } from "../relay/chain-clients.ts";
+import { getAddress, type Address } from "viem";
+import { chainClients, configChains } from "../relay/chain-clients.ts";
 import { relayerApiUrl, type RelayerConfig } from "../relay/config.ts";
 import { projectRoot } from "../shared/project.ts";
 import { startExplorer, type Explorer } from "./server.ts";
@@ -29,10 +29,12 @@ export interface ExplorerSetup {
 export async function startExplorerFor(config: RelayerConfig, setup: ExplorerSetup): Promise<Explorer> {
   const relayerApi = setup.relayerApi ?? (config.api === undefined ? undefined : relayerApiUrl(config.api));
   if (relayerApi === undefined) throw new Error("the explorer reads the relayer's API: give its URL, or an api section in the relayer config");
-  const chains = config.chains.map((c) => ({
+  // One set of viem clients per chain, for the SDK's status and the explorer's own reads.
+  const built = configChains(config);
+  const chains = built.map(({ c, publicClient }) => ({
     chainId: c.chainId,
     name: c.name,
-    client: createPublicClient({ transport: fallback(c.rpcUrls.map((url) => http(url, { retryCount: 1, timeout: 10_000 }))) }) as PublicClient,
+    client: publicClient,
     sourceGateway: getAddress(c.sourceGateway),
     targetGateway: getAddress(c.targetGateway),
     maxBlockRange: c.maxBlockRange,
@@ -50,7 +52,7 @@ export async function startExplorerFor(config: RelayerConfig, setup: ExplorerSet
     port: setup.port,
     relayerApi,
     // One client per chain of the config, in its order.
-    clients: new Map((await chainClients(config, { api: relayerApi })).map((client, i) => [config.chains[i]!.chainId, client])),
+    clients: new Map((await chainClients(config, { api: relayerApi }, built)).map((client, i) => [config.chains[i]!.chainId, client])),
     chains,
     staking,
     commands: { configPath: setup.configPath },

@@ -9,9 +9,10 @@
 import { readFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { join } from "node:path";
-import type { Address, Hex } from "viem";
+import { isHash, type Address, type Hex } from "viem";
 import { ApiError, ApiUnreachableError, fetchApi, type MpcRelayClient } from "@mpc-relay/sdk";
 import { statusById, statusesOfTransaction } from "../relay/chain-clients.ts";
+import { localHttpUrl } from "../shared/addresses.ts";
 import { requestUrl } from "../shared/request-url.ts";
 import type { ExplorerConfig, MessageDetail, NetworkView, TransactionMessages } from "./api-types.ts";
 import { messageDetail, type CommandContext } from "./detail.ts";
@@ -52,7 +53,6 @@ const SECURITY_HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
-const HASH = /^0x[0-9a-fA-F]{64}$/;
 /** Requests that read the chains (a message, a transaction), at once; of them, searches of every source chain for an id the relayer does not know (each may take many eth_getLogs calls). */
 const MAX_CHAIN_READS = 4;
 const MAX_CHAIN_SEARCHES = 2;
@@ -144,15 +144,14 @@ export async function startExplorer(o: ExplorerOptions): Promise<Explorer> {
   });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : o.port;
-  const host = o.host === "0.0.0.0" || o.host === "::" ? "127.0.0.1" : o.host;
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}/`,
+    url: `${localHttpUrl(o.host, port)}/`,
     close: () => closeServer(server),
   };
 }
 
 function hashArg(text: string, what: string): Hex {
-  if (!HASH.test(text)) throw new HttpError(400, `a ${what} is 0x and 64 hex digits, not ${JSON.stringify(text.slice(0, 80))}`);
+  if (!isHash(text)) throw new HttpError(400, `a ${what} is 0x and 64 hex digits, not ${JSON.stringify(text.slice(0, 80))}`);
   return text.toLowerCase() as Hex;
 }
 
@@ -200,7 +199,7 @@ async function limited<T>(reads: Reads, kind: "chainReads" | "searches", max: nu
 async function relayerRecord(base: string, id: Hex): Promise<{ srcChainId: number; sourceTxHash: Hex } | null> {
   try {
     const body = (await relayerJson(base, `/v1/messages/${id}`)) as { srcChainId?: unknown; sourceTxHash?: unknown };
-    if (typeof body.srcChainId !== "number" || typeof body.sourceTxHash !== "string" || !HASH.test(body.sourceTxHash)) return null;
+    if (typeof body.srcChainId !== "number" || typeof body.sourceTxHash !== "string" || !isHash(body.sourceTxHash)) return null;
     return { srcChainId: body.srcChainId, sourceTxHash: body.sourceTxHash as Hex };
   } catch {
     return null;

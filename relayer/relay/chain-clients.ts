@@ -4,10 +4,10 @@
  * explorer use this, so both answer from the chains (and the relayer's API) the same way.
  */
 import { readFile } from "node:fs/promises";
-import { BaseError, createPublicClient, createWalletClient, defineChain, fallback, http, HttpRequestError, type Abi, type Hex, type PublicClient } from "viem";
+import { BaseError, createPublicClient, createWalletClient, defineChain, fallback, http, HttpRequestError, type Abi, type Hex, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { fetchFailureReason, MessageNotFoundError, MpcRelayClient, NoMessageInTransactionError, type MessageStatus, type MpcRelayClientOptions } from "@mpc-relay/sdk";
-import { relayerApiUrl, type RelayerConfig } from "./config.ts";
+import { relayerApiUrl, type RelayerChainConfig, type RelayerConfig } from "./config.ts";
 
 /** An RPC failure in one line naming the URL and the cause (viem's message spans many lines). */
 export class ChainRequestError extends Error {
@@ -42,15 +42,25 @@ export interface ChainClientOptions {
   walletKey?: Hex;
 }
 
-/** One SDK client per source chain of the config (or only `sourceChain`), every chain a destination. */
-export async function chainClients(config: RelayerConfig, o: ChainClientOptions = {}): Promise<MpcRelayClient[]> {
-  const errorAbi = o.errorAbiFile === undefined ? undefined : (JSON.parse(await readFile(o.errorAbiFile, "utf8")) as Abi);
-  const account = o.walletKey === undefined ? undefined : privateKeyToAccount(o.walletKey);
-  const chains = config.chains.map((c) => {
+/** A config chain's viem clients (the wallet's when a key is given): one rule for how this package reads a chain of the config. */
+export interface ConfigChain {
+  c: RelayerChainConfig;
+  publicClient: PublicClient;
+  walletClient: WalletClient | undefined;
+}
+
+export function configChains(config: RelayerConfig, walletKey?: Hex): ConfigChain[] {
+  const account = walletKey === undefined ? undefined : privateKeyToAccount(walletKey);
+  return config.chains.map((c) => {
     const chain = defineChain({ id: c.chainId, name: c.name, nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: c.rpcUrls } } });
     const transport = fallback(c.rpcUrls.map((url) => http(url, { retryCount: 1 })));
     return { c, publicClient: createPublicClient({ chain, transport }) as PublicClient, walletClient: account === undefined ? undefined : createWalletClient({ account, chain, transport }) };
   });
+}
+
+/** One SDK client per source chain of the config (or only `sourceChain`), every chain a destination; over `chains` when the caller built them. */
+export async function chainClients(config: RelayerConfig, o: ChainClientOptions = {}, chains: readonly ConfigChain[] = configChains(config, o.walletKey)): Promise<MpcRelayClient[]> {
+  const errorAbi = o.errorAbiFile === undefined ? undefined : (JSON.parse(await readFile(o.errorAbiFile, "utf8")) as Abi);
   const destinations: MpcRelayClientOptions["destinations"] = Object.fromEntries(
     chains.map(({ c, publicClient, walletClient }) => [
       c.chainId,

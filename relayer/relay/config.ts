@@ -33,7 +33,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
-import { bindHostSchema, isLoopbackHost, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
+import { bindHostSchema, isLoopbackHost, localHttpUrl, peerAddressSchema, rpcUrlSchema } from "../shared/addresses.ts";
 import { readSecret } from "../shared/secrets.ts";
 
 const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "an address");
@@ -173,8 +173,7 @@ export function parseRelayerConfig(raw: unknown, baseDir = process.cwd()): Relay
 
 /** The URL the relayer's API listens on, as a client on the same machine reaches it (a wildcard host means this machine). */
 export function relayerApiUrl(api: { host: string; port: number }): string {
-  const host = api.host === "0.0.0.0" || api.host === "::" ? "127.0.0.1" : api.host;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${api.port}`;
+  return localHttpUrl(api.host, api.port);
 }
 
 export async function loadRelayerConfig(path: string): Promise<RelayerConfig> {

@@ -116,15 +116,17 @@ export function performance(records: readonly RecordDigest[], gas: readonly GasE
         finalAt = null;
       }
     }
-    // Open at a bucket's end: seen by then and not closed by then.
+    // Open at bucket i's end (from + (i+1)·bucketMs): seen by then and not closed by then. The buckets a record is
+    // open in are one run [first, last]; it is marked at both ends and summed below, so no record walks every bucket.
     if (seenAt > now || closedAt < from) continue;
     const route = `${r.srcChainId}-${r.dstChainId}`;
-    let counts = backlogByRoute.get(route);
-    if (counts === undefined) backlogByRoute.set(route, (counts = new Array<number>(buckets).fill(0)));
-    for (let i = 0; i < buckets; i++) {
-      const end = from + (i + 1) * bucketMs;
-      if (seenAt <= end && closedAt > end) counts[i]!++;
-    }
+    let marks = backlogByRoute.get(route);
+    if (marks === undefined) backlogByRoute.set(route, (marks = new Array<number>(buckets + 1).fill(0)));
+    const first = Math.max(0, Math.ceil((seenAt - from) / bucketMs) - 1);
+    const last = closedAt === Number.POSITIVE_INFINITY ? buckets - 1 : Math.min(buckets - 1, Math.ceil((closedAt - from) / bucketMs) - 2);
+    if (first > last) continue;
+    marks[first]!++;
+    marks[last + 1]!--;
   }
   deliveries.sort((a, b) => a.at - b.at);
   signing.sort((a, b) => a.at - b.at);
@@ -154,9 +156,16 @@ export function performance(records: readonly RecordDigest[], gas: readonly GasE
     latencyHistogram: histogram,
     signing: thin(signing),
     throughput,
-    backlog: [...backlogByRoute.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([route, counts]) => ({ route, points: counts.map((count, i) => ({ at: from + (i + 1) * bucketMs, count })) })),
+    backlog: [...backlogByRoute.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([route, marks]) => ({ route, points: runningSum(marks.slice(0, buckets)).map((count, i) => ({ at: from + (i + 1) * bucketMs, count })) })),
     gas: gasBuckets.map((b) => ({ at: b.at, transactions: b.transactions, gasUsed: b.gasUsed.toString(), costWei: b.costWei.toString() })),
   };
+}
+
+function runningSum(values: readonly number[]): number[] {
+  let sum = 0;
+  return values.map((value) => (sum += value));
 }
 
 /** At most MAX_POINTS of `points`, evenly spaced, the first and the last kept. */

@@ -9,9 +9,9 @@
  * store.ts and api.ts.
  */
 import type { Server } from "node:http";
-import { createPublicClient, fallback, getAddress, http, parseEventLogs, recoverAddress, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
+import { createPublicClient, fallback, getAddress, http, recoverAddress, type Address, type Hex, type PublicClient, type TransactionReceipt } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { batchDigest, MessageBatch, messageDigest, messageFromJson, targetGatewayAbi, type Message } from "@mpc-relay/sdk";
+import { batchDigest, MessageBatch, messageDigest, messageFromJson, type Message } from "@mpc-relay/sdk";
 import { MpcClient, type SourceBlocks } from "./attestor.ts";
 import { httpChannel, p2pChannel, type ApiChannel } from "../node/api/channel.ts";
 import type { Readiness } from "../node/api/http.ts";
@@ -641,9 +641,8 @@ class Engine implements Relayer {
 
   /** Keeps what a mined delivery or retry transaction cost, for the statistics (metrics keep only totals). */
   noteGas(chainId: number, receipt: TransactionReceipt): void {
-    const messages = parseEventLogs({ abi: targetGatewayAbi, logs: receipt.logs, eventName: ["MessageDelivered", "MessageFailed"], strict: false }).length;
-    const entry = { at: Date.now(), chainId, txHash: receipt.transactionHash, gasUsed: receipt.gasUsed.toString(), costWei: (receipt.gasUsed * receipt.effectiveGasPrice).toString(), messages };
     if (this.closed) return;
+    const entry = { at: Date.now(), chainId, txHash: receipt.transactionHash, gasUsed: receipt.gasUsed.toString(), costWei: (receipt.gasUsed * receipt.effectiveGasPrice).toString() };
     this.store.putGas(entry).catch((error: unknown) => this.log.warn("could not record a transaction's gas", { tx: receipt.transactionHash, error: short(error) }));
   }
 

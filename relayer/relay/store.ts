@@ -78,14 +78,13 @@ function digestOf(r: MessageRecord): RecordDigest {
   };
 }
 
-/** One mined delivery or retry transaction: what it cost (decimal strings) and how many messages it settled. */
+/** One mined delivery or retry transaction: what it cost (decimal strings). */
 export interface GasEntry {
   at: number;
   chainId: number;
   txHash: Hex;
   gasUsed: string;
   costWei: string;
-  messages: number;
 }
 
 const MESSAGE_PREFIX = "m:";

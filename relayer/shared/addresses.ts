@@ -63,3 +63,9 @@ export function plainTextRpcWarning(url: string): string | null {
   }
   return null;
 }
+
+/** The http URL of a server bound to `host`:`port`, as a client on the same machine reaches it (a wildcard host means this machine). */
+export function localHttpUrl(host: string, port: number): string {
+  const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `http://${reachable.includes(":") ? `[${reachable}]` : reachable}:${port}`;
+}

@@ -140,8 +140,8 @@ describe("relayer API: message list", () => {
 
 describe("relayer API: performance series", () => {
   const gas: GasEntry[] = [
-    { at: T0 + 2_000, chainId: 2, txHash: hex(0x91, 32), gasUsed: "90000", costWei: "90000000000000", messages: 1 },
-    { at: T0 - 7_200_000, chainId: 2, txHash: hex(0x92, 32), gasUsed: "1", costWei: "1", messages: 1 },
+    { at: T0 + 2_000, chainId: 2, txHash: hex(0x91, 32), gasUsed: "90000", costWei: "90000000000000" },
+    { at: T0 - 7_200_000, chainId: 2, txHash: hex(0x92, 32), gasUsed: "1", costWei: "1" },
   ];
   const view = performance(records, gas, 3_600_000, T0 + 60_000);
 

@@ -3,8 +3,8 @@ import type { MessageDetail } from "../../../relayer/explorer/api-types.ts";
 import { api } from "../api.ts";
 import { Badge, ErrorBox, Hash, LoadStatus, MaybeHash, TxRef } from "../components.tsx";
 import { useChains } from "../config.ts";
-import { routeWords } from "../format.ts";
 import { usePoll } from "../poll.ts";
+import { MessageFacts } from "./message-facts.tsx";
 import { Failure, Timeline } from "./timeline.tsx";
 
 const REFRESH_MS = 3000;
@@ -66,22 +66,10 @@ function payloadWords(payload: string): string {
 }
 
 function Summary({ detail }: { detail: MessageDetail }) {
-  const chains = useChains();
   const m = detail.message;
   return (
     <dl class="facts">
-      <dt>Route</dt>
-      <dd>{routeWords(m.srcChainId, m.dstChainId, chains.name)}</dd>
-      <dt>Sender</dt>
-      <dd>
-        <Hash value={m.sender} />
-      </dd>
-      <dt>Receiver</dt>
-      <dd>
-        <Hash value={m.receiver} />
-      </dd>
-      <dt>Nonce</dt>
-      <dd>{m.nonce}</dd>
+      <MessageFacts message={m} />
       <dt>Gas limit</dt>
       <dd>{m.gasLimit}</dd>
       <dt>Payload</dt>

@@ -49,7 +49,7 @@ export function Failure({ detail }: { detail: MessageDetail }) {
         </div>
       )}
       {detail.remedies.length > 0 && (
-        <section class="remedies" aria-label="What you can do">
+        <section class="card remedies" aria-label="What you can do">
           <h2>What you can do</h2>
           <ul>
             {detail.remedies.map((remedy, index) => (

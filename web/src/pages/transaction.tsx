@@ -1,11 +1,11 @@
 /** #/tx/<hash>: the messages one source transaction sent, each as a card linking to its page. */
 import type { MessageDetail } from "../../../relayer/explorer/api-types.ts";
 import { api } from "../api.ts";
-import { Badge, ErrorBox, Hash, LoadStatus, TxRef } from "../components.tsx";
+import { Badge, ErrorBox, LoadStatus, TxRef } from "../components.tsx";
 import { useChains } from "../config.ts";
-import { routeWords } from "../format.ts";
 import { usePoll } from "../poll.ts";
 import { messageHash } from "../router.ts";
+import { MessageFacts } from "./message-facts.tsx";
 
 const REFRESH_MS = 5000;
 
@@ -49,8 +49,6 @@ export function TransactionPage({ hash }: { hash: string }) {
 }
 
 function MessageCard({ detail }: { detail: MessageDetail }) {
-  const chains = useChains();
-  const m = detail.message;
   return (
     <li class="card message-card">
       <div class="card-head">
@@ -60,18 +58,7 @@ function MessageCard({ detail }: { detail: MessageDetail }) {
         <Badge state={detail.state} />
       </div>
       <dl class="facts compact">
-        <dt>Route</dt>
-        <dd>{routeWords(m.srcChainId, m.dstChainId, chains.name)}</dd>
-        <dt>Sender</dt>
-        <dd>
-          <Hash value={m.sender} />
-        </dd>
-        <dt>Receiver</dt>
-        <dd>
-          <Hash value={m.receiver} />
-        </dd>
-        <dt>Nonce</dt>
-        <dd>{m.nonce}</dd>
+        <MessageFacts message={detail.message} />
       </dl>
       {detail.failure !== null && <p class="card-failure">{detail.failure}</p>}
     </li>
